@@ -1,0 +1,39 @@
+// Runs project tools under Node >= 22. This machine image ships Node 20, and wrangler refuses to
+// start below 22, so when the current Node is older we install the `node` npm package into
+// .tools/ once and put its binary first on PATH for the child processes.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const toolsBin = join(root, '.tools', 'node_modules', '.bin')
+
+function nodeMajor() {
+  return Number(process.versions.node.split('.')[0])
+}
+
+export function ensureNode() {
+  if (nodeMajor() >= 22) return process.env.PATH
+  if (!existsSync(join(toolsBin, 'node'))) {
+    console.error(`Node ${process.versions.node} is older than 22: installing node@24 into .tools/`)
+    execFileSync('npm', ['install', '--no-save', '--prefix', join(root, '.tools'), 'node@24'], {
+      stdio: 'inherit',
+    })
+  }
+  return `${toolsBin}:${process.env.PATH}`
+}
+
+const PATH = `${join(root, 'node_modules', '.bin')}:${ensureNode()}`
+
+/** Runs a tool from node_modules/.bin; exits with its status when it fails. */
+export function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, {
+    stdio: 'inherit',
+    cwd: root,
+    ...options,
+    env: { ...process.env, PATH, ...options.env },
+  })
+  if (result.status !== 0) process.exit(result.status ?? 1)
+  return result
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// `npm test`: type-check, lint, then every suite. Runs each step with the Node >= 22 that
+// scripts/node.mjs provides, because wrangler and workerd's tooling refuse older versions.
+import { run } from './node.mjs'
+
+run('tsc', ['-p', 'tsconfig.json'])
+run('biome', ['check', '.'])
+run('vitest', ['run'])

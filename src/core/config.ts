@@ -1,0 +1,203 @@
+/**
+ * @module config
+ * The public configuration contract (README "Configuration"). Every value is validated with
+ * valibot the first time a request needs it; a bad or missing value becomes a `config_invalid`
+ * error that names the key and never echoes a secret.
+ */
+import * as v from 'valibot'
+import { AppError } from './errors.ts'
+
+export const DEFAULTS = {
+  CC_SCOPES: 'account_read contact_data offline_access',
+  CC_AUTHORIZE_URL: 'https://authz.constantcontact.com/oauth2/default/v1/authorize',
+  CC_TOKEN_URL: 'https://authz.constantcontact.com/oauth2/default/v1/token',
+  CC_API_BASE_URL: 'https://api.cc.email/v3',
+} as const
+
+/**
+ * Sandbox traffic is addressed to this origin. `.invalid` is reserved (RFC 2606) and never
+ * resolves, so nothing meant for the sandbox can leave the machine even if interception failed.
+ */
+export const SANDBOX_ORIGIN = 'https://sandbox.ctct-relay.invalid'
+
+const httpsUrl = v.pipe(
+  v.string(),
+  v.trim(),
+  v.url('must be an absolute URL'),
+  v.check((s) => /^https?:\/\//.test(s), 'must be an http(s) URL')
+)
+const uuid = v.pipe(v.string(), v.trim(), v.uuid('must be a UUID'))
+const origin = v.pipe(
+  v.string(),
+  v.trim(),
+  v.check((s) => {
+    try {
+      return new URL(s).origin === s.replace(/\/$/, '')
+    } catch {
+      return false
+    }
+  }, 'must be an origin such as https://site.example (scheme, host and optional port, no path)'),
+  v.transform((s) => s.replace(/\/$/, ''))
+)
+
+export const FormProfileSchema = v.strictObject({
+  lists: v.pipe(
+    v.array(uuid, 'must be a list of Constant Contact list ids'),
+    v.minLength(1, 'needs at least one list id'),
+    v.maxLength(50, 'takes at most 50 list ids (a Constant Contact limit)')
+  ),
+  origins: v.pipe(v.array(origin), v.minLength(1, 'needs at least one origin')),
+  success_url: v.optional(httpsUrl),
+  error_url: v.optional(httpsUrl),
+  custom_fields: v.optional(
+    v.pipe(
+      v.record(
+        v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,50}$/, 'aliases use A-Z a-z 0-9 _ - only')),
+        uuid
+      ),
+      v.check((r) => Object.keys(r).length <= 50, 'takes at most 50 custom fields')
+    )
+  ),
+  turnstile: v.optional(v.boolean()),
+  honeypot: v.optional(
+    v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a plain field name')),
+    '_gotcha'
+  ),
+})
+export type FormProfile = v.InferOutput<typeof FormProfileSchema>
+
+export const FormsSchema = v.pipe(
+  v.union(
+    [
+      v.pipe(
+        v.string(),
+        v.rawTransform(({ dataset, addIssue, NEVER }) => {
+          try {
+            return JSON.parse(dataset.value) as unknown
+          } catch {
+            addIssue({ message: 'is a string but not valid JSON' })
+            return NEVER
+          }
+        })
+      ),
+      v.record(v.string(), v.unknown()),
+    ],
+    'must be a table of form profiles, or the same as a JSON string'
+  ),
+  v.record(
+    v.pipe(
+      v.string(),
+      v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'form ids use A-Z a-z 0-9 _ - (at most 64)')
+    ),
+    FormProfileSchema
+  )
+)
+export type Forms = v.InferOutput<typeof FormsSchema>
+
+const optionalString = v.optional(v.pipe(v.string(), v.trim(), v.nonEmpty()))
+
+/** One schema per key, so an error can name the key it is about. */
+const KEYS = {
+  CC_CLIENT_ID: v.pipe(
+    v.string('is required: the API key of your Constant Contact app'),
+    v.trim(),
+    v.nonEmpty('is required: the API key of your Constant Contact app')
+  ),
+  CC_CLIENT_SECRET: optionalString,
+  CC_REDIRECT_URI: v.optional(httpsUrl),
+  CC_SCOPES: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.regex(/^[a-z_.]+( +[a-z_.]+)*$/, 'must be space-separated scope names')
+    ),
+    DEFAULTS.CC_SCOPES
+  ),
+  CC_AUTHORIZE_URL: v.optional(httpsUrl, DEFAULTS.CC_AUTHORIZE_URL),
+  CC_TOKEN_URL: v.optional(httpsUrl, DEFAULTS.CC_TOKEN_URL),
+  CC_API_BASE_URL: v.optional(
+    v.pipe(
+      httpsUrl,
+      v.transform((s) => s.replace(/\/+$/, ''))
+    ),
+    DEFAULTS.CC_API_BASE_URL
+  ),
+  ADMIN_TOKEN: v.pipe(
+    v.string('is required: the secret the owner signs in with (wrangler secret put ADMIN_TOKEN)'),
+    v.minLength(16, 'must be at least 16 characters (use a long random string)')
+  ),
+  FORMS: FormsSchema,
+  ALERT_WEBHOOK_URL: v.optional(httpsUrl),
+  CTCT_SANDBOX: v.optional(
+    v.pipe(
+      v.picklist(['0', '1', 'true', 'false', ''], 'must be "1" or unset'),
+      v.transform((s) => s === '1' || s === 'true')
+    ),
+    '0'
+  ),
+} as const
+
+type Keys = typeof KEYS
+export type Config = { [K in keyof Keys]: v.InferOutput<Keys[K]> } & { sandbox: boolean }
+
+/** Empty strings count as unset, as `wrangler secret` and `.dev.vars` users expect. */
+function raw(env: Record<string, unknown>, key: string): unknown {
+  const value = env[key]
+  return value === '' ? undefined : value
+}
+
+/**
+ * Validates the environment. Throws `config_invalid` naming every key at fault. The message is
+ * built from valibot issue messages only, never from the values, so secrets are never echoed.
+ */
+export function parseConfig(env: Record<string, unknown>): Config {
+  const out: Record<string, unknown> = {}
+  const problems: { key: string; message: string }[] = []
+  for (const [key, schema] of Object.entries(KEYS)) {
+    const result = v.safeParse(schema as v.GenericSchema, raw(env, key))
+    if (result.success) {
+      out[key] = result.output
+    } else {
+      const issue = result.issues[0]
+      const path = v.getDotPath(issue)
+      problems.push({ key, message: `${key}${path ? `.${path}` : ''} ${issue.message}` })
+    }
+  }
+  if (problems.length > 0) {
+    throw new AppError(
+      'config_invalid',
+      `Configuration error: ${problems.map((p) => p.message).join('; ')}`,
+      { details: { keys: problems.map((p) => p.key), problems: problems.map((p) => p.message) } }
+    )
+  }
+  const config = { ...out, sandbox: out.CTCT_SANDBOX === true } as Config
+  if (!config.sandbox) return config
+  // The sandbox replaces Constant Contact entirely; see sandbox.ts and README "Sandbox".
+  return {
+    ...config,
+    CC_TOKEN_URL: `${SANDBOX_ORIGIN}/oauth2/token`,
+    CC_API_BASE_URL: `${SANDBOX_ORIGIN}/v3`,
+  }
+}
+
+const cache = new WeakMap<object, Config>()
+
+/** Parses once per env object (one per isolate on Workers), and re-throws the same error after. */
+export function configFrom(env: Record<string, unknown>): Config {
+  let config = cache.get(env)
+  if (!config) {
+    config = parseConfig(env)
+    cache.set(env, config)
+  }
+  return config
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    /^127\.\d+\.\d+\.\d+$/.test(hostname) ||
+    hostname === '[::1]' ||
+    hostname === '::1'
+  )
+}

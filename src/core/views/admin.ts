@@ -1,0 +1,68 @@
+/** @module views/admin: the owner's pages. */
+import { html } from 'hono/html'
+import type { ConnectionStatus } from '../connection.ts'
+import { page } from './layout.ts'
+
+export function signInPage(options: { error?: string; sandboxHint?: boolean }) {
+  return page(
+    'Owner sign-in',
+    html`${options.error ? html`<p class="error" role="alert">${options.error}</p>` : ''}
+      <form method="post" action="/admin/login" class="card">
+        <label for="token">Admin token (the ADMIN_TOKEN secret)</label><br />
+        <input id="token" name="token" type="password" autocomplete="current-password" required />
+        <p><button type="submit">Sign in</button></p>
+      </form>
+      ${options.sandboxHint
+        ? html`<p>Sandbox mode: the admin token was printed by <code>npm start</code>.</p>`
+        : ''}`
+  )
+}
+
+const STATE_TEXT: Record<ConnectionStatus['state'], string> = {
+  connected: 'Connected',
+  degraded: 'Connected, but refreshing is failing (retrying)',
+  needs_reauth: 'Reconnect needed',
+  not_connected: 'Not connected',
+}
+
+export function dashboardPage(options: {
+  status: ConnectionStatus
+  notice?: string
+  sandbox: boolean
+}) {
+  const s = options.status
+  const connectLabel = s.state === 'not_connected' ? 'Connect Constant Contact' : 'Reconnect'
+  return page(
+    'ctct-relay',
+    html`${options.notice ? html`<p class="card message" role="status">${options.notice}</p>` : ''}
+      ${options.sandbox
+        ? html`<p class="card">Sandbox mode: Constant Contact is simulated locally. Nothing leaves this machine.</p>`
+        : ''}
+      <section class="card" id="connection">
+        <h2>Connection</h2>
+        <p class="state-${s.state}" data-state="${s.state}"><strong>${STATE_TEXT[s.state]}</strong></p>
+        <dl>
+          <dt>Account</dt><dd>${s.account.sub ?? '—'}</dd>
+          <dt>Token expires</dt><dd>${s.access_token_expires_at ?? '—'}</dd>
+          <dt>Last refresh</dt><dd>${s.last_refresh_at ?? '—'}</dd>
+          <dt>Last error</dt>
+          <dd>${s.last_error ? `${s.last_error.code} at ${s.last_error.at}: ${s.last_error.message}` : '—'}</dd>
+        </dl>
+        ${!s.refreshable && s.state !== 'not_connected'
+          ? html`<p class="error">No refresh token: add <code>offline_access</code> to CC_SCOPES and reconnect, or the connection stops when the token expires.</p>`
+          : ''}
+        <p>
+          <a class="button" href="/oauth/authorize">${connectLabel}</a>
+          ${s.state !== 'not_connected'
+            ? html`<form class="inline" method="post" action="/admin/disconnect">
+                <button class="danger" type="submit">Disconnect</button>
+              </form>`
+            : ''}
+        </p>
+        ${s.state !== 'not_connected'
+          ? html`<p>Disconnect forgets the tokens stored here; it does not revoke the grant at Constant Contact. To revoke it, remove the app's access in your Constant Contact account settings.</p>`
+          : ''}
+      </section>
+      <form method="post" action="/admin/logout"><button class="secondary" type="submit">Sign out</button></form>`
+  )
+}

@@ -1,0 +1,103 @@
+/**
+ * @module worker
+ * The Cloudflare Workers entry: the `Relay` Durable Object (the single writer of the token set)
+ * and `export default { fetch, scheduled }`. Everything else lives in the runtime-agnostic core.
+ */
+import { DurableObject } from 'cloudflare:workers'
+import { createApp } from './core/app.ts'
+import { configFrom } from './core/config.ts'
+import type { Outcome } from './core/errors.ts'
+import { Sandbox } from './core/sandbox.ts'
+import {
+  type PendingAuthorization,
+  type RelayBackend,
+  RelayService,
+} from './core/service.ts'
+import { migrate, SqlAuthStateRepo, SqlTokenRepo } from './workers/sql-store.ts'
+
+/** One deployment serves one CC account, so there is one Relay object. */
+const RELAY_NAME = 'main'
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Every public method here is callable over RPC, so this class only forwards the `RelayBackend`
+ * contract; the service and its helpers sit behind a #private field.
+ */
+export class Relay extends DurableObject<Env> implements RelayBackend {
+  readonly #service: RelayService
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env)
+    migrate(ctx.storage.sql)
+    const config = () => configFrom(env as unknown as Record<string, unknown>)
+    let sandbox: Sandbox | undefined
+    // All CC traffic leaves from here; in sandbox mode it is answered in-process instead.
+    const outbound: typeof fetch = (input, init) => {
+      if (!config().sandbox) return fetch(input, init)
+      sandbox ??= new Sandbox({ now: Date.now, tokenTtlSeconds: sandboxTokenTtl(env) })
+      return sandbox.wrap(fetch)(input, init)
+    }
+    this.#service = new RelayService({
+      tokens: new SqlTokenRepo(ctx.storage.sql),
+      states: new SqlAuthStateRepo(ctx.storage.sql),
+      config,
+      fetch: outbound,
+      now: Date.now,
+      sleep,
+    })
+  }
+
+  beginAuthorization(pending: PendingAuthorization) {
+    return this.#service.beginAuthorization(pending)
+  }
+  completeAuthorization(input: { state: string; code?: string; error?: string }) {
+    return this.#service.completeAuthorization(input)
+  }
+  accessToken(options?: { rejected?: string }) {
+    return this.#service.accessToken(options)
+  }
+  status() {
+    return this.#service.status()
+  }
+  disconnect() {
+    return this.#service.disconnect()
+  }
+  tick() {
+    return this.#service.tick()
+  }
+}
+
+function sandboxTokenTtl(env: Env): number | undefined {
+  const raw = (env as unknown as Record<string, unknown>).CTCT_SANDBOX_TOKEN_TTL
+  const n = Number(raw)
+  return Number.isInteger(n) && n > 0 ? n : undefined
+}
+
+const apps = new WeakMap<Env, ReturnType<typeof createApp>>()
+
+function appFor(env: Env) {
+  let app = apps.get(env)
+  if (!app) {
+    app = createApp({
+      config: () => configFrom(env as unknown as Record<string, unknown>),
+      // The stub's methods mirror RelayBackend; RPC wraps results, so adapt the types here.
+      backend: () => env.RELAY.getByName(RELAY_NAME) as unknown as RelayBackend,
+      now: Date.now,
+    })
+    apps.set(env, app)
+  }
+  return app
+}
+
+export default {
+  fetch(request, env, ctx) {
+    return appFor(env).fetch(request, env, ctx)
+  },
+  async scheduled(controller, env) {
+    const result = await env.RELAY.getByName(RELAY_NAME).tick()
+    console.log(JSON.stringify({ msg: 'cron', cron: controller.cron, ...result }))
+  },
+} satisfies ExportedHandler<Env>
+
+export type { Outcome }

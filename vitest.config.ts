@@ -1,0 +1,53 @@
+import { cloudflareTest } from '@cloudflare/vitest-plugin'
+import { defineConfig } from 'vitest/config'
+
+/** Fake Constant Contact endpoints, answered by MSW inside workerd (see test/fake-cc.ts). */
+const CC = {
+  CC_AUTHORIZE_URL: 'https://authz.cc.test/oauth2/default/v1/authorize',
+  CC_TOKEN_URL: 'https://authz.cc.test/oauth2/default/v1/token',
+  CC_API_BASE_URL: 'https://api.cc.test/v3',
+  ALERT_WEBHOOK_URL: 'https://hooks.test/alert',
+}
+
+const bindings = {
+  ...CC,
+  CC_CLIENT_ID: '0f5c3a55-7c1a-4d8e-9d39-6a5b1e6c2b10',
+  ADMIN_TOKEN: 'test-admin-token-0123456789',
+  FORMS: JSON.stringify({
+    newsletter: {
+      lists: ['9e2f7d10-1111-4c3b-8e42-000000000001', '9e2f7d10-1111-4c3b-8e42-000000000002'],
+      origins: ['https://site.test'],
+      custom_fields: { source: '5a1d0c6e-2222-4f1a-9b7c-000000000001' },
+    },
+  }),
+}
+
+function project(
+  name: string,
+  include: string[],
+  exclude: string[],
+  extra: Record<string, string> = {}
+) {
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: './wrangler.toml' },
+        miniflare: { bindings: { ...bindings, ...extra } },
+      }),
+    ],
+    test: { name, include, exclude, setupFiles: ['./test/setup.ts'] },
+  }
+}
+
+export default defineConfig({
+  test: {
+    projects: [
+      // The default deployment shape in tests: a public client (PKCE, no secret).
+      project('workerd', ['src/**/*.test.ts', 'test/**/*.test.ts'], ['test/confidential/**']),
+      // The same worker as a confidential client: CC_CLIENT_SECRET set, Basic auth on the exchange.
+      project('workerd-confidential', ['test/confidential/**/*.test.ts'], [], {
+        CC_CLIENT_SECRET: 'test-client-secret',
+      }),
+    ],
+  },
+})
