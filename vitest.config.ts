@@ -43,10 +43,21 @@ export default defineConfig({
   test: {
     projects: [
       // The default deployment shape in tests: a public client (PKCE, no secret).
-      project('workerd', ['src/**/*.test.ts', 'test/**/*.test.ts'], ['test/confidential/**']),
+      project('workerd', ['src/**/*.test.ts', 'test/**/*.test.ts'], ['test/confidential/**', 'test/sandbox/**']),
       // The same worker as a confidential client: CC_CLIENT_SECRET set, Basic auth on the exchange.
       project('workerd-confidential', ['test/confidential/**/*.test.ts'], [], {
         CC_CLIENT_SECRET: 'test-client-secret',
+      }),
+      // `npm start` without credentials: the built-in sandbox stands in for Constant Contact.
+      project('workerd-sandbox', ['test/sandbox/**/*.test.ts'], [], {
+        CTCT_SANDBOX: '1',
+        CC_CLIENT_ID: 'sandbox-client',
+        FORMS: JSON.stringify({
+          newsletter: {
+            lists: ['3a1b2c4d-0000-4000-8000-000000000001'],
+            origins: ['http://localhost:8788'],
+          },
+        }),
       }),
     ],
   },

@@ -20,6 +20,7 @@ import { Hono, type Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { csrf } from 'hono/csrf'
 import { html } from 'hono/html'
+import { HTTPException } from 'hono/http-exception'
 import { secureHeaders } from 'hono/secure-headers'
 import type { Config } from './config.ts'
 import { isLoopbackHost } from './config.ts'
@@ -76,10 +77,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>()
 
   app.onError((err, c) => {
-    const appError =
-      err instanceof AppError
-        ? err
-        : null
+    if (err instanceof HTTPException) return err.getResponse()
+    const appError = err instanceof AppError ? err : null
     if (!appError) {
       console.error(JSON.stringify({ msg: 'unhandled_error', path: c.req.path, error: String(err) }))
       return c.json({ ok: false, error: 'internal_error', message: 'Internal error' }, 500)

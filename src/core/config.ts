@@ -67,29 +67,25 @@ export const FormProfileSchema = v.strictObject({
 export type FormProfile = v.InferOutput<typeof FormProfileSchema>
 
 export const FormsSchema = v.pipe(
-  v.union(
-    [
-      v.pipe(
-        v.string(),
-        v.rawTransform(({ dataset, addIssue, NEVER }) => {
-          try {
-            return JSON.parse(dataset.value) as unknown
-          } catch {
-            addIssue({ message: 'is a string but not valid JSON' })
-            return NEVER
-          }
-        })
-      ),
-      v.record(v.string(), v.unknown()),
-    ],
-    'must be a table of form profiles, or the same as a JSON string'
-  ),
+  v.unknown(),
+  // A TOML table arrives as an object; `--var` and secrets can only carry a JSON string.
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const value = dataset.value
+    if (typeof value !== 'string') return value
+    try {
+      return JSON.parse(value) as unknown
+    } catch {
+      addIssue({ message: 'is a string but not valid JSON' })
+      return NEVER
+    }
+  }),
   v.record(
     v.pipe(
       v.string(),
       v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'form ids use A-Z a-z 0-9 _ - (at most 64)')
     ),
-    FormProfileSchema
+    FormProfileSchema,
+    'must be a table of form profiles, or the same as a JSON string'
   )
 )
 export type Forms = v.InferOutput<typeof FormsSchema>

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// `npm start`: runs the worker locally with `wrangler dev`.
+// - With real credentials (CC_CLIENT_ID in .dev.vars), it talks to Constant Contact.
+// - Without them, it runs the built-in sandbox: a local stand-in for Constant Contact, so the
+//   whole flow (sign in → Connect → consent → connected → sign-up) works offline.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { root, run } from './node.mjs'
+
+export const SANDBOX = {
+  ADMIN_TOKEN: 'sandbox-admin-token',
+  FORMS: {
+    newsletter: {
+      lists: ['3a1b2c4d-0000-4000-8000-000000000001'],
+      origins: ['http://localhost:8788', 'http://127.0.0.1:8788'],
+      custom_fields: { source: '7c0de000-0000-4000-8000-000000000001' },
+    },
+  },
+}
+
+function hasRealCredentials() {
+  const file = join(root, '.dev.vars')
+  if (!existsSync(file)) return false
+  return /^\s*CC_CLIENT_ID\s*=\s*["']?[^"'\s]+/m.test(readFileSync(file, 'utf8'))
+}
+
+const port = process.env.PORT ?? '8787'
+const args = ['dev', '--port', port, '--ip', '127.0.0.1', ...process.argv.slice(2)]
+
+if (hasRealCredentials()) {
+  console.log('Using your .dev.vars (real Constant Contact).')
+} else {
+  const vars = {
+    CTCT_SANDBOX: '1',
+    CC_CLIENT_ID: 'sandbox-client',
+    ADMIN_TOKEN: SANDBOX.ADMIN_TOKEN,
+    FORMS: JSON.stringify(SANDBOX.FORMS),
+  }
+  for (const [k, val] of Object.entries(vars)) args.push('--var', `${k}:${val}`)
+  console.log(`
+  ctct-relay sandbox (no .dev.vars with CC_CLIENT_ID found, so Constant Contact is simulated)
+    Dashboard:    http://localhost:${port}/admin
+    Admin token:  ${SANDBOX.ADMIN_TOKEN}
+`)
+}
+run('wrangler', args)
