@@ -35,7 +35,8 @@ function project(
         miniflare: { bindings: { ...bindings, ...extra } },
       }),
     ],
-    test: { name, include, exclude, setupFiles: ['./test/setup.ts'] },
+    // Refresh tests use real seconds-long tokens and CC's 1 call/s token limit.
+    test: { name, include, exclude, setupFiles: ['./test/setup.ts'], testTimeout: 30_000 },
   }
 }
 
@@ -43,7 +44,11 @@ export default defineConfig({
   test: {
     projects: [
       // The default deployment shape in tests: a public client (PKCE, no secret).
-      project('workerd', ['src/**/*.test.ts', 'test/**/*.test.ts'], ['test/confidential/**', 'test/sandbox/**']),
+      project(
+        'workerd',
+        ['src/**/*.test.ts', 'test/**/*.test.ts'],
+        ['test/confidential/**', 'test/sandbox/**']
+      ),
       // The same worker as a confidential client: CC_CLIENT_SECRET set, Basic auth on the exchange.
       project('workerd-confidential', ['test/confidential/**/*.test.ts'], [], {
         CC_CLIENT_SECRET: 'test-client-secret',

@@ -8,11 +8,7 @@ import { createApp } from './core/app.ts'
 import { configFrom } from './core/config.ts'
 import type { Outcome } from './core/errors.ts'
 import { Sandbox } from './core/sandbox.ts'
-import {
-  type PendingAuthorization,
-  type RelayBackend,
-  RelayService,
-} from './core/service.ts'
+import { type PendingAuthorization, type RelayBackend, RelayService } from './core/service.ts'
 import { migrate, SqlAuthStateRepo, SqlTokenRepo } from './workers/sql-store.ts'
 
 /** One deployment serves one CC account, so there is one Relay object. */
@@ -94,7 +90,7 @@ export default {
   fetch(request, env, ctx) {
     return appFor(env).fetch(request, env, ctx)
   },
-  async scheduled(controller, env) {
+  async scheduled(controller, env, _ctx) {
     const result = await env.RELAY.getByName(RELAY_NAME).tick()
     console.log(JSON.stringify({ msg: 'cron', cron: controller.cron, ...result }))
   },

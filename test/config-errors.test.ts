@@ -2,14 +2,21 @@
  * A bad or missing configuration value gives a clear error naming the key, on /healthz and in
  * the log, never a stack trace or a secret.
  */
-import { env } from 'cloudflare:workers'
+
 import { createExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { expect, it, vi } from 'vitest'
 import worker from '../src/worker.ts'
 
+/** The handler's parameter type is an incoming request (with `cf`); ours has none, as locally. */
+const incoming = (url: string) => new Request(url) as Request<unknown, IncomingRequestCfProperties>
+
 async function healthz(overrides: Record<string, unknown>) {
-  const request = new Request('https://relay.test/healthz')
-  const res = await worker.fetch(request, { ...env, ...overrides } as Env, createExecutionContext())
+  const res = await worker.fetch(
+    incoming('https://relay.test/healthz'),
+    { ...env, ...overrides } as Env,
+    createExecutionContext()
+  )
   return { status: res.status, body: (await res.json()) as Record<string, unknown> }
 }
 
@@ -44,7 +51,7 @@ it('never echoes a secret value in a config error', async () => {
 
 it('refuses the sandbox on a non-local host', async () => {
   const res = await worker.fetch(
-    new Request('https://relay.example.com/healthz'),
+    incoming('https://relay.example.com/healthz'),
     { ...env, CTCT_SANDBOX: '1' } as Env,
     createExecutionContext()
   )

@@ -20,11 +20,13 @@ export interface TokenCall {
   authorization: string | null
 }
 
-type TokenBehaviour = 'ok' | 'error500' | 'invalid_grant' | 'drop' | 'hang'
+/** 'rotate_then_drop': CC rotates the token, then the answer is lost on the way back. */
+type TokenBehaviour = 'ok' | 'error500' | 'invalid_grant' | 'drop' | 'rotate_then_drop'
 
 export const cc = {
   tokenCalls: [] as TokenCall[],
   alerts: [] as Record<string, unknown>[],
+  apiCalls: [] as { method: string; path: string; authorization: string | null; body?: unknown }[],
   /** Lifetime of issued access tokens, in seconds. */
   ttlSeconds: 86_400,
   /** Behaviours to apply to the next token calls, in order; then 'ok'. */
@@ -37,6 +39,7 @@ export const cc = {
   reset() {
     this.tokenCalls = []
     this.alerts = []
+    this.apiCalls = []
     this.ttlSeconds = 86_400
     this.script = []
     this.delayMs = 0
@@ -81,7 +84,8 @@ export const handlers = [
     const behaviour = cc.script.shift() ?? 'ok'
     if (cc.delayMs) await new Promise((r) => setTimeout(r, cc.delayMs))
     if (behaviour === 'drop') return HttpResponse.error()
-    if (behaviour === 'error500') return HttpResponse.json({ error: 'server_error' }, { status: 500 })
+    if (behaviour === 'error500')
+      return HttpResponse.json({ error: 'server_error' }, { status: 500 })
     if (behaviour === 'invalid_grant')
       return HttpResponse.json(
         { error: 'invalid_grant', error_description: 'The refresh token is invalid or expired.' },
@@ -96,6 +100,10 @@ export const handlers = [
         )
       }
       cc.validRefresh.delete(used) // rotating: each refresh token works once
+      if (behaviour === 'rotate_then_drop') {
+        await issueTokens()
+        return HttpResponse.error()
+      }
     } else if (form.get('code') !== 'good-code') {
       return HttpResponse.json(
         { error: 'invalid_grant', error_description: 'The authorization code is invalid.' },
@@ -103,6 +111,14 @@ export const handlers = [
       )
     }
     return HttpResponse.json(await issueTokens())
+  }),
+  http.get(`${API}/account/summary`, ({ request }) => {
+    cc.apiCalls.push({
+      method: 'GET',
+      path: '/account/summary',
+      authorization: request.headers.get('authorization'),
+    })
+    return HttpResponse.json({ organization_name: 'Test Bakery', encoded_account_id: 'acc-1' })
   }),
   http.post(ALERT_URL, async ({ request }) => {
     cc.alerts.push((await request.json()) as Record<string, unknown>)

@@ -35,7 +35,10 @@ describe('GET /oauth/authorize', () => {
   })
 
   it('refuses anyone but the owner, without redirecting', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }]) {
+    for (const headers of [{}, { authorization: 'Bearer wrong-token-0123456789' }] as Record<
+      string,
+      string
+    >[]) {
       const res = await call('/oauth/authorize', { headers })
       expect(res.status).toBe(401)
       expect(res.headers.get('location')).toBeNull()
@@ -63,7 +66,10 @@ describe('GET /oauth/callback (PKCE)', () => {
 
     const s = await status()
     expect(s.state).toBe('connected')
-    expect(s.account).toEqual({ sub: 'account-owner-1' })
+    expect(s.account).toEqual({
+      sub: 'account-owner-1',
+      summary: { organization_name: 'Test Bakery', encoded_account_id: 'acc-1' },
+    })
     const health = await (await call('/healthz')).json()
     expect(health).toEqual({ ok: true, connected: true })
   })
@@ -116,7 +122,9 @@ describe('GET /oauth/callback (PKCE)', () => {
 
   it('never shows a secret on /healthz or /admin/status', async () => {
     await connect()
-    const body = (await (await call('/admin/status', { headers: OWNER })).text()) + (await (await call('/healthz')).text())
+    const body =
+      (await (await call('/admin/status', { headers: OWNER })).text()) +
+      (await (await call('/healthz')).text())
     expect(body).not.toContain('refresh-')
     expect(body).not.toContain('eyJ')
     expect(body).not.toContain(ADMIN_TOKEN)

@@ -1,5 +1,5 @@
-import { env } from 'cloudflare:workers'
 import { runInDurableObject } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { expect, it } from 'vitest'
 import { cc } from './fake-cc.ts'
 import { call, startConnect } from './helpers.ts'
@@ -13,7 +13,11 @@ it('rejects a state older than 10 minutes without calling the token endpoint', a
       .one()
     expect(row.expires_at - Date.now()).toBeGreaterThan(9 * 60_000)
     expect(row.expires_at - Date.now()).toBeLessThanOrEqual(10 * 60_000)
-    ctx.storage.sql.exec('UPDATE oauth_states SET expires_at = ? WHERE state = ?', Date.now() - 1, state)
+    ctx.storage.sql.exec(
+      'UPDATE oauth_states SET expires_at = ? WHERE state = ?',
+      Date.now() - 1,
+      state
+    )
   })
   const res = await call(`/oauth/callback?code=good-code&state=${state}`)
   expect(res.status).toBe(400)

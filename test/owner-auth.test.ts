@@ -60,7 +60,9 @@ describe('owner authentication', () => {
   })
 
   it('accepts Authorization: Bearer <ADMIN_TOKEN> for scripts, and nothing close to it', async () => {
-    expect((await call('/admin/status', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status).toBe(200)
+    expect(
+      (await call('/admin/status', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status
+    ).toBe(200)
     for (const wrong of [`${ADMIN_TOKEN}x`, ADMIN_TOKEN.slice(0, -1), '']) {
       const res = await call('/admin/status', { headers: { authorization: `Bearer ${wrong}` } })
       expect(res.status).toBe(401)

@@ -16,7 +16,7 @@
  *   GET  /__sandbox/authorize     sandbox only (CTCT_SANDBOX=1 on a loopback host)
  *   GET  /assets/app.css          the stylesheet (no inline styles, for the CSP)
  */
-import { Hono, type Context } from 'hono'
+import { type Context, Hono } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { csrf } from 'hono/csrf'
 import { html } from 'hono/html'
@@ -80,7 +80,9 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (err instanceof HTTPException) return err.getResponse()
     const appError = err instanceof AppError ? err : null
     if (!appError) {
-      console.error(JSON.stringify({ msg: 'unhandled_error', path: c.req.path, error: String(err) }))
+      console.error(
+        JSON.stringify({ msg: 'unhandled_error', path: c.req.path, error: String(err) })
+      )
       return c.json({ ok: false, error: 'internal_error', message: 'Internal error' }, 500)
     }
     if (appError.code === 'config_invalid') {
@@ -157,7 +159,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
   }
   const requireOwner = async (c: Context<Env>) => {
     if (!(await isOwner(c))) {
-      throw new AppError('unauthorized', 'Sign in at /admin first (or send Authorization: Bearer <ADMIN_TOKEN>).')
+      throw new AppError(
+        'unauthorized',
+        'Sign in at /admin first (or send Authorization: Bearer <ADMIN_TOKEN>).'
+      )
     }
   }
 
@@ -174,7 +179,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const form = await c.req.parseBody()
     const token = typeof form.token === 'string' ? form.token : ''
     if (!(await adminTokenMatches(token, c.var.config.ADMIN_TOKEN))) {
-      return c.html(signInPage({ error: 'That token is not right.', sandboxHint: c.var.config.sandbox }), 401)
+      return c.html(
+        signInPage({ error: 'That token is not right.', sandboxHint: c.var.config.sandbox }),
+        401
+      )
     }
     setCookie(c, SESSION_COOKIE, await issueSession(c.var.config.ADMIN_TOKEN, deps.now()), {
       httpOnly: true,
@@ -278,7 +286,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const form = await c.req.parseBody()
     const field = (k: string) => (typeof form[k] === 'string' ? (form[k] as string) : '')
     const target = new URL(field('redirect_uri'))
-    if (!isLoopbackHost(target.hostname)) throw new AppError('sandbox_forbidden', 'The sandbox only redirects to a local host.')
+    if (!isLoopbackHost(target.hostname))
+      throw new AppError('sandbox_forbidden', 'The sandbox only redirects to a local host.')
     target.searchParams.set('state', field('state'))
     if (field('decision') === 'allow') {
       const code = await issueSandboxCode({

@@ -17,7 +17,7 @@
  */
 import type { Alert } from './alerts.ts'
 import type { Config } from './config.ts'
-import { type Outcome } from './errors.ts'
+import type { Outcome } from './errors.ts'
 import {
   buildTokenRequest,
   processTokenResponse,
@@ -50,6 +50,15 @@ export interface ConnectionRecord {
   lastTokenCallAt: number | null
   /** After a transient failure, no new refresh attempt before this time. */
   nextAttemptAt: number | null
+  /** When the watchdog last alerted that the token expired without a successful refresh. */
+  staleAlertAt: number | null
+  /** From GET /account/summary, when account_read was granted (best effort, no secrets). */
+  account: AccountSummary | null
+}
+
+export interface AccountSummary {
+  organization_name?: string
+  encoded_account_id?: string
 }
 
 export const EMPTY_RECORD: ConnectionRecord = {
@@ -68,6 +77,8 @@ export const EMPTY_RECORD: ConnectionRecord = {
   refreshInFlightSince: null,
   lastTokenCallAt: null,
   nextAttemptAt: null,
+  staleAlertAt: null,
+  account: null,
 }
 
 export interface TokenRepo {
@@ -101,7 +112,7 @@ export interface ConnectionStatus {
   refresh_pending_since: string | null
   refreshable: boolean
   scope: string
-  account: { sub: string | null }
+  account: { sub: string | null; summary: AccountSummary | null }
 }
 
 /** The smallest spacing between two calls to CC's token endpoint (its limit is 1/s). */
@@ -144,7 +155,7 @@ export function describeStatus(record: ConnectionRecord, now: number): Connectio
     refresh_pending_since: iso(record.refreshInFlightSince),
     refreshable,
     scope: record.scope,
-    account: { sub: record.sub },
+    account: { sub: record.sub, summary: record.account },
   }
 }
 
@@ -159,8 +170,10 @@ export class Connection {
   }
 
   /** Exchanges an authorization code and replaces the token set (a new consent). */
-  async exchangeCode(grant: Extract<TokenGrant, { grant_type: 'authorization_code' }>): Promise<
-    Outcome<{ refreshable: boolean }>
+  async exchangeCode(
+    grant: Extract<TokenGrant, { grant_type: 'authorization_code' }>
+  ): Promise<
+    Outcome<{ refreshable: boolean; generation: number; accessToken: string; scope: string }>
   > {
     await this.#spaceTokenCalls()
     let record = await this.#deps.repo.load()
@@ -190,7 +203,15 @@ export class Connection {
     if (previous === 'needs_reauth' || previous === 'degraded') {
       await this.#alert('recovered', next, previous)
     }
-    return { ok: true, value: { refreshable: next.refreshToken !== null } }
+    return {
+      ok: true,
+      value: {
+        refreshable: next.refreshToken !== null,
+        generation: next.generation,
+        accessToken: next.accessToken as string,
+        scope: next.scope,
+      },
+    }
   }
 
   /**
@@ -232,13 +253,33 @@ export class Connection {
     return refreshed
   }
 
-  /** The cron's job: refresh an idle token that is within its margin; leave a fresh one alone. */
+  /**
+   * The cron's job: refresh an idle token that is within its margin and leave a fresh one alone.
+   * It is also the watchdog: a token that expired without a successful refresh alerts the owner
+   * (once per expired token), whatever the request path has or has not noticed.
+   */
   async refreshIfDue(): Promise<'refreshed' | 'fresh' | 'skipped' | 'failed'> {
     const record = await this.#deps.repo.load()
     if (record.state === 'not_connected' || record.state === 'needs_reauth') return 'skipped'
     if (!isDue(record, this.#deps.now())) return 'fresh'
     const outcome = await this.#refreshOnce(false)
-    return outcome.ok ? 'refreshed' : 'failed'
+    if (outcome.ok) return 'refreshed'
+    const after = await this.#deps.repo.load()
+    const now = this.#deps.now()
+    const expired = after.expiresAt !== null && after.expiresAt <= now
+    const alreadyAlerted =
+      after.staleAlertAt !== null && after.staleAlertAt >= (after.expiresAt ?? 0)
+    if (after.state === 'degraded' && expired && !alreadyAlerted) {
+      await this.#deps.repo.save({ ...after, staleAlertAt: now })
+      await this.#alert('stale_refresh', after, after.state)
+    }
+    return 'failed'
+  }
+
+  /** Stores the account summary fetched after a new consent. */
+  async setAccount(generation: number, account: AccountSummary): Promise<void> {
+    const record = await this.#deps.repo.load()
+    if (record.generation === generation) await this.#deps.repo.save({ ...record, account })
   }
 
   async status(): Promise<ConnectionStatus> {
@@ -282,7 +323,8 @@ export class Connection {
           'Constant Contact issued no refresh token (is offline_access in CC_SCOPES?); reconnect from /admin',
       })
     }
-    if (!forced && !isDue(record, this.#deps.now())) return { ok: true, value: this.#remember(record) }
+    if (!forced && !isDue(record, this.#deps.now()))
+      return { ok: true, value: this.#remember(record) }
     if (record.nextAttemptAt !== null && record.nextAttemptAt > this.#deps.now()) {
       return {
         ok: false,
@@ -299,7 +341,11 @@ export class Connection {
       const usedRefreshToken = record.refreshToken as string
       const sentAt = this.#deps.now()
       // Persist the marker before the request leaves (output gates make it durable first).
-      await this.#deps.repo.save({ ...record, refreshInFlightSince: sentAt, lastTokenCallAt: sentAt })
+      await this.#deps.repo.save({
+        ...record,
+        refreshInFlightSince: sentAt,
+        lastTokenCallAt: sentAt,
+      })
       const result = await this.#callTokenEndpoint({
         grant_type: 'refresh_token',
         refresh_token: usedRefreshToken,
@@ -411,7 +457,11 @@ export class Connection {
         signal: AbortSignal.timeout(TOKEN_CALL_TIMEOUT_MS),
       })
     } catch (err) {
-      return { ok: false, kind: 'lost', description: `No answer from the token endpoint: ${String(err)}` }
+      return {
+        ok: false,
+        kind: 'lost',
+        description: `No answer from the token endpoint: ${String(err)}`,
+      }
     }
     const previous = grant.grant_type === 'refresh_token' ? grant.refresh_token : undefined
     return processTokenResponse(response, this.#deps.now(), previous)
@@ -422,9 +472,10 @@ export class Connection {
       event,
       state: record.state,
       previous_state: previous,
-      reason: event === 'recovered' || !record.lastError
-        ? undefined
-        : { code: record.lastError.code, message: record.lastError.message },
+      reason:
+        event === 'recovered' || !record.lastError
+          ? undefined
+          : { code: record.lastError.code, message: record.lastError.message },
       at: new Date(this.#deps.now()).toISOString(),
     })
   }

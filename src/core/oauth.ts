@@ -111,7 +111,9 @@ export type TokenEndpointFailure =
   /** A configuration problem (invalid_client and other 4xx): retrying will not help. */
   | { kind: 'rejected'; status: number; error: string; description?: string }
 
-export type TokenEndpointResult = { ok: true; tokens: TokenSet } | ({ ok: false } & TokenEndpointFailure)
+export type TokenEndpointResult =
+  | { ok: true; tokens: TokenSet }
+  | ({ ok: false } & TokenEndpointFailure)
 
 /**
  * Validates a token endpoint response. `exp` and `sub` come from the access token itself (a JWT
@@ -134,7 +136,8 @@ export async function processTokenResponse(
     const error = parsed.success ? parsed.output.error : `http_${response.status}`
     const description = parsed.success ? parsed.output.error_description : undefined
     const status = response.status
-    if (error === 'invalid_grant') return { ok: false, kind: 'invalid_grant', status, error, description }
+    if (error === 'invalid_grant')
+      return { ok: false, kind: 'invalid_grant', status, error, description }
     if (status >= 500 || status === 429 || status === 408)
       return { ok: false, kind: 'transient', status, error, description }
     return { ok: false, kind: 'rejected', status, error, description }

@@ -24,7 +24,12 @@ export const SANDBOX_LISTS = [
   { list_id: '3a1b2c4d-0000-4000-8000-000000000002', name: 'Sandbox product updates' },
 ] as const
 export const SANDBOX_CUSTOM_FIELDS = [
-  { custom_field_id: '7c0de000-0000-4000-8000-000000000001', name: 'source', label: 'Source', type: 'string' },
+  {
+    custom_field_id: '7c0de000-0000-4000-8000-000000000001',
+    name: 'source',
+    label: 'Source',
+    type: 'string',
+  },
 ] as const
 
 export interface SandboxContact {

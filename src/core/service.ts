@@ -8,6 +8,7 @@ import { sendAlert } from './alerts.ts'
 import type { Config } from './config.ts'
 import {
   type AccessToken,
+  type AccountSummary,
   Connection,
   type ConnectionStatus,
   type TokenRepo,
@@ -55,6 +56,28 @@ export interface ServiceDeps {
   fetch: typeof fetch
   now: () => number
   sleep: (ms: number) => Promise<void>
+}
+
+/** Best effort: the dashboard shows the account's name; failing to fetch it changes nothing. */
+async function fetchAccountSummary(
+  deps: ServiceDeps,
+  accessToken: string
+): Promise<AccountSummary | null> {
+  try {
+    const res = await deps.fetch(`${deps.config().CC_API_BASE_URL}/account/summary`, {
+      headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(5000),
+    })
+    if (!res.ok) return null
+    const body = (await res.json()) as Record<string, unknown>
+    const pick = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : undefined)
+    return {
+      organization_name: pick('organization_name'),
+      encoded_account_id: pick('encoded_account_id'),
+    }
+  } catch {
+    return null
+  }
 }
 
 const STATE_MESSAGES = {
@@ -108,12 +131,19 @@ export class RelayService implements RelayBackend {
       return { ok: false, code: 'code_missing', message: 'The callback carried no code.' }
     }
     const { pending } = claim
-    return this.#connection.exchangeCode({
+    const exchanged = await this.#connection.exchangeCode({
       grant_type: 'authorization_code',
       code: input.code,
       redirect_uri: pending.redirectUri,
       code_verifier: pending.codeVerifier ?? undefined,
     })
+    if (!exchanged.ok) return exchanged
+    const { generation, accessToken, scope, refreshable } = exchanged.value
+    if (scope.split(' ').includes('account_read')) {
+      const summary = await fetchAccountSummary(this.#deps, accessToken)
+      if (summary) await this.#connection.setAccount(generation, summary)
+    }
+    return { ok: true, value: { refreshable } }
   }
 
   accessToken(options?: { rejected?: string }): Promise<Outcome<AccessToken>> {

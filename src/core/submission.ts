@@ -118,7 +118,7 @@ function add(fields: Fields, name: string, value: string): void {
 
 function decodeUtf8(bytes: Uint8Array): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
   } catch {
     throw new InputError('The request body is not valid UTF-8.')
   }

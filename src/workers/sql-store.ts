@@ -32,8 +32,12 @@ export class SqlTokenRepo implements TokenRepo {
   }
 
   async load(): Promise<ConnectionRecord> {
-    const row = this.#sql.exec<{ record: string }>('SELECT record FROM connection WHERE id = 1').toArray()[0]
-    return row ? { ...EMPTY_RECORD, ...(JSON.parse(row.record) as ConnectionRecord) } : { ...EMPTY_RECORD }
+    const row = this.#sql
+      .exec<{ record: string }>('SELECT record FROM connection WHERE id = 1')
+      .toArray()[0]
+    return row
+      ? { ...EMPTY_RECORD, ...(JSON.parse(row.record) as ConnectionRecord) }
+      : { ...EMPTY_RECORD }
   }
 
   async save(record: ConnectionRecord): Promise<void> {
@@ -56,7 +60,10 @@ export class SqlAuthStateRepo implements AuthStateRepo {
   }
 
   async put(p: PendingAuthorization): Promise<void> {
-    this.#sql.exec('DELETE FROM oauth_states WHERE expires_at < ?', p.expiresAt - STATE_RETENTION_MS)
+    this.#sql.exec(
+      'DELETE FROM oauth_states WHERE expires_at < ?',
+      p.expiresAt - STATE_RETENTION_MS
+    )
     this.#sql.exec(
       'INSERT INTO oauth_states (state, redirect_uri, code_verifier, expires_at) VALUES (?, ?, ?, ?)',
       p.state,
@@ -68,7 +75,12 @@ export class SqlAuthStateRepo implements AuthStateRepo {
 
   async claim(state: string, now: number): Promise<ClaimResult> {
     const row = this.#sql
-      .exec<{ redirect_uri: string; code_verifier: string | null; expires_at: number; used_at: number | null }>(
+      .exec<{
+        redirect_uri: string
+        code_verifier: string | null
+        expires_at: number
+        used_at: number | null
+      }>(
         'SELECT redirect_uri, code_verifier, expires_at, used_at FROM oauth_states WHERE state = ?',
         state
       )
@@ -79,7 +91,12 @@ export class SqlAuthStateRepo implements AuthStateRepo {
     if (row.expires_at <= now) return { status: 'expired' }
     return {
       status: 'ok',
-      pending: { state, redirectUri: row.redirect_uri, codeVerifier: row.code_verifier, expiresAt: row.expires_at },
+      pending: {
+        state,
+        redirectUri: row.redirect_uri,
+        codeVerifier: row.code_verifier,
+        expiresAt: row.expires_at,
+      },
     }
   }
 }

@@ -25,7 +25,8 @@ it('clicks through sign-in → Connect → sandbox consent → callback → conn
   expect(html).toContain('Allow')
   // Submit the consent form exactly as the page renders it.
   const form = new URLSearchParams({ decision: 'allow' })
-  for (const m of html.matchAll(/type="hidden" name="([a-z_]+)" value="([^"]*)"/g)) form.set(m[1], m[2].replace(/&amp;/g, '&'))
+  for (const m of html.matchAll(/type="hidden" name="([a-z_]+)" value="([^"]*)"/g))
+    form.set(m[1], m[2].replace(/&amp;/g, '&'))
   const approved = await fetchLocal('/__sandbox/authorize', {
     method: 'POST',
     headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },

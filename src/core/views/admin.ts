@@ -12,9 +12,11 @@ export function signInPage(options: { error?: string; sandboxHint?: boolean }) {
         <input id="token" name="token" type="password" autocomplete="current-password" required />
         <p><button type="submit">Sign in</button></p>
       </form>
-      ${options.sandboxHint
-        ? html`<p>Sandbox mode: the admin token was printed by <code>npm start</code>.</p>`
-        : ''}`
+      ${
+        options.sandboxHint
+          ? html`<p>Sandbox mode: the admin token was printed by <code>npm start</code>.</p>`
+          : ''
+      }`
   )
 }
 
@@ -35,9 +37,11 @@ export function dashboardPage(options: {
   return page(
     'ctct-relay',
     html`${options.notice ? html`<p class="card message" role="status">${options.notice}</p>` : ''}
-      ${options.sandbox
-        ? html`<p class="card">Sandbox mode: Constant Contact is simulated locally. Nothing leaves this machine.</p>`
-        : ''}
+      ${
+        options.sandbox
+          ? html`<p class="card">Sandbox mode: Constant Contact is simulated locally. Nothing leaves this machine.</p>`
+          : ''
+      }
       <section class="card" id="connection">
         <h2>Connection</h2>
         <p class="state-${s.state}" data-state="${s.state}"><strong>${STATE_TEXT[s.state]}</strong></p>
@@ -48,20 +52,26 @@ export function dashboardPage(options: {
           <dt>Last error</dt>
           <dd>${s.last_error ? `${s.last_error.code} at ${s.last_error.at}: ${s.last_error.message}` : '—'}</dd>
         </dl>
-        ${!s.refreshable && s.state !== 'not_connected'
-          ? html`<p class="error">No refresh token: add <code>offline_access</code> to CC_SCOPES and reconnect, or the connection stops when the token expires.</p>`
-          : ''}
+        ${
+          !s.refreshable && s.state !== 'not_connected'
+            ? html`<p class="error">No refresh token: add <code>offline_access</code> to CC_SCOPES and reconnect, or the connection stops when the token expires.</p>`
+            : ''
+        }
         <p>
           <a class="button" href="/oauth/authorize">${connectLabel}</a>
-          ${s.state !== 'not_connected'
-            ? html`<form class="inline" method="post" action="/admin/disconnect">
+          ${
+            s.state !== 'not_connected'
+              ? html`<form class="inline" method="post" action="/admin/disconnect">
                 <button class="danger" type="submit">Disconnect</button>
               </form>`
-            : ''}
+              : ''
+          }
         </p>
-        ${s.state !== 'not_connected'
-          ? html`<p>Disconnect forgets the tokens stored here; it does not revoke the grant at Constant Contact. To revoke it, remove the app's access in your Constant Contact account settings.</p>`
-          : ''}
+        ${
+          s.state !== 'not_connected'
+            ? html`<p>Disconnect forgets the tokens stored here; it does not revoke the grant at Constant Contact. To revoke it, remove the app's access in your Constant Contact account settings.</p>`
+            : ''
+        }
       </section>
       <form method="post" action="/admin/logout"><button class="secondary" type="submit">Sign out</button></form>`
   )
