@@ -19,7 +19,19 @@ const bindings = {
       origins: ['https://site.test'],
       custom_fields: { source: '5a1d0c6e-2222-4f1a-9b7c-000000000001' },
     },
+    events: {
+      lists: ['9e2f7d10-1111-4c3b-8e42-000000000003'],
+      origins: ['https://events.test'],
+      success_url: 'https://events.test/thanks',
+      error_url: 'https://events.test/oops',
+    },
+    protected: {
+      lists: ['9e2f7d10-1111-4c3b-8e42-000000000001'],
+      origins: ['https://site.test'],
+      turnstile: true,
+    },
   }),
+  TURNSTILE_SECRET_KEY: 'test-turnstile-secret',
 }
 
 function project(

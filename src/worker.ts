@@ -9,7 +9,8 @@ import { configFrom } from './core/config.ts'
 import type { Outcome } from './core/errors.ts'
 import { Sandbox } from './core/sandbox.ts'
 import { type PendingAuthorization, type RelayBackend, RelayService } from './core/service.ts'
-import { migrate, SqlAuthStateRepo, SqlTokenRepo } from './workers/sql-store.ts'
+import type { Submission } from './core/delivery.ts'
+import { migrate, SqlAuthStateRepo, SqlOutboxRepo, SqlTokenRepo } from './workers/sql-store.ts'
 
 /** One deployment serves one CC account, so there is one Relay object. */
 const RELAY_NAME = 'main'
@@ -37,6 +38,14 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
     this.#service = new RelayService({
       tokens: new SqlTokenRepo(ctx.storage.sql),
       states: new SqlAuthStateRepo(ctx.storage.sql),
+      outbox: new SqlOutboxRepo(ctx.storage.sql),
+      // One alarm per object: keep the earliest wake-up that is still in the future.
+      wake: async (at) => {
+        const current = await ctx.storage.getAlarm()
+        if (current === null || current <= Date.now() || at < current) {
+          await ctx.storage.setAlarm(at)
+        }
+      },
       config,
       fetch: outbound,
       now: Date.now,
@@ -59,8 +68,24 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
   disconnect() {
     return this.#service.disconnect()
   }
+  submit(submission: Submission) {
+    return this.#service.submit(submission)
+  }
+  deadLetters() {
+    return this.#service.deadLetters()
+  }
+  retryDeadLetter(id: number | 'all') {
+    return this.#service.retryDeadLetter(id)
+  }
+  deleteDeadLetter(id: number) {
+    return this.#service.deleteDeadLetter(id)
+  }
   tick() {
     return this.#service.tick()
+  }
+  /** Alarms run at least once; drain() is idempotent (leases, upserts), so a rerun is harmless. */
+  async alarm() {
+    await this.#service.drain()
   }
 }
 
@@ -80,6 +105,7 @@ function appFor(env: Env) {
       // The stub's methods mirror RelayBackend; RPC wraps results, so adapt the types here.
       backend: () => env.RELAY.getByName(RELAY_NAME) as unknown as RelayBackend,
       now: Date.now,
+      fetch: (input, init) => fetch(input, init),
     })
     apps.set(env, app)
   }

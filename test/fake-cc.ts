@@ -23,9 +23,33 @@ export interface TokenCall {
 /** 'rotate_then_drop': CC rotates the token, then the answer is lost on the way back. */
 type TokenBehaviour = 'ok' | 'error500' | 'invalid_grant' | 'drop' | 'rotate_then_drop'
 
+/** What CC does with the next sign_up_form calls, in order; then 'ok'. */
+type SignupBehaviour = 'ok' | '503' | '500' | '409' | 'throttled' | 'quota' | 'drop' | '400' | '401'
+
+export interface SignupCall {
+  at: number
+  body: Record<string, unknown>
+  authorization: string | null
+  contentType: string | null
+  answered: number
+}
+
 export const cc = {
+  /** Every request that reached sign_up_form, answered or not. */
+  signupCalls: [] as SignupCall[],
+  /** Delivered contacts, by email (sign_up_form is an upsert). */
+  contacts: new Map<string, Record<string, unknown>>(),
+  signupScript: [] as SignupBehaviour[],
+  /** While true, every sign_up_form call answers 503. */
+  down: false,
+  /** CC's own limits: 4 requests in any second → 429 throttled; a daily budget → quota_exceeded. */
+  perSecond: 4,
+  quotaLeft: Number.POSITIVE_INFINITY,
+  /** Access tokens CC accepts on the API (the fake's JWTs); 'expire' makes the next call 401. */
+  revokedTokens: new Set<string>(),
   tokenCalls: [] as TokenCall[],
   alerts: [] as Record<string, unknown>[],
+  siteverifyCalls: [] as URLSearchParams[],
   apiCalls: [] as { method: string; path: string; authorization: string | null; body?: unknown }[],
   /** Lifetime of issued access tokens, in seconds. */
   ttlSeconds: 86_400,
@@ -39,7 +63,14 @@ export const cc = {
   reset() {
     this.tokenCalls = []
     this.alerts = []
+    this.siteverifyCalls = []
     this.apiCalls = []
+    this.signupCalls = []
+    this.contacts = new Map()
+    this.signupScript = []
+    this.down = false
+    this.perSecond = 4
+    this.quotaLeft = Number.POSITIVE_INFINITY
     this.ttlSeconds = 86_400
     this.script = []
     this.delayMs = 0
@@ -119,6 +150,59 @@ export const handlers = [
       authorization: request.headers.get('authorization'),
     })
     return HttpResponse.json({ organization_name: 'Test Bakery', encoded_account_id: 'acc-1' })
+  }),
+  http.post(`${API}/contacts/sign_up_form`, async ({ request }) => {
+    const body = (await request.json()) as Record<string, unknown>
+    const call: SignupCall = {
+      at: Date.now(),
+      body,
+      authorization: request.headers.get('authorization'),
+      contentType: request.headers.get('content-type'),
+      answered: 0,
+    }
+    cc.signupCalls.push(call)
+    const answer = (status: number, json: unknown) => {
+      call.answered = status
+      return HttpResponse.json(json as Record<string, unknown>, { status })
+    }
+    const recent = cc.signupCalls.filter((c) => c.at > call.at - 1000).length
+    if (recent > cc.perSecond) return answer(429, { error_key: 'throttled', error_message: 'Too Many Requests' })
+    const behaviour = cc.signupScript.shift() ?? (cc.down ? '503' : 'ok')
+    if (behaviour === 'drop') return HttpResponse.error()
+    if (behaviour === '503' || behaviour === '500')
+      return answer(Number(behaviour), [{ error_key: 'server_error', error_message: 'Service unavailable' }])
+    if (behaviour === '409')
+      return answer(409, [{ error_key: 'conflict', error_message: 'Conflict' }])
+    if (behaviour === 'throttled') return answer(429, { error_key: 'throttled', error_message: 'Too Many Requests' })
+    if (behaviour === 'quota' || cc.quotaLeft <= 0)
+      return answer(429, { error_key: 'quota_exceeded', error_message: 'Limit Exceeded' })
+    if (behaviour === '401') return answer(401, { error_key: 'unauthorized', error_message: 'Unauthorized' })
+    if (behaviour === '400')
+      return answer(400, [
+        { error_key: 'contacts.api.validation.error', error_message: 'List 9e2f… does not exist' },
+      ])
+    const token = (call.authorization ?? '').replace(/^Bearer /, '')
+    if (!token.startsWith('eyJ') || cc.revokedTokens.has(token))
+      return answer(401, { error_key: 'unauthorized', error_message: 'Unauthorized' })
+    cc.quotaLeft--
+    const email = String(body.email_address)
+    const existing = cc.contacts.has(email)
+    cc.contacts.set(email, body)
+    return answer(existing ? 200 : 201, {
+      contact_id: crypto.randomUUID(),
+      action: existing ? 'updated' : 'created',
+    })
+  }),
+  http.post('https://challenges.cloudflare.com/turnstile/v0/siteverify', async ({ request }) => {
+    const form = new URLSearchParams(await request.text())
+    cc.siteverifyCalls.push(form)
+    const token = form.get('response') ?? ''
+    const verdicts: Record<string, Record<string, unknown>> = {
+      'pass-token': { success: true, hostname: 'site.test', action: 'protected' },
+      'wrong-host': { success: true, hostname: 'evil.test', action: 'protected' },
+      'wrong-action': { success: true, hostname: 'site.test', action: 'other' },
+    }
+    return HttpResponse.json(verdicts[token] ?? { success: false, 'error-codes': ['invalid-input-response'] })
   }),
   http.post(ALERT_URL, async ({ request }) => {
     cc.alerts.push((await request.json()) as Record<string, unknown>)

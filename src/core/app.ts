@@ -22,8 +22,7 @@ import { csrf } from 'hono/csrf'
 import { html } from 'hono/html'
 import { HTTPException } from 'hono/http-exception'
 import { secureHeaders } from 'hono/secure-headers'
-import type { Config } from './config.ts'
-import { isLoopbackHost } from './config.ts'
+import { type Config, isLoopbackHost } from './config.ts'
 import { AppError, unwrap } from './errors.ts'
 import { buildAuthorizeUrl, pkceChallenge, randomToken } from './oauth.ts'
 import {
@@ -35,6 +34,7 @@ import {
 } from './owner.ts'
 import { issueSandboxCode } from './sandbox.ts'
 import { type RelayBackend, STATE_TTL_MS } from './service.ts'
+import { type RelayEnv, registerSubscribe, subscribeErrorResponse } from './subscribe.ts'
 import { dashboardPage, signInPage } from './views/admin.ts'
 import { messagePage, page, STYLESHEET } from './views/layout.ts'
 
@@ -44,9 +44,11 @@ export interface AppDeps {
   /** Called per request: on Workers a Durable Object stub is bound to the request that made it. */
   backend: () => RelayBackend
   now: () => number
+  /** For outbound calls the app makes itself (Turnstile's siteverify). */
+  fetch: typeof fetch
 }
 
-type Env = { Variables: { config: Config } }
+type Env = RelayEnv
 
 const NOTICES: Record<string, string> = {
   connected: 'Connected to Constant Contact.',
@@ -88,6 +90,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (appError.code === 'config_invalid') {
       console.error(JSON.stringify({ msg: 'config_invalid', ...appError.details }))
     }
+    if (c.req.path.startsWith('/subscribe/')) return subscribeErrorResponse(c, appError)
     const status = appError.status as 400
     if (wantsHtml(c)) {
       const next =
@@ -122,6 +125,8 @@ export function createApp(deps: AppDeps): Hono<Env> {
     c.set('config', config)
     await next()
   })
+
+  registerSubscribe(app, deps)
 
   app.get('/healthz', async (c) => {
     const status = await deps.backend().status()

@@ -92,6 +92,19 @@ export type Forms = v.InferOutput<typeof FormsSchema>
 
 const optionalString = v.optional(v.pipe(v.string(), v.trim(), v.nonEmpty()))
 
+/** A whole number from a TOML number or a `--var`/secret string. */
+function positiveInt(fallback: number, max: number) {
+  return v.optional(
+    v.pipe(
+      v.union([v.number(), v.pipe(v.string(), v.trim(), v.regex(/^\d+$/), v.transform(Number))], 'must be a whole number'),
+      v.integer('must be a whole number'),
+      v.minValue(1, 'must be at least 1'),
+      v.maxValue(max, `must be at most ${max}`)
+    ),
+    fallback
+  )
+}
+
 /** One schema per key, so an error can name the key it is about. */
 const KEYS = {
   CC_CLIENT_ID: v.pipe(
@@ -124,6 +137,16 @@ const KEYS = {
   ),
   FORMS: FormsSchema,
   ALERT_WEBHOOK_URL: v.optional(httpsUrl),
+  TURNSTILE_SECRET_KEY: optionalString,
+  /** CC's per-app limit is 4 requests/second (partners: 10); every send to CC counts. */
+  CC_RATE_PER_SECOND: positiveInt(4, 100),
+  /** CC's per-app daily quota, reset at 00:00 UTC (partners: 250,000). */
+  CC_DAILY_QUOTA: positiveInt(10_000, 10_000_000),
+  /** Sign-ups accepted per visitor IP per minute. */
+  SUBMIT_RATE_LIMIT_PER_MINUTE: positiveInt(10, 10_000),
+  /** A repeat of the same email to the same form within this window is absorbed. */
+  DUPLICATE_WINDOW_SECONDS: positiveInt(600, 86_400),
+  DEAD_LETTER_RETENTION_DAYS: positiveInt(30, 3650),
   CTCT_SANDBOX: v.optional(
     v.pipe(
       v.picklist(['0', '1', 'true', 'false', ''], 'must be "1" or unset'),
@@ -167,6 +190,22 @@ export function parseConfig(env: Record<string, unknown>): Config {
     )
   }
   const config = { ...out, sandbox: out.CTCT_SANDBOX === true } as Config
+  const turnstileForms = Object.entries(config.FORMS)
+    .filter(([, profile]) => profile.turnstile)
+    .map(([id]) => id)
+  if (turnstileForms.length > 0 && !config.TURNSTILE_SECRET_KEY && !config.sandbox) {
+    // Refuse rather than silently accept unverified sign-ups on a form that asked for Turnstile.
+    throw new AppError(
+      'config_invalid',
+      `Configuration error: TURNSTILE_SECRET_KEY is required because FORMS.${turnstileForms[0]}.turnstile is true`,
+      {
+        details: {
+          keys: ['TURNSTILE_SECRET_KEY'],
+          problems: [`TURNSTILE_SECRET_KEY is required by FORMS.${turnstileForms[0]}.turnstile`],
+        },
+      }
+    )
+  }
   if (!config.sandbox) return config
   // The sandbox replaces Constant Contact entirely; see sandbox.ts and README "Sandbox".
   return {

@@ -19,6 +19,16 @@ export type ErrorCode =
   | 'needs_reauth'
   | 'token_unavailable'
   | 'sandbox_forbidden'
+  | 'unknown_form'
+  | 'origin_not_allowed'
+  | 'challenge_failed'
+  | 'invalid_input'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'delivery_failed'
+  | 'unavailable'
+  | 'not_dead_letter'
 
 const STATUS: Record<ErrorCode, number> = {
   config_invalid: 500,
@@ -35,6 +45,16 @@ const STATUS: Record<ErrorCode, number> = {
   needs_reauth: 503,
   token_unavailable: 503,
   sandbox_forbidden: 403,
+  unknown_form: 404,
+  origin_not_allowed: 403,
+  challenge_failed: 403,
+  invalid_input: 400,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  delivery_failed: 502,
+  unavailable: 503,
+  not_dead_letter: 404,
 }
 
 export class AppError extends Error {

@@ -4,7 +4,7 @@
  * with the outbox, queued sign-ups). On Workers it lives inside the Durable Object and its public
  * methods are the object's whole RPC surface (`RelayBackend`); on Deno it runs in-process over KV.
  */
-import { sendAlert } from './alerts.ts'
+import { type Alert, sendAlert } from './alerts.ts'
 import type { Config } from './config.ts'
 import {
   type AccessToken,
@@ -13,7 +13,15 @@ import {
   type ConnectionStatus,
   type TokenRepo,
 } from './connection.ts'
+import {
+  type DeadLetter,
+  Delivery,
+  type OutboxRepo,
+  type Submission,
+  type SubmitResult,
+} from './delivery.ts'
 import type { Outcome } from './errors.ts'
+import { maskEmail } from './outbox.ts'
 
 export const STATE_TTL_MS = 10 * 60_000
 
@@ -34,6 +42,31 @@ export interface AuthStateRepo {
   claim(state: string, now: number): Promise<ClaimResult>
 }
 
+export interface OutboxStatus {
+  pending: number
+  /** Pending items that wait for a reconnect or for the daily quota to reset. */
+  parked: number
+  dead: number
+  delivered_today: number
+  quota_used_today: number
+  quota_limit: number
+  rate_per_second: number
+  oldest_pending_age_seconds: number | null
+  paused_until: string | null
+  parked_until: string | null
+}
+
+export type RelayStatus = ConnectionStatus & { outbox: OutboxStatus }
+
+export interface DeadLetterView {
+  id: number
+  form_id: string
+  email_masked: string
+  created_at: string
+  dead_at: string
+  error: { status: number; error_key: string; message: string } | null
+}
+
 /** The contract between the stateless app and the single writer (the Durable Object's RPC). */
 export interface RelayBackend {
   beginAuthorization(pending: PendingAuthorization): Promise<void>
@@ -43,15 +76,23 @@ export interface RelayBackend {
     error?: string
   }): Promise<Outcome<{ refreshable: boolean }>>
   accessToken(options?: { rejected?: string }): Promise<Outcome<AccessToken>>
-  status(): Promise<ConnectionStatus>
+  status(): Promise<RelayStatus>
   disconnect(): Promise<void>
-  /** The cron's entry: refresh ahead of expiry and raise the alarm when refreshing has stalled. */
-  tick(): Promise<{ refresh: string }>
+  /** Delivers a validated sign-up now, or stores it durably before answering `queued`. */
+  submit(submission: Submission): Promise<SubmitResult>
+  deadLetters(): Promise<DeadLetterView[]>
+  retryDeadLetter(id: number | 'all'): Promise<number>
+  deleteDeadLetter(id: number): Promise<boolean>
+  /** The cron's entry: refresh ahead of expiry, watchdog, outbox drain, retention purge. */
+  tick(): Promise<{ refresh: string; delivered: number; purged: number }>
 }
 
 export interface ServiceDeps {
   tokens: TokenRepo
   states: AuthStateRepo
+  outbox: OutboxRepo
+  /** Asks the runtime to call drain() at `at` (epoch ms). */
+  wake: (at: number) => Promise<void>
   config: () => Config
   fetch: typeof fetch
   now: () => number
@@ -90,16 +131,28 @@ const STATE_MESSAGES = {
 export class RelayService implements RelayBackend {
   readonly #deps: ServiceDeps
   readonly #connection: Connection
+  readonly #delivery: Delivery
 
   constructor(deps: ServiceDeps) {
     this.#deps = deps
+    const alert = (a: Alert) => sendAlert(deps.config().ALERT_WEBHOOK_URL, deps.fetch, a)
     this.#connection = new Connection({
       repo: deps.tokens,
       config: deps.config,
       fetch: deps.fetch,
       now: deps.now,
       sleep: deps.sleep,
-      alert: (alert) => sendAlert(deps.config().ALERT_WEBHOOK_URL, deps.fetch, alert),
+      alert,
+    })
+    this.#delivery = new Delivery({
+      repo: deps.outbox,
+      accessToken: (options) => this.#connection.accessToken(options),
+      config: deps.config,
+      fetch: deps.fetch,
+      now: deps.now,
+      sleep: deps.sleep,
+      alert,
+      wake: deps.wake,
     })
   }
 
@@ -139,6 +192,8 @@ export class RelayService implements RelayBackend {
     })
     if (!exchanged.ok) return exchanged
     const { generation, accessToken, scope, refreshable } = exchanged.value
+    // Sign-ups parked while disconnected are replayed now.
+    await this.#deps.wake(this.#deps.now())
     if (scope.split(' ').includes('account_read')) {
       const summary = await fetchAccountSummary(this.#deps, accessToken)
       if (summary) await this.#connection.setAccount(generation, summary)
@@ -150,15 +205,70 @@ export class RelayService implements RelayBackend {
     return this.#connection.accessToken(options)
   }
 
-  status(): Promise<ConnectionStatus> {
-    return this.#connection.status()
+  async status(): Promise<RelayStatus> {
+    const connection = await this.#connection.status()
+    const f = await this.#delivery.figures()
+    const now = this.#deps.now()
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+    const waitingForOwner = connection.state === 'needs_reauth' || connection.state === 'not_connected'
+    return {
+      ...connection,
+      outbox: {
+        pending: f.pending,
+        parked: waitingForOwner || f.parkedUntil !== null ? f.pending : 0,
+        dead: f.dead,
+        delivered_today: f.deliveredToday,
+        quota_used_today: f.quotaUsedToday,
+        quota_limit: f.quotaLimit,
+        rate_per_second: f.ratePerSecond,
+        oldest_pending_age_seconds:
+          f.oldestPendingAt === null ? null : Math.round((now - f.oldestPendingAt) / 1000),
+        paused_until: iso(f.pausedUntil),
+        parked_until: iso(f.parkedUntil),
+      },
+    }
   }
 
   disconnect(): Promise<void> {
     return this.#connection.disconnect()
   }
 
-  async tick(): Promise<{ refresh: string }> {
-    return { refresh: await this.#connection.refreshIfDue() }
+  submit(submission: Submission): Promise<SubmitResult> {
+    return this.#delivery.submit(submission)
+  }
+
+  async deadLetters(): Promise<DeadLetterView[]> {
+    const iso = (ms: number) => new Date(ms).toISOString()
+    return (await this.#deps.outbox.deadLetters(100)).map((d: DeadLetter) => ({
+      id: d.id,
+      form_id: d.formId,
+      email_masked: maskEmail(d.email),
+      created_at: iso(d.createdAt),
+      dead_at: iso(d.deadAt),
+      error: d.error
+        ? { status: d.error.status, error_key: d.error.errorKey, message: d.error.message }
+        : null,
+    }))
+  }
+
+  retryDeadLetter(id: number | 'all'): Promise<number> {
+    return this.#delivery.retryDead(id)
+  }
+
+  deleteDeadLetter(id: number): Promise<boolean> {
+    return this.#deps.outbox.removeDead(id)
+  }
+
+  /** The wake-up's entry (a Durable Object alarm): deliver what is due. */
+  drain(): Promise<number> {
+    return this.#delivery.drain()
+  }
+
+  async tick(): Promise<{ refresh: string; delivered: number; purged: number }> {
+    const refresh = await this.#connection.refreshIfDue()
+    // The watchdog for the outbox: a lost alarm must not strand queued sign-ups.
+    const delivered = await this.#delivery.drain()
+    const purged = await this.#delivery.purge()
+    return { refresh, delivered, purged }
   }
 }
