@@ -6,10 +6,10 @@
 import { DurableObject } from 'cloudflare:workers'
 import { createApp } from './core/app.ts'
 import { configFrom } from './core/config.ts'
+import type { Submission } from './core/delivery.ts'
 import type { Outcome } from './core/errors.ts'
 import { Sandbox } from './core/sandbox.ts'
 import { type PendingAuthorization, type RelayBackend, RelayService } from './core/service.ts'
-import type { Submission } from './core/delivery.ts'
 import { migrate, SqlAuthStateRepo, SqlOutboxRepo, SqlTokenRepo } from './workers/sql-store.ts'
 
 /** One deployment serves one CC account, so there is one Relay object. */

@@ -40,13 +40,13 @@ export const cc = {
   /** Delivered contacts, by email (sign_up_form is an upsert). */
   contacts: new Map<string, Record<string, unknown>>(),
   signupScript: [] as SignupBehaviour[],
+  signupDelayMs: 0,
   /** While true, every sign_up_form call answers 503. */
   down: false,
   /** CC's own limits: 4 requests in any second → 429 throttled; a daily budget → quota_exceeded. */
   perSecond: 4,
   quotaLeft: Number.POSITIVE_INFINITY,
-  /** Access tokens CC accepts on the API (the fake's JWTs); 'expire' makes the next call 401. */
-  revokedTokens: new Set<string>(),
+
   tokenCalls: [] as TokenCall[],
   alerts: [] as Record<string, unknown>[],
   siteverifyCalls: [] as URLSearchParams[],
@@ -68,6 +68,7 @@ export const cc = {
     this.signupCalls = []
     this.contacts = new Map()
     this.signupScript = []
+    this.signupDelayMs = 0
     this.down = false
     this.perSecond = 4
     this.quotaLeft = Number.POSITIVE_INFINITY
@@ -161,28 +162,34 @@ export const handlers = [
       answered: 0,
     }
     cc.signupCalls.push(call)
+    if (cc.signupDelayMs) await new Promise((r) => setTimeout(r, cc.signupDelayMs))
     const answer = (status: number, json: unknown) => {
       call.answered = status
       return HttpResponse.json(json as Record<string, unknown>, { status })
     }
     const recent = cc.signupCalls.filter((c) => c.at > call.at - 1000).length
-    if (recent > cc.perSecond) return answer(429, { error_key: 'throttled', error_message: 'Too Many Requests' })
+    if (recent > cc.perSecond)
+      return answer(429, { error_key: 'throttled', error_message: 'Too Many Requests' })
     const behaviour = cc.signupScript.shift() ?? (cc.down ? '503' : 'ok')
     if (behaviour === 'drop') return HttpResponse.error()
     if (behaviour === '503' || behaviour === '500')
-      return answer(Number(behaviour), [{ error_key: 'server_error', error_message: 'Service unavailable' }])
+      return answer(Number(behaviour), [
+        { error_key: 'server_error', error_message: 'Service unavailable' },
+      ])
     if (behaviour === '409')
       return answer(409, [{ error_key: 'conflict', error_message: 'Conflict' }])
-    if (behaviour === 'throttled') return answer(429, { error_key: 'throttled', error_message: 'Too Many Requests' })
+    if (behaviour === 'throttled')
+      return answer(429, { error_key: 'throttled', error_message: 'Too Many Requests' })
     if (behaviour === 'quota' || cc.quotaLeft <= 0)
       return answer(429, { error_key: 'quota_exceeded', error_message: 'Limit Exceeded' })
-    if (behaviour === '401') return answer(401, { error_key: 'unauthorized', error_message: 'Unauthorized' })
+    if (behaviour === '401')
+      return answer(401, { error_key: 'unauthorized', error_message: 'Unauthorized' })
     if (behaviour === '400')
       return answer(400, [
         { error_key: 'contacts.api.validation.error', error_message: 'List 9e2f… does not exist' },
       ])
     const token = (call.authorization ?? '').replace(/^Bearer /, '')
-    if (!token.startsWith('eyJ') || cc.revokedTokens.has(token))
+    if (!token.startsWith('eyJ'))
       return answer(401, { error_key: 'unauthorized', error_message: 'Unauthorized' })
     cc.quotaLeft--
     const email = String(body.email_address)
@@ -202,7 +209,9 @@ export const handlers = [
       'wrong-host': { success: true, hostname: 'evil.test', action: 'protected' },
       'wrong-action': { success: true, hostname: 'site.test', action: 'other' },
     }
-    return HttpResponse.json(verdicts[token] ?? { success: false, 'error-codes': ['invalid-input-response'] })
+    return HttpResponse.json(
+      verdicts[token] ?? { success: false, 'error-codes': ['invalid-input-response'] }
+    )
   }),
   http.post(ALERT_URL, async ({ request }) => {
     cc.alerts.push((await request.json()) as Record<string, unknown>)

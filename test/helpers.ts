@@ -30,3 +30,36 @@ export async function status(): Promise<Record<string, unknown>> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Polls until `check` passes (bounded): for work the outbox does in the background. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await check()
+    } catch (err) {
+      if (Date.now() > deadline) throw err
+      await sleep(100)
+    }
+  }
+}
+
+export interface OutboxFigures {
+  pending: number
+  parked: number
+  dead: number
+  delivered_today: number
+  quota_used_today: number
+  oldest_pending_age_seconds: number | null
+  parked_until: string | null
+}
+
+export async function outbox(): Promise<OutboxFigures> {
+  return (await status()).outbox as OutboxFigures
+}
+
+/** Waits until nothing is pending and the 1.1 s pacing window is clear again. */
+export async function settle(): Promise<void> {
+  await eventually(async () => expect((await outbox()).pending).toBe(0), 60_000)
+  await sleep(1200)
+}

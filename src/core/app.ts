@@ -54,6 +54,8 @@ const NOTICES: Record<string, string> = {
   connected: 'Connected to Constant Contact.',
   disconnected:
     'Disconnected. The tokens stored here are gone; the grant at Constant Contact is not revoked.',
+  retrying: 'Queued for another delivery attempt.',
+  deleted: 'Dead letter deleted.',
 }
 
 const ERROR_TITLES: Partial<Record<AppError['code'], string>> = {
@@ -175,9 +177,10 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (!(await isOwner(c))) {
       return c.html(signInPage({ sandboxHint: c.var.config.sandbox }))
     }
-    const status = await deps.backend().status()
+    const backend = deps.backend()
+    const [status, deadLetters] = await Promise.all([backend.status(), backend.deadLetters()])
     const notice = NOTICES[c.req.query('notice') ?? '']
-    return c.html(dashboardPage({ status, notice, sandbox: c.var.config.sandbox }))
+    return c.html(dashboardPage({ status, deadLetters, notice, sandbox: c.var.config.sandbox }))
   })
 
   app.post('/admin/login', async (c) => {
@@ -208,6 +211,26 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.get('/admin/status', async (c) => {
     await requireOwner(c)
     return c.json(await deps.backend().status())
+  })
+
+  app.post('/admin/dead-letters/:id/retry', async (c) => {
+    await requireOwner(c)
+    const id = c.req.param('id') === 'all' ? 'all' : Number(c.req.param('id'))
+    if (id !== 'all' && !Number.isInteger(id))
+      throw new AppError('not_dead_letter', 'No such dead letter')
+    const revived = await deps.backend().retryDeadLetter(id)
+    if (revived === 0)
+      throw new AppError('not_dead_letter', 'No such dead letter (already retried or deleted?)')
+    return c.redirect('/admin?notice=retrying', 303)
+  })
+
+  app.post('/admin/dead-letters/:id/delete', async (c) => {
+    await requireOwner(c)
+    const id = Number(c.req.param('id'))
+    if (!Number.isInteger(id) || !(await deps.backend().deleteDeadLetter(id))) {
+      throw new AppError('not_dead_letter', 'No such dead letter (already retried or deleted?)')
+    }
+    return c.redirect('/admin?notice=deleted', 303)
   })
 
   app.post('/admin/disconnect', async (c) => {

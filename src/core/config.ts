@@ -96,7 +96,10 @@ const optionalString = v.optional(v.pipe(v.string(), v.trim(), v.nonEmpty()))
 function positiveInt(fallback: number, max: number) {
   return v.optional(
     v.pipe(
-      v.union([v.number(), v.pipe(v.string(), v.trim(), v.regex(/^\d+$/), v.transform(Number))], 'must be a whole number'),
+      v.union(
+        [v.number(), v.pipe(v.string(), v.trim(), v.regex(/^\d+$/), v.transform(Number))],
+        'must be a whole number'
+      ),
       v.integer('must be a whole number'),
       v.minValue(1, 'must be at least 1'),
       v.maxValue(max, `must be at most ${max}`)

@@ -78,7 +78,12 @@ export interface OutboxRepo {
   /** Counts a delivery; for a queued item (id) also deletes it, payload and all. */
   delivered(id: number | null, now: number): Promise<void>
   /** Ends the lease; the item is due again at `nextAttemptAt`. */
-  reschedule(id: number, nextAttemptAt: number, attempts: number, error: DeliveryError | null): Promise<void>
+  reschedule(
+    id: number,
+    nextAttemptAt: number,
+    attempts: number,
+    error: DeliveryError | null
+  ): Promise<void>
   /** Stores a dead letter (from the queue, or straight from an inline send). */
   kill(
     item: { id?: number; formId: string; emailHash?: string; payload: SignUpFormBody },
@@ -137,7 +142,8 @@ type Attempt =
   /** No pacing slot, or a pause/park is in force. */
   | { kind: 'no_slot'; until: number }
 
-const LEASE_MS = 30_000
+/** Longer than SEND_TIMEOUT_MS: a lease outlives any send, so only a crash lets one lapse. */
+const LEASE_MS = 15_000
 const THROTTLE_PAUSE_MS = 2_000
 const SEND_TIMEOUT_MS = 10_000
 const DRAIN_BUDGET_MS = 25_000
@@ -209,8 +215,10 @@ export class Delivery {
       ...figures,
       quotaLimit: config.CC_DAILY_QUOTA,
       ratePerSecond: config.CC_RATE_PER_SECOND,
-      pausedUntil: blocks.pausedUntil !== null && blocks.pausedUntil > now ? blocks.pausedUntil : null,
-      parkedUntil: blocks.parkedUntil !== null && blocks.parkedUntil > now ? blocks.parkedUntil : null,
+      pausedUntil:
+        blocks.pausedUntil !== null && blocks.pausedUntil > now ? blocks.pausedUntil : null,
+      parkedUntil:
+        blocks.parkedUntil !== null && blocks.parkedUntil > now ? blocks.parkedUntil : null,
     }
   }
 
@@ -286,7 +294,12 @@ export class Delivery {
     if (again !== true) return again
     const second = await this.#send(payload, renewed.value.token)
     return second.kind === 'unauthorized'
-      ? { kind: 'retry', status: 401, errorKey: 'unauthorized', message: 'CC rejected a fresh token' }
+      ? {
+          kind: 'retry',
+          status: 401,
+          errorKey: 'unauthorized',
+          message: 'CC rejected a fresh token',
+        }
       : second
   }
 
@@ -327,22 +340,37 @@ export class Delivery {
       }
       const outcome = classifyCcResponse(res.status, body)
       const now = this.#deps.now()
-      if (outcome.kind === 'throttled') await this.#setBlocks({ pausedUntil: now + THROTTLE_PAUSE_MS })
-      if (outcome.kind === 'quota_exceeded') await this.#setBlocks({ parkedUntil: nextUtcMidnight(now) })
+      if (outcome.kind === 'throttled')
+        await this.#setBlocks({ pausedUntil: now + THROTTLE_PAUSE_MS })
+      if (outcome.kind === 'quota_exceeded')
+        await this.#setBlocks({ parkedUntil: nextUtcMidnight(now) })
       return outcome
     } catch (err) {
       return { kind: 'retry', status: 0, errorKey: 'network_error', message: String(err) }
     }
   }
 
-  #retryPlan(attempt: Exclude<Attempt, { kind: 'delivered' | 'dead' }>, attempts: number, now: number) {
+  #retryPlan(
+    attempt: Exclude<Attempt, { kind: 'delivered' | 'dead' }>,
+    attempts: number,
+    now: number
+  ) {
     switch (attempt.kind) {
       case 'retry': {
-        const error = { status: attempt.status, errorKey: attempt.errorKey, message: attempt.message, at: now }
+        const error = {
+          status: attempt.status,
+          errorKey: attempt.errorKey,
+          message: attempt.message,
+          at: now,
+        }
         return { attempts: attempts + 1, nextAttemptAt: now + retryDelay(attempts + 1), error }
       }
       case 'unauthorized':
-        return { attempts: attempts + 1, nextAttemptAt: now + retryDelay(attempts + 1), error: null }
+        return {
+          attempts: attempts + 1,
+          nextAttemptAt: now + retryDelay(attempts + 1),
+          error: null,
+        }
       case 'throttled':
         return { attempts, nextAttemptAt: now + THROTTLE_PAUSE_MS, error: null }
       case 'quota_exceeded':
@@ -364,10 +392,20 @@ export class Delivery {
     attempt: Extract<CcOutcome, { kind: 'dead' }>,
     now: number
   ) {
-    const error = { status: attempt.status, errorKey: attempt.errorKey, message: attempt.message, at: now }
+    const error = {
+      status: attempt.status,
+      errorKey: attempt.errorKey,
+      message: attempt.message,
+      at: now,
+    }
     await this.#deps.repo.kill(item, error, now)
     console.log(
-      JSON.stringify({ msg: 'dead_letter', form: item.formId, cc_status: attempt.status, error_key: attempt.errorKey })
+      JSON.stringify({
+        msg: 'dead_letter',
+        form: item.formId,
+        cc_status: attempt.status,
+        error_key: attempt.errorKey,
+      })
     )
     await this.#deps.alert({
       event: 'dead_letter',

@@ -62,7 +62,10 @@ export function mergePayloads(older: SignUpFormBody, newer: SignUpFormBody): Sig
   }
   const merged: SignUpFormBody = { ...older, ...newer, list_memberships: lists.slice(0, 50) }
   if (custom.size > 0) {
-    merged.custom_fields = [...custom].map(([custom_field_id, value]) => ({ custom_field_id, value }))
+    merged.custom_fields = [...custom].map(([custom_field_id, value]) => ({
+      custom_field_id,
+      value,
+    }))
   }
   return merged
 }
@@ -135,5 +138,7 @@ export function maskEmail(email: string): string {
 /** A stable, non-reversible-at-a-glance key for logs and duplicate detection. */
 export async function hashKey(...parts: string[]): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(parts.join('\0')))
-  return [...new Uint8Array(digest).slice(0, 12)].map((b) => b.toString(16).padStart(2, '0')).join('')
+  return [...new Uint8Array(digest).slice(0, 12)]
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join('')
 }

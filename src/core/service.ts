@@ -210,7 +210,8 @@ export class RelayService implements RelayBackend {
     const f = await this.#delivery.figures()
     const now = this.#deps.now()
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
-    const waitingForOwner = connection.state === 'needs_reauth' || connection.state === 'not_connected'
+    const waitingForOwner =
+      connection.state === 'needs_reauth' || connection.state === 'not_connected'
     return {
       ...connection,
       outbox: {

@@ -91,11 +91,13 @@ export function subscribeErrorResponse(
     page(
       'Sign-up not completed',
       html`<p class="message">${message}</p>
-        ${Object.keys(fields).length > 0
-          ? html`<ul>
+        ${
+          Object.keys(fields).length > 0
+            ? html`<ul>
               ${Object.entries(fields).map(([k, m]) => html`<li><strong>${k}</strong>: ${m}</li>`)}
             </ul>`
-          : ''}
+            : ''
+        }
         <p><a class="button" href="${back}">Back to the site</a></p>`
     ),
     err.status as 400,
@@ -142,13 +144,16 @@ export function registerSubscribe(app: Hono<RelayEnv>, deps: SubscribeDeps): voi
     const origin = requestOrigin(c)
     const allowed = origin !== null && profile.origins.includes(origin)
     c.set('relay', { formId, profile, json, origin: allowed ? origin : null })
-    if (!allowed) throw new AppError('origin_not_allowed', `Origin ${origin ?? '(none)'} is not allowed`)
+    if (!allowed)
+      throw new AppError('origin_not_allowed', `Origin ${origin ?? '(none)'} is not allowed`)
 
     const read = await readSubmission(c.req.raw, { maxBytes: MAX_BODY_BYTES })
     if (!read.ok) throw new AppError(read.error, read.message)
     const signup = validateSignup(read.fields, profile)
     if (!signup.ok) {
-      throw new AppError('invalid_input', 'Some fields are invalid', { details: { fields: signup.fields } })
+      throw new AppError('invalid_input', 'Some fields are invalid', {
+        details: { fields: signup.fields },
+      })
     }
     const emailHash = await hashKey(formId, signup.email)
     const log = (outcome: string, extra: Record<string, unknown> = {}) =>

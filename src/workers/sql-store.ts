@@ -165,7 +165,10 @@ export class SqlOutboxRepo implements OutboxRepo {
     this.#sql = sql
   }
 
-  #rows<T extends Record<string, SqlStorageValue>>(query: string, ...params: SqlStorageValue[]): T[] {
+  #rows<T extends Record<string, SqlStorageValue>>(
+    query: string,
+    ...params: SqlStorageValue[]
+  ): T[] {
     return this.#sql.exec<T>(query, ...params).toArray()
   }
 
@@ -212,7 +215,8 @@ export class SqlOutboxRepo implements OutboxRepo {
       now,
       limit
     )
-    for (const row of rows) this.#sql.exec('UPDATE outbox SET lease_until = ? WHERE id = ?', leaseUntil, row.id)
+    for (const row of rows)
+      this.#sql.exec('UPDATE outbox SET lease_until = ? WHERE id = ?', leaseUntil, row.id)
     return rows.map((row) => ({
       id: row.id,
       formId: row.form_id,
@@ -231,7 +235,12 @@ export class SqlOutboxRepo implements OutboxRepo {
     )
   }
 
-  async reschedule(id: number, nextAttemptAt: number, attempts: number, error: DeliveryError | null) {
+  async reschedule(
+    id: number,
+    nextAttemptAt: number,
+    attempts: number,
+    error: DeliveryError | null
+  ) {
     this.#sql.exec(
       `UPDATE outbox SET lease_until = NULL, next_attempt_at = ?, attempts = ?,
          last_status = COALESCE(?, last_status), last_error_key = COALESCE(?, last_error_key),
@@ -321,7 +330,8 @@ export class SqlOutboxRepo implements OutboxRepo {
 
   async purgeDead(before: number): Promise<number> {
     this.#sql.exec('DELETE FROM recent_submissions WHERE seen_at < ?', before)
-    return this.#sql.exec(`DELETE FROM outbox WHERE status = 'dead' AND dead_at < ?`, before).rowsWritten
+    return this.#sql.exec(`DELETE FROM outbox WHERE status = 'dead' AND dead_at < ?`, before)
+      .rowsWritten
   }
 
   async nextDueAt(): Promise<number | null> {
@@ -358,7 +368,10 @@ export class SqlOutboxRepo implements OutboxRepo {
   }
 
   async requestsOn(day: string): Promise<number> {
-    return this.#rows<{ n: number }>('SELECT cc_requests AS n FROM daily_stats WHERE day = ?', day)[0]?.n ?? 0
+    return (
+      this.#rows<{ n: number }>('SELECT cc_requests AS n FROM daily_stats WHERE day = ?', day)[0]
+        ?.n ?? 0
+    )
   }
 
   async blocks(): Promise<DeliveryBlocks> {
@@ -378,7 +391,10 @@ export class SqlOutboxRepo implements OutboxRepo {
   }
 
   async seen(key: string, now: number, windowMs: number): Promise<boolean> {
-    const row = this.#rows<{ seen_at: number }>('SELECT seen_at FROM recent_submissions WHERE key = ?', key)[0]
+    const row = this.#rows<{ seen_at: number }>(
+      'SELECT seen_at FROM recent_submissions WHERE key = ?',
+      key
+    )[0]
     if (row && row.seen_at > now - windowMs) return true
     this.#sql.exec(
       `INSERT INTO recent_submissions (key, seen_at) VALUES (?, ?)

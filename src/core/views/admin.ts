@@ -1,6 +1,6 @@
 /** @module views/admin: the owner's pages. */
 import { html } from 'hono/html'
-import type { ConnectionStatus } from '../connection.ts'
+import type { DeadLetterView, RelayStatus } from '../service.ts'
 import { page } from './layout.ts'
 
 export function signInPage(options: { error?: string; sandboxHint?: boolean }) {
@@ -20,15 +20,48 @@ export function signInPage(options: { error?: string; sandboxHint?: boolean }) {
   )
 }
 
-const STATE_TEXT: Record<ConnectionStatus['state'], string> = {
+const STATE_TEXT: Record<RelayStatus['state'], string> = {
   connected: 'Connected',
   degraded: 'Connected, but refreshing is failing (retrying)',
   needs_reauth: 'Reconnect needed',
   not_connected: 'Not connected',
 }
 
+function deliveryCard(s: RelayStatus, deadLetters: DeadLetterView[]) {
+  const o = s.outbox
+  return html`<section class="card" id="delivery">
+    <h2>Delivery</h2>
+    <dl>
+      <dt>Delivered today</dt><dd data-figure="delivered_today">${o.delivered_today}</dd>
+      <dt>Pending</dt><dd data-figure="pending">${o.pending}${o.parked > 0 ? ` (${o.parked} parked)` : ''}</dd>
+      <dt>Oldest pending</dt><dd>${o.oldest_pending_age_seconds === null ? '—' : `${o.oldest_pending_age_seconds} s`}</dd>
+      <dt>Dead letters</dt><dd data-figure="dead">${o.dead}</dd>
+      <dt>Daily quota</dt><dd>${o.quota_used_today} / ${o.quota_limit} requests (resets 00:00 UTC)</dd>
+      ${o.parked_until ? html`<dt>Parked until</dt><dd>${o.parked_until}</dd>` : ''}
+    </dl>
+    ${
+      deadLetters.length > 0
+        ? html`<h3>Dead letters</h3>
+          <p>Constant Contact refused these sign-ups. Fix the cause (often a deleted list or custom field), then Retry.</p>
+          <form method="post" action="/admin/dead-letters/all/retry"><button type="submit">Retry all</button></form>
+          <ul class="dead-letters">
+            ${deadLetters.map(
+              (d) => html`<li class="card" data-dead-letter="${d.id}">
+                <strong>${d.email_masked}</strong> · form ${d.form_id} · ${d.dead_at}<br />
+                ${d.error ? `${d.error.status} ${d.error.error_key}: ${d.error.message}` : ''}
+                <form class="inline" method="post" action="/admin/dead-letters/${d.id}/retry"><button type="submit">Retry</button></form>
+                <form class="inline" method="post" action="/admin/dead-letters/${d.id}/delete"><button class="danger" type="submit">Delete</button></form>
+              </li>`
+            )}
+          </ul>`
+        : ''
+    }
+  </section>`
+}
+
 export function dashboardPage(options: {
-  status: ConnectionStatus
+  status: RelayStatus
+  deadLetters: DeadLetterView[]
   notice?: string
   sandbox: boolean
 }) {
@@ -73,6 +106,7 @@ export function dashboardPage(options: {
             : ''
         }
       </section>
+      ${deliveryCard(s, options.deadLetters)}
       <form method="post" action="/admin/logout"><button class="secondary" type="submit">Sign out</button></form>`
   )
 }

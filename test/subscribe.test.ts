@@ -1,0 +1,380 @@
+/**
+ * POST /subscribe/:formId, the public form contract. Rejected cases assert that nothing reached
+ * CC; accepted cases assert the exact JSON that CC received.
+ */
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { cc } from './fake-cc.ts'
+import { call, connect, eventually, settle } from './helpers.ts'
+
+const SITE = 'https://site.test'
+const LIST_1 = '9e2f7d10-1111-4c3b-8e42-000000000001'
+const LIST_2 = '9e2f7d10-1111-4c3b-8e42-000000000002'
+const SOURCE_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000001'
+let ip = 0
+
+/** Each call comes from its own client IP, so the per-IP rate limit only matters where tested. */
+function post(
+  form: string,
+  body: BodyInit,
+  headers: Record<string, string> = {},
+  clientIp = `203.0.113.${++ip % 250}`
+) {
+  return call(`/subscribe/${form}`, {
+    method: 'POST',
+    headers: { origin: SITE, 'cf-connecting-ip': clientIp, ...headers },
+    body,
+  })
+}
+const postJson = (form: string, data: unknown, headers: Record<string, string> = {}) =>
+  post(form, JSON.stringify(data), { 'content-type': 'application/json', ...headers })
+const postForm = (form: string, data: Record<string, string> | URLSearchParams, headers = {}) =>
+  post(form, new URLSearchParams(data), {
+    'content-type': 'application/x-www-form-urlencoded',
+    ...headers,
+  })
+
+beforeAll(async () => {
+  cc.ttlSeconds = 86_400
+  expect((await connect()).status).toBe(303)
+})
+
+// Real pacing (4/s) is on: start each case with an empty outbox and a clear pacing window, so
+// the fast path (inline delivery, 200) is what each case sees unless it tests otherwise.
+beforeEach(async () => {
+  await settle()
+  cc.reset()
+})
+
+describe('accepted sign-ups', () => {
+  it('JSON: 200 delivered, with exactly the profile-allowed fields sent to CC', async () => {
+    const res = await postJson('newsletter', {
+      email: '  Jane.Doe@Example.COM ',
+      first_name: 'Jane',
+      last_name: 'Doe',
+      birthday_month: '7',
+      birthday_day: 14,
+      street: '1 Main St',
+      city: 'Springfield',
+      list: [LIST_2],
+      custom: { source: 'homepage' },
+      tags: ['vip'],
+      permission_to_send: 'explicit',
+    })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ ok: true, status: 'delivered' })
+    expect(res.headers.get('access-control-allow-origin')).toBe(SITE)
+    expect(res.headers.get('vary')).toContain('Origin')
+    expect(cc.signupCalls).toHaveLength(1)
+    expect(cc.signupCalls[0].contentType).toBe('application/json')
+    expect(cc.signupCalls[0].authorization).toMatch(/^Bearer eyJ/)
+    expect(cc.signupCalls[0].body).toEqual({
+      email_address: 'jane.doe@example.com',
+      first_name: 'Jane',
+      last_name: 'Doe',
+      birthday_month: 7,
+      birthday_day: 14,
+      street_address: { kind: 'home', street: '1 Main St', city: 'Springfield' },
+      list_memberships: [LIST_2],
+      custom_fields: [{ custom_field_id: SOURCE_FIELD, value: 'homepage' }],
+    })
+  })
+
+  it('HTML form post: 303 to the built-in thank-you page, all profile lists by default', async () => {
+    const res = await postForm('newsletter', { email: 'html@example.com' })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/subscribe/newsletter/thanks')
+    expect(cc.signupCalls.map((c) => c.body)).toEqual([
+      { email_address: 'html@example.com', list_memberships: [LIST_1, LIST_2] },
+    ])
+    const thanks = await call('/subscribe/newsletter/thanks')
+    expect(thanks.status).toBe(200)
+    expect(await thanks.text()).toContain('Thanks for signing up')
+  })
+
+  it('multipart with repeated list fields', async () => {
+    const form = new FormData()
+    form.append('email_address', 'multi@example.com')
+    form.append('list', LIST_1)
+    form.append('list', LIST_2)
+    const res = await post('newsletter', form, { accept: 'application/json' })
+    expect(res.status).toBe(200)
+    expect(cc.signupCalls[0].body).toEqual({
+      email_address: 'multi@example.com',
+      list_memberships: [LIST_1, LIST_2],
+    })
+  })
+
+  it('honours _next on one of the profile origins, and ignores a foreign one', async () => {
+    const ok = await postForm('newsletter', { email: 'next@example.com', _next: `${SITE}/welcome` })
+    expect(ok.headers.get('location')).toBe(`${SITE}/welcome`)
+    const foreign = await postForm('newsletter', {
+      email: 'next2@example.com',
+      _next: 'https://evil.test/phish',
+    })
+    expect(foreign.status).toBe(303)
+    expect(foreign.headers.get('location')).toBe('/subscribe/newsletter/thanks')
+  })
+
+  it('uses the profile success_url, accepting a Referer when Origin is absent', async () => {
+    const res = await call('/subscribe/events', {
+      method: 'POST',
+      headers: {
+        referer: 'https://events.test/page?x=1',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'email=events@example.com',
+    })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('https://events.test/thanks')
+    expect(cc.signupCalls).toHaveLength(1)
+  })
+
+  it('honeypot filled: the same success answer, and nothing reaches CC', async () => {
+    const res = await postJson('newsletter', { email: 'bot@example.com', _gotcha: 'http://spam' })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ ok: true, status: 'delivered' })
+    expect(cc.signupCalls).toHaveLength(0)
+  })
+
+  it('absorbs a repeat of the same email to the same form', async () => {
+    const first = await postJson('newsletter', { email: 'twice@example.com' })
+    const second = await postJson('newsletter', { email: 'TWICE@example.com' })
+    expect([first.status, second.status]).toEqual([200, 200])
+    expect(await second.json()).toEqual({ ok: true, status: 'delivered' })
+    expect(cc.signupCalls).toHaveLength(1)
+  })
+
+  it('a 401 from CC refreshes once and retries once', async () => {
+    cc.signupScript = ['401']
+    const res = await postJson('newsletter', { email: 'expired-token@example.com' })
+    expect(res.status).toBe(200)
+    expect(cc.refreshCalls()).toHaveLength(1)
+    expect(cc.signupCalls).toHaveLength(2)
+    expect(cc.signupCalls[0].authorization).not.toBe(cc.signupCalls[1].authorization)
+  })
+
+  it('logs the outcome without the email address or any token', async () => {
+    const log = vi.spyOn(console, 'log')
+    await postJson('newsletter', { email: 'private.person@example.com' })
+    const lines = log.mock.calls.map((args) => String(args[0]))
+    log.mockRestore()
+    const line = lines.find((l) => l.includes('"msg":"submission"')) ?? ''
+    expect(JSON.parse(line)).toMatchObject({ form: 'newsletter', outcome: 'delivered' })
+    expect(JSON.parse(line).email_hash).toMatch(/^[0-9a-f]{24}$/)
+    expect(lines.join('\n')).not.toContain('private.person')
+    expect(lines.join('\n')).not.toContain('eyJ')
+  })
+})
+
+describe('rejected sign-ups reach nothing', () => {
+  it('400 invalid_input, one message per bad field', async () => {
+    const res = await postJson('newsletter', {
+      email: 'not-an-email',
+      birthday_month: '2',
+      list: ['00000000-0000-4000-8000-000000000000'],
+      'custom.unknown': 'x',
+      first_name: 'x'.repeat(51),
+    })
+    expect(res.status).toBe(400)
+    const body = (await res.json()) as {
+      ok: boolean
+      error: string
+      fields: Record<string, string>
+    }
+    expect(body.ok).toBe(false)
+    expect(body.error).toBe('invalid_input')
+    expect(Object.keys(body.fields).sort()).toEqual(
+      ['birthday_day', 'custom.unknown', 'email', 'first_name', 'list'].sort()
+    )
+    for (const message of Object.values(body.fields)) expect(message.length).toBeGreaterThan(5)
+    expect(cc.signupCalls).toHaveLength(0)
+  })
+
+  it('rejects header injection and control characters', async () => {
+    const res = await postForm('newsletter', {
+      email: 'a@example.com',
+      first_name: 'Eve\r\nBcc: x',
+    })
+    expect(res.status).toBe(400)
+    expect(await res.text()).toContain('first_name')
+    expect(cc.signupCalls).toHaveLength(0)
+  })
+
+  it('rejects bad encodings (malformed JSON, invalid UTF-8)', async () => {
+    const json = await post('newsletter', '{"email": "a@example.com",}', {
+      'content-type': 'application/json',
+    })
+    expect(json.status).toBe(400)
+    const utf8 = await post(
+      'newsletter',
+      new Uint8Array([0x65, 0x6d, 0x61, 0x69, 0x6c, 0x3d, 0xff]),
+      {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      }
+    )
+    expect(utf8.status).toBe(400)
+    expect(cc.signupCalls).toHaveLength(0)
+  })
+
+  it('403 origin_not_allowed for a foreign or missing origin', async () => {
+    const foreign = await postJson(
+      'newsletter',
+      { email: 'a@example.com' },
+      { origin: 'https://evil.test' }
+    )
+    expect(foreign.status).toBe(403)
+    expect(((await foreign.json()) as { error: string }).error).toBe('origin_not_allowed')
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull()
+    const none = await call('/subscribe/newsletter', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"email":"a@example.com"}',
+    })
+    expect(none.status).toBe(403)
+    expect(cc.signupCalls).toHaveLength(0)
+  })
+
+  it('404 unknown_form', async () => {
+    const res = await postJson('nope', { email: 'a@example.com' })
+    expect(res.status).toBe(404)
+    expect(((await res.json()) as { error: string }).error).toBe('unknown_form')
+    expect(cc.signupCalls).toHaveLength(0)
+  })
+
+  it('413 payload_too_large, checked before parsing', async () => {
+    const res = await postJson('newsletter', {
+      email: 'a@example.com',
+      first_name: 'x'.repeat(20_000),
+    })
+    expect(res.status).toBe(413)
+    expect(((await res.json()) as { error: string }).error).toBe('payload_too_large')
+    expect(cc.signupCalls).toHaveLength(0)
+  })
+
+  it('415 unsupported_media_type', async () => {
+    const res = await post('newsletter', 'email=a@example.com', {
+      'content-type': 'text/plain',
+      accept: 'application/json',
+    })
+    expect(res.status).toBe(415)
+    expect(((await res.json()) as { error: string }).error).toBe('unsupported_media_type')
+    expect(cc.signupCalls).toHaveLength(0)
+  })
+
+  it('429 rate_limited with Retry-After, per client IP', async () => {
+    const statuses: number[] = []
+    let last: Response | undefined
+    for (let i = 0; i < 11; i++) {
+      last = await post(
+        'newsletter',
+        JSON.stringify({ email: `burst${i}@example.com` }),
+        {
+          'content-type': 'application/json',
+        },
+        '198.51.100.7'
+      )
+      statuses.push(last.status)
+    }
+    // The first four fit CC's 4/s and go inline; the rest are queued, then paced out.
+    expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200])
+    expect(statuses.slice(4, 10).every((s) => s === 202)).toBe(true)
+    expect(statuses[10]).toBe(429)
+    expect(((await last?.json()) as { error: string }).error).toBe('rate_limited')
+    expect(Number(last?.headers.get('retry-after'))).toBeGreaterThan(0)
+    await eventually(async () => expect(cc.contacts.size).toBe(10))
+    expect(cc.contacts.has('burst10@example.com')).toBe(false)
+    // Another visitor is unaffected.
+    expect((await postJson('newsletter', { email: 'other@example.com' })).status).toBe(200)
+  })
+
+  it('HTML mode: a built-in 4xx page that says what was wrong and links back', async () => {
+    const res = await postForm('newsletter', { email: '' })
+    expect(res.status).toBe(400)
+    const page = await res.text()
+    expect(page).toContain('Enter your email address')
+    expect(page).toContain(`href="${SITE}"`)
+    expect(cc.signupCalls).toHaveLength(0)
+  })
+
+  it('HTML mode with error_url: 303 to error_url?error=<code>', async () => {
+    const res = await call('/subscribe/events', {
+      method: 'POST',
+      headers: {
+        origin: 'https://events.test',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'email=broken',
+    })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('https://events.test/oops?error=invalid_input')
+    expect(cc.signupCalls).toHaveLength(0)
+  })
+})
+
+describe('Turnstile (fake siteverify)', () => {
+  it('verifies server-side with the secret, an idempotency key, hostname and action', async () => {
+    const res = await postJson('protected', {
+      email: 'human@example.com',
+      'cf-turnstile-response': 'pass-token',
+    })
+    expect(res.status).toBe(200)
+    expect(cc.siteverifyCalls).toHaveLength(1)
+    const form = cc.siteverifyCalls[0]
+    expect(form.get('secret')).toBe('test-turnstile-secret')
+    expect(form.get('response')).toBe('pass-token')
+    expect(form.get('idempotency_key')).toMatch(/^[0-9a-f-]{36}$/)
+    expect(cc.signupCalls).toHaveLength(1)
+  })
+
+  it.each(['wrong-host', 'wrong-action', 'bad-token', undefined])(
+    'fails closed on %s: 403 challenge_failed and nothing forwarded',
+    async (token) => {
+      const res = await postJson('protected', {
+        email: 'bot@example.com',
+        'cf-turnstile-response': token,
+      })
+      expect(res.status).toBe(403)
+      expect(((await res.json()) as { error: string }).error).toBe('challenge_failed')
+      expect(cc.signupCalls).toHaveLength(0)
+    }
+  )
+})
+
+describe('CORS preflight', () => {
+  it('answers only the profile origins, echoing the origin with Vary: Origin', async () => {
+    const ok = await call('/subscribe/newsletter', {
+      method: 'OPTIONS',
+      headers: { origin: SITE, 'access-control-request-method': 'POST' },
+    })
+    expect(ok.status).toBe(204)
+    expect(ok.headers.get('access-control-allow-origin')).toBe(SITE)
+    expect(ok.headers.get('vary')).toContain('Origin')
+    const bad = await call('/subscribe/newsletter', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.test', 'access-control-request-method': 'POST' },
+    })
+    expect(bad.status).toBe(403)
+    expect(bad.headers.get('access-control-allow-origin')).toBeNull()
+  })
+})
+
+describe('CC answers', () => {
+  it('400 → 502 to the visitor (never "thanks"), a dead letter and an alert for the owner', async () => {
+    cc.signupScript = ['400']
+    const res = await postJson('newsletter', { email: 'drift@example.com' })
+    expect(res.status).toBe(502)
+    expect(((await res.json()) as { error: string }).error).toBe('delivery_failed')
+    expect(cc.alerts.map((a) => a.event)).toEqual(['dead_letter'])
+    expect(JSON.stringify(cc.alerts)).not.toContain('drift@')
+    // The visitor was told it failed, so trying again is not absorbed as a duplicate.
+    expect((await postJson('newsletter', { email: 'drift@example.com' })).status).toBe(200)
+  })
+
+  it('503 → 202 queued (stored durably), never 200', async () => {
+    cc.signupScript = ['503']
+    const res = await postJson('newsletter', { email: 'later@example.com' })
+    expect(res.status).toBe(202)
+    expect(await res.json()).toEqual({ ok: true, status: 'queued' })
+  })
+})
