@@ -280,8 +280,9 @@ describe('rejected sign-ups reach nothing', () => {
     expect(statuses.slice(0, 4)).toEqual([200, 200, 200, 200])
     expect(statuses.slice(4, 10).every((s) => s === 202)).toBe(true)
     expect(statuses[10]).toBe(429)
-    expect(((await last?.json()) as { error: string }).error).toBe('rate_limited')
-    expect(Number(last?.headers.get('retry-after'))).toBeGreaterThan(0)
+    if (!last) throw new Error('no response')
+    expect(((await last.json()) as { error: string }).error).toBe('rate_limited')
+    expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0)
     await eventually(async () => expect(cc.contacts.size).toBe(10))
     expect(cc.contacts.has('burst10@example.com')).toBe(false)
     // Another visitor is unaffected.
