@@ -7,8 +7,6 @@ import { DurableObject } from 'cloudflare:workers'
 import { createApp } from './core/app.ts'
 import { configFrom } from './core/config.ts'
 import type { Submission } from './core/delivery.ts'
-import type { Outcome } from './core/errors.ts'
-import { Sandbox } from './core/sandbox.ts'
 import { type PendingAuthorization, type RelayBackend, RelayService } from './core/service.ts'
 import { migrate, SqlAuthStateRepo, SqlOutboxRepo, SqlTokenRepo } from './workers/sql-store.ts'
 
@@ -28,13 +26,6 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
     super(ctx, env)
     migrate(ctx.storage.sql)
     const config = () => configFrom(env as unknown as Record<string, unknown>)
-    let sandbox: Sandbox | undefined
-    // All CC traffic leaves from here; in sandbox mode it is answered in-process instead.
-    const outbound: typeof fetch = (input, init) => {
-      if (!config().sandbox) return fetch(input, init)
-      sandbox ??= new Sandbox({ now: Date.now, tokenTtlSeconds: sandboxTokenTtl(env) })
-      return sandbox.wrap(fetch)(input, init)
-    }
     this.#service = new RelayService({
       tokens: new SqlTokenRepo(ctx.storage.sql),
       states: new SqlAuthStateRepo(ctx.storage.sql),
@@ -47,9 +38,10 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
         }
       },
       config,
-      fetch: outbound,
+      fetch: (input, init) => fetch(input, init),
       now: Date.now,
       sleep,
+      sandboxTokenTtlSeconds: sandboxTokenTtl(env),
     })
   }
 
@@ -70,6 +62,12 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
   }
   submit(submission: Submission) {
     return this.#service.submit(submission)
+  }
+  sandbox(op?: { deleteList?: string; restoreList?: string }) {
+    return this.#service.sandbox(op)
+  }
+  catalog(options?: { refresh?: boolean }) {
+    return this.#service.catalog(options)
   }
   deadLetters() {
     return this.#service.deadLetters()
@@ -122,4 +120,3 @@ export default {
   },
 } satisfies ExportedHandler<Env>
 
-export type { Outcome }

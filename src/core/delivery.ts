@@ -222,6 +222,49 @@ export class Delivery {
     }
   }
 
+  /**
+   * A GET to CC's API for the owner's dashboard (lists, custom fields). It spends the same pace
+   * and quota as sign-ups, waiting briefly for a slot rather than overshooting CC's limit.
+   */
+  async apiGet(url: string): Promise<Outcome<unknown>> {
+    let token = await this.#deps.accessToken()
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (!token.ok) return token
+      const slot = await this.#waitForSlot()
+      if (!slot) return { ok: false, code: 'unavailable', message: 'CC rate limit or quota in force' }
+      let res: Response
+      try {
+        res = await this.#deps.fetch(url, {
+          headers: { authorization: `Bearer ${token.value.token}`, accept: 'application/json' },
+          signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+        })
+      } catch (err) {
+        return { ok: false, code: 'unavailable', message: `Constant Contact did not answer: ${err}` }
+      }
+      if (res.status === 401 && attempt === 0) {
+        token = await this.#deps.accessToken({ rejected: token.value.token })
+        continue
+      }
+      const body = await res.json().catch(() => undefined)
+      if (!res.ok) {
+        return { ok: false, code: 'unavailable', message: `Constant Contact answered ${res.status}` }
+      }
+      return { ok: true, value: body }
+    }
+    return { ok: false, code: 'unavailable', message: 'Constant Contact rejected a fresh token' }
+  }
+
+  async #waitForSlot(): Promise<boolean> {
+    for (let i = 0; i < 4; i++) {
+      const slot = await this.#acquire()
+      if (slot === true) return true
+      const wait = slot.until - this.#deps.now()
+      if (wait > 1500) return false
+      await this.#deps.sleep(wait)
+    }
+    return false
+  }
+
   /** The owner's Retry: dead letters back to the queue, then deliver. */
   async retryDead(id: number | 'all'): Promise<number> {
     const revived = await this.#deps.repo.revive(id, this.#deps.now())

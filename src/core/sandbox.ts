@@ -65,8 +65,15 @@ const json = (body: unknown, status = 200) =>
 const oauthError = (error: string, description: string, status = 400) =>
   json({ error, error_description: description }, status)
 
+export interface SandboxView {
+  lists: { list_id: string; name: string; deleted: boolean }[]
+  contacts: { email_address: string; list_memberships: string[]; updated_at: string }[]
+}
+
 export class Sandbox {
   readonly contacts = new Map<string, SandboxContact>()
+  /** Lists the owner "deleted in CC" from /__sandbox, to try config drift and dead letters. */
+  readonly deletedLists = new Set<string>()
   readonly #usedCodes = new Set<string>()
   /** family → the only refresh-token generation still valid (-1: revoked after reuse). */
   readonly #families = new Map<string, number>()
@@ -95,11 +102,24 @@ export class Sandbox {
       return this.#signUp(request)
     if (request.method === 'GET' && url.pathname === '/v3/account/summary')
       return json({ organization_name: 'Sandbox Bakery', contact_email: 'owner@sandbox.invalid' })
-    if (request.method === 'GET' && url.pathname === '/v3/contact_lists')
-      return json({ lists: SANDBOX_LISTS, lists_count: SANDBOX_LISTS.length })
+    if (request.method === 'GET' && url.pathname === '/v3/contact_lists') {
+      const lists = SANDBOX_LISTS.filter((l) => !this.deletedLists.has(l.list_id))
+      return json({ lists, lists_count: lists.length })
+    }
     if (request.method === 'GET' && url.pathname === '/v3/contact_custom_fields')
       return json({ custom_fields: SANDBOX_CUSTOM_FIELDS })
     return json([{ error_key: 'not_found', error_message: 'Not found' }], 404)
+  }
+
+  view(): SandboxView {
+    return {
+      lists: SANDBOX_LISTS.map((l) => ({ ...l, deleted: this.deletedLists.has(l.list_id) })),
+      contacts: [...this.contacts.values()].map((c) => ({
+        email_address: c.email_address,
+        list_memberships: (c.body.list_memberships as string[]) ?? [],
+        updated_at: c.updated_at,
+      })),
+    }
   }
 
   async #token(request: Request): Promise<Response> {
@@ -191,7 +211,9 @@ export class Sandbox {
     }
     const email = typeof body.email_address === 'string' ? body.email_address.toLowerCase() : ''
     const lists = Array.isArray(body.list_memberships) ? body.list_memberships : []
-    const known = new Set<string>(SANDBOX_LISTS.map((l) => l.list_id))
+    const known = new Set<string>(
+      SANDBOX_LISTS.map((l) => l.list_id).filter((id) => !this.deletedLists.has(id))
+    )
     if (!email || lists.length === 0 || lists.some((l) => !known.has(String(l)))) {
       return json(
         [

@@ -20,10 +20,14 @@ import {
   type Submission,
   type SubmitResult,
 } from './delivery.ts'
+import { type Catalog, fetchCatalog } from './catalog.ts'
 import type { Outcome } from './errors.ts'
 import { maskEmail } from './outbox.ts'
+import { Sandbox, type SandboxView } from './sandbox.ts'
 
 export const STATE_TTL_MS = 10 * 60_000
+/** Lists change rarely, and every GET spends CC quota: re-fetch at most every 5 minutes. */
+const CATALOG_TTL_MS = 5 * 60_000
 
 export interface PendingAuthorization {
   state: string
@@ -80,6 +84,13 @@ export interface RelayBackend {
   disconnect(): Promise<void>
   /** Delivers a validated sign-up now, or stores it durably before answering `queued`. */
   submit(submission: Submission): Promise<SubmitResult>
+  /**
+   * Sandbox mode only (null otherwise): what the stand-in CC holds, and list deletion to try
+   * config drift. The sandbox lives where CC traffic leaves from, so it is reached through here.
+   */
+  sandbox(op?: { deleteList?: string; restoreList?: string }): Promise<SandboxView | null>
+  /** The account's lists and custom fields, for the dashboard (cached a few minutes). */
+  catalog(options?: { refresh?: boolean }): Promise<Outcome<Catalog>>
   deadLetters(): Promise<DeadLetterView[]>
   retryDeadLetter(id: number | 'all'): Promise<number>
   deleteDeadLetter(id: number): Promise<boolean>
@@ -88,6 +99,8 @@ export interface RelayBackend {
 }
 
 export interface ServiceDeps {
+  /** Access-token lifetime in the sandbox (CTCT_SANDBOX_TOKEN_TTL), to watch refreshes happen. */
+  sandboxTokenTtlSeconds?: number
   tokens: TokenRepo
   states: AuthStateRepo
   outbox: OutboxRepo
@@ -132,8 +145,16 @@ export class RelayService implements RelayBackend {
   readonly #deps: ServiceDeps
   readonly #connection: Connection
   readonly #delivery: Delivery
+  #catalog: { value: Catalog; at: number; generation: string } | null = null
+
+  #sandbox: Sandbox | null = null
 
   constructor(deps: ServiceDeps) {
+    // All CC traffic leaves from here; in sandbox mode it is answered in-process instead.
+    const network = deps.fetch
+    const outbound: typeof fetch = (input, init) =>
+      deps.config().sandbox ? this.#sandboxInstance().wrap(network)(input, init) : network(input, init)
+    deps = { ...deps, fetch: outbound }
     this.#deps = deps
     const alert = (a: Alert) => sendAlert(deps.config().ALERT_WEBHOOK_URL, deps.fetch, a)
     this.#connection = new Connection({
@@ -236,6 +257,42 @@ export class RelayService implements RelayBackend {
 
   submit(submission: Submission): Promise<SubmitResult> {
     return this.#delivery.submit(submission)
+  }
+
+  #sandboxInstance(): Sandbox {
+    this.#sandbox ??= new Sandbox({
+      now: this.#deps.now,
+      tokenTtlSeconds: this.#deps.sandboxTokenTtlSeconds,
+    })
+    return this.#sandbox
+  }
+
+  async sandbox(op: { deleteList?: string; restoreList?: string } = {}): Promise<SandboxView | null> {
+    if (!this.#deps.config().sandbox) return null
+    const sandbox = this.#sandboxInstance()
+    if (op.deleteList) sandbox.deletedLists.add(op.deleteList)
+    if (op.restoreList) sandbox.deletedLists.delete(op.restoreList)
+    if (op.deleteList || op.restoreList) this.#catalog = null
+    return sandbox.view()
+  }
+
+  async catalog(options: { refresh?: boolean } = {}): Promise<Outcome<Catalog>> {
+    const now = this.#deps.now()
+    const status = await this.#connection.status()
+    // Keyed by the connected account, so a reconnect to another account never shows stale lists.
+    const key = `${status.account.sub}:${status.connected_at}`
+    const cached = this.#catalog
+    if (!options.refresh && cached && cached.generation === key && now - cached.at < CATALOG_TTL_MS) {
+      return { ok: true, value: cached.value }
+    }
+    const result = await fetchCatalog(
+      this.#deps.config().CC_API_BASE_URL,
+      (url) => this.#delivery.apiGet(url),
+      now
+    )
+    if (!result.ok) return { ok: false, code: 'unavailable', message: result.message }
+    this.#catalog = { value: result.value, at: now, generation: key }
+    return result
   }
 
   async deadLetters(): Promise<DeadLetterView[]> {

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest'
+import { checkProfiles, fetchCatalog } from './catalog.ts'
+
+const API = 'https://api.cc.test/v3'
+
+describe('fetchCatalog', () => {
+  it('follows relative next links on the API origin and collects every page', async () => {
+    const pages: Record<string, unknown> = {
+      [`${API}/contact_lists?limit=50&status=active`]: {
+        lists: [{ list_id: 'a', name: 'A' }],
+        _links: { next: { href: '/v3/contact_lists?cursor=2' } },
+      },
+      'https://api.cc.test/v3/contact_lists?cursor=2': { lists: [{ list_id: 'b', name: 'B' }] },
+      [`${API}/contact_custom_fields?limit=100`]: {
+        custom_fields: [{ custom_field_id: 'f', name: 'source', label: 'Source' }],
+      },
+    }
+    const requested: string[] = []
+    const result = await fetchCatalog(
+      API,
+      async (url) => {
+        requested.push(url)
+        return { ok: true, value: pages[url] }
+      },
+      Date.UTC(2026, 0, 1)
+    )
+    expect(requested).toHaveLength(3)
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        lists: [
+          { list_id: 'a', name: 'A' },
+          { list_id: 'b', name: 'B' },
+        ],
+        custom_fields: [{ custom_field_id: 'f', name: 'source', label: 'Source' }],
+        fetched_at: '2026-01-01T00:00:00.000Z',
+      },
+    })
+  })
+
+  it('never follows a next link to another origin', async () => {
+    const requested: string[] = []
+    await fetchCatalog(
+      API,
+      async (url) => {
+        requested.push(url)
+        return url.includes('contact_lists')
+          ? { ok: true, value: { lists: [], _links: { next: { href: 'https://evil.test/x' } } } }
+          : { ok: true, value: { custom_fields: [] } }
+      },
+      0
+    )
+    expect(requested.every((u) => u.startsWith('https://api.cc.test/'))).toBe(true)
+    expect(requested).toHaveLength(2)
+  })
+
+  it('reports a malformed page instead of guessing', async () => {
+    const result = await fetchCatalog(API, async () => ({ ok: true, value: { nope: 1 } }), 0)
+    expect(result.ok).toBe(false)
+  })
+})
+
+describe('checkProfiles', () => {
+  it('flags list and custom field ids the account does not have', () => {
+    const catalog = {
+      lists: [{ list_id: 'AAAAAAAA-0000-4000-8000-000000000001', name: 'News' }],
+      custom_fields: [{ custom_field_id: 'ffffffff-0000-4000-8000-000000000001', name: 's', label: 'S' }],
+      fetched_at: '',
+    }
+    const checks = checkProfiles(
+      {
+        ok: {
+          lists: ['aaaaaaaa-0000-4000-8000-000000000001'],
+          origins: ['https://a.test'],
+          custom_fields: { source: 'ffffffff-0000-4000-8000-000000000001' },
+          honeypot: '_gotcha',
+        },
+        drifted: {
+          lists: ['aaaaaaaa-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-000000000002'],
+          origins: ['https://a.test'],
+          custom_fields: { gone: 'eeeeeeee-0000-4000-8000-000000000009' },
+          honeypot: '_gotcha',
+        },
+      },
+      catalog
+    )
+    expect(checks).toEqual([
+      { form_id: 'ok', unknown_lists: [], unknown_custom_fields: [] },
+      {
+        form_id: 'drifted',
+        unknown_lists: ['bbbbbbbb-0000-4000-8000-000000000002'],
+        unknown_custom_fields: [{ alias: 'gone', custom_field_id: 'eeeeeeee-0000-4000-8000-000000000009' }],
+      },
+    ])
+  })
+})
