@@ -119,4 +119,3 @@ export default {
     console.log(JSON.stringify({ msg: 'cron', cron: controller.cron, ...result }))
   },
 } satisfies ExportedHandler<Env>
-

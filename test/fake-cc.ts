@@ -213,6 +213,29 @@ export const handlers = [
       verdicts[token] ?? { success: false, 'error-codes': ['invalid-input-response'] }
     )
   }),
+  http.get(`${API}/contact_lists`, ({ request }) => {
+    const url = new URL(request.url)
+    cc.apiCalls.push({ method: 'GET', path: url.pathname + url.search, authorization: request.headers.get('authorization') })
+    // Two pages, linked the way CC does it: a relative href with a cursor.
+    if (url.searchParams.get('cursor') === 'p2') {
+      return HttpResponse.json({
+        lists: [{ list_id: '9e2f7d10-1111-4c3b-8e42-000000000002', name: 'Product updates' }],
+      })
+    }
+    return HttpResponse.json({
+      lists: [{ list_id: '9e2f7d10-1111-4c3b-8e42-000000000001', name: 'Newsletter' }],
+      _links: { next: { href: '/v3/contact_lists?cursor=p2' } },
+    })
+  }),
+  http.get(`${API}/contact_custom_fields`, ({ request }) => {
+    const url = new URL(request.url)
+    cc.apiCalls.push({ method: 'GET', path: url.pathname, authorization: request.headers.get('authorization') })
+    return HttpResponse.json({
+      custom_fields: [
+        { custom_field_id: '5a1d0c6e-2222-4f1a-9b7c-000000000001', name: 'source', label: 'Where did you hear of us?' },
+      ],
+    })
+  }),
   http.post(ALERT_URL, async ({ request }) => {
     cc.alerts.push((await request.json()) as Record<string, unknown>)
     return HttpResponse.json({ ok: true })

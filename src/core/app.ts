@@ -22,6 +22,8 @@ import { csrf } from 'hono/csrf'
 import { html } from 'hono/html'
 import { HTTPException } from 'hono/http-exception'
 import { secureHeaders } from 'hono/secure-headers'
+import { EMBED_JS } from '../embed/embed.ts'
+import { checkProfiles } from './catalog.ts'
 import { type Config, isLoopbackHost } from './config.ts'
 import { AppError, unwrap } from './errors.ts'
 import { buildAuthorizeUrl, pkceChallenge, randomToken } from './oauth.ts'
@@ -34,8 +36,9 @@ import {
 } from './owner.ts'
 import { issueSandboxCode } from './sandbox.ts'
 import { type RelayBackend, STATE_TTL_MS } from './service.ts'
+import { formSnippet } from './snippet.ts'
 import { type RelayEnv, registerSubscribe, subscribeErrorResponse } from './subscribe.ts'
-import { dashboardPage, signInPage } from './views/admin.ts'
+import { dashboardPage, sandboxPage, signInPage } from './views/admin.ts'
 import { messagePage, page, STYLESHEET } from './views/layout.ts'
 
 export interface AppDeps {
@@ -110,6 +113,13 @@ export function createApp(deps: AppDeps): Hono<Env> {
     )
   })
 
+  // Cacheable and dependency-free; sites include it with <script src=… defer>.
+  app.get('/embed.js', (c) => {
+    c.header('cache-control', 'public, max-age=3600')
+    c.header('access-control-allow-origin', '*')
+    return c.body(EMBED_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' })
+  })
+
   app.get('/assets/app.css', (c) => {
     c.header('cache-control', 'public, max-age=3600')
     return c.body(STYLESHEET, 200, { 'content-type': 'text/css; charset=utf-8' })
@@ -154,6 +164,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   }
   // State-changing owner actions are POSTs; reject cross-site form posts by Origin.
   app.use('/admin/*', csrf())
+  app.use('/__sandbox/*', csrf())
 
   const isOwner = async (c: Context<Env>): Promise<boolean> => {
     const adminToken = c.var.config.ADMIN_TOKEN
@@ -177,10 +188,38 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (!(await isOwner(c))) {
       return c.html(signInPage({ sandboxHint: c.var.config.sandbox }))
     }
+    const config = c.var.config
     const backend = deps.backend()
-    const [status, deadLetters] = await Promise.all([backend.status(), backend.deadLetters()])
+    const [status, deadLetters, sandboxView] = await Promise.all([
+      backend.status(),
+      backend.deadLetters(),
+      backend.sandbox(),
+    ])
+    const catalogResult = status.connected ? await backend.catalog() : null
+    const catalog = catalogResult?.ok ? catalogResult.value : null
+    const catalogError = catalogResult && !catalogResult.ok ? catalogResult.message : null
+    const checks = catalog ? checkProfiles(config.FORMS, catalog) : []
+    const origin = new URL(c.req.url).origin
+    const forms = await Promise.all(
+      Object.entries(config.FORMS).map(async ([formId, profile]) => ({
+        formId,
+        snippet: await formSnippet(origin, formId, profile, catalog),
+        check: checks.find((k) => k.form_id === formId) ?? null,
+      }))
+    )
     const notice = NOTICES[c.req.query('notice') ?? '']
-    return c.html(dashboardPage({ status, deadLetters, notice, sandbox: c.var.config.sandbox }))
+    return c.html(
+      dashboardPage({
+        status,
+        deadLetters,
+        catalog,
+        catalogError,
+        forms,
+        sandboxView,
+        notice,
+        sandbox: config.sandbox,
+      })
+    )
   })
 
   app.post('/admin/login', async (c) => {
@@ -211,6 +250,37 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.get('/admin/status', async (c) => {
     await requireOwner(c)
     return c.json(await deps.backend().status())
+  })
+
+  // "Send a test sign-up" goes through the real relay path, as a visitor on the form's site would.
+  app.post('/admin/forms/:formId/test', async (c) => {
+    await requireOwner(c)
+    const formId = c.req.param('formId')
+    const profile = Object.hasOwn(c.var.config.FORMS, formId) ? c.var.config.FORMS[formId] : null
+    if (!profile) throw new AppError('unknown_form', `No form profile "${formId}" in FORMS`)
+    const form = await c.req.parseBody()
+    const email = typeof form.email === 'string' ? form.email : ''
+    const res = await app.request(new URL(`/subscribe/${formId}`, c.req.url).toString(), {
+      method: 'POST',
+      headers: {
+        origin: profile.origins[0],
+        accept: 'application/json',
+        'content-type': 'application/json',
+        'cf-connecting-ip': 'owner-test-sign-up',
+      },
+      body: JSON.stringify({ email }),
+    })
+    const answer = await res.text()
+    return c.html(
+      page(
+        `Test sign-up: ${res.status}`,
+        html`<p class="message">The relay answered <strong data-test-status="${res.status}">${res.status}</strong>:</p>
+          <pre><code>${answer}</code></pre>
+          <p>200 means Constant Contact accepted it now; 202 means it is queued and will be delivered; anything else says what went wrong.</p>
+          <p><a class="button" href="/admin">Back to /admin</a></p>`
+      ),
+      res.status >= 400 ? 400 : 200
+    )
   })
 
   app.post('/admin/dead-letters/:id/retry', async (c) => {
@@ -307,6 +377,21 @@ export function createApp(deps: AppDeps): Hono<Env> {
           </form>`
       )
     )
+  })
+
+  app.get('/__sandbox', async (c) => {
+    await requireOwner(c)
+    const view = await deps.backend().sandbox()
+    if (!view) throw new AppError('not_found', 'Not found')
+    return c.html(sandboxPage(view))
+  })
+
+  app.post('/__sandbox/lists/:id/:action{delete|restore}', async (c) => {
+    await requireOwner(c)
+    const id = c.req.param('id')
+    const op = c.req.param('action') === 'delete' ? { deleteList: id } : { restoreList: id }
+    if (!(await deps.backend().sandbox(op))) throw new AppError('not_found', 'Not found')
+    return c.redirect('/__sandbox', 303)
   })
 
   app.post('/__sandbox/authorize', async (c) => {

@@ -64,7 +64,9 @@ describe('checkProfiles', () => {
   it('flags list and custom field ids the account does not have', () => {
     const catalog = {
       lists: [{ list_id: 'AAAAAAAA-0000-4000-8000-000000000001', name: 'News' }],
-      custom_fields: [{ custom_field_id: 'ffffffff-0000-4000-8000-000000000001', name: 's', label: 'S' }],
+      custom_fields: [
+        { custom_field_id: 'ffffffff-0000-4000-8000-000000000001', name: 's', label: 'S' },
+      ],
       fetched_at: '',
     }
     const checks = checkProfiles(
@@ -89,7 +91,9 @@ describe('checkProfiles', () => {
       {
         form_id: 'drifted',
         unknown_lists: ['bbbbbbbb-0000-4000-8000-000000000002'],
-        unknown_custom_fields: [{ alias: 'gone', custom_field_id: 'eeeeeeee-0000-4000-8000-000000000009' }],
+        unknown_custom_fields: [
+          { alias: 'gone', custom_field_id: 'eeeeeeee-0000-4000-8000-000000000009' },
+        ],
       },
     ])
   })

@@ -13,7 +13,11 @@ const ListsPage = v.object({
 })
 const FieldsPage = v.object({
   custom_fields: v.array(
-    v.object({ custom_field_id: v.string(), name: v.optional(v.string()), label: v.optional(v.string()) })
+    v.object({
+      custom_field_id: v.string(),
+      name: v.optional(v.string()),
+      label: v.optional(v.string()),
+    })
   ),
   _links: v.optional(v.object({ next: v.optional(v.object({ href: v.string() })) })),
 })
@@ -55,8 +59,10 @@ export async function fetchCatalog(
       const res = await get(url)
       if (!res.ok) return res
       const parsed = v.safeParse(schema as v.GenericSchema, res.value)
-      if (!parsed.success) return { ok: false, message: 'Constant Contact sent an unexpected list page' }
-      const body = parsed.output as v.InferOutput<typeof ListsPage> & v.InferOutput<typeof FieldsPage>
+      if (!parsed.success)
+        return { ok: false, message: 'Constant Contact sent an unexpected list page' }
+      const body = parsed.output as v.InferOutput<typeof ListsPage> &
+        v.InferOutput<typeof FieldsPage>
       if (body.lists) lists.push(...body.lists.map((l) => ({ list_id: l.list_id, name: l.name })))
       if (body.custom_fields) {
         fields.push(
@@ -72,7 +78,10 @@ export async function fetchCatalog(
       if (url && new URL(url).origin !== origin) url = null
     }
   }
-  return { ok: true, value: { lists, custom_fields: fields, fetched_at: new Date(now).toISOString() } }
+  return {
+    ok: true,
+    value: { lists, custom_fields: fields, fetched_at: new Date(now).toISOString() },
+  }
 }
 
 export function checkProfiles(forms: Forms, catalog: Catalog): ProfileCheck[] {

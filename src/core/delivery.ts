@@ -231,7 +231,8 @@ export class Delivery {
     for (let attempt = 0; attempt < 2; attempt++) {
       if (!token.ok) return token
       const slot = await this.#waitForSlot()
-      if (!slot) return { ok: false, code: 'unavailable', message: 'CC rate limit or quota in force' }
+      if (!slot)
+        return { ok: false, code: 'unavailable', message: 'CC rate limit or quota in force' }
       let res: Response
       try {
         res = await this.#deps.fetch(url, {
@@ -239,7 +240,11 @@ export class Delivery {
           signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
         })
       } catch (err) {
-        return { ok: false, code: 'unavailable', message: `Constant Contact did not answer: ${err}` }
+        return {
+          ok: false,
+          code: 'unavailable',
+          message: `Constant Contact did not answer: ${err}`,
+        }
       }
       if (res.status === 401 && attempt === 0) {
         token = await this.#deps.accessToken({ rejected: token.value.token })
@@ -247,7 +252,11 @@ export class Delivery {
       }
       const body = await res.json().catch(() => undefined)
       if (!res.ok) {
-        return { ok: false, code: 'unavailable', message: `Constant Contact answered ${res.status}` }
+        return {
+          ok: false,
+          code: 'unavailable',
+          message: `Constant Contact answered ${res.status}`,
+        }
       }
       return { ok: true, value: body }
     }

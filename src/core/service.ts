@@ -5,6 +5,7 @@
  * methods are the object's whole RPC surface (`RelayBackend`); on Deno it runs in-process over KV.
  */
 import { type Alert, sendAlert } from './alerts.ts'
+import { type Catalog, fetchCatalog } from './catalog.ts'
 import type { Config } from './config.ts'
 import {
   type AccessToken,
@@ -20,7 +21,6 @@ import {
   type Submission,
   type SubmitResult,
 } from './delivery.ts'
-import { type Catalog, fetchCatalog } from './catalog.ts'
 import type { Outcome } from './errors.ts'
 import { maskEmail } from './outbox.ts'
 import { Sandbox, type SandboxView } from './sandbox.ts'
@@ -153,7 +153,9 @@ export class RelayService implements RelayBackend {
     // All CC traffic leaves from here; in sandbox mode it is answered in-process instead.
     const network = deps.fetch
     const outbound: typeof fetch = (input, init) =>
-      deps.config().sandbox ? this.#sandboxInstance().wrap(network)(input, init) : network(input, init)
+      deps.config().sandbox
+        ? this.#sandboxInstance().wrap(network)(input, init)
+        : network(input, init)
     deps = { ...deps, fetch: outbound }
     this.#deps = deps
     const alert = (a: Alert) => sendAlert(deps.config().ALERT_WEBHOOK_URL, deps.fetch, a)
@@ -267,7 +269,9 @@ export class RelayService implements RelayBackend {
     return this.#sandbox
   }
 
-  async sandbox(op: { deleteList?: string; restoreList?: string } = {}): Promise<SandboxView | null> {
+  async sandbox(
+    op: { deleteList?: string; restoreList?: string } = {}
+  ): Promise<SandboxView | null> {
     if (!this.#deps.config().sandbox) return null
     const sandbox = this.#sandboxInstance()
     if (op.deleteList) sandbox.deletedLists.add(op.deleteList)
@@ -282,7 +286,12 @@ export class RelayService implements RelayBackend {
     // Keyed by the connected account, so a reconnect to another account never shows stale lists.
     const key = `${status.account.sub}:${status.connected_at}`
     const cached = this.#catalog
-    if (!options.refresh && cached && cached.generation === key && now - cached.at < CATALOG_TTL_MS) {
+    if (
+      !options.refresh &&
+      cached &&
+      cached.generation === key &&
+      now - cached.at < CATALOG_TTL_MS
+    ) {
       return { ok: true, value: cached.value }
     }
     const result = await fetchCatalog(

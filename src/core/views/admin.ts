@@ -1,5 +1,7 @@
 /** @module views/admin: the owner's pages. */
 import { html } from 'hono/html'
+import type { Catalog, ProfileCheck } from '../catalog.ts'
+import type { SandboxView } from '../sandbox.ts'
 import type { DeadLetterView, RelayStatus } from '../service.ts'
 import { page } from './layout.ts'
 
@@ -59,9 +61,110 @@ function deliveryCard(s: RelayStatus, deadLetters: DeadLetterView[]) {
   </section>`
 }
 
+export interface FormCard {
+  formId: string
+  snippet: string
+  check: ProfileCheck | null
+}
+
+function catalogCard(catalog: Catalog | null, catalogError: string | null) {
+  if (!catalog) {
+    return html`<section class="card" id="catalog">
+      <h2>Lists and custom fields</h2>
+      <p>${catalogError ?? 'Connect to see your Constant Contact lists and custom fields.'}</p>
+    </section>`
+  }
+  return html`<section class="card" id="catalog">
+    <h2>Lists and custom fields</h2>
+    <p>From your Constant Contact account (${catalog.fetched_at}). Copy ids into FORMS.</p>
+    <h3>Lists</h3>
+    <ul>
+      ${catalog.lists.map((l) => html`<li>${l.name} <code>${l.list_id}</code></li>`)}
+    </ul>
+    <h3>Custom fields</h3>
+    ${
+      catalog.custom_fields.length === 0
+        ? html`<p>None.</p>`
+        : html`<ul>
+          ${catalog.custom_fields.map((f) => html`<li>${f.label} <code>${f.custom_field_id}</code></li>`)}
+        </ul>`
+    }
+  </section>`
+}
+
+function formsCard(forms: FormCard[]) {
+  return html`<section class="card" id="forms">
+    <h2>Forms</h2>
+    ${forms.length === 0 ? html`<p>No form profiles yet: add one to FORMS (see the README).</p>` : ''}
+    ${forms.map(
+      (f) => html`<article class="card" data-form="${f.formId}">
+        <h3>${f.formId}</h3>
+        ${
+          f.check && (f.check.unknown_lists.length > 0 || f.check.unknown_custom_fields.length > 0)
+            ? html`<p class="error" data-check="drift">
+              This profile refers to ids your Constant Contact account does not have, so sign-ups would be refused:
+              ${f.check.unknown_lists.map((id) => html` list <code>${id}</code>`)}
+              ${f.check.unknown_custom_fields.map(
+                (c) =>
+                  html` custom field <code>${c.alias}</code> (<code>${c.custom_field_id}</code>)`
+              )}
+            </p>`
+            : f.check
+              ? html`<p class="state-connected" data-check="ok">Every list and custom field id exists in Constant Contact.</p>`
+              : ''
+        }
+        <p>Paste this into your site:</p>
+        <pre><code>${f.snippet}</code></pre>
+        <form method="post" action="/admin/forms/${f.formId}/test">
+          <label for="test-${f.formId}">Send a test sign-up through the relay</label><br />
+          <input id="test-${f.formId}" name="email" type="email" required placeholder="you@example.com" />
+          <button type="submit">Send test</button>
+        </form>
+      </article>`
+    )}
+  </section>`
+}
+
+function sandboxCard(view: SandboxView) {
+  return html`<section class="card" id="sandbox">
+    <h2>Sandbox contacts</h2>
+    <p>What the stand-in Constant Contact has received. <a href="/__sandbox">Manage sandbox lists</a>.</p>
+    ${
+      view.contacts.length === 0
+        ? html`<p>No contacts yet.</p>`
+        : html`<ul>
+          ${view.contacts.map((c) => html`<li data-sandbox-contact="${c.email_address}">${c.email_address} · ${c.updated_at}</li>`)}
+        </ul>`
+    }
+  </section>`
+}
+
+export function sandboxPage(view: SandboxView) {
+  return page(
+    'Sandbox',
+    html`<p class="card">Delete a list here to see what happens when a list is deleted in Constant Contact: sign-ups to it are refused, become dead letters, and the dashboard flags the form.</p>
+      <ul>
+        ${view.lists.map(
+          (
+            l
+          ) => html`<li data-sandbox-list="${l.list_id}">${l.name} <code>${l.list_id}</code> ${l.deleted ? '(deleted)' : ''}
+            <form class="inline" method="post" action="/__sandbox/lists/${l.list_id}/${l.deleted ? 'restore' : 'delete'}">
+              <button type="submit" class="${l.deleted ? '' : 'danger'}">${l.deleted ? 'Restore' : 'Delete'}</button>
+            </form>
+          </li>`
+        )}
+      </ul>
+      <p><a href="/admin">Back to /admin</a></p>`
+  )
+}
+
 export function dashboardPage(options: {
   status: RelayStatus
   deadLetters: DeadLetterView[]
+  catalog: Catalog | null
+  catalogError: string | null
+  forms: FormCard[]
+  sandboxView: SandboxView | null
   notice?: string
   sandbox: boolean
 }) {
@@ -107,6 +210,9 @@ export function dashboardPage(options: {
         }
       </section>
       ${deliveryCard(s, options.deadLetters)}
+      ${formsCard(options.forms)}
+      ${catalogCard(options.catalog, options.catalogError)}
+      ${options.sandboxView ? sandboxCard(options.sandboxView) : ''}
       <form method="post" action="/admin/logout"><button class="secondary" type="submit">Sign out</button></form>`
   )
 }

@@ -1,0 +1,88 @@
+/**
+ * @module embed
+ * `GET /embed.js`: progressive enhancement for `<form data-ctct-relay>`. Without it the form
+ * posts and the browser follows the 303; with it the form submits with fetch in JSON mode and
+ * shows the outcome in place. No dependencies, no inline styles (so a strict CSP works), and
+ * small: the budget is 2 KB gzipped (checked by `npm run bench`).
+ *
+ * Kept as a string so every runtime serves the same bytes without a build step; it is plain
+ * ES2017 that every current browser runs. test-browser/ exercises it in Chromium.
+ */
+export const EMBED_JS = `(function () {
+  'use strict'
+  function statusOf(form) {
+    var s = form.querySelector('[data-ctct-status]')
+    if (!s) {
+      s = document.createElement('p')
+      s.setAttribute('data-ctct-status', '')
+      s.setAttribute('aria-live', 'polite')
+      form.appendChild(s)
+    }
+    return s
+  }
+  function clearErrors(form) {
+    form.querySelectorAll('[data-ctct-error]').forEach(function (n) { n.remove() })
+    form.querySelectorAll('[aria-invalid]').forEach(function (n) { n.removeAttribute('aria-invalid') })
+  }
+  function showFieldErrors(form, fields) {
+    Object.keys(fields || {}).forEach(function (name) {
+      var input = form.querySelector('[name="' + name.replace(/"/g, '') + '"]')
+      var note = document.createElement('span')
+      note.setAttribute('data-ctct-error', name)
+      note.setAttribute('role', 'alert')
+      note.textContent = fields[name]
+      if (input) {
+        input.setAttribute('aria-invalid', 'true')
+        input.insertAdjacentElement('afterend', note)
+      } else {
+        statusOf(form).insertAdjacentElement('beforebegin', note)
+      }
+    })
+  }
+  function collect(form) {
+    var data = {}
+    new FormData(form).forEach(function (value, key) {
+      if (typeof value !== 'string') return
+      ;(data[key] = data[key] || []).push(value)
+    })
+    return data
+  }
+  function enhance(form) {
+    form.addEventListener('submit', function (event) {
+      event.preventDefault()
+      var status = statusOf(form)
+      clearErrors(form)
+      form.setAttribute('data-state', 'sending')
+      status.textContent = form.getAttribute('data-ctct-sending') || 'Sending…'
+      fetch(form.action, {
+        method: 'POST',
+        headers: { accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify(collect(form)),
+      })
+        .then(function (res) {
+          return res.json().catch(function () { return { ok: false } })
+        })
+        .then(function (body) {
+          if (body.ok) {
+            form.setAttribute('data-state', 'done')
+            status.textContent = form.getAttribute('data-ctct-success') || 'Thanks! You are signed up.'
+            form.reset()
+            return
+          }
+          form.setAttribute('data-state', 'error')
+          status.textContent = body.message || 'Something went wrong. Please try again.'
+          showFieldErrors(form, body.fields)
+        })
+        .catch(function () {
+          form.setAttribute('data-state', 'error')
+          status.textContent = 'Could not reach the sign-up service. Please try again.'
+        })
+    })
+  }
+  function init() {
+    document.querySelectorAll('form[data-ctct-relay]').forEach(enhance)
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init)
+  else init()
+})()
+`
