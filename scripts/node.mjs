@@ -1,7 +1,7 @@
 // Runs project tools under Node >= 22. This machine image ships Node 20, and wrangler refuses to
 // start below 22, so when the current Node is older we install the `node` npm package into
 // .tools/ once and put its binary first on PATH for the child processes.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -36,4 +36,23 @@ export function run(cmd, args, options = {}) {
   })
   if (result.status !== 0) process.exit(result.status ?? 1)
   return result
+}
+
+/** Like run(), but keeps this process's event loop free (for servers started beside it). */
+export function runAsync(cmd, args, options = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {
+      stdio: 'inherit',
+      cwd: root,
+      ...options,
+      env: { ...process.env, PATH, ...options.env },
+    })
+    const stop = () => child.kill('SIGTERM')
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+    child.on('exit', (code) => {
+      process.exit(code ?? 0)
+      resolve()
+    })
+  })
 }

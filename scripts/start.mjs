@@ -5,7 +5,8 @@
 //   whole flow (sign in → Connect → consent → connected → sign-up) works offline.
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { root, run } from './node.mjs'
+import { startDemoServer } from './demo-server.mjs'
+import { root, runAsync } from './node.mjs'
 
 export const SANDBOX = {
   ADMIN_TOKEN: 'sandbox-admin-token',
@@ -13,6 +14,7 @@ export const SANDBOX = {
     newsletter: {
       lists: ['3a1b2c4d-0000-4000-8000-000000000001'],
       origins: ['http://localhost:8788', 'http://127.0.0.1:8788'],
+      success_url: 'http://localhost:8788/thanks.html',
       custom_fields: { source: '7c0de000-0000-4000-8000-000000000001' },
     },
   },
@@ -25,6 +27,7 @@ function hasRealCredentials() {
 }
 
 const port = process.env.PORT ?? '8787'
+const demoPort = Number(process.env.DEMO_PORT ?? 8788)
 const args = ['dev', '--port', port, '--ip', '127.0.0.1', ...process.argv.slice(2)]
 
 if (hasRealCredentials()) {
@@ -37,10 +40,12 @@ if (hasRealCredentials()) {
     FORMS: JSON.stringify(SANDBOX.FORMS),
   }
   for (const [k, val] of Object.entries(vars)) args.push('--var', `${k}:${val}`)
+  startDemoServer({ port: demoPort, relay: `http://localhost:${port}` })
   console.log(`
   ctct-relay sandbox (no .dev.vars with CC_CLIENT_ID found, so Constant Contact is simulated)
     Dashboard:    http://localhost:${port}/admin
     Admin token:  ${SANDBOX.ADMIN_TOKEN}
+    Demo site:    http://localhost:${demoPort}/   (a static page using the form snippet)
 `)
 }
-run('wrangler', args)
+await runAsync('wrangler', args)

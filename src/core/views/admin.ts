@@ -182,7 +182,8 @@ export function dashboardPage(options: {
         <h2>Connection</h2>
         <p class="state-${s.state}" data-state="${s.state}"><strong>${STATE_TEXT[s.state]}</strong></p>
         <dl>
-          <dt>Account</dt><dd>${s.account.sub ?? '—'}</dd>
+          <dt>Account</dt>
+          <dd>${s.account.summary?.organization_name ? `${s.account.summary.organization_name} · ` : ''}${s.account.sub ?? '—'}</dd>
           <dt>Token expires</dt><dd>${s.access_token_expires_at ?? '—'}</dd>
           <dt>Last refresh</dt><dd>${s.last_refresh_at ?? '—'}</dd>
           <dt>Last error</dt>
