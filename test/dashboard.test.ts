@@ -54,11 +54,15 @@ describe('/admin', () => {
 
   it('gives a copy-paste snippet pre-filled with lists and custom-field aliases', async () => {
     const { page } = await dashboard()
-    const start = page.indexOf('&lt;form action=&quot;https://relay.test/subscribe/newsletter&quot;')
+    const start = page.indexOf(
+      '&lt;form action=&quot;https://relay.test/subscribe/newsletter&quot;'
+    )
     expect(start).toBeGreaterThan(0)
     const snippet = page.slice(start, page.indexOf('&lt;/script&gt;', start))
     expect(snippet).toContain('data-ctct-relay')
-    expect(snippet).toContain('value=&quot;9e2f7d10-1111-4c3b-8e42-000000000002&quot; checked&gt; Product updates')
+    expect(snippet).toContain(
+      'value=&quot;9e2f7d10-1111-4c3b-8e42-000000000002&quot; checked&gt; Product updates'
+    )
     expect(snippet).toContain('name=&quot;custom.source&quot;')
     expect(snippet).toContain('name=&quot;_gotcha&quot; hidden')
     expect(snippet).toContain('https://relay.test/embed.js')
@@ -88,7 +92,10 @@ describe('/admin', () => {
     expect(cc.signupCalls.map((c) => c.body)).toEqual([
       {
         email_address: 'owner.test@example.com',
-        list_memberships: ['9e2f7d10-1111-4c3b-8e42-000000000001', '9e2f7d10-1111-4c3b-8e42-000000000002'],
+        list_memberships: [
+          '9e2f7d10-1111-4c3b-8e42-000000000001',
+          '9e2f7d10-1111-4c3b-8e42-000000000002',
+        ],
       },
     ])
   })

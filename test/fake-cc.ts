@@ -215,7 +215,11 @@ export const handlers = [
   }),
   http.get(`${API}/contact_lists`, ({ request }) => {
     const url = new URL(request.url)
-    cc.apiCalls.push({ method: 'GET', path: url.pathname + url.search, authorization: request.headers.get('authorization') })
+    cc.apiCalls.push({
+      method: 'GET',
+      path: url.pathname + url.search,
+      authorization: request.headers.get('authorization'),
+    })
     // Two pages, linked the way CC does it: a relative href with a cursor.
     if (url.searchParams.get('cursor') === 'p2') {
       return HttpResponse.json({
@@ -229,10 +233,18 @@ export const handlers = [
   }),
   http.get(`${API}/contact_custom_fields`, ({ request }) => {
     const url = new URL(request.url)
-    cc.apiCalls.push({ method: 'GET', path: url.pathname, authorization: request.headers.get('authorization') })
+    cc.apiCalls.push({
+      method: 'GET',
+      path: url.pathname,
+      authorization: request.headers.get('authorization'),
+    })
     return HttpResponse.json({
       custom_fields: [
-        { custom_field_id: '5a1d0c6e-2222-4f1a-9b7c-000000000001', name: 'source', label: 'Where did you hear of us?' },
+        {
+          custom_field_id: '5a1d0c6e-2222-4f1a-9b7c-000000000001',
+          name: 'source',
+          label: 'Where did you hear of us?',
+        },
       ],
     })
   }),

@@ -1,5 +1,6 @@
 import { exports } from 'cloudflare:workers'
-import { expect } from 'vitest'
+import { beforeAll, beforeEach, expect } from 'vitest'
+import { cc } from './fake-cc.ts'
 
 export const ORIGIN = 'https://relay.test'
 export const ADMIN_TOKEN = 'test-admin-token-0123456789'
@@ -62,4 +63,20 @@ export async function outbox(): Promise<OutboxFigures> {
 export async function settle(): Promise<void> {
   await eventually(async () => expect((await outbox()).pending).toBe(0), 60_000)
   await sleep(1200)
+}
+
+/**
+ * For relay and outbox suites: connect once (24 h tokens), and start each case with an empty
+ * outbox and a clear pacing window, so the fast path (inline delivery, 200) is what each case sees
+ * unless it tests otherwise. Real pacing (4/s) is on.
+ */
+export function connectedWithSettledOutbox(): void {
+  beforeAll(async () => {
+    cc.ttlSeconds = 86_400
+    expect((await connect()).status).toBe(303)
+  })
+  beforeEach(async () => {
+    await settle()
+    cc.reset()
+  })
 }

@@ -5,16 +5,16 @@
 
 import { abortAllDurableObjects, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { cc } from './fake-cc.ts'
 import {
   call,
   connect,
+  connectedWithSettledOutbox,
   eventually,
   ORIGIN,
   OWNER,
   outbox,
-  settle,
   sleep,
   status,
 } from './helpers.ts'
@@ -48,15 +48,7 @@ function maxPerSecond(times: number[]): number {
   return max
 }
 
-beforeAll(async () => {
-  cc.ttlSeconds = 86_400
-  expect((await connect()).status).toBe(303)
-})
-
-beforeEach(async () => {
-  await settle()
-  cc.reset()
-})
+connectedWithSettledOutbox()
 
 describe('durable acceptance and retries', () => {
   it('a 5xx storm: every accepted sign-up is delivered after recovery, one by one', async () => {

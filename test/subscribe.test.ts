@@ -2,9 +2,9 @@
  * POST /subscribe/:formId, the public form contract. Rejected cases assert that nothing reached
  * CC; accepted cases assert the exact JSON that CC received.
  */
-import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { cc } from './fake-cc.ts'
-import { call, connect, eventually, settle } from './helpers.ts'
+import { call, connectedWithSettledOutbox, eventually } from './helpers.ts'
 
 const SITE = 'https://site.test'
 const LIST_1 = '9e2f7d10-1111-4c3b-8e42-000000000001'
@@ -33,17 +33,7 @@ const postForm = (form: string, data: Record<string, string> | URLSearchParams, 
     ...headers,
   })
 
-beforeAll(async () => {
-  cc.ttlSeconds = 86_400
-  expect((await connect()).status).toBe(303)
-})
-
-// Real pacing (4/s) is on: start each case with an empty outbox and a clear pacing window, so
-// the fast path (inline delivery, 200) is what each case sees unless it tests otherwise.
-beforeEach(async () => {
-  await settle()
-  cc.reset()
-})
+connectedWithSettledOutbox()
 
 describe('accepted sign-ups', () => {
   it('JSON: 200 delivered, with exactly the profile-allowed fields sent to CC', async () => {
