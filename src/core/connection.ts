@@ -14,6 +14,9 @@
  *   refresh token; if CC then says invalid_grant, the status says "response lost mid-rotation"
  *   rather than "revoked", because the two need different fixes.
  * - At most one token-endpoint call per second (CC's limit), across refreshes and exchanges.
+ * - Across instances. Where several instances share one store (Deno KV), the in-memory promise
+ *   only coalesces callers within one instance, so a repo may also offer a refresh lease: the
+ *   holder refreshes, and the others wait for its result instead of calling the endpoint.
  */
 import type { Alert } from './alerts.ts'
 import type { Config } from './config.ts'
@@ -84,6 +87,14 @@ export const EMPTY_RECORD: ConnectionRecord = {
 export interface TokenRepo {
   load(): Promise<ConnectionRecord>
   save(record: ConnectionRecord): Promise<void>
+  /**
+   * Optional, for stores shared by several instances (Deno KV); a Durable Object, the only
+   * instance, needs none. Atomically takes the refresh lease for `holder` until `now + ttlMs`
+   * when it is free, expired or already held by `holder`; false when someone else holds it.
+   */
+  acquireRefreshLease?(holder: string, now: number, ttlMs: number): Promise<boolean>
+  /** Frees the lease if `holder` still holds it (an expired lease may have moved on). */
+  releaseRefreshLease?(holder: string): Promise<void>
 }
 
 export interface ConnectionDeps {
@@ -115,12 +126,20 @@ export interface ConnectionStatus {
   account: { sub: string | null; summary: AccountSummary | null }
 }
 
-/** The smallest spacing between two calls to CC's token endpoint (its limit is 1/s). */
-export const TOKEN_CALL_SPACING_MS = 1000
+/**
+ * The smallest spacing between two calls to CC's token endpoint. CC's limit is 1/s as calls
+ * arrive; 100 ms of slack absorbs the jitter between our clock reading and the call leaving.
+ */
+export const TOKEN_CALL_SPACING_MS = 1100
 const TOKEN_CALL_TIMEOUT_MS = 8000
 /** Attempts per refresh when the answer is lost or transient (same refresh token each time). */
 const ATTEMPTS = 3
 const MAX_BACKOFF_MS = 5 * 60_000
+/** Outlives a whole refresh (ATTEMPTS × (spacing + timeout)), so only a crash lets it lapse. */
+export const REFRESH_LEASE_MS = 60_000
+/** How long a caller waits for another instance's refresh before giving up for now. */
+const LEASE_WAIT_MS = 15_000
+const LEASE_POLL_MS = 50
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
@@ -162,6 +181,8 @@ export function describeStatus(record: ConnectionRecord, now: number): Connectio
 export class Connection {
   readonly #deps: ConnectionDeps
   #inflight: Promise<Outcome<AccessToken>> | null = null
+  /** This instance's name on the refresh lease (only when the repo has one). */
+  #holder: string | null = null
   /** The last good token, so the common case reads no storage. */
   #cached: (AccessToken & { receivedAt: number | null }) | null = null
 
@@ -313,7 +334,57 @@ export class Connection {
     return this.#inflight
   }
 
+  /**
+   * With a lease-capable repo, only the lease holder refreshes. Everyone else polls the record
+   * until the holder's outcome lands (new tokens, a failure, a reconnect) and answers from it, so
+   * N instances still make one token-endpoint call per refresh and never send a rotated token.
+   */
   async #refresh(forced: boolean): Promise<Outcome<AccessToken>> {
+    const repo = this.#deps.repo
+    if (!repo.acquireRefreshLease) return this.#refreshHeld(forced)
+    this.#holder ??= crypto.randomUUID()
+    const holder = this.#holder
+    const before = await repo.load()
+    const deadline = this.#deps.now() + LEASE_WAIT_MS
+    while (!(await repo.acquireRefreshLease(holder, this.#deps.now(), REFRESH_LEASE_MS))) {
+      const current = await repo.load()
+      if (settledElsewhere(before, current)) return this.#fromOtherRefresh(current)
+      if (this.#deps.now() >= deadline) {
+        return {
+          ok: false,
+          code: 'token_unavailable',
+          message: 'Another instance is still refreshing the token',
+        }
+      }
+      await this.#deps.sleep(LEASE_POLL_MS)
+    }
+    try {
+      // The holder may have finished and released between our last poll and our acquire.
+      const current = await repo.load()
+      if (settledElsewhere(before, current)) return this.#fromOtherRefresh(current)
+      return await this.#refreshHeld(forced)
+    } finally {
+      await repo.releaseRefreshLease?.(holder)
+    }
+  }
+
+  /** The answer another instance's refresh left in the record: its tokens, or its failure. */
+  #fromOtherRefresh(record: ConnectionRecord): Outcome<AccessToken> {
+    if (record.state === 'needs_reauth') {
+      return { ok: false, code: 'needs_reauth', message: needsReauthMessage(record) }
+    }
+    if (record.consecutiveFailures > 0) {
+      // It failed and is backing off: accessToken() still falls back to a valid old token.
+      return {
+        ok: false,
+        code: 'token_unavailable',
+        message: record.lastError?.message ?? 'Another instance failed to refresh the token',
+      }
+    }
+    return this.#current(record)
+  }
+
+  async #refreshHeld(forced: boolean): Promise<Outcome<AccessToken>> {
     let record = await this.#deps.repo.load()
     const generation = record.generation
     if (!record.refreshToken) {
@@ -479,6 +550,20 @@ export class Connection {
       at: new Date(this.#deps.now()).toISOString(),
     })
   }
+}
+
+/**
+ * True when a refresh by someone else finished after `before` was read: every outcome changes one
+ * of these (success: the access token; failure: the failure count or the state; a reconnect: the
+ * generation). A holder that crashed mid-call changes none of them, so the next holder retries.
+ */
+function settledElsewhere(before: ConnectionRecord, after: ConnectionRecord): boolean {
+  return (
+    after.generation !== before.generation ||
+    after.accessToken !== before.accessToken ||
+    after.consecutiveFailures !== before.consecutiveFailures ||
+    after.state !== before.state
+  )
 }
 
 function needsReauthMessage(record: ConnectionRecord): string {

@@ -227,7 +227,9 @@ function addJsonValue(fields: Fields, name: string, value: unknown): void {
 async function parseMultipart(bytes: Uint8Array, contentType: string): Promise<Fields> {
   let form: FormData
   try {
-    form = await new Response(bytes, { headers: { 'content-type': contentType } }).formData()
+    // Deno's lib types do not take a Uint8Array<ArrayBufferLike> as a BodyInit; the bytes are fine.
+    const body = bytes as BufferSource
+    form = await new Response(body, { headers: { 'content-type': contentType } }).formData()
   } catch {
     throw new InputError('The multipart/form-data body is malformed.')
   }

@@ -53,7 +53,7 @@ it('sends the visitor back with error=access_denied when consent is declined', a
   form.set('decision', 'deny')
   const denied = await fetchLocal('/__sandbox/authorize', {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
     body: form,
   })
   const callback = new URL(denied.headers.get('location') ?? '')

@@ -1,0 +1,51 @@
+/**
+ * @module deno
+ * The Deno entry: `deno serve src/deno.ts` (see docs/deno.md). The same routes, configuration
+ * names and guarantees as the Workers entry, with Deno's primitives instead of a Durable Object:
+ * Deno KV for the token set, OAuth states and outbox, Deno.cron for the watchdog, and a KV queue
+ * for wake-ups. The port is `deno serve --port` (npm run start:deno maps PORT onto it); Deno
+ * Deploy picks its own.
+ *
+ * DENO_KV_PATH names the local KV file; unset, Deno.openKv() uses its default (on Deno Deploy,
+ * the KV database attached to the app, shared by all of its instances).
+ */
+import { createDenoRelay } from './deno/relay.ts'
+
+const env = Deno.env.toObject()
+const kv = await Deno.openKv(env.DENO_KV_PATH || undefined)
+const relay = createDenoRelay({ kv, env })
+const stopping = new AbortController()
+
+// Registered at the top level: Deno Deploy only discovers crons and queue listeners there. A
+// platform without one of them still works: requests refresh the token when it is due, and the
+// in-process timer drains the outbox; /admin shows what is pending.
+const cronUnavailable = (err: unknown) =>
+  console.error(JSON.stringify({ msg: 'cron_unavailable', error: String(err) }))
+try {
+  Deno.cron('ctct-relay refresh and drain', '*/15 * * * *', { signal: stopping.signal }, () =>
+    relay.tick()
+  ).catch(cronUnavailable)
+} catch (err) {
+  cronUnavailable(err)
+}
+const listening = kv.listenQueue(relay.onQueueMessage).catch((err) => {
+  console.error(JSON.stringify({ msg: 'queue_unavailable', error: String(err) }))
+})
+
+/**
+ * On SIGTERM `deno serve` stops accepting and lets in-flight requests finish, but the cron and
+ * the queue listener would keep the process alive forever (systemd or `docker stop` would have to
+ * kill it). Stop them too, once the work in flight is done, so the process exits by itself.
+ */
+try {
+  Deno.addSignalListener('SIGTERM', async () => {
+    stopping.abort()
+    await relay.settle()
+    kv.close()
+    await listening
+  })
+} catch {
+  // No signals here (Deno Deploy): the platform stops isolates itself.
+}
+
+export default { fetch: relay.fetch } satisfies Deno.ServeDefaultExport

@@ -1,0 +1,563 @@
+/**
+ * @module deno/kv-store
+ * The three repos over Deno KV, method for method the same as workers/sql-store.ts. The Durable
+ * Object gets atomicity for free (one instance, synchronous SQL); here several isolates or
+ * instances may share one KV, so every read-modify-write is an optimistic transaction: read the
+ * entries with their versionstamps, commit with `check`s on them, and retry on conflict.
+ *
+ * Keys (documented in docs/deno.md):
+ *   ['connection']                               the token set (ConnectionRecord)
+ *   ['refresh_lease']                            { holder, until }: who may call the token endpoint
+ *   ['oauth_state', state]                       an issued OAuth state, and when it was used
+ *   ['outbox_seq']                               the last outbox id handed out
+ *   ['outbox', id]                               an outbox item (pending or dead), payload included
+ *   ['outbox_due', max(nextAttemptAt, leaseUntil), id]   pending items by due time → createdAt
+ *   ['outbox_key', formId, emailHash, id]        pending items by form and email (for merging)
+ *   ['outbox_dead', deadAt, id]                  dead letters by time of death
+ *   ['daily_stats', day, 'cc_requests' | 'delivered']    Deno.KvU64 counters per UTC day
+ *   ['delivery_blocks']                          { pausedUntil, parkedUntil }
+ *   ['recent_submissions', key]                  when form+email was last seen (duplicates)
+ * The indexes are written in the same atomic commit as their item, so they never disagree.
+ */
+import { type ConnectionRecord, EMPTY_RECORD, type TokenRepo } from '../core/connection.ts'
+import type {
+  DeadLetter,
+  DeliveryBlocks,
+  DeliveryError,
+  OutboxFigures,
+  OutboxItem,
+  OutboxRepo,
+} from '../core/delivery.ts'
+import { mergePayloads, utcDay } from '../core/outbox.ts'
+import type { AuthStateRepo, ClaimResult, PendingAuthorization } from '../core/service.ts'
+import type { SignUpFormBody } from '../core/signup.ts'
+
+const CONNECTION: Deno.KvKey = ['connection']
+const LEASE: Deno.KvKey = ['refresh_lease']
+const SEQ: Deno.KvKey = ['outbox_seq']
+const BLOCKS: Deno.KvKey = ['delivery_blocks']
+const item = (id: number): Deno.KvKey => ['outbox', id]
+const recent = (key: string): Deno.KvKey => ['recent_submissions', key]
+const stat = (day: string, name: 'cc_requests' | 'delivered'): Deno.KvKey => [
+  'daily_stats',
+  day,
+  name,
+]
+
+/** Returned by a transaction body whose commit lost a race: run it again on fresh reads. */
+const CONFLICT = Symbol('conflict')
+const MAX_ATTEMPTS = 100
+
+/**
+ * Runs `body` until it commits. Each run re-reads what it checks, so a retry acts on the state
+ * that won; a short random pause after a few losses keeps contending instances from lockstep.
+ */
+async function transact<T>(body: () => Promise<T | typeof CONFLICT>): Promise<T> {
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    let result: T | typeof CONFLICT
+    try {
+      result = await body()
+    } catch (err) {
+      if (!isBusy(err)) throw err
+      result = CONFLICT
+    }
+    if (result !== CONFLICT) return result
+    if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt))
+  }
+  throw new Error(`Deno KV: no commit after ${MAX_ATTEMPTS} attempts (heavy contention)`)
+}
+
+/**
+ * A local KV file shared by several processes (or handles) is one SQLite database: when two
+ * checked commits race, the loser gets "database is locked" instead of `ok: false`. Nothing was
+ * written, so it is the same lost race, and the same retry on fresh reads is the answer.
+ */
+function isBusy(err: unknown): boolean {
+  return /database is locked|SQLITE_BUSY/i.test(String(err))
+}
+
+/** A plain write, retried like a transaction if the shared SQLite file is busy. */
+function kvSet(kv: Deno.Kv, key: Deno.KvKey, value: unknown): Promise<void> {
+  return transact(async () => {
+    await kv.set(key, value)
+  })
+}
+
+function kvDelete(kv: Deno.Kv, key: Deno.KvKey): Promise<void> {
+  return transact(() => kv.delete(key))
+}
+
+async function collect<T>(iter: Deno.KvListIterator<T>): Promise<Deno.KvEntry<T>[]> {
+  const out: Deno.KvEntry<T>[] = []
+  for await (const entry of iter) out.push(entry)
+  return out
+}
+
+interface Lease {
+  holder: string
+  until: number
+}
+
+export class KvTokenRepo implements TokenRepo {
+  readonly #kv: Deno.Kv
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv
+  }
+
+  async load(): Promise<ConnectionRecord> {
+    const entry = await this.#kv.get<ConnectionRecord>(CONNECTION)
+    return entry.value ? { ...EMPTY_RECORD, ...entry.value } : { ...EMPTY_RECORD }
+  }
+
+  async save(record: ConnectionRecord): Promise<void> {
+    await kvSet(this.#kv, CONNECTION, record)
+  }
+
+  /**
+   * The cross-instance refresh lock. The check on the lease's versionstamp makes take-over
+   * atomic: of two instances that both saw it free (or expired), exactly one commit succeeds.
+   */
+  acquireRefreshLease(holder: string, now: number, ttlMs: number): Promise<boolean> {
+    return transact(async () => {
+      const entry = await this.#kv.get<Lease>(LEASE)
+      const lease = entry.value
+      if (lease && lease.holder !== holder && lease.until > now) return false
+      // `until` decides; expireIn only tidies up a lease whose holder died.
+      const committed = await this.#kv
+        .atomic()
+        .check(entry)
+        .set(LEASE, { holder, until: now + ttlMs } satisfies Lease, { expireIn: ttlMs })
+        .commit()
+      return committed.ok ? true : CONFLICT
+    })
+  }
+
+  releaseRefreshLease(holder: string): Promise<void> {
+    return transact(async () => {
+      const entry = await this.#kv.get<Lease>(LEASE)
+      // Expired and taken over meanwhile: that lease is someone else's now.
+      if (entry.value?.holder !== holder) return undefined
+      const committed = await this.#kv.atomic().check(entry).delete(LEASE).commit()
+      return committed.ok ? undefined : CONFLICT
+    })
+  }
+}
+
+/** Used and expired states are kept a day so a replay is reported as such, then purged. */
+const STATE_RETENTION_MS = 24 * 3600_000
+
+interface StoredState {
+  redirectUri: string
+  codeVerifier: string | null
+  expiresAt: number
+  usedAt: number | null
+}
+
+export class KvAuthStateRepo implements AuthStateRepo {
+  readonly #kv: Deno.Kv
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv
+  }
+
+  async put(p: PendingAuthorization): Promise<void> {
+    // The same purge as SQL (states are few: one per Connect click). Deleting a state that
+    // another instance is claiming is harmless: it is over a day past its expiry either way.
+    for await (const entry of this.#kv.list<StoredState>({ prefix: ['oauth_state'] })) {
+      if (entry.value.expiresAt < p.expiresAt - STATE_RETENTION_MS)
+        await kvDelete(this.#kv, entry.key)
+    }
+    await kvSet(this.#kv, ['oauth_state', p.state], {
+      redirectUri: p.redirectUri,
+      codeVerifier: p.codeVerifier,
+      expiresAt: p.expiresAt,
+      usedAt: null,
+    } satisfies StoredState)
+  }
+
+  /** Used once, ever: of two concurrent claims (any instances), only one commit marks it used. */
+  claim(state: string, now: number): Promise<ClaimResult> {
+    const key = ['oauth_state', state]
+    return transact(async () => {
+      const entry = await this.#kv.get<StoredState>(key)
+      const row = entry.value
+      if (!row) return { status: 'unknown' } as const
+      if (row.usedAt !== null) return { status: 'used' } as const
+      const committed = await this.#kv
+        .atomic()
+        .check(entry)
+        .set(key, { ...row, usedAt: now })
+        .commit()
+      if (!committed.ok) return CONFLICT
+      if (row.expiresAt <= now) return { status: 'expired' } as const
+      return {
+        status: 'ok',
+        pending: {
+          state,
+          redirectUri: row.redirectUri,
+          codeVerifier: row.codeVerifier,
+          expiresAt: row.expiresAt,
+        },
+      } as const
+    })
+  }
+}
+
+interface OutboxRecord {
+  id: number
+  formId: string
+  emailHash: string
+  payload: SignUpFormBody
+  status: 'pending' | 'dead'
+  attempts: number
+  createdAt: number
+  nextAttemptAt: number
+  leaseUntil: number | null
+  lastError: DeliveryError | null
+  deadAt: number | null
+}
+
+/** The index entries an item owns in its current state (see the key list at the top). */
+function indexes(r: OutboxRecord): { key: Deno.KvKey; value: unknown }[] {
+  if (r.status === 'dead')
+    return [{ key: ['outbox_dead', r.deadAt ?? r.createdAt, r.id], value: 1 }]
+  return [
+    // Due when both the retry time and any lease have passed, as in SQL's claimDue.
+    { key: ['outbox_due', Math.max(r.nextAttemptAt, r.leaseUntil ?? 0), r.id], value: r.createdAt },
+    { key: ['outbox_key', r.formId, r.emailHash, r.id], value: 1 },
+  ]
+}
+
+/** Adds to `op` the writes that turn `before` into `after` (null: absent), indexes included. */
+function write(
+  op: Deno.AtomicOperation,
+  before: OutboxRecord | null,
+  after: OutboxRecord | null
+): Deno.AtomicOperation {
+  // Mutations apply in order, so deleting the old index entries first and then setting the new
+  // ones is right even when a key is in both.
+  if (before) for (const { key } of indexes(before)) op.delete(key)
+  if (after) {
+    op.set(item(after.id), after)
+    for (const { key, value } of indexes(after)) op.set(key, value)
+  } else if (before) {
+    op.delete(item(before.id))
+  }
+  return op
+}
+
+function toItem(r: OutboxRecord): OutboxItem {
+  return {
+    id: r.id,
+    formId: r.formId,
+    payload: r.payload,
+    attempts: r.attempts,
+    createdAt: r.createdAt,
+  }
+}
+
+export class KvOutboxRepo implements OutboxRepo {
+  readonly #kv: Deno.Kv
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv
+  }
+
+  /**
+   * Inserts a new item. The check on ['outbox_seq'] serialises all inserts: it hands out unique
+   * ids, and an insert whose reads were overtaken by another insert fails and is retried.
+   */
+  async #insert(make: (id: number) => OutboxRecord): Promise<number | typeof CONFLICT> {
+    const seq = await this.#kv.get<number>(SEQ)
+    const id = (seq.value ?? 0) + 1
+    const committed = await write(
+      this.#kv.atomic().check(seq).set(SEQ, id),
+      null,
+      make(id)
+    ).commit()
+    return committed.ok ? id : CONFLICT
+  }
+
+  /** Read-modify-write of one item; `change` returns null to leave it alone. */
+  #update(
+    id: number,
+    change: (r: OutboxRecord) => OutboxRecord | null
+  ): Promise<OutboxRecord | null> {
+    return transact(async () => {
+      const entry = await this.#kv.get<OutboxRecord>(item(id))
+      if (!entry.value) return null
+      const next = change(entry.value)
+      if (!next) return null
+      const committed = await write(this.#kv.atomic().check(entry), entry.value, next).commit()
+      return committed.ok ? next : CONFLICT
+    })
+  }
+
+  enqueue(input: Parameters<OutboxRepo['enqueue']>[0]): Promise<number> {
+    return transact(async () => {
+      // Read the insert guard first: any insert after this point makes our commit fail.
+      const seq = await this.#kv.get<number>(SEQ)
+      const candidates = await collect(
+        this.#kv.list({ prefix: ['outbox_key', input.formId, input.emailHash] })
+      )
+      const seen: Deno.AtomicCheck[] = [seq]
+      for (const candidate of candidates) {
+        const entry = await this.#kv.get<OutboxRecord>(item(candidate.key[3] as number))
+        seen.push(entry)
+        const r = entry.value
+        // Merge only into an item that is not in flight: an in-flight send carries the old
+        // payload, and its delivery deletes the item, which would drop what we merged in.
+        if (r?.status !== 'pending' || (r.leaseUntil !== null && r.leaseUntil > input.now)) {
+          continue
+        }
+        const merged: OutboxRecord = {
+          ...r,
+          payload: mergePayloads(r.payload, input.payload),
+          nextAttemptAt: Math.min(r.nextAttemptAt, input.nextAttemptAt),
+        }
+        const committed = await write(this.#kv.atomic().check(entry), r, merged).commit()
+        return committed.ok ? r.id : CONFLICT
+      }
+      const id = (seq.value ?? 0) + 1
+      const record: OutboxRecord = {
+        id,
+        formId: input.formId,
+        emailHash: input.emailHash,
+        payload: input.payload,
+        status: 'pending',
+        attempts: input.attempts,
+        createdAt: input.now,
+        nextAttemptAt: input.nextAttemptAt,
+        leaseUntil: null,
+        lastError: null,
+        deadAt: null,
+      }
+      // The checks on the items we skipped keep the decision honest: if one stopped being
+      // in flight meanwhile, we retry and merge into it instead.
+      const op = this.#kv
+        .atomic()
+        .check(...seen)
+        .set(SEQ, id)
+      const committed = await write(op, null, record).commit()
+      return committed.ok ? id : CONFLICT
+    })
+  }
+
+  /**
+   * Leases due items one commit each. The check on the item's versionstamp is what stops two
+   * instances from sending the same item at once: only one lease commit can win.
+   */
+  async claimDue(now: number, limit: number, leaseUntil: number): Promise<OutboxItem[]> {
+    const claimed: OutboxItem[] = []
+    if (limit <= 0) return claimed
+    // Keys are [.., due, id] with integer ids, so this end takes every due <= now.
+    const due = this.#kv.list<number>({
+      start: ['outbox_due'],
+      end: ['outbox_due', now, Number.MAX_SAFE_INTEGER],
+    })
+    for await (const entry of due) {
+      const id = entry.key[2] as number
+      const leased = await this.#update(id, (r) =>
+        r.status === 'pending' &&
+        r.nextAttemptAt <= now &&
+        (r.leaseUntil === null || r.leaseUntil <= now)
+          ? { ...r, leaseUntil }
+          : null
+      )
+      if (leased) claimed.push(toItem(leased))
+      if (claimed.length >= limit) break
+    }
+    return claimed
+  }
+
+  async delivered(id: number | null, now: number): Promise<void> {
+    const day = utcDay(now)
+    await transact(async () => {
+      const op = this.#kv.atomic().sum(stat(day, 'delivered'), 1n)
+      if (id !== null) {
+        const entry = await this.#kv.get<OutboxRecord>(item(id))
+        // Deleted with its payload: a delivered sign-up leaves no address behind.
+        if (entry.value) write(op.check(entry), entry.value, null)
+      }
+      return (await op.commit()).ok ? undefined : CONFLICT
+    })
+  }
+
+  async reschedule(
+    id: number,
+    nextAttemptAt: number,
+    attempts: number,
+    error: DeliveryError | null
+  ): Promise<void> {
+    await this.#update(id, (r) => ({
+      ...r,
+      leaseUntil: null,
+      nextAttemptAt,
+      attempts,
+      lastError: error ?? r.lastError,
+    }))
+  }
+
+  async kill(
+    dead: { id?: number; formId: string; emailHash?: string; payload: SignUpFormBody },
+    error: DeliveryError,
+    now: number
+  ): Promise<void> {
+    if (dead.id === undefined) {
+      await transact(() =>
+        this.#insert((id) => ({
+          id,
+          formId: dead.formId,
+          emailHash: dead.emailHash ?? '',
+          payload: dead.payload,
+          status: 'dead',
+          attempts: 1,
+          createdAt: now,
+          nextAttemptAt: now,
+          leaseUntil: null,
+          lastError: error,
+          deadAt: now,
+        }))
+      )
+      return
+    }
+    await this.#update(dead.id, (r) => ({
+      ...r,
+      status: 'dead',
+      leaseUntil: null,
+      deadAt: now,
+      lastError: error,
+    }))
+  }
+
+  /** One commit per item (SQL does it in one statement); each item is revived exactly once. */
+  async revive(id: number | 'all', now: number): Promise<number> {
+    const ids =
+      id === 'all'
+        ? (await collect(this.#kv.list({ prefix: ['outbox_dead'] }))).map((e) => e.key[2] as number)
+        : [id]
+    let revived = 0
+    for (const one of ids) {
+      const r = await this.#update(one, (r) =>
+        r.status === 'dead'
+          ? { ...r, status: 'pending', deadAt: null, attempts: 0, nextAttemptAt: now }
+          : null
+      )
+      if (r) revived++
+    }
+    return revived
+  }
+
+  removeDead(id: number): Promise<boolean> {
+    return transact(async () => {
+      const entry = await this.#kv.get<OutboxRecord>(item(id))
+      if (entry.value?.status !== 'dead') return false
+      const committed = await write(this.#kv.atomic().check(entry), entry.value, null).commit()
+      return committed.ok ? true : CONFLICT
+    })
+  }
+
+  async deadLetters(limit: number): Promise<DeadLetter[]> {
+    const index = await collect(
+      this.#kv.list({ prefix: ['outbox_dead'] }, { reverse: true, limit })
+    )
+    const letters: DeadLetter[] = []
+    for (const { key } of index) {
+      const r = (await this.#kv.get<OutboxRecord>(item(key[2] as number))).value
+      if (r?.status !== 'dead') continue
+      letters.push({
+        id: r.id,
+        formId: r.formId,
+        email: String(r.payload.email_address ?? ''),
+        createdAt: r.createdAt,
+        deadAt: r.deadAt ?? r.createdAt,
+        error: r.lastError,
+      })
+    }
+    return letters
+  }
+
+  async purgeDead(before: number): Promise<number> {
+    for await (const entry of this.#kv.list<number>({ prefix: ['recent_submissions'] })) {
+      if (entry.value < before) await kvDelete(this.#kv, entry.key)
+    }
+    const old = await collect(
+      this.#kv.list({ start: ['outbox_dead'], end: ['outbox_dead', before] })
+    )
+    let purged = 0
+    for (const { key } of old) if (await this.removeDead(key[2] as number)) purged++
+    return purged
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const [first] = await collect(this.#kv.list({ prefix: ['outbox_due'] }, { limit: 1 }))
+    return first ? (first.key[1] as number) : null
+  }
+
+  /** A scan of the indexes: the queue is normally empty, and dead letters are purged. */
+  async figures(now: number): Promise<OutboxFigures> {
+    let pending = 0
+    let oldest: number | null = null
+    for await (const entry of this.#kv.list<number>({ prefix: ['outbox_due'] })) {
+      pending++
+      oldest = oldest === null ? entry.value : Math.min(oldest, entry.value)
+    }
+    let dead = 0
+    for await (const _ of this.#kv.list({ prefix: ['outbox_dead'] })) dead++
+    const day = utcDay(now)
+    const [requests, delivered] = await this.#kv.getMany<[Deno.KvU64, Deno.KvU64]>([
+      stat(day, 'cc_requests'),
+      stat(day, 'delivered'),
+    ])
+    return {
+      pending,
+      dead,
+      oldestPendingAt: oldest,
+      deliveredToday: Number(delivered.value?.value ?? 0n),
+      quotaUsedToday: Number(requests.value?.value ?? 0n),
+    }
+  }
+
+  /** A check-and-set rather than `sum`, because the caller gets the count its own request made. */
+  countRequest(day: string): Promise<number> {
+    const key = stat(day, 'cc_requests')
+    return transact(async () => {
+      const entry = await this.#kv.get<Deno.KvU64>(key)
+      const n = (entry.value?.value ?? 0n) + 1n
+      const committed = await this.#kv.atomic().check(entry).set(key, new Deno.KvU64(n)).commit()
+      return committed.ok ? Number(n) : CONFLICT
+    })
+  }
+
+  async requestsOn(day: string): Promise<number> {
+    const entry = await this.#kv.get<Deno.KvU64>(stat(day, 'cc_requests'))
+    return Number(entry.value?.value ?? 0n)
+  }
+
+  async blocks(): Promise<DeliveryBlocks> {
+    const entry = await this.#kv.get<DeliveryBlocks>(BLOCKS)
+    return {
+      pausedUntil: entry.value?.pausedUntil ?? null,
+      parkedUntil: entry.value?.parkedUntil ?? null,
+    }
+  }
+
+  async setBlocks(blocks: DeliveryBlocks): Promise<void> {
+    await kvSet(this.#kv, BLOCKS, {
+      pausedUntil: blocks.pausedUntil,
+      parkedUntil: blocks.parkedUntil,
+    })
+  }
+
+  /** Atomic: of two concurrent submissions of one form+email, exactly one is not a duplicate. */
+  seen(key: string, now: number, windowMs: number): Promise<boolean> {
+    return transact(async () => {
+      const entry = await this.#kv.get<number>(recent(key))
+      if (entry.value !== null && entry.value > now - windowMs) return true
+      const committed = await this.#kv.atomic().check(entry).set(recent(key), now).commit()
+      return committed.ok ? false : CONFLICT
+    })
+  }
+
+  async forget(key: string): Promise<void> {
+    await kvDelete(this.#kv, recent(key))
+  }
+}

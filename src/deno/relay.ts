@@ -1,0 +1,195 @@
+/**
+ * @module deno/relay
+ * Wires the runtime-agnostic core for Deno: RelayService over Deno KV, the app, wake-ups and the
+ * client IP. src/deno.ts is this plus the process-wide parts (Deno.openKv, Deno.cron, the queue
+ * listener); the tests build the same thing over an in-memory or temporary KV.
+ *
+ * On Workers the Durable Object is the one place state lives. Here every instance (isolate,
+ * process, Deno Deploy region) runs its own service over the shared KV, and what must happen once
+ * is made to happen once by the KV itself: atomic commits for the outbox and OAuth states, and
+ * the refresh lease for the token endpoint (see kv-store.ts and core/connection.ts).
+ */
+import { createApp } from '../core/app.ts'
+import { configFrom } from '../core/config.ts'
+import { Sandbox } from '../core/sandbox.ts'
+import { RelayService } from '../core/service.ts'
+import { KvAuthStateRepo, KvOutboxRepo, KvTokenRepo } from './kv-store.ts'
+
+export interface DenoRelayOptions {
+  kv: Deno.Kv
+  /** The configuration, under the same names as on Workers (normally Deno.env.toObject()). */
+  env: Record<string, string | undefined>
+  /** Outbound network. Tests pass a fake Constant Contact here; the sandbox wraps whatever it is. */
+  fetch?: typeof fetch
+  now?: () => number
+  sleep?: (ms: number) => Promise<void>
+  /** Replaces the default wake-ups (an in-process timer plus a KV queue message). */
+  wake?: (at: number) => Promise<void>
+}
+
+/** The KV queue message that asks some instance to drain the outbox. */
+export const DRAIN_MESSAGE = { kind: 'ctct-relay.drain' } as const
+
+/** Below this, a timer in this process is enough; above it, a queue message backs it up. */
+const DURABLE_WAKE_AFTER_MS = 1000
+
+export interface DenoRelay {
+  service: RelayService
+  /** The `deno serve` handler: the app, with the client IP taken from the connection. */
+  fetch: (request: Request, info: Deno.ServeHandlerInfo) => Promise<Response>
+  /** Asks for a drain at `at` (epoch ms): what the service calls after queueing a sign-up. */
+  wake: (at: number) => Promise<void>
+  /** For kv.listenQueue: drains on our messages, ignores anything else sharing the KV. */
+  onQueueMessage: (message: unknown) => Promise<void>
+  /** The cron's job (refresh ahead of expiry, watchdog, drain, purge), logged as on Workers. */
+  tick: () => Promise<void>
+  /** Cancels the pending timer (tests, and a clean shutdown). */
+  close: () => void
+  /** close(), then waits for in-flight requests, drains and ticks: after it, KV may close. */
+  settle: () => Promise<void>
+}
+
+export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
+  const { kv, env } = options
+  const now = options.now ?? Date.now
+  const sleep =
+    options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  const network = options.fetch ?? ((input, init) => fetch(input, init))
+  const config = () => configFrom(env)
+
+  let sandbox: Sandbox | undefined
+  // All CC traffic leaves from here; in sandbox mode it is answered in-process instead.
+  const outbound: typeof fetch = (input, init) => {
+    if (!config().sandbox) return network(input, init)
+    sandbox ??= new Sandbox({ now, tokenTtlSeconds: sandboxTokenTtl(env) })
+    return sandbox.wrap(network)(input, init)
+  }
+
+  // In-flight work, so a shutdown can let it finish before the KV handle closes under it.
+  const busy = new Set<Promise<unknown>>()
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    busy.add(work)
+    work.then(
+      () => busy.delete(work),
+      () => busy.delete(work)
+    )
+    return work
+  }
+
+  let closed = false
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let timerAt = Number.POSITIVE_INFINITY
+  let queuedAt = Number.POSITIVE_INFINITY
+  const drain = async () => {
+    try {
+      await track(service.drain())
+    } catch (err) {
+      console.error(JSON.stringify({ msg: 'drain_failed', error: String(err) }))
+    }
+  }
+  /**
+   * Like the Durable Object's single alarm: keep only the earliest wake-up still ahead. The timer
+   * is fast but dies with the isolate (Deno Deploy stops idle ones); the queue message survives
+   * that, and the cron catches anything both miss. drain() is idempotent (leases, upserts), so a
+   * wake-up delivered twice, or to two instances, only costs a lookup.
+   */
+  const defaultWake = async (at: number) => {
+    if (closed) return // shutting down: the stored items wait for the next start or cron
+    const current = now()
+    if (timer === undefined || timerAt <= current || at < timerAt) {
+      clearTimeout(timer)
+      timerAt = at
+      timer = setTimeout(
+        () => {
+          timer = undefined
+          timerAt = Number.POSITIVE_INFINITY
+          void drain()
+        },
+        Math.max(0, at - current)
+      )
+    }
+    if (at - current >= DURABLE_WAKE_AFTER_MS && (queuedAt <= current || at < queuedAt)) {
+      queuedAt = at
+      try {
+        await kv.enqueue(DRAIN_MESSAGE, { delay: at - current })
+      } catch (err) {
+        // A backup only: the sign-up is already stored, and the timer and the cron still run.
+        queuedAt = Number.POSITIVE_INFINITY
+        console.error(JSON.stringify({ msg: 'wake_enqueue_failed', error: String(err) }))
+      }
+    }
+  }
+
+  const wake = options.wake ?? defaultWake
+  const service: RelayService = new RelayService({
+    tokens: new KvTokenRepo(kv),
+    states: new KvAuthStateRepo(kv),
+    outbox: new KvOutboxRepo(kv),
+    wake,
+    config,
+    fetch: outbound,
+    now,
+    sleep,
+  })
+
+  const app = createApp({ config, backend: () => service, now, fetch: network })
+  const close = () => {
+    closed = true
+    clearTimeout(timer)
+    timer = undefined
+    timerAt = Number.POSITIVE_INFINITY
+  }
+
+  return {
+    service,
+    fetch: (request, info) => track(Promise.resolve(app.fetch(withClientIp(request, info)))),
+    wake,
+    onQueueMessage: async (message) => {
+      if ((message as { kind?: unknown } | null)?.kind === DRAIN_MESSAGE.kind) await drain()
+    },
+    tick: async () => {
+      try {
+        const result = await track(service.tick())
+        console.log(JSON.stringify({ msg: 'cron', ...result }))
+      } catch (err) {
+        // A config error lands here too; /healthz names the key.
+        console.error(JSON.stringify({ msg: 'cron_failed', error: String(err) }))
+      }
+    },
+    close,
+    settle: async () => {
+      close()
+      while (busy.size > 0) await Promise.allSettled([...busy])
+    },
+  }
+}
+
+/**
+ * The app reads the visitor's IP (rate limit, Turnstile) from CF-Connecting-IP, which Cloudflare
+ * sets and clients cannot. Deno has no such header, so it is set here from the TCP peer, and a
+ * client-sent value is overwritten: otherwise anyone could pick a fresh "IP" per request.
+ */
+export function withClientIp(request: Request, info: Deno.ServeHandlerInfo): Request {
+  const addr = info.remoteAddr
+  const ip = 'hostname' in addr ? addr.hostname : 'unknown'
+  const headers = new Headers(request.headers)
+  headers.set('cf-connecting-ip', ip)
+  // Served requests' headers are immutable, so this is a copy. Not `new Request(request, …)`:
+  // that reads request.signal, which makes Deno warn about its legacy abort behaviour, and the
+  // app never uses the signal.
+  const init: RequestInit & { duplex?: 'half' } = {
+    method: request.method,
+    headers,
+    redirect: request.redirect,
+  }
+  if (request.body) {
+    init.body = request.body
+    init.duplex = 'half'
+  }
+  return new Request(request.url, init)
+}
+
+function sandboxTokenTtl(env: Record<string, string | undefined>): number | undefined {
+  const n = Number(env.CTCT_SANDBOX_TOKEN_TTL)
+  return Number.isInteger(n) && n > 0 ? n : undefined
+}

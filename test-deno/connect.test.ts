@@ -1,0 +1,148 @@
+/**
+ * The one-time owner authorization on Deno (PKCE: no CC_CLIENT_SECRET), mirroring
+ * test/oauth-connect.test.ts. Every case asserts what reached, or did not reach, the token
+ * endpoint, and the state's single use holds across two instances sharing one KV.
+ */
+import assert from 'node:assert/strict'
+import {
+  CLIENT_ID,
+  Clock,
+  connect,
+  FakeCc,
+  instance,
+  removeKv,
+  startConnect,
+  status,
+  tempKvPath,
+} from './helpers.ts'
+
+async function pkceChallenge(verifier: string) {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))
+  return btoa(String.fromCharCode(...new Uint8Array(digest)))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
+}
+
+Deno.test('connect: the verifier sent matches the challenge, then 303 /admin', async () => {
+  const kv = await Deno.openKv(':memory:')
+  const clock = new Clock()
+  const cc = new FakeCc(clock.now)
+  const relay = instance(kv, cc, clock)
+  try {
+    const authorize = await startConnect(relay)
+    assert.equal(
+      authorize.origin + authorize.pathname,
+      'https://authz.cc.test/oauth2/default/v1/authorize'
+    )
+    assert.equal(authorize.searchParams.get('client_id'), CLIENT_ID)
+    assert.equal(authorize.searchParams.get('redirect_uri'), 'https://relay.test/oauth/callback')
+    assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256')
+    const state = authorize.searchParams.get('state') ?? ''
+    assert.match(state, /^[\w-]{43}$/)
+
+    const res = await relay.call(`/oauth/callback?code=good-code&state=${state}`)
+    assert.equal(res.status, 303)
+    assert.equal(res.headers.get('location'), '/admin?notice=connected')
+    assert.equal(cc.tokenCalls.length, 1)
+    const [exchange] = cc.tokenCalls
+    assert.equal(exchange.grant, 'authorization_code')
+    assert.equal(exchange.authorization, null)
+    assert.equal(exchange.form.get('client_id'), CLIENT_ID)
+    assert.equal(exchange.form.get('redirect_uri'), 'https://relay.test/oauth/callback')
+    const verifier = exchange.form.get('code_verifier') ?? ''
+    assert.match(verifier, /^[\w-]{43,128}$/)
+    assert.equal(await pkceChallenge(verifier), authorize.searchParams.get('code_challenge'))
+
+    const s = await status(relay)
+    assert.equal(s.state, 'connected')
+    assert.deepEqual(s.account, {
+      sub: 'account-owner-1',
+      summary: { organization_name: 'Test Bakery', encoded_account_id: 'acc-1' },
+    })
+    assert.deepEqual(await (await relay.call('/healthz')).json(), { ok: true, connected: true })
+  } finally {
+    kv.close()
+  }
+})
+
+Deno.test('connect: a replayed state is rejected, on any instance, with no token call', async () => {
+  const path = await tempKvPath()
+  const kvA = await Deno.openKv(path)
+  const kvB = await Deno.openKv(path)
+  const clock = new Clock()
+  const cc = new FakeCc(clock.now)
+  const a = instance(kvA, cc, clock)
+  const b = instance(kvB, cc, clock)
+  try {
+    const state = (await startConnect(a)).searchParams.get('state') ?? ''
+    assert.equal((await a.call(`/oauth/callback?code=good-code&state=${state}`)).status, 303)
+    assert.equal(cc.tokenCalls.length, 1)
+    for (const replayer of [a, b]) {
+      const replay = await replayer.call(`/oauth/callback?code=good-code&state=${state}`)
+      assert.equal(replay.status, 400)
+      assert.match(await replay.text(), /already used/)
+    }
+    const forged = await b.call('/oauth/callback?code=good-code&state=forged-state-value')
+    assert.equal(forged.status, 400)
+    assert.match(await forged.text(), /not issued by this relay/)
+    assert.equal(cc.tokenCalls.length, 1)
+  } finally {
+    kvA.close()
+    kvB.close()
+    await removeKv(path)
+  }
+})
+
+Deno.test('connect: two callbacks racing with one state on two instances: one wins', async () => {
+  const path = await tempKvPath()
+  const kvA = await Deno.openKv(path)
+  const kvB = await Deno.openKv(path)
+  const clock = new Clock()
+  const cc = new FakeCc(clock.now)
+  const a = instance(kvA, cc, clock)
+  const b = instance(kvB, cc, clock)
+  try {
+    const state = (await startConnect(a)).searchParams.get('state') ?? ''
+    const callback = `/oauth/callback?code=good-code&state=${state}`
+    const answers = await Promise.all([a, b, a, b].map((i) => i.call(callback)))
+    assert.deepEqual(answers.map((r) => r.status).sort(), [303, 400, 400, 400])
+    assert.equal(cc.tokenCalls.length, 1)
+  } finally {
+    kvA.close()
+    kvB.close()
+    await removeKv(path)
+  }
+})
+
+Deno.test('connect: error=access_denied is reported plainly and burns the state', async () => {
+  const kv = await Deno.openKv(':memory:')
+  const clock = new Clock()
+  const cc = new FakeCc(clock.now)
+  const relay = instance(kv, cc, clock)
+  try {
+    const state = (await startConnect(relay)).searchParams.get('state') ?? ''
+    const denied = await relay.call(`/oauth/callback?error=access_denied&state=${state}`)
+    assert.equal(denied.status, 400)
+    assert.match(await denied.text(), /access was denied/)
+    assert.equal((await relay.call(`/oauth/callback?code=good-code&state=${state}`)).status, 400)
+    assert.equal(cc.tokenCalls.length, 0)
+  } finally {
+    kv.close()
+  }
+})
+
+Deno.test('connect: /healthz and /admin/status never show a secret', async () => {
+  const kv = await Deno.openKv(':memory:')
+  const clock = new Clock()
+  const cc = new FakeCc(clock.now)
+  const relay = instance(kv, cc, clock)
+  try {
+    assert.equal((await connect(relay)).status, 303)
+    const body = JSON.stringify(await status(relay)) + (await (await relay.call('/healthz')).text())
+    assert.doesNotMatch(body, /refresh-|eyJ/)
+    assert.ok(!body.includes('test-admin-token'))
+  } finally {
+    kv.close()
+  }
+})

@@ -1,0 +1,177 @@
+/**
+ * What the Deno entry adds around the app: the sandbox (mirroring test/sandbox/connect.test.ts),
+ * the client IP taken from the connection rather than from a header, and wake-ups that reach
+ * the outbox through a timer and a KV queue message.
+ */
+import assert from 'node:assert/strict'
+import { createDenoRelay, DRAIN_MESSAGE } from '../src/deno/relay.ts'
+import {
+  Clock,
+  connect,
+  connInfo,
+  ENV,
+  FakeCc,
+  instance,
+  ORIGIN,
+  sleep,
+  submit,
+} from './helpers.ts'
+
+/** The vars `npm run start:deno` uses when there are no real credentials. */
+const SANDBOX_ENV = {
+  CTCT_SANDBOX: '1',
+  CC_CLIENT_ID: 'sandbox-client',
+  ADMIN_TOKEN: 'sandbox-admin-token',
+  FORMS: JSON.stringify({
+    newsletter: {
+      lists: ['3a1b2c4d-0000-4000-8000-000000000001'],
+      origins: ['http://localhost:8788'],
+    },
+  }),
+}
+
+const noNetwork: typeof fetch = (input) => {
+  throw new TypeError(`no network in tests: ${new Request(input).url}`)
+}
+
+Deno.test('sandbox: sign-in → Connect → sandbox consent → callback → connected', async () => {
+  const kv = await Deno.openKv(':memory:')
+  const relay = createDenoRelay({ kv, env: SANDBOX_ENV, fetch: noNetwork, wake: async () => {} })
+  const local = 'http://localhost:8000'
+  const call = (path: string, init?: RequestInit) =>
+    relay.fetch(new Request(new URL(path, local), init), connInfo('127.0.0.1'))
+  try {
+    const login = await call('/admin/login', {
+      method: 'POST',
+      headers: { origin: local, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'token=sandbox-admin-token',
+    })
+    assert.equal(login.status, 303)
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]
+
+    const authorize = await call('/oauth/authorize', { headers: { cookie } })
+    assert.equal(authorize.status, 302)
+    const consentUrl = new URL(authorize.headers.get('location') ?? '')
+    assert.equal(consentUrl.origin + consentUrl.pathname, `${local}/__sandbox/authorize`)
+
+    const page = await (await call(consentUrl.pathname + consentUrl.search)).text()
+    assert.match(page, /Allow/)
+    // Submit the consent form exactly as the page renders it.
+    const form = new URLSearchParams({ decision: 'allow' })
+    for (const m of page.matchAll(/type="hidden" name="([a-z_]+)" value="([^"]*)"/g)) {
+      form.set(m[1], m[2].replace(/&amp;/g, '&'))
+    }
+    const approved = await call('/__sandbox/authorize', {
+      method: 'POST',
+      headers: { origin: local, 'content-type': 'application/x-www-form-urlencoded' },
+      body: form,
+    })
+    assert.equal(approved.status, 302)
+    const callback = new URL(approved.headers.get('location') ?? '')
+    assert.equal(callback.pathname, '/oauth/callback')
+
+    const done = await call(callback.pathname + callback.search)
+    assert.equal(done.status, 303, await done.clone().text())
+    const dashboard = await (await call('/admin', { headers: { cookie } })).text()
+    assert.match(dashboard, /data-state="connected"/)
+    assert.deepEqual(await (await call('/healthz')).json(), { ok: true, connected: true })
+
+    // And a sign-up goes through to the sandbox's Constant Contact.
+    const signup = await call('/subscribe/newsletter', {
+      method: 'POST',
+      headers: { origin: 'http://localhost:8788', 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'sandbox@example.com' }),
+    })
+    assert.equal(signup.status, 200)
+  } finally {
+    relay.close()
+    kv.close()
+  }
+})
+
+Deno.test('sandbox: refused on a host that is not loopback', async () => {
+  const kv = await Deno.openKv(':memory:')
+  const relay = createDenoRelay({ kv, env: SANDBOX_ENV, fetch: noNetwork, wake: async () => {} })
+  try {
+    const res = await relay.fetch(new Request(`${ORIGIN}/healthz`), connInfo('203.0.113.9'))
+    assert.equal(res.status, 403)
+    assert.equal(((await res.json()) as { error: string }).error, 'sandbox_forbidden')
+  } finally {
+    relay.close()
+    kv.close()
+  }
+})
+
+Deno.test('client IP: from the connection; a client-sent CF-Connecting-IP is overwritten', async () => {
+  const kv = await Deno.openKv(':memory:')
+  const clock = new Clock()
+  const cc = new FakeCc(clock.now)
+  const relay = instance(kv, cc, clock)
+  const spoofed = (n: number, peer: string) =>
+    relay.call(
+      '/subscribe/newsletter',
+      {
+        method: 'POST',
+        headers: {
+          origin: 'https://site.test',
+          'content-type': 'application/json',
+          'cf-connecting-ip': `198.51.100.${n}`, // a fresh "IP" per request: must not help
+        },
+        body: JSON.stringify({ email: `ip${n}@example.com` }),
+      },
+      peer
+    )
+  try {
+    assert.equal((await connect(relay)).status, 303)
+    const statuses: number[] = []
+    for (let n = 1; n <= 11; n++) statuses.push((await spoofed(n, '192.0.2.77')).status)
+    // SUBMIT_RATE_LIMIT_PER_MINUTE is 10 per visitor IP: the 11th from one peer is refused.
+    // Accepted means delivered (200) or queued behind CC's 4/s pace (202).
+    assert.ok(
+      statuses.slice(0, 10).every((s) => s === 200 || s === 202),
+      String(statuses)
+    )
+    assert.equal(statuses[10], 429)
+    assert.notEqual((await spoofed(12, '192.0.2.78')).status, 429) // another peer is not limited
+  } finally {
+    relay.relay.close()
+    kv.close()
+  }
+})
+
+Deno.test('wake-ups: a timer and a KV queue message both drain; the item is sent once', async () => {
+  const kv = await Deno.openKv(':memory:')
+  const clock = new Clock()
+  const cc = new FakeCc(clock.now)
+  // The default wake-ups, as in src/deno.ts (no override).
+  const relay = createDenoRelay({ kv, env: ENV, fetch: cc.fetch, now: clock.now })
+  const messages: unknown[] = []
+  const listening = kv.listenQueue(async (message) => {
+    messages.push(message)
+    await relay.onQueueMessage(message)
+  })
+  const call = (path: string, init?: RequestInit) =>
+    relay.fetch(new Request(new URL(path, ORIGIN), init), connInfo('192.0.2.5'))
+  try {
+    const authorize = await call('/oauth/authorize', {
+      headers: { authorization: `Bearer ${ENV.ADMIN_TOKEN}` },
+    })
+    const state = new URL(authorize.headers.get('location') ?? '').searchParams.get('state')
+    assert.equal((await call(`/oauth/callback?code=good-code&state=${state}`)).status, 303)
+    cc.down = true
+    const queued = await submit({ call }, 'wake@example.com')
+    assert.equal(queued.status, 202)
+    cc.down = false
+    cc.signupCalls = []
+    // The retry is 2.5–5 s away: wait for the timer, then for the queue message to arrive too.
+    for (let i = 0; i < 100 && !cc.contacts.has('wake@example.com'); i++) await sleep(100)
+    assert.ok(cc.contacts.has('wake@example.com'))
+    for (let i = 0; i < 100 && messages.length === 0; i++) await sleep(100)
+    assert.deepEqual(messages, [DRAIN_MESSAGE])
+    assert.equal(cc.signupCalls.length, 1) // two wake-ups, one send
+  } finally {
+    relay.close()
+    kv.close()
+    await listening
+  }
+})

@@ -1,0 +1,138 @@
+/**
+ * Builds relay instances for the Deno tests exactly as src/deno.ts does (createDenoRelay), over
+ * a KV the test opens, with the fake CC as the network and a clock the test can move forward.
+ * Moving the clock (instead of sleeping until a token is due) keeps the tests fast and exact.
+ */
+import assert from 'node:assert/strict'
+import { createDenoRelay, type DenoRelay } from '../src/deno/relay.ts'
+import { ALERT_URL, API, AUTHORIZE_URL, FakeCc, TOKEN_URL } from './fake-cc.ts'
+
+export const ORIGIN = 'https://relay.test'
+export const ADMIN_TOKEN = 'test-admin-token-0123456789'
+export const OWNER = { authorization: `Bearer ${ADMIN_TOKEN}` }
+export const CLIENT_ID = '0f5c3a55-7c1a-4d8e-9d39-6a5b1e6c2b10'
+
+/** The same bindings as vitest.config.ts: the same names, the same values. */
+export const ENV: Record<string, string> = {
+  CC_AUTHORIZE_URL: AUTHORIZE_URL,
+  CC_TOKEN_URL: TOKEN_URL,
+  CC_API_BASE_URL: API,
+  ALERT_WEBHOOK_URL: ALERT_URL,
+  CC_CLIENT_ID: CLIENT_ID,
+  ADMIN_TOKEN,
+  FORMS: JSON.stringify({
+    newsletter: {
+      lists: ['9e2f7d10-1111-4c3b-8e42-000000000001', '9e2f7d10-1111-4c3b-8e42-000000000002'],
+      origins: ['https://site.test'],
+      custom_fields: { source: '5a1d0c6e-2222-4f1a-9b7c-000000000001' },
+    },
+  }),
+}
+
+/** Real time plus an offset the test moves forward. */
+export class Clock {
+  skew = 0
+  readonly now = () => Date.now() + this.skew
+  /** Moves the clock so that it reads `at`. */
+  set(at: number) {
+    this.skew += at - this.now()
+  }
+  advance(ms: number) {
+    this.skew += ms
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+export function connInfo(ip: string): Deno.ServeHandlerInfo {
+  return {
+    remoteAddr: { transport: 'tcp', hostname: ip, port: 40_000 },
+    completed: Promise.resolve(),
+  } as Deno.ServeHandlerInfo
+}
+
+export interface Instance {
+  relay: DenoRelay
+  /** The wake-ups the service asked for (tests call drain() themselves). */
+  wakes: number[]
+  /** A request to this instance's app, as if from the TCP peer `ip`. */
+  call(path: string, init?: RequestInit, ip?: string): Promise<Response>
+}
+
+export function instance(
+  kv: Deno.Kv,
+  cc: FakeCc,
+  clock: Clock,
+  env: Record<string, string> = ENV,
+  origin = ORIGIN
+): Instance {
+  const wakes: number[] = []
+  const relay = createDenoRelay({
+    kv,
+    env,
+    fetch: cc.fetch,
+    now: clock.now,
+    wake: async (at) => {
+      wakes.push(at)
+    },
+  })
+  return {
+    relay,
+    wakes,
+    call: (path, init, ip = '192.0.2.1') =>
+      relay.fetch(new Request(new URL(path, origin), init), connInfo(ip)),
+  }
+}
+
+/** Starts a Connect as the owner and returns the authorize URL the app redirected to. */
+export async function startConnect(i: Instance): Promise<URL> {
+  const res = await i.call('/oauth/authorize', { headers: OWNER })
+  assert.equal(res.status, 302)
+  return new URL(res.headers.get('location') ?? '')
+}
+
+/** A full connect: authorize, then the callback with the code the fake CC accepts. */
+export async function connect(i: Instance): Promise<Response> {
+  const state = (await startConnect(i)).searchParams.get('state') ?? ''
+  return i.call(`/oauth/callback?code=good-code&state=${encodeURIComponent(state)}`)
+}
+
+export async function status(i: Instance): Promise<Record<string, unknown>> {
+  const res = await i.call('/admin/status', { headers: OWNER })
+  assert.equal(res.status, 200)
+  return (await res.json()) as Record<string, unknown>
+}
+
+/** Moves the clock to one minute before the access token expires: inside its refresh margin. */
+export async function makeDue(i: Instance, clock: Clock): Promise<void> {
+  const expiresAt = Date.parse(String((await status(i)).access_token_expires_at))
+  clock.set(expiresAt - 60_000)
+}
+
+export function submit(
+  i: Pick<Instance, 'call'>,
+  email: string,
+  ip = '192.0.2.10'
+): Promise<Response> {
+  return i.call(
+    '/subscribe/newsletter',
+    {
+      method: 'POST',
+      headers: { origin: 'https://site.test', 'content-type': 'application/json' },
+      body: JSON.stringify({ email }),
+    },
+    ip
+  )
+}
+
+/** A KV file that two "instances" (two handles, as two processes would have) can share. */
+export async function tempKvPath(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: 'ctct-relay-kv-' })
+  return `${dir}/kv.sqlite3`
+}
+
+export async function removeKv(path: string): Promise<void> {
+  await Deno.remove(path.slice(0, path.lastIndexOf('/')), { recursive: true })
+}
+
+export { FakeCc }

@@ -1,0 +1,178 @@
+/**
+ * The KV repos' atomicity, one guarantee at a time, with two KV handles on one file (as two
+ * processes would have) racing each other. These are what the Durable Object gets for free.
+ */
+import assert from 'node:assert/strict'
+import { KvAuthStateRepo, KvOutboxRepo, KvTokenRepo } from '../src/deno/kv-store.ts'
+import { removeKv, tempKvPath } from './helpers.ts'
+
+async function withTwoHandles(t: (a: Deno.Kv, b: Deno.Kv) => Promise<void>) {
+  const path = await tempKvPath()
+  const a = await Deno.openKv(path)
+  const b = await Deno.openKv(path)
+  try {
+    await t(a, b)
+  } finally {
+    a.close()
+    b.close()
+    await removeKv(path)
+  }
+}
+
+const payload = (email: string, list = '9e2f7d10-1111-4c3b-8e42-000000000001') => ({
+  email_address: email,
+  list_memberships: [list],
+})
+
+Deno.test('kv: the refresh lease has one holder; it renews, releases and lapses', () =>
+  withTwoHandles(async (kvA, kvB) => {
+    const a = new KvTokenRepo(kvA)
+    const b = new KvTokenRepo(kvB)
+    const now = 1_000_000
+    const wins = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? a : b).acquireRefreshLease(`h${i}`, now, 60_000)
+      )
+    )
+    assert.equal(wins.filter(Boolean).length, 1)
+    const holder = `h${wins.indexOf(true)}`
+    assert.equal(await a.acquireRefreshLease(holder, now + 1, 60_000), true) // its own: renewed
+    assert.equal(await b.acquireRefreshLease('other', now + 2, 60_000), false)
+    await b.releaseRefreshLease('other') // not the holder: no effect
+    assert.equal(await b.acquireRefreshLease('other', now + 3, 60_000), false)
+    await a.releaseRefreshLease(holder)
+    assert.equal(await b.acquireRefreshLease('other', now + 4, 60_000), true)
+    // A holder that never releases loses the lease when it lapses.
+    assert.equal(await a.acquireRefreshLease('late', now + 60_003, 60_000), false)
+    assert.equal(await a.acquireRefreshLease('late', now + 60_004, 60_000), true)
+  }))
+
+Deno.test('kv: an OAuth state is claimed once, ever, across handles', () =>
+  withTwoHandles(async (kvA, kvB) => {
+    const a = new KvAuthStateRepo(kvA)
+    const b = new KvAuthStateRepo(kvB)
+    const now = Date.now()
+    await a.put({ state: 's1', redirectUri: 'https://r/cb', codeVerifier: 'v', expiresAt: now + 1 })
+    const claims = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).claim('s1', now))
+    )
+    assert.equal(claims.filter((c) => c.status === 'ok').length, 1)
+    assert.equal(claims.filter((c) => c.status === 'used').length, 9)
+    assert.equal((await b.claim('nope', now)).status, 'unknown')
+    await b.put({ state: 's2', redirectUri: 'https://r/cb', codeVerifier: null, expiresAt: now })
+    assert.equal((await a.claim('s2', now)).status, 'expired')
+    assert.equal((await a.claim('s2', now)).status, 'used') // burned even though expired
+  }))
+
+Deno.test('kv: two handles claiming due items never lease the same one', () =>
+  withTwoHandles(async (kvA, kvB) => {
+    const a = new KvOutboxRepo(kvA)
+    const b = new KvOutboxRepo(kvB)
+    const now = 5_000
+    const ids = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        (i % 2 ? a : b).enqueue({
+          formId: 'f',
+          emailHash: `h${i}`,
+          payload: payload(`c${i}@example.com`),
+          attempts: 0,
+          nextAttemptAt: now,
+          now,
+        })
+      )
+    )
+    assert.equal(new Set(ids).size, 30) // unique ids under concurrent inserts
+    const batches = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).claimDue(now, 30, now + 15_000))
+    )
+    const claimed = batches.flat().map((item) => item.id)
+    assert.equal(claimed.length, 30)
+    assert.equal(new Set(claimed).size, 30)
+    assert.deepEqual(await a.claimDue(now + 14_999, 30, now + 30_000), []) // all leased
+    assert.equal((await b.claimDue(now + 15_000, 30, now + 30_000)).length, 30) // lease lapsed
+    assert.equal(await a.nextDueAt(), now + 30_000)
+  }))
+
+Deno.test('kv: concurrent enqueues of one form+email make one merged item', () =>
+  withTwoHandles(async (kvA, kvB) => {
+    const a = new KvOutboxRepo(kvA)
+    const b = new KvOutboxRepo(kvB)
+    const lists = Array.from({ length: 8 }, (_, i) => `9e2f7d10-1111-4c3b-8e42-00000000000${i}`)
+    const ids = await Promise.all(
+      lists.map((list, i) =>
+        (i % 2 ? a : b).enqueue({
+          formId: 'f',
+          emailHash: 'same',
+          payload: payload('same@example.com', list),
+          attempts: 0,
+          nextAttemptAt: 100 + i,
+          now: 100,
+        })
+      )
+    )
+    assert.equal(new Set(ids).size, 1)
+    const figures = await a.figures(100)
+    assert.equal(figures.pending, 1)
+    const [item] = await b.claimDue(1_000, 10, 20_000)
+    assert.deepEqual([...item.payload.list_memberships].sort(), lists)
+    // In flight, it takes no merges: a new submission becomes a new item.
+    const again = await a.enqueue({
+      formId: 'f',
+      emailHash: 'same',
+      payload: payload('same@example.com'),
+      attempts: 0,
+      nextAttemptAt: 1_000,
+      now: 1_000,
+    })
+    assert.notEqual(again, item.id)
+  }))
+
+Deno.test('kv: seen() lets exactly one of concurrent duplicates through; counters are exact', () =>
+  withTwoHandles(async (kvA, kvB) => {
+    const a = new KvOutboxRepo(kvA)
+    const b = new KvOutboxRepo(kvB)
+    const seen = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).seen('f:h', 1_000, 60_000))
+    )
+    assert.equal(seen.filter((s) => !s).length, 1)
+    assert.equal(await a.seen('f:h', 70_000, 60_000), false) // outside the window
+    const counts = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).countRequest('2030-01-01'))
+    )
+    assert.deepEqual(
+      [...counts].sort((x, y) => x - y),
+      Array.from({ length: 20 }, (_, i) => i + 1)
+    )
+    assert.equal(await b.requestsOn('2030-01-01'), 20)
+  }))
+
+Deno.test('kv: delivered() deletes the item and its payload; purge drops old dead letters', () =>
+  withTwoHandles(async (kvA) => {
+    const repo = new KvOutboxRepo(kvA)
+    const day = Date.UTC(2030, 0, 1)
+    const id = await repo.enqueue({
+      formId: 'f',
+      emailHash: 'h',
+      payload: payload('gone@example.com'),
+      attempts: 0,
+      nextAttemptAt: day,
+      now: day,
+    })
+    await repo.delivered(id, day)
+    const all = await Array.fromAsync(kvA.list({ prefix: [] }))
+    assert.ok(!JSON.stringify(all, (_k, v) => (typeof v === 'bigint' ? 0 : v)).includes('gone@'))
+    assert.equal((await repo.figures(day)).deliveredToday, 1)
+
+    const error = { status: 400, errorKey: 'bad', message: 'no', at: day }
+    await repo.kill({ formId: 'f', payload: payload('old@example.com') }, error, day)
+    await repo.kill({ formId: 'f', payload: payload('new@example.com') }, error, day + 10)
+    assert.deepEqual(
+      (await repo.deadLetters(10)).map((d) => d.email),
+      ['new@example.com', 'old@example.com']
+    )
+    assert.equal(await repo.purgeDead(day + 5), 1)
+    assert.deepEqual(
+      (await repo.deadLetters(10)).map((d) => d.email),
+      ['new@example.com']
+    )
+  }))
