@@ -90,11 +90,18 @@ async function signIn(page) {
 }
 
 try {
-  await waitFor(async () => (await fetch(`${RELAY}/healthz`)).ok, 'npm start to serve /healthz', 90_000)
+  await waitFor(
+    async () => (await fetch(`${RELAY}/healthz`)).ok,
+    'npm start to serve /healthz',
+    90_000
+  )
   await waitFor(async () => (await fetch(`${DEMO}/`)).ok, 'the demo site')
 
   // The owner's pages must work with JavaScript off: they are plain forms and links.
-  const owner = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 900, height: 1400 } })
+  const owner = await browser.newContext({
+    javaScriptEnabled: false,
+    viewport: { width: 900, height: 1400 },
+  })
   const ownerPage = await owner.newPage()
   const cspViolations = []
   watchCsp(ownerPage, cspViolations)
@@ -135,7 +142,10 @@ try {
     await visitorPage.waitForSelector('form[data-state=error]')
     const note = await visitorPage.textContent('[data-ctct-error=first_name]')
     assert(note && note.length > 0, 'an error message next to first_name')
-    assert((await visitorPage.getAttribute('input[name=first_name]', 'aria-invalid')) === 'true', 'aria-invalid')
+    assert(
+      (await visitorPage.getAttribute('input[name=first_name]', 'aria-invalid')) === 'true',
+      'aria-invalid'
+    )
   })
 
   await test('a visitor without JS posts the form and lands on the success URL', async () => {

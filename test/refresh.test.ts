@@ -44,7 +44,8 @@ async function cron() {
 function expectSpacedAtLeastOneSecond() {
   const times = cc.tokenCalls.map((c) => c.at)
   // CC's limit: at most one token-endpoint call per second, as the calls arrive.
-  for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(1000)
+  for (let i = 1; i < times.length; i++)
+    expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(1000)
 }
 
 beforeEach(async () => {
