@@ -9,7 +9,10 @@ const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css; charset=
 
 export function startDemoServer({ port, relay }) {
   const server = createServer(async (req, res) => {
-    const path = normalize(new URL(req.url ?? '/', 'http://x').pathname).replace(/^(\.\.[/\\])+/, '')
+    const path = normalize(new URL(req.url ?? '/', 'http://x').pathname).replace(
+      /^(\.\.[/\\])+/,
+      ''
+    )
     const file = join(root, 'demo', path === '/' ? 'index.html' : path)
     try {
       const body = (await readFile(file, 'utf8')).replaceAll('{{RELAY}}', relay)
