@@ -20,18 +20,31 @@ export const SANDBOX = {
   },
 }
 
-function hasRealCredentials() {
+/** .dev.vars as KEY → value (dotenv: KEY=value, optional quotes, # comments). */
+function devVars() {
   const file = join(root, '.dev.vars')
-  if (!existsSync(file)) return false
-  return /^\s*CC_CLIENT_ID\s*=\s*["']?[^"'\s]+/m.test(readFileSync(file, 'utf8'))
+  if (!existsSync(file)) return {}
+  const vars = {}
+  for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
+    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line)
+    if (m) vars[m[1]] = m[2].replace(/^(["'])(.*)\1$/, '$2')
+  }
+  return vars
 }
 
 const port = process.env.PORT ?? '8787'
 const demoPort = Number(process.env.DEMO_PORT ?? 8788)
 const args = ['dev', '--port', port, '--ip', '127.0.0.1', ...process.argv.slice(2)]
 
-if (hasRealCredentials()) {
+const local = devVars()
+if (local.CC_CLIENT_ID) {
   console.log('Using your .dev.vars (real Constant Contact).')
+  // With [secrets] required in wrangler.toml, `wrangler dev` loads only the listed secrets and
+  // [vars] names from .dev.vars; pass the optional ones (CC_CLIENT_SECRET, …) explicitly.
+  for (const [k, val] of Object.entries(local)) {
+    if (!['ADMIN_TOKEN', 'CC_CLIENT_ID', 'FORMS'].includes(k) && val)
+      args.push('--var', `${k}:${val}`)
+  }
 } else {
   const vars = {
     CTCT_SANDBOX: '1',

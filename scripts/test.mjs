@@ -5,6 +5,7 @@ import { run } from './node.mjs'
 
 run('tsc', ['-p', 'tsconfig.json'])
 run('biome', ['check', '.'])
+run('node', ['--test', 'scripts/setup.test.ts'])
 run('vitest', ['run'])
 // The same scenarios on Deno (Deno KV store, Deno.cron), plus the runtime-agnostic core check.
 run('node', ['scripts/test-deno.mjs'])

@@ -23,6 +23,7 @@ import { html } from 'hono/html'
 import { HTTPException } from 'hono/http-exception'
 import { secureHeaders } from 'hono/secure-headers'
 import { EMBED_JS } from '../embed/embed.ts'
+import { ACCESS_JWT_HEADER, createAccessVerifier } from './access.ts'
 import { checkProfiles } from './catalog.ts'
 import { type Config, isLoopbackHost } from './config.ts'
 import { AppError, unwrap } from './errors.ts'
@@ -166,7 +167,27 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.use('/admin/*', csrf())
   app.use('/__sandbox/*', csrf())
 
+  // Cloudflare Access (optional): the verifier is built once per app (per env), on first use.
+  let accessVerifier: ((jwt: string) => Promise<boolean>) | null | undefined
+  const verifyAccess = (config: Config, jwt: string): Promise<boolean> => {
+    if (accessVerifier === undefined) {
+      accessVerifier =
+        config.ACCESS_TEAM_DOMAIN && config.ACCESS_AUD
+          ? createAccessVerifier({
+              teamDomain: config.ACCESS_TEAM_DOMAIN,
+              aud: config.ACCESS_AUD,
+              fetch: deps.fetch,
+              now: deps.now,
+            })
+          : null
+    }
+    return accessVerifier ? accessVerifier(jwt) : Promise.resolve(false)
+  }
+
   const isOwner = async (c: Context<Env>): Promise<boolean> => {
+    // A valid Access assertion is the owner; an absent or invalid one falls through.
+    const assertion = c.req.header(ACCESS_JWT_HEADER)
+    if (assertion && (await verifyAccess(c.var.config, assertion))) return true
     const adminToken = c.var.config.ADMIN_TOKEN
     const authorization = c.req.header('authorization')
     if (authorization?.startsWith('Bearer ')) {

@@ -157,7 +157,37 @@ const KEYS = {
     ),
     '0'
   ),
+  /**
+   * Cloudflare Access (optional owner sign-in, see access.ts): the team domain, as
+   * `myteam.cloudflareaccess.com` or `https://myteam.cloudflareaccess.com`; kept as the bare host.
+   */
+  ACCESS_TEAM_DOMAIN: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.transform((s) =>
+        s
+          .replace(/^https:\/\//i, '')
+          .replace(/\/+$/, '')
+          .toLowerCase()
+      ),
+      v.regex(
+        /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+        'must be your Access team domain, such as myteam.cloudflareaccess.com'
+      )
+    )
+  ),
+  /** The Access application's Application Audience (AUD) tag. */
+  ACCESS_AUD: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.regex(/^[A-Za-z0-9._-]{1,256}$/, "must be the Access application's AUD tag")
+    )
+  ),
 } as const
+
+const ACCESS_KEYS = ['ACCESS_TEAM_DOMAIN', 'ACCESS_AUD'] as const
 
 type Keys = typeof KEYS
 export type Config = { [K in keyof Keys]: v.InferOutput<Keys[K]> } & { sandbox: boolean }
@@ -184,6 +214,16 @@ export function parseConfig(env: Record<string, unknown>): Config {
       const path = v.getDotPath(issue)
       problems.push({ key, message: `${key}${path ? `.${path}` : ''} ${issue.message}` })
     }
+  }
+  // Cloudflare Access needs both: a team domain without an audience would accept any of the
+  // team's applications, and an audience alone has no keys to check against.
+  const accessSet = ACCESS_KEYS.filter((k) => raw(env, k) !== undefined)
+  if (accessSet.length === 1) {
+    const missing = ACCESS_KEYS.find((k) => k !== accessSet[0]) as string
+    problems.push({
+      key: missing,
+      message: `${missing} is required when ${accessSet[0]} is set (Cloudflare Access needs both)`,
+    })
   }
   if (problems.length > 0) {
     throw new AppError(
