@@ -8,7 +8,10 @@
 //   4. wrangler deploy --dry-run  bundles the worker exactly as a deploy would, offline
 //   5. wrangler types --check     worker-configuration.d.ts matches wrangler.toml
 //                                 (regenerate with `npm run cf-typegen`)
-import { run } from './node.mjs'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { root, run } from './node.mjs'
 
 const step = (title) => console.log(`\n▸ ${title}`)
 
@@ -42,6 +45,14 @@ run('biome', ['check', '.'])
 // `--env=` picks the top-level environment explicitly (wrangler.toml also defines [env.staging]).
 step('wrangler deploy --dry-run')
 run('wrangler', ['deploy', '--dry-run', '--outdir', 'dist', '--env='])
+
+// Sizes of what visitors and Cloudflare load (budgets: 64 KB and 2 KB gzipped; enforced by
+// `npm run bench` and, for embed.js, by test/dashboard.test.ts).
+const gz = (bytes) => `${(gzipSync(bytes).length / 1024).toFixed(1)} KB gzipped`
+const embedSource = readFileSync(join(root, 'src/embed/embed.ts'), 'utf8')
+const embed = /export const EMBED_JS = `([\s\S]*)`\s*$/.exec(embedSource)?.[1] ?? ''
+console.log(`  worker bundle: ${gz(readFileSync(join(root, 'dist/worker.js')))}`)
+console.log(`  embed.js:      ${gz(Buffer.from(embed))}`)
 
 step('wrangler types --check')
 run('wrangler', ['types', '--include-runtime=false', '--strict-vars=false', '--check'])
