@@ -32,7 +32,7 @@ export function run(cmd, args, options = {}) {
     stdio: 'inherit',
     cwd: root,
     ...options,
-    env: { ...process.env, PATH, ...options.env },
+    env: { ...process.env, ...options.env, PATH },
   })
   if (result.status !== 0) process.exit(result.status ?? 1)
   return result
@@ -45,7 +45,7 @@ export function runAsync(cmd, args, options = {}) {
       stdio: 'inherit',
       cwd: root,
       ...options,
-      env: { ...process.env, PATH, ...options.env },
+      env: { ...process.env, ...options.env, PATH },
     })
     const stop = () => child.kill('SIGTERM')
     process.on('SIGINT', stop)

@@ -5,33 +5,11 @@
 //   Contact; .dev.vars is read with the same names `wrangler dev` uses.
 // - Without them, it runs the built-in sandbox with the same vars as `npm start`, so the whole
 //   flow (sign in → Connect → consent → connected → sign-up) works offline.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { root, run } from './node.mjs'
-
-// The same as SANDBOX in scripts/start.mjs (not imported: that script runs wrangler on import).
-const SANDBOX = {
-  ADMIN_TOKEN: 'sandbox-admin-token',
-  FORMS: {
-    newsletter: {
-      lists: ['3a1b2c4d-0000-4000-8000-000000000001'],
-      origins: ['http://localhost:8788', 'http://127.0.0.1:8788'],
-      custom_fields: { source: '7c0de000-0000-4000-8000-000000000001' },
-    },
-  },
-}
-
-/** KEY=value lines, values optionally quoted, as in .dev.vars. */
-function readDevVars() {
-  const file = join(root, '.dev.vars')
-  if (!existsSync(file)) return {}
-  const vars = {}
-  for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line)
-    if (m) vars[m[1]] = m[2].replace(/^(['"])(.*)\1$/, '$2')
-  }
-  return vars
-}
+import { startDemoServer } from './demo-server.mjs'
+import { readDevVars, SANDBOX, sandboxVars } from './local-config.mjs'
+import { root, runAsync } from './node.mjs'
 
 const port = process.env.PORT ?? '8000'
 const host = process.env.HOST ?? '127.0.0.1'
@@ -45,25 +23,22 @@ if (env.CC_CLIENT_ID) {
   console.log('Using CC_CLIENT_ID from your environment / .dev.vars (real Constant Contact).')
 } else {
   // Sandbox mode: these win, as `--var` does for `npm start`.
-  env = {
-    ...env,
-    CTCT_SANDBOX: '1',
-    CC_CLIENT_ID: 'sandbox-client',
-    ADMIN_TOKEN: SANDBOX.ADMIN_TOKEN,
-    FORMS: JSON.stringify(SANDBOX.FORMS),
-  }
+  env = { ...env, ...sandboxVars() }
+  const demoPort = Number(process.env.DEMO_PORT ?? SANDBOX.DEMO_PORT)
+  startDemoServer({ port: demoPort, relay: `http://localhost:${port}` })
   console.log(`
   ctct-relay sandbox on Deno (no CC_CLIENT_ID in the environment or .dev.vars, so Constant
   Contact is simulated)
     Dashboard:    http://localhost:${port}/admin
     Admin token:  ${SANDBOX.ADMIN_TOKEN}
+    Demo site:    http://localhost:${demoPort}/
     State:        .deno-kv/ (delete it to start over)
 `)
 }
 
 // DENO_KV_PATH may point elsewhere; the permission follows it.
 const kvPathDir = dirname(resolve(root, env.DENO_KV_PATH))
-run(
+await runAsync(
   'deno',
   [
     'serve',

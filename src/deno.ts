@@ -39,6 +39,8 @@ const listening = kv.listenQueue(relay.onQueueMessage).catch((err) => {
  */
 try {
   Deno.addSignalListener('SIGTERM', async () => {
+    // A second SIGTERM (a supervisor repeating itself) must not close the store twice.
+    if (stopping.signal.aborted) return
     stopping.abort()
     await relay.settle()
     kv.close()

@@ -10,10 +10,9 @@ import {
   connect,
   FakeCc,
   instance,
-  removeKv,
   startConnect,
   status,
-  tempKvPath,
+  withTwoInstances,
 } from './helpers.ts'
 
 async function pkceChallenge(verifier: string) {
@@ -67,14 +66,7 @@ Deno.test('connect: the verifier sent matches the challenge, then 303 /admin', a
 })
 
 Deno.test('connect: a replayed state is rejected, on any instance, with no token call', async () => {
-  const path = await tempKvPath()
-  const kvA = await Deno.openKv(path)
-  const kvB = await Deno.openKv(path)
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
-  const a = instance(kvA, cc, clock)
-  const b = instance(kvB, cc, clock)
-  try {
+  await withTwoInstances(async ({ a, b, cc }) => {
     const state = (await startConnect(a)).searchParams.get('state') ?? ''
     assert.equal((await a.call(`/oauth/callback?code=good-code&state=${state}`)).status, 303)
     assert.equal(cc.tokenCalls.length, 1)
@@ -87,32 +79,17 @@ Deno.test('connect: a replayed state is rejected, on any instance, with no token
     assert.equal(forged.status, 400)
     assert.match(await forged.text(), /not issued by this relay/)
     assert.equal(cc.tokenCalls.length, 1)
-  } finally {
-    kvA.close()
-    kvB.close()
-    await removeKv(path)
-  }
+  })
 })
 
 Deno.test('connect: two callbacks racing with one state on two instances: one wins', async () => {
-  const path = await tempKvPath()
-  const kvA = await Deno.openKv(path)
-  const kvB = await Deno.openKv(path)
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
-  const a = instance(kvA, cc, clock)
-  const b = instance(kvB, cc, clock)
-  try {
+  await withTwoInstances(async ({ a, b, cc }) => {
     const state = (await startConnect(a)).searchParams.get('state') ?? ''
     const callback = `/oauth/callback?code=good-code&state=${state}`
     const answers = await Promise.all([a, b, a, b].map((i) => i.call(callback)))
     assert.deepEqual(answers.map((r) => r.status).sort(), [303, 400, 400, 400])
     assert.equal(cc.tokenCalls.length, 1)
-  } finally {
-    kvA.close()
-    kvB.close()
-    await removeKv(path)
-  }
+  })
 })
 
 Deno.test('connect: error=access_denied is reported plainly and burns the state', async () => {

@@ -135,4 +135,26 @@ export async function removeKv(path: string): Promise<void> {
   await Deno.remove(path.slice(0, path.lastIndexOf('/')), { recursive: true })
 }
 
+/** Two app instances on one KV file, as two isolates or machines of one deployment would be. */
+export async function withTwoInstances(
+  run: (t: { a: Instance; b: Instance; cc: FakeCc; clock: Clock }) => Promise<void>
+): Promise<void> {
+  const path = await tempKvPath()
+  const kvA = await Deno.openKv(path)
+  const kvB = await Deno.openKv(path)
+  const clock = new Clock()
+  const cc = new FakeCc(clock.now)
+  const a = instance(kvA, cc, clock)
+  const b = instance(kvB, cc, clock)
+  try {
+    await run({ a, b, cc, clock })
+  } finally {
+    a.relay.close()
+    b.relay.close()
+    kvA.close()
+    kvB.close()
+    await removeKv(path)
+  }
+}
+
 export { FakeCc }

@@ -14,6 +14,7 @@ import {
   status,
   submit,
   tempKvPath,
+  withTwoInstances,
 } from './helpers.ts'
 
 async function outbox(i: Instance) {
@@ -94,14 +95,7 @@ Deno.test('outbox: a queued sign-up survives a restart and is delivered by the n
 })
 
 Deno.test('outbox: two instances draining at once send every item exactly once', async () => {
-  const path = await tempKvPath()
-  const kvA = await Deno.openKv(path)
-  const kvB = await Deno.openKv(path)
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
-  const a = instance(kvA, cc, clock)
-  const b = instance(kvB, cc, clock)
-  try {
+  await withTwoInstances(async ({ a, b, cc, clock }) => {
     assert.equal((await connect(a)).status, 303)
     cc.down = true
     const emails = Array.from({ length: 8 }, (_, i) => `both${i}@example.com`)
@@ -117,13 +111,7 @@ Deno.test('outbox: two instances draining at once send every item exactly once',
     assert.equal(cc.signupCalls.length, 8) // no item was leased to both
     assert.equal(new Set(cc.signupCalls.map((c) => c.body.email_address)).size, 8)
     assert.equal((await outbox(b)).pending, 0)
-  } finally {
-    a.relay.close()
-    b.relay.close()
-    kvA.close()
-    kvB.close()
-    await removeKv(path)
-  }
+  })
 })
 
 Deno.test('outbox: queued duplicates of one email merge into one delivery with both lists', async () => {
