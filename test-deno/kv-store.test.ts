@@ -127,15 +127,15 @@ Deno.test('kv: concurrent enqueues of one form+email make one merged item', () =
     assert.notEqual(again, item.id)
   }))
 
-Deno.test('kv: seen() lets exactly one of concurrent duplicates through; counters are exact', () =>
+Deno.test('kv: the duplicate window remembers accepted outcomes only; counters are exact', () =>
   withTwoHandles(async (kvA, kvB) => {
     const a = new KvOutboxRepo(kvA)
     const b = new KvOutboxRepo(kvB)
-    const seen = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).seen('f:h', 1_000, 60_000))
-    )
-    assert.equal(seen.filter((s) => !s).length, 1)
-    assert.equal(await a.seen('f:h', 70_000, 60_000), false) // outside the window
+    assert.equal(await a.recentOutcome('f:h', 1_000, 60_000), null) // checking records nothing
+    assert.equal(await b.recentOutcome('f:h', 1_000, 60_000), null)
+    await a.remember('f:h', 1_000, 'queued')
+    assert.equal(await b.recentOutcome('f:h', 2_000, 60_000), 'queued')
+    assert.equal(await b.recentOutcome('f:h', 70_000, 60_000), null) // outside the window
     const counts = await Promise.all(
       Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).countRequest('2030-01-01'))
     )

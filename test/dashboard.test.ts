@@ -1,7 +1,7 @@
 /** The owner's dashboard: lists and custom fields from CC, drift checks, snippets, test sign-up. */
 import { beforeAll, describe, expect, it } from 'vitest'
 import { cc } from './fake-cc.ts'
-import { ADMIN_TOKEN, call, connect, ORIGIN, status } from './helpers.ts'
+import { ADMIN_TOKEN, call, connect, eventually, ORIGIN, status } from './helpers.ts'
 
 let cookie = ''
 
@@ -98,6 +98,18 @@ describe('/admin', () => {
         ],
       },
     ])
+  })
+
+  it('a second test with the same address reaches CC again (no duplicate replay)', async () => {
+    cc.signupCalls = []
+    const res = await call('/admin/forms/newsletter/test', {
+      method: 'POST',
+      headers: { cookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'email=owner.test@example.com',
+    })
+    // 200 (sent now) or 202 (queued: the dashboard's own CC reads used this second's pace).
+    expect(await res.text()).toMatch(/data-test-status="20[02]"/)
+    await eventually(async () => expect(cc.signupCalls).toHaveLength(1))
   })
 
   it('refuses the test action to anyone but the owner', async () => {

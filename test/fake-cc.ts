@@ -21,7 +21,16 @@ export interface TokenCall {
 }
 
 /** 'rotate_then_drop': CC rotates the token, then the answer is lost on the way back. */
-type TokenBehaviour = 'ok' | 'error500' | 'invalid_grant' | 'drop' | 'rotate_then_drop'
+type TokenBehaviour =
+  | 'ok'
+  | 'error500'
+  | 'invalid_grant'
+  | 'drop'
+  | 'rotate_then_drop'
+  /** CC rotates, then a 200 arrives whose body is not JSON (a proxy mangled it). */
+  | 'rotate_then_garbage'
+  /** A proxy or WAF answers 403 with an HTML page, no OAuth error. */
+  | 'proxy403'
 
 /** What CC does with the next sign_up_form calls, in order; then 'ok'. */
 type SignupBehaviour = 'ok' | '503' | '500' | '409' | 'throttled' | 'quota' | 'drop' | '400' | '401'
@@ -116,6 +125,8 @@ export const handlers = [
     const behaviour = cc.script.shift() ?? 'ok'
     if (cc.delayMs) await new Promise((r) => setTimeout(r, cc.delayMs))
     if (behaviour === 'drop') return HttpResponse.error()
+    if (behaviour === 'proxy403')
+      return new HttpResponse('<html>Access denied</html>', { status: 403 })
     if (behaviour === 'error500')
       return HttpResponse.json({ error: 'server_error' }, { status: 500 })
     if (behaviour === 'invalid_grant')
@@ -135,6 +146,10 @@ export const handlers = [
       if (behaviour === 'rotate_then_drop') {
         await issueTokens()
         return HttpResponse.error()
+      }
+      if (behaviour === 'rotate_then_garbage') {
+        await issueTokens()
+        return new HttpResponse('<html>upstream</html>', { status: 200 })
       }
     } else if (form.get('code') !== 'good-code') {
       return HttpResponse.json(
@@ -162,7 +177,6 @@ export const handlers = [
       answered: 0,
     }
     cc.signupCalls.push(call)
-    if (cc.signupDelayMs) await new Promise((r) => setTimeout(r, cc.signupDelayMs))
     const answer = (status: number, json: unknown) => {
       call.answered = status
       return HttpResponse.json(json as Record<string, unknown>, { status })
@@ -171,6 +185,8 @@ export const handlers = [
     if (recent > cc.perSecond)
       return answer(429, { error_key: 'throttled', error_message: 'Too Many Requests' })
     const behaviour = cc.signupScript.shift() ?? (cc.down ? '503' : 'ok')
+    // The answer is decided on arrival; the delay only holds it (a send in flight).
+    if (cc.signupDelayMs) await new Promise((r) => setTimeout(r, cc.signupDelayMs))
     if (behaviour === 'drop') return HttpResponse.error()
     if (behaviour === '503' || behaviour === '500')
       return answer(Number(behaviour), [

@@ -223,6 +223,41 @@ describe('dead letters', () => {
 })
 
 describe('crash safety', () => {
+  it('a sign-up whose object died mid-send gets 503, and the retry is sent, not absorbed', async () => {
+    cc.signupDelayMs = 1500
+    const pending = submit('died@example.com')
+    await eventually(async () => expect(cc.signupCalls).toHaveLength(1))
+    await abortAllDurableObjects()
+    const res = await pending
+    expect(res.status).toBe(503)
+    expect(((await res.json()) as { error: string }).error).toBe('unavailable')
+    cc.signupDelayMs = 0
+    await sleep(1200)
+    const retry = await submit('died@example.com')
+    expect(retry.status).toBe(200)
+    expect(cc.signupCalls).toHaveLength(2)
+  })
+
+  it('a resubmission while the first is in flight is kept apart, and both are delivered', async () => {
+    cc.down = true
+    expect((await submit('inflight@example.com')).status).toBe(202)
+    cc.down = false
+    cc.signupDelayMs = 3000 // the queued send is in flight for 3 s
+    await eventually(async () => expect(cc.signupCalls.length).toBe(2), 30_000)
+    await runInDurableObject(relay(), (_i, ctx) => {
+      ctx.storage.sql.exec('DELETE FROM recent_submissions')
+    })
+    cc.down = true
+    cc.signupDelayMs = 0
+    expect((await submit('inflight@example.com')).status).toBe(202)
+    // Not merged into the in-flight item (its delivery deletes it): a second row.
+    expect((await outbox()).pending).toBe(2)
+    cc.down = false
+    cc.signupDelayMs = 0
+    await eventually(async () => expect((await outbox()).pending).toBe(0), 60_000)
+    expect(cc.contacts.has('inflight@example.com')).toBe(true)
+  }, 90_000)
+
   it('an eviction mid-drain loses nothing and duplicates nothing beyond upsert', async () => {
     cc.down = true
     const emails = Array.from({ length: 6 }, (_, i) => `evict${i}@example.com`)

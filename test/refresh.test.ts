@@ -172,6 +172,29 @@ describe('failures', () => {
     expect(cc.alerts).toHaveLength(1)
   })
 
+  it('a 200 with an unreadable body counts as lost: same token retried, then "lost mid-rotation"', async () => {
+    await connectAndWaitUntilDue()
+    cc.script = ['rotate_then_garbage']
+    const result = await relay().accessToken()
+    expect(result).toMatchObject({ ok: false, code: 'needs_reauth' })
+    const sent = cc.refreshCalls().map((c) => c.form.get('refresh_token'))
+    expect(sent).toHaveLength(2)
+    expect(sent[0]).toBe(sent[1])
+    const s = await status()
+    expect((s.last_error as { code: string }).code).toBe('rotation_response_lost')
+  })
+
+  it('a 4xx page from a proxy (no OAuth error) degrades, never disconnects', async () => {
+    await connectAndWaitUntilDue(24)
+    cc.script = ['proxy403', 'proxy403', 'proxy403']
+    const result = await relay().accessToken()
+    expect(result.ok).toBe(true) // the old token is still valid
+    expect(cc.refreshCalls()).toHaveLength(3)
+    const s = await status()
+    expect(s.state).toBe('degraded')
+    expect(cc.alerts.map((a) => a.event)).toEqual(['degraded'])
+  })
+
   it('500, then success → still connected, no alert', async () => {
     await connectAndWaitUntilDue()
     cc.script = ['error500']

@@ -134,6 +134,24 @@ describe('accepted sign-ups', () => {
     expect(cc.signupCalls).toHaveLength(1)
   })
 
+  it('a double click: two concurrent posts of one email make one CC call, both succeed', async () => {
+    const [a, b] = await Promise.all([
+      postJson('newsletter', { email: 'double@example.com' }),
+      postJson('newsletter', { email: 'double@example.com' }),
+    ])
+    expect([a.status, b.status]).toEqual([200, 200])
+    expect(cc.signupCalls).toHaveLength(1)
+  })
+
+  it('a repeat of a queued sign-up is answered "queued" (202), not "delivered"', async () => {
+    cc.signupScript = ['503']
+    expect((await postJson('newsletter', { email: 'queued-twice@example.com' })).status).toBe(202)
+    const again = await postJson('newsletter', { email: 'queued-twice@example.com' })
+    expect(again.status).toBe(202)
+    expect(await again.json()).toEqual({ ok: true, status: 'queued' })
+    expect(cc.signupCalls).toHaveLength(1)
+  })
+
   it('a 401 from CC refreshes once and retries once', async () => {
     cc.signupScript = ['401']
     const res = await postJson('newsletter', { email: 'expired-token@example.com' })
@@ -222,6 +240,14 @@ describe('rejected sign-ups reach nothing', () => {
       body: '{"email":"a@example.com"}',
     })
     expect(none.status).toBe(403)
+    expect(cc.signupCalls).toHaveLength(0)
+  })
+
+  it('404 unknown_form in HTML mode: the built-in page, not JSON', async () => {
+    const res = await postForm('nope', { email: 'a@example.com' })
+    expect(res.status).toBe(404)
+    expect(res.headers.get('content-type')).toContain('text/html')
+    expect(await res.text()).toContain('This sign-up form does not exist.')
     expect(cc.signupCalls).toHaveLength(0)
   })
 

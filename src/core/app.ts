@@ -38,7 +38,12 @@ import {
 import { issueSandboxCode } from './sandbox.ts'
 import { type RelayBackend, STATE_TTL_MS } from './service.ts'
 import { formSnippet } from './snippet.ts'
-import { type RelayEnv, registerSubscribe, subscribeErrorResponse } from './subscribe.ts'
+import {
+  OWNER_TEST_ENV,
+  type RelayEnv,
+  registerSubscribe,
+  subscribeErrorResponse,
+} from './subscribe.ts'
 import { dashboardPage, sandboxPage, signInPage } from './views/admin.ts'
 import { messagePage, page, STYLESHEET } from './views/layout.ts'
 
@@ -281,16 +286,20 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (!profile) throw new AppError('unknown_form', `No form profile "${formId}" in FORMS`)
     const form = await c.req.parseBody()
     const email = typeof form.email === 'string' ? form.email : ''
-    const res = await app.request(new URL(`/subscribe/${formId}`, c.req.url).toString(), {
-      method: 'POST',
-      headers: {
-        origin: profile.origins[0],
-        accept: 'application/json',
-        'content-type': 'application/json',
-        'cf-connecting-ip': 'owner-test-sign-up',
+    const res = await app.request(
+      new URL(`/subscribe/${formId}`, c.req.url).toString(),
+      {
+        method: 'POST',
+        headers: {
+          origin: profile.origins[0],
+          accept: 'application/json',
+          'content-type': 'application/json',
+          'cf-connecting-ip': 'owner-test-sign-up',
+        },
+        body: JSON.stringify({ email }),
       },
-      body: JSON.stringify({ email }),
-    })
+      OWNER_TEST_ENV
+    )
     const answer = await res.text()
     return c.html(
       page(

@@ -257,7 +257,11 @@ export class Connection {
     if (record.state === 'needs_reauth') {
       return { ok: false, code: 'needs_reauth', message: needsReauthMessage(record) }
     }
-    if (!forced && !isDue(record, now)) return { ok: true, value: this.#remember(record) }
+    // A degraded connection keeps retrying (within its backoff) until it recovers, even while
+    // the old token is still fresh; otherwise "degraded" could stand for most of a day.
+    if (!forced && !isDue(record, now) && record.state !== 'degraded') {
+      return { ok: true, value: this.#remember(record) }
+    }
     const refreshed = await this.#refreshOnce(forced)
     if (refreshed.ok) return refreshed
     // A failed refresh inside the margin is not an outage: the old token still works.
@@ -282,7 +286,7 @@ export class Connection {
   async refreshIfDue(): Promise<'refreshed' | 'fresh' | 'skipped' | 'failed'> {
     const record = await this.#deps.repo.load()
     if (record.state === 'not_connected' || record.state === 'needs_reauth') return 'skipped'
-    if (!isDue(record, this.#deps.now())) return 'fresh'
+    if (!isDue(record, this.#deps.now()) && record.state !== 'degraded') return 'fresh'
     const outcome = await this.#refreshOnce(false)
     if (outcome.ok) return 'refreshed'
     const after = await this.#deps.repo.load()
@@ -394,8 +398,9 @@ export class Connection {
           'Constant Contact issued no refresh token (is offline_access in CC_SCOPES?); reconnect from /admin',
       })
     }
-    if (!forced && !isDue(record, this.#deps.now()))
+    if (!forced && !isDue(record, this.#deps.now()) && record.state !== 'degraded') {
       return { ok: true, value: this.#remember(record) }
+    }
     if (record.nextAttemptAt !== null && record.nextAttemptAt > this.#deps.now()) {
       return {
         ok: false,
@@ -446,7 +451,9 @@ export class Connection {
         last = { code: 'refresh_response_lost', message: result.description }
         continue
       }
-      record.refreshInFlightSince = null
+      // Keep the marker while any answer in this chain was lost, so a later invalid_grant is
+      // still reported as "lost mid-rotation" rather than "revoked".
+      if (!lostEarlier) record.refreshInFlightSince = null
       if (result.kind === 'invalid_grant') {
         return this.#fail(record, 'needs_reauth', {
           code: lostEarlier ? 'rotation_response_lost' : 'refresh_token_revoked',
@@ -524,9 +531,12 @@ export class Connection {
     const config = this.#deps.config()
     let response: Response
     try {
-      response = await this.#deps.fetch(buildTokenRequest(config, grant), {
+      const answer = await this.#deps.fetch(buildTokenRequest(config, grant), {
         signal: AbortSignal.timeout(TOKEN_CALL_TIMEOUT_MS),
       })
+      // Reading the body is part of receiving the answer: a reset or timeout here loses it too.
+      const body = await answer.arrayBuffer()
+      response = new Response(body, { status: answer.status, headers: answer.headers })
     } catch (err) {
       return {
         ok: false,
@@ -535,7 +545,12 @@ export class Connection {
       }
     }
     const previous = grant.grant_type === 'refresh_token' ? grant.refresh_token : undefined
-    return processTokenResponse(response, this.#deps.now(), previous)
+    const result = await processTokenResponse(response, this.#deps.now(), previous)
+    if (!result.ok && response.ok) {
+      // A 2xx we could not read may still have rotated the refresh token: treat it as lost.
+      return { ok: false, kind: 'lost', description: result.description ?? result.error }
+    }
+    return result
   }
 
   async #alert(event: Alert['event'], record: ConnectionRecord, previous: ConnectionState) {

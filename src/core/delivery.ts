@@ -102,9 +102,10 @@ export interface OutboxRepo {
   requestsOn(day: string): Promise<number>
   blocks(): Promise<DeliveryBlocks>
   setBlocks(blocks: DeliveryBlocks): Promise<void>
-  /** True when `key` was seen within `windowMs` (a duplicate); otherwise records it. */
-  seen(key: string, now: number, windowMs: number): Promise<boolean>
-  forget(key: string): Promise<void>
+  /** What an earlier accepted submission of `key` got, if within `windowMs`; records nothing. */
+  recentOutcome(key: string, now: number, windowMs: number): Promise<AcceptedStatus | null>
+  /** Records an accepted submission (delivered or durably queued), never a refused one. */
+  remember(key: string, now: number, status: AcceptedStatus): Promise<void>
 }
 
 export interface DeliveryDeps {
@@ -119,6 +120,8 @@ export interface DeliveryDeps {
   wake: (at: number) => Promise<void>
 }
 
+export type AcceptedStatus = 'delivered' | 'queued'
+
 export interface Submission {
   formId: string
   payload: SignUpFormBody
@@ -126,12 +129,15 @@ export interface Submission {
   emailHash: string
   /** hash(client IP), for the per-visitor rate limit. */
   clientKey: string
+  /** The owner's "send a test sign-up": always attempted, so the answer is CC's, not a replay. */
+  skipDuplicateCheck?: boolean
 }
 
 export type SubmitResult =
   | { status: 'delivered' }
   | { status: 'queued' }
-  | { status: 'duplicate' }
+  /** Absorbed: the same form+email was accepted moments ago; `of` is what that one got. */
+  | { status: 'duplicate'; of: AcceptedStatus }
   | { status: 'rate_limited'; retryAfterSeconds: number }
   | { status: 'rejected'; errorKey: string }
 
@@ -142,8 +148,12 @@ type Attempt =
   /** No pacing slot, or a pause/park is in force. */
   | { kind: 'no_slot'; until: number }
 
-/** Longer than SEND_TIMEOUT_MS: a lease outlives any send, so only a crash lets one lapse. */
-const LEASE_MS = 15_000
+/**
+ * Outlives the slowest attempt (a refresh of 3 × (1.1 s + 8 s), a 10 s send, a 401, another
+ * refresh and send), so only a crash lets a lease lapse; a new Durable Object instance releases
+ * its predecessor's leases at once (sql-store.ts `migrate`).
+ */
+const LEASE_MS = 90_000
 const THROTTLE_PAUSE_MS = 2_000
 const SEND_TIMEOUT_MS = 10_000
 const DRAIN_BUDGET_MS = 25_000
@@ -155,6 +165,8 @@ export class Delivery {
   #pacer: Pacer | null = null
   #draining: Promise<number> | null = null
   readonly #clientHits = new Map<string, number[]>()
+  /** Submissions in progress by form+email, so a concurrent duplicate shares the outcome. */
+  readonly #submitting = new Map<string, Promise<SubmitResult>>()
 
   constructor(deps: DeliveryDeps) {
     this.#deps = deps
@@ -171,23 +183,46 @@ export class Delivery {
     const retryAfter = this.#rateLimit(input.clientKey, now, config.SUBMIT_RATE_LIMIT_PER_MINUTE)
     if (retryAfter > 0) return { status: 'rate_limited', retryAfterSeconds: retryAfter }
     const dupKey = `${input.formId}:${input.emailHash}`
-    if (await this.#deps.repo.seen(dupKey, now, config.DUPLICATE_WINDOW_SECONDS * 1000)) {
-      return { status: 'duplicate' }
+    if (!input.skipDuplicateCheck) {
+      // A double click: the second waits for the first and answers the same.
+      const inflight = this.#submitting.get(dupKey)
+      if (inflight) {
+        const first = await inflight
+        return first.status === 'delivered' || first.status === 'queued'
+          ? { status: 'duplicate', of: first.status }
+          : first
+      }
+      const window = config.DUPLICATE_WINDOW_SECONDS * 1000
+      const prior = await this.#deps.repo.recentOutcome(dupKey, now, window)
+      if (prior) return { status: 'duplicate', of: prior }
     }
+    const attempt = this.#accept(input, dupKey).finally(() => {
+      if (this.#submitting.get(dupKey) === attempt) this.#submitting.delete(dupKey)
+    })
+    this.#submitting.set(dupKey, attempt)
+    return attempt
+  }
+
+  /**
+   * The duplicate window is written only once the sign-up is delivered or durably queued, in the
+   * same step: a submission that failed (or whose object died mid-send) is never "remembered",
+   * so the visitor's retry is attempted again rather than answered "thanks" for nothing.
+   */
+  async #accept(input: Submission, dupKey: string): Promise<SubmitResult> {
     const attempt = await this.#attempt(input.payload)
     const after = this.#deps.now()
     switch (attempt.kind) {
       case 'delivered':
         await this.#deps.repo.delivered(null, after)
+        await this.#deps.repo.remember(dupKey, after, 'delivered')
         return { status: 'delivered' }
       case 'dead':
         await this.#deadLetter(input, attempt, after)
-        // The visitor was told it failed, so a corrected resubmission must not be absorbed.
-        await this.#deps.repo.forget(dupKey)
         return { status: 'rejected', errorKey: attempt.errorKey }
       default: {
         const { nextAttemptAt, attempts } = this.#retryPlan(attempt, 0, after)
         await this.#deps.repo.enqueue({ ...input, attempts, nextAttemptAt, now: after })
+        await this.#deps.repo.remember(dupKey, after, 'queued')
         await this.#deps.wake(Math.max(nextAttemptAt, after))
         return { status: 'queued' }
       }

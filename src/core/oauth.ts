@@ -88,6 +88,9 @@ const TokenResponseSchema = v.object({
   scope: v.optional(v.string()),
 })
 
+/** RFC 6749 §5.2 errors that mean the client itself is refused: fixing config is the only way. */
+const CLIENT_REFUSED = new Set(['invalid_client', 'unauthorized_client', 'unsupported_grant_type'])
+
 const OAuthErrorSchema = v.object({
   error: v.string(),
   error_description: v.optional(v.string()),
@@ -138,9 +141,11 @@ export async function processTokenResponse(
     const status = response.status
     if (error === 'invalid_grant')
       return { ok: false, kind: 'invalid_grant', status, error, description }
-    if (status >= 500 || status === 429 || status === 408)
-      return { ok: false, kind: 'transient', status, error, description }
-    return { ok: false, kind: 'rejected', status, error, description }
+    // Only an OAuth error that says the app itself is refused is final. Anything else (5xx,
+    // 429, or a 4xx page from a proxy or WAF with no OAuth error) may pass: retry with backoff.
+    if (CLIENT_REFUSED.has(error))
+      return { ok: false, kind: 'rejected', status, error, description }
+    return { ok: false, kind: 'transient', status, error, description }
   }
   const parsed = v.safeParse(TokenResponseSchema, body)
   if (!parsed.success) {

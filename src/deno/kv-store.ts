@@ -16,11 +16,12 @@
  *   ['outbox_dead', deadAt, id]                  dead letters by time of death
  *   ['daily_stats', day, 'cc_requests' | 'delivered']    Deno.KvU64 counters per UTC day
  *   ['delivery_blocks']                          { pausedUntil, parkedUntil }
- *   ['recent_submissions', key]                  when form+email was last seen (duplicates)
+ *   ['recent_submissions', key]                  { at, status } of the last accepted form+email
  * The indexes are written in the same atomic commit as their item, so they never disagree.
  */
 import { type ConnectionRecord, EMPTY_RECORD, type TokenRepo } from '../core/connection.ts'
 import type {
+  AcceptedStatus,
   DeadLetter,
   DeliveryBlocks,
   DeliveryError,
@@ -303,9 +304,10 @@ export class KvOutboxRepo implements OutboxRepo {
         const entry = await this.#kv.get<OutboxRecord>(item(candidate.key[3] as number))
         seen.push(entry)
         const r = entry.value
-        // Merge only into an item that is not in flight: an in-flight send carries the old
-        // payload, and its delivery deletes the item, which would drop what we merged in.
-        if (r?.status !== 'pending' || (r.leaseUntil !== null && r.leaseUntil > input.now)) {
+        // Merge only into an item with no lease at all: a leased item may still be in flight
+        // even after its lease lapsed, and its delivery deletes the item, which would drop what
+        // we merged in. Two items for one email are harmless: CC upserts.
+        if (r?.status !== 'pending' || r.leaseUntil !== null) {
           continue
         }
         const merged: OutboxRecord = {
@@ -476,8 +478,9 @@ export class KvOutboxRepo implements OutboxRepo {
   }
 
   async purgeDead(before: number): Promise<number> {
-    for await (const entry of this.#kv.list<number>({ prefix: ['recent_submissions'] })) {
-      if (entry.value < before) await kvDelete(this.#kv, entry.key)
+    const recents = this.#kv.list<{ at: number }>({ prefix: ['recent_submissions'] })
+    for await (const entry of recents) {
+      if (entry.value.at < before) await kvDelete(this.#kv, entry.key)
     }
     const old = await collect(
       this.#kv.list({ start: ['outbox_dead'], end: ['outbox_dead', before] })
@@ -547,17 +550,12 @@ export class KvOutboxRepo implements OutboxRepo {
     })
   }
 
-  /** Atomic: of two concurrent submissions of one form+email, exactly one is not a duplicate. */
-  seen(key: string, now: number, windowMs: number): Promise<boolean> {
-    return transact(async () => {
-      const entry = await this.#kv.get<number>(recent(key))
-      if (entry.value !== null && entry.value > now - windowMs) return true
-      const committed = await this.#kv.atomic().check(entry).set(recent(key), now).commit()
-      return committed.ok ? false : CONFLICT
-    })
+  async recentOutcome(key: string, now: number, windowMs: number): Promise<AcceptedStatus | null> {
+    const entry = await this.#kv.get<{ at: number; status: AcceptedStatus }>(recent(key))
+    return entry.value && entry.value.at > now - windowMs ? entry.value.status : null
   }
 
-  async forget(key: string): Promise<void> {
-    await kvDelete(this.#kv, recent(key))
+  async remember(key: string, now: number, status: AcceptedStatus): Promise<void> {
+    await kvSet(this.#kv, recent(key), { at: now, status })
   }
 }

@@ -47,6 +47,11 @@ export const EMBED_JS = `(function () {
     })
     return data
   }
+  // A Turnstile token is spent once verified: get a fresh one so a retry can pass.
+  function resetChallenge(form) {
+    var widget = form.querySelector('.cf-turnstile')
+    if (widget && window.turnstile) window.turnstile.reset(widget)
+  }
   function enhance(form) {
     form.addEventListener('submit', function (event) {
       event.preventDefault()
@@ -63,6 +68,7 @@ export const EMBED_JS = `(function () {
           return res.json().catch(function () { return { ok: false } })
         })
         .then(function (body) {
+          resetChallenge(form)
           if (body.ok) {
             form.setAttribute('data-state', 'done')
             status.textContent = form.getAttribute('data-ctct-success') || 'Thanks! You are signed up.'
@@ -74,6 +80,7 @@ export const EMBED_JS = `(function () {
           showFieldErrors(form, body.fields)
         })
         .catch(function () {
+          resetChallenge(form)
           form.setAttribute('data-state', 'error')
           status.textContent = 'Could not reach the sign-up service. Please try again.'
         })

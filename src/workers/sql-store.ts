@@ -5,6 +5,7 @@
  */
 import { type ConnectionRecord, EMPTY_RECORD, type TokenRepo } from '../core/connection.ts'
 import type {
+  AcceptedStatus,
   DeadLetter,
   DeliveryBlocks,
   DeliveryError,
@@ -33,6 +34,9 @@ const SCHEMA = [
 
 export function migrate(sql: SqlStorage): void {
   for (const statement of [...SCHEMA, ...OUTBOX_SCHEMA]) sql.exec(statement)
+  // This runs in the constructor of a new instance: the only object, so nothing it leased
+  // before is still in flight. Those items are due again now rather than when the lease lapses.
+  sql.exec('UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL')
 }
 
 export class SqlTokenRepo implements TokenRepo {
@@ -132,7 +136,8 @@ export const OUTBOX_SCHEMA = [
   'CREATE INDEX IF NOT EXISTS outbox_key ON outbox (form_id, email_hash)',
   `CREATE TABLE IF NOT EXISTS recent_submissions (
      key TEXT PRIMARY KEY,
-     seen_at INTEGER NOT NULL
+     seen_at INTEGER NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('delivered', 'queued'))
    )`,
   `CREATE TABLE IF NOT EXISTS daily_stats (
      day TEXT PRIMARY KEY,
@@ -173,16 +178,15 @@ export class SqlOutboxRepo implements OutboxRepo {
   }
 
   async enqueue(item: Parameters<OutboxRepo['enqueue']>[0]): Promise<number> {
-    // Merge only into an item that is not in flight: an in-flight send carries the old payload,
-    // and its delivery deletes the row, which would drop what we merged in.
+    // Merge only into an item with no lease at all. A leased item may still be in flight even
+    // after its lease lapsed (a slow refresh plus a slow send), and its delivery deletes the row,
+    // which would drop what we merged in. Two rows for one email are harmless: CC upserts.
     const existing = this.#rows<{ id: number; payload: string; next_attempt_at: number }>(
       `SELECT id, payload, next_attempt_at FROM outbox
-       WHERE status = 'pending' AND form_id = ? AND email_hash = ?
-         AND (lease_until IS NULL OR lease_until <= ?)
+       WHERE status = 'pending' AND form_id = ? AND email_hash = ? AND lease_until IS NULL
        ORDER BY id LIMIT 1`,
       item.formId,
-      item.emailHash,
-      item.now
+      item.emailHash
     )[0]
     if (existing) {
       const merged = mergePayloads(JSON.parse(existing.payload) as SignUpFormBody, item.payload)
@@ -390,22 +394,21 @@ export class SqlOutboxRepo implements OutboxRepo {
     )
   }
 
-  async seen(key: string, now: number, windowMs: number): Promise<boolean> {
-    const row = this.#rows<{ seen_at: number }>(
-      'SELECT seen_at FROM recent_submissions WHERE key = ?',
+  async recentOutcome(key: string, now: number, windowMs: number): Promise<AcceptedStatus | null> {
+    const row = this.#rows<{ seen_at: number; status: AcceptedStatus }>(
+      'SELECT seen_at, status FROM recent_submissions WHERE key = ?',
       key
     )[0]
-    if (row && row.seen_at > now - windowMs) return true
-    this.#sql.exec(
-      `INSERT INTO recent_submissions (key, seen_at) VALUES (?, ?)
-       ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at`,
-      key,
-      now
-    )
-    return false
+    return row && row.seen_at > now - windowMs ? row.status : null
   }
 
-  async forget(key: string): Promise<void> {
-    this.#sql.exec('DELETE FROM recent_submissions WHERE key = ?', key)
+  async remember(key: string, now: number, status: AcceptedStatus): Promise<void> {
+    this.#sql.exec(
+      `INSERT INTO recent_submissions (key, seen_at, status) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at, status = excluded.status`,
+      key,
+      now,
+      status
+    )
   }
 }

@@ -206,7 +206,7 @@ export function dashboardPage(options: {
         </p>
         ${
           s.state !== 'not_connected'
-            ? html`<p>Disconnect forgets the tokens stored here; it does not revoke the grant at Constant Contact. To revoke it, remove the app's access in your Constant Contact account settings.</p>`
+            ? html`<p>Disconnect forgets the tokens stored here; it does not revoke the grant at Constant Contact. To revoke it, remove the app's access in your <a href="https://app.constantcontact.com/" rel="noopener noreferrer">Constant Contact account</a> (account settings, connected apps and integrations), or rotate the app's client secret in the <a href="https://app.constantcontact.com/pages/dma/portal/" rel="noopener noreferrer">developer portal</a>, which forces a reconnect.</p>`
             : ''
         }
       </section>
