@@ -61,8 +61,35 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
     return this.#service.disconnect()
   }
   submit(submission: Submission) {
-    return this.#service.submit(submission)
+    return this.#together(() => this.#service.submit(submission))
   }
+
+  #lastArrival = 0
+  #waiting: (() => void)[] = []
+  /**
+   * Group commit. Outside a batch every SQLite write is its own implicit transaction, and that
+   * commit is most of what a submission costs the object. Under load (another submission arrived
+   * within 2 ms), a submission waits one timer tick and starts together with the others that
+   * arrived meanwhile, in one synchronous block, so their writes share one commit. A lone
+   * submission starts at once.
+   */
+  #together<T>(run: () => Promise<T>): Promise<T> {
+    const now = Date.now()
+    const quiet = now - this.#lastArrival >= 2
+    this.#lastArrival = now
+    if (quiet && this.#waiting.length === 0) return run()
+    return new Promise<T>((resolve, reject) => {
+      this.#waiting.push(() => run().then(resolve, reject))
+      if (this.#waiting.length === 1) {
+        setTimeout(() => {
+          const batch = this.#waiting
+          this.#waiting = []
+          for (const start of batch) start()
+        }, 0)
+      }
+    })
+  }
+
   sandbox(op?: { deleteList?: string; restoreList?: string }) {
     return this.#service.sandbox(op)
   }

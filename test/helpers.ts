@@ -59,7 +59,7 @@ export async function outbox(): Promise<OutboxFigures> {
   return (await status()).outbox as OutboxFigures
 }
 
-/** Waits until nothing is pending and the 1.1 s pacing window is clear again. */
+/** Waits until nothing is pending and the 1.05 s pacing window is clear again. */
 export async function settle(): Promise<void> {
   await eventually(async () => expect((await outbox()).pending).toBe(0), 60_000)
   await sleep(1200)

@@ -274,7 +274,9 @@ export class Delivery {
           headers: { authorization: `Bearer ${token.value.token}`, accept: 'application/json' },
           signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
         })
+        await this.#countRequest()
       } catch (err) {
+        await this.#countRequest()
         return {
           ok: false,
           code: 'unavailable',
@@ -396,14 +398,21 @@ export class Delivery {
     if (blockedUntil > now) return { kind: 'no_slot', until: blockedUntil }
     // Synchronous check-and-take: no await between reading the window and taking the slot.
     if (!this.#pace.tryAcquire(now)) return { kind: 'no_slot', until: this.#pace.nextFreeAt(now) }
-    const day = utcDay(now)
-    if ((await this.#deps.repo.requestsOn(day)) >= this.#deps.config().CC_DAILY_QUOTA) {
+    if ((await this.#deps.repo.requestsOn(utcDay(now))) >= this.#deps.config().CC_DAILY_QUOTA) {
       const midnight = nextUtcMidnight(now)
       await this.#setBlocks({ parkedUntil: midnight })
       return { kind: 'no_slot', until: midnight }
     }
-    await this.#deps.repo.countRequest(day)
     return true
+  }
+
+  /**
+   * Counted once the request has left, not before: a write before an outbound fetch would hold
+   * the fetch behind the output gate on every sign-up. A crash mid-send undercounts by one at
+   * most, and CC's own quota_exceeded answer parks us anyway.
+   */
+  async #countRequest(): Promise<void> {
+    await this.#deps.repo.countRequest(utcDay(this.#deps.now()))
   }
 
   async #send(payload: SignUpFormBody, token: string): Promise<CcOutcome> {
@@ -425,6 +434,8 @@ export class Delivery {
       } catch {
         body = undefined
       }
+      // After the body: this write then shares one commit with the outcome's writes.
+      await this.#countRequest()
       const outcome = classifyCcResponse(res.status, body)
       const now = this.#deps.now()
       if (outcome.kind === 'throttled')
@@ -433,6 +444,7 @@ export class Delivery {
         await this.#setBlocks({ parkedUntil: nextUtcMidnight(now) })
       return outcome
     } catch (err) {
+      await this.#countRequest()
       return { kind: 'retry', status: 0, errorKey: 'network_error', message: String(err) }
     }
   }

@@ -1,0 +1,28 @@
+/**
+ * The baseline for the overhead benchmark: a bare Hono worker that forwards the visitor's JSON
+ * body to the same fake sign_up_form the relay uses, with a fixed bearer token. No validation, no
+ * Durable Object, no storage: what "just forward it" costs.
+ */
+import { Hono } from 'hono'
+
+const app = new Hono()
+
+app.get('/healthz', (c) => c.json({ ok: true }))
+
+app.post('/subscribe/:formId', async (c) => {
+  const res = await fetch(`${c.env.CC_API_BASE_URL}/contacts/sign_up_form`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${c.env.CC_TOKEN}`,
+      'content-type': 'application/json',
+      accept: 'application/json',
+    },
+    body: await c.req.text(),
+  })
+  await res.arrayBuffer()
+  return c.json({ ok: res.ok, status: 'delivered' }, res.ok ? 200 : 502, {
+    'access-control-allow-origin': c.req.header('origin') ?? '*',
+  })
+})
+
+export default app
