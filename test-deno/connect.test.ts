@@ -6,12 +6,10 @@
 import assert from 'node:assert/strict'
 import {
   CLIENT_ID,
-  Clock,
   connect,
-  FakeCc,
-  instance,
   startConnect,
   status,
+  withInstance,
   withTwoInstances,
 } from './helpers.ts'
 
@@ -24,11 +22,7 @@ async function pkceChallenge(verifier: string) {
 }
 
 Deno.test('connect: the verifier sent matches the challenge, then 303 /admin', async () => {
-  const kv = await Deno.openKv(':memory:')
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
-  const relay = instance(kv, cc, clock)
-  try {
+  await withInstance(async ({ relay, cc }) => {
     const authorize = await startConnect(relay)
     assert.equal(
       authorize.origin + authorize.pathname,
@@ -60,9 +54,7 @@ Deno.test('connect: the verifier sent matches the challenge, then 303 /admin', a
       summary: { organization_name: 'Test Bakery', encoded_account_id: 'acc-1' },
     })
     assert.deepEqual(await (await relay.call('/healthz')).json(), { ok: true, connected: true })
-  } finally {
-    kv.close()
-  }
+  })
 })
 
 Deno.test('connect: a replayed state is rejected, on any instance, with no token call', async () => {
@@ -93,33 +85,21 @@ Deno.test('connect: two callbacks racing with one state on two instances: one wi
 })
 
 Deno.test('connect: error=access_denied is reported plainly and burns the state', async () => {
-  const kv = await Deno.openKv(':memory:')
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
-  const relay = instance(kv, cc, clock)
-  try {
+  await withInstance(async ({ relay, cc }) => {
     const state = (await startConnect(relay)).searchParams.get('state') ?? ''
     const denied = await relay.call(`/oauth/callback?error=access_denied&state=${state}`)
     assert.equal(denied.status, 400)
     assert.match(await denied.text(), /access was denied/)
     assert.equal((await relay.call(`/oauth/callback?code=good-code&state=${state}`)).status, 400)
     assert.equal(cc.tokenCalls.length, 0)
-  } finally {
-    kv.close()
-  }
+  })
 })
 
 Deno.test('connect: /healthz and /admin/status never show a secret', async () => {
-  const kv = await Deno.openKv(':memory:')
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
-  const relay = instance(kv, cc, clock)
-  try {
+  await withInstance(async ({ relay }) => {
     assert.equal((await connect(relay)).status, 303)
     const body = JSON.stringify(await status(relay)) + (await (await relay.call('/healthz')).text())
     assert.doesNotMatch(body, /refresh-|eyJ/)
     assert.ok(!body.includes('test-admin-token'))
-  } finally {
-    kv.close()
-  }
+  })
 })

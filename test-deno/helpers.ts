@@ -137,7 +137,7 @@ export async function removeKv(path: string): Promise<void> {
 
 /** Two app instances on one KV file, as two isolates or machines of one deployment would be. */
 export async function withTwoInstances(
-  run: (t: { a: Instance; b: Instance; cc: FakeCc; clock: Clock }) => Promise<void>
+  run: (t: { a: Instance; b: Instance; cc: FakeCc; clock: Clock; kvA: Deno.Kv }) => Promise<void>
 ): Promise<void> {
   const path = await tempKvPath()
   const kvA = await Deno.openKv(path)
@@ -147,13 +147,28 @@ export async function withTwoInstances(
   const a = instance(kvA, cc, clock)
   const b = instance(kvB, cc, clock)
   try {
-    await run({ a, b, cc, clock })
+    await run({ a, b, cc, clock, kvA })
   } finally {
     a.relay.close()
     b.relay.close()
     kvA.close()
     kvB.close()
     await removeKv(path)
+  }
+}
+
+/** One app instance on an in-memory KV. */
+export async function withInstance(
+  run: (t: { relay: Instance; cc: FakeCc; clock: Clock; kv: Deno.Kv }) => Promise<void>
+): Promise<void> {
+  const kv = await Deno.openKv(':memory:')
+  const clock = new Clock()
+  const cc = new FakeCc(clock.now)
+  const relay = instance(kv, cc, clock)
+  try {
+    await run({ relay, cc, clock, kv })
+  } finally {
+    kv.close()
   }
 }
 

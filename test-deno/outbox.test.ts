@@ -14,6 +14,7 @@ import {
   status,
   submit,
   tempKvPath,
+  withInstance,
   withTwoInstances,
 } from './helpers.ts'
 
@@ -26,11 +27,7 @@ async function keys(kv: Deno.Kv, prefix: Deno.KvKey): Promise<Deno.KvKey[]> {
 }
 
 Deno.test('outbox: CC 503 → queued (202) → delivered after recovery, payload gone', async () => {
-  const kv = await Deno.openKv(':memory:')
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
-  const relay = instance(kv, cc, clock)
-  try {
+  await withInstance(async ({ relay, cc, clock, kv }) => {
     assert.equal((await connect(relay)).status, 303)
     cc.down = true
     const res = await submit(relay, 'storm@example.com')
@@ -56,9 +53,7 @@ Deno.test('outbox: CC 503 → queued (202) → delivered after recovery, payload
     assert.deepEqual(await keys(kv, ['outbox']), [])
     assert.deepEqual(await keys(kv, ['outbox_due']), [])
     assert.deepEqual(await keys(kv, ['outbox_key']), [])
-  } finally {
-    kv.close()
-  }
+  })
 })
 
 Deno.test('outbox: a queued sign-up survives a restart and is delivered by the new process', async () => {

@@ -7,16 +7,14 @@
 import assert from 'node:assert/strict'
 import { KvTokenRepo } from '../src/deno/kv-store.ts'
 import {
-  Clock,
+  type Clock,
   connect,
-  FakeCc,
+  type FakeCc,
   type Instance,
-  instance,
   makeDue,
-  removeKv,
   status,
   submit,
-  tempKvPath,
+  withTwoInstances,
 } from './helpers.ts'
 
 interface Pair {
@@ -28,26 +26,13 @@ interface Pair {
 }
 
 /** Two instances over one KV file, connected through the first. */
-async function twoInstances(t: (pair: Pair) => unknown) {
-  const path = await tempKvPath()
-  const kvA = await Deno.openKv(path)
-  const kvB = await Deno.openKv(path)
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
-  cc.ttlSeconds = 3600
-  const a = instance(kvA, cc, clock)
-  const b = instance(kvB, cc, clock)
-  try {
-    assert.equal((await connect(a)).status, 303)
-    cc.tokenCalls = []
-    await t({ a, b, cc, clock, kvA })
-  } finally {
-    a.relay.close()
-    b.relay.close()
-    kvA.close()
-    kvB.close()
-    await removeKv(path)
-  }
+function twoInstances(t: (pair: Pair) => unknown) {
+  return withTwoInstances(async (pair) => {
+    pair.cc.ttlSeconds = 3600
+    assert.equal((await connect(pair.a)).status, 303)
+    pair.cc.tokenCalls = []
+    await t(pair)
+  })
 }
 
 Deno.test('refresh: 50 concurrent requests at expiry on two instances make ONE token call', () =>
