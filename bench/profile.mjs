@@ -18,6 +18,7 @@ import {
   startFake,
   startWorker,
   summarize,
+  UNPACED,
 } from './lib/harness.mjs'
 import { request } from './lib/http.mjs'
 import { round } from './lib/stats.mjs'
@@ -101,10 +102,7 @@ const relay = buildRelay(join(tmp, 'dist'))
 const fake = await startFake()
 await fake.configure({ serviceMs: 20, perSecond: 0, ttlSeconds: 86_400 })
 const r = await startWorker({
-  ...relayOptions(relay, compat, fake, {
-    CC_RATE_PER_SECOND: '100',
-    SUBMIT_RATE_LIMIT_PER_MINUTE: '10000',
-  }),
+  ...relayOptions(relay, compat, fake, UNPACED),
   inspectorPort: INSPECTOR_PORT,
 })
 try {

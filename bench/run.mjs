@@ -47,6 +47,7 @@ import {
   startWorker,
   subscribe,
   summarize,
+  UNPACED,
 } from './lib/harness.mjs'
 import { agent, now, request } from './lib/http.mjs'
 import { renderMarkdown, renderSvg } from './lib/report.mjs'
@@ -119,12 +120,7 @@ async function overhead(ctx) {
             pid: base.pid,
           })
         )
-        const r = await startWorker(
-          relayOptions(relay, compat, fake, {
-            CC_RATE_PER_SECOND: '100',
-            SUBMIT_RATE_LIMIT_PER_MINUTE: '10000',
-          })
-        )
+        const r = await startWorker(relayOptions(relay, compat, fake, UNPACED))
         ctx.cold.relay.push(r.coldMs)
         try {
           await connect(r.url)
@@ -255,12 +251,7 @@ function paceWindowMs() {
 async function refresh(ctx) {
   const { relay, compat, fake } = ctx
   await fake.configure({ serviceMs: SERVICE_MS, perSecond: 0, ttlSeconds: REFRESH_TTL_S })
-  const r = await startWorker(
-    relayOptions(relay, compat, fake, {
-      CC_RATE_PER_SECOND: '100',
-      SUBMIT_RATE_LIMIT_PER_MINUTE: '10000',
-    })
-  )
+  const r = await startWorker(relayOptions(relay, compat, fake, UNPACED))
   ctx.cold.relay.push(r.coldMs)
   try {
     const { receivedAt, status } = await connect(r.url)

@@ -209,6 +209,9 @@ export function cpuMs(pid) {
   return pid ? (procStat(pid)?.cpuMs ?? null) : null
 }
 
+/** Pacing and per-IP limits set high, so the relay's own cost is measured and not CC's 4/s. */
+export const UNPACED = { CC_RATE_PER_SECOND: '100', SUBMIT_RATE_LIMIT_PER_MINUTE: '10000' }
+
 export function relayOptions(relay, compat, fake, vars) {
   return {
     modules: true,
