@@ -7,7 +7,8 @@ import { DurableObject } from 'cloudflare:workers'
 import { createApp } from './core/app.ts'
 import { configFrom } from './core/config.ts'
 import type { Submission } from './core/delivery.ts'
-import { type PendingAuthorization, type RelayBackend, RelayService } from './core/service.ts'
+import { type RelayBackend, RelayService } from './core/service.ts'
+import type { PendingAuthorization } from './core/store.ts'
 import { migrate, SqlAuthStateRepo, SqlOutboxRepo, SqlTokenRepo } from './workers/sql-store.ts'
 
 /** One deployment serves one CC account, so there is one Relay object. */

@@ -29,6 +29,7 @@ import {
   type TokenGrant,
   type TokenSet,
 } from './oauth.ts'
+import type { TokenRepo } from './store.ts'
 
 export type ConnectionState = 'not_connected' | 'connected' | 'degraded' | 'needs_reauth'
 
@@ -84,21 +85,24 @@ export const EMPTY_RECORD: ConnectionRecord = {
   account: null,
 }
 
-export interface TokenRepo {
-  load(): Promise<ConnectionRecord>
-  save(record: ConnectionRecord): Promise<void>
+/** A store shared by several instances (Deno KV) may also offer a refresh lease. */
+type LeasingTokenRepo = TokenRepo & {
   /**
-   * Optional, for stores shared by several instances (Deno KV); a Durable Object, the only
-   * instance, needs none. Atomically takes the refresh lease for `holder` until `now + ttlMs`
-   * when it is free, expired or already held by `holder`; false when someone else holds it.
+   * Atomically takes the refresh lease for `holder` until `now + ttlMs` when it is free, expired
+   * or already held by `holder`; false when someone else holds it.
    */
   acquireRefreshLease?(holder: string, now: number, ttlMs: number): Promise<boolean>
   /** Frees the lease if `holder` still holds it (an expired lease may have moved on). */
   releaseRefreshLease?(holder: string): Promise<void>
 }
 
+/** The stored document as a record: absent fields (older rows) take their empty values. */
+export function readRecord(stored: unknown): ConnectionRecord {
+  return { ...EMPTY_RECORD, ...((stored ?? {}) as Partial<ConnectionRecord>) }
+}
+
 export interface ConnectionDeps {
-  repo: TokenRepo
+  repo: LeasingTokenRepo
   config: () => Config
   fetch: typeof fetch
   now: () => number
@@ -197,7 +201,7 @@ export class Connection {
     Outcome<{ refreshable: boolean; generation: number; accessToken: string; scope: string }>
   > {
     await this.#spaceTokenCalls()
-    let record = await this.#deps.repo.load()
+    let record = readRecord(await this.#deps.repo.load())
     record.lastTokenCallAt = this.#deps.now()
     await this.#deps.repo.save(record)
     const result = await this.#callTokenEndpoint(grant)
@@ -208,7 +212,7 @@ export class Connection {
           : `Constant Contact answered ${result.status} ${result.error}${result.description ? `: ${result.description}` : ''}`
       return { ok: false, code: 'token_exchange_failed', message }
     }
-    record = await this.#deps.repo.load()
+    record = readRecord(await this.#deps.repo.load())
     const previous = record.state
     const now = this.#deps.now()
     const next: ConnectionRecord = {
@@ -249,7 +253,7 @@ export class Connection {
     ) {
       return { ok: true, value: { token: cached.token, expiresAt: cached.expiresAt } }
     }
-    const record = await this.#deps.repo.load()
+    const record = readRecord(await this.#deps.repo.load())
     const forced = options.rejected !== undefined && options.rejected === record.accessToken
     if (record.state === 'not_connected' || record.accessToken === null) {
       return { ok: false, code: 'not_connected', message: 'Constant Contact is not connected yet' }
@@ -265,7 +269,7 @@ export class Connection {
     const refreshed = await this.#refreshOnce(forced)
     if (refreshed.ok) return refreshed
     // A failed refresh inside the margin is not an outage: the old token still works.
-    const after = await this.#deps.repo.load()
+    const after = readRecord(await this.#deps.repo.load())
     if (
       !forced &&
       refreshed.code === 'token_unavailable' &&
@@ -284,12 +288,12 @@ export class Connection {
    * (once per expired token), whatever the request path has or has not noticed.
    */
   async refreshIfDue(): Promise<'refreshed' | 'fresh' | 'skipped' | 'failed'> {
-    const record = await this.#deps.repo.load()
+    const record = readRecord(await this.#deps.repo.load())
     if (record.state === 'not_connected' || record.state === 'needs_reauth') return 'skipped'
     if (!isDue(record, this.#deps.now()) && record.state !== 'degraded') return 'fresh'
     const outcome = await this.#refreshOnce(false)
     if (outcome.ok) return 'refreshed'
-    const after = await this.#deps.repo.load()
+    const after = readRecord(await this.#deps.repo.load())
     const now = this.#deps.now()
     const expired = after.expiresAt !== null && after.expiresAt <= now
     const alreadyAlerted =
@@ -303,17 +307,17 @@ export class Connection {
 
   /** Stores the account summary fetched after a new consent. */
   async setAccount(generation: number, account: AccountSummary): Promise<void> {
-    const record = await this.#deps.repo.load()
+    const record = readRecord(await this.#deps.repo.load())
     if (record.generation === generation) await this.#deps.repo.save({ ...record, account })
   }
 
   async status(): Promise<ConnectionStatus> {
-    return describeStatus(await this.#deps.repo.load(), this.#deps.now())
+    return describeStatus(readRecord(await this.#deps.repo.load()), this.#deps.now())
   }
 
   /** Forgets the local token set. This does not revoke the grant at Constant Contact. */
   async disconnect(): Promise<void> {
-    const record = await this.#deps.repo.load()
+    const record = readRecord(await this.#deps.repo.load())
     await this.#deps.repo.save({
       ...EMPTY_RECORD,
       generation: record.generation + 1,
@@ -348,10 +352,10 @@ export class Connection {
     if (!repo.acquireRefreshLease) return this.#refreshHeld(forced)
     this.#holder ??= crypto.randomUUID()
     const holder = this.#holder
-    const before = await repo.load()
+    const before = readRecord(await repo.load())
     const deadline = this.#deps.now() + LEASE_WAIT_MS
     while (!(await repo.acquireRefreshLease(holder, this.#deps.now(), REFRESH_LEASE_MS))) {
-      const current = await repo.load()
+      const current = readRecord(await repo.load())
       if (settledElsewhere(before, current)) return this.#fromOtherRefresh(current)
       if (this.#deps.now() >= deadline) {
         return {
@@ -364,7 +368,7 @@ export class Connection {
     }
     try {
       // The holder may have finished and released between our last poll and our acquire.
-      const current = await repo.load()
+      const current = readRecord(await repo.load())
       if (settledElsewhere(before, current)) return this.#fromOtherRefresh(current)
       return await this.#refreshHeld(forced)
     } finally {
@@ -389,7 +393,7 @@ export class Connection {
   }
 
   async #refreshHeld(forced: boolean): Promise<Outcome<AccessToken>> {
-    let record = await this.#deps.repo.load()
+    let record = readRecord(await this.#deps.repo.load())
     const generation = record.generation
     if (!record.refreshToken) {
       return this.#fail(record, 'needs_reauth', {
@@ -412,7 +416,7 @@ export class Connection {
     let last: { code: string; message: string } = { code: 'unknown', message: '' }
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       await this.#spaceTokenCalls()
-      record = await this.#deps.repo.load()
+      record = readRecord(await this.#deps.repo.load())
       if (record.generation !== generation) return this.#current(record)
       const usedRefreshToken = record.refreshToken as string
       const sentAt = this.#deps.now()
@@ -427,7 +431,7 @@ export class Connection {
         refresh_token: usedRefreshToken,
       })
       // The input gate was open during fetch: re-read before acting on the answer.
-      record = await this.#deps.repo.load()
+      record = readRecord(await this.#deps.repo.load())
       if (record.generation !== generation) return this.#current(record)
       const now = this.#deps.now()
       if (result.ok) {
@@ -474,7 +478,7 @@ export class Connection {
       }
       await this.#deps.repo.save(record)
     }
-    return this.#fail(await this.#deps.repo.load(), 'degraded', last)
+    return this.#fail(readRecord(await this.#deps.repo.load()), 'degraded', last)
   }
 
   #current(record: ConnectionRecord): Outcome<AccessToken> {
@@ -520,7 +524,7 @@ export class Connection {
   }
 
   async #spaceTokenCalls(): Promise<void> {
-    const record = await this.#deps.repo.load()
+    const record = readRecord(await this.#deps.repo.load())
     const wait = (record.lastTokenCallAt ?? 0) + TOKEN_CALL_SPACING_MS - this.#deps.now()
     if (wait > 0) await this.#deps.sleep(wait)
   }

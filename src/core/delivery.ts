@@ -24,89 +24,7 @@ import {
   utcDay,
 } from './outbox.ts'
 import type { SignUpFormBody } from './signup.ts'
-
-export interface OutboxItem {
-  id: number
-  formId: string
-  payload: SignUpFormBody
-  attempts: number
-  createdAt: number
-}
-
-export interface DeliveryError {
-  status: number
-  errorKey: string
-  message: string
-  at: number
-}
-
-export interface DeadLetter {
-  id: number
-  formId: string
-  email: string
-  createdAt: number
-  deadAt: number
-  error: DeliveryError | null
-}
-
-export interface OutboxFigures {
-  pending: number
-  dead: number
-  oldestPendingAt: number | null
-  deliveredToday: number
-  quotaUsedToday: number
-}
-
-export interface DeliveryBlocks {
-  pausedUntil: number | null
-  parkedUntil: number | null
-}
-
-/** Storage for the outbox (docs/storage.md). Each method is atomic. */
-export interface OutboxRepo {
-  /** Stores a pending item; merges into a pending, not-in-flight item of the same form+email. */
-  enqueue(item: {
-    formId: string
-    emailHash: string
-    payload: SignUpFormBody
-    attempts: number
-    nextAttemptAt: number
-    now: number
-  }): Promise<number>
-  /** Leases up to `limit` due items until `leaseUntil` and returns them. */
-  claimDue(now: number, limit: number, leaseUntil: number): Promise<OutboxItem[]>
-  /** Counts a delivery; for a queued item (id) also deletes it, payload and all. */
-  delivered(id: number | null, now: number): Promise<void>
-  /** Ends the lease; the item is due again at `nextAttemptAt`. */
-  reschedule(
-    id: number,
-    nextAttemptAt: number,
-    attempts: number,
-    error: DeliveryError | null
-  ): Promise<void>
-  /** Stores a dead letter (from the queue, or straight from an inline send). */
-  kill(
-    item: { id?: number; formId: string; emailHash?: string; payload: SignUpFormBody },
-    error: DeliveryError,
-    now: number
-  ): Promise<void>
-  /** Dead letter(s) back to pending, due now. Returns how many. */
-  revive(id: number | 'all', now: number): Promise<number>
-  removeDead(id: number): Promise<boolean>
-  deadLetters(limit: number): Promise<DeadLetter[]>
-  purgeDead(before: number): Promise<number>
-  nextDueAt(): Promise<number | null>
-  figures(now: number): Promise<OutboxFigures>
-  /** Counts one request to CC against the UTC day; returns that day's count. */
-  countRequest(day: string): Promise<number>
-  requestsOn(day: string): Promise<number>
-  blocks(): Promise<DeliveryBlocks>
-  setBlocks(blocks: DeliveryBlocks): Promise<void>
-  /** What an earlier accepted submission of `key` got, if within `windowMs`; records nothing. */
-  recentOutcome(key: string, now: number, windowMs: number): Promise<AcceptedStatus | null>
-  /** Records an accepted submission (delivered or durably queued), never a refused one. */
-  remember(key: string, now: number, status: AcceptedStatus): Promise<void>
-}
+import type { AcceptedStatus, DeliveryBlocks, OutboxItem, OutboxRepo } from './store.ts'
 
 export interface DeliveryDeps {
   repo: OutboxRepo
@@ -119,8 +37,6 @@ export interface DeliveryDeps {
   /** Asks the runtime to call drain() at `at` (a Durable Object alarm on Workers). */
   wake: (at: number) => Promise<void>
 }
-
-export type AcceptedStatus = 'delivered' | 'queued'
 
 export interface Submission {
   formId: string

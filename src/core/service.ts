@@ -12,39 +12,22 @@ import {
   type AccountSummary,
   Connection,
   type ConnectionStatus,
-  type TokenRepo,
 } from './connection.ts'
-import {
-  type DeadLetter,
-  Delivery,
-  type OutboxRepo,
-  type Submission,
-  type SubmitResult,
-} from './delivery.ts'
+import { Delivery, type Submission, type SubmitResult } from './delivery.ts'
 import type { Outcome } from './errors.ts'
 import { maskEmail } from './outbox.ts'
 import { Sandbox, type SandboxView } from './sandbox.ts'
+import type {
+  AuthStateRepo,
+  DeadLetter,
+  OutboxRepo,
+  PendingAuthorization,
+  TokenRepo,
+} from './store.ts'
 
 export const STATE_TTL_MS = 10 * 60_000
 /** Lists change rarely, and every GET spends CC quota: re-fetch at most every 5 minutes. */
 const CATALOG_TTL_MS = 5 * 60_000
-
-export interface PendingAuthorization {
-  state: string
-  redirectUri: string
-  codeVerifier: string | null
-  expiresAt: number
-}
-
-export type ClaimResult =
-  | { status: 'ok'; pending: PendingAuthorization }
-  | { status: 'unknown' | 'expired' | 'used' }
-
-/** OAuth `state` values we issued. `claim` must be atomic: a state is used once, ever. */
-export interface AuthStateRepo {
-  put(pending: PendingAuthorization): Promise<void>
-  claim(state: string, now: number): Promise<ClaimResult>
-}
 
 export interface OutboxStatus {
   pending: number

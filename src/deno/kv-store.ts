@@ -19,19 +19,22 @@
  *   ['recent_submissions', key]                  { at, status } of the last accepted form+email
  * The indexes are written in the same atomic commit as their item, so they never disagree.
  */
-import { type ConnectionRecord, EMPTY_RECORD, type TokenRepo } from '../core/connection.ts'
+
+import { mergePayloads, utcDay } from '../core/outbox.ts'
+import type { SignUpFormBody } from '../core/signup.ts'
 import type {
   AcceptedStatus,
+  AuthStateRepo,
+  ClaimResult,
   DeadLetter,
   DeliveryBlocks,
   DeliveryError,
   OutboxFigures,
   OutboxItem,
   OutboxRepo,
-} from '../core/delivery.ts'
-import { mergePayloads, utcDay } from '../core/outbox.ts'
-import type { AuthStateRepo, ClaimResult, PendingAuthorization } from '../core/service.ts'
-import type { SignUpFormBody } from '../core/signup.ts'
+  PendingAuthorization,
+  TokenRepo,
+} from '../core/store.ts'
 
 const CONNECTION: Deno.KvKey = ['connection']
 const LEASE: Deno.KvKey = ['refresh_lease']
@@ -105,12 +108,11 @@ export class KvTokenRepo implements TokenRepo {
     this.#kv = kv
   }
 
-  async load(): Promise<ConnectionRecord> {
-    const entry = await this.#kv.get<ConnectionRecord>(CONNECTION)
-    return entry.value ? { ...EMPTY_RECORD, ...entry.value } : { ...EMPTY_RECORD }
+  async load(): Promise<unknown> {
+    return (await this.#kv.get(CONNECTION)).value
   }
 
-  async save(record: ConnectionRecord): Promise<void> {
+  async save(record: object): Promise<void> {
     await kvSet(this.#kv, CONNECTION, record)
   }
 

@@ -3,19 +3,22 @@
  * The Durable Object's SQLite tables (documented in docs/storage.md). `sql.exec` is synchronous,
  * so each method below is atomic within the object's turn: no other request interleaves.
  */
-import { type ConnectionRecord, EMPTY_RECORD, type TokenRepo } from '../core/connection.ts'
+
+import { mergePayloads, utcDay } from '../core/outbox.ts'
+import type { SignUpFormBody } from '../core/signup.ts'
 import type {
   AcceptedStatus,
+  AuthStateRepo,
+  ClaimResult,
   DeadLetter,
   DeliveryBlocks,
   DeliveryError,
   OutboxFigures,
   OutboxItem,
   OutboxRepo,
-} from '../core/delivery.ts'
-import { mergePayloads, utcDay } from '../core/outbox.ts'
-import type { AuthStateRepo, ClaimResult, PendingAuthorization } from '../core/service.ts'
-import type { SignUpFormBody } from '../core/signup.ts'
+  PendingAuthorization,
+  TokenRepo,
+} from '../core/store.ts'
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS connection (
@@ -45,16 +48,14 @@ export class SqlTokenRepo implements TokenRepo {
     this.#sql = sql
   }
 
-  async load(): Promise<ConnectionRecord> {
+  async load(): Promise<unknown> {
     const row = this.#sql
       .exec<{ record: string }>('SELECT record FROM connection WHERE id = 1')
       .toArray()[0]
-    return row
-      ? { ...EMPTY_RECORD, ...(JSON.parse(row.record) as ConnectionRecord) }
-      : { ...EMPTY_RECORD }
+    return row ? (JSON.parse(row.record) as unknown) : null
   }
 
-  async save(record: ConnectionRecord): Promise<void> {
+  async save(record: object): Promise<void> {
     this.#sql.exec(
       `INSERT INTO connection (id, record, updated_at) VALUES (1, ?, ?)
        ON CONFLICT (id) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at`,
