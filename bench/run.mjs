@@ -227,7 +227,7 @@ async function burst(ctx) {
       overallRate: rateBetween(deliveredAt, 0, 1),
       sustainedRate: rateBetween(deliveredAt, 0.1, 0.9),
       configuredRate: CC_LIMIT,
-      paceWindowMs: paceWindowMs(),
+      slotRestMs: slotRestMs(),
       overTime,
       outbox,
       errorsLogged: r.tail.errors.length,
@@ -237,11 +237,11 @@ async function burst(ctx) {
   }
 }
 
-/** The pacer's sliding window, read from the source so the report explains the ceiling. */
-function paceWindowMs() {
+/** How long a pacing slot rests after an answer, read from the source for the report. */
+function slotRestMs() {
   try {
-    const src = readFileSync(join(project, 'src', 'core', 'outbox.ts'), 'utf8')
-    const m = src.match(/PACE_WINDOW_MS\s*=\s*([\d_]+)/)
+    const src = readFileSync(join(project, 'src', 'core', 'pacer.ts'), 'utf8')
+    const m = src.match(/SLOT_REST_MS\s*=\s*([\d_]+)/)
     return m ? Number(m[1].replaceAll('_', '')) : null
   } catch {
     return null
@@ -577,7 +577,7 @@ async function main() {
     machine: machineNotes(),
     compat,
     plan: PLAN,
-    paceWindowMs: paceWindowMs(),
+    slotRestMs: slotRestMs(),
   }
   try {
     if (runs('size') || runs('cold')) {

@@ -6,15 +6,13 @@
 import { DurableObject } from 'cloudflare:workers'
 import { createApp } from './core/app.ts'
 import { configFrom } from './core/config.ts'
-import type { Submission } from './core/delivery.ts'
-import { type RelayBackend, RelayService } from './core/service.ts'
+import { type RelayBackend, RelayService, type Submission } from './core/service.ts'
 import type { PendingAuthorization } from './core/store.ts'
+import { clock } from './workers/clock.ts'
 import { migrate, SqlAuthStateRepo, SqlOutboxRepo, SqlTokenRepo } from './workers/sql-store.ts'
 
 /** One deployment serves one CC account, so there is one Relay object. */
 const RELAY_NAME = 'main'
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /**
  * Every public method here is callable over RPC, so this class only forwards the `RelayBackend`
@@ -34,14 +32,13 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
       // One alarm per object: keep the earliest wake-up that is still in the future.
       wake: async (at) => {
         const current = await ctx.storage.getAlarm()
-        if (current === null || current <= Date.now() || at < current) {
+        if (current === null || current <= clock.now() || at < current) {
           await ctx.storage.setAlarm(at)
         }
       },
       config,
       fetch: (input, init) => fetch(input, init),
-      now: Date.now,
-      sleep,
+      clock,
       sandboxTokenTtlSeconds: sandboxTokenTtl(env),
     })
   }
@@ -72,7 +69,7 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
    * commit is most of what a submission costs the object. Under load (another submission arrived
    * within 2 ms), a submission waits one timer tick and starts together with the others that
    * arrived meanwhile, in one synchronous block, so their writes share one commit. A lone
-   * submission starts at once.
+   * submission starts at once. (Real time on purpose: this is about the CPU, not policy.)
    */
   #together<T>(run: () => Promise<T>): Promise<T> {
     const now = Date.now()
@@ -130,7 +127,7 @@ function appFor(env: Env) {
       config: () => configFrom(env as unknown as Record<string, unknown>),
       // The stub's methods mirror RelayBackend; RPC wraps results, so adapt the types here.
       backend: () => env.RELAY.getByName(RELAY_NAME) as unknown as RelayBackend,
-      now: Date.now,
+      now: clock.now,
       fetch: (input, init) => fetch(input, init),
     })
     apps.set(env, app)

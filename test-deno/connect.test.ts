@@ -22,7 +22,7 @@ async function pkceChallenge(verifier: string) {
 }
 
 Deno.test('connect: the verifier sent matches the challenge, then 303 /admin', async () => {
-  await withInstance(async ({ relay, cc }) => {
+  await withInstance(async ({ relay, cc, net }) => {
     const authorize = await startConnect(relay)
     assert.equal(
       authorize.origin + authorize.pathname,
@@ -34,7 +34,8 @@ Deno.test('connect: the verifier sent matches the challenge, then 303 /admin', a
     const state = authorize.searchParams.get('state') ?? ''
     assert.match(state, /^[\w-]{43}$/)
 
-    const res = await relay.call(`/oauth/callback?code=good-code&state=${state}`)
+    const back = await net.consent(authorize)
+    const res = await relay.call(back.pathname + back.search)
     assert.equal(res.status, 303)
     assert.equal(res.headers.get('location'), '/admin?notice=connected')
     assert.equal(cc.tokenCalls.length, 1)
@@ -43,6 +44,8 @@ Deno.test('connect: the verifier sent matches the challenge, then 303 /admin', a
     assert.equal(exchange.authorization, null)
     assert.equal(exchange.form.get('client_id'), CLIENT_ID)
     assert.equal(exchange.form.get('redirect_uri'), 'https://relay.test/oauth/callback')
+    assert.equal(exchange.form.get('code'), back.searchParams.get('code'))
+    assert.equal(exchange.status, 200)
     const verifier = exchange.form.get('code_verifier') ?? ''
     assert.match(verifier, /^[\w-]{43,128}$/)
     assert.equal(await pkceChallenge(verifier), authorize.searchParams.get('code_challenge'))
@@ -50,20 +53,21 @@ Deno.test('connect: the verifier sent matches the challenge, then 303 /admin', a
     const s = await status(relay)
     assert.equal(s.state, 'connected')
     assert.deepEqual(s.account, {
-      sub: 'account-owner-1',
-      summary: { organization_name: 'Test Bakery', encoded_account_id: 'acc-1' },
+      sub: 'sandbox-owner',
+      summary: { organization_name: 'Sandbox Bakery', encoded_account_id: 'sandbox-1' },
     })
     assert.deepEqual(await (await relay.call('/healthz')).json(), { ok: true, connected: true })
   })
 })
 
 Deno.test('connect: a replayed state is rejected, on any instance, with no token call', async () => {
-  await withTwoInstances(async ({ a, b, cc }) => {
-    const state = (await startConnect(a)).searchParams.get('state') ?? ''
-    assert.equal((await a.call(`/oauth/callback?code=good-code&state=${state}`)).status, 303)
+  await withTwoInstances(async ({ a, b, cc, net }) => {
+    const back = await net.consent(await startConnect(a))
+    const callback = back.pathname + back.search
+    assert.equal((await a.call(callback)).status, 303)
     assert.equal(cc.tokenCalls.length, 1)
     for (const replayer of [a, b]) {
-      const replay = await replayer.call(`/oauth/callback?code=good-code&state=${state}`)
+      const replay = await replayer.call(callback)
       assert.equal(replay.status, 400)
       assert.match(await replay.text(), /already used/)
     }
@@ -75,9 +79,9 @@ Deno.test('connect: a replayed state is rejected, on any instance, with no token
 })
 
 Deno.test('connect: two callbacks racing with one state on two instances: one wins', async () => {
-  await withTwoInstances(async ({ a, b, cc }) => {
-    const state = (await startConnect(a)).searchParams.get('state') ?? ''
-    const callback = `/oauth/callback?code=good-code&state=${state}`
+  await withTwoInstances(async ({ a, b, cc, net }) => {
+    const back = await net.consent(await startConnect(a))
+    const callback = back.pathname + back.search
     const answers = await Promise.all([a, b, a, b].map((i) => i.call(callback)))
     assert.deepEqual(answers.map((r) => r.status).sort(), [303, 400, 400, 400])
     assert.equal(cc.tokenCalls.length, 1)
@@ -96,10 +100,10 @@ Deno.test('connect: error=access_denied is reported plainly and burns the state'
 })
 
 Deno.test('connect: /healthz and /admin/status never show a secret', async () => {
-  await withInstance(async ({ relay }) => {
-    assert.equal((await connect(relay)).status, 303)
+  await withInstance(async ({ relay, net }) => {
+    assert.equal((await connect(relay, net)).status, 303)
     const body = JSON.stringify(await status(relay)) + (await (await relay.call('/healthz')).text())
-    assert.doesNotMatch(body, /refresh-|eyJ/)
+    assert.doesNotMatch(body, /eyJ/) // neither the access nor the refresh token (both JWTs here)
     assert.ok(!body.includes('test-admin-token'))
   })
 })

@@ -5,17 +5,19 @@
  */
 import assert from 'node:assert/strict'
 import { createDenoRelay, DRAIN_MESSAGE } from '../src/deno/relay.ts'
+import { VirtualClock } from '../test/support/virtual-clock.ts'
 import {
-  Clock,
   connect,
   connInfo,
   ENV,
-  FakeCc,
   instance,
+  network,
   ORIGIN,
-  sleep,
   submit,
+  TestNetwork,
 } from './helpers.ts'
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** The vars `npm run start:deno` uses when there are no real credentials. */
 const SANDBOX_ENV = {
@@ -104,9 +106,8 @@ Deno.test('sandbox: refused on a host that is not loopback', async () => {
 
 Deno.test('client IP: from the connection; a client-sent CF-Connecting-IP is overwritten', async () => {
   const kv = await Deno.openKv(':memory:')
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
-  const relay = instance(kv, cc, clock)
+  const { net } = network()
+  const relay = instance(kv, net)
   const spoofed = (n: number, peer: string) =>
     relay.call(
       '/subscribe/newsletter',
@@ -122,7 +123,7 @@ Deno.test('client IP: from the connection; a client-sent CF-Connecting-IP is ove
       peer
     )
   try {
-    assert.equal((await connect(relay)).status, 303)
+    assert.equal((await connect(relay, net)).status, 303)
     const statuses: number[] = []
     for (let n = 1; n <= 11; n++) statuses.push((await spoofed(n, '192.0.2.77')).status)
     // SUBMIT_RATE_LIMIT_PER_MINUTE is 10 per visitor IP: the 11th from one peer is refused.
@@ -141,10 +142,12 @@ Deno.test('client IP: from the connection; a client-sent CF-Connecting-IP is ove
 
 Deno.test('wake-ups: a timer and a KV queue message both drain; the item is sent once', async () => {
   const kv = await Deno.openKv(':memory:')
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
+  // Real timers and a real KV queue are what this tests: the clock starts at real time, and the
+  // test moves it to the retry time so the item is due when the real timer fires.
+  const net = new TestNetwork(new VirtualClock(Date.now()))
+  const { cc, clock } = net
   // The default wake-ups, as in src/deno.ts (no override).
-  const relay = createDenoRelay({ kv, env: ENV, fetch: cc.fetch, now: clock.now })
+  const relay = createDenoRelay({ kv, env: ENV, fetch: net.fetch, clock })
   const messages: unknown[] = []
   const listening = kv.listenQueue(async (message) => {
     messages.push(message)
@@ -156,19 +159,20 @@ Deno.test('wake-ups: a timer and a KV queue message both drain; the item is sent
     const authorize = await call('/oauth/authorize', {
       headers: { authorization: `Bearer ${ENV.ADMIN_TOKEN}` },
     })
-    const state = new URL(authorize.headers.get('location') ?? '').searchParams.get('state')
-    assert.equal((await call(`/oauth/callback?code=good-code&state=${state}`)).status, 303)
+    const back = await net.consent(authorize.headers.get('location') ?? '')
+    assert.equal((await call(back.pathname + back.search)).status, 303)
     cc.down = true
     const queued = await submit({ call }, 'wake@example.com')
     assert.equal(queued.status, 202)
     cc.down = false
-    cc.signupCalls = []
-    // The retry is 2.5–5 s away: wait for the timer, then for the queue message to arrive too.
+    cc.signUpCalls = []
+    clock.advance(5_000) // the retry (2.5–5 s away) is due whenever the timer fires
+    // The timer fires after 2.5–5 s of real time; then the queue message arrives too.
     for (let i = 0; i < 100 && !cc.contacts.has('wake@example.com'); i++) await sleep(100)
     assert.ok(cc.contacts.has('wake@example.com'))
     for (let i = 0; i < 100 && messages.length === 0; i++) await sleep(100)
     assert.deepEqual(messages, [DRAIN_MESSAGE])
-    assert.equal(cc.signupCalls.length, 1) // two wake-ups, one send
+    assert.equal(cc.signUpCalls.length, 1) // two wake-ups, one send
   } finally {
     relay.close()
     kv.close()

@@ -1,11 +1,12 @@
 /**
  * Builds relay instances for the Deno tests exactly as src/deno.ts does (createDenoRelay), over
- * a KV the test opens, with the fake CC as the network and a clock the test can move forward.
- * Moving the clock (instead of sleeping until a token is due) keeps the tests fast and exact.
+ * a KV the test opens, with the test network (the model of CC, alerts, siteverify) as `fetch`
+ * and a virtual clock the test moves forward instead of sleeping.
  */
 import assert from 'node:assert/strict'
 import { createDenoRelay, type DenoRelay } from '../src/deno/relay.ts'
-import { ALERT_URL, API, AUTHORIZE_URL, FakeCc, TOKEN_URL } from './fake-cc.ts'
+import { ALERT_URL, API, AUTHORIZE_URL, TestNetwork, TOKEN_URL } from '../test/support/network.ts'
+import type { VirtualClock } from '../test/support/virtual-clock.ts'
 
 export const ORIGIN = 'https://relay.test'
 export const ADMIN_TOKEN = 'test-admin-token-0123456789'
@@ -29,21 +30,6 @@ export const ENV: Record<string, string> = {
   }),
 }
 
-/** Real time plus an offset the test moves forward. */
-export class Clock {
-  skew = 0
-  readonly now = () => Date.now() + this.skew
-  /** Moves the clock so that it reads `at`. */
-  set(at: number) {
-    this.skew += at - this.now()
-  }
-  advance(ms: number) {
-    this.skew += ms
-  }
-}
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
 export function connInfo(ip: string): Deno.ServeHandlerInfo {
   return {
     remoteAddr: { transport: 'tcp', hostname: ip, port: 40_000 },
@@ -61,8 +47,7 @@ export interface Instance {
 
 export function instance(
   kv: Deno.Kv,
-  cc: FakeCc,
-  clock: Clock,
+  net: TestNetwork,
   env: Record<string, string> = ENV,
   origin = ORIGIN
 ): Instance {
@@ -70,8 +55,8 @@ export function instance(
   const relay = createDenoRelay({
     kv,
     env,
-    fetch: cc.fetch,
-    now: clock.now,
+    fetch: net.fetch,
+    clock: net.clock,
     wake: async (at) => {
       wakes.push(at)
     },
@@ -91,10 +76,10 @@ export async function startConnect(i: Instance): Promise<URL> {
   return new URL(res.headers.get('location') ?? '')
 }
 
-/** A full connect: authorize, then the callback with the code the fake CC accepts. */
-export async function connect(i: Instance): Promise<Response> {
-  const state = (await startConnect(i)).searchParams.get('state') ?? ''
-  return i.call(`/oauth/callback?code=good-code&state=${encodeURIComponent(state)}`)
+/** A full connect: authorize, consent at (the model of) CC, then the callback it sends back to. */
+export async function connect(i: Instance, net: TestNetwork): Promise<Response> {
+  const back = await net.consent(await startConnect(i))
+  return i.call(back.pathname + back.search)
 }
 
 export async function status(i: Instance): Promise<Record<string, unknown>> {
@@ -104,7 +89,7 @@ export async function status(i: Instance): Promise<Record<string, unknown>> {
 }
 
 /** Moves the clock to one minute before the access token expires: inside its refresh margin. */
-export async function makeDue(i: Instance, clock: Clock): Promise<void> {
+export async function makeDue(i: Instance, clock: VirtualClock): Promise<void> {
   const expiresAt = Date.parse(String((await status(i)).access_token_expires_at))
   clock.set(expiresAt - 60_000)
 }
@@ -135,19 +120,29 @@ export async function removeKv(path: string): Promise<void> {
   await Deno.remove(path.slice(0, path.lastIndexOf('/')), { recursive: true })
 }
 
+export interface Network {
+  net: TestNetwork
+  cc: TestNetwork['cc']
+  clock: VirtualClock
+}
+
+function network(): Network {
+  const net = new TestNetwork()
+  return { net, cc: net.cc, clock: net.clock }
+}
+
 /** Two app instances on one KV file, as two isolates or machines of one deployment would be. */
 export async function withTwoInstances(
-  run: (t: { a: Instance; b: Instance; cc: FakeCc; clock: Clock; kvA: Deno.Kv }) => Promise<void>
+  run: (t: Network & { a: Instance; b: Instance; kvA: Deno.Kv }) => Promise<void>
 ): Promise<void> {
   const path = await tempKvPath()
   const kvA = await Deno.openKv(path)
   const kvB = await Deno.openKv(path)
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
-  const a = instance(kvA, cc, clock)
-  const b = instance(kvB, cc, clock)
+  const n = network()
+  const a = instance(kvA, n.net)
+  const b = instance(kvB, n.net)
   try {
-    await run({ a, b, cc, clock, kvA })
+    await run({ ...n, a, b, kvA })
   } finally {
     a.relay.close()
     b.relay.close()
@@ -159,17 +154,17 @@ export async function withTwoInstances(
 
 /** One app instance on an in-memory KV. */
 export async function withInstance(
-  run: (t: { relay: Instance; cc: FakeCc; clock: Clock; kv: Deno.Kv }) => Promise<void>
+  run: (t: Network & { relay: Instance; kv: Deno.Kv }) => Promise<void>
 ): Promise<void> {
   const kv = await Deno.openKv(':memory:')
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
-  const relay = instance(kv, cc, clock)
+  const n = network()
+  const relay = instance(kv, n.net)
   try {
-    await run({ relay, cc, clock, kv })
+    await run({ ...n, relay, kv })
   } finally {
+    relay.relay.close()
     kv.close()
   }
 }
 
-export { FakeCc }
+export { network, TestNetwork }

@@ -4,12 +4,12 @@
  * after moving the clock past the retry time.
  */
 import assert from 'node:assert/strict'
+import { LIST_1, LIST_2 } from '../test/support/network.ts'
 import {
-  Clock,
   connect,
-  FakeCc,
   type Instance,
   instance,
+  network,
   removeKv,
   status,
   submit,
@@ -27,19 +27,19 @@ async function keys(kv: Deno.Kv, prefix: Deno.KvKey): Promise<Deno.KvKey[]> {
 }
 
 Deno.test('outbox: CC 503 → queued (202) → delivered after recovery, payload gone', async () => {
-  await withInstance(async ({ relay, cc, clock, kv }) => {
-    assert.equal((await connect(relay)).status, 303)
+  await withInstance(async ({ relay, cc, net, clock, kv }) => {
+    assert.equal((await connect(relay, net)).status, 303)
     cc.down = true
     const res = await submit(relay, 'storm@example.com')
     assert.equal(res.status, 202) // stored, never "delivered"
     assert.equal((await outbox(relay)).pending, 1)
     assert.ok(relay.wakes.length > 0) // the service asked to be woken for the retry
     assert.equal(await relay.relay.service.drain(), 0) // not due yet: nothing sent
-    assert.equal(cc.signupCalls.length, 1)
+    assert.equal(cc.signUpCalls.length, 1)
 
     clock.advance(10 * 60_000)
     assert.equal(await relay.relay.service.drain(), 0) // due, but CC is still down
-    assert.equal(cc.signupCalls.length, 2)
+    assert.equal(cc.signUpCalls.length, 2)
     assert.equal((await outbox(relay)).pending, 1)
 
     cc.down = false
@@ -58,12 +58,11 @@ Deno.test('outbox: CC 503 → queued (202) → delivered after recovery, payload
 
 Deno.test('outbox: a queued sign-up survives a restart and is delivered by the new process', async () => {
   const path = await tempKvPath()
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
+  const { net, cc, clock } = network()
   try {
     const kv1 = await Deno.openKv(path)
-    const first = instance(kv1, cc, clock)
-    assert.equal((await connect(first)).status, 303)
+    const first = instance(kv1, net)
+    assert.equal((await connect(first, net)).status, 303)
     cc.down = true
     assert.equal((await submit(first, 'restart@example.com')).status, 202)
     // The process goes away: its timers, its memory, its KV handle.
@@ -73,7 +72,7 @@ Deno.test('outbox: a queued sign-up survives a restart and is delivered by the n
     cc.down = false
     clock.advance(10 * 60_000)
     const kv2 = await Deno.openKv(path)
-    const second = instance(kv2, cc, clock)
+    const second = instance(kv2, net)
     try {
       assert.equal((await outbox(second)).pending, 1)
       assert.equal(await second.relay.service.drain(), 1)
@@ -90,8 +89,8 @@ Deno.test('outbox: a queued sign-up survives a restart and is delivered by the n
 })
 
 Deno.test('outbox: two instances draining at once send every item exactly once', async () => {
-  await withTwoInstances(async ({ a, b, cc, clock }) => {
-    assert.equal((await connect(a)).status, 303)
+  await withTwoInstances(async ({ a, b, cc, net, clock }) => {
+    assert.equal((await connect(a, net)).status, 303)
     cc.down = true
     const emails = Array.from({ length: 8 }, (_, i) => `both${i}@example.com`)
     const answers = await Promise.all(
@@ -99,23 +98,22 @@ Deno.test('outbox: two instances draining at once send every item exactly once',
     )
     assert.ok(answers.every((r) => r.status === 202))
     cc.down = false
-    cc.signupCalls = []
+    cc.signUpCalls = []
     clock.advance(10 * 60_000)
     const [sentA, sentB] = await Promise.all([a.relay.service.drain(), b.relay.service.drain()])
     assert.equal(sentA + sentB, 8)
-    assert.equal(cc.signupCalls.length, 8) // no item was leased to both
-    assert.equal(new Set(cc.signupCalls.map((c) => c.body.email_address)).size, 8)
+    assert.equal(cc.signUpCalls.length, 8) // no item was leased to both
+    assert.equal(new Set(cc.signUpCalls.map((c) => c.body.email_address)).size, 8)
     assert.equal((await outbox(b)).pending, 0)
   })
 })
 
 Deno.test('outbox: queued duplicates of one email merge into one delivery with both lists', async () => {
   const kv = await Deno.openKv(':memory:')
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
-  const relay = instance(kv, cc, clock)
-  const list1 = '9e2f7d10-1111-4c3b-8e42-000000000001'
-  const list2 = '9e2f7d10-1111-4c3b-8e42-000000000002'
+  const { net, cc, clock } = network()
+  const relay = instance(kv, net)
+  const list1 = LIST_1
+  const list2 = LIST_2
   const post = (list: string, name: string, ip: string) =>
     relay.call(
       '/subscribe/newsletter',
@@ -127,7 +125,7 @@ Deno.test('outbox: queued duplicates of one email merge into one delivery with b
       ip
     )
   try {
-    assert.equal((await connect(relay)).status, 303)
+    assert.equal((await connect(relay, net)).status, 303)
     cc.down = true
     assert.equal((await post(list1, 'Old', '192.0.2.251')).status, 202)
     // The duplicate window would absorb the resubmission: clear it, as the Workers test does.
@@ -137,34 +135,31 @@ Deno.test('outbox: queued duplicates of one email merge into one delivery with b
     cc.down = false
     clock.advance(10 * 60_000)
     assert.equal(await relay.relay.service.drain(), 1)
-    assert.deepEqual(cc.contacts.get('merge@example.com'), {
+    assert.deepEqual(cc.contacts.get('merge@example.com')?.body, {
       email_address: 'merge@example.com',
       first_name: 'New',
       list_memberships: [list1, list2],
     })
   } finally {
+    relay.relay.close()
     kv.close()
   }
 })
 
 Deno.test('outbox: a 400 becomes a dead letter; Retry delivers it; Delete removes one', async () => {
   const kv = await Deno.openKv(':memory:')
-  const clock = new Clock()
-  const cc = new FakeCc(clock.now)
-  const relay = instance(kv, cc, clock)
+  const { net, cc } = network()
+  const relay = instance(kv, net)
   const { service } = relay.relay
   try {
-    assert.equal((await connect(relay)).status, 303)
-    cc.signupScript = ['400']
+    assert.equal((await connect(relay, net)).status, 303)
+    cc.signUpFaults = ['400']
     assert.equal((await submit(relay, 'deadletter@example.com', '192.0.2.31')).status, 502)
     const [letter] = await service.deadLetters()
     assert.equal(letter.email_masked, 'd•••r@example.com')
     assert.equal(letter.error?.error_key, 'contacts.api.validation.error')
     assert.equal((await outbox(relay)).dead, 1)
-    assert.deepEqual(
-      cc.alerts.map((a) => a.event),
-      ['dead_letter']
-    )
+    assert.deepEqual(net.alertEvents(), ['dead_letter'])
 
     assert.equal(await service.retryDeadLetter(letter.id), 1)
     assert.equal(await service.retryDeadLetter(letter.id), 0) // revived once, not twice
@@ -174,7 +169,7 @@ Deno.test('outbox: a 400 becomes a dead letter; Retry delivers it; Delete remove
     assert.equal(after.pending, 0)
     assert.equal(after.dead, 0)
 
-    cc.signupScript = ['400']
+    cc.signUpFaults = ['400']
     assert.equal((await submit(relay, 'delete-me@example.com', '192.0.2.32')).status, 502)
     const [doomed] = await service.deadLetters()
     assert.equal(await service.deleteDeadLetter(doomed.id), true)
@@ -182,6 +177,7 @@ Deno.test('outbox: a 400 becomes a dead letter; Retry delivers it; Delete remove
     assert.equal((await outbox(relay)).dead, 0)
     assert.deepEqual(await keys(kv, ['outbox']), [])
   } finally {
+    relay.relay.close()
     kv.close()
   }
 })

@@ -10,7 +10,7 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose'
 import { HttpResponse, http } from 'msw'
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import worker from '../src/worker.ts'
-import { server } from './fake-cc.ts'
+import { clock, server } from './edge.ts'
 import { ORIGIN } from './helpers.ts'
 
 const TEAM = 'test-team.cloudflareaccess.com'
@@ -51,8 +51,8 @@ function assertion(overrides: { aud?: string; exp?: number } = {}) {
     .setProtectedHeader({ alg: 'RS256', kid: KID })
     .setIssuer(ISSUER)
     .setAudience([overrides.aud ?? AUD])
-    .setIssuedAt()
-    .setExpirationTime(overrides.exp ?? Math.floor(Date.now() / 1000) + 600)
+    .setIssuedAt(Math.floor(clock.now() / 1000))
+    .setExpirationTime(overrides.exp ?? Math.floor(clock.now() / 1000) + 600)
     .sign(signing.privateKey)
 }
 
@@ -84,7 +84,7 @@ describe('Cloudflare Access as the owner', () => {
   it('an invalid assertion is 401 on /admin/status and /oauth/authorize', async () => {
     const bad = [
       await assertion({ aud: 'another-application' }),
-      await assertion({ exp: Math.floor(Date.now() / 1000) - 10 }),
+      await assertion({ exp: Math.floor(clock.now() / 1000) - 10 }),
       'garbage',
     ]
     for (const jwt of bad) {

@@ -7,7 +7,7 @@ import { HttpResponse, http } from 'msw'
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ACCESS_JWT_HEADER, accessTeamOrigin, createAccessVerifier } from '../src/core/access.ts'
 import { parseConfig } from '../src/core/config.ts'
-import { server } from './fake-cc.ts'
+import { server } from './edge.ts'
 
 const TEAM = 'test-team.cloudflareaccess.com'
 const ISSUER = `https://${TEAM}`

@@ -1,11 +1,19 @@
 /** The owner's dashboard: lists and custom fields from CC, drift checks, snippets, test sign-up. */
-import { beforeAll, describe, expect, it } from 'vitest'
-import { cc } from './fake-cc.ts'
-import { ADMIN_TOKEN, call, connect, eventually, ORIGIN, status } from './helpers.ts'
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { cc, clock } from './edge.ts'
+import { ADMIN_TOKEN, call, connect, ORIGIN, runOutbox, status } from './helpers.ts'
+import { LIST_3 } from './support/network.ts'
 
 let cookie = ''
 
 beforeAll(async () => {
+  // Enough lists for two pages of 50, so the dashboard has to follow CC's next link.
+  for (let i = 0; i < 60; i++) {
+    cc.lists.push({
+      list_id: `0000ffff-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      name: `List ${i}`,
+    })
+  }
   expect((await connect()).status).toBe(303)
   const login = await call('/admin/login', {
     method: 'POST',
@@ -13,6 +21,11 @@ beforeAll(async () => {
     body: new URLSearchParams({ token: ADMIN_TOKEN }),
   })
   cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]
+})
+
+// The events form's list was deleted in CC: the dashboard must flag the drift.
+beforeEach(() => {
+  cc.deletedLists.add(LIST_3)
 })
 
 const dashboard = async () => {
@@ -26,11 +39,12 @@ describe('/admin', () => {
     const { page } = await dashboard()
     expect(page).toContain('Newsletter <code>9e2f7d10-1111-4c3b-8e42-000000000001</code>')
     expect(page).toContain('Product updates <code>9e2f7d10-1111-4c3b-8e42-000000000002</code>')
+    expect(page).toContain('List 59 <code>0000ffff-0000-4000-8000-000000000059</code>')
     expect(page).toContain('Where did you hear of us?')
-    expect(cc.apiCalls.map((c) => c.path).filter((p) => p !== '/account/summary')).toEqual([
+    expect(cc.apiCalls.map((c) => c.path).filter((p) => p !== '/v3/account/summary')).toEqual([
       '/v3/contact_lists?limit=50&status=active',
-      '/v3/contact_lists?cursor=p2',
-      '/v3/contact_custom_fields',
+      '/v3/contact_lists?limit=50&cursor=50',
+      '/v3/contact_custom_fields?limit=100',
     ])
     // The catalog is cached: a second view spends no more of CC's quota.
     const before = cc.apiCalls.length
@@ -79,7 +93,8 @@ describe('/admin', () => {
   })
 
   it('sends a test sign-up through the real relay path and shows the answer', async () => {
-    cc.signupCalls = []
+    clock.advance(1100) // the catalog reads' pacing slots have rested
+    cc.signUpCalls = []
     const res = await call('/admin/forms/newsletter/test', {
       method: 'POST',
       headers: { cookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
@@ -89,7 +104,7 @@ describe('/admin', () => {
     const page = await res.text()
     expect(page).toContain('data-test-status="200"')
     expect(page).toContain('delivered')
-    expect(cc.signupCalls.map((c) => c.body)).toEqual([
+    expect(cc.signUpCalls.map((c) => c.body)).toEqual([
       {
         email_address: 'owner.test@example.com',
         list_memberships: [
@@ -101,7 +116,7 @@ describe('/admin', () => {
   })
 
   it('a second test with the same address reaches CC again (no duplicate replay)', async () => {
-    cc.signupCalls = []
+    cc.signUpCalls = []
     const res = await call('/admin/forms/newsletter/test', {
       method: 'POST',
       headers: { cookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
@@ -109,7 +124,8 @@ describe('/admin', () => {
     })
     // 200 (sent now) or 202 (queued: the dashboard's own CC reads used this second's pace).
     expect(await res.text()).toMatch(/data-test-status="20[02]"/)
-    await eventually(async () => expect(cc.signupCalls).toHaveLength(1))
+    await runOutbox()
+    expect(cc.signUpCalls).toHaveLength(1)
   })
 
   it('refuses the test action to anyone but the owner', async () => {

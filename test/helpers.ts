@@ -1,10 +1,22 @@
-import { exports } from 'cloudflare:workers'
+import {
+  createExecutionContext,
+  createScheduledController,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
+import { env, exports } from 'cloudflare:workers'
 import { beforeAll, beforeEach, expect } from 'vitest'
-import { cc } from './fake-cc.ts'
+import { SLOT_REST_MS } from '../src/core/pacer.ts'
+import worker from '../src/worker.ts'
+import { clock, net } from './edge.ts'
 
 export const ORIGIN = 'https://relay.test'
 export const ADMIN_TOKEN = 'test-admin-token-0123456789'
 export const OWNER = { authorization: `Bearer ${ADMIN_TOKEN}` }
+
+/** The deployment's one Relay object, as the worker addresses it. */
+export const relay = () => env.RELAY.getByName('main')
 
 export function call(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`${ORIGIN}${path}`, { redirect: 'manual', ...init }))
@@ -17,32 +29,16 @@ export async function startConnect(): Promise<URL> {
   return new URL(res.headers.get('location') ?? '')
 }
 
-/** A full connect: authorize, then the callback with the code the fake CC accepts. */
+/** A full connect: authorize, consent at (the model of) CC, then the callback it sends back to. */
 export async function connect(): Promise<Response> {
-  const authorize = await startConnect()
-  const state = authorize.searchParams.get('state') ?? ''
-  return call(`/oauth/callback?code=good-code&state=${encodeURIComponent(state)}`)
+  const back = await net.consent(await startConnect())
+  return call(back.pathname + back.search)
 }
 
 export async function status(): Promise<Record<string, unknown>> {
   const res = await call('/admin/status', { headers: OWNER })
   expect(res.status).toBe(200)
   return res.json()
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** Polls until `check` passes (bounded): for work the outbox does in the background. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    try {
-      return await check()
-    } catch (err) {
-      if (Date.now() > deadline) throw err
-      await sleep(100)
-    }
-  }
 }
 
 export interface OutboxFigures {
@@ -59,24 +55,50 @@ export async function outbox(): Promise<OutboxFigures> {
   return (await status()).outbox as OutboxFigures
 }
 
-/** Waits until nothing is pending and the 1.05 s pacing window is clear again. */
+/** When the Relay object's alarm is set for (virtual time), or null. */
+export function alarmAt(): Promise<number | null> {
+  return runInDurableObject(relay(), (_instance, state) => state.storage.getAlarm())
+}
+
+/**
+ * Runs the outbox the way its alarm would: moves the clock to each wake-up the object asked for
+ * and runs the alarm, until none is set (or the next one is after `until`). Bounded.
+ */
+export async function runOutbox(options: { until?: number; maxWakes?: number } = {}) {
+  for (let wakes = 0; wakes < (options.maxWakes ?? 1000); wakes++) {
+    const at = await alarmAt()
+    if (at === null || (options.until !== undefined && at > options.until)) return
+    if (at > clock.now()) clock.set(at)
+    await runDurableObjectAlarm(relay())
+  }
+  throw new Error('the outbox still asks for wake-ups after the bound')
+}
+
+/** Drains the outbox and lets the pacing slots rest, so the next case starts on the fast path. */
 export async function settle(): Promise<void> {
-  await eventually(async () => expect((await outbox()).pending).toBe(0), 60_000)
-  await sleep(1200)
+  await runOutbox()
+  expect((await outbox()).pending).toBe(0)
+  clock.advance(SLOT_REST_MS + 100)
+}
+
+/** The cron trigger, as Cloudflare runs it. */
+export async function cron(): Promise<void> {
+  const ctx = createExecutionContext()
+  await worker.scheduled(createScheduledController({ cron: '*/15 * * * *' }), env, ctx)
+  await waitOnExecutionContext(ctx)
 }
 
 /**
  * For relay and outbox suites: connect once (24 h tokens), and start each case with an empty
- * outbox and a clear pacing window, so the fast path (inline delivery, 200) is what each case sees
- * unless it tests otherwise. Real pacing (4/s) is on.
+ * outbox and rested pacing slots, so the fast path (inline delivery, 200) is what each case sees
+ * unless it tests otherwise. Real pacing (4/s) is on, in virtual time.
  */
 export function connectedWithSettledOutbox(): void {
   beforeAll(async () => {
-    cc.ttlSeconds = 86_400
     expect((await connect()).status).toBe(303)
   })
   beforeEach(async () => {
     await settle()
-    cc.reset()
+    net.reset()
   })
 }

@@ -3,8 +3,8 @@
  * Every case asserts what reached, or did not reach, the fake token endpoint.
  */
 import { describe, expect, it } from 'vitest'
-import { cc } from './fake-cc.ts'
-import { ADMIN_TOKEN, call, connect, OWNER, startConnect, status } from './helpers.ts'
+import { cc, net } from './edge.ts'
+import { ADMIN_TOKEN, call, connect, OWNER, relay, startConnect, status } from './helpers.ts'
 
 async function pkceChallenge(verifier: string) {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))
@@ -49,8 +49,10 @@ describe('GET /oauth/authorize', () => {
 describe('GET /oauth/callback (PKCE)', () => {
   it('exchanges the code with client_id and a verifier matching the challenge, then 303 /admin', async () => {
     const authorize = await startConnect()
-    const state = authorize.searchParams.get('state') ?? ''
-    const res = await call(`/oauth/callback?code=good-code&state=${state}`)
+    const back = await net.consent(authorize)
+    const code = back.searchParams.get('code')
+    expect(back.searchParams.get('state')).toBe(authorize.searchParams.get('state'))
+    const res = await call(back.pathname + back.search)
     expect(res.status).toBe(303)
     expect(res.headers.get('location')).toBe('/admin?notice=connected')
     expect(cc.tokenCalls).toHaveLength(1)
@@ -58,7 +60,8 @@ describe('GET /oauth/callback (PKCE)', () => {
     expect(exchange.grant).toBe('authorization_code')
     expect(exchange.authorization).toBeNull()
     expect(exchange.form.get('client_id')).toBe('0f5c3a55-7c1a-4d8e-9d39-6a5b1e6c2b10')
-    expect(exchange.form.get('code')).toBe('good-code')
+    expect(exchange.form.get('code')).toBe(code)
+    expect(exchange.status).toBe(200)
     expect(exchange.form.get('redirect_uri')).toBe('https://relay.test/oauth/callback')
     const verifier = exchange.form.get('code_verifier') ?? ''
     expect(verifier).toMatch(/^[\w-]{43,128}$/)
@@ -67,18 +70,18 @@ describe('GET /oauth/callback (PKCE)', () => {
     const s = await status()
     expect(s.state).toBe('connected')
     expect(s.account).toEqual({
-      sub: 'account-owner-1',
-      summary: { organization_name: 'Test Bakery', encoded_account_id: 'acc-1' },
+      sub: 'sandbox-owner',
+      summary: { organization_name: 'Sandbox Bakery', encoded_account_id: 'sandbox-1' },
     })
     const health = await (await call('/healthz')).json()
     expect(health).toEqual({ ok: true, connected: true })
   })
 
   it('rejects a replayed state without calling the token endpoint', async () => {
-    const state = (await startConnect()).searchParams.get('state') ?? ''
-    expect((await call(`/oauth/callback?code=good-code&state=${state}`)).status).toBe(303)
+    const back = await net.consent(await startConnect())
+    expect((await call(back.pathname + back.search)).status).toBe(303)
     expect(cc.tokenCalls).toHaveLength(1)
-    const replay = await call(`/oauth/callback?code=good-code&state=${state}`)
+    const replay = await call(back.pathname + back.search)
     expect(replay.status).toBe(400)
     expect(await replay.text()).toContain('already used')
     expect(cc.tokenCalls).toHaveLength(1)
@@ -112,6 +115,20 @@ describe('GET /oauth/callback (PKCE)', () => {
     expect(cc.tokenCalls).toHaveLength(1)
   })
 
+  it('refuses a code issued for another PKCE challenge (a code swapped in by someone else)', async () => {
+    await relay().disconnect()
+    const mine = await startConnect()
+    const theirs = new URL(mine)
+    theirs.searchParams.set('code_challenge', 'A'.repeat(43))
+    const stolen = (await net.consent(theirs)).searchParams.get('code') ?? ''
+    const state = mine.searchParams.get('state') ?? ''
+    const res = await call(`/oauth/callback?code=${encodeURIComponent(stolen)}&state=${state}`)
+    expect(res.status).toBe(400)
+    expect(await res.text()).toContain('PKCE')
+    expect(cc.tokenCalls.map((c) => c.status)).toEqual([400])
+    expect((await status()).state).toBe('not_connected')
+  })
+
   it('tells the owner plainly when no refresh token came back', async () => {
     cc.omitRefreshToken = true
     const res = await connect()
@@ -125,8 +142,7 @@ describe('GET /oauth/callback (PKCE)', () => {
     const body =
       (await (await call('/admin/status', { headers: OWNER })).text()) +
       (await (await call('/healthz')).text())
-    expect(body).not.toContain('refresh-')
-    expect(body).not.toContain('eyJ')
+    expect(body).not.toContain('eyJ') // neither the access nor the refresh token (both JWTs here)
     expect(body).not.toContain(ADMIN_TOKEN)
   })
 })

@@ -3,13 +3,11 @@
  * CC; accepted cases assert the exact JSON that CC received.
  */
 import { describe, expect, it, vi } from 'vitest'
-import { cc } from './fake-cc.ts'
-import { call, connectedWithSettledOutbox, eventually } from './helpers.ts'
+import { cc, net } from './edge.ts'
+import { call, connectedWithSettledOutbox, runOutbox } from './helpers.ts'
+import { LIST_1, LIST_2, SOURCE_FIELD } from './support/network.ts'
 
 const SITE = 'https://site.test'
-const LIST_1 = '9e2f7d10-1111-4c3b-8e42-000000000001'
-const LIST_2 = '9e2f7d10-1111-4c3b-8e42-000000000002'
-const SOURCE_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000001'
 let ip = 0
 
 /** Each call comes from its own client IP, so the per-IP rate limit only matters where tested. */
@@ -54,10 +52,10 @@ describe('accepted sign-ups', () => {
     expect(await res.json()).toEqual({ ok: true, status: 'delivered' })
     expect(res.headers.get('access-control-allow-origin')).toBe(SITE)
     expect(res.headers.get('vary')).toContain('Origin')
-    expect(cc.signupCalls).toHaveLength(1)
-    expect(cc.signupCalls[0].contentType).toBe('application/json')
-    expect(cc.signupCalls[0].authorization).toMatch(/^Bearer eyJ/)
-    expect(cc.signupCalls[0].body).toEqual({
+    expect(cc.signUpCalls).toHaveLength(1)
+    expect(cc.signUpCalls[0].contentType).toBe('application/json')
+    expect(cc.signUpCalls[0].authorization).toMatch(/^Bearer eyJ/)
+    expect(cc.signUpCalls[0].body).toEqual({
       email_address: 'jane.doe@example.com',
       first_name: 'Jane',
       last_name: 'Doe',
@@ -73,7 +71,7 @@ describe('accepted sign-ups', () => {
     const res = await postForm('newsletter', { email: 'html@example.com' })
     expect(res.status).toBe(303)
     expect(res.headers.get('location')).toBe('/subscribe/newsletter/thanks')
-    expect(cc.signupCalls.map((c) => c.body)).toEqual([
+    expect(cc.signUpCalls.map((c) => c.body)).toEqual([
       { email_address: 'html@example.com', list_memberships: [LIST_1, LIST_2] },
     ])
     const thanks = await call('/subscribe/newsletter/thanks')
@@ -88,7 +86,7 @@ describe('accepted sign-ups', () => {
     form.append('list', LIST_2)
     const res = await post('newsletter', form, { accept: 'application/json' })
     expect(res.status).toBe(200)
-    expect(cc.signupCalls[0].body).toEqual({
+    expect(cc.signUpCalls[0].body).toEqual({
       email_address: 'multi@example.com',
       list_memberships: [LIST_1, LIST_2],
     })
@@ -116,14 +114,14 @@ describe('accepted sign-ups', () => {
     })
     expect(res.status).toBe(303)
     expect(res.headers.get('location')).toBe('https://events.test/thanks')
-    expect(cc.signupCalls).toHaveLength(1)
+    expect(cc.signUpCalls).toHaveLength(1)
   })
 
   it('honeypot filled: the same success answer, and nothing reaches CC', async () => {
     const res = await postJson('newsletter', { email: 'bot@example.com', _gotcha: 'http://spam' })
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ ok: true, status: 'delivered' })
-    expect(cc.signupCalls).toHaveLength(0)
+    expect(cc.signUpCalls).toHaveLength(0)
   })
 
   it('absorbs a repeat of the same email to the same form', async () => {
@@ -131,7 +129,7 @@ describe('accepted sign-ups', () => {
     const second = await postJson('newsletter', { email: 'TWICE@example.com' })
     expect([first.status, second.status]).toEqual([200, 200])
     expect(await second.json()).toEqual({ ok: true, status: 'delivered' })
-    expect(cc.signupCalls).toHaveLength(1)
+    expect(cc.signUpCalls).toHaveLength(1)
   })
 
   it('a double click: two concurrent posts of one email make one CC call, both succeed', async () => {
@@ -140,25 +138,25 @@ describe('accepted sign-ups', () => {
       postJson('newsletter', { email: 'double@example.com' }),
     ])
     expect([a.status, b.status]).toEqual([200, 200])
-    expect(cc.signupCalls).toHaveLength(1)
+    expect(cc.signUpCalls).toHaveLength(1)
   })
 
   it('a repeat of a queued sign-up is answered "queued" (202), not "delivered"', async () => {
-    cc.signupScript = ['503']
+    cc.signUpFaults = ['503']
     expect((await postJson('newsletter', { email: 'queued-twice@example.com' })).status).toBe(202)
     const again = await postJson('newsletter', { email: 'queued-twice@example.com' })
     expect(again.status).toBe(202)
     expect(await again.json()).toEqual({ ok: true, status: 'queued' })
-    expect(cc.signupCalls).toHaveLength(1)
+    expect(cc.signUpCalls).toHaveLength(1)
   })
 
   it('a 401 from CC refreshes once and retries once', async () => {
-    cc.signupScript = ['401']
+    cc.signUpFaults = ['401']
     const res = await postJson('newsletter', { email: 'expired-token@example.com' })
     expect(res.status).toBe(200)
-    expect(cc.refreshCalls()).toHaveLength(1)
-    expect(cc.signupCalls).toHaveLength(2)
-    expect(cc.signupCalls[0].authorization).not.toBe(cc.signupCalls[1].authorization)
+    expect(net.refreshCalls()).toHaveLength(1)
+    expect(cc.signUpCalls).toHaveLength(2)
+    expect(cc.signUpCalls[0].authorization).not.toBe(cc.signUpCalls[1].authorization)
   })
 
   it('logs the outcome without the email address or any token', async () => {
@@ -195,7 +193,7 @@ describe('rejected sign-ups reach nothing', () => {
       ['birthday_day', 'custom.unknown', 'email', 'first_name', 'list'].sort()
     )
     for (const message of Object.values(body.fields)) expect(message.length).toBeGreaterThan(5)
-    expect(cc.signupCalls).toHaveLength(0)
+    expect(cc.signUpCalls).toHaveLength(0)
   })
 
   it('rejects header injection and control characters', async () => {
@@ -205,7 +203,7 @@ describe('rejected sign-ups reach nothing', () => {
     })
     expect(res.status).toBe(400)
     expect(await res.text()).toContain('first_name')
-    expect(cc.signupCalls).toHaveLength(0)
+    expect(cc.signUpCalls).toHaveLength(0)
   })
 
   it('rejects bad encodings (malformed JSON, invalid UTF-8)', async () => {
@@ -222,7 +220,7 @@ describe('rejected sign-ups reach nothing', () => {
       }
     )
     expect(utf8.status).toBe(400)
-    expect(cc.signupCalls).toHaveLength(0)
+    expect(cc.signUpCalls).toHaveLength(0)
   })
 
   it('403 origin_not_allowed for a foreign or missing origin', async () => {
@@ -240,7 +238,7 @@ describe('rejected sign-ups reach nothing', () => {
       body: '{"email":"a@example.com"}',
     })
     expect(none.status).toBe(403)
-    expect(cc.signupCalls).toHaveLength(0)
+    expect(cc.signUpCalls).toHaveLength(0)
   })
 
   it('404 unknown_form in HTML mode: the built-in page, not JSON', async () => {
@@ -248,14 +246,14 @@ describe('rejected sign-ups reach nothing', () => {
     expect(res.status).toBe(404)
     expect(res.headers.get('content-type')).toContain('text/html')
     expect(await res.text()).toContain('This sign-up form does not exist.')
-    expect(cc.signupCalls).toHaveLength(0)
+    expect(cc.signUpCalls).toHaveLength(0)
   })
 
   it('404 unknown_form', async () => {
     const res = await postJson('nope', { email: 'a@example.com' })
     expect(res.status).toBe(404)
     expect(((await res.json()) as { error: string }).error).toBe('unknown_form')
-    expect(cc.signupCalls).toHaveLength(0)
+    expect(cc.signUpCalls).toHaveLength(0)
   })
 
   it('413 payload_too_large, checked before parsing', async () => {
@@ -265,7 +263,7 @@ describe('rejected sign-ups reach nothing', () => {
     })
     expect(res.status).toBe(413)
     expect(((await res.json()) as { error: string }).error).toBe('payload_too_large')
-    expect(cc.signupCalls).toHaveLength(0)
+    expect(cc.signUpCalls).toHaveLength(0)
   })
 
   it('415 unsupported_media_type', async () => {
@@ -275,7 +273,7 @@ describe('rejected sign-ups reach nothing', () => {
     })
     expect(res.status).toBe(415)
     expect(((await res.json()) as { error: string }).error).toBe('unsupported_media_type')
-    expect(cc.signupCalls).toHaveLength(0)
+    expect(cc.signUpCalls).toHaveLength(0)
   })
 
   it('429 rate_limited with Retry-After, per client IP', async () => {
@@ -299,7 +297,8 @@ describe('rejected sign-ups reach nothing', () => {
     if (!last) throw new Error('no response')
     expect(((await last.json()) as { error: string }).error).toBe('rate_limited')
     expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0)
-    await eventually(async () => expect(cc.contacts.size).toBe(10))
+    await runOutbox()
+    expect(cc.contacts.size).toBe(10)
     expect(cc.contacts.has('burst10@example.com')).toBe(false)
     // Another visitor is unaffected.
     expect((await postJson('newsletter', { email: 'other@example.com' })).status).toBe(200)
@@ -311,7 +310,7 @@ describe('rejected sign-ups reach nothing', () => {
     const page = await res.text()
     expect(page).toContain('Enter your email address')
     expect(page).toContain(`href="${SITE}"`)
-    expect(cc.signupCalls).toHaveLength(0)
+    expect(cc.signUpCalls).toHaveLength(0)
   })
 
   it('HTML mode with error_url: 303 to error_url?error=<code>', async () => {
@@ -325,7 +324,7 @@ describe('rejected sign-ups reach nothing', () => {
     })
     expect(res.status).toBe(303)
     expect(res.headers.get('location')).toBe('https://events.test/oops?error=invalid_input')
-    expect(cc.signupCalls).toHaveLength(0)
+    expect(cc.signUpCalls).toHaveLength(0)
   })
 })
 
@@ -336,12 +335,12 @@ describe('Turnstile (fake siteverify)', () => {
       'cf-turnstile-response': 'pass-token',
     })
     expect(res.status).toBe(200)
-    expect(cc.siteverifyCalls).toHaveLength(1)
-    const form = cc.siteverifyCalls[0]
+    expect(net.siteverifyCalls).toHaveLength(1)
+    const form = net.siteverifyCalls[0]
     expect(form.get('secret')).toBe('test-turnstile-secret')
     expect(form.get('response')).toBe('pass-token')
     expect(form.get('idempotency_key')).toMatch(/^[0-9a-f-]{36}$/)
-    expect(cc.signupCalls).toHaveLength(1)
+    expect(cc.signUpCalls).toHaveLength(1)
   })
 
   it.each(['wrong-host', 'wrong-action', 'bad-token', undefined])(
@@ -353,7 +352,7 @@ describe('Turnstile (fake siteverify)', () => {
       })
       expect(res.status).toBe(403)
       expect(((await res.json()) as { error: string }).error).toBe('challenge_failed')
-      expect(cc.signupCalls).toHaveLength(0)
+      expect(cc.signUpCalls).toHaveLength(0)
     }
   )
 })
@@ -378,18 +377,18 @@ describe('CORS preflight', () => {
 
 describe('CC answers', () => {
   it('400 → 502 to the visitor (never "thanks"), a dead letter and an alert for the owner', async () => {
-    cc.signupScript = ['400']
+    cc.signUpFaults = ['400']
     const res = await postJson('newsletter', { email: 'drift@example.com' })
     expect(res.status).toBe(502)
     expect(((await res.json()) as { error: string }).error).toBe('delivery_failed')
-    expect(cc.alerts.map((a) => a.event)).toEqual(['dead_letter'])
-    expect(JSON.stringify(cc.alerts)).not.toContain('drift@')
+    expect(net.alertEvents()).toEqual(['dead_letter'])
+    expect(JSON.stringify(net.alerts)).not.toContain('drift@')
     // The visitor was told it failed, so trying again is not absorbed as a duplicate.
     expect((await postJson('newsletter', { email: 'drift@example.com' })).status).toBe(200)
   })
 
   it('503 → 202 queued (stored durably), never 200', async () => {
-    cc.signupScript = ['503']
+    cc.signUpFaults = ['503']
     const res = await postJson('newsletter', { email: 'later@example.com' })
     expect(res.status).toBe(202)
     expect(await res.json()).toEqual({ ok: true, status: 'queued' })

@@ -10,13 +10,13 @@ import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
+import { BENCH_LIST as LIST } from './bench-config.mjs'
 import { agent, now, request } from './http.mjs'
 import { countBy, percentile } from './stats.mjs'
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef'
 export const SITE = 'https://site.bench'
-const LIST = '9e2f7d10-1111-4c3b-8e42-00000000be4c'
 const MAX_REQUESTS_PER_LEVEL = 200_000
 const runId = Date.now().toString(36)
 /**

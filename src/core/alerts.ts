@@ -28,6 +28,8 @@ export function alertPayload(alert: Alert): Record<string, unknown> {
   return { service: 'ctct-relay', ...alert, text, content: text }
 }
 
+import { fetchWithin } from './timeout.ts'
+
 /** Best effort: a webhook outage must never break a refresh or a sign-up, so errors are logged. */
 export async function sendAlert(
   url: string | undefined,
@@ -36,13 +38,16 @@ export async function sendAlert(
 ): Promise<boolean> {
   if (!url) return false
   try {
-    const res = await fetchFn(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(alertPayload(alert)),
-      signal: AbortSignal.timeout(5000),
+    return await fetchWithin(5000, async (signal) => {
+      const res = await fetchFn(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(alertPayload(alert)),
+        signal,
+      })
+      await res.body?.cancel()
+      return res.ok
     })
-    return res.ok
   } catch (err) {
     console.log(JSON.stringify({ msg: 'alert_failed', event: alert.event, error: String(err) }))
     return false

@@ -32,7 +32,7 @@ describe('fetchCatalog', () => {
           { list_id: 'a', name: 'A' },
           { list_id: 'b', name: 'B' },
         ],
-        custom_fields: [{ custom_field_id: 'f', name: 'source', label: 'Source' }],
+        custom_fields: [{ custom_field_id: 'f', name: 'source', label: 'Source', type: '' }],
         fetched_at: '2026-01-01T00:00:00.000Z',
       },
     })
@@ -65,7 +65,12 @@ describe('checkProfiles', () => {
     const catalog = {
       lists: [{ list_id: 'AAAAAAAA-0000-4000-8000-000000000001', name: 'News' }],
       custom_fields: [
-        { custom_field_id: 'ffffffff-0000-4000-8000-000000000001', name: 's', label: 'S' },
+        {
+          custom_field_id: 'ffffffff-0000-4000-8000-000000000001',
+          name: 's',
+          label: 'S',
+          type: '',
+        },
       ],
       fetched_at: '',
     }

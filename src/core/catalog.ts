@@ -1,30 +1,21 @@
 /**
  * @module catalog
- * The owner's view of their CC account: lists and custom fields (paginated GETs, validated with
- * valibot), and a check of every FORMS profile against them, so an unknown list or custom field
- * id is flagged on /admin before a visitor's sign-up is refused for it.
+ * The owner's view of their CC account: lists and custom fields (paginated GETs, validated in
+ * cc-client.ts), and a check of every FORMS profile against them, so an unknown list or custom
+ * field id is flagged on /admin before a visitor's sign-up is refused for it.
  */
-import * as v from 'valibot'
+import {
+  type CcCustomField,
+  type CcList,
+  type Page,
+  processCustomFieldsPage,
+  processListsPage,
+} from './cc-client.ts'
 import type { Forms } from './config.ts'
 
-const ListsPage = v.object({
-  lists: v.array(v.object({ list_id: v.string(), name: v.string() })),
-  _links: v.optional(v.object({ next: v.optional(v.object({ href: v.string() })) })),
-})
-const FieldsPage = v.object({
-  custom_fields: v.array(
-    v.object({
-      custom_field_id: v.string(),
-      name: v.optional(v.string()),
-      label: v.optional(v.string()),
-    })
-  ),
-  _links: v.optional(v.object({ next: v.optional(v.object({ href: v.string() })) })),
-})
-
 export interface Catalog {
-  lists: { list_id: string; name: string }[]
-  custom_fields: { custom_field_id: string; name: string; label: string }[]
+  lists: CcList[]
+  custom_fields: CcCustomField[]
   fetched_at: string
 }
 
@@ -37,50 +28,47 @@ export interface ProfileCheck {
 /** At most this many pages per collection: 500 lists (limit=50 × 10), far above typical use. */
 const MAX_PAGES = 10
 
-/**
- * Follows `_links.next.href`, which CC gives as a path ("/v3/contact_lists?cursor=…"): it is
- * resolved against the API base's origin, and never allowed to point elsewhere.
- */
+type Get = (url: string) => Promise<{ ok: true; value: unknown } | { ok: false; message: string }>
+
+/** Reads every page of one collection, following CC's `_links.next` (see cc-client.ts). */
+async function collect<T>(
+  get: Get,
+  first: string,
+  process: (body: unknown) => Page<T> | null
+): Promise<{ ok: true; value: T[] } | { ok: false; message: string }> {
+  const items: T[] = []
+  let url: string | null = first
+  for (let page = 0; url && page < MAX_PAGES; page++) {
+    const res = await get(url)
+    if (!res.ok) return res
+    const parsed = process(res.value)
+    if (!parsed) return { ok: false, message: 'Constant Contact sent an unexpected list page' }
+    items.push(...parsed.items)
+    url = parsed.next
+  }
+  return { ok: true, value: items }
+}
+
 export async function fetchCatalog(
   apiBase: string,
-  get: (url: string) => Promise<{ ok: true; value: unknown } | { ok: false; message: string }>,
+  get: Get,
   now: number
 ): Promise<{ ok: true; value: Catalog } | { ok: false; message: string }> {
-  const origin = new URL(apiBase).origin
-  const lists: Catalog['lists'] = []
-  const fields: Catalog['custom_fields'] = []
-  const collections = [
-    { url: `${apiBase}/contact_lists?limit=50&status=active`, schema: ListsPage },
-    { url: `${apiBase}/contact_custom_fields?limit=100`, schema: FieldsPage },
-  ] as const
-  for (const { url: first, schema } of collections) {
-    let url: string | null = first
-    for (let page = 0; url && page < MAX_PAGES; page++) {
-      const res = await get(url)
-      if (!res.ok) return res
-      const parsed = v.safeParse(schema as v.GenericSchema, res.value)
-      if (!parsed.success)
-        return { ok: false, message: 'Constant Contact sent an unexpected list page' }
-      const body = parsed.output as v.InferOutput<typeof ListsPage> &
-        v.InferOutput<typeof FieldsPage>
-      if (body.lists) lists.push(...body.lists.map((l) => ({ list_id: l.list_id, name: l.name })))
-      if (body.custom_fields) {
-        fields.push(
-          ...body.custom_fields.map((f) => ({
-            custom_field_id: f.custom_field_id,
-            name: f.name ?? '',
-            label: f.label ?? f.name ?? '',
-          }))
-        )
-      }
-      const next: string | undefined = body._links?.next?.href
-      url = next ? new URL(next, origin).toString() : null
-      if (url && new URL(url).origin !== origin) url = null
-    }
-  }
+  const lists = await collect(get, `${apiBase}/contact_lists?limit=50&status=active`, (body) =>
+    processListsPage(apiBase, body)
+  )
+  if (!lists.ok) return lists
+  const fields = await collect(get, `${apiBase}/contact_custom_fields?limit=100`, (body) =>
+    processCustomFieldsPage(apiBase, body)
+  )
+  if (!fields.ok) return fields
   return {
     ok: true,
-    value: { lists, custom_fields: fields, fetched_at: new Date(now).toISOString() },
+    value: {
+      lists: lists.value,
+      custom_fields: fields.value,
+      fetched_at: new Date(now).toISOString(),
+    },
   }
 }
 

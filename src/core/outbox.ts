@@ -1,54 +1,11 @@
 /**
  * @module outbox
- * Pure delivery policy: how to read Constant Contact's answer to sign_up_form, how to merge
- * queued duplicates, the pacing window and the UTC day. No I/O here; delivery.ts does it.
+ * Pure delivery policy: how to merge queued duplicates, when to try again after each kind of
+ * failure, and the UTC day CC's quota counts in. No I/O here; admission.ts and delivery.ts do it.
  */
-import * as v from 'valibot'
+import type { CcOutcome } from './cc-client.ts'
 import type { SignUpFormBody } from './signup.ts'
-
-export type CcOutcome =
-  | { kind: 'delivered'; status: number; action?: string }
-  /** The token was rejected: refresh once, then retry once. */
-  | { kind: 'unauthorized'; status: number }
-  /** Per-second limit hit: back off briefly. */
-  | { kind: 'throttled'; status: number }
-  /** Daily quota used up: park until 00:00 UTC. */
-  | { kind: 'quota_exceeded'; status: number }
-  /** 5xx, 409, 429 without a known key, network errors, timeouts: retry with backoff. */
-  | { kind: 'retry'; status: number; errorKey: string; message: string }
-  /** 400 and other 4xx: retrying the same body cannot help. */
-  | { kind: 'dead'; status: number; errorKey: string; message: string }
-
-const ErrorItem = v.object({
-  error_key: v.optional(v.string()),
-  error_message: v.optional(v.string()),
-})
-/** CC error bodies are an array normally, and a single object on 401 and 429 (reference §5). */
-const ErrorBody = v.union([v.array(ErrorItem), ErrorItem])
-
-export function parseCcError(body: unknown): { errorKey: string; message: string } {
-  const parsed = v.safeParse(ErrorBody, body)
-  if (!parsed.success) return { errorKey: 'unknown', message: '' }
-  const first = Array.isArray(parsed.output) ? parsed.output[0] : parsed.output
-  return { errorKey: first?.error_key ?? 'unknown', message: first?.error_message ?? '' }
-}
-
-const SuccessBody = v.object({ contact_id: v.optional(v.string()), action: v.optional(v.string()) })
-
-export function classifyCcResponse(status: number, body: unknown): CcOutcome {
-  if (status === 200 || status === 201) {
-    const parsed = v.safeParse(SuccessBody, body)
-    return { kind: 'delivered', status, action: parsed.success ? parsed.output.action : undefined }
-  }
-  const { errorKey, message } = parseCcError(body)
-  if (status === 401) return { kind: 'unauthorized', status }
-  if (status === 429 && errorKey === 'quota_exceeded') return { kind: 'quota_exceeded', status }
-  if (status === 429) return { kind: 'throttled', status }
-  if (status >= 500 || status === 409 || status === 408) {
-    return { kind: 'retry', status, errorKey, message }
-  }
-  return { kind: 'dead', status, errorKey, message }
-}
+import type { DeliveryError } from './store.ts'
 
 /**
  * sign_up_form is an upsert that appends lists and custom fields, so two queued sign-ups of one
@@ -79,45 +36,6 @@ export function nextUtcMidnight(now: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)
 }
 
-/**
- * CC counts requests as they arrive; network jitter can bunch requests sent 250 ms apart. A
- * window slightly longer than a second keeps any 1-second window at CC within the limit, at a
- * cost of 5% of the rate (4 per 1.05 s = 3.8/s).
- */
-export const PACE_WINDOW_MS = 1050
-
-/** A sliding-window limiter: at most `perSecond` sends in any PACE_WINDOW_MS. */
-export class Pacer {
-  readonly #sent: number[] = []
-  readonly #perSecond: number
-
-  constructor(perSecond: number) {
-    this.#perSecond = perSecond
-  }
-
-  #prune(now: number) {
-    while (this.#sent.length > 0 && this.#sent[0] <= now - PACE_WINDOW_MS) this.#sent.shift()
-  }
-
-  available(now: number): number {
-    this.#prune(now)
-    return Math.max(0, this.#perSecond - this.#sent.length)
-  }
-
-  /** Takes a slot synchronously (before any await), so concurrent senders never overshoot. */
-  tryAcquire(now: number): boolean {
-    if (this.available(now) === 0) return false
-    this.#sent.push(now)
-    return true
-  }
-
-  /** When the next slot frees up. */
-  nextFreeAt(now: number): number {
-    this.#prune(now)
-    return this.#sent.length < this.#perSecond ? now : this.#sent[0] + PACE_WINDOW_MS
-  }
-}
-
 const RETRY_BASE_MS = 5_000
 const RETRY_MAX_MS = 60 * 60_000
 
@@ -125,6 +43,65 @@ const RETRY_MAX_MS = 60 * 60_000
 export function retryDelay(attempts: number, random = Math.random): number {
   const base = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(0, attempts - 1))
   return Math.round(base / 2 + (random() * base) / 2)
+}
+
+/** After CC answered `throttled`, sends pause this long. */
+export const THROTTLE_PAUSE_MS = 2_000
+/** A token that is temporarily unavailable (refresh backing off) is tried again this soon. */
+export const TOKEN_RETRY_MS = 30_000
+
+/** Every way an attempt can end without CC accepting or refusing the sign-up for good. */
+export type Undelivered =
+  | Exclude<CcOutcome, { kind: 'delivered' | 'dead' }>
+  /** No usable token: needs_reauth or not_connected park; token_unavailable retries soon. */
+  | { kind: 'no_token'; code: string }
+  /** No pacing slot, or a pause, park or quota is in force until `until`. */
+  | { kind: 'no_slot'; until: number }
+
+/**
+ * When an undelivered sign-up is due again, and whether the attempt counts. Waiting for a slot,
+ * a pause, the quota or a reconnect burns no attempt: only CC's failures do.
+ */
+export function retryPlan(
+  attempt: Undelivered,
+  attempts: number,
+  now: number,
+  random = Math.random
+): { attempts: number; nextAttemptAt: number; error: DeliveryError | null } {
+  switch (attempt.kind) {
+    case 'retry': {
+      const error = {
+        status: attempt.status,
+        errorKey: attempt.errorKey,
+        message: attempt.message,
+        at: now,
+      }
+      return {
+        attempts: attempts + 1,
+        nextAttemptAt: now + retryDelay(attempts + 1, random),
+        error,
+      }
+    }
+    case 'unauthorized':
+      return {
+        attempts: attempts + 1,
+        nextAttemptAt: now + retryDelay(attempts + 1, random),
+        error: null,
+      }
+    case 'throttled':
+      return { attempts, nextAttemptAt: now + THROTTLE_PAUSE_MS, error: null }
+    case 'quota_exceeded':
+      return { attempts, nextAttemptAt: nextUtcMidnight(now), error: null }
+    case 'no_slot':
+      return { attempts, nextAttemptAt: attempt.until, error: null }
+    case 'no_token':
+      // Parked items are due as soon as a token exists again; reconnecting wakes the drain.
+      return {
+        attempts,
+        nextAttemptAt: attempt.code === 'token_unavailable' ? now + TOKEN_RETRY_MS : now,
+        error: null,
+      }
+  }
 }
 
 /** Masks an address for the owner's view: "jane.doe@example.com" → "j•••e@example.com". */

@@ -1,22 +1,22 @@
 /**
  * @module service
- * `RelayService` is everything that must have a single writer: OAuth states, the token set (and,
- * with the outbox, queued sign-ups). On Workers it lives inside the Durable Object and its public
- * methods are the object's whole RPC surface (`RelayBackend`); on Deno it runs in-process over KV.
+ * `RelayService` is everything that must have a single writer: OAuth states, the token set and
+ * the outbox. On Workers it lives inside the Durable Object and its public methods are the
+ * object's whole RPC surface (`RelayBackend`); on Deno it runs in-process over KV.
  */
+import { Admission, type Submission, type SubmitResult } from './admission.ts'
 import { type Alert, sendAlert } from './alerts.ts'
 import { type Catalog, fetchCatalog } from './catalog.ts'
-import type { Config } from './config.ts'
-import {
-  type AccessToken,
-  type AccountSummary,
-  Connection,
-  type ConnectionStatus,
-} from './connection.ts'
-import { Delivery, type Submission, type SubmitResult } from './delivery.ts'
+import { CcApi } from './cc-api.ts'
+import { processAccountSummary } from './cc-client.ts'
+import type { Clock } from './clock.ts'
+import { type Config, SANDBOX_ORIGIN } from './config.ts'
+import { type AccessToken, Connection, type RefreshSerializer } from './connection.ts'
+import type { ConnectionStatus } from './connection-state.ts'
+import { Delivery } from './delivery.ts'
 import type { Outcome } from './errors.ts'
 import { maskEmail } from './outbox.ts'
-import { Sandbox, type SandboxView } from './sandbox.ts'
+import { CcModel, type SandboxView } from './sandbox.ts'
 import type {
   AuthStateRepo,
   DeadLetter,
@@ -24,6 +24,8 @@ import type {
   PendingAuthorization,
   TokenRepo,
 } from './store.ts'
+
+export type { Submission, SubmitResult } from './admission.ts'
 
 export const STATE_TTL_MS = 10 * 60_000
 /** Lists change rarely, and every GET spends CC quota: re-fetch at most every 5 minutes. */
@@ -91,30 +93,9 @@ export interface ServiceDeps {
   wake: (at: number) => Promise<void>
   config: () => Config
   fetch: typeof fetch
-  now: () => number
-  sleep: (ms: number) => Promise<void>
-}
-
-/** Best effort: the dashboard shows the account's name; failing to fetch it changes nothing. */
-async function fetchAccountSummary(
-  deps: ServiceDeps,
-  accessToken: string
-): Promise<AccountSummary | null> {
-  try {
-    const res = await deps.fetch(`${deps.config().CC_API_BASE_URL}/account/summary`, {
-      headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
-      signal: AbortSignal.timeout(5000),
-    })
-    if (!res.ok) return null
-    const body = (await res.json()) as Record<string, unknown>
-    const pick = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : undefined)
-    return {
-      organization_name: pick('organization_name'),
-      encoded_account_id: pick('encoded_account_id'),
-    }
-  } catch {
-    return null
-  }
+  clock: Clock
+  /** Where several instances share one store (Deno KV): the cross-instance refresh lease. */
+  serializeRefresh?: RefreshSerializer
 }
 
 const STATE_MESSAGES = {
@@ -127,39 +108,49 @@ const STATE_MESSAGES = {
 export class RelayService implements RelayBackend {
   readonly #deps: ServiceDeps
   readonly #connection: Connection
+  readonly #api: CcApi
+  readonly #admission: Admission
   readonly #delivery: Delivery
   #catalog: { value: Catalog; at: number; generation: string } | null = null
-
-  #sandbox: Sandbox | null = null
+  #sandbox: CcModel | null = null
 
   constructor(deps: ServiceDeps) {
-    // All CC traffic leaves from here; in sandbox mode it is answered in-process instead.
+    // All CC traffic leaves from here; in sandbox mode the model answers it in-process.
     const network = deps.fetch
-    const outbound: typeof fetch = (input, init) =>
-      deps.config().sandbox
-        ? this.#sandboxInstance().wrap(network)(input, init)
-        : network(input, init)
-    deps = { ...deps, fetch: outbound }
-    this.#deps = deps
+    const outbound: typeof fetch = (input, init) => {
+      const sandbox = deps.config().sandbox ? this.#sandboxModel() : null
+      const request = new Request(input, init)
+      return sandbox && request.url.startsWith(`${SANDBOX_ORIGIN}/`)
+        ? sandbox.handle(request)
+        : network(request)
+    }
+    this.#deps = deps = { ...deps, fetch: outbound }
     const alert = (a: Alert) => sendAlert(deps.config().ALERT_WEBHOOK_URL, deps.fetch, a)
     this.#connection = new Connection({
       repo: deps.tokens,
       config: deps.config,
       fetch: deps.fetch,
-      now: deps.now,
-      sleep: deps.sleep,
+      clock: deps.clock,
       alert,
+      serializeRefresh: deps.serializeRefresh,
     })
-    this.#delivery = new Delivery({
+    this.#api = new CcApi({
       repo: deps.outbox,
-      accessToken: (options) => this.#connection.accessToken(options),
       config: deps.config,
       fetch: deps.fetch,
-      now: deps.now,
-      sleep: deps.sleep,
+      clock: deps.clock,
+      accessToken: (options) => this.#connection.accessToken(options),
+    })
+    const outboxDeps = {
+      repo: deps.outbox,
+      api: this.#api,
+      config: deps.config,
+      clock: deps.clock,
       alert,
       wake: deps.wake,
-    })
+    }
+    this.#admission = new Admission(outboxDeps)
+    this.#delivery = new Delivery(outboxDeps)
   }
 
   async beginAuthorization(pending: PendingAuthorization): Promise<void> {
@@ -172,7 +163,7 @@ export class RelayService implements RelayBackend {
     error?: string
   }): Promise<Outcome<{ refreshable: boolean }>> {
     // The state is claimed even when CC reports an error, so it can never be replayed.
-    const claim = await this.#deps.states.claim(input.state, this.#deps.now())
+    const claim = await this.#deps.states.claim(input.state, this.#deps.clock.now())
     if (claim.status !== 'ok') {
       return { ok: false, code: `state_${claim.status}`, message: STATE_MESSAGES[claim.status] }
     }
@@ -197,11 +188,13 @@ export class RelayService implements RelayBackend {
       code_verifier: pending.codeVerifier ?? undefined,
     })
     if (!exchanged.ok) return exchanged
-    const { generation, accessToken, scope, refreshable } = exchanged.value
+    const { generation, tokens, refreshable } = exchanged.value
     // Sign-ups parked while disconnected are replayed now.
-    await this.#deps.wake(this.#deps.now())
-    if (scope.split(' ').includes('account_read')) {
-      const summary = await fetchAccountSummary(this.#deps, accessToken)
+    await this.#deps.wake(this.#deps.clock.now())
+    if (tokens.scope.split(' ').includes('account_read')) {
+      // Best effort: the dashboard shows the account's name; failing to fetch it changes nothing.
+      const read = await this.#api.get(`${this.#deps.config().CC_API_BASE_URL}/account/summary`)
+      const summary = read.ok ? processAccountSummary(read.value) : null
       if (summary) await this.#connection.setAccount(generation, summary)
     }
     return { ok: true, value: { refreshable } }
@@ -213,25 +206,34 @@ export class RelayService implements RelayBackend {
 
   async status(): Promise<RelayStatus> {
     const connection = await this.#connection.status()
-    const f = await this.#delivery.figures()
-    const now = this.#deps.now()
+    const now = this.#deps.clock.now()
+    const [figures, blocks] = await Promise.all([
+      this.#deps.outbox.figures(now),
+      this.#deps.outbox.blocks(),
+    ])
+    const config = this.#deps.config()
+    const ahead = (ms: number | null) => (ms !== null && ms > now ? ms : null)
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+    const pausedUntil = ahead(blocks.pausedUntil)
+    const parkedUntil = ahead(blocks.parkedUntil)
     const waitingForOwner =
       connection.state === 'needs_reauth' || connection.state === 'not_connected'
     return {
       ...connection,
       outbox: {
-        pending: f.pending,
-        parked: waitingForOwner || f.parkedUntil !== null ? f.pending : 0,
-        dead: f.dead,
-        delivered_today: f.deliveredToday,
-        quota_used_today: f.quotaUsedToday,
-        quota_limit: f.quotaLimit,
-        rate_per_second: f.ratePerSecond,
+        pending: figures.pending,
+        parked: waitingForOwner || parkedUntil !== null ? figures.pending : 0,
+        dead: figures.dead,
+        delivered_today: figures.deliveredToday,
+        quota_used_today: figures.quotaUsedToday,
+        quota_limit: config.CC_DAILY_QUOTA,
+        rate_per_second: config.CC_RATE_PER_SECOND,
         oldest_pending_age_seconds:
-          f.oldestPendingAt === null ? null : Math.round((now - f.oldestPendingAt) / 1000),
-        paused_until: iso(f.pausedUntil),
-        parked_until: iso(f.parkedUntil),
+          figures.oldestPendingAt === null
+            ? null
+            : Math.round((now - figures.oldestPendingAt) / 1000),
+        paused_until: iso(pausedUntil),
+        parked_until: iso(parkedUntil),
       },
     }
   }
@@ -241,12 +243,12 @@ export class RelayService implements RelayBackend {
   }
 
   submit(submission: Submission): Promise<SubmitResult> {
-    return this.#delivery.submit(submission)
+    return this.#admission.submit(submission)
   }
 
-  #sandboxInstance(): Sandbox {
-    this.#sandbox ??= new Sandbox({
-      now: this.#deps.now,
+  #sandboxModel(): CcModel {
+    this.#sandbox ??= new CcModel({
+      clock: this.#deps.clock,
       tokenTtlSeconds: this.#deps.sandboxTokenTtlSeconds,
     })
     return this.#sandbox
@@ -256,15 +258,15 @@ export class RelayService implements RelayBackend {
     op: { deleteList?: string; restoreList?: string } = {}
   ): Promise<SandboxView | null> {
     if (!this.#deps.config().sandbox) return null
-    const sandbox = this.#sandboxInstance()
-    if (op.deleteList) sandbox.deletedLists.add(op.deleteList)
-    if (op.restoreList) sandbox.deletedLists.delete(op.restoreList)
+    const model = this.#sandboxModel()
+    if (op.deleteList) model.deletedLists.add(op.deleteList)
+    if (op.restoreList) model.deletedLists.delete(op.restoreList)
     if (op.deleteList || op.restoreList) this.#catalog = null
-    return sandbox.view()
+    return model.view()
   }
 
   async catalog(options: { refresh?: boolean } = {}): Promise<Outcome<Catalog>> {
-    const now = this.#deps.now()
+    const now = this.#deps.clock.now()
     const status = await this.#connection.status()
     // Keyed by the connected account, so a reconnect to another account never shows stale lists.
     const key = `${status.account.sub}:${status.connected_at}`
@@ -279,7 +281,7 @@ export class RelayService implements RelayBackend {
     }
     const result = await fetchCatalog(
       this.#deps.config().CC_API_BASE_URL,
-      (url) => this.#delivery.apiGet(url),
+      (url) => this.#api.get(url),
       now
     )
     if (!result.ok) return { ok: false, code: 'unavailable', message: result.message }

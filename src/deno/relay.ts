@@ -10,8 +10,10 @@
  * the refresh lease for the token endpoint (see kv-store.ts and core/connection.ts).
  */
 import { createApp } from '../core/app.ts'
+import { type Clock, systemClock } from '../core/clock.ts'
 import { configFrom } from '../core/config.ts'
-import { Sandbox } from '../core/sandbox.ts'
+import { outcomeFromRecord, type RefreshSerializer, settledElsewhere } from '../core/connection.ts'
+import { fromStored } from '../core/connection-state.ts'
 import { RelayService } from '../core/service.ts'
 import { KvAuthStateRepo, KvOutboxRepo, KvTokenRepo } from './kv-store.ts'
 
@@ -19,10 +21,9 @@ export interface DenoRelayOptions {
   kv: Deno.Kv
   /** The configuration, under the same names as on Workers (normally Deno.env.toObject()). */
   env: Record<string, string | undefined>
-  /** Outbound network. Tests pass a fake Constant Contact here; the sandbox wraps whatever it is. */
+  /** Outbound network. Tests pass the model of Constant Contact here (src/core/sandbox.ts). */
   fetch?: typeof fetch
-  now?: () => number
-  sleep?: (ms: number) => Promise<void>
+  clock?: Clock
   /** Replaces the default wake-ups (an in-process timer plus a KV queue message). */
   wake?: (at: number) => Promise<void>
 }
@@ -51,19 +52,10 @@ export interface DenoRelay {
 
 export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
   const { kv, env } = options
-  const now = options.now ?? Date.now
-  const sleep =
-    options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  const clock = options.clock ?? systemClock
+  const now = clock.now
   const network = options.fetch ?? ((input, init) => fetch(input, init))
   const config = () => configFrom(env)
-
-  let sandbox: Sandbox | undefined
-  // All CC traffic leaves from here; in sandbox mode it is answered in-process instead.
-  const outbound: typeof fetch = (input, init) => {
-    if (!config().sandbox) return network(input, init)
-    sandbox ??= new Sandbox({ now, tokenTtlSeconds: sandboxTokenTtl(env) })
-    return sandbox.wrap(network)(input, init)
-  }
 
   // In-flight work, so a shutdown can let it finish before the KV handle closes under it.
   const busy = new Set<Promise<unknown>>()
@@ -121,15 +113,17 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
   }
 
   const wake = options.wake ?? defaultWake
+  const tokens = new KvTokenRepo(kv)
   const service: RelayService = new RelayService({
-    tokens: new KvTokenRepo(kv),
+    tokens,
     states: new KvAuthStateRepo(kv),
     outbox: new KvOutboxRepo(kv),
     wake,
     config,
-    fetch: outbound,
-    now,
-    sleep,
+    fetch: network,
+    clock,
+    sandboxTokenTtlSeconds: sandboxTokenTtl(env),
+    serializeRefresh: refreshLease(tokens, clock),
   })
 
   const app = createApp({ config, backend: () => service, now, fetch: network })
@@ -161,6 +155,48 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
       close()
       while (busy.size > 0) await Promise.allSettled([...busy])
     },
+  }
+}
+
+/** Outlives a whole refresh (3 × (1.1 s + 8 s)), so only a crash lets it lapse. */
+export const REFRESH_LEASE_MS = 60_000
+/** How long a caller waits for another instance's refresh before giving up for now. */
+const LEASE_WAIT_MS = 15_000
+const LEASE_POLL_MS = 50
+
+/**
+ * The refresh across instances. Within one instance the core already coalesces callers on one
+ * promise; here every instance runs its own, so only the holder of the KV lease calls the token
+ * endpoint. The others poll the record until the holder's outcome lands (new tokens, a failure,
+ * a reconnect) and answer from it, so N instances still make one call per refresh and never send
+ * a rotated refresh token.
+ */
+export function refreshLease(tokens: KvTokenRepo, clock: Clock): RefreshSerializer {
+  const holder = crypto.randomUUID()
+  const load = async () => fromStored(await tokens.load())
+  return async (refresh) => {
+    const before = await load()
+    const deadline = clock.now() + LEASE_WAIT_MS
+    while (!(await tokens.acquireRefreshLease(holder, clock.now(), REFRESH_LEASE_MS))) {
+      const current = await load()
+      if (settledElsewhere(before, current)) return outcomeFromRecord(current)
+      if (clock.now() >= deadline) {
+        return {
+          ok: false,
+          code: 'token_unavailable',
+          message: 'Another instance is still refreshing the token',
+        }
+      }
+      await clock.sleep(LEASE_POLL_MS)
+    }
+    try {
+      // The holder may have finished and released between our last poll and our acquire.
+      const current = await load()
+      if (settledElsewhere(before, current)) return outcomeFromRecord(current)
+      return await refresh()
+    } finally {
+      await tokens.releaseRefreshLease(holder)
+    }
   }
 }
 

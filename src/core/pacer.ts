@@ -1,0 +1,54 @@
+/**
+ * @module pacer
+ * Keeps requests to Constant Contact within CC_RATE_PER_SECOND, as CC counts them: on arrival.
+ *
+ * We never see a request arrive at CC. We only know when it left (the send) and when its answer
+ * came back; the arrival lies somewhere between. So the pacer hands out `perSecond` slots: a slot
+ * is held from the send until the answer (or the failure, a timeout included), and rests for one
+ * second after that before anyone may take it again. Two requests on one slot therefore arrive at
+ * least a second apart, and no 1-second window at CC sees more than `perSecond` arrivals, however
+ * late our side runs (an await, a storage read, a busy scheduler between taking a slot and the
+ * request leaving only delays the send; it never shortens the rest).
+ *
+ * Every request to CC's API takes a slot from the one pacer: inline sign-ups, queued ones and the
+ * dashboard's reads alike (see cc-api.ts). Pure and synchronous, so taking a slot can never race.
+ */
+
+/** How long a slot rests after the answer to the request that held it. */
+export const SLOT_REST_MS = 1000
+
+export class Pacer {
+  /** Per slot: when it may be taken again. +Infinity while a request holds it. */
+  readonly #freeAt: number[]
+
+  constructor(perSecond: number) {
+    this.#freeAt = Array.from({ length: Math.max(1, perSecond) }, () => Number.NEGATIVE_INFINITY)
+  }
+
+  /** Takes a free slot at `now` (returning its number), or null when none is free. */
+  take(now: number): number | null {
+    const slot = this.#freeAt.findIndex((at) => at <= now)
+    if (slot === -1) return null
+    this.#freeAt[slot] = Number.POSITIVE_INFINITY
+    return slot
+  }
+
+  /** The request that held `slot` was answered, failed or timed out at `at`. */
+  release(slot: number, at: number): void {
+    this.#freeAt[slot] = at + SLOT_REST_MS
+  }
+
+  available(now: number): number {
+    return this.#freeAt.filter((at) => at <= now).length
+  }
+
+  /**
+   * When a slot is next free: `now` if one is, else the earliest end of a rest, or null while
+   * every slot still waits for its answer (a release will come, but not at a known time).
+   */
+  nextFreeAt(now: number): number | null {
+    const earliest = Math.min(...this.#freeAt)
+    if (earliest === Number.POSITIVE_INFINITY) return null
+    return Math.max(now, earliest)
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * @module timeout
+ * `fetch` with a deadline whose timer is cleared as soon as the answer is in. AbortSignal.timeout
+ * cannot be cleared: its pending timer would keep a Durable Object awake (and billed) for the
+ * whole timeout after every request, and delays its eviction.
+ */
+export async function fetchWithin<T>(
+  timeoutMs: number,
+  run: (signal: AbortSignal) => Promise<T>
+): Promise<T> {
+  const controller = new AbortController()
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`No answer within ${timeoutMs} ms`, 'TimeoutError')),
+    timeoutMs
+  )
+  try {
+    return await run(controller.signal)
+  } finally {
+    clearTimeout(timer)
+  }
+}
