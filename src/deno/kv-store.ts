@@ -393,7 +393,7 @@ export class KvOutboxRepo implements OutboxRepo {
     else await this.#update(dead.id, (r) => killed(r, error, now))
   }
 
-  /** One commit per item (SQL does it in one statement); each item is revived exactly once. */
+  /** One commit per item: each is revived exactly once, even by two instances at once. */
   async revive(id: number | 'all', now: number): Promise<number> {
     const ids =
       id === 'all'
