@@ -118,9 +118,13 @@ describe('schema migrations', () => {
         `INSERT INTO outbox (id, form_id, email_hash, payload, status, attempts, created_at,
            next_attempt_at, lease_until, last_status, last_error_key, last_error_message,
            last_error_at, dead_at)
-         VALUES (1, 'newsletter', 'h-queued', ?, 'pending', 2, ?, ?, NULL, 503, 'unavailable', 'down', ?, NULL),
-                (2, 'newsletter', 'h-inflight', ?, 'pending', 0, ?, ?, ?, NULL, NULL, NULL, NULL, NULL),
-                (3, 'newsletter', 'h-refused', ?, 'dead', 1, ?, ?, NULL, 400, 'contacts.api.validation.error', 'bad list', ?, ?)`,
+         VALUES
+           (1, 'newsletter', 'h-queued', ?, 'pending', 2, ?, ?,
+            NULL, 503, 'unavailable', 'down', ?, NULL),
+           (2, 'newsletter', 'h-inflight', ?, 'pending', 0, ?, ?,
+            ?, NULL, NULL, NULL, NULL, NULL),
+           (3, 'newsletter', 'h-refused', ?, 'dead', 1, ?, ?,
+            NULL, 400, 'contacts.api.validation.error', 'bad list', ?, ?)`,
         row('queued@example.com'),
         now - 5_000,
         now + 3_600_000,
@@ -136,7 +140,8 @@ describe('schema migrations', () => {
         now - 1_000
       )
       sql.exec(
-        `INSERT INTO recent_submissions (key, seen_at, status) VALUES ('newsletter:h-queued', ?, 'queued')`,
+        `INSERT INTO recent_submissions (key, seen_at, status)
+         VALUES ('newsletter:h-queued', ?, 'queued')`,
         now - 5_000
       )
       sql.exec(

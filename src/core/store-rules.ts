@@ -62,7 +62,7 @@ export interface OutboxRecord {
   attempts: number
   createdAt: number
   nextAttemptAt: number
-  /** Set while a send may be in flight; only `reschedule`, `kill` (and a restart on Workers) clear it. */
+  /** Set while a send may be in flight; `reschedule`, `kill` and a Workers restart clear it. */
   leaseUntil: number | null
   lastError: DeliveryError | null
   deadAt: number | null

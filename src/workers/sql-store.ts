@@ -300,7 +300,7 @@ export class SqlOutboxRepo implements OutboxRepo {
     this.#sql.exec(UPDATE, ...columnValues(record), record.id)
   }
 
-  /** Read, decide (a store-rules.ts function; null leaves it alone), write: one synchronous step. */
+  /** Read, decide (a store-rules.ts function; null: leave it), write: one synchronous step. */
   #update(id: number, change: (r: OutboxRecord) => OutboxRecord | null): boolean {
     const [record] = this.#records('id = ?', id)
     const next = record ? change(record) : null

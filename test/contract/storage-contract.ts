@@ -72,7 +72,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   const contract = (name: string, body: (store: StoreUnderTest) => Promise<void>) =>
     test(name, () => withStore(body))
 
-  // ── TokenRepo ─────────────────────────────────────────────────────────────────────────────
+  // ── TokenRepo ──────────────────────────────────────────────────────────────────────────────────
 
   contract('tokens: load is null before any save, then the document saved last', async (s) => {
     assert.equal(await s.tokens.load(), null)
@@ -92,7 +92,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     assert.deepEqual(await s.tokens.load(), second)
   })
 
-  // ── AuthStateRepo ─────────────────────────────────────────────────────────────────────────
+  // ── AuthStateRepo ──────────────────────────────────────────────────────────────────────────────
 
   contract('states: a state is claimed once: ok with what was put, then used', async (s) => {
     await s.states.put(pending('s1', T + 600_000))
@@ -143,7 +143,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     assert.deepEqual(await s.states.claim('s1', T), { status: 'used' })
   })
 
-  // ── OutboxRepo: enqueue ───────────────────────────────────────────────────────────────────
+  // ── OutboxRepo: enqueue ────────────────────────────────────────────────────────────────────────
 
   contract('outbox: enqueue stores a pending item that claimDue returns as given', async (s) => {
     const id = await s.outbox.enqueue(signUp('a@example.com', { attempts: 2, now: T - 5 }))
@@ -235,7 +235,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     assert.equal((await s.outbox.figures(T)).pending, 3)
   })
 
-  // ── OutboxRepo: claimDue, delivered, reschedule ──────────────────────────────────────────
+  // ── OutboxRepo: claimDue, delivered, reschedule ────────────────────────────────────────────────
 
   contract('outbox: claimDue leases due items only, earliest first, up to the limit', async (s) => {
     const late = await s.outbox.enqueue(signUp('late@example.com', { nextAttemptAt: T + 30 }))
@@ -303,7 +303,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     assert.equal(await s.outbox.nextDueAt(), T + 6_000)
   })
 
-  // ── OutboxRepo: dead letters ──────────────────────────────────────────────────────────────
+  // ── OutboxRepo: dead letters ───────────────────────────────────────────────────────────────────
 
   contract('outbox: kill takes a queued item off the queue as a dead letter', async (s) => {
     const id = await s.outbox.enqueue(signUp('dead@example.com', { now: T - 100 }))
@@ -433,7 +433,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     }
   )
 
-  // ── OutboxRepo: due times, figures, counters, blocks, the duplicate window ───────────────
+  // ── OutboxRepo: due times, figures, counters, blocks, the duplicate window ─────────────────────
 
   contract('outbox: nextDueAt is the earliest due pending item, a lease included', async (s) => {
     assert.equal(await s.outbox.nextDueAt(), null)
