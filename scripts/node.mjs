@@ -1,10 +1,14 @@
-// Runs project tools under Node >= 22. This machine image ships Node 20, and wrangler refuses to
-// start below 22, so when the current Node is older we install the `node` npm package into
-// .tools/ once and put its binary first on PATH for the child processes.
+// Runs project tools under Node >= 22, with node_modules installed. This machine image ships
+// Node 20, and wrangler refuses to start below 22, so when the current Node is older we install
+// the `node` npm package into .tools/ once and put its binary first on PATH for the child
+// processes. Then, when node_modules is missing or older than package-lock.json, `npm ci` runs
+// once: every npm script comes through here, so none needs anything run before it.
+// Node built-ins only (and dependencies.mjs, which is too): nothing else is installed yet.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { staleDependencies } from './dependencies.mjs'
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const toolsBin = join(root, '.tools', 'node_modules', '.bin')
@@ -24,7 +28,23 @@ export function ensureNode() {
   return `${toolsBin}:${process.env.PATH}`
 }
 
-const PATH = `${join(root, 'node_modules', '.bin')}:${ensureNode()}`
+/** Runs `npm ci` (with the Node that ensureNode chose) when node_modules is not current. */
+function ensureDependencies(path) {
+  const stale = staleDependencies(root)
+  if (!stale) return
+  console.error(`${stale}: running npm ci`)
+  // npm's summary ("added N packages") would be a second line; its errors still show.
+  const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+    stdio: ['inherit', 'ignore', 'inherit'],
+    cwd: root,
+    env: { ...process.env, PATH: path },
+  })
+  if (result.status !== 0) process.exit(result.status ?? 1)
+}
+
+const nodePath = ensureNode()
+ensureDependencies(nodePath)
+const PATH = `${join(root, 'node_modules', '.bin')}:${nodePath}`
 
 /** Runs a tool from node_modules/.bin; exits with its status when it fails. */
 export function run(cmd, args, options = {}) {

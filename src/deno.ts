@@ -9,10 +9,12 @@
  * DENO_KV_PATH names the local KV file; unset, Deno.openKv() uses its default (on Deno Deploy,
  * the KV database attached to the app, shared by all of its instances).
  */
+import { migrate } from './deno/kv-store.ts'
 import { createDenoRelay } from './deno/relay.ts'
 
 const env = Deno.env.toObject()
 const kv = await Deno.openKv(env.DENO_KV_PATH || undefined)
+await migrate(kv)
 const relay = createDenoRelay({ kv, env })
 const stopping = new AbortController()
 

@@ -23,7 +23,7 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    migrate(ctx.storage.sql)
+    migrate(ctx.storage)
     const config = () => configFrom(env as unknown as Record<string, unknown>)
     this.#service = new RelayService({
       tokens: new SqlTokenRepo(ctx.storage.sql),

@@ -1,9 +1,16 @@
 /**
  * The KV repos' atomicity, one guarantee at a time, with two KV handles on one file (as two
  * processes would have) racing each other. These are what the Durable Object gets for free.
+ * What every adapter must do is test/contract/storage-contract.ts (storage-contract.test.ts).
  */
 import assert from 'node:assert/strict'
-import { KvAuthStateRepo, KvOutboxRepo, KvTokenRepo } from '../src/deno/kv-store.ts'
+import {
+  KvAuthStateRepo,
+  KvOutboxRepo,
+  KvTokenRepo,
+  migrate,
+  SCHEMA_VERSION,
+} from '../src/deno/kv-store.ts'
 import { removeKv, tempKvPath } from './helpers.ts'
 
 async function withTwoHandles(t: (a: Deno.Kv, b: Deno.Kv) => Promise<void>) {
@@ -146,33 +153,15 @@ Deno.test('kv: the duplicate window remembers accepted outcomes only; counters a
     assert.equal(await b.requestsOn('2030-01-01'), 20)
   }))
 
-Deno.test('kv: delivered() deletes the item and its payload; purge drops old dead letters', () =>
-  withTwoHandles(async (kvA) => {
-    const repo = new KvOutboxRepo(kvA)
-    const day = Date.UTC(2030, 0, 1)
-    const id = await repo.enqueue({
-      formId: 'f',
-      emailHash: 'h',
-      payload: payload('gone@example.com'),
-      attempts: 0,
-      nextAttemptAt: day,
-      now: day,
-    })
-    await repo.delivered(id, day)
-    const all = await Array.fromAsync(kvA.list({ prefix: [] }))
-    assert.ok(!JSON.stringify(all, (_k, v) => (typeof v === 'bigint' ? 0 : v)).includes('gone@'))
-    assert.equal((await repo.figures(day)).deliveredToday, 1)
-
-    const error = { status: 400, errorKey: 'bad', message: 'no', at: day }
-    await repo.kill({ formId: 'f', payload: payload('old@example.com') }, error, day)
-    await repo.kill({ formId: 'f', payload: payload('new@example.com') }, error, day + 10)
-    assert.deepEqual(
-      (await repo.deadLetters(10)).map((d) => d.email),
-      ['new@example.com', 'old@example.com']
-    )
-    assert.equal(await repo.purgeDead(day + 5), 1)
-    assert.deepEqual(
-      (await repo.deadLetters(10)).map((d) => d.email),
-      ['new@example.com']
-    )
+Deno.test('kv: migrate adopts a store from before versioning, once, from two handles at once', () =>
+  withTwoHandles(async (kvA, kvB) => {
+    const record = { state: 'connected', accessToken: 'kept' }
+    await kvA.set(['connection'], record) // what a deployment from before versioning holds
+    await Promise.all([migrate(kvA), migrate(kvB), migrate(kvA), migrate(kvB)])
+    assert.equal((await kvB.get(['schema_version'])).value, SCHEMA_VERSION)
+    assert.deepEqual((await kvB.get(['connection'])).value, record)
+    // Again: nothing is written (the versionstamps stay as they were).
+    const before = await Array.fromAsync(kvA.list({ prefix: [] }))
+    await migrate(kvB)
+    assert.deepEqual(await Array.fromAsync(kvA.list({ prefix: [] })), before)
   }))

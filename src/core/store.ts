@@ -3,6 +3,8 @@
  * The storage contracts the core needs: the token record, OAuth states and the outbox. Each
  * runtime implements them (SQLite in the Durable Object: src/workers/sql-store.ts; Deno KV:
  * src/deno/kv-store.ts), and every method is atomic. docs/storage.md documents what is kept.
+ * The rules both implementations apply are pure functions in store-rules.ts, and one suite
+ * (test/contract/storage-contract.ts) runs against both to hold them to the same behaviour.
  */
 import type { SignUpFormBody } from './signup.ts'
 
@@ -29,7 +31,12 @@ export type ClaimResult =
 
 /** OAuth `state` values we issued. `claim` must be atomic: a state is used once, ever. */
 export interface AuthStateRepo {
+  /**
+   * Stores a new state, and purges those past their retention (store-rules.ts). Refuses (throws)
+   * a state that was already issued: storing it again would make a used state claimable.
+   */
   put(pending: PendingAuthorization): Promise<void>
+  /** In this order: unknown, used, expired (now burned), ok (now used). See `claimVerdict`. */
   claim(state: string, now: number): Promise<ClaimResult>
 }
 
@@ -72,22 +79,39 @@ export interface DeliveryBlocks {
   parkedUntil: number | null
 }
 
+/** A sign-up to queue. */
+export interface NewOutboxItem {
+  formId: string
+  emailHash: string
+  payload: SignUpFormBody
+  attempts: number
+  nextAttemptAt: number
+  now: number
+}
+
+/** What `kill` stores: a queued item (with its id), or an inline send CC refused (without). */
+export interface DeadOutboxItem {
+  id?: number
+  formId: string
+  emailHash?: string
+  payload: SignUpFormBody
+}
+
 /** Storage for the outbox (docs/storage.md). Each method is atomic. */
 export interface OutboxRepo {
-  /** Stores a pending item; merges into a pending, not-in-flight item of the same form+email. */
-  enqueue(item: {
-    formId: string
-    emailHash: string
-    payload: SignUpFormBody
-    attempts: number
-    nextAttemptAt: number
-    now: number
-  }): Promise<number>
-  /** Leases up to `limit` due items until `leaseUntil` and returns them. */
+  /**
+   * Stores a pending item and returns its id; merges instead into a pending item of the same
+   * form+email that was never leased (store-rules.ts `canMergeInto`), and returns that id.
+   */
+  enqueue(item: NewOutboxItem): Promise<number>
+  /**
+   * Leases up to `limit` due items until `leaseUntil` and returns them, earliest due first
+   * (store-rules.ts `isDue`, `dueAt`; ties by id).
+   */
   claimDue(now: number, limit: number, leaseUntil: number): Promise<OutboxItem[]>
   /** Counts a delivery; for a queued item (id) also deletes it, payload and all. */
   delivered(id: number | null, now: number): Promise<void>
-  /** Ends the lease; the item is due again at `nextAttemptAt`. */
+  /** Ends the lease; the item is due again at `nextAttemptAt`. A null error keeps the last one. */
   reschedule(
     id: number,
     nextAttemptAt: number,
@@ -95,16 +119,19 @@ export interface OutboxRepo {
     error: DeliveryError | null
   ): Promise<void>
   /** Stores a dead letter (from the queue, or straight from an inline send). */
-  kill(
-    item: { id?: number; formId: string; emailHash?: string; payload: SignUpFormBody },
-    error: DeliveryError,
-    now: number
-  ): Promise<void>
-  /** Dead letter(s) back to pending, due now. Returns how many. */
+  kill(item: DeadOutboxItem, error: DeliveryError, now: number): Promise<void>
+  /** Dead letter(s) back to pending, due now, attempts reset. Returns how many. */
   revive(id: number | 'all', now: number): Promise<number>
+  /** Deletes a dead letter; false when `id` is not one. */
   removeDead(id: number): Promise<boolean>
+  /** Newest first (ties: higher id first). */
   deadLetters(limit: number): Promise<DeadLetter[]>
+  /**
+   * Deletes dead letters that died before `before`, and remembered submissions (the duplicate
+   * window) seen before it. Returns how many dead letters went.
+   */
   purgeDead(before: number): Promise<number>
+  /** The earliest `dueAt` of a pending item, or null when none is pending. */
   nextDueAt(): Promise<number | null>
   figures(now: number): Promise<OutboxFigures>
   /** Counts one request to CC against the UTC day; returns that day's count. */

@@ -6,6 +6,7 @@
  * entries with their versionstamps, commit with `check`s on them, and retry on conflict.
  *
  * Keys (documented in docs/deno.md):
+ *   ['schema_version']                           the version `migrate` brought the keys to
  *   ['connection']                               the token set (ConnectionRecord)
  *   ['refresh_lease']                            { holder, until }: who may call the token endpoint
  *   ['oauth_state', state]                       an issued OAuth state, and when it was used
@@ -17,25 +18,47 @@
  *   ['daily_stats', day, 'cc_requests' | 'delivered']    Deno.KvU64 counters per UTC day
  *   ['delivery_blocks']                          { pausedUntil, parkedUntil }
  *   ['recent_submissions', key]                  { at, status } of the last accepted form+email
- * The indexes are written in the same atomic commit as their item, so they never disagree.
+ * The indexes are written in the same atomic commit as their item, so they never disagree. The
+ * decisions (claim order, merging, revival, …) are store-rules.ts, shared with SQLite.
  */
 
-import { mergePayloads, utcDay } from '../core/outbox.ts'
-import type { SignUpFormBody } from '../core/signup.ts'
+import { utcDay } from '../core/outbox.ts'
 import type {
   AcceptedStatus,
   AuthStateRepo,
   ClaimResult,
   DeadLetter,
+  DeadOutboxItem,
   DeliveryBlocks,
   DeliveryError,
+  NewOutboxItem,
   OutboxFigures,
   OutboxItem,
   OutboxRepo,
   PendingAuthorization,
   TokenRepo,
 } from '../core/store.ts'
+import {
+  canMergeInto,
+  claimVerdict,
+  dueAt,
+  inlineDeadRecord,
+  isDue,
+  isRecent,
+  killed,
+  mergedInto,
+  type OutboxRecord,
+  queuedRecord,
+  rescheduled,
+  revived,
+  type StoredState,
+  stateRetentionCutoff,
+  toDeadLetter,
+  toOutboxItem,
+  type UnsavedRecord,
+} from '../core/store-rules.ts'
 
+const VERSION: Deno.KvKey = ['schema_version']
 const CONNECTION: Deno.KvKey = ['connection']
 const LEASE: Deno.KvKey = ['refresh_lease']
 const SEQ: Deno.KvKey = ['outbox_seq']
@@ -97,6 +120,40 @@ async function collect<T>(iter: Deno.KvListIterator<T>): Promise<Deno.KvEntry<T>
   return out
 }
 
+/**
+ * The key layout, one entry per version: migration n takes the store from version n - 1 to n.
+ * Each adds its writes to the atomic operation that also bumps ['schema_version'], checked
+ * against the version it read, so when several instances start at once exactly one runs each
+ * migration and the others see it done. To change the layout, append a migration here (and
+ * document it in docs/deno.md); never edit one that has shipped.
+ */
+const MIGRATIONS: readonly ((kv: Deno.Kv, op: Deno.AtomicOperation) => Promise<void>)[] = [
+  // 1: the keys as they were before versioning (listed above): adopted as they are.
+  async () => {},
+]
+
+/** The version `migrate` brings the store to. */
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+/** Runs the pending migrations; call it once the KV is open, before serving. */
+export async function migrate(kv: Deno.Kv): Promise<void> {
+  let migrated = true
+  while (migrated) {
+    // One migration per commit; false once none is pending.
+    migrated = await transact(async () => {
+      const entry = await kv.get<number>(VERSION)
+      const version = entry.value ?? 0
+      if (version >= SCHEMA_VERSION) return false
+      const op = kv
+        .atomic()
+        .check(entry)
+        .set(VERSION, version + 1)
+      await MIGRATIONS[version](kv, op)
+      return (await op.commit()).ok ? true : CONFLICT
+    })
+  }
+}
+
 interface Lease {
   holder: string
   until: number
@@ -146,16 +203,6 @@ export class KvTokenRepo implements TokenRepo {
   }
 }
 
-/** Used and expired states are kept a day so a replay is reported as such, then purged. */
-const STATE_RETENTION_MS = 24 * 3600_000
-
-interface StoredState {
-  redirectUri: string
-  codeVerifier: string | null
-  expiresAt: number
-  usedAt: number | null
-}
-
 export class KvAuthStateRepo implements AuthStateRepo {
   readonly #kv: Deno.Kv
   constructor(kv: Deno.Kv) {
@@ -165,16 +212,24 @@ export class KvAuthStateRepo implements AuthStateRepo {
   async put(p: PendingAuthorization): Promise<void> {
     // The same purge as SQL (states are few: one per Connect click). Deleting a state that
     // another instance is claiming is harmless: it is over a day past its expiry either way.
+    const cutoff = stateRetentionCutoff(p.expiresAt)
     for await (const entry of this.#kv.list<StoredState>({ prefix: ['oauth_state'] })) {
-      if (entry.value.expiresAt < p.expiresAt - STATE_RETENTION_MS)
-        await kvDelete(this.#kv, entry.key)
+      if (entry.value.expiresAt < cutoff) await kvDelete(this.#kv, entry.key)
     }
-    await kvSet(this.#kv, ['oauth_state', p.state], {
+    const key = ['oauth_state', p.state]
+    const stored: StoredState = {
       redirectUri: p.redirectUri,
       codeVerifier: p.codeVerifier,
       expiresAt: p.expiresAt,
       usedAt: null,
-    } satisfies StoredState)
+    }
+    await transact(async () => {
+      const entry = await this.#kv.get(key)
+      // Never reset an issued state to unused: that would make a used one claimable again.
+      if (entry.versionstamp !== null) throw new Error('This OAuth state was already issued')
+      const committed = await this.#kv.atomic().check(entry).set(key, stored).commit()
+      return committed.ok ? undefined : CONFLICT
+    })
   }
 
   /** Used once, ever: of two concurrent claims (any instances), only one commit marks it used. */
@@ -182,41 +237,16 @@ export class KvAuthStateRepo implements AuthStateRepo {
     const key = ['oauth_state', state]
     return transact(async () => {
       const entry = await this.#kv.get<StoredState>(key)
-      const row = entry.value
-      if (!row) return { status: 'unknown' } as const
-      if (row.usedAt !== null) return { status: 'used' } as const
+      const { result, markUsed } = claimVerdict(state, entry.value, now)
+      if (!markUsed || !entry.value) return result
       const committed = await this.#kv
         .atomic()
         .check(entry)
-        .set(key, { ...row, usedAt: now })
+        .set(key, { ...entry.value, usedAt: now } satisfies StoredState)
         .commit()
-      if (!committed.ok) return CONFLICT
-      if (row.expiresAt <= now) return { status: 'expired' } as const
-      return {
-        status: 'ok',
-        pending: {
-          state,
-          redirectUri: row.redirectUri,
-          codeVerifier: row.codeVerifier,
-          expiresAt: row.expiresAt,
-        },
-      } as const
+      return committed.ok ? result : CONFLICT
     })
   }
-}
-
-interface OutboxRecord {
-  id: number
-  formId: string
-  emailHash: string
-  payload: SignUpFormBody
-  status: 'pending' | 'dead'
-  attempts: number
-  createdAt: number
-  nextAttemptAt: number
-  leaseUntil: number | null
-  lastError: DeliveryError | null
-  deadAt: number | null
 }
 
 /** The index entries an item owns in its current state (see the key list at the top). */
@@ -224,8 +254,7 @@ function indexes(r: OutboxRecord): { key: Deno.KvKey; value: unknown }[] {
   if (r.status === 'dead')
     return [{ key: ['outbox_dead', r.deadAt ?? r.createdAt, r.id], value: 1 }]
   return [
-    // Due when both the retry time and any lease have passed, as in SQL's claimDue.
-    { key: ['outbox_due', Math.max(r.nextAttemptAt, r.leaseUntil ?? 0), r.id], value: r.createdAt },
+    { key: ['outbox_due', dueAt(r), r.id], value: r.createdAt },
     { key: ['outbox_key', r.formId, r.emailHash, r.id], value: 1 },
   ]
 }
@@ -248,16 +277,6 @@ function write(
   return op
 }
 
-function toItem(r: OutboxRecord): OutboxItem {
-  return {
-    id: r.id,
-    formId: r.formId,
-    payload: r.payload,
-    attempts: r.attempts,
-    createdAt: r.createdAt,
-  }
-}
-
 export class KvOutboxRepo implements OutboxRepo {
   readonly #kv: Deno.Kv
   constructor(kv: Deno.Kv) {
@@ -268,14 +287,13 @@ export class KvOutboxRepo implements OutboxRepo {
    * Inserts a new item. The check on ['outbox_seq'] serialises all inserts: it hands out unique
    * ids, and an insert whose reads were overtaken by another insert fails and is retried.
    */
-  async #insert(make: (id: number) => OutboxRecord): Promise<number | typeof CONFLICT> {
+  async #insert(record: UnsavedRecord): Promise<number | typeof CONFLICT> {
     const seq = await this.#kv.get<number>(SEQ)
     const id = (seq.value ?? 0) + 1
-    const committed = await write(
-      this.#kv.atomic().check(seq).set(SEQ, id),
-      null,
-      make(id)
-    ).commit()
+    const committed = await write(this.#kv.atomic().check(seq).set(SEQ, id), null, {
+      id,
+      ...record,
+    }).commit()
     return committed.ok ? id : CONFLICT
   }
 
@@ -294,7 +312,7 @@ export class KvOutboxRepo implements OutboxRepo {
     })
   }
 
-  enqueue(input: Parameters<OutboxRepo['enqueue']>[0]): Promise<number> {
+  enqueue(input: NewOutboxItem): Promise<number> {
     return transact(async () => {
       // Read the insert guard first: any insert after this point makes our commit fail.
       const seq = await this.#kv.get<number>(SEQ)
@@ -306,41 +324,22 @@ export class KvOutboxRepo implements OutboxRepo {
         const entry = await this.#kv.get<OutboxRecord>(item(candidate.key[3] as number))
         seen.push(entry)
         const r = entry.value
-        // Merge only into an item with no lease at all: a leased item may still be in flight
-        // even after its lease lapsed, and its delivery deletes the item, which would drop what
-        // we merged in. Two items for one email are harmless: CC upserts.
-        if (r?.status !== 'pending' || r.leaseUntil !== null) {
-          continue
-        }
-        const merged: OutboxRecord = {
-          ...r,
-          payload: mergePayloads(r.payload, input.payload),
-          nextAttemptAt: Math.min(r.nextAttemptAt, input.nextAttemptAt),
-        }
-        const committed = await write(this.#kv.atomic().check(entry), r, merged).commit()
+        if (!r || !canMergeInto(r)) continue
+        const committed = await write(
+          this.#kv.atomic().check(entry),
+          r,
+          mergedInto(r, input)
+        ).commit()
         return committed.ok ? r.id : CONFLICT
       }
       const id = (seq.value ?? 0) + 1
-      const record: OutboxRecord = {
-        id,
-        formId: input.formId,
-        emailHash: input.emailHash,
-        payload: input.payload,
-        status: 'pending',
-        attempts: input.attempts,
-        createdAt: input.now,
-        nextAttemptAt: input.nextAttemptAt,
-        leaseUntil: null,
-        lastError: null,
-        deadAt: null,
-      }
       // The checks on the items we skipped keep the decision honest: if one stopped being
       // in flight meanwhile, we retry and merge into it instead.
       const op = this.#kv
         .atomic()
         .check(...seen)
         .set(SEQ, id)
-      const committed = await write(op, null, record).commit()
+      const committed = await write(op, null, { id, ...queuedRecord(input) }).commit()
       return committed.ok ? id : CONFLICT
     })
   }
@@ -359,14 +358,8 @@ export class KvOutboxRepo implements OutboxRepo {
     })
     for await (const entry of due) {
       const id = entry.key[2] as number
-      const leased = await this.#update(id, (r) =>
-        r.status === 'pending' &&
-        r.nextAttemptAt <= now &&
-        (r.leaseUntil === null || r.leaseUntil <= now)
-          ? { ...r, leaseUntil }
-          : null
-      )
-      if (leased) claimed.push(toItem(leased))
+      const leased = await this.#update(id, (r) => (isDue(r, now) ? { ...r, leaseUntil } : null))
+      if (leased) claimed.push(toOutboxItem(leased))
       if (claimed.length >= limit) break
     }
     return claimed
@@ -391,63 +384,24 @@ export class KvOutboxRepo implements OutboxRepo {
     attempts: number,
     error: DeliveryError | null
   ): Promise<void> {
-    await this.#update(id, (r) => ({
-      ...r,
-      leaseUntil: null,
-      nextAttemptAt,
-      attempts,
-      lastError: error ?? r.lastError,
-    }))
+    await this.#update(id, (r) => rescheduled(r, nextAttemptAt, attempts, error))
   }
 
-  async kill(
-    dead: { id?: number; formId: string; emailHash?: string; payload: SignUpFormBody },
-    error: DeliveryError,
-    now: number
-  ): Promise<void> {
-    if (dead.id === undefined) {
-      await transact(() =>
-        this.#insert((id) => ({
-          id,
-          formId: dead.formId,
-          emailHash: dead.emailHash ?? '',
-          payload: dead.payload,
-          status: 'dead',
-          attempts: 1,
-          createdAt: now,
-          nextAttemptAt: now,
-          leaseUntil: null,
-          lastError: error,
-          deadAt: now,
-        }))
-      )
-      return
-    }
-    await this.#update(dead.id, (r) => ({
-      ...r,
-      status: 'dead',
-      leaseUntil: null,
-      deadAt: now,
-      lastError: error,
-    }))
+  async kill(dead: DeadOutboxItem, error: DeliveryError, now: number): Promise<void> {
+    if (dead.id === undefined)
+      await transact(() => this.#insert(inlineDeadRecord(dead, error, now)))
+    else await this.#update(dead.id, (r) => killed(r, error, now))
   }
 
-  /** One commit per item (SQL does it in one statement); each item is revived exactly once. */
+  /** One commit per item: each is revived exactly once, even by two instances at once. */
   async revive(id: number | 'all', now: number): Promise<number> {
     const ids =
       id === 'all'
         ? (await collect(this.#kv.list({ prefix: ['outbox_dead'] }))).map((e) => e.key[2] as number)
         : [id]
-    let revived = 0
-    for (const one of ids) {
-      const r = await this.#update(one, (r) =>
-        r.status === 'dead'
-          ? { ...r, status: 'pending', deadAt: null, attempts: 0, nextAttemptAt: now }
-          : null
-      )
-      if (r) revived++
-    }
-    return revived
+    let count = 0
+    for (const one of ids) if (await this.#update(one, (r) => revived(r, now))) count++
+    return count
   }
 
   removeDead(id: number): Promise<boolean> {
@@ -466,15 +420,7 @@ export class KvOutboxRepo implements OutboxRepo {
     const letters: DeadLetter[] = []
     for (const { key } of index) {
       const r = (await this.#kv.get<OutboxRecord>(item(key[2] as number))).value
-      if (r?.status !== 'dead') continue
-      letters.push({
-        id: r.id,
-        formId: r.formId,
-        email: String(r.payload.email_address ?? ''),
-        createdAt: r.createdAt,
-        deadAt: r.deadAt ?? r.createdAt,
-        error: r.lastError,
-      })
+      if (r?.status === 'dead') letters.push(toDeadLetter(r))
     }
     return letters
   }
@@ -554,7 +500,7 @@ export class KvOutboxRepo implements OutboxRepo {
 
   async recentOutcome(key: string, now: number, windowMs: number): Promise<AcceptedStatus | null> {
     const entry = await this.#kv.get<{ at: number; status: AcceptedStatus }>(recent(key))
-    return entry.value && entry.value.at > now - windowMs ? entry.value.status : null
+    return entry.value && isRecent(entry.value.at, now, windowMs) ? entry.value.status : null
   }
 
   async remember(key: string, now: number, status: AcceptedStatus): Promise<void> {

@@ -1,44 +1,142 @@
 /**
  * @module workers/sql-store
  * The Durable Object's SQLite tables (documented in docs/storage.md). `sql.exec` is synchronous,
- * so each method below is atomic within the object's turn: no other request interleaves.
+ * so each method below is atomic within the object's turn: no other request interleaves. The
+ * decisions (claim order, merging, revival, …) are store-rules.ts, shared with Deno KV.
  */
 
-import { mergePayloads, utcDay } from '../core/outbox.ts'
+import { utcDay } from '../core/outbox.ts'
 import type { SignUpFormBody } from '../core/signup.ts'
 import type {
   AcceptedStatus,
   AuthStateRepo,
   ClaimResult,
   DeadLetter,
+  DeadOutboxItem,
   DeliveryBlocks,
   DeliveryError,
+  NewOutboxItem,
   OutboxFigures,
   OutboxItem,
   OutboxRepo,
   PendingAuthorization,
   TokenRepo,
 } from '../core/store.ts'
+import {
+  canMergeInto,
+  claimVerdict,
+  inlineDeadRecord,
+  isRecent,
+  killed,
+  mergedInto,
+  type OutboxRecord,
+  queuedRecord,
+  rescheduled,
+  revived,
+  stateRetentionCutoff,
+  toDeadLetter,
+  toOutboxItem,
+  type UnsavedRecord,
+} from '../core/store-rules.ts'
 
-const SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS connection (
+/**
+ * The schema, one entry per version: migration n takes the database from version n - 1 to n.
+ * `migrate` runs the pending ones in order, each in one transaction with its bump of
+ * `schema_version`, so a migration that fails leaves nothing behind and the next start retries
+ * it. To change the schema, append a migration here (and document it in docs/storage.md); never
+ * edit one that has shipped: deployments past it would never see the edit.
+ */
+const MIGRATIONS: readonly (readonly string[])[] = [
+  // 1: the schema as it was before versioning (up to commit 921d3a4), byte for byte, so fresh and
+  //    adopted databases read the same. IF NOT EXISTS throughout: a deployment that has these
+  //    tables but no version row is adopted as is, data and all.
+  [
+    `CREATE TABLE IF NOT EXISTS connection (
      id INTEGER PRIMARY KEY CHECK (id = 1),
      record TEXT NOT NULL,
      updated_at INTEGER NOT NULL
    )`,
-  `CREATE TABLE IF NOT EXISTS oauth_states (
+    `CREATE TABLE IF NOT EXISTS oauth_states (
      state TEXT PRIMARY KEY,
      redirect_uri TEXT NOT NULL,
      code_verifier TEXT,
      expires_at INTEGER NOT NULL,
      used_at INTEGER
    )`,
+    `CREATE TABLE IF NOT EXISTS outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     form_id TEXT NOT NULL,
+     email_hash TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('pending', 'dead')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL,
+     next_attempt_at INTEGER NOT NULL,
+     lease_until INTEGER,
+     last_status INTEGER,
+     last_error_key TEXT,
+     last_error_message TEXT,
+     last_error_at INTEGER,
+     dead_at INTEGER
+   )`,
+    'CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at)',
+    'CREATE INDEX IF NOT EXISTS outbox_key ON outbox (form_id, email_hash)',
+    `CREATE TABLE IF NOT EXISTS recent_submissions (
+     key TEXT PRIMARY KEY,
+     seen_at INTEGER NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('delivered', 'queued'))
+   )`,
+    `CREATE TABLE IF NOT EXISTS daily_stats (
+     day TEXT PRIMARY KEY,
+     cc_requests INTEGER NOT NULL DEFAULT 0,
+     delivered INTEGER NOT NULL DEFAULT 0
+   )`,
+    `CREATE TABLE IF NOT EXISTS delivery_blocks (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     paused_until INTEGER,
+     parked_until INTEGER
+   )`,
+  ],
+  // 2: pending items by store-rules.ts `dueAt`, the order claimDue takes them in (as Deno KV's
+  //    outbox_due keys do). SQLite uses an index on an expression only for queries that spell
+  //    it the same way: DUE_AT below.
+  [
+    'DROP INDEX outbox_due',
+    'CREATE INDEX outbox_due ON outbox (status, MAX(next_attempt_at, COALESCE(lease_until, 0)))',
+  ],
 ]
 
-export function migrate(sql: SqlStorage): void {
-  for (const statement of [...SCHEMA, ...OUTBOX_SCHEMA]) sql.exec(statement)
-  // This runs in the constructor of a new instance: the only object, so nothing it leased
-  // before is still in flight. Those items are due again now rather than when the lease lapses.
+/** The version `migrate` brings the database to. */
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+/** store-rules.ts `dueAt` in SQL, spelled exactly as in the outbox_due index (migration 2). */
+const DUE_AT = 'MAX(next_attempt_at, COALESCE(lease_until, 0))'
+
+/**
+ * Brings the schema to SCHEMA_VERSION; runs in the object's constructor, before any request.
+ * The version lives in a one-row table: Durable Objects do not allow `PRAGMA user_version`.
+ */
+export function migrate(storage: DurableObjectStorage): void {
+  const sql = storage.sql
+  sql.exec(`CREATE TABLE IF NOT EXISTS schema_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+  )`)
+  const current =
+    sql.exec<{ version: number }>('SELECT version FROM schema_version WHERE id = 1').toArray()[0]
+      ?.version ?? 0
+  for (let version = current + 1; version <= SCHEMA_VERSION; version++) {
+    storage.transactionSync(() => {
+      for (const statement of MIGRATIONS[version - 1]) sql.exec(statement)
+      sql.exec(
+        `INSERT INTO schema_version (id, version) VALUES (1, ?)
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version`,
+        version
+      )
+    })
+  }
+  // A new instance is the only object, so nothing its predecessor leased is still in flight.
+  // Those items are due again now rather than when the lease lapses.
   sql.exec('UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL')
 }
 
@@ -65,8 +163,12 @@ export class SqlTokenRepo implements TokenRepo {
   }
 }
 
-/** Used and expired states are kept a day so a replay is reported as such, then purged. */
-const STATE_RETENTION_MS = 24 * 3600_000
+type StateRow = {
+  redirect_uri: string
+  code_verifier: string | null
+  expires_at: number
+  used_at: number | null
+}
 
 export class SqlAuthStateRepo implements AuthStateRepo {
   readonly #sql: SqlStorage
@@ -74,10 +176,11 @@ export class SqlAuthStateRepo implements AuthStateRepo {
     this.#sql = sql
   }
 
+  /** A state that was already issued fails the primary key: it is never reset to unused. */
   async put(p: PendingAuthorization): Promise<void> {
     this.#sql.exec(
       'DELETE FROM oauth_states WHERE expires_at < ?',
-      p.expiresAt - STATE_RETENTION_MS
+      stateRetentionCutoff(p.expiresAt)
     )
     this.#sql.exec(
       'INSERT INTO oauth_states (state, redirect_uri, code_verifier, expires_at) VALUES (?, ?, ?, ?)',
@@ -90,80 +193,87 @@ export class SqlAuthStateRepo implements AuthStateRepo {
 
   async claim(state: string, now: number): Promise<ClaimResult> {
     const row = this.#sql
-      .exec<{
-        redirect_uri: string
-        code_verifier: string | null
-        expires_at: number
-        used_at: number | null
-      }>(
+      .exec<StateRow>(
         'SELECT redirect_uri, code_verifier, expires_at, used_at FROM oauth_states WHERE state = ?',
         state
       )
       .toArray()[0]
-    if (!row) return { status: 'unknown' }
-    if (row.used_at !== null) return { status: 'used' }
-    this.#sql.exec('UPDATE oauth_states SET used_at = ? WHERE state = ?', now, state)
-    if (row.expires_at <= now) return { status: 'expired' }
-    return {
-      status: 'ok',
-      pending: {
-        state,
-        redirectUri: row.redirect_uri,
-        codeVerifier: row.code_verifier,
-        expiresAt: row.expires_at,
-      },
-    }
+    const stored = row
+      ? {
+          redirectUri: row.redirect_uri,
+          codeVerifier: row.code_verifier,
+          expiresAt: row.expires_at,
+          usedAt: row.used_at,
+        }
+      : null
+    const { result, markUsed } = claimVerdict(state, stored, now)
+    if (markUsed) this.#sql.exec('UPDATE oauth_states SET used_at = ? WHERE state = ?', now, state)
+    return result
   }
 }
-
-export const OUTBOX_SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS outbox (
-     id INTEGER PRIMARY KEY AUTOINCREMENT,
-     form_id TEXT NOT NULL,
-     email_hash TEXT NOT NULL,
-     payload TEXT NOT NULL,
-     status TEXT NOT NULL CHECK (status IN ('pending', 'dead')),
-     attempts INTEGER NOT NULL DEFAULT 0,
-     created_at INTEGER NOT NULL,
-     next_attempt_at INTEGER NOT NULL,
-     lease_until INTEGER,
-     last_status INTEGER,
-     last_error_key TEXT,
-     last_error_message TEXT,
-     last_error_at INTEGER,
-     dead_at INTEGER
-   )`,
-  'CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at)',
-  'CREATE INDEX IF NOT EXISTS outbox_key ON outbox (form_id, email_hash)',
-  `CREATE TABLE IF NOT EXISTS recent_submissions (
-     key TEXT PRIMARY KEY,
-     seen_at INTEGER NOT NULL,
-     status TEXT NOT NULL CHECK (status IN ('delivered', 'queued'))
-   )`,
-  `CREATE TABLE IF NOT EXISTS daily_stats (
-     day TEXT PRIMARY KEY,
-     cc_requests INTEGER NOT NULL DEFAULT 0,
-     delivered INTEGER NOT NULL DEFAULT 0
-   )`,
-  `CREATE TABLE IF NOT EXISTS delivery_blocks (
-     id INTEGER PRIMARY KEY CHECK (id = 1),
-     paused_until INTEGER,
-     parked_until INTEGER
-   )`,
-]
 
 type OutboxRow = {
   id: number
   form_id: string
+  email_hash: string
   payload: string
+  status: 'pending' | 'dead'
   attempts: number
   created_at: number
-  dead_at: number | null
+  next_attempt_at: number
+  lease_until: number | null
   last_status: number | null
   last_error_key: string | null
   last_error_message: string | null
   last_error_at: number | null
+  dead_at: number | null
 }
+
+function fromRow(row: OutboxRow): OutboxRecord {
+  return {
+    id: row.id,
+    formId: row.form_id,
+    emailHash: row.email_hash,
+    payload: JSON.parse(row.payload) as SignUpFormBody,
+    status: row.status,
+    attempts: row.attempts,
+    createdAt: row.created_at,
+    nextAttemptAt: row.next_attempt_at,
+    leaseUntil: row.lease_until,
+    lastError:
+      row.last_error_key === null
+        ? null
+        : {
+            status: row.last_status ?? 0,
+            errorKey: row.last_error_key,
+            message: row.last_error_message ?? '',
+            at: row.last_error_at ?? 0,
+          },
+    deadAt: row.dead_at,
+  }
+}
+
+/** Every column but id, with its value in a record (the inverse of `fromRow`). */
+const COLUMNS: [string, (r: UnsavedRecord) => SqlStorageValue][] = [
+  ['form_id', (r) => r.formId],
+  ['email_hash', (r) => r.emailHash],
+  ['payload', (r) => JSON.stringify(r.payload)],
+  ['status', (r) => r.status],
+  ['attempts', (r) => r.attempts],
+  ['created_at', (r) => r.createdAt],
+  ['next_attempt_at', (r) => r.nextAttemptAt],
+  ['lease_until', (r) => r.leaseUntil],
+  ['last_status', (r) => r.lastError?.status ?? null],
+  ['last_error_key', (r) => r.lastError?.errorKey ?? null],
+  ['last_error_message', (r) => r.lastError?.message ?? null],
+  ['last_error_at', (r) => r.lastError?.at ?? null],
+  ['dead_at', (r) => r.deadAt],
+]
+const columnValues = (r: UnsavedRecord) => COLUMNS.map(([, value]) => value(r))
+
+const INSERT = `INSERT INTO outbox (${COLUMNS.map(([name]) => name).join(', ')})
+  VALUES (${COLUMNS.map(() => '?').join(', ')}) RETURNING id`
+const UPDATE = `UPDATE outbox SET ${COLUMNS.map(([name]) => `${name} = ?`).join(', ')} WHERE id = ?`
 
 export class SqlOutboxRepo implements OutboxRepo {
   readonly #sql: SqlStorage
@@ -178,57 +288,49 @@ export class SqlOutboxRepo implements OutboxRepo {
     return this.#sql.exec<T>(query, ...params).toArray()
   }
 
-  async enqueue(item: Parameters<OutboxRepo['enqueue']>[0]): Promise<number> {
-    // Merge only into an item with no lease at all. A leased item may still be in flight even
-    // after its lease lapsed (a slow refresh plus a slow send), and its delivery deletes the row,
-    // which would drop what we merged in. Two rows for one email are harmless: CC upserts.
-    const existing = this.#rows<{ id: number; payload: string; next_attempt_at: number }>(
-      `SELECT id, payload, next_attempt_at FROM outbox
-       WHERE status = 'pending' AND form_id = ? AND email_hash = ? AND lease_until IS NULL
-       ORDER BY id LIMIT 1`,
-      item.formId,
-      item.emailHash
-    )[0]
-    if (existing) {
-      const merged = mergePayloads(JSON.parse(existing.payload) as SignUpFormBody, item.payload)
-      this.#sql.exec(
-        'UPDATE outbox SET payload = ?, next_attempt_at = ? WHERE id = ?',
-        JSON.stringify(merged),
-        Math.min(existing.next_attempt_at, item.nextAttemptAt),
-        existing.id
-      )
-      return existing.id
-    }
-    return this.#rows<{ id: number }>(
-      `INSERT INTO outbox (form_id, email_hash, payload, status, attempts, created_at, next_attempt_at)
-       VALUES (?, ?, ?, 'pending', ?, ?, ?) RETURNING id`,
-      item.formId,
-      item.emailHash,
-      JSON.stringify(item.payload),
-      item.attempts,
-      item.now,
-      item.nextAttemptAt
-    )[0].id
+  #records(where: string, ...params: SqlStorageValue[]): OutboxRecord[] {
+    return this.#rows<OutboxRow>(`SELECT * FROM outbox WHERE ${where}`, ...params).map(fromRow)
   }
 
+  #insert(record: UnsavedRecord): number {
+    return this.#rows<{ id: number }>(INSERT, ...columnValues(record))[0].id
+  }
+
+  #save(record: OutboxRecord): void {
+    this.#sql.exec(UPDATE, ...columnValues(record), record.id)
+  }
+
+  /** Read, decide (a store-rules.ts function; null: leave it), write: one synchronous step. */
+  #update(id: number, change: (r: OutboxRecord) => OutboxRecord | null): boolean {
+    const [record] = this.#records('id = ?', id)
+    const next = record ? change(record) : null
+    if (next) this.#save(next)
+    return next !== null
+  }
+
+  async enqueue(item: NewOutboxItem): Promise<number> {
+    const target = this.#records(
+      `status = 'pending' AND form_id = ? AND email_hash = ? ORDER BY id`,
+      item.formId,
+      item.emailHash
+    ).find(canMergeInto)
+    if (!target) return this.#insert(queuedRecord(item))
+    this.#save(mergedInto(target, item))
+    return target.id
+  }
+
+  /** The selection is store-rules.ts `isDue`, and the order `dueAt`, spelled in SQL. */
   async claimDue(now: number, limit: number, leaseUntil: number): Promise<OutboxItem[]> {
-    const rows = this.#rows<OutboxRow>(
-      `SELECT * FROM outbox
-       WHERE status = 'pending' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-       ORDER BY next_attempt_at, id LIMIT ?`,
+    const due = this.#records(
+      `status = 'pending' AND ${DUE_AT} <= ? ORDER BY ${DUE_AT}, id LIMIT ?`,
       now,
-      now,
-      limit
+      // SQLite reads a negative LIMIT as "no limit".
+      Math.max(0, limit)
     )
-    for (const row of rows)
-      this.#sql.exec('UPDATE outbox SET lease_until = ? WHERE id = ?', leaseUntil, row.id)
-    return rows.map((row) => ({
-      id: row.id,
-      formId: row.form_id,
-      payload: JSON.parse(row.payload) as SignUpFormBody,
-      attempts: row.attempts,
-      createdAt: row.created_at,
-    }))
+    for (const record of due) {
+      this.#sql.exec('UPDATE outbox SET lease_until = ? WHERE id = ?', leaseUntil, record.id)
+    }
+    return due.map(toOutboxItem)
   }
 
   async delivered(id: number | null, now: number): Promise<void> {
@@ -245,66 +347,21 @@ export class SqlOutboxRepo implements OutboxRepo {
     nextAttemptAt: number,
     attempts: number,
     error: DeliveryError | null
-  ) {
-    this.#sql.exec(
-      `UPDATE outbox SET lease_until = NULL, next_attempt_at = ?, attempts = ?,
-         last_status = COALESCE(?, last_status), last_error_key = COALESCE(?, last_error_key),
-         last_error_message = COALESCE(?, last_error_message), last_error_at = COALESCE(?, last_error_at)
-       WHERE id = ?`,
-      nextAttemptAt,
-      attempts,
-      error?.status ?? null,
-      error?.errorKey ?? null,
-      error?.message ?? null,
-      error?.at ?? null,
-      id
-    )
+  ): Promise<void> {
+    this.#update(id, (r) => rescheduled(r, nextAttemptAt, attempts, error))
   }
 
-  async kill(
-    item: { id?: number; formId: string; emailHash?: string; payload: SignUpFormBody },
-    error: DeliveryError,
-    now: number
-  ): Promise<void> {
-    if (item.id === undefined) {
-      this.#sql.exec(
-        `INSERT INTO outbox (form_id, email_hash, payload, status, attempts, created_at, next_attempt_at)
-         VALUES (?, ?, ?, 'dead', 1, ?, ?)`,
-        item.formId,
-        item.emailHash ?? '',
-        JSON.stringify(item.payload),
-        now,
-        now
-      )
-      item = { ...item, id: this.#rows<{ id: number }>('SELECT last_insert_rowid() AS id')[0].id }
-    }
-    this.#sql.exec(
-      `UPDATE outbox SET status = 'dead', lease_until = NULL, dead_at = ?, last_status = ?,
-         last_error_key = ?, last_error_message = ?, last_error_at = ? WHERE id = ?`,
-      now,
-      error.status,
-      error.errorKey,
-      error.message,
-      error.at,
-      item.id ?? null
-    )
+  async kill(item: DeadOutboxItem, error: DeliveryError, now: number): Promise<void> {
+    if (item.id === undefined) this.#insert(inlineDeadRecord(item, error, now))
+    else this.#update(item.id, (r) => killed(r, error, now))
   }
 
   async revive(id: number | 'all', now: number): Promise<number> {
-    const cursor =
+    const ids =
       id === 'all'
-        ? this.#sql.exec(
-            `UPDATE outbox SET status = 'pending', dead_at = NULL, attempts = 0, next_attempt_at = ?
-             WHERE status = 'dead'`,
-            now
-          )
-        : this.#sql.exec(
-            `UPDATE outbox SET status = 'pending', dead_at = NULL, attempts = 0, next_attempt_at = ?
-             WHERE status = 'dead' AND id = ?`,
-            now,
-            id
-          )
-    return cursor.rowsWritten
+        ? this.#rows<{ id: number }>(`SELECT id FROM outbox WHERE status = 'dead'`).map((r) => r.id)
+        : [id]
+    return ids.filter((one) => this.#update(one, (r) => revived(r, now))).length
   }
 
   async removeDead(id: number): Promise<boolean> {
@@ -312,25 +369,9 @@ export class SqlOutboxRepo implements OutboxRepo {
   }
 
   async deadLetters(limit: number): Promise<DeadLetter[]> {
-    return this.#rows<OutboxRow>(
-      `SELECT * FROM outbox WHERE status = 'dead' ORDER BY dead_at DESC LIMIT ?`,
-      limit
-    ).map((row) => ({
-      id: row.id,
-      formId: row.form_id,
-      email: String((JSON.parse(row.payload) as SignUpFormBody).email_address ?? ''),
-      createdAt: row.created_at,
-      deadAt: row.dead_at ?? row.created_at,
-      error:
-        row.last_error_key === null
-          ? null
-          : {
-              status: row.last_status ?? 0,
-              errorKey: row.last_error_key,
-              message: row.last_error_message ?? '',
-              at: row.last_error_at ?? 0,
-            },
-    }))
+    return this.#records(`status = 'dead' ORDER BY dead_at DESC, id DESC LIMIT ?`, limit).map(
+      toDeadLetter
+    )
   }
 
   async purgeDead(before: number): Promise<number> {
@@ -341,7 +382,7 @@ export class SqlOutboxRepo implements OutboxRepo {
 
   async nextDueAt(): Promise<number | null> {
     const row = this.#rows<{ at: number | null }>(
-      `SELECT MIN(MAX(next_attempt_at, COALESCE(lease_until, 0))) AS at FROM outbox WHERE status = 'pending'`
+      `SELECT MIN(${DUE_AT}) AS at FROM outbox WHERE status = 'pending'`
     )[0]
     return row?.at ?? null
   }
@@ -400,7 +441,7 @@ export class SqlOutboxRepo implements OutboxRepo {
       'SELECT seen_at, status FROM recent_submissions WHERE key = ?',
       key
     )[0]
-    return row && row.seen_at > now - windowMs ? row.status : null
+    return row && isRecent(row.seen_at, now, windowMs) ? row.status : null
   }
 
   async remember(key: string, now: number, status: AcceptedStatus): Promise<void> {

@@ -1,0 +1,224 @@
+import { describe, expect, it } from 'vitest'
+import type { DeliveryError } from './store.ts'
+import {
+  canMergeInto,
+  claimVerdict,
+  dueAt,
+  inlineDeadRecord,
+  isDue,
+  isRecent,
+  killed,
+  mergedInto,
+  type OutboxRecord,
+  queuedRecord,
+  rescheduled,
+  revived,
+  STATE_RETENTION_MS,
+  type StoredState,
+  stateRetentionCutoff,
+  toDeadLetter,
+  toOutboxItem,
+} from './store-rules.ts'
+
+const T = Date.UTC(2030, 0, 1, 12)
+const ERROR: DeliveryError = { status: 400, errorKey: 'bad', message: 'no', at: T }
+
+const state = (over: Partial<StoredState> = {}): StoredState => ({
+  redirectUri: 'https://relay.test/oauth/callback',
+  codeVerifier: 'v',
+  expiresAt: T + 600_000,
+  usedAt: null,
+  ...over,
+})
+
+const record = (over: Partial<OutboxRecord> = {}): OutboxRecord => ({
+  id: 7,
+  formId: 'f',
+  emailHash: 'h',
+  payload: { email_address: 'a@example.com', list_memberships: ['l1'] },
+  status: 'pending',
+  attempts: 2,
+  createdAt: T - 1_000,
+  nextAttemptAt: T,
+  leaseUntil: null,
+  lastError: null,
+  deadAt: null,
+  ...over,
+})
+
+describe('claimVerdict', () => {
+  it('checks unknown, then used, then expired, then ok', () => {
+    expect(claimVerdict('s', null, T)).toEqual({ result: { status: 'unknown' }, markUsed: false })
+    // Used wins over expired: a replay of a spent state says so whatever its age.
+    expect(claimVerdict('s', state({ usedAt: T, expiresAt: T - 1 }), T)).toEqual({
+      result: { status: 'used' },
+      markUsed: false,
+    })
+    expect(claimVerdict('s', state({ expiresAt: T }), T)).toEqual({
+      result: { status: 'expired' },
+      markUsed: true,
+    })
+    expect(claimVerdict('s', state(), T)).toEqual({
+      result: {
+        status: 'ok',
+        pending: {
+          state: 's',
+          redirectUri: 'https://relay.test/oauth/callback',
+          codeVerifier: 'v',
+          expiresAt: T + 600_000,
+        },
+      },
+      markUsed: true,
+    })
+  })
+})
+
+it('stateRetentionCutoff: a day before the new state expires', () => {
+  expect(STATE_RETENTION_MS).toBe(86_400_000)
+  expect(stateRetentionCutoff(T)).toBe(T - 86_400_000)
+})
+
+describe('new records', () => {
+  it('queuedRecord: pending, unleased, as given', () => {
+    const payload = { email_address: 'a@example.com', list_memberships: ['l1'] }
+    const item = { formId: 'f', emailHash: 'h', payload, attempts: 1, nextAttemptAt: T + 5, now: T }
+    expect(queuedRecord(item)).toEqual({
+      formId: 'f',
+      emailHash: 'h',
+      payload,
+      status: 'pending',
+      attempts: 1,
+      createdAt: T,
+      nextAttemptAt: T + 5,
+      leaseUntil: null,
+      lastError: null,
+      deadAt: null,
+    })
+  })
+
+  it('inlineDeadRecord: dead at once, one attempt spent, no hash when none was given', () => {
+    const payload = { email_address: 'a@example.com', list_memberships: ['l1'] }
+    expect(inlineDeadRecord({ formId: 'f', payload }, ERROR, T)).toEqual({
+      formId: 'f',
+      emailHash: '',
+      payload,
+      status: 'dead',
+      attempts: 1,
+      createdAt: T,
+      nextAttemptAt: T,
+      leaseUntil: null,
+      lastError: ERROR,
+      deadAt: T,
+    })
+  })
+})
+
+describe('merging', () => {
+  it('canMergeInto: a pending item that holds no lease, even a lapsed one', () => {
+    expect(canMergeInto(record())).toBe(true)
+    expect(canMergeInto(record({ leaseUntil: T + 90_000 }))).toBe(false)
+    expect(canMergeInto(record({ leaseUntil: 1 }))).toBe(false)
+    expect(canMergeInto(record({ status: 'dead', deadAt: T }))).toBe(false)
+  })
+
+  it('mergedInto: payloads merged, the earlier due time, the rest of the item kept', () => {
+    const older = record({ nextAttemptAt: T + 500 })
+    const merged = mergedInto(older, {
+      formId: 'f',
+      emailHash: 'h',
+      payload: { email_address: 'a@example.com', list_memberships: ['l2'], first_name: 'A' },
+      attempts: 0,
+      nextAttemptAt: T + 200,
+      now: T + 100,
+    })
+    expect(merged).toEqual({
+      ...older,
+      payload: { email_address: 'a@example.com', list_memberships: ['l1', 'l2'], first_name: 'A' },
+      nextAttemptAt: T + 200,
+    })
+    expect(mergedInto(record({ nextAttemptAt: T }), { ...merged, now: T }).nextAttemptAt).toBe(T)
+  })
+})
+
+describe('due', () => {
+  it('dueAt: the later of the retry time and the lease end', () => {
+    expect(dueAt(record())).toBe(T)
+    expect(dueAt(record({ leaseUntil: T + 50 }))).toBe(T + 50)
+    expect(dueAt(record({ nextAttemptAt: T + 90, leaseUntil: T + 50 }))).toBe(T + 90)
+  })
+
+  it('isDue: pending and dueAt reached (inclusive); a dead letter never is', () => {
+    expect(isDue(record(), T)).toBe(true)
+    expect(isDue(record(), T - 1)).toBe(false)
+    expect(isDue(record({ leaseUntil: T + 50 }), T + 49)).toBe(false)
+    expect(isDue(record({ leaseUntil: T + 50 }), T + 50)).toBe(true)
+    expect(isDue(record({ status: 'dead', deadAt: T }), T + 1_000)).toBe(false)
+  })
+})
+
+describe('transitions', () => {
+  it('rescheduled: ends the lease; a null error keeps the last one', () => {
+    const leased = record({ leaseUntil: T + 90_000, lastError: ERROR })
+    expect(rescheduled(leased, T + 5, 3, null)).toEqual({
+      ...leased,
+      leaseUntil: null,
+      nextAttemptAt: T + 5,
+      attempts: 3,
+    })
+    const newer = { ...ERROR, status: 503, errorKey: 'unavailable' }
+    expect(rescheduled(leased, T + 5, 3, newer).lastError).toEqual(newer)
+  })
+
+  it('killed: dead now, lease ended, with the error', () => {
+    const leased = record({ leaseUntil: T + 90_000 })
+    expect(killed(leased, ERROR, T + 1)).toEqual({
+      ...leased,
+      status: 'dead',
+      leaseUntil: null,
+      deadAt: T + 1,
+      lastError: ERROR,
+    })
+  })
+
+  it('revived: a dead letter only, due now with no attempts; its last error stays', () => {
+    const dead = killed(record({ attempts: 9 }), ERROR, T)
+    expect(revived(dead, T + 10)).toEqual({
+      ...dead,
+      status: 'pending',
+      deadAt: null,
+      attempts: 0,
+      nextAttemptAt: T + 10,
+    })
+    expect(revived(record(), T + 10)).toBeNull()
+  })
+})
+
+describe('views', () => {
+  it('toOutboxItem: what a sender needs', () => {
+    expect(toOutboxItem(record())).toEqual({
+      id: 7,
+      formId: 'f',
+      payload: { email_address: 'a@example.com', list_memberships: ['l1'] },
+      attempts: 2,
+      createdAt: T - 1_000,
+    })
+  })
+
+  it('toDeadLetter: the address from the payload, the death time (else acceptance)', () => {
+    expect(toDeadLetter(killed(record(), ERROR, T))).toEqual({
+      id: 7,
+      formId: 'f',
+      email: 'a@example.com',
+      createdAt: T - 1_000,
+      deadAt: T,
+      error: ERROR,
+    })
+    expect(toDeadLetter(record({ status: 'dead' })).deadAt).toBe(T - 1_000)
+  })
+})
+
+it('isRecent: seen within the window, the far end excluded', () => {
+  expect(isRecent(T, T, 600_000)).toBe(true)
+  expect(isRecent(T, T + 599_999, 600_000)).toBe(true)
+  expect(isRecent(T, T + 600_000, 600_000)).toBe(false)
+})

@@ -1,0 +1,28 @@
+/**
+ * The storage contract (test/contract/storage-contract.ts) against Deno KV: a fresh in-memory KV
+ * per case, migrated as src/deno.ts does before serving.
+ */
+import { KvAuthStateRepo, KvOutboxRepo, KvTokenRepo, migrate } from '../src/deno/kv-store.ts'
+import { storageContract } from '../test/contract/storage-contract.ts'
+
+/** KV values may hold bigints (Deno.KvU64), which JSON cannot. */
+const asText = (_key: string, value: unknown) =>
+  typeof value === 'bigint' ? value.toString() : value
+
+storageContract({
+  test: (name, fn) => Deno.test(`kv: ${name}`, fn),
+  withStore: async (body) => {
+    const kv = await Deno.openKv(':memory:')
+    try {
+      await migrate(kv)
+      await body({
+        tokens: new KvTokenRepo(kv),
+        states: new KvAuthStateRepo(kv),
+        outbox: new KvOutboxRepo(kv),
+        dump: async () => JSON.stringify(await Array.fromAsync(kv.list({ prefix: [] })), asText),
+      })
+    } finally {
+      kv.close()
+    }
+  },
+})

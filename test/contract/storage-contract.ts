@@ -1,0 +1,503 @@
+/**
+ * The storage contract (src/core/store.ts), written once and run against both adapters: SQLite
+ * inside the Durable Object (test/storage-contract.test.ts, in workerd) and Deno KV
+ * (test-deno/storage-contract.test.ts). It asserts through the repos' methods only, plus a dump
+ * of everything stored for "nothing is left" checks, so it holds for any adapter. Runtime
+ * neutral on purpose: node:assert/strict works in workerd (nodejs_compat) and in Deno.
+ */
+import assert from 'node:assert/strict'
+import { utcDay } from '../../src/core/outbox.ts'
+import type { SignUpFormBody } from '../../src/core/signup.ts'
+import type {
+  AuthStateRepo,
+  DeliveryError,
+  NewOutboxItem,
+  OutboxRepo,
+  TokenRepo,
+} from '../../src/core/store.ts'
+import { STATE_RETENTION_MS } from '../../src/core/store-rules.ts'
+
+/** Fresh repos over one empty, migrated store. */
+export interface StoreUnderTest {
+  tokens: TokenRepo
+  states: AuthStateRepo
+  outbox: OutboxRepo
+  /** Everything the store holds, as text. */
+  dump(): Promise<string>
+}
+
+export interface ContractRunner {
+  /** Registers one case with the runtime's test runner. */
+  test(name: string, fn: () => Promise<void>): void
+  /** Runs `body` over a fresh store (for SQLite: inside its own Durable Object). */
+  withStore(body: (store: StoreUnderTest) => Promise<void>): Promise<void>
+}
+
+/** Noon, so that ± a few hours stays on one UTC day. */
+const T = Date.UTC(2030, 0, 1, 12)
+const LIST_1 = '9e2f7d10-1111-4c3b-8e42-000000000001'
+const LIST_2 = '9e2f7d10-1111-4c3b-8e42-000000000002'
+const ERROR: DeliveryError = {
+  status: 400,
+  errorKey: 'contacts.api.validation.error',
+  message: 'bad',
+  at: T,
+}
+
+const payload = (email: string, extra: Partial<SignUpFormBody> = {}): SignUpFormBody => ({
+  email_address: email,
+  list_memberships: [LIST_1],
+  ...extra,
+})
+
+/** A sign-up to enqueue: form "f", the email's own hash, due at T unless said otherwise. */
+const signUp = (email: string, over: Partial<NewOutboxItem> = {}): NewOutboxItem => ({
+  formId: 'f',
+  emailHash: `hash:${email}`,
+  payload: payload(email),
+  attempts: 0,
+  nextAttemptAt: T,
+  now: T,
+  ...over,
+})
+
+const pending = (state: string, expiresAt: number, codeVerifier: string | null = 'verifier') => ({
+  state,
+  redirectUri: 'https://relay.test/oauth/callback',
+  codeVerifier,
+  expiresAt,
+})
+
+export function storageContract({ test, withStore }: ContractRunner): void {
+  const contract = (name: string, body: (store: StoreUnderTest) => Promise<void>) =>
+    test(name, () => withStore(body))
+
+  // ── TokenRepo ──────────────────────────────────────────────────────────────────────────────────
+
+  contract('tokens: load is null before any save, then the document saved last', async (s) => {
+    assert.equal(await s.tokens.load(), null)
+    const first = {
+      state: 'connected',
+      generation: 1,
+      accessToken: 'a1',
+      expiresAt: T,
+      lastError: null,
+      account: { organization_name: 'Org' },
+      scopes: ['contact_data', 'offline_access'],
+    }
+    await s.tokens.save(first)
+    assert.deepEqual(await s.tokens.load(), first)
+    const second = { state: 'not_connected', generation: 2, accessToken: null }
+    await s.tokens.save(second)
+    assert.deepEqual(await s.tokens.load(), second)
+  })
+
+  // ── AuthStateRepo ──────────────────────────────────────────────────────────────────────────────
+
+  contract('states: a state is claimed once: ok with what was put, then used', async (s) => {
+    await s.states.put(pending('s1', T + 600_000))
+    await s.states.put(pending('s2', T + 600_000, null))
+    assert.deepEqual(await s.states.claim('s1', T), {
+      status: 'ok',
+      pending: pending('s1', T + 600_000),
+    })
+    assert.deepEqual(await s.states.claim('s1', T + 1), { status: 'used' })
+    assert.deepEqual(await s.states.claim('s2', T), {
+      status: 'ok',
+      pending: pending('s2', T + 600_000, null),
+    })
+  })
+
+  contract('states: unknown; expired at its expiry time, and burned by the claim', async (s) => {
+    assert.deepEqual(await s.states.claim('never-issued', T), { status: 'unknown' })
+    await s.states.put(pending('late', T))
+    assert.deepEqual(await s.states.claim('late', T), { status: 'expired' })
+    // Burned: even a claim that (with a skewed clock) reads it as unexpired finds it used.
+    assert.deepEqual(await s.states.claim('late', T - 1), { status: 'used' })
+  })
+
+  contract(
+    'states: a put purges states over a day past their expiry, and only those',
+    async (s) => {
+      await s.states.put(pending('stale-unused', T))
+      await s.states.put(pending('stale-used', T))
+      await s.states.claim('stale-used', T - 1)
+      await s.states.put(pending('at-cutoff', T + 1))
+      await s.states.put(pending('recent-used', T + 2))
+      await s.states.claim('recent-used', T + 1)
+      // Expires at T + 1 + retention: the cutoff is T + 1, and only what expired before it goes.
+      await s.states.put(pending('new', T + 1 + STATE_RETENTION_MS))
+      const later = T + STATE_RETENTION_MS
+      assert.deepEqual(await s.states.claim('stale-unused', later), { status: 'unknown' })
+      assert.deepEqual(await s.states.claim('stale-used', later), { status: 'unknown' })
+      assert.deepEqual(await s.states.claim('at-cutoff', later), { status: 'expired' })
+      assert.deepEqual(await s.states.claim('recent-used', later), { status: 'used' })
+      assert.equal((await s.states.claim('new', later)).status, 'ok')
+    }
+  )
+
+  contract('states: an issued state is never put again (it would reset a used one)', async (s) => {
+    await s.states.put(pending('s1', T + 600_000))
+    assert.equal((await s.states.claim('s1', T)).status, 'ok')
+    await assert.rejects(s.states.put(pending('s1', T + 600_000)))
+    assert.deepEqual(await s.states.claim('s1', T), { status: 'used' })
+  })
+
+  // ── OutboxRepo: enqueue ────────────────────────────────────────────────────────────────────────
+
+  contract('outbox: enqueue stores a pending item that claimDue returns as given', async (s) => {
+    const id = await s.outbox.enqueue(signUp('a@example.com', { attempts: 2, now: T - 5 }))
+    const figures = await s.outbox.figures(T)
+    assert.equal(figures.pending, 1)
+    assert.equal(figures.oldestPendingAt, T - 5)
+    assert.deepEqual(await s.outbox.claimDue(T, 10, T + 90_000), [
+      { id, formId: 'f', payload: payload('a@example.com'), attempts: 2, createdAt: T - 5 },
+    ])
+  })
+
+  contract(
+    'outbox: a sign-up merges into an unleased pending item of its form+email',
+    async (s) => {
+      const older = signUp('m@example.com', {
+        payload: payload('m@example.com', {
+          first_name: 'Old',
+          last_name: 'Kept',
+          custom_fields: [{ custom_field_id: 'c1', value: 'old' }],
+        }),
+        attempts: 3,
+        nextAttemptAt: T + 500,
+      })
+      const newer = signUp('m@example.com', {
+        payload: payload('m@example.com', {
+          first_name: 'New',
+          list_memberships: [LIST_2, LIST_1],
+          custom_fields: [
+            { custom_field_id: 'c1', value: 'new' },
+            { custom_field_id: 'c2', value: 'two' },
+          ],
+        }),
+        nextAttemptAt: T + 200,
+        now: T + 100,
+      })
+      const id = await s.outbox.enqueue(older)
+      assert.equal(await s.outbox.enqueue(newer), id)
+      const figures = await s.outbox.figures(T)
+      assert.equal(figures.pending, 1)
+      assert.equal(figures.oldestPendingAt, T) // the first acceptance time stays
+      assert.equal(await s.outbox.nextDueAt(), T + 200) // the earlier due time wins
+      assert.deepEqual(await s.outbox.claimDue(T + 199, 10, T + 90_000), [])
+      // Later scalars win; lists and custom fields are unioned; attempts stay the item's.
+      assert.deepEqual(await s.outbox.claimDue(T + 200, 10, T + 90_000), [
+        {
+          id,
+          formId: 'f',
+          payload: {
+            email_address: 'm@example.com',
+            first_name: 'New',
+            last_name: 'Kept',
+            list_memberships: [LIST_1, LIST_2],
+            custom_fields: [
+              { custom_field_id: 'c1', value: 'new' },
+              { custom_field_id: 'c2', value: 'two' },
+            ],
+          },
+          attempts: 3,
+          createdAt: T,
+        },
+      ])
+    }
+  )
+
+  contract('outbox: never merges into a leased item (lapsed or not) or a dead one', async (s) => {
+    const first = await s.outbox.enqueue(signUp('x@example.com'))
+    await s.outbox.claimDue(T, 10, T + 1_000)
+    const second = await s.outbox.enqueue(signUp('x@example.com'))
+    assert.notEqual(second, first)
+    await s.outbox.claimDue(T, 10, T + 1_000)
+    // Both leases lapsed, but their sends may still be in flight: still no merge.
+    const third = await s.outbox.enqueue(signUp('x@example.com', { now: T + 5_000 }))
+    assert.equal(new Set([first, second, third]).size, 3)
+    // Once reschedule ends a lease, that item takes merges again.
+    await s.outbox.reschedule(first, T + 10_000, 1, null)
+    assert.equal(await s.outbox.enqueue(signUp('x@example.com')), first)
+    // A dead letter takes none: the next unleased pending item does.
+    await s.outbox.kill({ id: first, formId: 'f', payload: payload('x@example.com') }, ERROR, T)
+    assert.equal(await s.outbox.enqueue(signUp('x@example.com')), third)
+    const figures = await s.outbox.figures(T)
+    assert.deepEqual([figures.pending, figures.dead], [2, 1])
+  })
+
+  contract('outbox: another form or another email is another item', async (s) => {
+    const a = await s.outbox.enqueue(signUp('a@example.com'))
+    const otherForm = await s.outbox.enqueue(signUp('a@example.com', { formId: 'g' }))
+    const otherEmail = await s.outbox.enqueue(signUp('b@example.com'))
+    assert.equal(new Set([a, otherForm, otherEmail]).size, 3)
+    assert.equal((await s.outbox.figures(T)).pending, 3)
+  })
+
+  // ── OutboxRepo: claimDue, delivered, reschedule ────────────────────────────────────────────────
+
+  contract('outbox: claimDue leases due items only, earliest first, up to the limit', async (s) => {
+    const late = await s.outbox.enqueue(signUp('late@example.com', { nextAttemptAt: T + 30 }))
+    const early1 = await s.outbox.enqueue(signUp('e1@example.com', { nextAttemptAt: T + 10 }))
+    const early2 = await s.outbox.enqueue(signUp('e2@example.com', { nextAttemptAt: T + 10 }))
+    await s.outbox.enqueue(signUp('future@example.com', { nextAttemptAt: T + 1_000 }))
+    const ids = async (limit: number) =>
+      (await s.outbox.claimDue(T + 100, limit, T + 90_000)).map((item) => item.id)
+    assert.deepEqual(await ids(0), [])
+    assert.deepEqual(await ids(-1), [])
+    assert.deepEqual(await ids(2), [early1, early2])
+    assert.deepEqual(await ids(10), [late])
+    assert.deepEqual(await ids(10), [])
+    assert.equal((await s.outbox.figures(T)).pending, 4)
+  })
+
+  contract('outbox: a leased item is not claimed again until its lease passes', async (s) => {
+    const id = await s.outbox.enqueue(signUp('a@example.com'))
+    assert.equal((await s.outbox.claimDue(T, 10, T + 90_000)).length, 1)
+    assert.deepEqual(await s.outbox.claimDue(T + 89_999, 10, T + 200_000), [])
+    assert.equal(await s.outbox.nextDueAt(), T + 90_000)
+    const [again] = await s.outbox.claimDue(T + 90_000, 10, T + 200_000)
+    assert.equal(again.id, id)
+    assert.equal(again.attempts, 0)
+    assert.equal(await s.outbox.nextDueAt(), T + 200_000)
+  })
+
+  contract('outbox: an item whose lease lapsed is due from the lease’s end', async (s) => {
+    const lapsed = await s.outbox.enqueue(signUp('lapsed@example.com'))
+    await s.outbox.claimDue(T, 1, T + 50)
+    const later = await s.outbox.enqueue(signUp('later@example.com', { nextAttemptAt: T + 20 }))
+    const claimed = await s.outbox.claimDue(T + 100, 10, T + 90_000)
+    assert.deepEqual(
+      claimed.map((item) => item.id),
+      [later, lapsed]
+    )
+  })
+
+  contract('outbox: delivered deletes the item, payload and all, and counts the day', async (s) => {
+    const day = Date.UTC(2030, 0, 1, 23, 59, 59, 999)
+    const id = await s.outbox.enqueue(signUp('gone@example.com', { now: day, nextAttemptAt: day }))
+    await s.outbox.claimDue(day, 1, day + 90_000)
+    await s.outbox.delivered(id, day)
+    assert.ok(!(await s.dump()).includes('gone@example.com'), 'no copy of the address is left')
+    assert.deepEqual(await s.outbox.claimDue(day + 90_000, 10, day + 180_000), [])
+    assert.equal(await s.outbox.nextDueAt(), null)
+    // An inline delivery (no id) only counts; the count is per UTC day.
+    await s.outbox.delivered(null, day)
+    await s.outbox.delivered(null, day + 1)
+    const today = await s.outbox.figures(day)
+    assert.deepEqual([today.pending, today.deliveredToday], [0, 2])
+    assert.equal((await s.outbox.figures(day + 1)).deliveredToday, 1)
+  })
+
+  contract('outbox: reschedule ends the lease and sets the next attempt and count', async (s) => {
+    const id = await s.outbox.enqueue(signUp('a@example.com'))
+    await s.outbox.claimDue(T, 1, T + 90_000)
+    await s.outbox.reschedule(id, T + 5_000, 3, { ...ERROR, status: 503, errorKey: 'unavailable' })
+    assert.equal(await s.outbox.nextDueAt(), T + 5_000)
+    assert.deepEqual(await s.outbox.claimDue(T + 4_999, 10, T + 90_000), [])
+    // Due before the old lease would have passed: the lease is over.
+    const [item] = await s.outbox.claimDue(T + 5_000, 10, T + 95_000)
+    assert.deepEqual([item.id, item.attempts], [id, 3])
+    await s.outbox.reschedule(id, T + 6_000, 3, null)
+    assert.equal(await s.outbox.nextDueAt(), T + 6_000)
+  })
+
+  // ── OutboxRepo: dead letters ───────────────────────────────────────────────────────────────────
+
+  contract('outbox: kill takes a queued item off the queue as a dead letter', async (s) => {
+    const id = await s.outbox.enqueue(signUp('dead@example.com', { now: T - 100 }))
+    await s.outbox.claimDue(T, 1, T + 90_000)
+    await s.outbox.kill({ id, formId: 'f', payload: payload('dead@example.com') }, ERROR, T + 10)
+    assert.deepEqual(await s.outbox.claimDue(T + 100_000, 10, T + 200_000), [])
+    assert.equal(await s.outbox.nextDueAt(), null)
+    const figures = await s.outbox.figures(T)
+    assert.deepEqual([figures.pending, figures.dead, figures.oldestPendingAt], [0, 1, null])
+    assert.deepEqual(await s.outbox.deadLetters(10), [
+      {
+        id,
+        formId: 'f',
+        email: 'dead@example.com',
+        createdAt: T - 100,
+        deadAt: T + 10,
+        error: ERROR,
+      },
+    ])
+  })
+
+  contract('outbox: kill without an id stores an inline send CC refused', async (s) => {
+    await s.outbox.kill(
+      { formId: 'f', emailHash: 'h1', payload: payload('inline@example.com') },
+      ERROR,
+      T
+    )
+    await s.outbox.kill({ formId: 'g', payload: payload('nohash@example.com') }, ERROR, T + 1)
+    const letters = await s.outbox.deadLetters(10)
+    assert.deepEqual(
+      letters.map((d) => [d.formId, d.email, d.createdAt, d.deadAt, d.error]),
+      [
+        ['g', 'nohash@example.com', T + 1, T + 1, ERROR],
+        ['f', 'inline@example.com', T, T, ERROR],
+      ]
+    )
+    const figures = await s.outbox.figures(T)
+    assert.deepEqual([figures.pending, figures.dead], [0, 2])
+  })
+
+  contract('outbox: revive brings one dead letter back, due now, attempts reset', async (s) => {
+    const id = await s.outbox.enqueue(signUp('r@example.com', { attempts: 4 }))
+    await s.outbox.claimDue(T, 1, T + 90_000)
+    await s.outbox.kill({ id, formId: 'f', payload: payload('r@example.com') }, ERROR, T + 10)
+    const other = await s.outbox.enqueue(signUp('pending@example.com'))
+    assert.equal(await s.outbox.revive(id, T + 1_000), 1)
+    assert.equal(await s.outbox.revive(id, T + 1_000), 0) // pending now: nothing to revive
+    assert.equal(await s.outbox.revive(other, T + 1_000), 0)
+    assert.equal(await s.outbox.revive(999_999, T + 1_000), 0)
+    assert.deepEqual(await s.outbox.deadLetters(10), [])
+    await s.outbox.claimDue(T, 10, T + 90_000) // takes `other` out of the way
+    assert.deepEqual(await s.outbox.claimDue(T + 999, 10, T + 90_000), [])
+    const [item] = await s.outbox.claimDue(T + 1_000, 10, T + 90_000)
+    assert.deepEqual([item.id, item.attempts, item.createdAt], [id, 0, T])
+  })
+
+  contract('outbox: revive all brings back every dead letter', async (s) => {
+    const queued = await s.outbox.enqueue(signUp('q@example.com'))
+    await s.outbox.kill({ id: queued, formId: 'f', payload: payload('q@example.com') }, ERROR, T)
+    await s.outbox.kill(
+      { formId: 'f', emailHash: 'h', payload: payload('i@example.com') },
+      ERROR,
+      T
+    )
+    await s.outbox.enqueue(signUp('p@example.com'))
+    assert.equal(await s.outbox.revive('all', T + 1), 2)
+    const figures = await s.outbox.figures(T)
+    assert.deepEqual([figures.pending, figures.dead], [3, 0])
+    const claimed = await s.outbox.claimDue(T + 1, 10, T + 90_000)
+    assert.deepEqual(claimed.map((item) => item.payload.email_address).sort(), [
+      'i@example.com',
+      'p@example.com',
+      'q@example.com',
+    ])
+  })
+
+  contract('outbox: removeDead deletes a dead letter, and nothing else', async (s) => {
+    const live = await s.outbox.enqueue(signUp('live@example.com'))
+    const dead = await s.outbox.enqueue(signUp('dead@example.com'))
+    await s.outbox.kill({ id: dead, formId: 'f', payload: payload('dead@example.com') }, ERROR, T)
+    assert.equal(await s.outbox.removeDead(live), false)
+    assert.equal(await s.outbox.removeDead(999_999), false)
+    assert.equal(await s.outbox.removeDead(dead), true)
+    assert.equal(await s.outbox.removeDead(dead), false)
+    assert.ok(!(await s.dump()).includes('dead@example.com'), 'no copy of the address is left')
+    const figures = await s.outbox.figures(T)
+    assert.deepEqual([figures.pending, figures.dead], [1, 0])
+  })
+
+  contract(
+    'outbox: deadLetters lists the newest first (ties: higher id), up to the limit',
+    async (s) => {
+      for (const [email, at] of [
+        ['t0@example.com', T],
+        ['t20@example.com', T + 20],
+        ['t10@example.com', T + 10],
+        ['t30a@example.com', T + 30],
+        ['t30b@example.com', T + 30],
+      ] as const) {
+        await s.outbox.kill({ formId: 'f', payload: payload(email) }, ERROR, at)
+      }
+      const emails = async (limit: number) =>
+        (await s.outbox.deadLetters(limit)).map((d) => d.email.split('@')[0])
+      assert.deepEqual(await emails(10), ['t30b', 't30a', 't20', 't10', 't0'])
+      assert.deepEqual(await emails(2), ['t30b', 't30a'])
+    }
+  )
+
+  contract(
+    'outbox: purgeDead drops dead letters and remembered submissions before the cutoff',
+    async (s) => {
+      await s.outbox.kill({ formId: 'f', payload: payload('old@example.com') }, ERROR, T)
+      await s.outbox.kill({ formId: 'f', payload: payload('new@example.com') }, ERROR, T + 10)
+      await s.outbox.enqueue(signUp('ancient@example.com', { now: T - 1_000_000 }))
+      await s.outbox.remember('f:old', T, 'queued')
+      await s.outbox.remember('f:new', T + 10, 'delivered')
+      assert.equal(await s.outbox.purgeDead(T + 10), 1)
+      assert.deepEqual(
+        (await s.outbox.deadLetters(10)).map((d) => d.email),
+        ['new@example.com']
+      )
+      assert.equal((await s.outbox.figures(T)).pending, 1) // pending items are never purged
+      const window = 86_400_000
+      assert.equal(await s.outbox.recentOutcome('f:old', T + 10, window), null)
+      assert.equal(await s.outbox.recentOutcome('f:new', T + 10, window), 'delivered')
+      assert.equal(await s.outbox.purgeDead(T + 10), 0)
+    }
+  )
+
+  // ── OutboxRepo: due times, figures, counters, blocks, the duplicate window ─────────────────────
+
+  contract('outbox: nextDueAt is the earliest due pending item, a lease included', async (s) => {
+    assert.equal(await s.outbox.nextDueAt(), null)
+    await s.outbox.kill({ formId: 'f', payload: payload('dead@example.com') }, ERROR, T)
+    assert.equal(await s.outbox.nextDueAt(), null) // dead letters are never due
+    await s.outbox.enqueue(signUp('a@example.com', { nextAttemptAt: T + 50 }))
+    await s.outbox.enqueue(signUp('b@example.com', { nextAttemptAt: T + 20 }))
+    assert.equal(await s.outbox.nextDueAt(), T + 20)
+    await s.outbox.claimDue(T + 20, 1, T + 100)
+    assert.equal(await s.outbox.nextDueAt(), T + 50)
+    await s.outbox.claimDue(T + 50, 1, T + 90)
+    assert.equal(await s.outbox.nextDueAt(), T + 90)
+  })
+
+  contract('outbox: figures count pending and dead, the oldest pending, the day', async (s) => {
+    assert.deepEqual(await s.outbox.figures(T), {
+      pending: 0,
+      dead: 0,
+      oldestPendingAt: null,
+      deliveredToday: 0,
+      quotaUsedToday: 0,
+    })
+    await s.outbox.enqueue(signUp('a@example.com', { now: T - 20 }))
+    await s.outbox.enqueue(signUp('b@example.com', { now: T - 30 }))
+    await s.outbox.kill({ formId: 'f', payload: payload('c@example.com') }, ERROR, T - 40)
+    await s.outbox.delivered(null, T)
+    await s.outbox.countRequest(utcDay(T))
+    await s.outbox.countRequest(utcDay(T))
+    assert.deepEqual(await s.outbox.figures(T), {
+      pending: 2,
+      dead: 1,
+      oldestPendingAt: T - 30,
+      deliveredToday: 1,
+      quotaUsedToday: 2,
+    })
+  })
+
+  contract('outbox: countRequest counts per UTC day and returns the day’s count', async (s) => {
+    assert.equal(await s.outbox.requestsOn('2030-01-01'), 0)
+    assert.equal(await s.outbox.countRequest('2030-01-01'), 1)
+    assert.equal(await s.outbox.countRequest('2030-01-01'), 2)
+    assert.equal(await s.outbox.countRequest('2030-01-02'), 1)
+    assert.equal(await s.outbox.requestsOn('2030-01-01'), 2)
+    assert.equal(await s.outbox.requestsOn('2030-01-02'), 1)
+    assert.equal(await s.outbox.requestsOn('2030-01-03'), 0)
+  })
+
+  contract('outbox: blocks are none until set; setBlocks replaces both', async (s) => {
+    assert.deepEqual(await s.outbox.blocks(), { pausedUntil: null, parkedUntil: null })
+    await s.outbox.setBlocks({ pausedUntil: T, parkedUntil: T + 1 })
+    assert.deepEqual(await s.outbox.blocks(), { pausedUntil: T, parkedUntil: T + 1 })
+    await s.outbox.setBlocks({ pausedUntil: null, parkedUntil: T + 2 })
+    assert.deepEqual(await s.outbox.blocks(), { pausedUntil: null, parkedUntil: T + 2 })
+  })
+
+  contract('outbox: recentOutcome answers within the window only; remember replaces', async (s) => {
+    const window = 600_000
+    assert.equal(await s.outbox.recentOutcome('f:h', T, window), null)
+    assert.equal(await s.outbox.recentOutcome('f:h', T, window), null) // asking records nothing
+    await s.outbox.remember('f:h', T, 'queued')
+    assert.equal(await s.outbox.recentOutcome('f:h', T + window - 1, window), 'queued')
+    assert.equal(await s.outbox.recentOutcome('f:h', T + window, window), null)
+    assert.equal(await s.outbox.recentOutcome('f:other', T, window), null)
+    await s.outbox.remember('f:h', T + window, 'delivered')
+    assert.equal(await s.outbox.recentOutcome('f:h', T + window, window), 'delivered')
+  })
+}
