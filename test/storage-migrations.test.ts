@@ -14,6 +14,7 @@ import {
   SqlOutboxRepo,
   SqlTokenRepo,
 } from '../src/workers/sql-store.ts'
+import { clock } from './edge.ts'
 import { rowsOf, schemaOf } from './sqlite-dump.ts'
 
 /**
@@ -84,7 +85,7 @@ function recreateUnversioned(sql: SqlStorage): void {
 describe('schema migrations', () => {
   it('a database from before versioning is adopted and upgraded with nothing lost', async () => {
     const relay = env.RELAY.getByName('upgrade-from-unversioned')
-    const now = Date.now()
+    const now = clock.now()
     const record = {
       state: 'connected',
       generation: 3,
