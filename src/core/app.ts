@@ -93,9 +93,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 }
 
 /**
- * Sets the validated configuration for the routes, and refuses the sandbox off loopback (it
- * would accept anything as Constant Contact). A configuration error is logged here, once,
- * whichever area then answers it.
+ * Sets the validated configuration for the routes, and refuses the sandbox off loopback: on a
+ * real deployment, sign-ups would go to the in-memory stand-in instead of Constant Contact. A
+ * configuration error is logged here, once, whichever area then answers it.
  */
 function requireConfig(config: () => Config): MiddlewareHandler<AppEnv> {
   return createMiddleware<AppEnv>(async function requireConfig(c, next) {
