@@ -9,7 +9,8 @@ import { expect, it, vi } from 'vitest'
 import worker from '../src/worker.ts'
 
 /** The handler's parameter type is an incoming request (with `cf`); ours has none, as locally. */
-const incoming = (url: string) => new Request(url) as Request<unknown, IncomingRequestCfProperties>
+const incoming = (url: string, init?: RequestInit) =>
+  new Request(url, init) as Request<unknown, IncomingRequestCfProperties>
 
 async function healthz(overrides: Record<string, unknown>) {
   const res = await worker.fetch(
@@ -52,6 +53,47 @@ it('never echoes a secret value in a config error', async () => {
 it('refuses the sandbox on a non-local host', async () => {
   const res = await worker.fetch(
     incoming('https://relay.example.com/healthz'),
+    { ...env, CTCT_SANDBOX: '1' } as Env,
+    createExecutionContext()
+  )
+  expect(res.status).toBe(403)
+  expect(((await res.json()) as { error: string }).error).toBe('sandbox_forbidden')
+})
+
+/** A browser's plain form post to the sign-up endpoint. */
+const formPost = () =>
+  incoming('https://relay.test/subscribe/newsletter', {
+    method: 'POST',
+    headers: {
+      origin: 'https://site.test',
+      accept: 'text/html',
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: 'email=a@example.com',
+  })
+
+it('a sign-up that meets a config error gets the sign-up JSON answer, logged once', async () => {
+  const log = vi.spyOn(console, 'error').mockImplementation(() => {})
+  log.mockClear() // an earlier case may have left its spy, with its calls, in place
+  const res = await worker.fetch(
+    formPost(),
+    { ...env, FORMS: 'not json' } as Env,
+    createExecutionContext()
+  )
+  expect(res.status).toBe(500)
+  expect(res.headers.get('content-type')).toContain('application/json')
+  const body = (await res.json()) as Record<string, unknown>
+  expect(Object.keys(body)).toEqual(['ok', 'error', 'message'])
+  expect(body.error).toBe('config_invalid')
+  expect(String(body.message)).toContain('FORMS')
+  const logged = log.mock.calls.flat().filter((line) => String(line).includes('config_invalid'))
+  expect(logged).toHaveLength(1)
+  log.mockRestore()
+})
+
+it('refuses the sandbox on a non-local host to visitors too', async () => {
+  const res = await worker.fetch(
+    incoming('https://relay.example.com/subscribe/newsletter', formPost()),
     { ...env, CTCT_SANDBOX: '1' } as Env,
     createExecutionContext()
   )

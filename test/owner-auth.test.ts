@@ -83,3 +83,46 @@ describe('owner authentication', () => {
     expect(csp).not.toContain('unsafe-inline')
   })
 })
+
+/** Every owner-only route (the ownerOnly middleware), each with a request the owner could send. */
+const OWNER_ROUTES: [method: string, path: string][] = [
+  ['GET', '/admin/status'],
+  ['POST', '/admin/forms/newsletter/test'],
+  ['POST', '/admin/dead-letters/all/retry'],
+  ['POST', '/admin/dead-letters/1/retry'],
+  ['POST', '/admin/dead-letters/1/delete'],
+  ['POST', '/admin/disconnect'],
+  ['GET', '/oauth/authorize'],
+  ['GET', '/__sandbox'],
+  ['POST', '/__sandbox/lists/9e2f7d10-1111-4c3b-8e42-000000000001/delete'],
+]
+
+function ownerRequest(method: string, path: string, headers: Record<string, string>) {
+  if (method === 'GET') return call(path, { headers })
+  return call(path, {
+    method,
+    headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: 'email=owner.route@example.com',
+  })
+}
+
+describe.each(OWNER_ROUTES)('%s %s is owner only', (method, path) => {
+  it.each<[string, Record<string, string>]>([
+    ['no credentials', {}],
+    ['a wrong bearer token', { authorization: `Bearer ${ADMIN_TOKEN}x` }],
+    ['a forged session cookie', { cookie: 'ctct_relay_session=garbage' }],
+  ])('401 unauthorized with %s, before the route runs', async (_, headers) => {
+    const res = await ownerRequest(method, path, headers)
+    expect(res.status).toBe(401)
+    expect(res.headers.get('location')).toBeNull()
+    // JSON, but a page under /oauth/, where the owner is a person following redirects.
+    const body = await res.text()
+    if (path.startsWith('/oauth/')) expect(body).toContain('Sign-in required')
+    else expect(JSON.parse(body).error).toBe('unauthorized')
+  })
+
+  it('lets the owner through to the route', async () => {
+    const res = await ownerRequest(method, path, { authorization: `Bearer ${ADMIN_TOKEN}` })
+    expect(res.status).not.toBe(401)
+  })
+})

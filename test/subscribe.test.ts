@@ -25,11 +25,18 @@ function post(
 }
 const postJson = (form: string, data: unknown, headers: Record<string, string> = {}) =>
   post(form, JSON.stringify(data), { 'content-type': 'application/json', ...headers })
-const postForm = (form: string, data: Record<string, string> | URLSearchParams, headers = {}) =>
-  post(form, new URLSearchParams(data), {
-    'content-type': 'application/x-www-form-urlencoded',
-    ...headers,
-  })
+const postForm = (
+  form: string,
+  data: Record<string, string> | URLSearchParams,
+  headers = {},
+  clientIp?: string
+) =>
+  post(
+    form,
+    new URLSearchParams(data),
+    { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    clientIp
+  )
 
 connectedWithSettledOutbox()
 
@@ -297,6 +304,12 @@ describe('rejected sign-ups reach nothing', () => {
     if (!last) throw new Error('no response')
     expect(((await last.json()) as { error: string }).error).toBe('rate_limited')
     expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0)
+    // A plain HTML form from the same client: the built-in page, with Retry-After as a header.
+    const page = await postForm('newsletter', { email: 'burst11@example.com' }, {}, '198.51.100.7')
+    expect(page.status).toBe(429)
+    expect(page.headers.get('content-type')).toContain('text/html')
+    expect(Number(page.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(await page.text()).toContain('Too many sign-ups from your network.')
     await runOutbox()
     expect(cc.contacts.size).toBe(10)
     expect(cc.contacts.has('burst10@example.com')).toBe(false)

@@ -1,8 +1,10 @@
 /**
  * @module errors
- * Every failure the app reports carries a stable machine `code`. One `onError` (see app.ts) maps
- * codes to HTTP statuses, so routes throw and never build error responses by hand.
+ * Every failure the app reports carries a stable machine `code`, and the code fixes its HTTP
+ * status. Routes throw; the error handlers (app.ts for the owner's pages, routes/subscribe.tsx for
+ * visitors) turn the error into a response, so no route builds an error response by hand.
  */
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
 
 export type ErrorCode =
   | 'config_invalid'
@@ -30,7 +32,7 @@ export type ErrorCode =
   | 'unavailable'
   | 'not_dead_letter'
 
-const STATUS: Record<ErrorCode, number> = {
+const STATUS = {
   config_invalid: 500,
   unauthorized: 401,
   not_found: 404,
@@ -55,24 +57,38 @@ const STATUS: Record<ErrorCode, number> = {
   delivery_failed: 502,
   unavailable: 503,
   not_dead_letter: 404,
+} as const satisfies Record<ErrorCode, ContentfulStatusCode>
+
+/** The HTTP statuses an AppError can have: exactly those in the table above. */
+export type ErrorStatus = (typeof STATUS)[ErrorCode]
+
+export interface AppErrorOptions {
+  /** Extra, non-secret facts for the wire (for example the config key at fault). */
+  details?: Record<string, unknown>
+  /** Response headers that belong to the error, whichever handler answers it (`retry-after`). */
+  headers?: Record<string, string>
+  cause?: unknown
 }
 
+/**
+ * @example
+ * throw new AppError('rate_limited', 'Too many sign-ups from this client', {
+ *   headers: { 'retry-after': '12' },
+ * })
+ */
 export class AppError extends Error {
   readonly code: ErrorCode
-  readonly status: number
-  /** Extra, non-secret facts for the wire (for example the config key at fault). */
+  readonly status: ErrorStatus
   readonly details: Record<string, unknown>
+  readonly headers: Record<string, string>
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options: { details?: Record<string, unknown>; cause?: unknown } = {}
-  ) {
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, { cause: options.cause })
     this.name = 'AppError'
     this.code = code
     this.status = STATUS[code]
     this.details = options.details ?? {}
+    this.headers = options.headers ?? {}
   }
 }
 

@@ -1,0 +1,217 @@
+/**
+ * @module accept
+ * Accepting one sign-up, apart from HTTP: the fields are checked against the form profile, then
+ * the honeypot, then Turnstile, then the backend's `submit` (per-IP rate limit, duplicate window,
+ * inline delivery or the outbox). Each accepted or refused sign-up writes one `submission` log
+ * line (docs/operations.md).
+ *
+ * The visitor's `POST /subscribe/:formId` and the owner's "send a test sign-up" both call
+ * `acceptSignup`, and both turn its result into an answer with `signupAnswer` and `signupJson`,
+ * so the test shows exactly what a visitor's script would get.
+ *
+ * @example
+ * const answer = signupAnswer(await acceptSignup(deps, { formId, profile, fields, clientIp }))
+ * const { status, body } = signupJson(answer) // 200 {"ok":true,"status":"delivered"}, …
+ */
+import type { Config, FormProfile } from './config.ts'
+import { AppError, type ErrorCode, type ErrorStatus } from './errors.ts'
+import { hashKey } from './outbox.ts'
+import type { RelayBackend } from './service.ts'
+import { validateSignup } from './signup.ts'
+import type { AcceptedStatus } from './store.ts'
+import type { Fields } from './submission.ts'
+import { verifyTurnstile } from './turnstile.ts'
+
+export interface AcceptDeps {
+  backend: () => RelayBackend
+  /** For Turnstile's siteverify. */
+  fetch: typeof fetch
+  now: () => number
+}
+
+export interface SignupRequest {
+  formId: string
+  profile: FormProfile
+  fields: Fields
+  /** The client's IP: its rate-limit bucket, and Turnstile's remoteip. Null when unknown. */
+  clientIp: string | null
+  /** TURNSTILE_SECRET_KEY. Unset (the sandbox), a `turnstile: true` profile is not checked. */
+  turnstileSecret?: string
+  /** The owner's test sign-up: always attempted, so the answer is CC's, not a replay. */
+  skipDuplicateCheck?: boolean
+}
+
+/**
+ * What became of a sign-up; `outcome` is also the log line's. `next` is the visitor's `_next`
+ * once validated against the profile's origins.
+ */
+export type Acceptance =
+  | { outcome: 'delivered' | 'queued' | 'honeypot'; next?: string }
+  /** The same form and email were accepted moments ago; `of` is what that one got. */
+  | { outcome: 'duplicate'; of: AcceptedStatus; next?: string }
+  | { outcome: 'invalid'; fields: Record<string, string> }
+  | { outcome: 'challenge_failed'; reason: string }
+  | { outcome: 'rate_limited'; retryAfterSeconds: number }
+  /** Constant Contact refused it for good; it is a dead letter now. */
+  | { outcome: 'rejected'; errorKey: string }
+  /** Neither delivered nor stored: the backend could not be reached. */
+  | { outcome: 'unavailable'; cause: unknown }
+
+export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Promise<Acceptance> {
+  const started = deps.now()
+  const { formId, profile } = request
+  const signup = validateSignup(request.fields, profile)
+  // Refused before anything is attempted: no log line (Workers Logs has the request).
+  if (!signup.ok) return { outcome: 'invalid', fields: signup.fields }
+  const next = signup.next
+  const emailHash = await hashKey(formId, signup.email)
+  const log = (outcome: Acceptance['outcome'], extra: Record<string, unknown> = {}) =>
+    console.log(
+      JSON.stringify({
+        msg: 'submission',
+        form: formId,
+        outcome,
+        email_hash: emailHash,
+        duration_ms: deps.now() - started,
+        ...extra,
+      })
+    )
+  if (signup.honeypotFilled) {
+    log('honeypot')
+    return { outcome: 'honeypot', next }
+  }
+  if (profile.turnstile && request.turnstileSecret) {
+    const verdict = await verifyTurnstile(
+      {
+        secret: request.turnstileSecret,
+        token: signup.turnstileToken,
+        remoteIp: request.clientIp,
+        idempotencyKey: crypto.randomUUID(),
+        hostnames: profile.origins.map((o) => new URL(o).hostname),
+        action: formId,
+      },
+      deps.fetch
+    )
+    if (!verdict.ok) {
+      log('challenge_failed', { reason: verdict.reason })
+      return { outcome: 'challenge_failed', reason: verdict.reason }
+    }
+  }
+  const clientKey = await hashKey('ip', request.clientIp ?? 'unknown')
+  let result: Awaited<ReturnType<RelayBackend['submit']>>
+  try {
+    result = await deps.backend().submit({
+      formId,
+      payload: signup.body,
+      emailHash,
+      clientKey,
+      skipDuplicateCheck: request.skipDuplicateCheck,
+    })
+  } catch (err) {
+    log('unavailable', { error: String(err) })
+    return { outcome: 'unavailable', cause: err }
+  }
+  switch (result.status) {
+    case 'delivered':
+    case 'queued':
+      log(result.status)
+      return { outcome: result.status, next }
+    case 'duplicate':
+      log('duplicate', { of: result.of })
+      return { outcome: 'duplicate', of: result.of, next }
+    case 'rate_limited':
+      log('rate_limited')
+      return { outcome: 'rate_limited', retryAfterSeconds: result.retryAfterSeconds }
+    case 'rejected':
+      log('rejected', { error_key: result.errorKey })
+      return { outcome: 'rejected', errorKey: result.errorKey }
+  }
+}
+
+/** What the visitor is told: accepted (and where to go next), or the error to answer with. */
+export type SignupAnswer =
+  | { ok: true; status: AcceptedStatus; next?: string }
+  | { ok: false; error: AppError }
+
+/**
+ * A success answer always means delivered to CC or durably stored: never "thanks" otherwise.
+ * Every outcome is mapped here and nowhere else (no default: a new outcome must be decided).
+ */
+export function signupAnswer(acceptance: Acceptance): SignupAnswer {
+  switch (acceptance.outcome) {
+    case 'delivered':
+    case 'queued':
+      return { ok: true, status: acceptance.outcome, next: acceptance.next }
+    // Bots get the same answer as people, so the honeypot stays invisible to them.
+    case 'honeypot':
+      return { ok: true, status: 'delivered', next: acceptance.next }
+    case 'duplicate':
+      return { ok: true, status: acceptance.of, next: acceptance.next }
+    case 'invalid':
+      return refused('invalid_input', 'Some fields are invalid', {
+        details: { fields: acceptance.fields },
+      })
+    case 'challenge_failed':
+      return refused('challenge_failed', `Turnstile verification failed: ${acceptance.reason}`)
+    case 'rate_limited':
+      return refused('rate_limited', 'Too many sign-ups from this client', {
+        headers: { 'retry-after': String(acceptance.retryAfterSeconds) },
+      })
+    case 'rejected':
+      return refused('delivery_failed', 'Constant Contact rejected the sign-up')
+    case 'unavailable':
+      return refused('unavailable', 'The relay could not store the sign-up', {
+        cause: acceptance.cause,
+      })
+  }
+}
+
+function refused(
+  ...args: ConstructorParameters<typeof AppError>
+): Extract<SignupAnswer, { ok: false }> {
+  return { ok: false, error: new AppError(...args) }
+}
+
+const VISITOR_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  unknown_form: 'This sign-up form does not exist.',
+  origin_not_allowed: 'This form cannot be submitted from this site.',
+  challenge_failed: 'The anti-spam check failed. Please go back and try again.',
+  invalid_input: 'Some fields need attention. Please go back and check them.',
+  payload_too_large: 'The form sent too much data.',
+  unsupported_media_type: 'The form was sent in a format this service does not accept.',
+  rate_limited: 'Too many sign-ups from your network. Please wait a minute and try again.',
+  delivery_failed:
+    'We could not complete your sign-up. The site owner has been notified; please try again later.',
+  unavailable: 'Sign-ups are temporarily unavailable. Please try again in a few minutes.',
+}
+
+/** The sentence a visitor reads for an error: plain words where there are some, else the message. */
+export function visitorMessage(err: AppError): string {
+  return VISITOR_MESSAGES[err.code] ?? err.message
+}
+
+export type SignupJsonBody =
+  | { ok: true; status: AcceptedStatus }
+  | { ok: false; error: ErrorCode; message: string; fields?: unknown }
+
+/** The JSON answer (what the embed script and `fetch` callers read), with its HTTP status. */
+export function signupJson(answer: SignupAnswer): {
+  status: 200 | 202 | ErrorStatus
+  body: SignupJsonBody
+} {
+  if (answer.ok) {
+    return {
+      status: answer.status === 'delivered' ? 200 : 202,
+      body: { ok: true, status: answer.status },
+    }
+  }
+  const { error } = answer
+  const body: SignupJsonBody = { ok: false, error: error.code, message: visitorMessage(error) }
+  if (error.details.fields) body.fields = error.details.fields
+  return { status: error.status, body }
+}
+
+/** The profile for a form id from the URL; `__proto__` and friends are not profiles. */
+export function profileFor(config: Config, formId: string): FormProfile | undefined {
+  return Object.hasOwn(config.FORMS, formId) ? config.FORMS[formId] : undefined
+}

@@ -1,0 +1,152 @@
+/**
+ * @module routes/admin
+ * The owner's dashboard and its actions, mounted at /admin. /admin itself shows the sign-in form
+ * to anyone else; every other route but login and logout is owner-only. Errors are the app's
+ * onError's (app.ts): a page or JSON, by what the request accepts.
+ */
+import { Hono, type MiddlewareHandler } from 'hono'
+import { deleteCookie, setCookie } from 'hono/cookie'
+import { csrf } from 'hono/csrf'
+import { type AcceptDeps, acceptSignup, profileFor, signupAnswer, signupJson } from '../accept.ts'
+import type { AppEnv } from '../app-env.ts'
+import { checkProfiles } from '../catalog.ts'
+import { AppError } from '../errors.ts'
+import { adminTokenMatches, issueSession, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../owner.ts'
+import { type OwnerCheck, ownerPageHeaders } from '../owner-middleware.ts'
+import { formSnippet } from '../snippet.ts'
+import { DashboardPage, SignInPage, TestSignupPage } from '../views/admin.tsx'
+
+export interface AdminDeps extends AcceptDeps {
+  isOwner: OwnerCheck
+  ownerOnly: MiddlewareHandler<AppEnv>
+}
+
+const NOTICES: Record<string, string> = {
+  connected: 'Connected to Constant Contact.',
+  disconnected:
+    'Disconnected. The tokens stored here are gone; the grant at Constant Contact is not revoked.',
+  retrying: 'Queued for another delivery attempt.',
+  deleted: 'Dead letter deleted.',
+}
+
+/** The owner's test sign-ups share one rate-limit bucket, apart from every visitor's. */
+const OWNER_TEST_CLIENT = 'owner-test-sign-up'
+
+export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
+  const { isOwner, ownerOnly } = deps
+  const admin = new Hono<AppEnv>()
+  admin.use(ownerPageHeaders)
+  // State-changing owner actions are POSTs; reject cross-site form posts by Origin.
+  admin.use(csrf())
+
+  admin.get('/', async (c) => {
+    const config = c.var.config
+    if (!(await isOwner(c))) return c.html(<SignInPage sandboxHint={config.sandbox} />)
+    const backend = deps.backend()
+    const [status, deadLetters, sandboxView] = await Promise.all([
+      backend.status(),
+      backend.deadLetters(),
+      backend.sandbox(),
+    ])
+    const catalogResult = status.connected ? await backend.catalog() : null
+    const catalog = catalogResult?.ok ? catalogResult.value : null
+    const catalogError = catalogResult && !catalogResult.ok ? catalogResult.message : null
+    const checks = catalog ? checkProfiles(config.FORMS, catalog) : []
+    const origin = new URL(c.req.url).origin
+    const forms = await Promise.all(
+      Object.entries(config.FORMS).map(async ([formId, profile]) => ({
+        formId,
+        snippet: await formSnippet(origin, formId, profile, catalog),
+        check: checks.find((k) => k.form_id === formId) ?? null,
+      }))
+    )
+    return c.html(
+      <DashboardPage
+        status={status}
+        deadLetters={deadLetters}
+        catalog={catalog}
+        catalogError={catalogError}
+        forms={forms}
+        sandboxView={sandboxView}
+        notice={NOTICES[c.req.query('notice') ?? '']}
+        sandbox={config.sandbox}
+      />
+    )
+  })
+
+  admin.post('/login', async (c) => {
+    const config = c.var.config
+    const form = await c.req.parseBody()
+    const token = typeof form.token === 'string' ? form.token : ''
+    if (!(await adminTokenMatches(token, config.ADMIN_TOKEN))) {
+      return c.html(
+        <SignInPage error="That token is not right." sandboxHint={config.sandbox} />,
+        401
+      )
+    }
+    setCookie(c, SESSION_COOKIE, await issueSession(config.ADMIN_TOKEN, deps.now()), {
+      httpOnly: true,
+      secure: true,
+      // Lax, not Strict: the owner arrives back from CC's consent page by a cross-site redirect.
+      sameSite: 'Lax',
+      path: '/',
+      maxAge: SESSION_TTL_SECONDS,
+    })
+    return c.redirect('/admin', 303)
+  })
+
+  admin.post('/logout', (c) => {
+    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true })
+    return c.redirect('/admin', 303)
+  })
+
+  admin.get('/status', ownerOnly, async (c) => c.json(await deps.backend().status()))
+
+  // "Send a test sign-up": the visitor's acceptance and answer, minus the duplicate window, so
+  // a repeated test reaches CC again.
+  admin.post('/forms/:formId/test', ownerOnly, async (c) => {
+    const formId = c.req.param('formId')
+    const profile = profileFor(c.var.config, formId)
+    if (!profile) throw new AppError('unknown_form', `No form profile "${formId}" in FORMS`)
+    const form = await c.req.parseBody()
+    const email = typeof form.email === 'string' ? form.email : ''
+    const acceptance = await acceptSignup(deps, {
+      formId,
+      profile,
+      fields: { email: [email] },
+      clientIp: OWNER_TEST_CLIENT,
+      turnstileSecret: c.var.config.TURNSTILE_SECRET_KEY,
+      skipDuplicateCheck: true,
+    })
+    const { status, body } = signupJson(signupAnswer(acceptance))
+    return c.html(
+      <TestSignupPage status={status} answer={JSON.stringify(body)} />,
+      status >= 400 ? 400 : 200
+    )
+  })
+
+  admin.post('/dead-letters/:id/retry', ownerOnly, async (c) => {
+    const id = c.req.param('id') === 'all' ? 'all' : Number(c.req.param('id'))
+    if (id !== 'all' && !Number.isInteger(id))
+      throw new AppError('not_dead_letter', 'No such dead letter')
+    const revived = await deps.backend().retryDeadLetter(id)
+    if (revived === 0)
+      throw new AppError('not_dead_letter', 'No such dead letter (already retried or deleted?)')
+    return c.redirect('/admin?notice=retrying', 303)
+  })
+
+  admin.post('/dead-letters/:id/delete', ownerOnly, async (c) => {
+    const id = Number(c.req.param('id'))
+    if (!Number.isInteger(id) || !(await deps.backend().deleteDeadLetter(id))) {
+      throw new AppError('not_dead_letter', 'No such dead letter (already retried or deleted?)')
+    }
+    return c.redirect('/admin?notice=deleted', 303)
+  })
+
+  admin.post('/disconnect', ownerOnly, async (c) => {
+    await deps.backend().disconnect()
+    return c.redirect('/admin?notice=disconnected', 303)
+  })
+
+  return admin
+}
