@@ -1,7 +1,7 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 
-/** Fake Constant Contact endpoints, answered by MSW inside workerd (see test/fake-cc.ts). */
+/** Constant Contact's endpoints in tests, answered by its model behind MSW (test/edge.ts). */
 const CC = {
   CC_AUTHORIZE_URL: 'https://authz.cc.test/oauth2/default/v1/authorize',
   CC_TOKEN_URL: 'https://authz.cc.test/oauth2/default/v1/token',
@@ -47,13 +47,16 @@ function project(
         miniflare: { bindings: { ...bindings, ...extra } },
       }),
     ],
-    // Refresh tests use real seconds-long tokens and CC's 1 call/s token limit.
-    test: { name, include, exclude, setupFiles: ['./test/setup.ts'], testTimeout: 30_000 },
+    // Time is virtual (test/setup.ts): no test waits for real seconds, so the default timeout
+    // stands.
+    test: { name, include, exclude, setupFiles: ['./test/setup.ts'] },
   }
 }
 
 export default defineConfig({
   test: {
+    // The logs of passing tests (one JSON line per sign-up) are not printed; a failure shows its.
+    silent: 'passed-only',
     projects: [
       // The default deployment shape in tests: a public client (PKCE, no secret).
       project(

@@ -3,27 +3,31 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { root } from './node.mjs'
 
-/** The sandbox deployment: one form, posted from the demo site on http://localhost:8788. */
+/** The sandbox deployment: one form, posted from the demo site (http://localhost:8788). */
 export const SANDBOX = {
   ADMIN_TOKEN: 'sandbox-admin-token',
   DEMO_PORT: 8788,
-  FORMS: {
+}
+
+/** The sandbox's form profiles, for a demo site on `demoPort`. */
+export function sandboxForms(demoPort = SANDBOX.DEMO_PORT) {
+  return {
     newsletter: {
       lists: ['3a1b2c4d-0000-4000-8000-000000000001'],
-      origins: ['http://localhost:8788', 'http://127.0.0.1:8788'],
-      success_url: 'http://localhost:8788/thanks.html',
+      origins: [`http://localhost:${demoPort}`, `http://127.0.0.1:${demoPort}`],
+      success_url: `http://localhost:${demoPort}/thanks.html`,
       custom_fields: { source: '7c0de000-0000-4000-8000-000000000001' },
     },
-  },
+  }
 }
 
 /** The vars that put the relay in sandbox mode. */
-export function sandboxVars() {
+export function sandboxVars(demoPort = SANDBOX.DEMO_PORT) {
   return {
     CTCT_SANDBOX: '1',
     CC_CLIENT_ID: 'sandbox-client',
     ADMIN_TOKEN: SANDBOX.ADMIN_TOKEN,
-    FORMS: JSON.stringify(SANDBOX.FORMS),
+    FORMS: JSON.stringify(sandboxForms(demoPort)),
   }
 }
 

@@ -23,8 +23,8 @@ if (env.CC_CLIENT_ID) {
   console.log('Using CC_CLIENT_ID from your environment / .dev.vars (real Constant Contact).')
 } else {
   // Sandbox mode: these win, as `--var` does for `npm start`.
-  env = { ...env, ...sandboxVars() }
   const demoPort = Number(process.env.DEMO_PORT ?? SANDBOX.DEMO_PORT)
+  env = { ...env, ...sandboxVars(demoPort) }
   startDemoServer({ port: demoPort, relay: `http://localhost:${port}` })
   console.log(`
   ctct-relay sandbox on Deno (no CC_CLIENT_ID in the environment or .dev.vars, so Constant

@@ -21,7 +21,7 @@ if (local.CC_CLIENT_ID) {
       args.push('--var', `${k}:${val}`)
   }
 } else {
-  for (const [k, val] of Object.entries(sandboxVars())) args.push('--var', `${k}:${val}`)
+  for (const [k, val] of Object.entries(sandboxVars(demoPort))) args.push('--var', `${k}:${val}`)
   startDemoServer({ port: demoPort, relay: `http://localhost:${port}` })
   console.log(`
   ctct-relay sandbox (no .dev.vars with CC_CLIENT_ID found, so Constant Contact is simulated)

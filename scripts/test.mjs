@@ -4,6 +4,12 @@
 // after the `npm ci` it runs when node_modules is missing or stale.
 import { run } from './node.mjs'
 
+// performance.now() counts from this process's start: the time printed includes any install.
+process.on('exit', (code) => {
+  const seconds = (performance.now() / 1000).toFixed(1)
+  console.log(`\nnpm test ${code === 0 ? 'passed' : 'FAILED'} in ${seconds} s (wall time)`)
+})
+
 run('tsc', ['-p', 'tsconfig.json'])
 run('biome', ['check', '.'])
 run('node', ['--test', 'scripts/setup.test.ts', 'scripts/dependencies.test.mjs'])

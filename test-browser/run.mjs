@@ -13,8 +13,11 @@ import { join } from 'node:path'
 import { chromium } from 'playwright-core'
 import { root } from '../scripts/node.mjs'
 
-const RELAY = 'http://localhost:8787'
-const DEMO = 'http://localhost:8788'
+// Ports can be moved (E2E_RELAY_PORT, E2E_DEMO_PORT) so two runs on one machine do not collide.
+const RELAY_PORT = process.env.E2E_RELAY_PORT ?? '8787'
+const DEMO_PORT = process.env.E2E_DEMO_PORT ?? '8788'
+const RELAY = `http://localhost:${RELAY_PORT}`
+const DEMO = `http://localhost:${DEMO_PORT}`
 const ADMIN_TOKEN = 'sandbox-admin-token'
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
@@ -50,7 +53,7 @@ async function waitFor(check, what, timeoutMs = 30_000) {
 const state = mkdtempSync(join(tmpdir(), 'ctct-relay-e2e-'))
 const server = spawn(process.execPath, ['scripts/start.mjs', '--persist-to', state], {
   cwd: root,
-  env: { ...process.env, PORT: '8787', DEMO_PORT: '8788' },
+  env: { ...process.env, PORT: RELAY_PORT, DEMO_PORT },
   stdio: ['ignore', 'pipe', 'pipe'],
   detached: true,
 })
