@@ -118,6 +118,23 @@ describe('rotation', () => {
     expect(refreshCalls()).toHaveLength(1)
   })
 
+  it('a reconnect that lands while a refresh is in flight wins (the input gate was open)', async () => {
+    await connectAndMakeDue()
+    const held = net.hold()
+    const refreshing = relay().accessToken()
+    await until(() => refreshCalls().length === 1, 'the refresh to reach CC')
+    held.stop() // the refresh stays in flight; the reconnect's calls are answered
+    expect((await connect()).status).toBe(303)
+    const reconnected = await relay().accessToken()
+    held.release()
+    // The refresh's answer came back after the reconnect: it is discarded, not stored.
+    expect(await refreshing).toEqual(reconnected)
+    expect((await relay().accessToken()).ok && reconnected.ok).toBe(true)
+    const s = await status()
+    expect(s.state).toBe('connected')
+    expect(s.last_refresh_at).toBeNull() // a fresh consent, not the refresh
+  })
+
   it('persists the in-flight marker before the request leaves', async () => {
     await connectAndMakeDue()
     const held = net.hold()
