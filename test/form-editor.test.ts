@@ -155,6 +155,42 @@ describe('the form editor', () => {
     expect(trail).toContain(`lists: −${LIST_2}`)
   })
 
+  it('ids the account no longer has stay in the editor, ticked and marked, never dropped', async () => {
+    const ghostList = '9e2f7d10-1111-4c3b-8e42-0000000000ff'
+    const ghostField = '5a1d0c6e-2222-4f1a-9b7c-0000000000ff'
+    await relay().saveForm({
+      id: 'drifted',
+      profile: {
+        lists: [LIST_1, ghostList],
+        origins: ['https://drift.test'],
+        custom_fields: { gone: ghostField },
+        honeypot: '_gotcha',
+      },
+      types: {},
+    })
+    const { html } = await page('/admin/forms/drifted/edit')
+    expect(html).toContain(`value="${ghostList}" checked=""/> Not in your account:`)
+    expect(html).toContain(`name="fields" value="${ghostField}" checked=""`)
+    expect(html).toContain(`name="alias.${ghostField}" value="gone"`)
+    // Saved as it is, the account says no: the owner decides, nothing is dropped silently.
+    const form: [string, string][] = [
+      ['mode', 'edit'],
+      ['id', 'drifted'],
+      ['lists', LIST_1],
+      ['lists', ghostList],
+      ['fields', ghostField],
+      [`alias.${ghostField}`, 'gone'],
+      ['origins', 'https://drift.test'],
+      ['action', 'save'],
+    ]
+    const res = await post('/admin/forms/editor', form)
+    expect(res.status).toBe(400)
+    const body = await res.text()
+    expect(body).toContain('lists.1</a>: Constant Contact has no such list')
+    expect(body).toContain('custom_fields.gone</a>: Constant Contact has no such custom field')
+    await relay().deleteForm('drifted')
+  })
+
   it('forms from FORMS are not edited here: 409', async () => {
     const res = await call('/admin/forms/newsletter/edit', {
       headers: { cookie, accept: 'text/html' },

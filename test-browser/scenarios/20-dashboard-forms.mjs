@@ -30,7 +30,7 @@ export async function run({ browser, test, assert, watchCsp, signIn, root, RELAY
     )
     await page.fill('#f-origins', DEMO)
     await page.selectOption('#f-language', 'fr')
-    await page.fill('#f-msg-success', 'Merci, à très bientôt à la boulangerie !')
+    await page.fill('[name="message.success"]', 'Merci, à très bientôt à la boulangerie !')
     await Promise.all([
       page.waitForURL(`${RELAY}/admin/forms/editor`),
       page.click('button[value=preview]'),
@@ -79,7 +79,7 @@ export async function run({ browser, test, assert, watchCsp, signIn, root, RELAY
   await test('the owner edits the form; the next sign-up follows the change', async () => {
     await page.click('a:has-text("Edit spring")')
     await page.waitForURL(`${RELAY}/admin/forms/spring/edit`)
-    await page.fill('#f-msg-success', '')
+    await page.fill('[name="message.success"]', '')
     await page.selectOption('#f-language', 'de')
     await Promise.all([
       page.waitForURL(/\/admin\?notice=form_saved/),

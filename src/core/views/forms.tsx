@@ -213,6 +213,7 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
   const selected = new Set(draft.lists.map(lower))
   const aliases = new Map(Object.entries(draft.customFields).map(([a, id]) => [lower(id), a]))
   const known = new Set(catalog?.lists.map((l) => lower(l.list_id)))
+  const fieldIds = new Set(catalog?.custom_fields.map((f) => lower(f.custom_field_id)))
   return (
     <Page title={draft.isNew ? 'New form' : `Edit form ${draft.id}`}>
       {entries.length > 0 && (
@@ -320,6 +321,15 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
                   </div>
                 )
               })}
+              {Object.entries(draft.customFields)
+                .filter(([, id]) => !fieldIds.has(lower(id)))
+                .map(([alias, id]) => (
+                  <label class="choice">
+                    <input type="checkbox" name="fields" value={id} checked />
+                    <input type="hidden" name={`alias.${lower(id)}`} value={alias} /> Not in your
+                    account: <code>{alias}</code> <code>{id}</code>
+                  </label>
+                ))}
             </>
           ) : (
             <Text
