@@ -82,12 +82,12 @@ async function checkForm(deps: FormsDeps, config: Config, input: unknown): Promi
 
 /**
  * hono's csrf() rule, which the dashboard's own forms are held to (a same-origin Sec-Fetch-Site
- * or Origin), for every method but GET and whatever the body (JSON, or none): a browser sends
+ * or Origin), for every method but GET and HEAD, whatever the body (JSON, or none): a browser sends
  * the session cookie on its own, a Bearer token only when a script adds it.
  */
 const sameOriginUnlessBearer: MiddlewareHandler<AppEnv> = async (c, next) => {
   const bearer = c.req.header('authorization')?.startsWith('Bearer ')
-  if (c.req.method !== 'GET' && !bearer) {
+  if (!/^(GET|HEAD)$/.test(c.req.method) && !bearer) {
     const sameOrigin =
       c.req.header('sec-fetch-site') === 'same-origin' ||
       c.req.header('origin') === new URL(c.req.url).origin
