@@ -299,11 +299,20 @@ describe('wrangler.toml', () => {
     assert.equal(tomlBasicString('a"b\\c'), '"a\\"b\\\\c"')
   })
 
-  it("reads the project's own wrangler.toml", () => {
+  it("reads the project's own wrangler.toml: FORMS is optional, and absent", () => {
     const vars = readVars(TOML)
     assert.equal(vars.notEditable, null)
     assert.equal(typeof vars.clientId, 'string')
-    assert.equal(vars.forms.status, 'ok')
+    assert.equal(vars.forms.status, 'absent')
+  })
+
+  it('writes no FORMS when none is given (forms are made in /admin)', () => {
+    const next = value(updateVars(TOML, { clientId: 'my-api-key', forms: null }))
+    assert.equal(readVars(next).forms.status, 'absent')
+    assert.deepEqual(
+      changedLines(TOML, next).filter((l) => /^[-+] /.test(l)),
+      ['- CC_CLIENT_ID = ""', '+ CC_CLIENT_ID = "my-api-key"']
+    )
   })
 
   it('changes only CC_CLIENT_ID and FORMS in [vars], never [env.staging.vars]', () => {
@@ -421,7 +430,7 @@ describe('npm run setup -- --dry-run (end to end)', () => {
         '0f5c3a55-7c1a-4d8e-9d39-6a5b1e6c2b10', // client id
         secret, // client secret
         '', // generate ADMIN_TOKEN? (default yes on a first run)
-        '', // add a form profile? (default yes with none)
+        'y', // also define a form in FORMS? (default no: forms are made in /admin)
         '', // form id → newsletter
         `${LIST_A}, Newsletter`, // bad: not a UUID → re-asked
         LIST_A,
@@ -527,7 +536,7 @@ process.stdin.on('end', () => {
         'client-id-1',
         secret,
         'y', // new ADMIN_TOKEN
-        'n', // no form profile now
+        '', // no form in FORMS (the default): forms are made in /admin
         'y', // write wrangler.toml
         'y', // deploy now
       ]
@@ -547,6 +556,10 @@ process.stdin.on('end', () => {
           ['deploy', '--config', config],
         ]
       )
+      // A deployment without FORMS: only CC_CLIENT_ID was written.
+      const written = readVars(readFileSync(config, 'utf8'))
+      assert.equal(written.clientId, 'client-id-1')
+      assert.equal(written.forms.status, 'absent')
       assert.match(calls[0].stdin, /^[A-Za-z0-9_-]{43}$/)
       assert.equal(calls[1].stdin, secret)
       assert.equal(calls[2].stdin, '')

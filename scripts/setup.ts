@@ -4,8 +4,9 @@
  *   1. the worker's URL (typed, or pasted `wrangler deploy` output) → the redirect URI to register
  *   2. the CC app's client id, and its client secret when it has one
  *   3. a fresh ADMIN_TOKEN (32 random bytes), shown once
- *   4. a form profile, checked with the worker's own FORMS schema
- *   5. CC_CLIENT_ID and FORMS written into wrangler.toml [vars] (preview + confirm)
+ *   4. optionally, a form in FORMS, checked with the worker's own schema (forms are made in
+ *      /admin; FORMS is for read-only ones kept in the configuration)
+ *   5. CC_CLIENT_ID (and FORMS, if given) written into wrangler.toml [vars] (preview + confirm)
  *   6. `wrangler secret put` for the secrets (values on stdin, never echoed), then `wrangler deploy`
  * `--dry-run` prints each wrangler command instead of running it. The rules live in setup-lib.ts;
  * this file only asks, prints, writes and spawns.
@@ -278,8 +279,11 @@ async function main(): Promise<number> {
       ? generateAdminToken()
       : null
 
-    // 4. A form profile.
-    step(4, 'A form profile (FORMS)')
+    // 4. Forms: made in /admin; FORMS is optional.
+    step(4, 'Forms (optional here)')
+    say('Forms are made in /admin once you are connected (Forms → New form), with your lists')
+    say('and custom fields to pick from. FORMS in wrangler.toml is optional: forms defined there')
+    say('show in /admin as read-only, and change only with a redeploy.')
     let forms: Forms = vars.forms.status === 'ok' ? vars.forms.value : {}
     let editForm: boolean
     if (vars.forms.status === 'invalid') {
@@ -288,26 +292,24 @@ async function main(): Promise<number> {
       if (!editForm) say('Leaving FORMS as it is: fix it by hand (the worker refuses it as it is).')
     } else {
       const ids = Object.keys(forms)
-      if (ids.length > 0) say(`Form profiles now: ${ids.join(', ')}`)
-      editForm = await prompt.yesNo('Add or update a form profile now?', ids.length === 0)
+      if (ids.length > 0) say(`Forms in FORMS now: ${ids.join(', ')}`)
+      editForm = await prompt.yesNo('Add or update a form in FORMS now?', false)
     }
     if (editForm) forms = await askProfile(prompt, forms)
 
     // 5. wrangler.toml.
     step(5, 'wrangler.toml [vars]')
-    // FORMS is rewritten only when it changed; an invalid FORMS the owner chose to keep is left
-    // alone (CC_CLIENT_ID is still written).
+    // FORMS is written only when it changed; one the owner did not touch (absent, or invalid
+    // and kept) is left alone (CC_CLIENT_ID is still written).
     const formsUnchanged =
-      vars.forms.status === 'invalid'
-        ? !editForm
-        : vars.forms.status === 'ok' && formsJson(vars.forms.value) === formsJson(forms)
+      !editForm || (vars.forms.status === 'ok' && formsJson(vars.forms.value) === formsJson(forms))
     const values = { clientId, forms: formsUnchanged ? null : forms }
     const updated = updateVars(originalToml, values)
     if (!updated.ok) {
       say(`${updated.message} Put these lines under [vars] yourself:\n`)
       say(varsSnippet(values))
     } else if (updated.value === originalToml) {
-      say(`${tomlName} already has this CC_CLIENT_ID and FORMS.`)
+      say(`${tomlName} already has these values.`)
     } else {
       say(`These changes go into ${tomlName}:\n`)
       for (const line of changedLines(originalToml, updated.value)) say(`  ${line}`)
@@ -381,7 +383,8 @@ async function main(): Promise<number> {
     }
     say(`\n── Done ${'─'.repeat(62)}`)
     say(`Open ${adminUrl(finalUrl)}, sign in with your ADMIN_TOKEN, and click`)
-    say('"Connect Constant Contact". After that the worker keeps the connection alive by itself.')
+    say('"Connect Constant Contact". After that the worker keeps the connection alive by itself;')
+    say('make your forms there with "New form".')
     if (failures > 0)
       say(`\n${failures} step(s) did not complete; run \`npm run setup\` again to finish.`)
     return failures > 0 ? 1 : 0

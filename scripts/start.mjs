@@ -15,10 +15,9 @@ const local = readDevVars()
 if (local.CC_CLIENT_ID) {
   console.log('Using your .dev.vars (real Constant Contact).')
   // With [secrets] required in wrangler.toml, `wrangler dev` loads only the listed secrets and
-  // [vars] names from .dev.vars; pass the optional ones (CC_CLIENT_SECRET, …) explicitly.
+  // [vars] names from .dev.vars; pass the optional ones (CC_CLIENT_SECRET, FORMS, …) explicitly.
   for (const [k, val] of Object.entries(local)) {
-    if (!['ADMIN_TOKEN', 'CC_CLIENT_ID', 'FORMS'].includes(k) && val)
-      args.push('--var', `${k}:${val}`)
+    if (!['ADMIN_TOKEN', 'CC_CLIENT_ID'].includes(k) && val) args.push('--var', `${k}:${val}`)
   }
 } else {
   for (const [k, val] of Object.entries(sandboxVars(demoPort))) args.push('--var', `${k}:${val}`)

@@ -9,7 +9,13 @@ import { configFrom } from './core/config.ts'
 import { type RelayBackend, RelayService, type Submission } from './core/service.ts'
 import type { PendingAuthorization } from './core/store.ts'
 import { clock } from './workers/clock.ts'
-import { migrate, SqlAuthStateRepo, SqlOutboxRepo, SqlTokenRepo } from './workers/sql-store.ts'
+import {
+  migrate,
+  SqlAuthStateRepo,
+  SqlFormRepo,
+  SqlOutboxRepo,
+  SqlTokenRepo,
+} from './workers/sql-store.ts'
 
 /** One deployment serves one CC account, so there is one Relay object. */
 const RELAY_NAME = 'main'
@@ -29,6 +35,7 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
       tokens: new SqlTokenRepo(ctx.storage.sql),
       states: new SqlAuthStateRepo(ctx.storage.sql),
       outbox: new SqlOutboxRepo(ctx.storage.sql),
+      forms: new SqlFormRepo(ctx.storage.sql),
       // One alarm per object: keep the earliest wake-up that is still in the future.
       wake: async (at) => {
         const current = await ctx.storage.getAlarm()
@@ -58,7 +65,7 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
   disconnect() {
     return this.#service.disconnect()
   }
-  submit(submission: Submission) {
+  submit(submission: Submission & { revision?: number }) {
     return this.#together(() => this.#service.submit(submission))
   }
 
@@ -93,6 +100,18 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
   }
   catalog(options?: { refresh?: boolean }) {
     return this.#service.catalog(options)
+  }
+  forms() {
+    return this.#service.forms()
+  }
+  form(id: string) {
+    return this.#service.form(id)
+  }
+  saveForm(input: Parameters<RelayBackend['saveForm']>[0]) {
+    return this.#service.saveForm(input)
+  }
+  deleteForm(id: string) {
+    return this.#service.deleteForm(id)
   }
   deadLetters() {
     return this.#service.deadLetters()

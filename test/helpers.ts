@@ -22,6 +22,17 @@ export function call(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`${ORIGIN}${path}`, { redirect: 'manual', ...init }))
 }
 
+/** Signs in at /admin as a browser does; returns the session cookie (`name=value`). */
+export async function signIn(): Promise<string> {
+  const login = await call('/admin/login', {
+    method: 'POST',
+    headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: ADMIN_TOKEN }),
+  })
+  expect(login.status).toBe(303)
+  return (login.headers.get('set-cookie') ?? '').split(';')[0]
+}
+
 /** Starts a Connect as the owner and returns the authorize URL the worker redirected to. */
 export async function startConnect(): Promise<URL> {
   const res = await call('/oauth/authorize', { headers: OWNER })

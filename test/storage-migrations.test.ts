@@ -192,12 +192,14 @@ describe('schema migrations', () => {
       const sql = state.storage.sql
       expect(version(sql)).toEqual([{ version: SCHEMA_VERSION }])
       // The same schema as a fresh install, and every row as it was, except the lease: the new
-      // instance released its predecessor's.
+      // instance released its predecessor's. Tables added since start empty.
       expect(schemaOf(sql)).toEqual(fresh)
       const { schema_version, ...rowsAfter } = rowsOf(sql)
       expect(rowsAfter).toEqual({
         ...rowsBefore,
         outbox: rowsBefore.outbox.map((row) => ({ ...row, lease_until: null })),
+        forms: [],
+        form_audit: [],
       })
       // And the repos read it all back.
       expect(await new SqlTokenRepo(sql).load()).toEqual(record)

@@ -8,6 +8,8 @@ import { call, connectedWithSettledOutbox, runOutbox } from './helpers.ts'
 import { LIST_1, LIST_2, SOURCE_FIELD } from './support/network.ts'
 
 const SITE = 'https://site.test'
+/** Every success body carries the visitor's message: this form's is the built-in English one. */
+const THANKS = 'Thanks! You are signed up.'
 let ip = 0
 
 /** Each call comes from its own client IP, so the per-IP rate limit only matters where tested. */
@@ -56,7 +58,7 @@ describe('accepted sign-ups', () => {
       permission_to_send: 'explicit',
     })
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ ok: true, status: 'delivered' })
+    expect(await res.json()).toEqual({ ok: true, status: 'delivered', message: THANKS })
     expect(res.headers.get('access-control-allow-origin')).toBe(SITE)
     expect(res.headers.get('vary')).toContain('Origin')
     expect(cc.signUpCalls).toHaveLength(1)
@@ -127,7 +129,7 @@ describe('accepted sign-ups', () => {
   it('honeypot filled: the same success answer, and nothing reaches CC', async () => {
     const res = await postJson('newsletter', { email: 'bot@example.com', _gotcha: 'http://spam' })
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({ ok: true, status: 'delivered' })
+    expect(await res.json()).toEqual({ ok: true, status: 'delivered', message: THANKS })
     expect(cc.signUpCalls).toHaveLength(0)
   })
 
@@ -135,7 +137,7 @@ describe('accepted sign-ups', () => {
     const first = await postJson('newsletter', { email: 'twice@example.com' })
     const second = await postJson('newsletter', { email: 'TWICE@example.com' })
     expect([first.status, second.status]).toEqual([200, 200])
-    expect(await second.json()).toEqual({ ok: true, status: 'delivered' })
+    expect(await second.json()).toEqual({ ok: true, status: 'delivered', message: THANKS })
     expect(cc.signUpCalls).toHaveLength(1)
   })
 
@@ -153,7 +155,7 @@ describe('accepted sign-ups', () => {
     expect((await postJson('newsletter', { email: 'queued-twice@example.com' })).status).toBe(202)
     const again = await postJson('newsletter', { email: 'queued-twice@example.com' })
     expect(again.status).toBe(202)
-    expect(await again.json()).toEqual({ ok: true, status: 'queued' })
+    expect(await again.json()).toEqual({ ok: true, status: 'queued', message: THANKS })
     expect(cc.signUpCalls).toHaveLength(1)
   })
 
@@ -404,6 +406,6 @@ describe('CC answers', () => {
     cc.signUpFaults = ['503']
     const res = await postJson('newsletter', { email: 'later@example.com' })
     expect(res.status).toBe(202)
-    expect(await res.json()).toEqual({ ok: true, status: 'queued' })
+    expect(await res.json()).toEqual({ ok: true, status: 'queued', message: THANKS })
   })
 })

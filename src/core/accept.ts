@@ -11,16 +11,18 @@
  *
  * @example
  * const answer = signupAnswer(await acceptSignup(deps, { formId, profile, fields, clientIp }))
- * const { status, body } = signupJson(answer) // 200 {"ok":true,"status":"delivered"}, …
+ * const { status, body } = signupJson(answer, visitorText(profile)) // 200 {"ok":true,…}
  */
 import type { Config, FormProfile } from './config.ts'
 import { AppError, type ErrorCode, type ErrorStatus } from './errors.ts'
+import type { FieldTypes } from './field-types.ts'
 import { hashKey } from './outbox.ts'
 import type { RelayBackend } from './service.ts'
 import { validateSignup } from './signup.ts'
-import type { AcceptedStatus } from './store.ts'
+import type { AcceptedStatus, StoredForm } from './store.ts'
 import type { Fields } from './submission.ts'
 import { verifyTurnstile } from './turnstile.ts'
+import { type VisitorText, visitorText } from './visitor-text.ts'
 
 export interface AcceptDeps {
   backend: () => RelayBackend
@@ -32,6 +34,10 @@ export interface AcceptDeps {
 export interface SignupRequest {
   formId: string
   profile: FormProfile
+  /** CC's types of the profile's custom fields, when known (field-types.ts). */
+  types?: FieldTypes
+  /** A dashboard form's: the revision `profile` is of, which the backend checks (forms.ts). */
+  revision?: number
   fields: Fields
   /** The client's IP: its rate-limit bucket, and Turnstile's remoteip. Null when unknown. */
   clientIp: string | null
@@ -56,11 +62,13 @@ export type Acceptance =
   | { outcome: 'rejected'; errorKey: string }
   /** Neither delivered nor stored: the backend could not be reached. */
   | { outcome: 'unavailable'; cause: unknown }
+  /** Nothing was done: the form changed since `revision`; this is the form now. */
+  | { outcome: 'stale'; form: StoredForm | null }
 
 export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Promise<Acceptance> {
   const started = deps.now()
   const { formId, profile } = request
-  const signup = validateSignup(request.fields, profile)
+  const signup = validateSignup(request.fields, profile, request.types)
   // Refused before anything is attempted: no log line (Workers Logs has the request).
   if (!signup.ok) return { outcome: 'invalid', fields: signup.fields }
   const next = signup.next
@@ -106,6 +114,7 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
       emailHash,
       clientKey,
       skipDuplicateCheck: request.skipDuplicateCheck,
+      revision: request.revision,
     })
   } catch (err) {
     log('unavailable', { error: String(err) })
@@ -125,7 +134,17 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
     case 'rejected':
       log('rejected', { error_key: result.errorKey })
       return { outcome: 'rejected', errorKey: result.errorKey }
+    case 'stale_profile':
+      return { outcome: 'stale', form: result.form }
   }
+}
+
+/**
+ * Whether the backend saw the sign-up (and so checked the revision of the form's copy it was
+ * checked against): not for a refusal or a honeypot, which rest on the profile alone.
+ */
+export function reachedBackend(acceptance: Acceptance): boolean {
+  return !['invalid', 'honeypot', 'challenge_failed'].includes(acceptance.outcome)
 }
 
 /** What the visitor is told: accepted (and where to go next), or the error to answer with. */
@@ -163,6 +182,9 @@ export function signupAnswer(acceptance: Acceptance): SignupAnswer {
       return refused('unavailable', 'The relay could not store the sign-up', {
         cause: acceptance.cause,
       })
+    // Retried against the current form before an answer is given (forms.ts withCurrentForm).
+    case 'stale':
+      return refused('unavailable', 'The form changed while the sign-up was being accepted')
   }
 }
 
@@ -172,7 +194,7 @@ function refused(
   return { ok: false, error: new AppError(...args) }
 }
 
-const VISITOR_MESSAGES: Partial<Record<ErrorCode, string>> = {
+export const VISITOR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   unknown_form: 'This sign-up form does not exist.',
   origin_not_allowed: 'This form cannot be submitted from this site.',
   challenge_failed: 'The anti-spam check failed. Please go back and try again.',
@@ -185,28 +207,41 @@ const VISITOR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   unavailable: 'Sign-ups are temporarily unavailable. Please try again in a few minutes.',
 }
 
-/** The sentence a visitor reads for an error: plain words where there are some, else the message. */
-export function visitorMessage(err: AppError): string {
-  return VISITOR_MESSAGES[err.code] ?? err.message
+/**
+ * The sentence a visitor reads for an error: the form's wording or language (visitor-text.ts),
+ * else plain English words where there are some, else the message.
+ */
+export function visitorMessage(err: AppError, text?: VisitorText): string {
+  return text?.errors[err.code] ?? VISITOR_MESSAGES[err.code] ?? err.message
 }
 
 export type SignupJsonBody =
-  | { ok: true; status: AcceptedStatus }
+  | { ok: true; status: AcceptedStatus; message: string }
   | { ok: false; error: ErrorCode; message: string; fields?: unknown }
 
-/** The JSON answer (what the embed script and `fetch` callers read), with its HTTP status. */
-export function signupJson(answer: SignupAnswer): {
+/**
+ * The JSON answer (what the embed script and `fetch` callers read), with its HTTP status. Every
+ * body has a `message` for the visitor, in the form's language.
+ */
+export function signupJson(
+  answer: SignupAnswer,
+  text: VisitorText = visitorText()
+): {
   status: 200 | 202 | ErrorStatus
   body: SignupJsonBody
 } {
   if (answer.ok) {
     return {
       status: answer.status === 'delivered' ? 200 : 202,
-      body: { ok: true, status: answer.status },
+      body: { ok: true, status: answer.status, message: text.success },
     }
   }
   const { error } = answer
-  const body: SignupJsonBody = { ok: false, error: error.code, message: visitorMessage(error) }
+  const body: SignupJsonBody = {
+    ok: false,
+    error: error.code,
+    message: visitorMessage(error, text),
+  }
   if (error.details.fields) body.fields = error.details.fields
   return { status: error.status, body }
 }

@@ -22,6 +22,9 @@
  *   POST /admin/dead-letters/:id/retry   owner only (`all` retries every dead letter)
  *   POST /admin/dead-letters/:id/delete  owner only
  *   POST /admin/disconnect        owner only: forget the local token set
+ *   routes/forms.tsx, owner only: forms made in the dashboard
+ *   GET|PUT|DELETE /admin/api/forms[/:formId]   the owner's JSON API
+ *   GET  /admin/forms/new, /admin/forms/:formId/edit; POST /admin/forms/editor, …/delete
  *   routes/oauth.tsx:
  *   GET  /oauth/authorize         owner only: 302 to Constant Contact's consent page
  *   GET  /oauth/callback          state check, code exchange, 303 /admin
@@ -37,8 +40,10 @@ import { EMBED_JS } from '../embed/embed.ts'
 import type { AppEnv } from './app-env.ts'
 import { type Config, isLoopbackHost } from './config.ts'
 import { AppError } from './errors.ts'
+import { FormDirectory } from './forms.ts'
 import { createOwnerCheck, ownerOnly } from './owner-middleware.ts'
 import { adminRoutes } from './routes/admin.tsx'
+import { formsApiRoutes } from './routes/forms.tsx'
 import { oauthRoutes } from './routes/oauth.tsx'
 import { sandboxRoutes } from './routes/sandbox.tsx'
 import { subscribeRoutes } from './routes/subscribe.tsx'
@@ -75,7 +80,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // the gate itself, under its own onError: a visitor's post never gets an owner page. Its
   // routes answer before the app-wide gate below would run again.
   const configGate = requireConfig(deps.config)
-  app.route('/subscribe', subscribeRoutes({ ...deps, requireConfig: configGate }))
+  const forms = new FormDirectory(deps.backend)
+  app.route('/subscribe', subscribeRoutes({ ...deps, forms, requireConfig: configGate }))
   app.use(configGate)
 
   app.get('/healthz', async (c) => {
@@ -85,7 +91,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   const isOwner = createOwnerCheck(deps)
   const owner = { isOwner, ownerOnly: ownerOnly(isOwner) }
-  app.route('/admin', adminRoutes({ ...deps, ...owner }))
+  // Ahead of the dashboard's routes, whose CSRF check would refuse a script's DELETE.
+  app.route('/admin/api/forms', formsApiRoutes({ ...deps, ...owner, forms }))
+  app.route('/admin', adminRoutes({ ...deps, ...owner, forms }))
   app.route('/oauth', oauthRoutes({ ...deps, ...owner }))
   app.route('/__sandbox', sandboxRoutes({ ...deps, ...owner }))
 

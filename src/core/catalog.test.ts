@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { checkProfiles, fetchCatalog } from './catalog.ts'
+import { checkProfiles, fetchCatalog, LIST_PAGE_SIZE } from './catalog.ts'
 
 const API = 'https://api.cc.test/v3'
 
 describe('fetchCatalog', () => {
   it('follows relative next links on the API origin and collects every page', async () => {
     const pages: Record<string, unknown> = {
-      [`${API}/contact_lists?limit=50&status=active`]: {
+      [`${API}/contact_lists?limit=500&status=active`]: {
         lists: [{ list_id: 'a', name: 'A' }],
         _links: { next: { href: '/v3/contact_lists?cursor=2' } },
       },
@@ -52,6 +52,43 @@ describe('fetchCatalog', () => {
     )
     expect(requested.every((u) => u.startsWith('https://api.cc.test/'))).toBe(true)
     expect(requested).toHaveLength(2)
+  })
+
+  it('asks for 500 lists a page (the documented maximum) and follows every next link', async () => {
+    const requested: string[] = []
+    const pages = 7 // far past the old cap of 10 × 50 lists, had the pages been that small
+    await fetchCatalog(
+      API,
+      async (url) => {
+        requested.push(url)
+        const n = requested.length
+        return url.includes('contact_lists')
+          ? {
+              ok: true,
+              value: {
+                lists: [{ list_id: `l${n}`, name: `L${n}` }],
+                _links: n < pages ? { next: { href: `/v3/contact_lists?cursor=${n}` } } : {},
+              },
+            }
+          : { ok: true, value: { custom_fields: [] } }
+      },
+      0
+    )
+    expect(requested[0]).toBe(`${API}/contact_lists?limit=${LIST_PAGE_SIZE}&status=active`)
+    expect(LIST_PAGE_SIZE).toBe(500)
+    expect(requested.filter((u) => u.includes('contact_lists'))).toHaveLength(pages)
+  })
+
+  it('stops, with an error, at a next link that loops', async () => {
+    const result = await fetchCatalog(
+      API,
+      async () => ({
+        ok: true,
+        value: { lists: [], _links: { next: { href: '/v3/contact_lists?cursor=same' } } },
+      }),
+      0
+    )
+    expect(result).toEqual({ ok: false, message: 'Constant Contact kept sending more pages' })
   })
 
   it('reports a malformed page instead of guessing', async () => {

@@ -25,8 +25,19 @@ export interface ProfileCheck {
   unknown_custom_fields: { alias: string; custom_field_id: string }[]
 }
 
-/** At most this many pages per collection: 500 lists (limit=50 × 10), far above typical use. */
-const MAX_PAGES = 10
+/**
+ * Page sizes: the most CC accepts. An account holds up to 1,000 lists [D lists_overview];
+ * GET /contact_lists takes `limit` up to 500 by the docs and 1,000 by the spec
+ * (../shared/reference/constant-contact-api.md §8, §12), so the documented 500: two requests at
+ * most. Custom fields: `limit` up to 100, and an account has at most 100 of them: one request.
+ */
+export const LIST_PAGE_SIZE = 500
+const FIELD_PAGE_SIZE = 100
+/**
+ * Only a guard against a `next` link that never ends (a loop at CC): 100 pages is 50,000 lists,
+ * 50 times the most an account can hold, so no real account is ever cut short.
+ */
+const PAGE_GUARD = 100
 
 type Get = (url: string) => Promise<{ ok: true; value: unknown } | { ok: false; message: string }>
 
@@ -37,8 +48,12 @@ async function collect<T>(
   process: (body: unknown) => Page<T> | null
 ): Promise<{ ok: true; value: T[] } | { ok: false; message: string }> {
   const items: T[] = []
+  const seen = new Set<string>()
   let url: string | null = first
-  for (let page = 0; url && page < MAX_PAGES; page++) {
+  while (url) {
+    if (seen.has(url) || seen.size >= PAGE_GUARD)
+      return { ok: false, message: 'Constant Contact kept sending more pages' }
+    seen.add(url)
     const res = await get(url)
     if (!res.ok) return res
     const parsed = process(res.value)
@@ -54,12 +69,16 @@ export async function fetchCatalog(
   get: Get,
   now: number
 ): Promise<{ ok: true; value: Catalog } | { ok: false; message: string }> {
-  const lists = await collect(get, `${apiBase}/contact_lists?limit=50&status=active`, (body) =>
-    processListsPage(apiBase, body)
+  const lists = await collect(
+    get,
+    `${apiBase}/contact_lists?limit=${LIST_PAGE_SIZE}&status=active`,
+    (body) => processListsPage(apiBase, body)
   )
   if (!lists.ok) return lists
-  const fields = await collect(get, `${apiBase}/contact_custom_fields?limit=100`, (body) =>
-    processCustomFieldsPage(apiBase, body)
+  const fields = await collect(
+    get,
+    `${apiBase}/contact_custom_fields?limit=${FIELD_PAGE_SIZE}`,
+    (body) => processCustomFieldsPage(apiBase, body)
   )
   if (!fields.ok) return fields
   return {

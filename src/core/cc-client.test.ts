@@ -211,6 +211,26 @@ describe('pages', () => {
     })
   })
 
+  it('custom fields keep the metadata field-types.ts reads, each only when it is well typed', () => {
+    const page = processCustomFieldsPage(API, {
+      custom_fields: [
+        {
+          custom_field_id: 'n',
+          label: 'Visits',
+          type: 'number',
+          metadata: { allow_negative: false, decimal_places: 2, display_type: 'x' },
+        },
+        { custom_field_id: 'c', label: 'Budget', type: 'currency', metadata: { integer: true } },
+        { custom_field_id: 'w', label: 'Odd', type: 'number', metadata: { decimal_places: 'two' } },
+      ],
+    })
+    expect(page?.items.map((f) => f.metadata)).toEqual([
+      { allow_negative: false, decimal_places: 2 },
+      { integer: true },
+      undefined,
+    ])
+  })
+
   it('the account summary keeps only its name and id', () => {
     expect(
       processAccountSummary({

@@ -13,6 +13,7 @@
 import { decodeJwt } from 'jose'
 import * as v from 'valibot'
 import type { Config } from './config.ts'
+import type { FieldType } from './field-types.ts'
 import type { SignUpFormBody } from './signup.ts'
 import { fetchWithin } from './timeout.ts'
 
@@ -289,6 +290,18 @@ const ListsPage = v.object({
   lists: v.array(v.object({ list_id: v.string(), name: v.string() })),
   _links: NextLink,
 })
+/**
+ * CustomFieldMetadata [SW]: what field-types.ts checks values against. Each entry is read only
+ * when it has its documented type; anything else in `metadata` is not ours to judge.
+ */
+const Metadata = v.optional(
+  v.object({
+    allow_negative: v.fallback(v.optional(v.boolean()), undefined),
+    decimal_places: v.fallback(v.optional(v.pipe(v.number(), v.integer())), undefined),
+    integer: v.fallback(v.optional(v.boolean()), undefined),
+  })
+)
+
 const CustomFieldsPage = v.object({
   custom_fields: v.array(
     v.object({
@@ -296,6 +309,7 @@ const CustomFieldsPage = v.object({
       name: v.optional(v.string()),
       label: v.optional(v.string()),
       type: v.optional(v.string()),
+      metadata: v.fallback(Metadata, undefined),
     })
   ),
   _links: NextLink,
@@ -311,6 +325,8 @@ export interface CcCustomField {
   label: string
   /** CC's type (string, date, number, …); '' when CC did not say. */
   type: string
+  /** What CC says of the values (number and currency), when it says anything. */
+  metadata?: Omit<FieldType, 'type'>
 }
 
 export type Page<T> = { items: T[]; next: string | null }
@@ -342,12 +358,19 @@ export function processCustomFieldsPage(
   const parsed = v.safeParse(CustomFieldsPage, body)
   if (!parsed.success) return null
   return {
-    items: parsed.output.custom_fields.map((f) => ({
-      custom_field_id: f.custom_field_id,
-      name: f.name ?? '',
-      label: f.label ?? f.name ?? '',
-      type: f.type ?? '',
-    })),
+    items: parsed.output.custom_fields.map((f) => {
+      const field: CcCustomField = {
+        custom_field_id: f.custom_field_id,
+        name: f.name ?? '',
+        label: f.label ?? f.name ?? '',
+        type: f.type ?? '',
+      }
+      const metadata = Object.fromEntries(
+        Object.entries(f.metadata ?? {}).filter(([, value]) => value !== undefined)
+      )
+      if (Object.keys(metadata).length > 0) field.metadata = metadata
+      return field
+    }),
     next: nextUrl(apiBase, parsed.output._links?.next?.href),
   }
 }

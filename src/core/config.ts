@@ -6,6 +6,7 @@
  */
 import * as v from 'valibot'
 import { AppError } from './errors.ts'
+import { LANGUAGES, MESSAGE_KEYS, type MessageKey } from './visitor-text.ts'
 
 export const DEFAULTS = {
   CC_SCOPES: 'account_read contact_data offline_access',
@@ -27,6 +28,14 @@ const httpsUrl = v.pipe(
   v.check((s) => /^https?:\/\//.test(s), 'must be an http(s) URL')
 )
 const uuid = v.pipe(v.string(), v.trim(), v.uuid('must be a UUID'))
+/** A visitor-facing sentence: no control characters (it lands in pages, JSON and attributes). */
+const visitorText = v.pipe(
+  v.string(),
+  v.trim(),
+  v.nonEmpty('must not be empty'),
+  v.maxLength(300, 'must be at most 300 characters'),
+  v.regex(/^[^\p{Cc}\u2028\u2029]*$/u, 'must be one line of text')
+)
 const origin = v.pipe(
   v.string(),
   v.trim(),
@@ -59,12 +68,29 @@ export const FormProfileSchema = v.strictObject({
     )
   ),
   turnstile: v.optional(v.boolean()),
+  /** The widget's public site key, printed into the snippet (the secret stays a secret). */
+  turnstile_site_key: v.optional(
+    v.pipe(v.string(), v.trim(), v.regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be a Turnstile site key'))
+  ),
   honeypot: v.optional(
     v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a plain field name')),
     '_gotcha'
   ),
+  /** What visitors read: the built-in texts' language, and the owner's own wording (visitor-text.ts). */
+  language: v.optional(v.picklist(LANGUAGES, `must be one of ${LANGUAGES.join(', ')}`)),
+  messages: v.optional(
+    v.strictObject(
+      Object.fromEntries(MESSAGE_KEYS.map((key) => [key, v.optional(visitorText)])) as Record<
+        MessageKey,
+        v.OptionalSchema<typeof visitorText, undefined>
+      >
+    )
+  ),
 })
 export type FormProfile = v.InferOutput<typeof FormProfileSchema>
+
+/** The form ids of FORMS and of the dashboard's forms alike: they are URL path segments. */
+export const FORM_ID = /^[A-Za-z0-9_-]{1,64}$/
 
 export const FormsSchema = v.pipe(
   v.unknown(),
@@ -80,10 +106,7 @@ export const FormsSchema = v.pipe(
     }
   }),
   v.record(
-    v.pipe(
-      v.string(),
-      v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'form ids use A-Z a-z 0-9 _ - (at most 64)')
-    ),
+    v.pipe(v.string(), v.regex(FORM_ID, 'form ids use A-Z a-z 0-9 _ - (at most 64)')),
     FormProfileSchema,
     'must be a table of form profiles, or the same as a JSON string'
   )
@@ -138,7 +161,8 @@ const KEYS = {
     v.string('is required: the secret the owner signs in with (wrangler secret put ADMIN_TOKEN)'),
     v.minLength(16, 'must be at least 16 characters (use a long random string)')
   ),
-  FORMS: FormsSchema,
+  /** Optional: forms are also made in the dashboard; these show there as read-only. */
+  FORMS: v.optional(FormsSchema, {}),
   ALERT_WEBHOOK_URL: v.optional(httpsUrl),
   TURNSTILE_SECRET_KEY: optionalString,
   /** CC's per-app limit is 4 requests/second (partners: 10); every send to CC counts. */

@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'delivery_failed'
   | 'unavailable'
   | 'not_dead_letter'
+  | 'form_managed_by_config'
+  | 'cross_origin_request'
 
 const STATUS = {
   config_invalid: 500,
@@ -57,6 +59,8 @@ const STATUS = {
   delivery_failed: 502,
   unavailable: 503,
   not_dead_letter: 404,
+  form_managed_by_config: 409,
+  cross_origin_request: 403,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>
 
 /** The HTTP statuses an AppError can have: exactly those in the table above. */

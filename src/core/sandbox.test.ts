@@ -159,6 +159,57 @@ describe('the API', () => {
     expect(cc.contacts.size).toBe(0)
   })
 
+  it('holds typed custom field values to the format CC documents for their type', async () => {
+    const { cc } = setup()
+    const { access_token } = await connected(cc)
+    cc.perSecond = 0
+    cc.customFields = [
+      { custom_field_id: 'b', name: 'member', label: 'Member', type: 'boolean' },
+      {
+        custom_field_id: 'n',
+        name: 'visits',
+        label: 'Visits',
+        type: 'number',
+        metadata: { decimal_places: 1 },
+      },
+      {
+        custom_field_id: 'c',
+        name: 'budget',
+        label: 'Budget',
+        type: 'currency',
+        metadata: { integer: true },
+      },
+      { custom_field_id: 's', name: 'pick', label: 'Pick', type: 'single_select' },
+      { custom_field_id: 'd', name: 'joined', label: 'Joined', type: 'date' },
+    ]
+    const send = (custom_field_id: string, value: string) =>
+      signUp(cc, access_token, {
+        email_address: 'typed@example.com',
+        list_memberships: [LIST],
+        custom_fields: [{ custom_field_id, value }],
+      })
+    const refused = [
+      ['b', 'yes'],
+      ['b', 'TRUE'],
+      ['n', '-1'],
+      ['n', '1.25'],
+      ['n', 'ten'],
+      ['c', '10.5'],
+      ['s', 'Rye'],
+    ]
+    for (const [id, value] of refused)
+      expect((await send(id, value)).status, `${id}=${value}`).toBe(400)
+    expect(cc.contacts.size).toBe(0)
+    for (const [id, value] of [
+      ['b', 'false'],
+      ['n', '12.5'],
+      ['c', '-10'],
+      ['d', 'any text: no format is documented'],
+    ]) {
+      expect((await send(id, value)).status, `${id}=${value}`).toBeLessThan(300)
+    }
+  })
+
   it('an expired access token gets 401', async () => {
     const { cc, clock } = setup()
     const { access_token } = await connected(cc)

@@ -12,7 +12,8 @@
  *   authentication by PKCE verifier or HTTP Basic;
  * - JWT access tokens with `exp`; rotating single-use refresh tokens, where reusing a rotated
  *   token revokes the whole family (a token of a family it never saw, after a restart, is adopted);
- * - `sign_up_form` as an upsert keyed on the email address, with CC's field limits and list checks;
+ * - `sign_up_form` as an upsert keyed on the email address, with CC's field limits and list checks,
+ *   and custom field values held to their type's documented format (see `typeProblem`);
  * - 4 requests per second per app (429 `throttled`) and a daily quota (429 `quota_exceeded`),
  *   counted on arrival; lists and custom fields paged through `_links.next.href`.
  *
@@ -34,14 +35,33 @@ export const SANDBOX_LISTS = [
   { list_id: '3a1b2c4d-0000-4000-8000-000000000001', name: 'Sandbox newsletter' },
   { list_id: '3a1b2c4d-0000-4000-8000-000000000002', name: 'Sandbox product updates' },
 ] as const
-export const SANDBOX_CUSTOM_FIELDS = [
+export const SANDBOX_CUSTOM_FIELDS: readonly ModelCustomField[] = [
   {
     custom_field_id: '7c0de000-0000-4000-8000-000000000001',
     name: 'source',
     label: 'Source',
     type: 'string',
   },
-] as const
+  {
+    custom_field_id: '7c0de000-0000-4000-8000-000000000002',
+    name: 'baking_classes',
+    label: 'Interested in baking classes',
+    type: 'boolean',
+  },
+  {
+    custom_field_id: '7c0de000-0000-4000-8000-000000000003',
+    name: 'loaves_per_week',
+    label: 'Loaves per week',
+    type: 'number',
+    metadata: { integer: true, decimal_places: 0 },
+  },
+  {
+    custom_field_id: '7c0de000-0000-4000-8000-000000000004',
+    name: 'favourite_bread',
+    label: 'Favourite bread',
+    type: 'single_select',
+  },
+]
 
 /** What the next token-endpoint calls do, in order (then they answer normally). */
 export type TokenFault =
@@ -78,6 +98,8 @@ export interface ModelCustomField {
   name: string
   label: string
   type: string
+  /** CustomFieldMetadata: number and currency only. */
+  metadata?: { allow_negative?: boolean; decimal_places?: number; integer?: boolean }
 }
 
 export interface TokenCall {
@@ -560,11 +582,14 @@ export class CcModel {
         return invalid(`${key} is longer than 50 characters`)
     const fields = Array.isArray(body.custom_fields) ? body.custom_fields : []
     if (fields.length > 50) return invalid('At most 50 custom_fields')
-    const fieldIds = new Set(this.customFields.map((f) => f.custom_field_id))
+    const fieldsById = new Map(this.customFields.map((f) => [f.custom_field_id, f]))
     for (const f of fields as { custom_field_id?: unknown; value?: unknown }[]) {
-      if (!fieldIds.has(String(f.custom_field_id)))
-        return invalid(`Custom field ${String(f.custom_field_id)} does not exist`)
-      if (String(f.value ?? '').length > 255) return invalid('A custom field value is too long')
+      const field = fieldsById.get(String(f.custom_field_id))
+      if (!field) return invalid(`Custom field ${String(f.custom_field_id)} does not exist`)
+      const value = String(f.value ?? '')
+      if (value.length > 255) return invalid('A custom field value is too long')
+      const problem = typeProblem(field, value)
+      if (problem) return invalid(`Custom field ${field.name}: ${problem}`)
     }
     const existing = this.contacts.get(email)
     const contact: ModelContact = {
@@ -578,6 +603,36 @@ export class CcModel {
       { contact_id: contact.contact_id, action: existing ? 'updated' : 'created' },
       existing ? 200 : 201
     )
+  }
+}
+
+/**
+ * What CC documents about a typed custom field's value (the relay's field-types.ts cites the
+ * sources), read literally: a boolean "accepts true or false"; a number is one, negative only
+ * with `allow_negative`, with no more decimals than `decimal_places` and none when `integer`; a
+ * currency amount the same, sign aside. Select types are set by choice_ids, which sign_up_form
+ * does not take. What CC does not document (dates, text) is not checked.
+ */
+function typeProblem(field: ModelCustomField, value: string): string | null {
+  const meta = field.metadata ?? {}
+  switch (field.type) {
+    case 'boolean':
+      return value === 'true' || value === 'false' ? null : 'must be true or false'
+    case 'single_select':
+    case 'multi_select':
+      return 'choices are set with choice_ids'
+    case 'number':
+    case 'currency': {
+      const m = /^(-?)\d+(?:\.(\d+))?$/.exec(value)
+      if (!m) return 'must be a number'
+      if (field.type === 'number' && m[1] && !meta.allow_negative) return 'must not be negative'
+      const decimals = m[2]?.length ?? 0
+      if (decimals > (meta.integer ? 0 : (meta.decimal_places ?? Number.POSITIVE_INFINITY)))
+        return 'has too many decimal places'
+      return null
+    }
+    default:
+      return null
   }
 }
 

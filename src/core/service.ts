@@ -10,18 +10,23 @@ import { type Catalog, fetchCatalog } from './catalog.ts'
 import { CcApi } from './cc-api.ts'
 import { processAccountSummary } from './cc-client.ts'
 import type { Clock } from './clock.ts'
-import { type Config, SANDBOX_ORIGIN } from './config.ts'
+import { type Config, type FormProfile, SANDBOX_ORIGIN } from './config.ts'
 import { type AccessToken, Connection, type RefreshSerializer } from './connection.ts'
 import type { ConnectionStatus } from './connection-state.ts'
 import { Delivery } from './delivery.ts'
 import type { Outcome } from './errors.ts'
+import type { FieldTypes } from './field-types.ts'
+import { describeChanges } from './forms.ts'
 import { maskEmail } from './outbox.ts'
 import { CcModel, type SandboxView } from './sandbox.ts'
 import type {
   AuthStateRepo,
   DeadLetter,
+  FormAuditEntry,
+  FormRepo,
   OutboxRepo,
   PendingAuthorization,
+  StoredForm,
   TokenRepo,
 } from './store.ts'
 
@@ -67,8 +72,14 @@ export interface RelayBackend {
   accessToken(options?: { rejected?: string }): Promise<Outcome<AccessToken>>
   status(): Promise<RelayStatus>
   disconnect(): Promise<void>
-  /** Delivers a validated sign-up now, or stores it durably before answering `queued`. */
-  submit(submission: Submission): Promise<SubmitResult>
+  /**
+   * Delivers a validated sign-up now, or stores it durably before answering `queued`. With a
+   * `revision` (a dashboard form's), nothing is done unless the form is still at it: the answer
+   * is then `stale_profile`, with the form as it is now (forms.ts).
+   */
+  submit(
+    submission: Submission & { revision?: number }
+  ): Promise<SubmitResult | { status: 'stale_profile'; form: StoredForm | null }>
   /**
    * Sandbox mode only (null otherwise): what the stand-in CC holds, and list deletion to try
    * config drift. The sandbox lives where CC traffic leaves from, so it is reached through here.
@@ -76,6 +87,17 @@ export interface RelayBackend {
   sandbox(op?: { deleteList?: string; restoreList?: string }): Promise<SandboxView | null>
   /** The account's lists and custom fields, for the dashboard (cached a few minutes). */
   catalog(options?: { refresh?: boolean }): Promise<Outcome<Catalog>>
+  /** The dashboard's forms (by id), and the newest entries of their audit trail. */
+  forms(): Promise<{ forms: StoredForm[]; audit: FormAuditEntry[] }>
+  form(id: string): Promise<StoredForm | null>
+  /** Creates or replaces a dashboard form (a no-op when nothing changed). */
+  saveForm(input: {
+    id: string
+    profile: FormProfile
+    types: FieldTypes
+  }): Promise<{ form: StoredForm; created: boolean }>
+  /** False when there was no such dashboard form. */
+  deleteForm(id: string): Promise<boolean>
   deadLetters(): Promise<DeadLetterView[]>
   retryDeadLetter(id: number | 'all'): Promise<number>
   deleteDeadLetter(id: number): Promise<boolean>
@@ -89,6 +111,7 @@ export interface ServiceDeps {
   tokens: TokenRepo
   states: AuthStateRepo
   outbox: OutboxRepo
+  forms: FormRepo
   /** Asks the runtime to call drain() at `at` (epoch ms). */
   wake: (at: number) => Promise<void>
   config: () => Config
@@ -242,8 +265,65 @@ export class RelayService implements RelayBackend {
     return this.#connection.disconnect()
   }
 
-  submit(submission: Submission): Promise<SubmitResult> {
+  async submit({
+    revision,
+    ...submission
+  }: Submission & { revision?: number }): ReturnType<RelayBackend['submit']> {
+    if (revision !== undefined) {
+      const form = await this.#deps.forms.get(submission.formId)
+      if (form?.revision !== revision) return { status: 'stale_profile', form }
+    }
     return this.#admission.submit(submission)
+  }
+
+  async forms(): Promise<{ forms: StoredForm[]; audit: FormAuditEntry[] }> {
+    const [forms, audit] = await Promise.all([this.#deps.forms.list(), this.#deps.forms.audit(50)])
+    return { forms, audit }
+  }
+
+  form(id: string): Promise<StoredForm | null> {
+    return this.#deps.forms.get(id)
+  }
+
+  async saveForm(input: {
+    id: string
+    profile: FormProfile
+    types: FieldTypes
+  }): Promise<{ form: StoredForm; created: boolean }> {
+    const before = await this.#deps.forms.get(input.id)
+    // A custom field's type is fixed in CC: types learnt before still hold for the ids kept.
+    const types: FieldTypes = {}
+    for (const id of Object.values(input.profile.custom_fields ?? {})) {
+      const key = id.toLowerCase()
+      const type = input.types[key] ?? before?.types[key]
+      if (type) types[key] = type
+    }
+    const changes = describeChanges(before?.profile ?? null, input.profile)
+    const sameTypes = JSON.stringify(types) === JSON.stringify(before?.types)
+    if (before && changes.length === 0 && sameTypes) return { form: before, created: false }
+    const at = this.#deps.clock.now()
+    const revision = await this.#deps.forms.write({
+      formId: input.id,
+      form: { profile: input.profile, types },
+      action: before ? 'updated' : 'created',
+      changes: changes.length > 0 ? changes : ['custom field types read from Constant Contact'],
+      at,
+    })
+    const form = { id: input.id, profile: input.profile, types, revision, updatedAt: at }
+    return { form, created: !before }
+  }
+
+  async deleteForm(id: string): Promise<boolean> {
+    const before = await this.#deps.forms.get(id)
+    if (!before) return false
+    await this.#deps.forms.write({
+      formId: id,
+      form: null,
+      action: 'deleted',
+      changes: describeChanges(before.profile, null),
+      at: this.#deps.clock.now(),
+    })
+    return true
   }
 
   #sandboxModel(): CcModel {

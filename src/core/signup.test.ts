@@ -661,3 +661,62 @@ describe('validateSignup: _next', () => {
     expect(validate({ email: EMAIL, _next: value })).not.toHaveProperty('next')
   })
 })
+
+describe('validateSignup: typed custom fields (field-types.ts)', () => {
+  const VISITS_ID = '5a1d0c6e-2222-4f1a-9b7c-000000000003'
+  const TYPED: FormProfile = v.parse(FormProfileSchema, {
+    lists: [LIST_A],
+    origins: ['https://site.test'],
+    custom_fields: { member: SOURCE_ID, visits: VISITS_ID, note: REGION_ID },
+  })
+  const TYPES = {
+    [SOURCE_ID]: { type: 'boolean' },
+    [VISITS_ID]: { type: 'number', decimal_places: 1 },
+    [REGION_ID]: { type: 'date' },
+  }
+  const typed = (input: Record<string, string>, profile = TYPED) =>
+    validateSignup(fields({ email: EMAIL, ...input }), profile, TYPES)
+
+  it('sends values in CC’s format: a checkbox’s "on" as true, numbers as written', () => {
+    const result = typed({ 'custom.member': 'on', 'custom.visits': ' 2.5 ', 'custom.note': 'x' })
+    expect(result.ok && result.body.custom_fields).toEqual([
+      { custom_field_id: SOURCE_ID, value: 'true' },
+      { custom_field_id: VISITS_ID, value: '2.5' },
+      { custom_field_id: REGION_ID, value: 'x' },
+    ])
+  })
+
+  it('names each field whose value is not in its type’s format', () => {
+    const result = typed({ 'custom.member': 'maybe', 'custom.visits': '2.25' })
+    expect(result).toEqual({
+      ok: false,
+      fields: {
+        'custom.member': MESSAGES.trueFalse,
+        'custom.visits': 'Too many decimals: at most 1.',
+      },
+    })
+  })
+
+  it('without types (a FORMS profile) every value is text, as before', () => {
+    const result = validateSignup(fields({ email: EMAIL, 'custom.visits': 'lots' }), TYPED)
+    expect(result.ok && result.body.custom_fields).toEqual([
+      { custom_field_id: VISITS_ID, value: 'lots' },
+    ])
+  })
+
+  it('speaks the form’s language, and reads its decimal comma', () => {
+    const french = v.parse(FormProfileSchema, { ...TYPED, language: 'fr' })
+    expect(typed({ 'custom.visits': 'beaucoup' }, french)).toEqual({
+      ok: false,
+      fields: { 'custom.visits': 'Saisissez un nombre.' },
+    })
+    const accepted = typed({ 'custom.visits': '1,5' }, french)
+    expect(accepted.ok && accepted.body.custom_fields).toEqual([
+      { custom_field_id: VISITS_ID, value: '1.5' },
+    ])
+    expect(validateSignup(fields({ email: 'nope' }), french)).toEqual({
+      ok: false,
+      fields: { email: 'Saisissez une adresse e-mail valide.' },
+    })
+  })
+})

@@ -13,7 +13,9 @@
  */
 import * as v from 'valibot'
 import type { FormProfile } from './config.ts'
+import { checkValue, type FieldTypes } from './field-types.ts'
 import type { Fields } from './submission.ts'
+import { visitorText } from './visitor-text.ts'
 
 export type StreetAddress = {
   kind: 'home'
@@ -64,9 +66,19 @@ export const MESSAGES = {
   dateFormat: 'Enter a date such as 06/15/2020 or 2020-06-15.',
   noSuchDate: 'That date does not exist.',
   token: 'The verification token is not valid.',
+  tooLong: 'Use at most {n} characters.',
+  // Typed custom fields (field-types.ts).
+  trueFalse: 'Answer true or false.',
+  number: 'Enter a number.',
+  wholeNumber: 'Enter a whole number.',
+  decimals: 'Too many decimals: at most {n}.',
+  negative: 'Enter a number of zero or more.',
 } as const
 
-const tooLong = (max: number) => `Use at most ${max} characters.`
+/** MESSAGES in a form's language (visitor-text.ts). */
+type Messages = Record<keyof typeof MESSAGES, string>
+
+const withN = (message: string, n: number) => message.replace('{n}', String(n))
 
 /**
  * C0 controls and DEL (CR/LF are the header-injection risk, TAB included because no contract
@@ -82,11 +94,11 @@ function allowedChars(value: string): boolean {
 }
 
 /** A visitor's text: control characters rejected, trimmed, and empty meaning absent. */
-function optionalText<T>(inner: v.GenericSchema<string, T>) {
+function optionalText<T>(m: Messages, inner: v.GenericSchema<string, T>) {
   return v.optional(
     v.pipe(
       v.string(),
-      v.check(allowedChars, MESSAGES.notAllowed),
+      v.check(allowedChars, m.notAllowed),
       v.trim(),
       v.transform((s) => (s === '' ? undefined : s)),
       v.optional(inner)
@@ -96,7 +108,8 @@ function optionalText<T>(inner: v.GenericSchema<string, T>) {
 
 // Lengths are UTF-16 code units (JavaScript's `length`). That is never less than the code-point
 // count JSON Schema uses, so a value that passes here cannot be over CC's limit either way.
-const text = (max: number) => optionalText(v.pipe(v.string(), v.maxLength(max, tooLong(max))))
+const text = (m: Messages, max: number) =>
+  optionalText(m, v.pipe(v.string(), v.maxLength(max, withN(m.tooLong, max))))
 
 const wholeNumber = (max: number, message: string) =>
   v.pipe(
@@ -123,42 +136,44 @@ const ANNIVERSARY_FORMATS = [
   { re: /^(\d{1,2})-(\d{1,2})-(\d{4})$/, order: 'mdy' },
 ] as const
 
-function anniversaryProblem(value: string): string | undefined {
+function anniversaryProblem(m: Messages, value: string): string | undefined {
   for (const { re, order } of ANNIVERSARY_FORMATS) {
-    const m = re.exec(value)
-    if (!m) continue
-    const [a, b, c] = [Number(m[1]), Number(m[2]), Number(m[3])]
+    const parts = re.exec(value)
+    if (!parts) continue
+    const [a, b, c] = [Number(parts[1]), Number(parts[2]), Number(parts[3])]
     const [year, month, day] = order === 'ymd' ? [a, b, c] : [c, a, b]
     const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
     const days = month === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[month - 1]
-    return month >= 1 && month <= 12 && day >= 1 && day <= days ? undefined : MESSAGES.noSuchDate
+    return month >= 1 && month <= 12 && day >= 1 && day <= days ? undefined : m.noSuchDate
   }
-  return MESSAGES.dateFormat
+  return m.dateFormat
 }
 
-const anniversary = v.pipe(
-  v.string(),
-  v.rawCheck(({ dataset, addIssue }) => {
-    if (!dataset.typed) return
-    const message = anniversaryProblem(dataset.value)
-    if (message) addIssue({ message })
-  })
-)
+const anniversary = (m: Messages) =>
+  v.pipe(
+    v.string(),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return
+      const message = anniversaryProblem(m, dataset.value)
+      if (message) addIssue({ message })
+    })
+  )
 
-const email = v.pipe(
-  v.string(),
-  v.check(allowedChars, MESSAGES.notAllowed),
-  v.trim(),
-  v.nonEmpty(MESSAGES.emailMissing),
-  // CC upserts on the address, and a plugin changelog blames capital letters for errors on resend,
-  // so one person is always one lowercase address.
-  v.toLowerCase(),
-  v.email(MESSAGES.emailInvalid),
-  // The spec gives this endpoint maxLength 50 (POST /contacts allows 80). Whether CC's server
-  // enforces 50 is unconfirmed, so we keep to the documented limit: a 400 from CC after we
-  // accepted the visitor would lose the sign-up.
-  v.maxLength(50, tooLong(50))
-)
+const email = (m: Messages) =>
+  v.pipe(
+    v.string(),
+    v.check(allowedChars, m.notAllowed),
+    v.trim(),
+    v.nonEmpty(m.emailMissing),
+    // CC upserts on the address, and a plugin changelog blames capital letters for errors on
+    // resend, so one person is always one lowercase address.
+    v.toLowerCase(),
+    v.email(m.emailInvalid),
+    // The spec gives this endpoint maxLength 50 (POST /contacts allows 80). Whether CC's server
+    // enforces 50 is unconfirmed, so we keep to the documented limit: a 400 from CC after we
+    // accepted the visitor would lose the sign-up.
+    v.maxLength(50, withN(m.tooLong, 50))
+  )
 
 const STREET_KEYS = ['street', 'city', 'state', 'postal_code', 'country'] as const
 const PERSON_KEYS = [
@@ -171,33 +186,35 @@ const PERSON_KEYS = [
 
 type CustomEntry = { alias: string; value: string | undefined }
 
-function buildSchema(profile: FormProfile) {
+function buildSchema(profile: FormProfile, types: FieldTypes) {
   const lists = new Map(profile.lists.map((id) => [id.toLowerCase(), id]))
   const customIds = profile.custom_fields ?? {}
+  const language = profile.language ?? 'en'
+  const m: Messages = { ...MESSAGES, ...visitorText({ language }).fields }
 
   return v.pipe(
     v.object({
-      email,
-      first_name: text(50),
-      last_name: text(50),
-      job_title: text(50),
-      company_name: text(50),
-      phone_number: text(25),
-      birthday_month: optionalText(wholeNumber(12, MESSAGES.month)),
-      birthday_day: optionalText(wholeNumber(31, MESSAGES.day)),
-      anniversary: optionalText(anniversary),
-      street: text(255),
-      city: text(50),
-      state: text(50),
-      postal_code: text(50),
-      country: text(50),
+      email: email(m),
+      first_name: text(m, 50),
+      last_name: text(m, 50),
+      job_title: text(m, 50),
+      company_name: text(m, 50),
+      phone_number: text(m, 25),
+      birthday_month: optionalText(m, wholeNumber(12, m.month)),
+      birthday_day: optionalText(m, wholeNumber(31, m.day)),
+      anniversary: optionalText(m, anniversary(m)),
+      street: text(m, 255),
+      city: text(m, 50),
+      state: text(m, 50),
+      postal_code: text(m, 50),
+      country: text(m, 50),
       list: v.pipe(
         v.array(
           v.pipe(
             v.string(),
-            v.check(allowedChars, MESSAGES.notAllowed),
+            v.check(allowedChars, m.notAllowed),
             v.trim(),
-            v.check((id) => id === '' || lists.has(id.toLowerCase()), MESSAGES.unknownList)
+            v.check((id) => id === '' || lists.has(id.toLowerCase()), m.unknownList)
           )
         ),
         v.transform((ids) => {
@@ -212,22 +229,34 @@ function buildSchema(profile: FormProfile) {
         v.maxLength(50, 'Choose at most 50 lists.')
       ),
       custom: v.array(
-        v.object({
-          alias: v.pipe(
-            v.string(),
-            v.check((alias) => Object.hasOwn(customIds, alias), MESSAGES.unknownField)
-          ),
-          value: text(255),
-        })
+        v.pipe(
+          v.object({
+            alias: v.pipe(
+              v.string(),
+              v.check((alias) => Object.hasOwn(customIds, alias), m.unknownField)
+            ),
+            value: text(m, 255),
+          }),
+          // A typed field's value in CC's format (field-types.ts), or the visitor is told why.
+          v.rawTransform(({ dataset, addIssue, NEVER }) => {
+            const { alias, value } = dataset.value
+            if (value === undefined) return dataset.value
+            const type = types[customIds[alias].toLowerCase()]
+            const checked = checkValue(type, value, language)
+            if (checked.ok) return { alias, value: checked.value }
+            addIssue({ message: withN(m[checked.problem], checked.n ?? 0) })
+            return NEVER
+          })
+        )
       ),
       // Cloudflare's siteverify rejects tokens over 2048 characters, so a longer one is junk.
-      'cf-turnstile-response': text(2048),
+      'cf-turnstile-response': text(m, 2048),
     }),
     v.forward(
       v.partialCheck(
         [['birthday_month'], ['birthday_day']],
         (i) => i.birthday_month !== undefined || i.birthday_day === undefined,
-        MESSAGES.monthMissing
+        m.monthMissing
       ),
       ['birthday_month']
     ),
@@ -235,7 +264,7 @@ function buildSchema(profile: FormProfile) {
       v.partialCheck(
         [['birthday_month'], ['birthday_day']],
         (i) => i.birthday_day !== undefined || i.birthday_month === undefined,
-        MESSAGES.dayMissing
+        m.dayMissing
       ),
       ['birthday_day']
     ),
@@ -248,7 +277,7 @@ function buildSchema(profile: FormProfile) {
           const days = DAYS_IN_MONTH[(i.birthday_month ?? 0) - 1]
           return days === undefined || i.birthday_day === undefined || i.birthday_day <= days
         },
-        MESSAGES.noSuchDay
+        m.noSuchDay
       ),
       ['birthday_day']
     ),
@@ -284,16 +313,19 @@ function buildSchema(profile: FormProfile) {
 }
 
 type Schema = ReturnType<typeof buildSchema>
-const schemas = new WeakMap<FormProfile, Schema>()
+const schemas = new WeakMap<FormProfile, { types: FieldTypes; schema: Schema }>()
 
-function schemaFor(profile: FormProfile): Schema {
-  let schema = schemas.get(profile)
-  if (!schema) {
-    schema = buildSchema(profile)
-    schemas.set(profile, schema)
+/** Built once per profile (a form's copy is replaced, not edited, when the form changes). */
+function schemaFor(profile: FormProfile, types: FieldTypes): Schema {
+  let built = schemas.get(profile)
+  if (built?.types !== types) {
+    built = { types, schema: buildSchema(profile, types) }
+    schemas.set(profile, built)
   }
-  return schema
+  return built.schema
 }
+
+const NO_TYPES: FieldTypes = {}
 
 function first(fields: Fields, name: string): string | undefined {
   return Object.hasOwn(fields, name) ? fields[name][0] : undefined
@@ -321,7 +353,12 @@ function nextUrl(value: string | undefined, origins: readonly string[]): string 
   return origins.includes(url.origin) ? url.href : undefined
 }
 
-export function validateSignup(fields: Fields, profile: FormProfile): SignupResult {
+/** `types`: the CC types of the profile's custom fields, when known (field-types.ts). */
+export function validateSignup(
+  fields: Fields,
+  profile: FormProfile,
+  types: FieldTypes = NO_TYPES
+): SignupResult {
   // `email` wins over its alias `email_address`; errors are keyed by the name the visitor used.
   // A blank `email` next to a filled `email_address` (say, a hidden empty input) yields to it.
   const emailName =
@@ -354,7 +391,7 @@ export function validateSignup(fields: Fields, profile: FormProfile): SignupResu
     if (value !== undefined) input[name] = value
   }
 
-  const result = v.safeParse(schemaFor(profile), input)
+  const result = v.safeParse(schemaFor(profile, types), input)
   if (!result.success) {
     const errors: Record<string, string> = {}
     for (const issue of result.issues) {

@@ -180,3 +180,6 @@ export function toDeadLetter(record: OutboxRecord): DeadLetter {
 export function isRecent(seenAt: number, now: number, windowMs: number): boolean {
   return seenAt > now - windowMs
 }
+
+/** The dashboard's audit trail keeps this many entries, the newest (FormRepo `write`). */
+export const FORM_AUDIT_KEEP = 200

@@ -6,6 +6,8 @@
  * The rules both implementations apply are pure functions in store-rules.ts, and one suite
  * (test/contract/storage-contract.ts) runs against both to hold them to the same behaviour.
  */
+import type { FormProfile } from './config.ts'
+import type { FieldTypes } from './field-types.ts'
 import type { SignUpFormBody } from './signup.ts'
 
 /**
@@ -143,4 +145,49 @@ export interface OutboxRepo {
   recentOutcome(key: string, now: number, windowMs: number): Promise<AcceptedStatus | null>
   /** Records an accepted submission (delivered or durably queued), never a refused one. */
   remember(key: string, now: number, status: AcceptedStatus): Promise<void>
+}
+
+/** A form made in the dashboard (forms.ts), as stored. */
+export interface StoredForm {
+  id: string
+  profile: FormProfile
+  /** CC's types of its custom fields when it was saved, by lower-cased id (field-types.ts). */
+  types: FieldTypes
+  /** The revision of the change that wrote it: revisions only grow, over all forms. */
+  revision: number
+  updatedAt: number
+}
+
+/** One line of the dashboard's audit trail. */
+export interface FormAuditEntry {
+  revision: number
+  at: number
+  formId: string
+  action: 'created' | 'updated' | 'deleted'
+  /** What changed, one line each (forms.ts `describeChanges`). */
+  changes: string[]
+}
+
+/** A write to a form, with its audit entry. */
+export interface FormChange {
+  formId: string
+  /** The form's new contents; null deletes it. */
+  form: { profile: FormProfile; types: FieldTypes } | null
+  action: FormAuditEntry['action']
+  changes: string[]
+  at: number
+}
+
+/** Storage for the dashboard's forms and their audit trail (docs/storage.md). */
+export interface FormRepo {
+  get(id: string): Promise<StoredForm | null>
+  /** Ordered by id. */
+  list(): Promise<StoredForm[]>
+  /**
+   * Writes the form (or deletes it) and its audit entry in one atomic step, at the next revision,
+   * which it returns; then keeps only the newest FORM_AUDIT_KEEP entries (store-rules.ts).
+   */
+  write(change: FormChange): Promise<number>
+  /** Newest first. */
+  audit(limit: number): Promise<FormAuditEntry[]>
 }

@@ -78,7 +78,7 @@ function fail(error: SubmissionError, message: string): ReadResult {
  * Reads the whole body, or returns undefined as soon as it passes `maxBytes`, cancelling the rest
  * of the upload instead of buffering it.
  */
-async function readBounded(
+export async function readBounded(
   body: ReadableStream<Uint8Array> | null,
   maxBytes: number
 ): Promise<Uint8Array | undefined> {

@@ -18,6 +18,9 @@
  *   ['daily_stats', day, 'cc_requests' | 'delivered']    Deno.KvU64 counters per UTC day
  *   ['delivery_blocks']                          { pausedUntil, parkedUntil }
  *   ['recent_submissions', key]                  { at, status } of the last accepted form+email
+ *   ['form', id]                                 a form made in the dashboard (StoredForm)
+ *   ['form_seq']                                 the last form revision handed out
+ *   ['form_audit', revision]                     the audit entry of that revision
  * The indexes are written in the same atomic commit as their item, so they never disagree. The
  * decisions (claim order, merging, revival, …) are store-rules.ts, shared with SQLite.
  */
@@ -31,17 +34,22 @@ import type {
   DeadOutboxItem,
   DeliveryBlocks,
   DeliveryError,
+  FormAuditEntry,
+  FormChange,
+  FormRepo,
   NewOutboxItem,
   OutboxFigures,
   OutboxItem,
   OutboxRepo,
   PendingAuthorization,
+  StoredForm,
   TokenRepo,
 } from '../core/store.ts'
 import {
   canMergeInto,
   claimVerdict,
   dueAt,
+  FORM_AUDIT_KEEP,
   inlineDeadRecord,
   isDue,
   isRecent,
@@ -505,5 +513,69 @@ export class KvOutboxRepo implements OutboxRepo {
 
   async remember(key: string, now: number, status: AcceptedStatus): Promise<void> {
     await kvSet(this.#kv, recent(key), { at: now, status })
+  }
+}
+
+const FORM_SEQ: Deno.KvKey = ['form_seq']
+const form = (id: string): Deno.KvKey => ['form', id]
+const audit = (revision: number): Deno.KvKey => ['form_audit', revision]
+
+export class KvFormRepo implements FormRepo {
+  readonly #kv: Deno.Kv
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv
+  }
+
+  async get(id: string): Promise<StoredForm | null> {
+    return (await this.#kv.get<StoredForm>(form(id))).value
+  }
+
+  async list(): Promise<StoredForm[]> {
+    return (await collect(this.#kv.list<StoredForm>({ prefix: ['form'] }))).map((e) => e.value)
+  }
+
+  /**
+   * The check on ['form_seq'] serialises every write (as ['outbox_seq'] does inserts): a revision
+   * is handed out once, and a form is written with the audit entry that describes it. Dropping
+   * the entry FORM_AUDIT_KEEP revisions back on each write keeps the newest ones.
+   */
+  write(change: FormChange): Promise<number> {
+    return transact(async () => {
+      const seq = await this.#kv.get<number>(FORM_SEQ)
+      const revision = (seq.value ?? 0) + 1
+      const entry: FormAuditEntry = {
+        revision,
+        at: change.at,
+        formId: change.formId,
+        action: change.action,
+        changes: change.changes,
+      }
+      const op = this.#kv
+        .atomic()
+        .check(seq)
+        .set(FORM_SEQ, revision)
+        .set(audit(revision), entry)
+        .delete(audit(revision - FORM_AUDIT_KEEP))
+      if (change.form) {
+        const stored: StoredForm = {
+          id: change.formId,
+          ...change.form,
+          revision,
+          updatedAt: change.at,
+        }
+        op.set(form(change.formId), stored)
+      } else {
+        op.delete(form(change.formId))
+      }
+      return (await op.commit()).ok ? revision : CONFLICT
+    })
+  }
+
+  async audit(limit: number): Promise<FormAuditEntry[]> {
+    const entries = this.#kv.list<FormAuditEntry>(
+      { prefix: ['form_audit'] },
+      { reverse: true, limit }
+    )
+    return (await collect(entries)).map((e) => e.value)
   }
 }

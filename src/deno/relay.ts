@@ -15,7 +15,7 @@ import { configFrom } from '../core/config.ts'
 import { outcomeFromRecord, type RefreshSerializer, settledElsewhere } from '../core/connection.ts'
 import { fromStored } from '../core/connection-state.ts'
 import { RelayService } from '../core/service.ts'
-import { KvAuthStateRepo, KvOutboxRepo, KvTokenRepo } from './kv-store.ts'
+import { KvAuthStateRepo, KvFormRepo, KvOutboxRepo, KvTokenRepo } from './kv-store.ts'
 
 export interface DenoRelayOptions {
   kv: Deno.Kv
@@ -118,6 +118,7 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
     tokens,
     states: new KvAuthStateRepo(kv),
     outbox: new KvOutboxRepo(kv),
+    forms: new KvFormRepo(kv),
     wake,
     config,
     fetch: network,

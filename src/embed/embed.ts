@@ -3,7 +3,12 @@
  * `GET /embed.js`: progressive enhancement for `<form data-ctct-relay>`. Without it the form
  * posts and the browser follows the 303; with it the form submits with fetch in JSON mode and
  * shows the outcome in place. No dependencies, no inline styles (so a strict CSP works), and
- * small: the budget is 2 KB gzipped (checked by `npm run bench`).
+ * small: the budget is 2 KB gzipped (checked by `npm run bench` and test/dashboard.test.ts).
+ *
+ * What it shows is the form's, in the form's language (visitor-text.ts): the relay's answer
+ * carries its `message`; the texts needed before or without an answer come from the snippet's
+ * `data-ctct-sending` and `data-ctct-network`. A site's own `data-ctct-success` wins over the
+ * answer's message. English is the fallback for hand-written forms.
  *
  * Kept as a string so every runtime serves the same bytes without a build step; it is plain
  * ES2017 that every current browser runs. test-browser/ exercises it in Chromium.
@@ -47,6 +52,9 @@ export const EMBED_JS = `(function () {
     })
     return data
   }
+  function text(form, name, fallback) {
+    return form.getAttribute('data-ctct-' + name) || fallback
+  }
   // A Turnstile token is spent once verified: get a fresh one so a retry can pass.
   function resetChallenge(form) {
     var widget = form.querySelector('.cf-turnstile')
@@ -58,7 +66,7 @@ export const EMBED_JS = `(function () {
       var status = statusOf(form)
       clearErrors(form)
       form.setAttribute('data-state', 'sending')
-      status.textContent = form.getAttribute('data-ctct-sending') || 'Sending…'
+      status.textContent = text(form, 'sending', 'Sending…')
       fetch(form.action, {
         method: 'POST',
         headers: { accept: 'application/json', 'content-type': 'application/json' },
@@ -71,7 +79,7 @@ export const EMBED_JS = `(function () {
           resetChallenge(form)
           if (body.ok) {
             form.setAttribute('data-state', 'done')
-            status.textContent = form.getAttribute('data-ctct-success') || 'Thanks! You are signed up.'
+            status.textContent = text(form, 'success', body.message || 'Thanks! You are signed up.')
             form.reset()
             return
           }
@@ -82,7 +90,7 @@ export const EMBED_JS = `(function () {
         .catch(function () {
           resetChallenge(form)
           form.setAttribute('data-state', 'error')
-          status.textContent = 'Could not reach the sign-up service. Please try again.'
+          status.textContent = text(form, 'network', 'Could not reach the sign-up service. Please try again.')
         })
     })
   }

@@ -15,16 +15,21 @@ import type {
   DeadOutboxItem,
   DeliveryBlocks,
   DeliveryError,
+  FormAuditEntry,
+  FormChange,
+  FormRepo,
   NewOutboxItem,
   OutboxFigures,
   OutboxItem,
   OutboxRepo,
   PendingAuthorization,
+  StoredForm,
   TokenRepo,
 } from '../core/store.ts'
 import {
   canMergeInto,
   claimVerdict,
+  FORM_AUDIT_KEEP,
   inlineDeadRecord,
   isRecent,
   killed,
@@ -103,6 +108,29 @@ const MIGRATIONS: readonly (readonly string[])[] = [
   [
     'DROP INDEX outbox_due',
     'CREATE INDEX outbox_due ON outbox (status, MAX(next_attempt_at, COALESCE(lease_until, 0)))',
+  ],
+  // 3, 4: numbers given to other changes made at the same time (issue #13); empty here, and
+  //    replaced by theirs when those land, before any release.
+  [],
+  [],
+  // 5: forms made in the dashboard, and their audit trail. A form's revision is the audit row
+  //    that wrote it: AUTOINCREMENT never reuses a number, even after the trail is trimmed, so a
+  //    revision names one version of one form, ever (a deleted and re-made form included).
+  [
+    `CREATE TABLE forms (
+     id TEXT PRIMARY KEY,
+     profile TEXT NOT NULL,
+     field_types TEXT NOT NULL,
+     revision INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   )`,
+    `CREATE TABLE form_audit (
+     revision INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     form_id TEXT NOT NULL,
+     action TEXT NOT NULL CHECK (action IN ('created', 'updated', 'deleted')),
+     changes TEXT NOT NULL
+   )`,
   ],
 ]
 
@@ -452,5 +480,86 @@ export class SqlOutboxRepo implements OutboxRepo {
       now,
       status
     )
+  }
+}
+
+type FormRow = {
+  id: string
+  profile: string
+  field_types: string
+  revision: number
+  updated_at: number
+}
+
+type AuditRow = { revision: number; at: number; form_id: string; action: string; changes: string }
+
+export class SqlFormRepo implements FormRepo {
+  readonly #sql: SqlStorage
+  constructor(sql: SqlStorage) {
+    this.#sql = sql
+  }
+
+  #forms(where: string, ...params: SqlStorageValue[]): StoredForm[] {
+    return this.#sql
+      .exec<FormRow>(`SELECT * FROM forms ${where}`, ...params)
+      .toArray()
+      .map((row) => ({
+        id: row.id,
+        profile: JSON.parse(row.profile),
+        types: JSON.parse(row.field_types),
+        revision: row.revision,
+        updatedAt: row.updated_at,
+      }))
+  }
+
+  async get(id: string): Promise<StoredForm | null> {
+    return this.#forms('WHERE id = ?', id)[0] ?? null
+  }
+
+  async list(): Promise<StoredForm[]> {
+    return this.#forms('ORDER BY id')
+  }
+
+  /** Synchronous statements: one step of the object, committed together. */
+  async write(change: FormChange): Promise<number> {
+    const { revision } = this.#sql
+      .exec<{ revision: number }>(
+        'INSERT INTO form_audit (at, form_id, action, changes) VALUES (?, ?, ?, ?) RETURNING revision',
+        change.at,
+        change.formId,
+        change.action,
+        JSON.stringify(change.changes)
+      )
+      .one()
+    if (change.form) {
+      this.#sql.exec(
+        `INSERT INTO forms (id, profile, field_types, revision, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET profile = excluded.profile,
+           field_types = excluded.field_types, revision = excluded.revision,
+           updated_at = excluded.updated_at`,
+        change.formId,
+        JSON.stringify(change.form.profile),
+        JSON.stringify(change.form.types),
+        revision,
+        change.at
+      )
+    } else {
+      this.#sql.exec('DELETE FROM forms WHERE id = ?', change.formId)
+    }
+    this.#sql.exec('DELETE FROM form_audit WHERE revision <= ?', revision - FORM_AUDIT_KEEP)
+    return revision
+  }
+
+  async audit(limit: number): Promise<FormAuditEntry[]> {
+    return this.#sql
+      .exec<AuditRow>('SELECT * FROM form_audit ORDER BY revision DESC LIMIT ?', limit)
+      .toArray()
+      .map((row) => ({
+        revision: row.revision,
+        at: row.at,
+        formId: row.form_id,
+        action: row.action as FormAuditEntry['action'],
+        changes: JSON.parse(row.changes),
+      }))
   }
 }

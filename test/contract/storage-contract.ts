@@ -11,17 +11,20 @@ import type { SignUpFormBody } from '../../src/core/signup.ts'
 import type {
   AuthStateRepo,
   DeliveryError,
+  FormChange,
+  FormRepo,
   NewOutboxItem,
   OutboxRepo,
   TokenRepo,
 } from '../../src/core/store.ts'
-import { STATE_RETENTION_MS } from '../../src/core/store-rules.ts'
+import { FORM_AUDIT_KEEP, STATE_RETENTION_MS } from '../../src/core/store-rules.ts'
 
 /** Fresh repos over one empty, migrated store. */
 export interface StoreUnderTest {
   tokens: TokenRepo
   states: AuthStateRepo
   outbox: OutboxRepo
+  forms: FormRepo
   /** Everything the store holds, as text. */
   dump(): Promise<string>
 }
@@ -499,5 +502,92 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     assert.equal(await s.outbox.recentOutcome('f:other', T, window), null)
     await s.outbox.remember('f:h', T + window, 'delivered')
     assert.equal(await s.outbox.recentOutcome('f:h', T + window, window), 'delivered')
+  })
+
+  // ── FormRepo ───────────────────────────────────────────────────────────────────────────────────
+
+  const profile = (lists: string[] = [LIST_1]) => ({
+    lists,
+    origins: ['https://site.test'],
+    honeypot: '_gotcha',
+  })
+  const change = (formId: string, over: Partial<FormChange> = {}): FormChange => ({
+    formId,
+    form: { profile: profile(), types: {} },
+    action: 'created',
+    changes: [`lists: +${LIST_1}`],
+    at: T,
+    ...over,
+  })
+
+  contract('forms: a write stores the form with its revision, and its audit entry', async (s) => {
+    assert.equal(await s.forms.get('a'), null)
+    const types = { [LIST_2]: { type: 'number', decimal_places: 1 } }
+    const first = await s.forms.write(change('a', { form: { profile: profile(), types } }))
+    assert.deepEqual(await s.forms.get('a'), {
+      id: 'a',
+      profile: profile(),
+      types,
+      revision: first,
+      updatedAt: T,
+    })
+    const second = await s.forms.write(
+      change('a', {
+        form: { profile: profile([LIST_2]), types: {} },
+        action: 'updated',
+        changes: ['lists: x'],
+        at: T + 1,
+      })
+    )
+    assert.ok(second > first)
+    assert.deepEqual(await s.forms.get('a'), {
+      id: 'a',
+      profile: profile([LIST_2]),
+      types: {},
+      revision: second,
+      updatedAt: T + 1,
+    })
+    assert.deepEqual(await s.forms.audit(10), [
+      { revision: second, at: T + 1, formId: 'a', action: 'updated', changes: ['lists: x'] },
+      { revision: first, at: T, formId: 'a', action: 'created', changes: [`lists: +${LIST_1}`] },
+    ])
+  })
+
+  contract(
+    'forms: list by id; a delete removes the form, and a re-made one is a new revision',
+    async (s) => {
+      const b = await s.forms.write(change('b'))
+      await s.forms.write(change('a'))
+      assert.deepEqual(
+        (await s.forms.list()).map((f) => f.id),
+        ['a', 'b']
+      )
+      await s.forms.write(change('b', { form: null, action: 'deleted', changes: [] }))
+      assert.equal(await s.forms.get('b'), null)
+      assert.deepEqual(
+        (await s.forms.list()).map((f) => f.id),
+        ['a']
+      )
+      const again = await s.forms.write(change('b'))
+      assert.ok(again > b + 1, 'a revision names one version of one form, ever')
+      assert.deepEqual((await s.forms.audit(1))[0].action, 'created')
+      assert.equal((await s.forms.audit(10)).length, 4)
+    }
+  )
+
+  contract('forms: the audit trail keeps the newest FORM_AUDIT_KEEP entries', async (s) => {
+    let last = 0
+    for (let i = 0; i < FORM_AUDIT_KEEP + 5; i++) {
+      last = await s.forms.write(
+        change('busy', { action: i === 0 ? 'created' : 'updated', at: T + i })
+      )
+    }
+    const trail = await s.forms.audit(FORM_AUDIT_KEEP + 10)
+    assert.equal(trail.length, FORM_AUDIT_KEEP)
+    assert.equal(trail[0].revision, last)
+    assert.equal(trail.at(-1)?.revision, last - FORM_AUDIT_KEEP + 1)
+    // The form itself is untouched by the trimming, and revisions keep growing.
+    assert.equal((await s.forms.get('busy'))?.revision, last)
+    assert.ok((await s.forms.write(change('busy'))) > last)
   })
 }

@@ -21,6 +21,12 @@ export const LIST_1 = '9e2f7d10-1111-4c3b-8e42-000000000001'
 export const LIST_2 = '9e2f7d10-1111-4c3b-8e42-000000000002'
 export const LIST_3 = '9e2f7d10-1111-4c3b-8e42-000000000003'
 export const SOURCE_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000001'
+/** Typed custom fields (src/core/field-types.ts): one of each kind the relay treats apart. */
+export const MEMBER_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000002'
+export const VISITS_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000003'
+export const BUDGET_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000004'
+export const JOINED_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000005'
+export const COLOUR_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000006'
 
 /** Siteverify's verdict per test token: the host and action it vouches for. */
 const VERDICTS: Record<string, Record<string, unknown>> = {
@@ -51,6 +57,28 @@ export class TestNetwork {
           name: 'source',
           label: 'Where did you hear of us?',
           type: 'string',
+        },
+        { custom_field_id: MEMBER_FIELD, name: 'member', label: 'Member', type: 'boolean' },
+        {
+          custom_field_id: VISITS_FIELD,
+          name: 'visits',
+          label: 'Visits a month',
+          type: 'number',
+          metadata: { decimal_places: 1 },
+        },
+        {
+          custom_field_id: BUDGET_FIELD,
+          name: 'budget',
+          label: 'Budget',
+          type: 'currency',
+          metadata: { integer: true },
+        },
+        { custom_field_id: JOINED_FIELD, name: 'joined', label: 'Joined', type: 'date' },
+        {
+          custom_field_id: COLOUR_FIELD,
+          name: 'colour',
+          label: 'Favourite colour',
+          type: 'single_select',
         },
       ],
     })

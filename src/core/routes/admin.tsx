@@ -7,18 +7,26 @@
 import { Hono, type MiddlewareHandler } from 'hono'
 import { deleteCookie, setCookie } from 'hono/cookie'
 import { csrf } from 'hono/csrf'
-import { type AcceptDeps, acceptSignup, profileFor, signupAnswer, signupJson } from '../accept.ts'
+import {
+  type AcceptDeps,
+  acceptSignup,
+  reachedBackend,
+  signupAnswer,
+  signupJson,
+} from '../accept.ts'
 import type { AppEnv } from '../app-env.ts'
-import { checkProfiles } from '../catalog.ts'
 import { AppError } from '../errors.ts'
+import { type FormDirectory, withCurrentForm } from '../forms.ts'
 import { adminTokenMatches, issueSession, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../owner.ts'
 import { type OwnerCheck, ownerPageHeaders } from '../owner-middleware.ts'
-import { formSnippet } from '../snippet.ts'
 import { DashboardPage, SignInPage, TestSignupPage } from '../views/admin.tsx'
+import { visitorText } from '../visitor-text.ts'
+import { formCards, formEditorRoutes } from './forms.tsx'
 
 export interface AdminDeps extends AcceptDeps {
   isOwner: OwnerCheck
   ownerOnly: MiddlewareHandler<AppEnv>
+  forms: FormDirectory
 }
 
 const NOTICES: Record<string, string> = {
@@ -27,6 +35,8 @@ const NOTICES: Record<string, string> = {
     'Disconnected. The tokens stored here are gone; the grant at Constant Contact is not revoked.',
   retrying: 'Queued for another delivery attempt.',
   deleted: 'Dead letter deleted.',
+  form_saved: 'Form saved. It takes sign-ups from now on.',
+  form_deleted: 'Form deleted.',
 }
 
 /** The owner's test sign-ups share one rate-limit bucket, apart from every visitor's. */
@@ -43,23 +53,17 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
     const config = c.var.config
     if (!(await isOwner(c))) return c.html(<SignInPage sandboxHint={config.sandbox} />)
     const backend = deps.backend()
-    const [status, deadLetters, sandboxView] = await Promise.all([
+    const [status, deadLetters, sandboxView, dashboardForms] = await Promise.all([
       backend.status(),
       backend.deadLetters(),
       backend.sandbox(),
+      backend.forms(),
     ])
     const catalogResult = status.connected ? await backend.catalog() : null
     const catalog = catalogResult?.ok ? catalogResult.value : null
     const catalogError = catalogResult && !catalogResult.ok ? catalogResult.message : null
-    const checks = catalog ? checkProfiles(config.FORMS, catalog) : []
     const origin = new URL(c.req.url).origin
-    const forms = await Promise.all(
-      Object.entries(config.FORMS).map(async ([formId, profile]) => ({
-        formId,
-        snippet: await formSnippet(origin, formId, profile, catalog),
-        check: checks.find((k) => k.form_id === formId) ?? null,
-      }))
-    )
+    const forms = await formCards(config, origin, dashboardForms.forms, catalog)
     return c.html(
       <DashboardPage
         status={status}
@@ -67,6 +71,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
         catalog={catalog}
         catalogError={catalogError}
         forms={forms}
+        formAudit={dashboardForms.audit}
         sandboxView={sandboxView}
         notice={NOTICES[c.req.query('notice') ?? '']}
         sandbox={config.sandbox}
@@ -106,19 +111,30 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
   // a repeated test reaches CC again.
   admin.post('/forms/:formId/test', ownerOnly, async (c) => {
     const formId = c.req.param('formId')
-    const profile = profileFor(c.var.config, formId)
-    if (!profile) throw new AppError('unknown_form', `No form profile "${formId}" in FORMS`)
     const form = await c.req.parseBody()
     const email = typeof form.email === 'string' ? form.email : ''
-    const acceptance = await acceptSignup(deps, {
+    type Answer = ReturnType<typeof signupJson>
+    const { status, body } = await withCurrentForm<Answer>(
+      deps.forms,
+      c.var.config,
       formId,
-      profile,
-      fields: { email: [email] },
-      clientIp: OWNER_TEST_CLIENT,
-      turnstileSecret: c.var.config.TURNSTILE_SECRET_KEY,
-      skipDuplicateCheck: true,
-    })
-    const { status, body } = signupJson(signupAnswer(acceptance))
+      async (f) => {
+        if (!f) throw new AppError('unknown_form', `No form "${formId}"`)
+        const acceptance = await acceptSignup(deps, {
+          formId,
+          profile: f.profile,
+          types: f.types,
+          revision: f.revision,
+          fields: { email: [email] },
+          clientIp: OWNER_TEST_CLIENT,
+          turnstileSecret: c.var.config.TURNSTILE_SECRET_KEY,
+          skipDuplicateCheck: true,
+        })
+        if (acceptance.outcome === 'stale') return { stale: acceptance.form }
+        const answer = signupJson(signupAnswer(acceptance), visitorText(f.profile))
+        return { done: answer, confirmed: reachedBackend(acceptance) }
+      }
+    )
     return c.html(
       <TestSignupPage status={status} answer={JSON.stringify(body)} />,
       status >= 400 ? 400 : 200
@@ -142,6 +158,8 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
     }
     return c.redirect('/admin?notice=deleted', 303)
   })
+
+  admin.route('/forms', formEditorRoutes(deps))
 
   admin.post('/disconnect', ownerOnly, async (c) => {
     await deps.backend().disconnect()

@@ -14,17 +14,18 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono'
 import {
   type AcceptDeps,
   acceptSignup,
-  profileFor,
+  reachedBackend,
   type SignupAnswer,
   signupAnswer,
   signupJson,
   visitorMessage,
 } from '../accept.ts'
 import type { AppEnv } from '../app-env.ts'
-import type { FormProfile } from '../config.ts'
 import { AppError } from '../errors.ts'
-import { readSubmission } from '../submission.ts'
+import { type FormDirectory, type FormEntry, withCurrentForm } from '../forms.ts'
+import { type ReadResult, readSubmission } from '../submission.ts'
 import { SignupErrorPage, ThanksPage } from '../views/visitor.tsx'
+import { type VisitorText, visitorText } from '../visitor-text.ts'
 
 /** Generous for any sign-up form, small enough to bound parsing work. */
 export const MAX_BODY_BYTES = 16 * 1024
@@ -32,7 +33,9 @@ export const MAX_BODY_BYTES = 16 * 1024
 /** How to answer this visitor: known once the route has seen the form id and the request. */
 interface Visitor {
   formId: string
-  profile?: FormProfile
+  form: FormEntry | null
+  /** What the visitor reads: the form's language and wording. */
+  text: VisitorText
   /** A script's post (JSON answers), not a plain HTML form's (redirects and pages). */
   json: boolean
   /** The post's origin, when it is one of the profile's: CORS answers echo it. */
@@ -42,6 +45,7 @@ interface Visitor {
 type SubscribeEnv = { Variables: AppEnv['Variables'] & { visitor?: Visitor } }
 
 export interface SubscribeDeps extends AcceptDeps {
+  forms: FormDirectory
   /**
    * app.ts's config gate. It runs inside this area, under its onError, so a sign-up that meets a
    * configuration error gets this area's JSON answer rather than an owner page.
@@ -55,13 +59,15 @@ export function subscribeRoutes(deps: SubscribeDeps): Hono<SubscribeEnv> {
   app.onError(visitorErrorResponse)
   app.use(deps.requireConfig)
 
-  app.options('/:formId', (c) => {
-    const profile = profileFor(c.var.config, c.req.param('formId'))
-    const origin = c.req.header('origin')
-    // Only the profile's own origins get a preflight answer, echoed, never '*'.
-    if (!profile || !origin || !profile.origins.includes(origin)) {
-      return c.body(null, 403, { vary: 'Origin' })
-    }
+  app.options('/:formId', async (c) => {
+    const origin = c.req.header('origin') ?? ''
+    // Only the profile's own origins get a preflight answer, echoed, never '*'. A refusal is
+    // confirmed against the current form; a stale yes costs nothing (the post is checked).
+    const allowed = await withCurrentForm(deps.forms, c.var.config, c.req.param('formId'), (f) => {
+      const yes = f?.profile.origins.includes(origin) === true
+      return Promise.resolve({ done: yes, confirmed: yes })
+    })
+    if (!allowed) return c.body(null, 403, { vary: 'Origin' })
     return c.body(null, 204, {
       ...corsHeaders(origin),
       'access-control-allow-methods': 'POST',
@@ -70,41 +76,54 @@ export function subscribeRoutes(deps: SubscribeDeps): Hono<SubscribeEnv> {
     })
   })
 
-  app.get('/:formId/thanks', (c) => {
-    const profile = profileFor(c.var.config, c.req.param('formId'))
-    if (!profile) throw new AppError('unknown_form', 'This sign-up form does not exist.')
-    return c.html(<ThanksPage siteUrl={profile.origins[0]} />)
+  app.get('/:formId/thanks', async (c) => {
+    const form = await deps.forms.find(c.var.config, c.req.param('formId'))
+    if (!form) throw new AppError('unknown_form', 'This sign-up form does not exist.')
+    return c.html(<ThanksPage siteUrl={form.profile.origins[0]} text={visitorText(form.profile)} />)
   })
 
   app.post('/:formId', async (c) => {
     const formId = c.req.param('formId')
+    const config = c.var.config
     const accept = c.req.header('accept') ?? ''
     const contentType = c.req.header('content-type') ?? ''
     const json = accept.includes('application/json') || contentType.includes('application/json')
-    const profile = profileFor(c.var.config, formId)
-    if (!profile) {
-      c.set('visitor', { formId, json, origin: null })
-      throw new AppError('unknown_form', `No form profile "${formId}" in FORMS`)
-    }
-    const origin = requestOrigin(c)
-    const allowed = origin !== null && profile.origins.includes(origin)
-    const visitor: Visitor = { formId, profile, json, origin: allowed ? origin : null }
-    c.set('visitor', visitor)
-    if (!allowed)
-      throw new AppError('origin_not_allowed', `Origin ${origin ?? '(none)'} is not allowed`)
-
-    const read = await readSubmission(c.req.raw, { maxBytes: MAX_BODY_BYTES })
-    if (!read.ok) throw new AppError(read.error, read.message)
-    const acceptance = await acceptSignup(deps, {
-      formId,
-      profile,
-      fields: read.fields,
-      clientIp: c.req.header('cf-connecting-ip') ?? null,
-      turnstileSecret: c.var.config.TURNSTILE_SECRET_KEY,
+    // Read once, whichever copy of the form the sign-up is checked against.
+    let read: ReadResult | undefined
+    const answer = await withCurrentForm(deps.forms, config, formId, async (form) => {
+      const visitor: Visitor = {
+        formId,
+        form,
+        json,
+        origin: null,
+        text: visitorText(form?.profile),
+      }
+      c.set('visitor', visitor)
+      if (!form) return unconfirmed('unknown_form', `No form "${formId}"`)
+      const origin = requestOrigin(c)
+      if (origin === null || !form.profile.origins.includes(origin))
+        return unconfirmed('origin_not_allowed', `Origin ${origin ?? '(none)'} is not allowed`)
+      visitor.origin = origin
+      read ??= await readSubmission(c.req.raw, { maxBytes: MAX_BODY_BYTES })
+      if (!read.ok) return { done: refusal(read.error, read.message), confirmed: true }
+      // FORMS with Turnstile needs the secret to start at all (config.ts); a dashboard form
+      // refuses instead of taking sign-ups unchecked.
+      if (form.profile.turnstile && !config.TURNSTILE_SECRET_KEY && !config.sandbox)
+        return unconfirmed('challenge_failed', 'TURNSTILE_SECRET_KEY is not set')
+      const acceptance = await acceptSignup(deps, {
+        formId,
+        profile: form.profile,
+        types: form.types,
+        revision: form.revision,
+        fields: read.fields,
+        clientIp: c.req.header('cf-connecting-ip') ?? null,
+        turnstileSecret: config.TURNSTILE_SECRET_KEY,
+      })
+      if (acceptance.outcome === 'stale') return { stale: acceptance.form }
+      return { done: signupAnswer(acceptance), confirmed: reachedBackend(acceptance) }
     })
-    const answer = signupAnswer(acceptance)
     if (!answer.ok) throw answer.error
-    return accepted(c, visitor, answer)
+    return accepted(c, c.var.visitor as Visitor, answer)
   })
 
   return app
@@ -123,6 +142,17 @@ function requestOrigin(c: Context): string | null {
   }
 }
 
+const refusal = (...args: ConstructorParameters<typeof AppError>): SignupAnswer => ({
+  ok: false,
+  error: new AppError(...args),
+})
+
+/** A refusal that rests on the form's profile alone: confirmed current before it is given. */
+const unconfirmed = (...args: ConstructorParameters<typeof AppError>) => ({
+  done: refusal(...args),
+  confirmed: false,
+})
+
 function corsHeaders(origin: string): Record<string, string> {
   return { 'access-control-allow-origin': origin, vary: 'Origin' }
 }
@@ -133,11 +163,11 @@ function accepted(
   answer: Extract<SignupAnswer, { ok: true }>
 ): Response {
   if (visitor.json) {
-    const { status, body } = signupJson(answer)
+    const { status, body } = signupJson(answer, visitor.text)
     return c.json(body, status, visitor.origin ? corsHeaders(visitor.origin) : {})
   }
   const target =
-    answer.next ?? visitor.profile?.success_url ?? `/subscribe/${visitor.formId}/thanks`
+    answer.next ?? visitor.form?.profile.success_url ?? `/subscribe/${visitor.formId}/thanks`
   return c.redirect(target, 303)
 }
 
@@ -151,19 +181,25 @@ function visitorErrorResponse(err: Error, c: Context<SubscribeEnv>): Response | 
   const visitor = c.var.visitor
   const headers = { ...(visitor?.origin ? corsHeaders(visitor.origin) : {}), ...err.headers }
   if (!visitor || visitor.json) {
-    const { status, body } = signupJson({ ok: false, error: err })
+    const { status, body } = signupJson({ ok: false, error: err }, visitor?.text)
     return c.json(body, status, headers)
   }
-  if (visitor.profile?.error_url) {
-    const target = new URL(visitor.profile.error_url)
+  const profile = visitor.form?.profile
+  if (profile?.error_url) {
+    const target = new URL(profile.error_url)
     target.searchParams.set('error', err.code)
     return c.redirect(target.toString(), 303)
   }
   // Back to where the post came from; for an unknown form, the page that sent it (a link only).
-  const back = visitor.origin ?? visitor.profile?.origins[0] ?? c.req.header('referer') ?? '/'
+  const back = visitor.origin ?? profile?.origins[0] ?? c.req.header('referer') ?? '/'
   const fields = (err.details.fields ?? {}) as Record<string, string>
   return c.html(
-    <SignupErrorPage message={visitorMessage(err)} fields={fields} back={back} />,
+    <SignupErrorPage
+      message={visitorMessage(err, visitor.text)}
+      fields={fields}
+      back={back}
+      text={visitor.text}
+    />,
     err.status,
     headers
   )

@@ -2,6 +2,8 @@
 import type { Catalog, ProfileCheck } from '../catalog.ts'
 import type { SandboxView } from '../sandbox.ts'
 import type { DeadLetterView, RelayStatus } from '../service.ts'
+import type { FormAuditEntry } from '../store.ts'
+import { FormAuditCard, FormSource, NewFormLink } from './forms.tsx'
 import { NextStep, Page } from './layout.tsx'
 
 export function SignInPage({ error, sandboxHint }: { error?: string; sandboxHint?: boolean }) {
@@ -169,6 +171,8 @@ export interface FormCard {
   formId: string
   snippet: string
   check: ProfileCheck | null
+  /** Made in the dashboard: when it last changed. Null: from FORMS. */
+  updatedAt: number | null
 }
 
 /** A list or custom field: its name, then the id to copy into FORMS. */
@@ -198,7 +202,7 @@ function CatalogCard({
   return (
     <section class="card" id="catalog">
       <h2>Lists and custom fields</h2>
-      <p>From your Constant Contact account ({catalog.fetched_at}). Copy ids into FORMS.</p>
+      <p>From your Constant Contact account ({catalog.fetched_at}), with their ids.</p>
       <h3>Lists</h3>
       <ul>
         {catalog.lists.map((l) => (
@@ -252,13 +256,16 @@ function FormsCard({ forms }: { forms: FormCard[] }) {
   return (
     <section class="card" id="forms">
       <h2>Forms</h2>
-      {forms.length === 0 && <p>No form profiles yet: add one to FORMS (see the README).</p>}
+      {forms.length === 0 && <p>No forms yet: make one with New form.</p>}
+      <NewFormLink />
       {forms.map((f) => (
-        <article class="card" data-form={f.formId}>
+        <article class="card" data-form={f.formId} id={`form-${f.formId}`}>
           <h3>{f.formId}</h3>
+          <FormSource formId={f.formId} updatedAt={f.updatedAt} />
           <ProfileCheckNote check={f.check} />
           <p>Paste this into your site:</p>
-          <pre>
+          {/* biome-ignore lint/a11y/useSemanticElements: a scrolling <pre> must be focusable and named; <pre> takes no name without a role */}
+          <pre tabindex={0} role="region" aria-label={`Snippet of the form ${f.formId}`}>
             <code>{f.snippet}</code>
           </pre>
           <form method="post" action={`/admin/forms/${f.formId}/test`}>
@@ -308,6 +315,7 @@ export function DashboardPage(props: {
   catalog: Catalog | null
   catalogError: string | null
   forms: FormCard[]
+  formAudit: FormAuditEntry[]
   sandboxView: SandboxView | null
   notice?: string
   sandbox: boolean
@@ -327,6 +335,7 @@ export function DashboardPage(props: {
       <ConnectionCard status={props.status} />
       <DeliveryCard status={props.status} deadLetters={props.deadLetters} />
       <FormsCard forms={props.forms} />
+      <FormAuditCard audit={props.formAudit} />
       <CatalogCard catalog={props.catalog} catalogError={props.catalogError} />
       {props.sandboxView && <SandboxCard view={props.sandboxView} />}
       <form method="post" action="/admin/logout">
@@ -345,7 +354,8 @@ export function TestSignupPage({ status, answer }: { status: number; answer: str
       <p class="message">
         The relay answered <strong data-test-status={status}>{status}</strong>:
       </p>
-      <pre>
+      {/* biome-ignore lint/a11y/useSemanticElements: a scrolling <pre> must be focusable and named; <pre> takes no name without a role */}
+      <pre tabindex={0} role="region" aria-label="The relay's answer">
         <code>{answer}</code>
       </pre>
       <p>

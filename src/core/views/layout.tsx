@@ -7,12 +7,16 @@
 import { raw } from 'hono/html'
 import type { PropsWithChildren } from 'hono/jsx'
 
-/** Every page: the title is also the heading. */
-export function Page({ title, children }: PropsWithChildren<{ title: string }>) {
+/** Every page: the title is also the heading. `lang`: a visitor page in the form's language. */
+export function Page({
+  title,
+  lang,
+  children,
+}: PropsWithChildren<{ title: string; lang?: string }>) {
   return (
     <>
       {raw('<!doctype html>')}
-      <html lang="en">
+      <html lang={lang ?? 'en'}>
         <head>
           <meta charset="utf-8" />
           <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -66,7 +70,7 @@ export function MessagePage({
 }
 
 export const STYLESHEET = `
-:root { color-scheme: light dark; --accent: #1856ed; --bad: #c62828; --ok: #2e7d32; --warn: #b26a00; }
+:root { color-scheme: light dark; --accent: #1856ed; --bad: #c62828; --ok: #2e7d32; --warn: #935700; }
 * { box-sizing: border-box; }
 body { font: 16px/1.5 system-ui, sans-serif; margin: 0; padding: 1rem; }
 main { max-width: 52rem; margin: 0 auto; }
@@ -75,7 +79,7 @@ h1 { font-size: 1.5rem; }
 .button, button { display: inline-block; padding: .55rem 1rem; border-radius: .4rem; border: 0; background: var(--accent); color: #fff; text-decoration: none; font: inherit; cursor: pointer; }
 button.secondary, .button.secondary { background: #666; }
 button.danger { background: var(--bad); }
-input[type=password], input[type=text], input[type=email] { font: inherit; padding: .5rem; width: 100%; max-width: 24rem; }
+input[type=password], input[type=text], input[type=email], input[type=url], textarea, select { font: inherit; padding: .5rem; width: 100%; max-width: 32rem; }
 .state-connected { color: var(--ok); } .state-degraded { color: var(--warn); }
 .state-needs_reauth, .state-not_connected, .error { color: var(--bad); }
 .message { font-size: 1.1rem; }
@@ -83,4 +87,8 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
 dt { font-weight: 600; } dd { margin: 0; }
 form.inline { display: inline; }
 pre { overflow-x: auto; padding: .75rem; background: #8882; border-radius: .4rem; }
+fieldset { border: 1px solid #8884; border-radius: .4rem; margin: 1rem 0; }
+label.choice, .hint, .problem, .editor label, .preview label { display: block; margin: .3rem 0; }
+.field-row { margin: .75rem 0; }
+.preview { border: 1px dashed #888; border-radius: .4rem; padding: 1rem; }
 `

@@ -1,12 +1,13 @@
 /** @module views/visitor: the pages a visitor sees after a plain HTML form post. */
+import type { VisitorText } from '../visitor-text.ts'
 import { NextStep, Page } from './layout.tsx'
 
 /** The built-in thank-you page, for profiles without a success_url. */
-export function ThanksPage({ siteUrl }: { siteUrl: string }) {
+export function ThanksPage({ siteUrl, text }: { siteUrl: string; text: VisitorText }) {
   return (
-    <Page title="Thanks for signing up!">
-      <p class="message">You're on the list.</p>
-      <NextStep href={siteUrl} label="Back to the site" />
+    <Page title={text.thanks_title} lang={text.lang}>
+      <p class="message">{text.success}</p>
+      <NextStep href={siteUrl} label={text.back} />
     </Page>
   )
 }
@@ -16,10 +17,11 @@ export function SignupErrorPage(props: {
   message: string
   fields: Record<string, string>
   back: string
+  text: VisitorText
 }) {
   const fields = Object.entries(props.fields)
   return (
-    <Page title="Sign-up not completed">
+    <Page title={props.text.error_title} lang={props.text.lang}>
       <p class="message">{props.message}</p>
       {fields.length > 0 && (
         <ul>
@@ -30,7 +32,7 @@ export function SignupErrorPage(props: {
           ))}
         </ul>
       )}
-      <NextStep href={props.back} label="Back to the site" />
+      <NextStep href={props.back} label={props.text.back} />
     </Page>
   )
 }

@@ -1,0 +1,101 @@
+/**
+ * Forms made in the dashboard: the owner creates one in the editor (JavaScript off: plain forms),
+ * previews it, saves it, and a visitor on the demo site signs up through it at once, with no
+ * restart in between. Writes docs/img/form-editor.png.
+ */
+import { join } from 'node:path'
+
+export async function run({ browser, test, assert, watchCsp, signIn, root, RELAY, DEMO }) {
+  const owner = await browser.newContext({
+    javaScriptEnabled: false,
+    viewport: { width: 900, height: 1400 },
+  })
+  const page = await owner.newPage()
+  const cspViolations = []
+  watchCsp(page, cspViolations)
+
+  await test('the owner makes a form in the editor: lists and fields by name, a preview', async () => {
+    await signIn(page)
+    await page.click('a:has-text("New form")')
+    await page.waitForURL(`${RELAY}/admin/forms/new`)
+    await page.fill('#f-id', 'spring')
+    await page.check('label.choice:has-text("Sandbox newsletter") input')
+    await page.check('label.choice:has-text("Interested in baking classes") input')
+    // A select field cannot be ticked: sign_up_form cannot set it, and the page says why.
+    const select = page.locator('[data-field] :has-text("Favourite bread") input')
+    assert(await select.isDisabled(), 'the single_select field is disabled')
+    assert(
+      await page.isVisible('text=single_select: sign_up_form cannot set it'),
+      'the reason is shown'
+    )
+    await page.fill('#f-origins', DEMO)
+    await page.selectOption('#f-language', 'fr')
+    await page.fill('[name="message.success"]', 'Merci, à très bientôt à la boulangerie !')
+    await Promise.all([
+      page.waitForURL(`${RELAY}/admin/forms/editor`),
+      page.click('button[value=preview]'),
+    ])
+    const preview = page.locator('.preview form[data-ctct-relay]')
+    assert((await preview.getAttribute('lang')) === 'fr', 'the preview is in French')
+    assert(
+      await page.isVisible('.preview label:has-text("Interested in baking classes")'),
+      'the preview asks for the chosen field'
+    )
+    const snippet = await page.textContent('pre[role=region] code')
+    assert(
+      snippet?.includes(`${RELAY}/subscribe/spring`),
+      `the snippet posts to the form: ${snippet}`
+    )
+    await page.screenshot({ path: join(root, 'docs/img/form-editor.png'), fullPage: true })
+    await Promise.all([
+      page.waitForURL(/\/admin\?notice=form_saved/),
+      page.click('button[value=save]'),
+    ])
+    assert(await page.isVisible('[data-form=spring] [data-source=dashboard]'), 'listed on /admin')
+    assert(await page.isVisible('[data-audit=spring]'), 'the change is in the audit trail')
+    assert(cspViolations.length === 0, `no CSP violations: ${cspViolations.join('; ')}`)
+  })
+
+  await test('a visitor signs up through the new form on the demo site, at once', async () => {
+    const visitor = await browser.newContext({ viewport: { width: 700, height: 700 } })
+    const demo = await visitor.newPage()
+    await demo.goto(`${DEMO}/?form=spring`)
+    await demo.fill('input[name=email]', 'spring@example.com')
+    await demo.click('button')
+    await demo.waitForSelector('form[data-state=done]')
+    const status = await demo.textContent('[data-ctct-status]')
+    assert(
+      status === 'Merci, à très bientôt à la boulangerie !',
+      `the form's own message: ${status}`
+    )
+    await visitor.close()
+    await page.goto(`${RELAY}/admin`)
+    assert(
+      await page.isVisible('[data-sandbox-contact="spring@example.com"]'),
+      'the sign-up reached (the sandbox’s) Constant Contact'
+    )
+  })
+
+  await test('the owner edits the form; the next sign-up follows the change', async () => {
+    await page.click('a:has-text("Edit spring")')
+    await page.waitForURL(`${RELAY}/admin/forms/spring/edit`)
+    await page.fill('[name="message.success"]', '')
+    await page.selectOption('#f-language', 'de')
+    await Promise.all([
+      page.waitForURL(/\/admin\?notice=form_saved/),
+      page.click('button[value=save]'),
+    ])
+    const visitor = await browser.newContext()
+    const demo = await visitor.newPage()
+    await demo.goto(`${DEMO}/?form=spring`)
+    await demo.fill('input[name=email]', 'lang@example.com')
+    await demo.fill('input[name=first_name]', 'x'.repeat(60))
+    await demo.click('button')
+    await demo.waitForSelector('form[data-state=error]')
+    const note = await demo.textContent('[data-ctct-error=first_name]')
+    assert(note === 'Höchstens 50 Zeichen.', `in German now: ${note}`)
+    await visitor.close()
+  })
+
+  await owner.close()
+}
