@@ -2,14 +2,21 @@
  * The storage contract (test/contract/storage-contract.ts) against Deno KV: a fresh in-memory KV
  * per case, migrated as src/deno.ts does before serving.
  */
-import { KvAuthStateRepo, KvOutboxRepo, KvTokenRepo, migrate } from '../src/deno/kv-store.ts'
-import { storageContract } from '../test/contract/storage-contract.ts'
+import {
+  KvAuthStateRepo,
+  KvMetricsRepo,
+  KvOutboxRepo,
+  KvTokenRepo,
+  migrate,
+} from '../src/deno/kv-store.ts'
+import { metricsContract } from '../test/contract/metrics-contract.ts'
+import { type ContractRunner, storageContract } from '../test/contract/storage-contract.ts'
 
 /** KV values may hold bigints (Deno.KvU64), which JSON cannot. */
 const asText = (_key: string, value: unknown) =>
   typeof value === 'bigint' ? value.toString() : value
 
-storageContract({
+const runner: ContractRunner = {
   test: (name, fn) => Deno.test(`kv: ${name}`, fn),
   withStore: async (body) => {
     const kv = await Deno.openKv(':memory:')
@@ -19,10 +26,13 @@ storageContract({
         tokens: new KvTokenRepo(kv),
         states: new KvAuthStateRepo(kv),
         outbox: new KvOutboxRepo(kv),
+        metrics: new KvMetricsRepo(kv),
         dump: async () => JSON.stringify(await Array.fromAsync(kv.list({ prefix: [] })), asText),
       })
     } finally {
       kv.close()
     }
   },
-})
+}
+storageContract(runner)
+metricsContract(runner)

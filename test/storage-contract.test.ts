@@ -6,13 +6,19 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { it } from 'vitest'
-import { SqlAuthStateRepo, SqlOutboxRepo, SqlTokenRepo } from '../src/workers/sql-store.ts'
-import { storageContract } from './contract/storage-contract.ts'
+import {
+  SqlAuthStateRepo,
+  SqlMetricsRepo,
+  SqlOutboxRepo,
+  SqlTokenRepo,
+} from '../src/workers/sql-store.ts'
+import { metricsContract } from './contract/metrics-contract.ts'
+import { type ContractRunner, storageContract } from './contract/storage-contract.ts'
 import { rowsOf } from './sqlite-dump.ts'
 
 let objects = 0
 
-storageContract({
+const runner: ContractRunner = {
   test: (name, fn) => it(name, fn),
   withStore: (body) =>
     runInDurableObject(env.RELAY.getByName(`storage-contract-${++objects}`), (_relay, state) =>
@@ -20,7 +26,10 @@ storageContract({
         tokens: new SqlTokenRepo(state.storage.sql),
         states: new SqlAuthStateRepo(state.storage.sql),
         outbox: new SqlOutboxRepo(state.storage.sql),
+        metrics: new SqlMetricsRepo(state.storage.sql),
         dump: async () => JSON.stringify(rowsOf(state.storage.sql)),
       })
     ),
-})
+}
+storageContract(runner)
+metricsContract(runner)

@@ -37,6 +37,8 @@ import { EMBED_JS } from '../embed/embed.ts'
 import type { AppEnv } from './app-env.ts'
 import { type Config, isLoopbackHost } from './config.ts'
 import { AppError } from './errors.ts'
+import type { EventSink } from './metrics.ts'
+import { OutcomeRecorder } from './outcome-recorder.ts'
 import { createOwnerCheck, ownerOnly } from './owner-middleware.ts'
 import { adminRoutes } from './routes/admin.tsx'
 import { oauthRoutes } from './routes/oauth.tsx'
@@ -53,9 +55,14 @@ export interface AppDeps {
   now: () => number
   /** For outbound calls the app makes itself (Turnstile's siteverify, Access's key set). */
   fetch: typeof fetch
+  /** Sees every outcome the app decides itself (Workers Analytics Engine, when bound). */
+  observe?: EventSink
+  /** Counts those outcomes; by default the app makes its own (Deno passes one it can flush). */
+  outcomes?: OutcomeRecorder
 }
 
-export function createApp(deps: AppDeps): Hono<AppEnv> {
+export function createApp(appDeps: AppDeps): Hono<AppEnv> {
+  const deps = { ...appDeps, outcomes: appDeps.outcomes ?? new OutcomeRecorder(appDeps) }
   const app = new Hono<AppEnv>()
   app.onError(errorResponse)
 
@@ -134,7 +141,8 @@ const ERROR_TITLES: Partial<Record<AppError['code'], string>> = {
 
 function wantsHtml(c: Context): boolean {
   const path = c.req.path
-  if (path === '/healthz' || path === '/admin/status') return false
+  if (path === '/healthz' || path === '/admin/status' || path.startsWith('/admin/api/'))
+    return false
   return (c.req.header('accept') ?? '').includes('text/html') || path.startsWith('/oauth/')
 }
 

@@ -11,6 +11,7 @@ import type { SignUpFormBody } from '../../src/core/signup.ts'
 import type {
   AuthStateRepo,
   DeliveryError,
+  MetricsRepo,
   NewOutboxItem,
   OutboxRepo,
   TokenRepo,
@@ -22,6 +23,7 @@ export interface StoreUnderTest {
   tokens: TokenRepo
   states: AuthStateRepo
   outbox: OutboxRepo
+  metrics: MetricsRepo
   /** Everything the store holds, as text. */
   dump(): Promise<string>
 }

@@ -15,6 +15,7 @@ import { adminTokenMatches, issueSession, SESSION_COOKIE, SESSION_TTL_SECONDS } 
 import { type OwnerCheck, ownerPageHeaders } from '../owner-middleware.ts'
 import { formSnippet } from '../snippet.ts'
 import { DashboardPage, SignInPage, TestSignupPage } from '../views/admin.tsx'
+import { loadInsights, metricsRoutes } from './metrics.tsx'
 
 export interface AdminDeps extends AcceptDeps {
   isOwner: OwnerCheck
@@ -43,10 +44,11 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
     const config = c.var.config
     if (!(await isOwner(c))) return c.html(<SignInPage sandboxHint={config.sandbox} />)
     const backend = deps.backend()
-    const [status, deadLetters, sandboxView] = await Promise.all([
+    const [status, deadLetters, sandboxView, insights] = await Promise.all([
       backend.status(),
       backend.deadLetters(),
       backend.sandbox(),
+      loadInsights(deps, c),
     ])
     const catalogResult = status.connected ? await backend.catalog() : null
     const catalog = catalogResult?.ok ? catalogResult.value : null
@@ -68,6 +70,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
         catalogError={catalogError}
         forms={forms}
         sandboxView={sandboxView}
+        insights={insights}
         notice={NOTICES[c.req.query('notice') ?? '']}
         sandbox={config.sandbox}
       />
@@ -101,6 +104,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
   })
 
   admin.get('/status', ownerOnly, async (c) => c.json(await deps.backend().status()))
+  admin.route('/', metricsRoutes(deps))
 
   // "Send a test sign-up": the visitor's acceptance and answer, minus the duplicate window, so
   // a repeated test reaches CC again.

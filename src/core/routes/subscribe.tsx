@@ -23,6 +23,8 @@ import {
 import type { AppEnv } from '../app-env.ts'
 import type { FormProfile } from '../config.ts'
 import { AppError } from '../errors.ts'
+import { signUpEvent } from '../metrics.ts'
+import { keepAliveOf } from '../outcome-recorder.ts'
 import { readSubmission } from '../submission.ts'
 import { SignupErrorPage, ThanksPage } from '../views/visitor.tsx'
 
@@ -90,8 +92,11 @@ export function subscribeRoutes(deps: SubscribeDeps): Hono<SubscribeEnv> {
     const allowed = origin !== null && profile.origins.includes(origin)
     const visitor: Visitor = { formId, profile, json, origin: allowed ? origin : null }
     c.set('visitor', visitor)
-    if (!allowed)
+    if (!allowed) {
+      const refused = signUpEvent(formId, 'origin_not_allowed', deps.now(), null)
+      deps.outcomes?.record(refused, keepAliveOf(c))
       throw new AppError('origin_not_allowed', `Origin ${origin ?? '(none)'} is not allowed`)
+    }
 
     const read = await readSubmission(c.req.raw, { maxBytes: MAX_BODY_BYTES })
     if (!read.ok) throw new AppError(read.error, read.message)
@@ -101,6 +106,7 @@ export function subscribeRoutes(deps: SubscribeDeps): Hono<SubscribeEnv> {
       fields: read.fields,
       clientIp: c.req.header('cf-connecting-ip') ?? null,
       turnstileSecret: c.var.config.TURNSTILE_SECRET_KEY,
+      keepAlive: keepAliveOf(c),
     })
     const answer = signupAnswer(acceptance)
     if (!answer.ok) throw answer.error

@@ -3,6 +3,7 @@ import type { Catalog, ProfileCheck } from '../catalog.ts'
 import type { SandboxView } from '../sandbox.ts'
 import type { DeadLetterView, RelayStatus } from '../service.ts'
 import { NextStep, Page } from './layout.tsx'
+import { type Insights, InsightsSection } from './metrics.tsx'
 
 export function SignInPage({ error, sandboxHint }: { error?: string; sandboxHint?: boolean }) {
   return (
@@ -309,6 +310,7 @@ export function DashboardPage(props: {
   catalogError: string | null
   forms: FormCard[]
   sandboxView: SandboxView | null
+  insights: Insights
   notice?: string
   sandbox: boolean
 }) {
@@ -326,6 +328,7 @@ export function DashboardPage(props: {
       )}
       <ConnectionCard status={props.status} />
       <DeliveryCard status={props.status} deadLetters={props.deadLetters} />
+      <InsightsSection insights={props.insights} status={props.status} />
       <FormsCard forms={props.forms} />
       <CatalogCard catalog={props.catalog} catalogError={props.catalogError} />
       {props.sandboxView && <SandboxCard view={props.sandboxView} />}

@@ -6,6 +6,7 @@
  */
 import { raw } from 'hono/html'
 import type { PropsWithChildren } from 'hono/jsx'
+import { CHART_STYLES } from './charts.tsx'
 
 /** Every page: the title is also the heading. */
 export function Page({ title, children }: PropsWithChildren<{ title: string }>) {
@@ -83,4 +84,4 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
 dt { font-weight: 600; } dd { margin: 0; }
 form.inline { display: inline; }
 pre { overflow-x: auto; padding: .75rem; background: #8882; border-radius: .4rem; }
-`
+${CHART_STYLES}`
