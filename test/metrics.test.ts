@@ -250,7 +250,7 @@ describe('/admin: the pictures', () => {
     )
     // The text equivalent says what the bars show: every sign-up of these tests so far.
     expect(days).toMatch(
-      /<desc id="chart-days-d">\d+ in all: accepted 17, duplicate 1, invalid input 1, honeypot \(bot\) 31, rate limited 1, Turnstile failed 1, origin not allowed 1\./
+      /<desc id="chart-days-d">\d+ in all: accepted 17, duplicate 1, invalid input 1, honeypot 31, rate limited 1, challenge failed 1, origin not allowed 1\./
     )
     expect(days.match(/<tbody>[\s\S]*<\/tbody>/)?.[0].match(/<tr>/g)).toHaveLength(30)
     expect(days).toMatch(
@@ -273,7 +273,7 @@ describe('/admin: the pictures', () => {
   it('draws deliveries with their latency, the backlog and the quota', async () => {
     const html = await page('?form=newsletter')
     const deliveries = figure(html, 'chart-deliveries')
-    expect(deliveries).toContain('delivered 6, dead letter 1, retried 2.')
+    expect(deliveries).toContain('delivered 6, dead lettered 1, retried 2.')
     expect(deliveries).toContain('latency p95 (ms, ≤)')
     const o = (await status()).outbox as { pending: number; quota_used_today: number }
     expect(html).toContain(`Backlog (sign-ups waiting): ${o.pending}</figcaption>`)

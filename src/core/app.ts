@@ -22,6 +22,10 @@
  *   POST /admin/dead-letters/:id/retry   owner only (`all` retries every dead letter)
  *   POST /admin/dead-letters/:id/delete  owner only
  *   POST /admin/disconnect        owner only: forget the local token set
+ *   routes/metrics.tsx, inside /admin, owner only:
+ *   GET  /admin/api/metrics?hours=N&form=ID   counters per hour and form, as JSON
+ *   GET  /admin/activity[.csv]?form=&outcome=  the recent activity, as a page or CSV
+ *   GET  /admin/dead-letters.csv  the dead letters, as CSV
  *   routes/oauth.tsx:
  *   GET  /oauth/authorize         owner only: 302 to Constant Contact's consent page
  *   GET  /oauth/callback          state check, code exchange, 303 /admin

@@ -259,7 +259,8 @@ function FormsCard({ forms }: { forms: FormCard[] }) {
           <h3>{f.formId}</h3>
           <ProfileCheckNote check={f.check} />
           <p>Paste this into your site:</p>
-          <pre>
+          {/* Focusable: a wide snippet scrolls, and keyboard users must be able to scroll it. */}
+          <pre tabindex={0}>
             <code>{f.snippet}</code>
           </pre>
           <form method="post" action={`/admin/forms/${f.formId}/test`}>

@@ -34,16 +34,21 @@ describe('StackedBars', () => {
   })
 
   it('stacks each column bottom-up against a 1-2-5 axis', () => {
-    // Top of the axis 10; the plot is 150 high from y=8 (2 → 30 high, 6 → 90 high) and 592
-    // wide from x=44, a third per column, bars 80 % of that, centred.
+    // Top of the axis 10; the plot is 150 high from y=8 (2 → 30 high, 6 → 90 high) and 576
+    // wide from x=44, 192 per column, bars 80 % of that, centred.
     const bar = (cls: string, x: number, y: number, h: number) =>
-      `<rect class="${cls}" x="${x}" y="${y}" width="157.9" height="${h}"></rect>`
-    expect(chart).toContain(bar('o-accepted', 63.7, 128, 30))
-    expect(chart).toContain(bar('o-honeypot', 63.7, 98, 30))
-    expect(chart).toContain(bar('o-accepted', 458.4, 68, 90))
-    expect(chart).toContain(bar('o-honeypot', 458.4, 23, 45))
+      `<rect class="${cls}" x="${x}" y="${y}" width="153.6" height="${h}"></rect>`
+    expect(chart).toContain(bar('o-accepted', 63.2, 128, 30))
+    expect(chart).toContain(bar('o-honeypot', 63.2, 98, 30))
+    expect(chart).toContain(bar('o-accepted', 447.2, 68, 90))
+    expect(chart).toContain(bar('o-honeypot', 447.2, 23, 45))
     expect(chart.match(/<rect /g)).toHaveLength(4) // nothing drawn for zero
-    expect(chart).toMatch(/<text[^>]*>10<\/text>/)
+    // Gridlines at 0, 5 and 10; an odd top (1, 5, 50…) gets no half-way line.
+    expect(chart.match(/text-anchor="end">\d+<\/text>/g)).toEqual([
+      'text-anchor="end">0</text>',
+      'text-anchor="end">5</text>',
+      'text-anchor="end">10</text>',
+    ])
     expect(chart).toMatch(/>d1<\/text>/)
     expect(chart).toMatch(/>d3<\/text>/)
     expect(chart).not.toContain('>day 2</text>')
@@ -111,22 +116,22 @@ describe('Timeline', () => {
     })
   )
 
-  // 10 days over 592 px from x=44: 59.2 px a day.
+  // 10 days over 576 px from x=44: 57.6 px a day.
   it('colours the state over the window, from the state it started in', () => {
     const band = (state: string, x: number, width: number) =>
       `<rect class="o-s-${state}" x="${x}" y="6" width="${width}" height="16"></rect>`
-    expect(chart).toContain(band('connected', 44, 118.4)) // from before the window
-    expect(chart).toContain(band('connected', 162.4, 177.6))
-    expect(chart).toContain(band('degraded', 340, 59.2))
-    expect(chart).toContain(band('needs_reauth', 399.2, 236.8))
+    expect(chart).toContain(band('connected', 44, 115.2)) // from before the window
+    expect(chart).toContain(band('connected', 159.2, 172.8))
+    expect(chart).toContain(band('degraded', 332, 57.6))
+    expect(chart).toContain(band('needs_reauth', 389.6, 230.4))
   })
 
   it('marks each event in the window, and lists them newest first', () => {
-    expect(chart).toContain('<line class="o-e-refreshed" x1="162.4" x2="162.4" y1="28" y2="40">')
-    expect(chart).toContain('<circle class="o-e-refresh_failed" cx="340" cy="34" r="4">')
-    expect(chart).toContain('<circle class="o-e-other" cx="399.2" cy="34" r="4">')
+    expect(chart).toContain('<line class="o-e-refreshed" x1="159.2" x2="159.2" y1="28" y2="40">')
+    expect(chart).toContain('<circle class="o-e-refresh_failed" cx="332" cy="34" r="4">')
+    expect(chart).toContain('<circle class="o-e-other" cx="389.6" cy="34" r="4">')
     expect(chart).toContain(
-      '<desc id="t-d">1 refreshes, 1 failed refreshes, 0 connects, 0 disconnects. Now needs reconnect.</desc>'
+      '<desc id="t-d">1 refreshes, 1 failed refreshes, 0 connects, 0 disconnects. Now needs reauth.</desc>'
     )
     const rows = [...chart.matchAll(/<tr><th scope="row">([^<]+)<\/th><td>([^<]*)<\/td>/g)]
     expect(rows.map((m) => [m[1], m[2]])).toEqual([

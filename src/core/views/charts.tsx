@@ -10,7 +10,8 @@ import type { ConnectionHistoryEntry } from '../connection-history.ts'
 
 const W = 640
 const LEFT = 44
-const PLOT_W = W - LEFT - 4
+/** Room on the right for the last tick's label. */
+const PLOT_W = W - LEFT - 20
 const TOP = 8
 const PLOT_H = 150
 const r1 = (n: number) => Math.round(n * 10) / 10
@@ -69,9 +70,9 @@ export function StackedBars(props: {
       <svg viewBox="0 0 640 180" role="img" aria-labelledby={`${id}-t ${id}-d`}>
         <title id={`${id}-t`}>{title}</title>
         <desc id={`${id}-d`}>{summary}</desc>
-        {[0, top / 2, top].map((v) => (
+        {(top % 2 ? [0, top] : [0, top / 2, top]).map((v) => (
           <g class="grid">
-            <line x1={LEFT} x2={W} y1={y(v)} y2={y(v)} />
+            <line x1={LEFT} x2={LEFT + PLOT_W} y1={y(v)} y2={y(v)} />
             <text x={LEFT - 4} y={y(v) + 4} text-anchor="end">
               {v}
             </text>
@@ -109,7 +110,7 @@ export function StackedBars(props: {
       <Legend items={stacks} />
       <details>
         <summary>{title}: the figures</summary>
-        <div class="scroll">
+        <section class="scroll" aria-label={title} tabindex={0}>
           <table>
             <thead>
               <tr>
@@ -138,7 +139,7 @@ export function StackedBars(props: {
               ))}
             </tbody>
           </table>
-        </div>
+        </section>
       </details>
     </figure>
   )
@@ -176,20 +177,17 @@ export function Meter({ label, value, max }: { label: string; value: number; max
   )
 }
 
+/** The events the timeline marks (others that change the state get a grey mark). */
 const EVENT_LABELS: Record<string, string> = {
   consented: 'connect',
   refreshed: 'refresh',
   refresh_failed: 'refresh failed',
   disconnected: 'disconnect',
 }
-const STATE_LABELS: Record<string, string> = {
-  connected: 'connected',
-  degraded: 'degraded',
-  needs_reauth: 'needs reconnect',
-  not_connected: 'not connected',
-}
+const STATES = ['connected', 'degraded', 'needs_reauth', 'not_connected']
+const stateLabel = (state: string) => state.replace('_', ' ')
 const TIMELINE_KEYS = [
-  ...Object.entries(STATE_LABELS).map(([key, label]) => ({ key: `s-${key}`, label })),
+  ...STATES.map((state) => ({ key: `s-${state}`, label: stateLabel(state) })),
   ...Object.entries(EVENT_LABELS).map(([key, label]) => ({ key: `e-${key}`, label })),
 ]
 const minute = (at: number) => new Date(at).toISOString().slice(0, 16).replace('T', ' ')
@@ -210,7 +208,7 @@ export function Timeline(props: {
   const inWindow = entries.filter((e) => e.at >= from)
   const tally = (event: string) => inWindow.filter((e) => e.event === event).length
   const now = entries.at(-1)
-  const summary = `${tally('refreshed')} refreshes, ${tally('refresh_failed')} failed refreshes, ${tally('consented')} connects, ${tally('disconnected')} disconnects. ${now ? `Now ${STATE_LABELS[now.state]}.` : 'No history yet.'}`
+  const summary = `${tally('refreshed')} refreshes, ${tally('refresh_failed')} failed refreshes, ${tally('consented')} connects, ${tally('disconnected')} disconnects. ${now ? `Now ${stateLabel(now.state)}.` : 'No history yet.'}`
   const days = Array.from({ length: Math.floor((to - from) / 86_400_000) + 1 }, (_, i) => {
     return from + i * 86_400_000
   })
@@ -268,7 +266,7 @@ export function Timeline(props: {
                 <tr>
                   <th scope="row">{minute(e.at)}</th>
                   <td>{EVENT_LABELS[e.event] ?? e.event}</td>
-                  <td>{STATE_LABELS[e.state]}</td>
+                  <td>{stateLabel(e.state)}</td>
                   <td>{e.code ?? ''}</td>
                 </tr>
               ))}
@@ -295,5 +293,5 @@ export const CHART_STYLES = `
 .o-origin_not_allowed { fill: #8c6d1f; background: #8c6d1f; }
 .o-outbox_full, .o-s-not_connected, .o-e-disconnected, .o-e-other { fill: #888; background: #888; }
 .scroll { overflow-x: auto; } table { border-collapse: collapse; font-size: .9rem; }
-th, td { padding: .1rem .5rem; text-align: right; } thead th:first-child, tbody th { text-align: left; }
+th, td { padding: .1rem .5rem; text-align: left; } .chart td, .num { text-align: right; }
 `

@@ -23,19 +23,8 @@ import type { RelayStatus } from '../service.ts'
 import { type Column, Meter, StackedBars, Timeline } from './charts.tsx'
 import { NextStep, Page } from './layout.tsx'
 
-export const OUTCOME_LABELS: Record<EventOutcome, string> = {
-  accepted: 'accepted',
-  duplicate: 'duplicate',
-  invalid_input: 'invalid input',
-  honeypot: 'honeypot (bot)',
-  rate_limited: 'rate limited',
-  challenge_failed: 'Turnstile failed',
-  origin_not_allowed: 'origin not allowed',
-  outbox_full: 'backlog full',
-  delivered: 'delivered',
-  dead_lettered: 'dead letter',
-  retried: 'retried',
-}
+/** `rate_limited` → "rate limited": the names of the API, readable. */
+export const label = (name: string) => name.replaceAll('_', ' ')
 
 /** The dashboard's figures over time (routes/metrics.tsx `loadInsights`). */
 export interface Insights {
@@ -53,7 +42,7 @@ export interface Insights {
 const stacks = (outcomes: readonly EventOutcome[], columns: { counts: Record<string, number> }[]) =>
   outcomes.map((key) => ({
     key,
-    label: OUTCOME_LABELS[key],
+    label: label(key),
     values: columns.map((c) => c.counts[key] ?? 0),
   }))
 
@@ -180,7 +169,7 @@ export function ActivityPage(props: {
           <option value="">All outcomes</option>
           {OUTCOMES.map((o) => (
             <option value={o} selected={o === props.outcome}>
-              {OUTCOME_LABELS[o]}
+              {label(o)}
             </option>
           ))}
         </select>{' '}
@@ -191,7 +180,7 @@ export function ActivityPage(props: {
         masked). <a href={props.csv}>Download as CSV</a> ·{' '}
         <a href="/admin/dead-letters.csv">Dead letters as CSV</a>
       </p>
-      <div class="scroll">
+      <section class="scroll" aria-label="Recent activity" tabindex={0}>
         <table id="activity">
           <thead>
             <tr>
@@ -199,7 +188,9 @@ export function ActivityPage(props: {
               <th scope="col">form</th>
               <th scope="col">outcome</th>
               <th scope="col">email</th>
-              <th scope="col">latency (ms)</th>
+              <th scope="col" class="num">
+                latency (ms)
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -209,15 +200,15 @@ export function ActivityPage(props: {
                 <td>{a.form}</td>
                 <td>
                   <span class={`sw o-${a.outcome}`} aria-hidden="true" />
-                  {OUTCOME_LABELS[a.outcome]}
+                  {label(a.outcome)}
                 </td>
                 <td>{a.email ?? '—'}</td>
-                <td>{a.latencyMs ?? ''}</td>
+                <td class="num">{a.latencyMs ?? ''}</td>
               </tr>
             ))}
           </tbody>
         </table>
-      </div>
+      </section>
       {props.entries.length === 0 && <p>Nothing yet.</p>}
       <NextStep href="/admin" label="Back to /admin" />
     </Page>
