@@ -60,17 +60,55 @@ describe('OutcomeRecorder', () => {
     expect(kept).toHaveLength(2)
   })
 
-  it('flush() sends at once and waits for sends already under way', async () => {
+  it('flush() sends at once, leaving the scheduled send nothing to do', async () => {
     const b = backend()
     const recorder = new OutcomeRecorder({ backend: b.backend })
     await recorder.flush()
     expect(b.calls).toHaveLength(0) // nothing held, nothing sent
-    recorder.record(junk(1))
+    const kept: Promise<unknown>[] = []
+    recorder.record(junk(1), (w) => kept.push(w))
     await recorder.flush()
     expect(b.calls.map((c) => c.counts)).toEqual([tallyOf([junk(1)]).counts])
-    // The timer finds nothing left to send.
     await vi.advanceTimersByTimeAsync(FLUSH_DELAY_MS)
+    await kept[0]
     expect(b.calls).toHaveLength(1)
+  })
+
+  it('flush() waits for a send under way elsewhere to land', async () => {
+    let land = () => {}
+    const calls: Tally[] = []
+    const slow = {
+      countOutcomes: (tally: Tally) =>
+        new Promise<void>((resolve) => {
+          land = () => {
+            calls.push(tally)
+            resolve()
+          }
+        }),
+    } as unknown as RelayBackend
+    const recorder = new OutcomeRecorder({ backend: () => slow })
+    recorder.record(junk(1))
+    await vi.advanceTimersByTimeAsync(FLUSH_DELAY_MS) // the scheduled send leaves, slowly
+    let flushed = false
+    const reading = recorder.flush().then(() => {
+      flushed = true
+    })
+    await vi.advanceTimersByTimeAsync(100)
+    expect(flushed).toBe(false)
+    land()
+    await vi.advanceTimersByTimeAsync(20)
+    await reading
+    expect(calls).toHaveLength(1)
+  })
+
+  it('close() sends at once and leaves no timer behind', async () => {
+    const b = backend()
+    const recorder = new OutcomeRecorder({ backend: b.backend })
+    recorder.record(junk(1))
+    expect(vi.getTimerCount()).toBe(1)
+    await recorder.close()
+    expect(b.calls).toHaveLength(1)
+    expect(vi.getTimerCount()).toBe(0)
   })
 
   it('keeps what it could not send, and sends it with the next batch', async () => {

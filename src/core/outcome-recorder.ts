@@ -35,15 +35,25 @@ export function keepAliveOf(c: Context): KeepAlive | undefined {
   }
 }
 
+/** How long an owner's read waits, at most, for the sends of other requests to land. */
+const WAIT_FOR_OTHERS_MS = 2000
+
+/**
+ * On Workers each request has its own I/O context, and an I/O object (a timer, an RPC's promise)
+ * of one request must not be touched by another. So the scheduled send runs in the request that
+ * scheduled it, and is never cancelled or awaited by another: a reader waits for it through a
+ * counter and its own timer.
+ */
 export class OutcomeRecorder {
   readonly #backend: () => RelayBackend
   readonly #observe?: EventSink
   #counts = new Map<string, Count>()
   #activity: ActivityEntry[] = []
   #timer: ReturnType<typeof setTimeout> | undefined
-  /** Ends the wait of the scheduled flush early (flush() was called). */
-  #due: (() => void) | undefined
-  #sending: Promise<void> = Promise.resolve()
+  /** Ends the scheduled send's wait early (close()). */
+  #wake: (() => void) | undefined
+  /** Sends under way, from any request. */
+  #sending = 0
 
   constructor(deps: { backend: () => RelayBackend; observe?: EventSink }) {
     this.#backend = deps.backend
@@ -57,24 +67,33 @@ export class OutcomeRecorder {
     if (this.#timer !== undefined) return
     // Real time on purpose: this paces writes to the object, it is not a policy of the relay.
     const due = new Promise<void>((resolve) => {
-      this.#due = resolve
+      this.#wake = resolve
       this.#timer = setTimeout(resolve, FLUSH_DELAY_MS)
     })
-    const flushed = due.then(() => this.flush())
-    keepAlive?.(flushed)
+    const sent = due.then(() => {
+      this.#timer = undefined
+      this.#wake = undefined
+      return this.#send()
+    })
+    keepAlive?.(sent)
   }
 
   /**
-   * Sends what is held now (and cancels the scheduled send); resolves once it and every earlier
-   * send have landed or failed.
+   * For a reader (the owner's pages): sends what is held now, from the caller's request, then
+   * waits for sends already under way elsewhere to land, so the read that follows sees them.
    */
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
+    await this.#send()
+    for (let waited = 0; this.#sending > 0 && waited < WAIT_FOR_OTHERS_MS; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+
+  /** At shutdown (Deno): the scheduled send now, and no timer left behind. */
+  close(): Promise<void> {
     clearTimeout(this.#timer)
-    this.#timer = undefined
-    this.#due?.()
-    this.#due = undefined
-    this.#sending = this.#sending.then(() => this.#send())
-    return this.#sending
+    this.#wake?.()
+    return this.flush()
   }
 
   async #send(): Promise<void> {
@@ -83,14 +102,17 @@ export class OutcomeRecorder {
     if (counts.length === 0) return
     this.#counts = new Map()
     this.#activity = []
+    this.#sending++
     try {
       await this.#backend().countOutcomes({ counts, activity })
     } catch (err) {
-      // Kept for the next flush (bounded: a few keys per form and hour).
+      // Kept for the next send (bounded: a few keys per form and hour).
       const newer = this.#activity
       this.#activity = activity
       this.#merge(counts, newer)
       console.error(JSON.stringify({ msg: 'metrics_flush_failed', error: String(err) }))
+    } finally {
+      this.#sending--
     }
   }
 

@@ -133,7 +133,7 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
   const app = createApp({ config, backend: () => service, now, fetch: network, outcomes })
   const close = () => {
     closed = true
-    void outcomes.flush()
+    void outcomes.close()
     clearTimeout(timer)
     timer = undefined
     timerAt = Number.POSITIVE_INFINITY
@@ -158,7 +158,7 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
     close,
     settle: async () => {
       close()
-      await outcomes.flush()
+      await outcomes.flush() // what close() started sending
       while (busy.size > 0) await Promise.allSettled([...busy])
     },
   }

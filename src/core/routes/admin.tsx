@@ -11,6 +11,7 @@ import { type AcceptDeps, acceptSignup, profileFor, signupAnswer, signupJson } f
 import type { AppEnv } from '../app-env.ts'
 import { checkProfiles } from '../catalog.ts'
 import { AppError } from '../errors.ts'
+import { keepAliveOf } from '../outcome-recorder.ts'
 import { adminTokenMatches, issueSession, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../owner.ts'
 import { type OwnerCheck, ownerPageHeaders } from '../owner-middleware.ts'
 import { formSnippet } from '../snippet.ts'
@@ -121,6 +122,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
       clientIp: OWNER_TEST_CLIENT,
       turnstileSecret: c.var.config.TURNSTILE_SECRET_KEY,
       skipDuplicateCheck: true,
+      keepAlive: keepAliveOf(c),
     })
     const { status, body } = signupJson(signupAnswer(acceptance))
     return c.html(
