@@ -390,7 +390,7 @@ describe('retention', () => {
     await cron()
     const left = await runInDurableObject(relay(), (_r, state) => ({
       oldest: state.storage.sql
-        .exec<{ at: number | null }>('SELECT MIN(start) AS at FROM metrics')
+        .exec<{ at: number | null }>('SELECT MIN(hour) AS at FROM metrics')
         .one().at,
       activity: state.storage.sql
         .exec<{ at: number | null }>('SELECT MIN(at) AS at FROM activity')

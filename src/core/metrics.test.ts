@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import {
-  counterRows,
   groupCounters,
   HOUR_MS,
   isRetry,
@@ -83,13 +82,6 @@ describe('tallies', () => {
       ['accepted', null],
       ['accepted', null],
       ['accepted', null],
-    ])
-  })
-
-  it('a count goes to its hour and to its UTC day', () => {
-    expect(counterRows({ hour: Date.UTC(2030, 0, 1, 23), form: 'f', name: 'x', n: 3 })).toEqual([
-      { span: 'hour', start: Date.UTC(2030, 0, 1, 23), form: 'f', name: 'x', n: 3 },
-      { span: 'day', start: Date.UTC(2030, 0, 1), form: 'f', name: 'x', n: 3 },
     ])
   })
 

@@ -4,8 +4,8 @@
  * functions (no I/O): the outcomes, the latency histogram, the `Tally` a store writes in the same
  * write as the event it counts, and the report built back from the stored counters.
  *
- * Counters are kept per hour and per form, and rolled up per UTC day in the same write, so a
- * 30-day chart reads 30 day rows rather than 720 hour rows. Latency (acceptance to delivery) is a
+ * Counters are kept per hour and per form (a day is the sum of its hours, read as one range).
+ * Latency (acceptance to delivery) is a
  * fixed histogram per hour and form: `LATENCY_BOUNDS_MS`, seven bounds per decade. A percentile is
  * reported as the upper bound of the bucket it falls in: never below the true value, at most 1.5×
  * above it (docs/storage.md, table `metrics`).
@@ -75,9 +75,8 @@ export interface Tally {
 export type EventSink = (event: MetricEvent) => void
 
 export type Span = 'hour' | 'day'
-/** A stored counter: one per span, bucket start, form and name. */
+/** A counter of one bucket (an hour, or the sum of a day's hours), form and name. */
 export interface CounterRow {
-  span: Span
   start: number
   form: string
   name: string
@@ -148,15 +147,6 @@ export function tallyOf(events: readonly MetricEvent[]): Tally {
   }
 }
 
-/** The stored rows a count adds to: its hour's, and its UTC day's. */
-export function counterRows(count: Count): CounterRow[] {
-  const { form, name, n } = count
-  return [
-    { span: 'hour', start: count.hour, form, name, n },
-    { span: 'day', start: dayOf(count.hour), form, name, n },
-  ]
-}
-
 /** The counters of one bucket (an hour or a day) and form, by name. */
 export interface CounterBucket {
   start: number
@@ -164,7 +154,8 @@ export interface CounterBucket {
   counts: Record<string, number>
 }
 
-export function groupCounters(rows: readonly Omit<CounterRow, 'span'>[]): CounterBucket[] {
+/** Rows into buckets; rows of one bucket, form and name add up (a day from its hours). */
+export function groupCounters(rows: readonly CounterRow[]): CounterBucket[] {
   const buckets = new Map<string, CounterBucket>()
   for (const { start, form, name, n } of rows) {
     const key = `${start}|${form}`

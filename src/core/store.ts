@@ -161,8 +161,11 @@ export interface ActivityFilter {
 export interface MetricsRepo {
   /** A write of its own, for events that have none (a duplicate, a rate limit, the app's sums). */
   count(tally: Tally): Promise<void>
-  /** The counters of one span whose bucket starts in [from, to). */
-  counters(span: Span, from: number, to: number): Promise<Omit<CounterRow, 'span'>[]>
+  /**
+   * The counters of the hours in [from, to), each with the start of its bucket: its hour, or
+   * its UTC day (rows of one bucket, form and name may come apart; `groupCounters` adds them).
+   */
+  counters(span: Span, from: number, to: number): Promise<CounterRow[]>
   /** The newest first, up to `limit` that match, among the last ACTIVITY_KEPT lines. */
   activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]>
   /** Oldest first: the entries since `since`, preceded by the last one before it, if any. */

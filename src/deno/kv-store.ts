@@ -18,7 +18,7 @@
  *   ['daily_stats', day, 'cc_requests' | 'delivered']    Deno.KvU64 counters per UTC day
  *   ['delivery_blocks']                          { pausedUntil, parkedUntil }
  *   ['recent_submissions', key]                  { at, status } of the last accepted form+email
- *   ['metrics', 'hour' | 'day', start, formId, name]     Deno.KvU64 counters (metrics.ts)
+ *   ['metrics', hour, formId, name]              Deno.KvU64 counters per hour (metrics.ts)
  *   ['activity', at, n:uuid]                     one line of the recent activity
  *   ['connection_history', at, uuid]             one line of the connection's history
  * The indexes are written in the same atomic commit as their item, so they never disagree. The
@@ -30,7 +30,7 @@ import {
   ACTIVITY_KEPT,
   type ActivityEntry,
   type CounterRow,
-  counterRows,
+  dayOf,
   type Span,
   type Tally,
 } from '../core/metrics.ts'
@@ -129,14 +129,12 @@ function kvDelete(kv: Deno.Kv, key: Deno.KvKey): Promise<void> {
 }
 
 /**
- * Adds a tally (metrics.ts) to `op`: sums into each count's hour and day keys (conflict-free, so
- * no check and no retry for them) and the activity lines, in the commit of the event they count.
+ * Adds a tally (metrics.ts) to `op`: a sum into each count's hour key (conflict-free, so no check
+ * and no retry for them) and the activity lines, in the commit of the event they count.
  */
 function addTally(op: Deno.AtomicOperation, tally: Tally | undefined): Deno.AtomicOperation {
   if (!tally) return op
-  for (const r of tally.counts.flatMap(counterRows)) {
-    op.sum(['metrics', r.span, r.start, r.form, r.name], BigInt(r.n))
-  }
+  for (const c of tally.counts) op.sum(['metrics', c.hour, c.form, c.name], BigInt(c.n))
   // The line's index in the tally orders two lines of one moment as they happened.
   for (const [i, a] of tally.activity.entries()) {
     op.set(['activity', a.at, `${i}:${crypto.randomUUID()}`], a)
@@ -575,15 +573,12 @@ export class KvMetricsRepo implements MetricsRepo {
     )
   }
 
-  async counters(span: Span, from: number, to: number): Promise<Omit<CounterRow, 'span'>[]> {
-    const entries = this.#kv.list<Deno.KvU64>({
-      start: ['metrics', span, from],
-      end: ['metrics', span, to],
-    })
-    const rows: Omit<CounterRow, 'span'>[] = []
+  async counters(span: Span, from: number, to: number): Promise<CounterRow[]> {
+    const entries = this.#kv.list<Deno.KvU64>({ start: ['metrics', from], end: ['metrics', to] })
+    const rows: CounterRow[] = []
     for await (const { key, value } of entries) {
-      const [, , start, form, name] = key as [string, Span, number, string, string]
-      rows.push({ start, form, name, n: Number(value.value) })
+      const [, hour, form, name] = key as [string, number, string, string]
+      rows.push({ start: span === 'hour' ? hour : dayOf(hour), form, name, n: Number(value.value) })
     }
     return rows
   }
@@ -619,8 +614,7 @@ export class KvMetricsRepo implements MetricsRepo {
     const keys = async (selector: Deno.KvListSelector, options?: Deno.KvListOptions) =>
       (await collect(this.#kv.list(selector, options))).map((e) => e.key)
     const old = [
-      ...(await keys({ start: ['metrics', 'day'], end: ['metrics', 'day', before] })),
-      ...(await keys({ start: ['metrics', 'hour'], end: ['metrics', 'hour', before] })),
+      ...(await keys({ prefix: ['metrics'], end: ['metrics', before] })),
       ...(await keys({ prefix: ['activity'], end: ['activity', before] })),
       ...(await keys({ prefix: ['connection_history'], end: ['connection_history', before] })),
       ...(await keys({ prefix: ['activity'] }, { reverse: true })).slice(ACTIVITY_KEPT),
