@@ -152,8 +152,10 @@ export class Connection {
    */
   async #apply(record: ConnectionRecord, event: ConnectionEvent): Promise<ConnectionRecord> {
     const { record: next, alert } = transition(record, event)
-    const line = historyEntry(record, event, next, this.#deps.clock.now())
-    if (next !== record) await this.#deps.repo.save(toStored(next), line)
+    if (next !== record) {
+      const line = historyEntry(record, event, next, this.#deps.clock.now())
+      await this.#deps.repo.save(toStored(next), line)
+    }
     if (alert) await this.#alert(alert, next, record.state)
     return next
   }
