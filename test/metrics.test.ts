@@ -17,6 +17,12 @@ import {
   runOutbox,
   status,
 } from './helpers.ts'
+import {
+  EXPECTED_DELTAS,
+  signUpsOfEveryOutcome,
+  ZERO_DELIVERY,
+  ZERO_INTAKE,
+} from './support/every-outcome.ts'
 
 const ORIGINS: Record<string, string> = {
   newsletter: 'https://site.test',
@@ -66,49 +72,13 @@ function delta(after: Totals, before: Totals) {
   }
 }
 
-const ZERO_INTAKE = {
-  accepted: 0,
-  duplicate: 0,
-  invalid_input: 0,
-  honeypot: 0,
-  rate_limited: 0,
-  challenge_failed: 0,
-  origin_not_allowed: 0,
-  outbox_full: 0,
-}
-const ZERO_DELIVERY = { delivered: 0, dead_lettered: 0, retried: 0 }
-
 connectedWithSettledOutbox()
 
 describe('GET /admin/api/metrics', () => {
   it('counts every outcome exactly, per form and in total', async () => {
     const before = await totals()
-
-    expect((await post('newsletter', { email: 'first@example.com' })).status).toBe(200)
-    expect((await post('newsletter', { email: 'first@example.com' })).status).toBe(200)
-    expect((await post('newsletter', { email: 'not-an-email' })).status).toBe(400)
-    expect((await post('newsletter', { email: 'bot@example.com', _gotcha: 'x' })).status).toBe(200)
-    const foreign = await post(
-      'newsletter',
-      { email: 'x@example.com' },
-      { origin: 'https://evil.test' }
-    )
-    expect(foreign.status).toBe(403)
-    const robot = await post('protected', { email: 'r@example.com', 'cf-turnstile-response': 'no' })
-    expect(robot.status).toBe(403)
-    cc.signUpFaults = ['400']
-    expect((await post('newsletter', { email: 'refused@example.com' })).status).toBe(502)
-    cc.signUpFaults = ['503']
-    expect((await post('newsletter', { email: 'later@example.com' })).status).toBe(202)
-    // Ten sign-ups from one network, then the eleventh in the same minute.
-    for (let i = 0; i < 10; i++) {
-      const res = await post('events', { email: `e${i}@example.com` }, { ip: '198.51.100.7' })
-      expect([200, 202]).toContain(res.status)
-    }
-    const limited = await post('events', { email: 'e10@example.com' }, { ip: '198.51.100.7' })
-    expect(limited.status).toBe(429)
+    await signUpsOfEveryOutcome(post, cc)
     await runOutbox()
-
     // What reached CC: the refused inputs left it untouched.
     expect(cc.signUpCalls.map((c) => c.body.email_address).sort()).toEqual(
       [
@@ -119,40 +89,11 @@ describe('GET /admin/api/metrics', () => {
         ...Array.from({ length: 10 }, (_, i) => `e${i}@example.com`),
       ].sort()
     )
-
     const after = await totals()
-    expect(delta(after.newsletter, before.newsletter)).toEqual({
-      intake: {
-        ...ZERO_INTAKE,
-        accepted: 3,
-        duplicate: 1,
-        invalid_input: 1,
-        honeypot: 1,
-        origin_not_allowed: 1,
-      },
-      delivery: { delivered: 2, dead_lettered: 1, retried: 1 },
-    })
-    expect(delta(after.protected, before.protected)).toEqual({
-      intake: { ...ZERO_INTAKE, challenge_failed: 1 },
-      delivery: ZERO_DELIVERY,
-    })
-    expect(delta(after.events, before.events)).toEqual({
-      intake: { ...ZERO_INTAKE, accepted: 10, rate_limited: 1 },
-      delivery: { ...ZERO_DELIVERY, delivered: 10 },
-    })
-    expect(delta(after['*'], before['*'])).toEqual({
-      intake: {
-        ...ZERO_INTAKE,
-        accepted: 13,
-        duplicate: 1,
-        invalid_input: 1,
-        honeypot: 1,
-        rate_limited: 1,
-        challenge_failed: 1,
-        origin_not_allowed: 1,
-      },
-      delivery: { delivered: 12, dead_lettered: 1, retried: 1 },
-    })
+    expect(delta(after.newsletter, before.newsletter)).toEqual(EXPECTED_DELTAS.newsletter)
+    expect(delta(after.protected, before.protected)).toEqual(EXPECTED_DELTAS.protected)
+    expect(delta(after.events, before.events)).toEqual(EXPECTED_DELTAS.events)
+    expect(delta(after['*'], before['*'])).toEqual(EXPECTED_DELTAS.all)
   })
 
   it('has the documented shape: one entry per hour and form, every key present', async () => {

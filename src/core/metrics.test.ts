@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { ZERO_DELIVERY, ZERO_INTAKE } from '../../test/support/every-outcome.ts'
 import {
   groupCounters,
   HOUR_MS,
@@ -122,17 +123,8 @@ describe('the report', () => {
     expect(report.hours[4]).toEqual({
       hour: '2030-01-01T12:00:00.000Z',
       form: 'f',
-      intake: {
-        accepted: 2,
-        duplicate: 0,
-        invalid_input: 0,
-        honeypot: 0,
-        rate_limited: 0,
-        challenge_failed: 0,
-        origin_not_allowed: 0,
-        outbox_full: 0,
-      },
-      delivery: { delivered: 2, dead_lettered: 0, retried: 0 },
+      intake: { ...ZERO_INTAKE, accepted: 2 },
+      delivery: { ...ZERO_DELIVERY, delivered: 2 },
       latency_ms: { p50: 300, p95: 300 },
     })
     expect(report.hours[0].latency_ms).toEqual({ p50: null, p95: null })
