@@ -67,14 +67,14 @@ async function drainAll(i: Instance, clock: { now(): number; set(at: number): vo
 }
 
 async function withMetricsInstance(
-  run: (t: ReturnType<typeof network> & { relay: Instance }) => Promise<void>
+  run: (t: ReturnType<typeof network> & { relay: Instance; kv: Deno.Kv }) => Promise<void>
 ) {
   const kv = await Deno.openKv(':memory:')
   const n = network()
   const relay = instance(kv, n.net, METRICS_ENV)
   try {
     assert.equal((await connect(relay, n.net)).status, 303)
-    await run({ ...n, relay })
+    await run({ ...n, relay, kv })
   } finally {
     relay.relay.close()
     kv.close()
@@ -143,5 +143,26 @@ Deno.test('metrics: a bad query is 400 invalid_input', async () => {
       assert.equal(res.status, 400, query)
       assert.equal(((await res.json()) as { error: string }).error, 'invalid_input')
     }
+  })
+})
+
+Deno.test('metrics: kept 90 days, then the cron deletes them', async () => {
+  await withMetricsInstance(async ({ relay, clock, kv }) => {
+    const at = clock.now()
+    const bot = await post(relay, 'protected', { email: 'old@example.com', _gotcha: 'x' })
+    assert.equal(bot.status, 200)
+    const honeypots = async () =>
+      (await metrics(relay, 'hours=2160&form=protected')).hours.find(
+        (h) => h.hour === new Date(hourOf(at)).toISOString()
+      )?.intake.honeypot
+    assert.equal(await honeypots(), 1)
+    clock.set(at + 89 * 86_400_000)
+    await relay.relay.tick()
+    assert.equal(await honeypots(), 1)
+    clock.set(at + 91 * 86_400_000)
+    await relay.relay.tick()
+    const left = await Array.fromAsync(kv.list({ prefix: ['metrics'] }))
+    assert.deepEqual(left, [])
+    assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ['activity'] })), [])
   })
 })
