@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ZERO_DELIVERY, ZERO_INTAKE } from '../../test/support/every-outcome.ts'
+import { ZERO_DELIVERY, ZERO_INTAKE } from '../../test/support/outcome-keys.ts'
 import {
   groupCounters,
   HOUR_MS,

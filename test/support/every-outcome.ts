@@ -5,18 +5,9 @@
  */
 import assert from 'node:assert/strict'
 import type { CcModel } from '../../src/core/sandbox.ts'
+import { ZERO_DELIVERY, ZERO_INTAKE } from './outcome-keys.ts'
 
-export const ZERO_INTAKE = {
-  accepted: 0,
-  duplicate: 0,
-  invalid_input: 0,
-  honeypot: 0,
-  rate_limited: 0,
-  challenge_failed: 0,
-  origin_not_allowed: 0,
-  outbox_full: 0,
-}
-export const ZERO_DELIVERY = { delivered: 0, dead_lettered: 0, retried: 0 }
+export { ZERO_DELIVERY, ZERO_INTAKE }
 
 /** POST /subscribe/:form as JSON, from the form's own origin unless told, from a fresh IP. */
 export type Post = (
