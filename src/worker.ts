@@ -6,13 +6,16 @@
 import { DurableObject } from 'cloudflare:workers'
 import { createApp } from './core/app.ts'
 import { configFrom } from './core/config.ts'
+import type { Span, Tally } from './core/metrics.ts'
 import { type RelayBackend, RelayService, type Submission } from './core/service.ts'
-import type { PendingAuthorization } from './core/store.ts'
+import type { ActivityFilter, PendingAuthorization } from './core/store.ts'
+import { analyticsSink } from './workers/analytics.ts'
 import { clock } from './workers/clock.ts'
 import {
   migrate,
   SqlAuthStateRepo,
   SqlFormRepo,
+  SqlMetricsRepo,
   SqlOutboxRepo,
   SqlTokenRepo,
 } from './workers/sql-store.ts'
@@ -36,6 +39,8 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
       states: new SqlAuthStateRepo(ctx.storage.sql),
       outbox: new SqlOutboxRepo(ctx.storage.sql),
       forms: new SqlFormRepo(ctx.storage.sql),
+      metrics: new SqlMetricsRepo(ctx.storage.sql),
+      observe: analyticsSink(env),
       // One alarm per object: keep the earliest wake-up that is still in the future.
       wake: async (at) => {
         const current = await ctx.storage.getAlarm()
@@ -113,8 +118,8 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
   deleteForm(id: string) {
     return this.#service.deleteForm(id)
   }
-  deadLetters() {
-    return this.#service.deadLetters()
+  deadLetters(limit?: number) {
+    return this.#service.deadLetters(limit)
   }
   retryDeadLetter(id: number | 'all') {
     return this.#service.retryDeadLetter(id)
@@ -124,6 +129,18 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
   }
   tick() {
     return this.#service.tick()
+  }
+  countOutcomes(tally: Tally) {
+    return this.#service.countOutcomes(tally)
+  }
+  metrics(query: { span: Span; from: number; to: number }) {
+    return this.#service.metrics(query)
+  }
+  activity(filter: ActivityFilter, limit: number) {
+    return this.#service.activity(filter, limit)
+  }
+  connectionHistory(since: number) {
+    return this.#service.connectionHistory(since)
   }
   /** Alarms run at least once; drain() is idempotent (leases, upserts), so a rerun is harmless. */
   async alarm() {
@@ -148,6 +165,7 @@ function appFor(env: Env) {
       backend: () => env.RELAY.getByName(RELAY_NAME) as unknown as RelayBackend,
       now: clock.now,
       fetch: (input, init) => fetch(input, init),
+      observe: analyticsSink(env),
     })
     apps.set(env, app)
   }

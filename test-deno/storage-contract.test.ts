@@ -5,17 +5,19 @@
 import {
   KvAuthStateRepo,
   KvFormRepo,
+  KvMetricsRepo,
   KvOutboxRepo,
   KvTokenRepo,
   migrate,
 } from '../src/deno/kv-store.ts'
-import { storageContract } from '../test/contract/storage-contract.ts'
+import { metricsContract } from '../test/contract/metrics-contract.ts'
+import { type ContractRunner, storageContract } from '../test/contract/storage-contract.ts'
 
 /** KV values may hold bigints (Deno.KvU64), which JSON cannot. */
 const asText = (_key: string, value: unknown) =>
   typeof value === 'bigint' ? value.toString() : value
 
-storageContract({
+const runner: ContractRunner = {
   test: (name, fn) => Deno.test(`kv: ${name}`, fn),
   withStore: async (body) => {
     const kv = await Deno.openKv(':memory:')
@@ -26,10 +28,13 @@ storageContract({
         states: new KvAuthStateRepo(kv),
         outbox: new KvOutboxRepo(kv),
         forms: new KvFormRepo(kv),
+        metrics: new KvMetricsRepo(kv),
         dump: async () => JSON.stringify(await Array.fromAsync(kv.list({ prefix: [] })), asText),
       })
     } finally {
       kv.close()
     }
   },
-})
+}
+storageContract(runner)
+metricsContract(runner)

@@ -9,15 +9,17 @@ import { it } from 'vitest'
 import {
   SqlAuthStateRepo,
   SqlFormRepo,
+  SqlMetricsRepo,
   SqlOutboxRepo,
   SqlTokenRepo,
 } from '../src/workers/sql-store.ts'
-import { storageContract } from './contract/storage-contract.ts'
+import { metricsContract } from './contract/metrics-contract.ts'
+import { type ContractRunner, storageContract } from './contract/storage-contract.ts'
 import { rowsOf } from './sqlite-dump.ts'
 
 let objects = 0
 
-storageContract({
+const runner: ContractRunner = {
   test: (name, fn) => it(name, fn),
   withStore: (body) =>
     runInDurableObject(env.RELAY.getByName(`storage-contract-${++objects}`), (_relay, state) =>
@@ -26,7 +28,10 @@ storageContract({
         states: new SqlAuthStateRepo(state.storage.sql),
         outbox: new SqlOutboxRepo(state.storage.sql),
         forms: new SqlFormRepo(state.storage.sql),
+        metrics: new SqlMetricsRepo(state.storage.sql),
         dump: async () => JSON.stringify(rowsOf(state.storage.sql)),
       })
     ),
-})
+}
+storageContract(runner)
+metricsContract(runner)

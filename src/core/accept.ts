@@ -16,7 +16,9 @@
 import type { Config, FormProfile } from './config.ts'
 import { AppError, type ErrorCode, type ErrorStatus } from './errors.ts'
 import type { FieldTypes } from './field-types.ts'
+import { type IntakeOutcome, signUpEvent } from './metrics.ts'
 import { hashKey } from './outbox.ts'
+import type { KeepAlive, OutcomeRecorder } from './outcome-recorder.ts'
 import type { RelayBackend } from './service.ts'
 import { validateSignup } from './signup.ts'
 import type { AcceptedStatus, StoredForm } from './store.ts'
@@ -29,6 +31,8 @@ export interface AcceptDeps {
   /** For Turnstile's siteverify. */
   fetch: typeof fetch
   now: () => number
+  /** Counts the outcomes decided here, before any submit() (outcome-recorder.ts). */
+  outcomes?: OutcomeRecorder
 }
 
 export interface SignupRequest {
@@ -45,6 +49,8 @@ export interface SignupRequest {
   turnstileSecret?: string
   /** The owner's test sign-up: always attempted, so the answer is CC's, not a replay. */
   skipDuplicateCheck?: boolean
+  /** The request's waitUntil, which keeps the isolate up for the outcome counts' flush. */
+  keepAlive?: KeepAlive
 }
 
 /**
@@ -69,8 +75,13 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
   const started = deps.now()
   const { formId, profile } = request
   const signup = validateSignup(request.fields, profile, request.types)
+  const count = (outcome: IntakeOutcome, email?: string) =>
+    deps.outcomes?.record(signUpEvent(formId, outcome, deps.now(), email), request.keepAlive)
   // Refused before anything is attempted: no log line (Workers Logs has the request).
-  if (!signup.ok) return { outcome: 'invalid', fields: signup.fields }
+  if (!signup.ok) {
+    count('invalid_input')
+    return { outcome: 'invalid', fields: signup.fields }
+  }
   const next = signup.next
   const emailHash = await hashKey(formId, signup.email)
   const log = (outcome: Acceptance['outcome'], extra: Record<string, unknown> = {}) =>
@@ -86,6 +97,7 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
     )
   if (signup.honeypotFilled) {
     log('honeypot')
+    count('honeypot', signup.email)
     return { outcome: 'honeypot', next }
   }
   if (profile.turnstile && request.turnstileSecret) {
@@ -102,6 +114,7 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
     )
     if (!verdict.ok) {
       log('challenge_failed', { reason: verdict.reason })
+      count('challenge_failed', signup.email)
       return { outcome: 'challenge_failed', reason: verdict.reason }
     }
   }

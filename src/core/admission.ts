@@ -16,6 +16,7 @@ import { ClientLimiter } from './client-limiter.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
 import { recordDeadLetter } from './delivery.ts'
+import { type EventOutcome, isRetry, type MetricEvent, signUpEvent, type Tally } from './metrics.ts'
 import { retryPlan } from './outbox.ts'
 import type { SignUpFormBody } from './signup.ts'
 import type { AcceptedStatus, OutboxRepo } from './store.ts'
@@ -47,6 +48,10 @@ export interface AdmissionDeps {
   alert: (alert: Alert) => Promise<unknown>
   /** Asks the runtime to drain the outbox at `at` (a Durable Object alarm on Workers). */
   wake: (at: number) => Promise<void>
+  /** The tally of `events`, for the write of the event they count (metrics.ts). */
+  tally: (events: MetricEvent[]) => Tally
+  /** Counts events that have no write of their own (a write of its own). */
+  count: (events: MetricEvent[]) => Promise<void>
 }
 
 export class Admission {
@@ -63,22 +68,29 @@ export class Admission {
     const config = this.#deps.config()
     const now = this.#deps.clock.now()
     const retryAfter = this.#limiter.hit(input.clientKey, now, config.SUBMIT_RATE_LIMIT_PER_MINUTE)
-    if (retryAfter > 0) return { status: 'rate_limited', retryAfterSeconds: retryAfter }
+    if (retryAfter > 0) {
+      await this.#refused(input, 'rate_limited', now)
+      return { status: 'rate_limited', retryAfterSeconds: retryAfter }
+    }
     const dupKey = `${input.formId}:${input.emailHash}`
     if (!input.skipDuplicateCheck) {
       // A double click: the second waits for the first and answers the same.
       const inflight = this.#submitting.get(dupKey)
       if (inflight) {
         const first = await inflight
+        await this.#refused(input, 'duplicate', now)
         return first.status === 'delivered' || first.status === 'queued'
           ? { status: 'duplicate', of: first.status }
           : first
       }
       const window = config.DUPLICATE_WINDOW_SECONDS * 1000
       const prior = await this.#deps.repo.recentOutcome(dupKey, now, window)
-      if (prior) return { status: 'duplicate', of: prior }
+      if (prior) {
+        await this.#refused(input, 'duplicate', now)
+        return { status: 'duplicate', of: prior }
+      }
     }
-    const attempt = this.#accept(input, dupKey).finally(() => {
+    const attempt = this.#accept(input, dupKey, now).finally(() => {
       if (this.#submitting.get(dupKey) === attempt) this.#submitting.delete(dupKey)
     })
     this.#submitting.set(dupKey, attempt)
@@ -90,27 +102,50 @@ export class Admission {
    * same step: a submission that failed (or whose object died mid-send) is never "remembered",
    * so the visitor's retry is attempted again rather than answered "thanks" for nothing.
    */
-  async #accept(input: Submission, dupKey: string): Promise<SubmitResult> {
-    const { repo, clock } = this.#deps
+  async #accept(input: Submission, dupKey: string, received: number): Promise<SubmitResult> {
+    const { repo, clock, tally } = this.#deps
     const apiBase = this.#deps.config().CC_API_BASE_URL
     const attempt = await this.#deps.api.call((token) =>
       signUpRequest(apiBase, token, input.payload)
     )
     const after = clock.now()
     const result = attempt.kind === 'answered' ? attempt.outcome : attempt
+    // Past the intake checks: accepted when it came in, whatever CC makes of it; counted in the
+    // write below, with what became of it (delivered, dead lettered, retried) when it did.
+    const event = (outcome: EventOutcome, latencyMs?: number) =>
+      signUpEvent(
+        input.formId,
+        outcome,
+        outcome === 'accepted' ? received : after,
+        input.payload.email_address,
+        latencyMs
+      )
     if (result.kind === 'delivered') {
-      await repo.delivered(null, after)
+      const events = [event('accepted'), event('delivered', after - received)]
+      await repo.delivered(null, after, tally(events))
       await repo.remember(dupKey, after, 'delivered')
       return { status: 'delivered' }
     }
     if (result.kind === 'dead') {
-      await recordDeadLetter(this.#deps, input, result, after)
+      await recordDeadLetter(this.#deps, input, result, after, [
+        event('accepted'),
+        event('dead_lettered'),
+      ])
       return { status: 'rejected', errorKey: result.errorKey }
     }
     const { nextAttemptAt, attempts } = retryPlan(result, 0, after)
-    await repo.enqueue({ ...input, attempts, nextAttemptAt, now: after })
+    const events = isRetry(result) ? [event('accepted'), event('retried')] : [event('accepted')]
+    await repo.enqueue({ ...input, attempts, nextAttemptAt, now: after }, tally(events))
     await repo.remember(dupKey, after, 'queued')
     await this.#deps.wake(Math.max(nextAttemptAt, after))
     return { status: 'queued' }
+  }
+
+  /**
+   * Counts an intake outcome decided here that writes nothing else: `rate_limited`, `duplicate`
+   * (and `outbox_full`, the backlog cap of issue #13, when it lands: the same call).
+   */
+  #refused(input: Submission, outcome: EventOutcome, at: number): Promise<void> {
+    return this.#deps.count([signUpEvent(input.formId, outcome, at, input.payload.email_address)])
   }
 }

@@ -25,6 +25,10 @@
  *   routes/forms.tsx, owner only: forms made in the dashboard
  *   GET|PUT|DELETE /admin/api/forms[/:formId]   the owner's JSON API
  *   GET  /admin/forms/new, /admin/forms/:formId/edit; POST /admin/forms/editor, …/delete
+ *   routes/metrics.tsx, inside /admin, owner only:
+ *   GET  /admin/api/metrics?hours=N&form=ID   counters per hour and form, as JSON
+ *   GET  /admin/activity[.csv]?form=&outcome=  the recent activity, as a page or CSV
+ *   GET  /admin/dead-letters.csv  the dead letters, as CSV
  *   routes/oauth.tsx:
  *   GET  /oauth/authorize         owner only: 302 to Constant Contact's consent page
  *   GET  /oauth/callback          state check, code exchange, 303 /admin
@@ -41,6 +45,8 @@ import type { AppEnv } from './app-env.ts'
 import { type Config, isLoopbackHost } from './config.ts'
 import { AppError } from './errors.ts'
 import { FormDirectory } from './forms.ts'
+import type { EventSink } from './metrics.ts'
+import { OutcomeRecorder } from './outcome-recorder.ts'
 import { createOwnerCheck, ownerOnly } from './owner-middleware.ts'
 import { adminRoutes } from './routes/admin.tsx'
 import { formsApiRoutes } from './routes/forms.tsx'
@@ -58,9 +64,14 @@ export interface AppDeps {
   now: () => number
   /** For outbound calls the app makes itself (Turnstile's siteverify, Access's key set). */
   fetch: typeof fetch
+  /** Sees every outcome the app decides itself (Workers Analytics Engine, when bound). */
+  observe?: EventSink
+  /** Counts those outcomes; by default the app makes its own (Deno passes one it can flush). */
+  outcomes?: OutcomeRecorder
 }
 
-export function createApp(deps: AppDeps): Hono<AppEnv> {
+export function createApp(appDeps: AppDeps): Hono<AppEnv> {
+  const deps = { ...appDeps, outcomes: appDeps.outcomes ?? new OutcomeRecorder(appDeps) }
   const app = new Hono<AppEnv>()
   app.onError(errorResponse)
 
@@ -142,7 +153,8 @@ const ERROR_TITLES: Partial<Record<AppError['code'], string>> = {
 
 function wantsHtml(c: Context): boolean {
   const path = c.req.path
-  if (path === '/healthz' || path === '/admin/status') return false
+  if (path === '/healthz' || path === '/admin/status' || path.startsWith('/admin/api/'))
+    return false
   return (c.req.header('accept') ?? '').includes('text/html') || path.startsWith('/oauth/')
 }
 

@@ -28,6 +28,7 @@ import {
 } from './cc-client.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
+import { historyEntry } from './connection-history.ts'
 import {
   type ConnectionEvent,
   type ConnectionRecord,
@@ -145,10 +146,16 @@ export class Connection {
     return fromStored(await this.#deps.repo.load())
   }
 
-  /** Applies an event: saves the new record first, then sends the alert it calls for. */
+  /**
+   * Applies an event: saves the new record first (with its line in the connection's history, in
+   * the same write), then sends the alert it calls for.
+   */
   async #apply(record: ConnectionRecord, event: ConnectionEvent): Promise<ConnectionRecord> {
     const { record: next, alert } = transition(record, event)
-    if (next !== record) await this.#deps.repo.save(toStored(next))
+    if (next !== record) {
+      const line = historyEntry(record, event, next, this.#deps.clock.now())
+      await this.#deps.repo.save(toStored(next), line)
+    }
     if (alert) await this.#alert(alert, next, record.state)
     return next
   }

@@ -15,6 +15,7 @@ import type { CcApi } from './cc-api.ts'
 import { type CcOutcome, signUpRequest } from './cc-client.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
+import { type EventOutcome, isRetry, type MetricEvent, signUpEvent, type Tally } from './metrics.ts'
 import { retryPlan } from './outbox.ts'
 import type { SignUpFormBody } from './signup.ts'
 import type { OutboxItem, OutboxRepo } from './store.ts'
@@ -27,6 +28,8 @@ export interface DeliveryDeps {
   alert: (alert: Alert) => Promise<unknown>
   /** Asks the runtime to call drain() at `at` (a Durable Object alarm on Workers). */
   wake: (at: number) => Promise<void>
+  /** The tally of `events`, for the write of the event they count (metrics.ts). */
+  tally: (events: MetricEvent[]) => Tally
 }
 
 /**
@@ -39,12 +42,16 @@ const DRAIN_BUDGET_MS = 25_000
 /** Waits for a pacing slot longer than this end the drain; a wake-up is set for the slot. */
 const MAX_SLOT_WAIT_MS = 2_000
 
-/** Stores a dead letter (from the queue, or straight from an inline send) and tells the owner. */
+/**
+ * Stores a dead letter (from the queue, or straight from an inline send), counting `events` in
+ * the same write, and tells the owner.
+ */
 export async function recordDeadLetter(
-  deps: Pick<DeliveryDeps, 'repo' | 'alert'>,
+  deps: Pick<DeliveryDeps, 'repo' | 'alert' | 'tally'>,
   item: { id?: number; formId: string; emailHash?: string; payload: SignUpFormBody },
   outcome: Extract<CcOutcome, { kind: 'dead' }>,
-  now: number
+  now: number,
+  events: MetricEvent[]
 ): Promise<void> {
   const error = {
     status: outcome.status,
@@ -52,7 +59,7 @@ export async function recordDeadLetter(
     message: outcome.message,
     at: now,
   }
-  await deps.repo.kill(item, error, now)
+  await deps.repo.kill(item, error, now, deps.tally(events))
   console.log(
     JSON.stringify({
       msg: 'dead_letter',
@@ -140,16 +147,20 @@ export class Delivery {
     )
     const now = clock.now()
     const result = attempt.kind === 'answered' ? attempt.outcome : attempt
+    const event = (outcome: EventOutcome, latencyMs?: number) =>
+      signUpEvent(item.formId, outcome, now, item.payload.email_address, latencyMs)
     if (result.kind === 'delivered') {
-      await repo.delivered(item.id, now)
+      const latency = now - item.createdAt
+      await repo.delivered(item.id, now, this.#deps.tally([event('delivered', latency)]))
       return 'delivered'
     }
     if (result.kind === 'dead') {
-      await recordDeadLetter(this.#deps, item, result, now)
+      await recordDeadLetter(this.#deps, item, result, now, [event('dead_lettered')])
       return 'later'
     }
     const { nextAttemptAt, attempts, error } = retryPlan(result, item.attempts, now)
-    await repo.reschedule(item.id, nextAttemptAt, attempts, error)
+    const retried = isRetry(result) ? this.#deps.tally([event('retried')]) : undefined
+    await repo.reschedule(item.id, nextAttemptAt, attempts, error, retried)
     const parked = result.kind === 'no_token' && result.code !== 'token_unavailable'
     return parked ? 'parked' : 'later'
   }

@@ -12,18 +12,32 @@ import { processAccountSummary } from './cc-client.ts'
 import type { Clock } from './clock.ts'
 import { type Config, type FormProfile, SANDBOX_ORIGIN } from './config.ts'
 import { type AccessToken, Connection, type RefreshSerializer } from './connection.ts'
+import type { ConnectionHistoryEntry } from './connection-history.ts'
 import type { ConnectionStatus } from './connection-state.ts'
 import { Delivery } from './delivery.ts'
 import type { Outcome } from './errors.ts'
 import type { FieldTypes } from './field-types.ts'
 import { describeChanges } from './forms.ts'
+import {
+  type ActivityEntry,
+  type CounterBucket,
+  type EventSink,
+  groupCounters,
+  METRICS_RETENTION_MS,
+  type MetricEvent,
+  type Span,
+  type Tally,
+  tallyOf,
+} from './metrics.ts'
 import { maskEmail } from './outbox.ts'
 import { CcModel, type SandboxView } from './sandbox.ts'
 import type {
+  ActivityFilter,
   AuthStateRepo,
   DeadLetter,
   FormAuditEntry,
   FormRepo,
+  MetricsRepo,
   OutboxRepo,
   PendingAuthorization,
   StoredForm,
@@ -98,11 +112,19 @@ export interface RelayBackend {
   }): Promise<{ form: StoredForm; created: boolean }>
   /** False when there was no such dashboard form. */
   deleteForm(id: string): Promise<boolean>
-  deadLetters(): Promise<DeadLetterView[]>
+  /** Newest first; 100 unless `limit` says otherwise (the CSV export asks for them all). */
+  deadLetters(limit?: number): Promise<DeadLetterView[]>
   retryDeadLetter(id: number | 'all'): Promise<number>
   deleteDeadLetter(id: number): Promise<boolean>
   /** The cron's entry: refresh ahead of expiry, watchdog, outbox drain, retention purge. */
   tick(): Promise<{ refresh: string; delivered: number; purged: number }>
+  /** Counts what the app decided itself (outcome-recorder.ts): a write of its own. */
+  countOutcomes(tally: Tally): Promise<void>
+  /** The counters per hour or per UTC day, of buckets that start in [from, to). */
+  metrics(query: { span: Span; from: number; to: number }): Promise<CounterBucket[]>
+  activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]>
+  /** Oldest first: since `since`, preceded by the last entry before it (the starting state). */
+  connectionHistory(since: number): Promise<ConnectionHistoryEntry[]>
 }
 
 export interface ServiceDeps {
@@ -112,6 +134,9 @@ export interface ServiceDeps {
   states: AuthStateRepo
   outbox: OutboxRepo
   forms: FormRepo
+  metrics: MetricsRepo
+  /** Sees every event the service counts (Workers Analytics Engine, when bound). */
+  observe?: EventSink
   /** Asks the runtime to call drain() at `at` (epoch ms). */
   wake: (at: number) => Promise<void>
   config: () => Config
@@ -164,6 +189,10 @@ export class RelayService implements RelayBackend {
       clock: deps.clock,
       accessToken: (options) => this.#connection.accessToken(options),
     })
+    const tally = (events: MetricEvent[]) => {
+      for (const event of events) deps.observe?.(event)
+      return tallyOf(events)
+    }
     const outboxDeps = {
       repo: deps.outbox,
       api: this.#api,
@@ -171,6 +200,8 @@ export class RelayService implements RelayBackend {
       clock: deps.clock,
       alert,
       wake: deps.wake,
+      tally,
+      count: (events: MetricEvent[]) => deps.metrics.count(tally(events)),
     }
     this.#admission = new Admission(outboxDeps)
     this.#delivery = new Delivery(outboxDeps)
@@ -369,9 +400,9 @@ export class RelayService implements RelayBackend {
     return result
   }
 
-  async deadLetters(): Promise<DeadLetterView[]> {
+  async deadLetters(limit = 100): Promise<DeadLetterView[]> {
     const iso = (ms: number) => new Date(ms).toISOString()
-    return (await this.#deps.outbox.deadLetters(100)).map((d: DeadLetter) => ({
+    return (await this.#deps.outbox.deadLetters(limit)).map((d: DeadLetter) => ({
       id: d.id,
       form_id: d.formId,
       email_masked: maskEmail(d.email),
@@ -401,6 +432,23 @@ export class RelayService implements RelayBackend {
     // The watchdog for the outbox: a lost alarm must not strand queued sign-ups.
     const delivered = await this.#delivery.drain()
     const purged = await this.#delivery.purge()
+    await this.#deps.metrics.purgeMetrics(this.#deps.clock.now() - METRICS_RETENTION_MS)
     return { refresh, delivered, purged }
+  }
+
+  countOutcomes(tally: Tally): Promise<void> {
+    return this.#deps.metrics.count(tally)
+  }
+
+  async metrics(query: { span: Span; from: number; to: number }): Promise<CounterBucket[]> {
+    return groupCounters(await this.#deps.metrics.counters(query.span, query.from, query.to))
+  }
+
+  activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]> {
+    return this.#deps.metrics.activity(filter, limit)
+  }
+
+  connectionHistory(since: number): Promise<ConnectionHistoryEntry[]> {
+    return this.#deps.metrics.connectionHistory(since)
   }
 }

@@ -7,7 +7,9 @@
  * (test/contract/storage-contract.ts) runs against both to hold them to the same behaviour.
  */
 import type { FormProfile } from './config.ts'
+import type { ConnectionHistoryEntry } from './connection-history.ts'
 import type { FieldTypes } from './field-types.ts'
+import type { ActivityEntry, CounterRow, EventOutcome, Span, Tally } from './metrics.ts'
 import type { SignUpFormBody } from './signup.ts'
 
 /**
@@ -17,7 +19,8 @@ import type { SignUpFormBody } from './signup.ts'
 export interface TokenRepo {
   /** The document `save` stored last, or null when there is none. */
   load(): Promise<unknown>
-  save(record: object): Promise<void>
+  /** With `history`, that line goes into the connection's history in the same write. */
+  save(record: object, history?: ConnectionHistoryEntry): Promise<void>
 }
 
 export interface PendingAuthorization {
@@ -99,29 +102,33 @@ export interface DeadOutboxItem {
   payload: SignUpFormBody
 }
 
-/** Storage for the outbox (docs/storage.md). Each method is atomic. */
+/**
+ * Storage for the outbox (docs/storage.md). Each method is atomic. A `tally` (metrics.ts) is
+ * written in the same write as the event it counts.
+ */
 export interface OutboxRepo {
   /**
    * Stores a pending item and returns its id; merges instead into a pending item of the same
    * form+email that was never leased (store-rules.ts `canMergeInto`), and returns that id.
    */
-  enqueue(item: NewOutboxItem): Promise<number>
+  enqueue(item: NewOutboxItem, tally?: Tally): Promise<number>
   /**
    * Leases up to `limit` due items until `leaseUntil` and returns them, earliest due first
    * (store-rules.ts `isDue`, `dueAt`; ties by id).
    */
   claimDue(now: number, limit: number, leaseUntil: number): Promise<OutboxItem[]>
   /** Counts a delivery; for a queued item (id) also deletes it, payload and all. */
-  delivered(id: number | null, now: number): Promise<void>
+  delivered(id: number | null, now: number, tally?: Tally): Promise<void>
   /** Ends the lease; the item is due again at `nextAttemptAt`. A null error keeps the last one. */
   reschedule(
     id: number,
     nextAttemptAt: number,
     attempts: number,
-    error: DeliveryError | null
+    error: DeliveryError | null,
+    tally?: Tally
   ): Promise<void>
   /** Stores a dead letter (from the queue, or straight from an inline send). */
-  kill(item: DeadOutboxItem, error: DeliveryError, now: number): Promise<void>
+  kill(item: DeadOutboxItem, error: DeliveryError, now: number, tally?: Tally): Promise<void>
   /** Dead letter(s) back to pending, due now, attempts reset. Returns how many. */
   revive(id: number | 'all', now: number): Promise<number>
   /** Deletes a dead letter; false when `id` is not one. */
@@ -190,4 +197,29 @@ export interface FormRepo {
   write(change: FormChange): Promise<number>
   /** Newest first. */
   audit(limit: number): Promise<FormAuditEntry[]>
+}
+
+export interface ActivityFilter {
+  form?: string
+  outcome?: EventOutcome
+}
+
+/** The owner's metrics (docs/storage.md: `metrics`, `activity`, `connection_history`). */
+export interface MetricsRepo {
+  /** A write of its own, for events that have none (a duplicate, a rate limit, the app's sums). */
+  count(tally: Tally): Promise<void>
+  /**
+   * The counters of the hours in [from, to), each with the start of its bucket: its hour, or
+   * its UTC day (rows of one bucket, form and name may come apart; `groupCounters` adds them).
+   */
+  counters(span: Span, from: number, to: number): Promise<CounterRow[]>
+  /** The newest first, up to `limit` that match, among the last ACTIVITY_KEPT lines. */
+  activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]>
+  /** Oldest first: the entries since `since`, preceded by the last one before it, if any. */
+  connectionHistory(since: number): Promise<ConnectionHistoryEntry[]>
+  /**
+   * Deletes the counters, activity and history from before `before`, and trims the activity and
+   * history to their last ACTIVITY_KEPT and HISTORY_KEPT lines.
+   */
+  purgeMetrics(before: number): Promise<void>
 }

@@ -21,13 +21,26 @@
  *   ['form', id]                                 a form made in the dashboard (StoredForm)
  *   ['form_seq']                                 the last form revision handed out
  *   ['form_audit', revision]                     the audit entry of that revision
+ *   ['metrics', hour, formId, name]              Deno.KvU64 counters per hour (metrics.ts)
+ *   ['activity', at, n:uuid]                     one line of the recent activity
+ *   ['connection_history', at, uuid]             one line of the connection's history
  * The indexes are written in the same atomic commit as their item, so they never disagree. The
  * decisions (claim order, merging, revival, …) are store-rules.ts, shared with SQLite.
  */
 
+import { type ConnectionHistoryEntry, HISTORY_KEPT } from '../core/connection-history.ts'
+import {
+  ACTIVITY_KEPT,
+  type ActivityEntry,
+  type CounterRow,
+  dayOf,
+  type Span,
+  type Tally,
+} from '../core/metrics.ts'
 import { utcDay } from '../core/outbox.ts'
 import type {
   AcceptedStatus,
+  ActivityFilter,
   AuthStateRepo,
   ClaimResult,
   DeadLetter,
@@ -37,6 +50,7 @@ import type {
   FormAuditEntry,
   FormChange,
   FormRepo,
+  MetricsRepo,
   NewOutboxItem,
   OutboxFigures,
   OutboxItem,
@@ -122,6 +136,31 @@ function kvDelete(kv: Deno.Kv, key: Deno.KvKey): Promise<void> {
   return transact(() => kv.delete(key))
 }
 
+/**
+ * Adds a tally (metrics.ts) to `op`: a sum into each count's hour key (conflict-free, so no check
+ * and no retry for them) and the activity lines, in the commit of the event they count.
+ */
+function addTally(op: Deno.AtomicOperation, tally: Tally | undefined): Deno.AtomicOperation {
+  if (!tally) return op
+  for (const c of tally.counts) op.sum(['metrics', c.hour, c.form, c.name], BigInt(c.n))
+  // The line's index in the tally orders two lines of one moment as they happened.
+  for (const [i, a] of tally.activity.entries()) {
+    op.set(['activity', a.at, `${i}:${crypto.randomUUID()}`], a)
+  }
+  return op
+}
+
+/** Deletes `keys`, a hundred per commit. */
+async function deleteKeys(kv: Deno.Kv, keys: Deno.KvKey[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 100) {
+    await transact(async () => {
+      const op = kv.atomic()
+      for (const key of keys.slice(i, i + 100)) op.delete(key)
+      return (await op.commit()).ok ? undefined : CONFLICT
+    })
+  }
+}
+
 async function collect<T>(iter: Deno.KvListIterator<T>): Promise<Deno.KvEntry<T>[]> {
   const out: Deno.KvEntry<T>[] = []
   for await (const entry of iter) out.push(entry)
@@ -177,8 +216,13 @@ export class KvTokenRepo implements TokenRepo {
     return (await this.#kv.get(CONNECTION)).value
   }
 
-  async save(record: object): Promise<void> {
-    await kvSet(this.#kv, CONNECTION, record)
+  async save(record: object, history?: ConnectionHistoryEntry): Promise<void> {
+    if (!history) return kvSet(this.#kv, CONNECTION, record)
+    const line = ['connection_history', history.at, crypto.randomUUID()]
+    await transact(async () => {
+      const op = this.#kv.atomic().set(CONNECTION, record).set(line, history)
+      return (await op.commit()).ok ? undefined : CONFLICT
+    })
   }
 
   /**
@@ -295,32 +339,32 @@ export class KvOutboxRepo implements OutboxRepo {
    * Inserts a new item. The check on ['outbox_seq'] serialises all inserts: it hands out unique
    * ids, and an insert whose reads were overtaken by another insert fails and is retried.
    */
-  async #insert(record: UnsavedRecord): Promise<number | typeof CONFLICT> {
+  async #insert(record: UnsavedRecord, tally?: Tally): Promise<number | typeof CONFLICT> {
     const seq = await this.#kv.get<number>(SEQ)
     const id = (seq.value ?? 0) + 1
-    const committed = await write(this.#kv.atomic().check(seq).set(SEQ, id), null, {
-      id,
-      ...record,
-    }).commit()
+    const op = addTally(this.#kv.atomic().check(seq).set(SEQ, id), tally)
+    const committed = await write(op, null, { id, ...record }).commit()
     return committed.ok ? id : CONFLICT
   }
 
   /** Read-modify-write of one item; `change` returns null to leave it alone. */
   #update(
     id: number,
-    change: (r: OutboxRecord) => OutboxRecord | null
+    change: (r: OutboxRecord) => OutboxRecord | null,
+    tally?: Tally
   ): Promise<OutboxRecord | null> {
     return transact(async () => {
       const entry = await this.#kv.get<OutboxRecord>(item(id))
       if (!entry.value) return null
       const next = change(entry.value)
       if (!next) return null
-      const committed = await write(this.#kv.atomic().check(entry), entry.value, next).commit()
+      const op = addTally(this.#kv.atomic().check(entry), tally)
+      const committed = await write(op, entry.value, next).commit()
       return committed.ok ? next : CONFLICT
     })
   }
 
-  enqueue(input: NewOutboxItem): Promise<number> {
+  enqueue(input: NewOutboxItem, tally?: Tally): Promise<number> {
     return transact(async () => {
       // Read the insert guard first: any insert after this point makes our commit fail.
       const seq = await this.#kv.get<number>(SEQ)
@@ -334,7 +378,7 @@ export class KvOutboxRepo implements OutboxRepo {
         const r = entry.value
         if (!r || !canMergeInto(r)) continue
         const committed = await write(
-          this.#kv.atomic().check(entry),
+          addTally(this.#kv.atomic().check(entry), tally),
           r,
           mergedInto(r, input)
         ).commit()
@@ -347,7 +391,10 @@ export class KvOutboxRepo implements OutboxRepo {
         .atomic()
         .check(...seen)
         .set(SEQ, id)
-      const committed = await write(op, null, { id, ...queuedRecord(input) }).commit()
+      const committed = await write(addTally(op, tally), null, {
+        id,
+        ...queuedRecord(input),
+      }).commit()
       return committed.ok ? id : CONFLICT
     })
   }
@@ -373,10 +420,10 @@ export class KvOutboxRepo implements OutboxRepo {
     return claimed
   }
 
-  async delivered(id: number | null, now: number): Promise<void> {
+  async delivered(id: number | null, now: number, tally?: Tally): Promise<void> {
     const day = utcDay(now)
     await transact(async () => {
-      const op = this.#kv.atomic().sum(stat(day, 'delivered'), 1n)
+      const op = addTally(this.#kv.atomic().sum(stat(day, 'delivered'), 1n), tally)
       if (id !== null) {
         const entry = await this.#kv.get<OutboxRecord>(item(id))
         // Deleted with its payload: a delivered sign-up leaves no address behind.
@@ -390,15 +437,21 @@ export class KvOutboxRepo implements OutboxRepo {
     id: number,
     nextAttemptAt: number,
     attempts: number,
-    error: DeliveryError | null
+    error: DeliveryError | null,
+    tally?: Tally
   ): Promise<void> {
-    await this.#update(id, (r) => rescheduled(r, nextAttemptAt, attempts, error))
+    await this.#update(id, (r) => rescheduled(r, nextAttemptAt, attempts, error), tally)
   }
 
-  async kill(dead: DeadOutboxItem, error: DeliveryError, now: number): Promise<void> {
+  async kill(
+    dead: DeadOutboxItem,
+    error: DeliveryError,
+    now: number,
+    tally?: Tally
+  ): Promise<void> {
     if (dead.id === undefined)
-      await transact(() => this.#insert(inlineDeadRecord(dead, error, now)))
-    else await this.#update(dead.id, (r) => killed(r, error, now))
+      await transact(() => this.#insert(inlineDeadRecord(dead, error, now), tally))
+    else await this.#update(dead.id, (r) => killed(r, error, now), tally)
   }
 
   /** One commit per item: each is revived exactly once, even by two instances at once. */
@@ -577,5 +630,68 @@ export class KvFormRepo implements FormRepo {
       { reverse: true, limit }
     )
     return (await collect(entries)).map((e) => e.value)
+  }
+}
+
+export class KvMetricsRepo implements MetricsRepo {
+  readonly #kv: Deno.Kv
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv
+  }
+
+  count(tally: Tally): Promise<void> {
+    return transact(async () =>
+      (await addTally(this.#kv.atomic(), tally).commit()).ok ? undefined : CONFLICT
+    )
+  }
+
+  async counters(span: Span, from: number, to: number): Promise<CounterRow[]> {
+    const entries = this.#kv.list<Deno.KvU64>({ start: ['metrics', from], end: ['metrics', to] })
+    const rows: CounterRow[] = []
+    for await (const { key, value } of entries) {
+      const [, hour, form, name] = key as [string, number, string, string]
+      rows.push({ start: span === 'hour' ? hour : dayOf(hour), form, name, n: Number(value.value) })
+    }
+    return rows
+  }
+
+  async activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]> {
+    const lines = await collect(
+      this.#kv.list<ActivityEntry>(
+        { prefix: ['activity'] },
+        { reverse: true, limit: ACTIVITY_KEPT }
+      )
+    )
+    return lines
+      .map((e) => e.value)
+      .filter(
+        (a) =>
+          (!filter.form || a.form === filter.form) &&
+          (!filter.outcome || a.outcome === filter.outcome)
+      )
+      .slice(0, limit)
+  }
+
+  async connectionHistory(since: number): Promise<ConnectionHistoryEntry[]> {
+    const prefix = ['connection_history']
+    const list = (selector: Deno.KvListSelector, options?: Deno.KvListOptions) =>
+      collect(this.#kv.list<ConnectionHistoryEntry>(selector, options))
+    const before = await list({ prefix, end: [...prefix, since] }, { reverse: true, limit: 1 })
+    const after = await list({ prefix, start: [...prefix, since] })
+    return [...before, ...after].map((e) => e.value)
+  }
+
+  /** Keys are listed and deleted in batches: this runs in the cron, never on a sign-up. */
+  async purgeMetrics(before: number): Promise<void> {
+    const keys = async (selector: Deno.KvListSelector, options?: Deno.KvListOptions) =>
+      (await collect(this.#kv.list(selector, options))).map((e) => e.key)
+    const old = [
+      ...(await keys({ prefix: ['metrics'], end: ['metrics', before] })),
+      ...(await keys({ prefix: ['activity'], end: ['activity', before] })),
+      ...(await keys({ prefix: ['connection_history'], end: ['connection_history', before] })),
+      ...(await keys({ prefix: ['activity'] }, { reverse: true })).slice(ACTIVITY_KEPT),
+      ...(await keys({ prefix: ['connection_history'] }, { reverse: true })).slice(HISTORY_KEPT),
+    ]
+    await deleteKeys(this.#kv, [...new Map(old.map((k) => [JSON.stringify(k), k])).values()])
   }
 }

@@ -14,8 +14,15 @@ import { type Clock, systemClock } from '../core/clock.ts'
 import { configFrom } from '../core/config.ts'
 import { outcomeFromRecord, type RefreshSerializer, settledElsewhere } from '../core/connection.ts'
 import { fromStored } from '../core/connection-state.ts'
+import { OutcomeRecorder } from '../core/outcome-recorder.ts'
 import { RelayService } from '../core/service.ts'
-import { KvAuthStateRepo, KvFormRepo, KvOutboxRepo, KvTokenRepo } from './kv-store.ts'
+import {
+  KvAuthStateRepo,
+  KvFormRepo,
+  KvMetricsRepo,
+  KvOutboxRepo,
+  KvTokenRepo,
+} from './kv-store.ts'
 
 export interface DenoRelayOptions {
   kv: Deno.Kv
@@ -44,7 +51,7 @@ export interface DenoRelay {
   onQueueMessage: (message: unknown) => Promise<void>
   /** The cron's job (refresh ahead of expiry, watchdog, drain, purge), logged as on Workers. */
   tick: () => Promise<void>
-  /** Cancels the pending timer (tests, and a clean shutdown). */
+  /** Cancels the pending timer and sends the outcomes counted here (tests, a clean shutdown). */
   close: () => void
   /** close(), then waits for in-flight requests, drains and ticks: after it, KV may close. */
   settle: () => Promise<void>
@@ -119,6 +126,7 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
     states: new KvAuthStateRepo(kv),
     outbox: new KvOutboxRepo(kv),
     forms: new KvFormRepo(kv),
+    metrics: new KvMetricsRepo(kv),
     wake,
     config,
     fetch: network,
@@ -127,9 +135,12 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
     serializeRefresh: refreshLease(tokens, clock),
   })
 
-  const app = createApp({ config, backend: () => service, now, fetch: network })
+  // The outcomes counted in this process: sent at shutdown too, before KV closes.
+  const outcomes = new OutcomeRecorder({ backend: () => service })
+  const app = createApp({ config, backend: () => service, now, fetch: network, outcomes })
   const close = () => {
     closed = true
+    void outcomes.close()
     clearTimeout(timer)
     timer = undefined
     timerAt = Number.POSITIVE_INFINITY
@@ -154,6 +165,7 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
     close,
     settle: async () => {
       close()
+      await outcomes.flush() // what close() started sending
       while (busy.size > 0) await Promise.allSettled([...busy])
     },
   }

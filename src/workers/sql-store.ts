@@ -5,10 +5,21 @@
  * decisions (claim order, merging, revival, …) are store-rules.ts, shared with Deno KV.
  */
 
+import { type ConnectionHistoryEntry, HISTORY_KEPT } from '../core/connection-history.ts'
+import {
+  ACTIVITY_KEPT,
+  type ActivityEntry,
+  type CounterRow,
+  DAY_MS,
+  HOUR_MS,
+  type Span,
+  type Tally,
+} from '../core/metrics.ts'
 import { utcDay } from '../core/outbox.ts'
 import type { SignUpFormBody } from '../core/signup.ts'
 import type {
   AcceptedStatus,
+  ActivityFilter,
   AuthStateRepo,
   ClaimResult,
   DeadLetter,
@@ -18,6 +29,7 @@ import type {
   FormAuditEntry,
   FormChange,
   FormRepo,
+  MetricsRepo,
   NewOutboxItem,
   OutboxFigures,
   OutboxItem,
@@ -132,6 +144,33 @@ const MIGRATIONS: readonly (readonly string[])[] = [
      changes TEXT NOT NULL
    )`,
   ],
+  // 6: the owner's metrics (metrics.ts): counters per hour and form, the recent activity, and
+  //    the connection's history. Small tables: counters are kept 90 days, activity and history
+  //    are capped (ACTIVITY_KEPT, HISTORY_KEPT).
+  [
+    `CREATE TABLE metrics (
+     hour INTEGER NOT NULL,
+     form_id TEXT NOT NULL,
+     name TEXT NOT NULL,
+     n INTEGER NOT NULL,
+     PRIMARY KEY (hour, form_id, name)
+   ) WITHOUT ROWID`,
+    `CREATE TABLE activity (
+     id INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     form_id TEXT NOT NULL,
+     outcome TEXT NOT NULL,
+     email_masked TEXT,
+     latency_ms INTEGER
+   )`,
+    `CREATE TABLE connection_history (
+     id INTEGER PRIMARY KEY,
+     at INTEGER NOT NULL,
+     event TEXT NOT NULL,
+     state TEXT NOT NULL,
+     code TEXT
+   )`,
+  ],
 ]
 
 /** The version `migrate` brings the database to. */
@@ -181,13 +220,24 @@ export class SqlTokenRepo implements TokenRepo {
     return row ? (JSON.parse(row.record) as unknown) : null
   }
 
-  async save(record: object): Promise<void> {
+  async save(record: object, history?: ConnectionHistoryEntry): Promise<void> {
     this.#sql.exec(
       `INSERT INTO connection (id, record, updated_at) VALUES (1, ?, ?)
        ON CONFLICT (id) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at`,
       JSON.stringify(record),
       Date.now()
     )
+    if (!history) return
+    const { id } = this.#sql
+      .exec<{ id: number }>(
+        'INSERT INTO connection_history (at, event, state, code) VALUES (?, ?, ?, ?) RETURNING id',
+        history.at,
+        history.event,
+        history.state,
+        history.code
+      )
+      .one()
+    this.#sql.exec('DELETE FROM connection_history WHERE id <= ?', id - HISTORY_KEPT)
   }
 }
 
@@ -303,6 +353,45 @@ const INSERT = `INSERT INTO outbox (${COLUMNS.map(([name]) => name).join(', ')})
   VALUES (${COLUMNS.map(() => '?').join(', ')}) RETURNING id`
 const UPDATE = `UPDATE outbox SET ${COLUMNS.map(([name]) => `${name} = ?`).join(', ')} WHERE id = ?`
 
+/**
+ * Writes a tally (metrics.ts): each count into its hour's row, and the activity lines.
+ * Synchronous, so it shares the commit of the event's own statements that run in the same step.
+ * The activity is trimmed to its last ACTIVITY_KEPT lines every hundredth line (and by the
+ * cron): one statement less on the sign-up path.
+ */
+function writeTally(sql: SqlStorage, tally: Tally | undefined): void {
+  if (!tally) return
+  for (const c of tally.counts) {
+    sql.exec(
+      `INSERT INTO metrics (hour, form_id, name, n) VALUES (?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET n = n + excluded.n`,
+      c.hour,
+      c.form,
+      c.name,
+      c.n
+    )
+  }
+  let last = 0
+  for (const a of tally.activity) {
+    last = sql
+      .exec<{ id: number }>(
+        `INSERT INTO activity (at, form_id, outcome, email_masked, latency_ms)
+         VALUES (?, ?, ?, ?, ?) RETURNING id`,
+        a.at,
+        a.form,
+        a.outcome,
+        a.email,
+        a.latencyMs
+      )
+      .one().id
+  }
+  if (last % 100 === 0) trimActivity(sql)
+}
+
+function trimActivity(sql: SqlStorage): void {
+  sql.exec('DELETE FROM activity WHERE id <= (SELECT MAX(id) FROM activity) - ?', ACTIVITY_KEPT)
+}
+
 export class SqlOutboxRepo implements OutboxRepo {
   readonly #sql: SqlStorage
   constructor(sql: SqlStorage) {
@@ -336,7 +425,8 @@ export class SqlOutboxRepo implements OutboxRepo {
     return next !== null
   }
 
-  async enqueue(item: NewOutboxItem): Promise<number> {
+  async enqueue(item: NewOutboxItem, tally?: Tally): Promise<number> {
+    writeTally(this.#sql, tally)
     const target = this.#records(
       `status = 'pending' AND form_id = ? AND email_hash = ? ORDER BY id`,
       item.formId,
@@ -361,7 +451,8 @@ export class SqlOutboxRepo implements OutboxRepo {
     return due.map(toOutboxItem)
   }
 
-  async delivered(id: number | null, now: number): Promise<void> {
+  async delivered(id: number | null, now: number, tally?: Tally): Promise<void> {
+    writeTally(this.#sql, tally)
     if (id !== null) this.#sql.exec('DELETE FROM outbox WHERE id = ?', id)
     this.#sql.exec(
       `INSERT INTO daily_stats (day, delivered) VALUES (?, 1)
@@ -374,14 +465,23 @@ export class SqlOutboxRepo implements OutboxRepo {
     id: number,
     nextAttemptAt: number,
     attempts: number,
-    error: DeliveryError | null
+    error: DeliveryError | null,
+    tally?: Tally
   ): Promise<void> {
-    this.#update(id, (r) => rescheduled(r, nextAttemptAt, attempts, error))
+    if (this.#update(id, (r) => rescheduled(r, nextAttemptAt, attempts, error))) {
+      writeTally(this.#sql, tally)
+    }
   }
 
-  async kill(item: DeadOutboxItem, error: DeliveryError, now: number): Promise<void> {
+  async kill(
+    item: DeadOutboxItem,
+    error: DeliveryError,
+    now: number,
+    tally?: Tally
+  ): Promise<void> {
     if (item.id === undefined) this.#insert(inlineDeadRecord(item, error, now))
-    else this.#update(item.id, (r) => killed(r, error, now))
+    else if (!this.#update(item.id, (r) => killed(r, error, now))) return
+    writeTally(this.#sql, tally)
   }
 
   async revive(id: number | 'all', now: number): Promise<number> {
@@ -561,5 +661,60 @@ export class SqlFormRepo implements FormRepo {
         action: row.action as FormAuditEntry['action'],
         changes: JSON.parse(row.changes),
       }))
+  }
+}
+
+type HistoryRow = { at: number; event: string; state: string; code: string | null }
+
+export class SqlMetricsRepo implements MetricsRepo {
+  readonly #sql: SqlStorage
+  constructor(sql: SqlStorage) {
+    this.#sql = sql
+  }
+
+  async count(tally: Tally): Promise<void> {
+    writeTally(this.#sql, tally)
+  }
+
+  /** One range of the primary key, summed per bucket in SQL: a day is 24 rows read, 1 returned. */
+  async counters(span: Span, from: number, to: number): Promise<CounterRow[]> {
+    return this.#sql
+      .exec<CounterRow & Record<string, SqlStorageValue>>(
+        `SELECT hour - hour % ? AS start, form_id AS form, name, SUM(n) AS n FROM metrics
+         WHERE hour >= ? AND hour < ? GROUP BY start, form_id, name`,
+        span === 'hour' ? HOUR_MS : DAY_MS,
+        from,
+        to
+      )
+      .toArray()
+  }
+
+  async activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]> {
+    return this.#sql
+      .exec<ActivityEntry & Record<string, SqlStorageValue>>(
+        `SELECT at, form_id AS form, outcome, email_masked AS email, latency_ms AS latencyMs
+         FROM activity WHERE (?1 IS NULL OR form_id = ?1) AND (?2 IS NULL OR outcome = ?2)
+         ORDER BY at DESC, id DESC LIMIT ?3`,
+        filter.form ?? null,
+        filter.outcome ?? null,
+        limit
+      )
+      .toArray()
+  }
+
+  async connectionHistory(since: number): Promise<ConnectionHistoryEntry[]> {
+    const select = 'SELECT at, event, state, code FROM connection_history WHERE at'
+    const before = this.#sql
+      .exec<HistoryRow>(`${select} < ? ORDER BY at DESC, id DESC LIMIT 1`, since)
+      .toArray()
+    const after = this.#sql.exec<HistoryRow>(`${select} >= ? ORDER BY at, id`, since).toArray()
+    return [...before, ...after] as ConnectionHistoryEntry[]
+  }
+
+  async purgeMetrics(before: number): Promise<void> {
+    this.#sql.exec('DELETE FROM metrics WHERE hour < ?', before)
+    this.#sql.exec('DELETE FROM activity WHERE at < ?', before)
+    trimActivity(this.#sql)
+    this.#sql.exec('DELETE FROM connection_history WHERE at < ?', before)
   }
 }

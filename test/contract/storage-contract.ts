@@ -13,6 +13,7 @@ import type {
   DeliveryError,
   FormChange,
   FormRepo,
+  MetricsRepo,
   NewOutboxItem,
   OutboxRepo,
   TokenRepo,
@@ -25,6 +26,7 @@ export interface StoreUnderTest {
   states: AuthStateRepo
   outbox: OutboxRepo
   forms: FormRepo
+  metrics: MetricsRepo
   /** Everything the store holds, as text. */
   dump(): Promise<string>
 }

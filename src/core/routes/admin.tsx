@@ -17,11 +17,13 @@ import {
 import type { AppEnv } from '../app-env.ts'
 import { AppError } from '../errors.ts'
 import { type FormDirectory, withCurrentForm } from '../forms.ts'
+import { keepAliveOf } from '../outcome-recorder.ts'
 import { adminTokenMatches, issueSession, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../owner.ts'
 import { type OwnerCheck, ownerPageHeaders } from '../owner-middleware.ts'
 import { DashboardPage, SignInPage, TestSignupPage } from '../views/admin.tsx'
 import { visitorText } from '../visitor-text.ts'
 import { formCards, formEditorRoutes } from './forms.tsx'
+import { loadInsights, metricsRoutes } from './metrics.tsx'
 
 export interface AdminDeps extends AcceptDeps {
   isOwner: OwnerCheck
@@ -53,11 +55,12 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
     const config = c.var.config
     if (!(await isOwner(c))) return c.html(<SignInPage sandboxHint={config.sandbox} />)
     const backend = deps.backend()
-    const [status, deadLetters, sandboxView, dashboardForms] = await Promise.all([
+    const [status, deadLetters, sandboxView, dashboardForms, insights] = await Promise.all([
       backend.status(),
       backend.deadLetters(),
       backend.sandbox(),
       backend.forms(),
+      loadInsights(deps, c),
     ])
     const catalogResult = status.connected ? await backend.catalog() : null
     const catalog = catalogResult?.ok ? catalogResult.value : null
@@ -73,6 +76,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
         forms={forms}
         formAudit={dashboardForms.audit}
         sandboxView={sandboxView}
+        insights={insights}
         notice={NOTICES[c.req.query('notice') ?? '']}
         sandbox={config.sandbox}
       />
@@ -106,6 +110,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
   })
 
   admin.get('/status', ownerOnly, async (c) => c.json(await deps.backend().status()))
+  admin.route('/', metricsRoutes(deps))
 
   // "Send a test sign-up": the visitor's acceptance and answer, minus the duplicate window, so
   // a repeated test reaches CC again.
@@ -129,6 +134,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
           clientIp: OWNER_TEST_CLIENT,
           turnstileSecret: c.var.config.TURNSTILE_SECRET_KEY,
           skipDuplicateCheck: true,
+          keepAlive: keepAliveOf(c),
         })
         if (acceptance.outcome === 'stale') return { stale: acceptance.form }
         const answer = signupJson(signupAnswer(acceptance), visitorText(f.profile))

@@ -23,6 +23,8 @@ import {
 import type { AppEnv } from '../app-env.ts'
 import { AppError } from '../errors.ts'
 import { type FormDirectory, type FormEntry, withCurrentForm } from '../forms.ts'
+import { signUpEvent } from '../metrics.ts'
+import { keepAliveOf } from '../outcome-recorder.ts'
 import { type ReadResult, readSubmission } from '../submission.ts'
 import { SignupErrorPage, ThanksPage } from '../views/visitor.tsx'
 import { type VisitorText, visitorText } from '../visitor-text.ts'
@@ -118,11 +120,21 @@ export function subscribeRoutes(deps: SubscribeDeps): Hono<SubscribeEnv> {
         fields: read.fields,
         clientIp: c.req.header('cf-connecting-ip') ?? null,
         turnstileSecret: config.TURNSTILE_SECRET_KEY,
+        keepAlive: keepAliveOf(c),
       })
       if (acceptance.outcome === 'stale') return { stale: acceptance.form }
       return { done: signupAnswer(acceptance), confirmed: reachedBackend(acceptance) }
     })
-    if (!answer.ok) throw answer.error
+    if (!answer.ok) {
+      // The one refusal decided here rather than in acceptSignup (which counts its own).
+      if (answer.error.code === 'origin_not_allowed') {
+        deps.outcomes?.record(
+          signUpEvent(formId, 'origin_not_allowed', deps.now(), null),
+          keepAliveOf(c)
+        )
+      }
+      throw answer.error
+    }
     return accepted(c, c.var.visitor as Visitor, answer)
   })
 

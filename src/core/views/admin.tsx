@@ -5,6 +5,7 @@ import type { DeadLetterView, RelayStatus } from '../service.ts'
 import type { FormAuditEntry } from '../store.ts'
 import { FormAuditCard, FormSource, NewFormLink } from './forms.tsx'
 import { NextStep, Page } from './layout.tsx'
+import { type Insights, InsightsSection } from './metrics.tsx'
 
 export function SignInPage({ error, sandboxHint }: { error?: string; sandboxHint?: boolean }) {
   return (
@@ -317,6 +318,7 @@ export function DashboardPage(props: {
   forms: FormCard[]
   formAudit: FormAuditEntry[]
   sandboxView: SandboxView | null
+  insights: Insights
   notice?: string
   sandbox: boolean
 }) {
@@ -334,6 +336,7 @@ export function DashboardPage(props: {
       )}
       <ConnectionCard status={props.status} />
       <DeliveryCard status={props.status} deadLetters={props.deadLetters} />
+      <InsightsSection insights={props.insights} status={props.status} />
       <FormsCard forms={props.forms} />
       <FormAuditCard audit={props.formAudit} />
       <CatalogCard catalog={props.catalog} catalogError={props.catalogError} />

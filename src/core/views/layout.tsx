@@ -6,6 +6,7 @@
  */
 import { raw } from 'hono/html'
 import type { PropsWithChildren } from 'hono/jsx'
+import { CHART_STYLES } from './charts.tsx'
 
 /** Every page: the title is also the heading. `lang`: a visitor page in the form's language. */
 export function Page({
@@ -91,4 +92,4 @@ fieldset { border: 1px solid #8884; border-radius: .4rem; margin: 1rem 0; }
 label.choice, .hint, .problem, .editor label, .preview label { display: block; margin: .3rem 0; }
 .field-row { margin: .75rem 0; }
 .preview { border: 1px dashed #888; border-radius: .4rem; padding: 1rem; }
-`
+${CHART_STYLES}`

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest'
+import { Meter, niceMax, StackedBars, Timeline } from './charts.tsx'
+
+const html = (node: unknown) => String(node)
+
+describe('niceMax', () => {
+  it('is the smallest 1, 2 or 5 × 10ⁿ at or above the value, at least 1', () => {
+    expect([0, 1, 2, 3, 7, 10, 11, 120, 500, 501].map(niceMax)).toEqual([
+      1, 1, 2, 5, 10, 10, 20, 200, 500, 1000,
+    ])
+  })
+})
+
+describe('StackedBars', () => {
+  const chart = html(
+    StackedBars({
+      id: 'c',
+      title: 'Sign-ups',
+      columns: [{ label: 'day 1', tick: 'd1' }, { label: 'day 2' }, { label: 'day 3', tick: 'd3' }],
+      stacks: [
+        { key: 'accepted', label: 'accepted', values: [2, 0, 6] },
+        { key: 'honeypot', label: 'honeypot', values: [2, 0, 3] },
+      ],
+      extra: [{ label: 'p95', values: [40, null, 3000] }],
+    })
+  )
+
+  it('is an image named by its title and described by a summary of the figures', () => {
+    expect(chart).toContain('<svg viewBox="0 0 640 180" role="img" aria-labelledby="c-t c-d">')
+    expect(chart).toContain('<title id="c-t">Sign-ups</title>')
+    expect(chart).toContain(
+      '<desc id="c-d">13 in all: accepted 8, honeypot 5. Most: day 3 (9).</desc>'
+    )
+  })
+
+  it('stacks each column bottom-up against a 1-2-5 axis', () => {
+    // Top of the axis 10; the plot is 150 high from y=8 (2 → 30 high, 6 → 90 high) and 576
+    // wide from x=44, 192 per column, bars 80 % of that, centred.
+    const bar = (cls: string, x: number, y: number, h: number) =>
+      `<rect class="${cls}" x="${x}" y="${y}" width="153.6" height="${h}"></rect>`
+    expect(chart).toContain(bar('o-accepted', 63.2, 128, 30))
+    expect(chart).toContain(bar('o-honeypot', 63.2, 98, 30))
+    expect(chart).toContain(bar('o-accepted', 447.2, 68, 90))
+    expect(chart).toContain(bar('o-honeypot', 447.2, 23, 45))
+    expect(chart.match(/<rect /g)).toHaveLength(4) // nothing drawn for zero
+    // Gridlines at 0, 5 and 10; an odd top (1, 5, 50…) gets no half-way line.
+    expect(chart.match(/text-anchor="end">\d+<\/text>/g)).toEqual([
+      'text-anchor="end">0</text>',
+      'text-anchor="end">5</text>',
+      'text-anchor="end">10</text>',
+    ])
+    expect(chart).toMatch(/>d1<\/text>/)
+    expect(chart).toMatch(/>d3<\/text>/)
+    expect(chart).not.toContain('>day 2</text>')
+  })
+
+  it('has a legend and the same figures as a table', () => {
+    expect(chart).toContain(
+      '<li><span class="sw o-accepted" aria-hidden="true"></span>accepted</li>'
+    )
+    expect(chart).toContain(
+      '<tr><th scope="row">day 1</th><td>2</td><td>2</td><td>4</td><td>40</td></tr>'
+    )
+    expect(chart).toContain(
+      '<tr><th scope="row">day 2</th><td>0</td><td>0</td><td>0</td><td>—</td></tr>'
+    )
+  })
+
+  it('says so when there is nothing, and never uses a style attribute', () => {
+    const empty = html(
+      StackedBars({
+        id: 'e',
+        title: 'Nothing',
+        columns: [{ label: 'a' }],
+        stacks: [{ key: 'accepted', label: 'accepted', values: [0] }],
+      })
+    )
+    expect(empty).toContain('<desc id="e-d">Nothing in this period.</desc>')
+    expect(chart + empty).not.toMatch(/style=|<script/)
+  })
+})
+
+describe('Meter', () => {
+  it('draws the share of the limit, in the alarm colour from 90 %', () => {
+    const low = html(Meter({ label: 'Backlog', value: 250, max: 1000 }))
+    expect(low).toContain('<rect class="fill" width="160" height="16" rx="4"></rect>')
+    expect(low).toContain('<figcaption>Backlog: 250 of 1000 (25%)</figcaption>')
+    expect(low).toContain('aria-hidden="true"')
+    const high = html(Meter({ label: 'Quota', value: 9500, max: 10000 }))
+    expect(high).toContain('<rect class="bad" width="608" height="16" rx="4"></rect>')
+  })
+
+  it('without a limit, says the figure alone', () => {
+    const bare = html(Meter({ label: 'Backlog', value: 12, max: null }))
+    expect(bare).not.toContain('<svg')
+    expect(bare).toContain('<figcaption>Backlog: 12</figcaption>')
+  })
+})
+
+describe('Timeline', () => {
+  const DAY = 86_400_000
+  const from = Date.UTC(2030, 0, 1)
+  const to = from + 10 * DAY
+  const chart = html(
+    Timeline({
+      id: 't',
+      title: 'Connection',
+      from,
+      to,
+      entries: [
+        { at: from - DAY, event: 'consented', state: 'connected', code: null },
+        { at: from + 2 * DAY, event: 'refreshed', state: 'connected', code: null },
+        { at: from + 5 * DAY, event: 'refresh_failed', state: 'degraded', code: 'boom' },
+        { at: from + 6 * DAY, event: 'cc_forbidden', state: 'needs_reauth', code: 'cc_forbidden' },
+      ],
+    })
+  )
+
+  // 10 days over 576 px from x=44: 57.6 px a day.
+  it('colours the state over the window, from the state it started in', () => {
+    const band = (state: string, x: number, width: number) =>
+      `<rect class="o-s-${state}" x="${x}" y="6" width="${width}" height="16"></rect>`
+    expect(chart).toContain(band('connected', 44, 115.2)) // from before the window
+    expect(chart).toContain(band('connected', 159.2, 172.8))
+    expect(chart).toContain(band('degraded', 332, 57.6))
+    expect(chart).toContain(band('needs_reauth', 389.6, 230.4))
+  })
+
+  it('marks each event in the window, and lists them newest first', () => {
+    expect(chart).toContain('<line class="o-e-refreshed" x1="159.2" x2="159.2" y1="28" y2="40">')
+    expect(chart).toContain('<circle class="o-e-refresh_failed" cx="332" cy="34" r="4">')
+    expect(chart).toContain('<circle class="o-e-other" cx="389.6" cy="34" r="4">')
+    expect(chart).toContain(
+      '<desc id="t-d">1 refreshes, 1 failed refreshes, 0 connects, 0 disconnects. Now needs reauth.</desc>'
+    )
+    const rows = [...chart.matchAll(/<tr><th scope="row">([^<]+)<\/th><td>([^<]*)<\/td>/g)]
+    expect(rows.map((m) => [m[1], m[2]])).toEqual([
+      ['2030-01-07 00:00', 'cc_forbidden'],
+      ['2030-01-06 00:00', 'refresh failed'],
+      ['2030-01-03 00:00', 'refresh'],
+    ])
+  })
+})

@@ -1,0 +1,185 @@
+/**
+ * The metrics part of the storage contract (MetricsRepo, and the tallies the outbox and token
+ * repos write with their events), run against SQLite and Deno KV by the same runners as
+ * storage-contract.ts.
+ */
+import assert from 'node:assert/strict'
+import { HISTORY_KEPT } from '../../src/core/connection-history.ts'
+import {
+  ACTIVITY_KEPT,
+  DAY_MS,
+  groupCounters,
+  HOUR_MS,
+  type MetricEvent,
+  tallyOf,
+} from '../../src/core/metrics.ts'
+import type { DeliveryError } from '../../src/core/store.ts'
+import type { ContractRunner, StoreUnderTest } from './storage-contract.ts'
+
+/** Noon UTC, so ± a few hours stays on one day. */
+const T = Date.UTC(2030, 0, 1, 12)
+const ERROR: DeliveryError = { status: 400, errorKey: 'bad', message: 'bad', at: T }
+
+const ev = (outcome: MetricEvent['outcome'], at = T, form = 'f', latencyMs?: number) =>
+  ({ form, outcome, at, email: 'a•••z@example.com', latencyMs }) satisfies MetricEvent
+
+/** The counters of one span over a wide range, as { "start|form": { name: n } }. */
+async function counters(s: StoreUnderTest, span: 'hour' | 'day') {
+  const rows = await s.metrics.counters(span, 0, T + 1000 * DAY_MS)
+  return Object.fromEntries(groupCounters(rows).map((b) => [`${b.start}|${b.form}`, b.counts]))
+}
+
+export function metricsContract({ test, withStore }: ContractRunner): void {
+  const contract = (name: string, body: (store: StoreUnderTest) => Promise<void>) =>
+    test(name, () => withStore(body))
+
+  contract(
+    'metrics: a count lands in its hour and in its UTC day, and counts add up',
+    async (s) => {
+      assert.deepEqual(await s.metrics.counters('hour', 0, T * 2), [])
+      await s.metrics.count(tallyOf([ev('honeypot'), ev('honeypot'), ev('accepted', T + HOUR_MS)]))
+      await s.metrics.count(tallyOf([ev('honeypot', T + 1), ev('accepted', T, 'g')]))
+      assert.deepEqual(await counters(s, 'hour'), {
+        [`${T}|f`]: { honeypot: 3 },
+        [`${T + HOUR_MS}|f`]: { accepted: 1 },
+        [`${T}|g`]: { accepted: 1 },
+      })
+      const day = T - 12 * HOUR_MS
+      assert.deepEqual(await counters(s, 'day'), {
+        [`${day}|f`]: { honeypot: 3, accepted: 1 },
+        [`${day}|g`]: { accepted: 1 },
+      })
+      // [from, to) by bucket start.
+      const hours = await s.metrics.counters('hour', T + 1, T + HOUR_MS + 1)
+      assert.deepEqual(hours, [{ start: T + HOUR_MS, form: 'f', name: 'accepted', n: 1 }])
+    }
+  )
+
+  contract('metrics: the outbox counts its events in the writes that make them', async (s) => {
+    const payload = { email_address: 'a@example.com', list_memberships: ['l'] }
+    const item = { formId: 'f', emailHash: 'h', payload, attempts: 0, nextAttemptAt: T, now: T }
+    const id = await s.outbox.enqueue(item, tallyOf([ev('accepted')]))
+    await s.outbox.claimDue(T, 1, T + 1000)
+    await s.outbox.reschedule(id, T, 1, null, tallyOf([ev('retried')]))
+    // An item that is not there: nothing happened, so nothing is counted.
+    await s.outbox.reschedule(id + 100, T, 1, null, tallyOf([ev('retried')]))
+    await s.outbox.kill(
+      { id: id + 100, formId: 'f', payload },
+      ERROR,
+      T,
+      tallyOf([ev('dead_lettered')])
+    )
+    await s.outbox.delivered(id, T, tallyOf([ev('delivered', T, 'f', 2500)]))
+    await s.outbox.kill({ formId: 'f', payload }, ERROR, T, tallyOf([ev('dead_lettered')]))
+    const second = await s.outbox.enqueue({ ...item, emailHash: 'h2' })
+    await s.outbox.kill(
+      { id: second, formId: 'f', payload },
+      ERROR,
+      T,
+      tallyOf([ev('dead_lettered')])
+    )
+    assert.deepEqual(await counters(s, 'hour'), {
+      [`${T}|f`]: { accepted: 1, retried: 1, delivered: 1, 'l:3000': 1, dead_lettered: 2 },
+    })
+    assert.equal((await s.outbox.figures(T)).pending, 0)
+    assert.equal((await s.outbox.figures(T)).dead, 2)
+  })
+
+  contract('activity: newest first, filtered by form and outcome, up to the limit', async (s) => {
+    await s.metrics.count(tallyOf([ev('accepted', T), ev('delivered', T, 'f', 40)]))
+    await s.metrics.count(tallyOf([ev('honeypot', T + 1, 'g'), ev('accepted', T + 2, 'g')]))
+    const all = await s.metrics.activity({}, 10)
+    assert.deepEqual(
+      all.map((a) => [a.at, a.form, a.outcome, a.latencyMs]),
+      [
+        [T + 2, 'g', 'accepted', null],
+        [T + 1, 'g', 'honeypot', null],
+        // One moment, two lines: the later one in the tally is the newer.
+        [T, 'f', 'delivered', 40],
+        [T, 'f', 'accepted', null],
+      ]
+    )
+    assert.equal(all[0].email, 'a•••z@example.com')
+    assert.deepEqual(
+      (await s.metrics.activity({ outcome: 'accepted' }, 10)).map((a) => a.form),
+      ['g', 'f']
+    )
+    assert.deepEqual(
+      (await s.metrics.activity({ form: 'f' }, 10)).map((a) => a.outcome),
+      ['delivered', 'accepted']
+    )
+    assert.deepEqual(
+      (await s.metrics.activity({ form: 'g', outcome: 'accepted' }, 10)).map((a) => a.at),
+      [T + 2]
+    )
+    assert.equal((await s.metrics.activity({}, 3)).length, 3)
+  })
+
+  contract('activity: only the last ACTIVITY_KEPT lines are kept', async (s) => {
+    for (let batch = 0; batch < 6; batch++) {
+      const events = Array.from({ length: 200 }, (_, i) => ev('invalid_input', T + batch * 200 + i))
+      await s.metrics.count(tallyOf(events))
+    }
+    await s.metrics.purgeMetrics(0)
+    const kept = await s.metrics.activity({}, 2 * ACTIVITY_KEPT)
+    assert.equal(kept.length, ACTIVITY_KEPT)
+    assert.equal(kept[0].at, T + 1199)
+    assert.equal(kept.at(-1)?.at, T + 1199 - ACTIVITY_KEPT + 1)
+  })
+
+  contract('history: saved with the record; read from the last line before `since`', async (s) => {
+    const line = (at: number, event: string, state = 'connected' as const) => ({
+      at,
+      event,
+      state,
+      code: null,
+    })
+    assert.deepEqual(await s.metrics.connectionHistory(0), [])
+    await s.tokens.save({ state: 'connected', generation: 1 }, line(T, 'consented'))
+    await s.tokens.save({ state: 'connected', generation: 1, n: 2 })
+    await s.tokens.save({ state: 'connected', generation: 1, n: 3 }, line(T + DAY_MS, 'refreshed'))
+    await s.tokens.save(
+      { state: 'degraded', generation: 1 },
+      {
+        at: T + 2 * DAY_MS,
+        event: 'refresh_failed',
+        state: 'degraded',
+        code: 'token_endpoint_error',
+      }
+    )
+    assert.deepEqual(await s.tokens.load(), { state: 'degraded', generation: 1 })
+    assert.deepEqual(
+      (await s.metrics.connectionHistory(T + DAY_MS + 1)).map((e) => [e.at, e.event, e.code]),
+      [
+        [T + DAY_MS, 'refreshed', null],
+        [T + 2 * DAY_MS, 'refresh_failed', 'token_endpoint_error'],
+      ]
+    )
+    assert.equal((await s.metrics.connectionHistory(0)).length, 3)
+    // Purged by age.
+    await s.metrics.purgeMetrics(T + 1)
+    assert.deepEqual(
+      (await s.metrics.connectionHistory(0)).map((e) => e.event),
+      ['refreshed', 'refresh_failed']
+    )
+  })
+
+  contract('history: only the last HISTORY_KEPT lines are kept', async (s) => {
+    for (let i = 0; i < HISTORY_KEPT + 3; i++) {
+      await s.tokens.save({ i }, { at: T + i, event: 'refreshed', state: 'connected', code: null })
+    }
+    await s.metrics.purgeMetrics(0)
+    const kept = await s.metrics.connectionHistory(0)
+    assert.equal(kept.length, HISTORY_KEPT)
+    assert.equal(kept[0].at, T + 3)
+  })
+
+  contract('metrics: purgeMetrics deletes the counters of buckets before the cutoff', async (s) => {
+    const old = T - 100 * DAY_MS
+    await s.metrics.count(tallyOf([ev('accepted', old), ev('accepted', T)]))
+    await s.metrics.purgeMetrics(T - 90 * DAY_MS)
+    assert.deepEqual(Object.keys(await counters(s, 'hour')), [`${T}|f`])
+    assert.deepEqual(Object.keys(await counters(s, 'day')), [`${T - 12 * HOUR_MS}|f`])
+    assert.doesNotMatch(await s.dump(), new RegExp(String(old)))
+  })
+}
