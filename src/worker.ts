@@ -9,7 +9,13 @@ import { configFrom } from './core/config.ts'
 import { type RelayBackend, RelayService, type Submission } from './core/service.ts'
 import type { PendingAuthorization } from './core/store.ts'
 import { clock } from './workers/clock.ts'
-import { migrate, SqlAuthStateRepo, SqlOutboxRepo, SqlTokenRepo } from './workers/sql-store.ts'
+import {
+  migrate,
+  SqlAuthStateRepo,
+  SqlOutboxRepo,
+  SqlOwnerRepo,
+  SqlTokenRepo,
+} from './workers/sql-store.ts'
 
 /** One deployment serves one CC account, so there is one Relay object. */
 const RELAY_NAME = 'main'
@@ -29,6 +35,7 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
       tokens: new SqlTokenRepo(ctx.storage.sql),
       states: new SqlAuthStateRepo(ctx.storage.sql),
       outbox: new SqlOutboxRepo(ctx.storage.sql),
+      owner: new SqlOwnerRepo(ctx.storage.sql),
       // One alarm per object: keep the earliest wake-up that is still in the future.
       wake: async (at) => {
         const current = await ctx.storage.getAlarm()
@@ -43,10 +50,27 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
     })
   }
 
+  ownerAttempt(client: string, valid: boolean) {
+    return this.#service.ownerAttempt(client, valid)
+  }
+  openSession(id: string, expiresAt: number) {
+    return this.#service.openSession(id, expiresAt)
+  }
+  sessionLive(id: string) {
+    return this.#service.sessionLive(id)
+  }
+  closeSession(id: string) {
+    return this.#service.closeSession(id)
+  }
   beginAuthorization(pending: PendingAuthorization) {
     return this.#service.beginAuthorization(pending)
   }
-  completeAuthorization(input: { state: string; code?: string; error?: string }) {
+  completeAuthorization(input: {
+    state: string
+    code?: string
+    error?: string
+    description?: string
+  }) {
     return this.#service.completeAuthorization(input)
   }
   accessToken(options?: { rejected?: string }) {

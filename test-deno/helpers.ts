@@ -69,17 +69,47 @@ export function instance(
   }
 }
 
-/** Starts a Connect as the owner and returns the authorize URL the app redirected to. */
+/** The cookie that binds a Connect to the browser that started it (routes/oauth.tsx). */
+export const CONNECT_COOKIE = '__Host-ctct_relay_connect'
+
+/** `name=value` of the cookie a response sets, or '' (none, or a deletion). */
+export function cookieFrom(res: Response, name: string): string {
+  const set = res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`))
+  const pair = set?.split(';')[0] ?? ''
+  return pair === `${name}=` ? '' : pair
+}
+
+/** The owner's browser's Connect cookie, kept as a browser keeps it: set by /oauth/authorize. */
+let connectCookie = ''
+
+/** Starts a Connect as the owner and returns the authorize URL; keeps its cookie, as a browser. */
 export async function startConnect(i: Instance): Promise<URL> {
   const res = await i.call('/oauth/authorize', { headers: OWNER })
   assert.equal(res.status, 302)
+  connectCookie = cookieFrom(res, CONNECT_COOKIE)
   return new URL(res.headers.get('location') ?? '')
+}
+
+/**
+ * Follows CC's redirect back to the callback (on any instance of the deployment) from the
+ * browser that started the Connect: with its cookie, or `cookie` ('' for none).
+ */
+export async function callback(
+  i: Instance,
+  back: URL | string,
+  cookie = connectCookie
+): Promise<Response> {
+  const url = new URL(back, ORIGIN)
+  const res = await i.call(url.pathname + url.search, { headers: cookie ? { cookie } : {} })
+  if (res.headers.getSetCookie().some((c) => c.startsWith(`${CONNECT_COOKIE}=`))) {
+    connectCookie = cookieFrom(res, CONNECT_COOKIE)
+  }
+  return res
 }
 
 /** A full connect: authorize, consent at (the model of) CC, then the callback it sends back to. */
 export async function connect(i: Instance, net: TestNetwork): Promise<Response> {
-  const back = await net.consent(await startConnect(i))
-  return i.call(back.pathname + back.search)
+  return callback(i, await net.consent(await startConnect(i)))
 }
 
 export async function status(i: Instance): Promise<Record<string, unknown>> {

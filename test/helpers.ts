@@ -22,17 +22,46 @@ export function call(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`${ORIGIN}${path}`, { redirect: 'manual', ...init }))
 }
 
-/** Starts a Connect as the owner and returns the authorize URL the worker redirected to. */
-export async function startConnect(): Promise<URL> {
-  const res = await call('/oauth/authorize', { headers: OWNER })
+/** The cookie that binds a Connect to the browser that started it (routes/oauth.tsx). */
+export const CONNECT_COOKIE = '__Host-ctct_relay_connect'
+
+/** `name=value` of the cookie a response sets, or '' (none, or a deletion). */
+export function cookieFrom(res: Response, name: string): string {
+  const set = res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`))
+  const pair = set?.split(';')[0] ?? ''
+  return pair === `${name}=` ? '' : pair
+}
+
+/** The owner's browser's Connect cookie, kept as a browser keeps it: set by /oauth/authorize. */
+let connectCookie = ''
+
+/**
+ * Starts a Connect (as the owner, unless `headers` say otherwise) and returns the authorize URL
+ * the worker redirected to. Like a browser, it keeps the Connect cookie for `callback`.
+ */
+export async function startConnect(headers: Record<string, string> = OWNER): Promise<URL> {
+  const res = await call('/oauth/authorize', { headers })
   expect(res.status).toBe(302)
+  connectCookie = cookieFrom(res, CONNECT_COOKIE)
   return new URL(res.headers.get('location') ?? '')
+}
+
+/**
+ * Follows CC's redirect back to the callback from the browser that started the Connect: with its
+ * cookie (or `cookie`, '' for none), which the browser drops when the callback deletes it.
+ */
+export async function callback(back: URL | string, cookie = connectCookie): Promise<Response> {
+  const url = new URL(back, ORIGIN)
+  const res = await call(url.pathname + url.search, { headers: cookie ? { cookie } : {} })
+  if (res.headers.getSetCookie().some((c) => c.startsWith(`${CONNECT_COOKIE}=`))) {
+    connectCookie = cookieFrom(res, CONNECT_COOKIE)
+  }
+  return res
 }
 
 /** A full connect: authorize, consent at (the model of) CC, then the callback it sends back to. */
 export async function connect(): Promise<Response> {
-  const back = await net.consent(await startConnect())
-  return call(back.pathname + back.search)
+  return callback(await net.consent(await startConnect()))
 }
 
 export async function status(): Promise<Record<string, unknown>> {

@@ -9,13 +9,18 @@
  * is made to happen once by the KV itself: atomic commits for the outbox and OAuth states, and
  * the refresh lease for the token endpoint (see kv-store.ts and core/connection.ts).
  */
-import { createApp } from '../core/app.ts'
+import { createApp, hostIsLoopback } from '../core/app.ts'
 import { type Clock, systemClock } from '../core/clock.ts'
-import { configFrom } from '../core/config.ts'
-import { outcomeFromRecord, type RefreshSerializer, settledElsewhere } from '../core/connection.ts'
+import { configFrom, isLoopbackHost } from '../core/config.ts'
+import {
+  outcomeFromRecord,
+  type RefreshSerializer,
+  SLOWEST_REFRESH_MS,
+  settledElsewhere,
+} from '../core/connection.ts'
 import { fromStored } from '../core/connection-state.ts'
 import { RelayService } from '../core/service.ts'
-import { KvAuthStateRepo, KvOutboxRepo, KvTokenRepo } from './kv-store.ts'
+import { KvAuthStateRepo, KvOutboxRepo, KvOwnerRepo, KvTokenRepo } from './kv-store.ts'
 
 export interface DenoRelayOptions {
   kv: Deno.Kv
@@ -38,6 +43,12 @@ export interface DenoRelay {
   service: RelayService
   /** The `deno serve` handler: the app, with the client IP taken from the connection. */
   fetch: (request: Request, info: Deno.ServeHandlerInfo) => Promise<Response>
+  /**
+   * `deno serve`'s onListen: where the server listens. The sandbox runs only on a loopback
+   * listener (and a loopback Host), never before this is called: any client can send
+   * `Host: localhost` to a public server, but no remote client reaches 127.0.0.1.
+   */
+  onListen: (address: Deno.Addr) => void
   /** Asks for a drain at `at` (epoch ms): what the service calls after queueing a sign-up. */
   wake: (at: number) => Promise<void>
   /** For kv.listenQueue: drains on our messages, ignores anything else sharing the KV. */
@@ -118,6 +129,7 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
     tokens,
     states: new KvAuthStateRepo(kv),
     outbox: new KvOutboxRepo(kv),
+    owner: new KvOwnerRepo(kv),
     wake,
     config,
     fetch: network,
@@ -126,7 +138,14 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
     serializeRefresh: refreshLease(tokens, clock),
   })
 
-  const app = createApp({ config, backend: () => service, now, fetch: network })
+  let loopback = false
+  const app = createApp({
+    config,
+    backend: () => service,
+    now,
+    fetch: network,
+    isLocal: (request) => loopback && hostIsLoopback(request),
+  })
   const close = () => {
     closed = true
     clearTimeout(timer)
@@ -137,6 +156,13 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
   return {
     service,
     fetch: (request, info) => track(Promise.resolve(app.fetch(withClientIp(request, info)))),
+    onListen: (address) => {
+      loopback = address.transport === 'tcp' && isLoopbackHost(address.hostname)
+      if (address.transport === 'tcp') {
+        const host = address.hostname.includes(':') ? `[${address.hostname}]` : address.hostname
+        console.log(`Listening on http://${host}:${address.port}/`)
+      }
+    },
     wake,
     onQueueMessage: async (message) => {
       if ((message as { kind?: unknown } | null)?.kind === DRAIN_MESSAGE.kind) await drain()
@@ -158,8 +184,8 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
   }
 }
 
-/** Outlives a whole refresh (3 × (1.1 s + 8 s)), so only a crash lets it lapse. */
-export const REFRESH_LEASE_MS = 60_000
+/** Outlives a whole refresh (3 × (1.1 s + 30 s)) by half a minute, so only a crash lets it lapse. */
+export const REFRESH_LEASE_MS = SLOWEST_REFRESH_MS + 30_000
 /** How long a caller waits for another instance's refresh before giving up for now. */
 const LEASE_WAIT_MS = 15_000
 const LEASE_POLL_MS = 50

@@ -5,14 +5,22 @@
  * onError's (app.ts): a page or JSON, by what the request accepts.
  */
 import { Hono, type MiddlewareHandler } from 'hono'
-import { deleteCookie, setCookie } from 'hono/cookie'
+import { getCookie } from 'hono/cookie'
 import { csrf } from 'hono/csrf'
 import { type AcceptDeps, acceptSignup, profileFor, signupAnswer, signupJson } from '../accept.ts'
 import type { AppEnv } from '../app-env.ts'
 import { checkProfiles } from '../catalog.ts'
 import { AppError } from '../errors.ts'
-import { adminTokenMatches, issueSession, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../owner.ts'
-import { type OwnerCheck, ownerPageHeaders } from '../owner-middleware.ts'
+import { randomToken } from '../oauth.ts'
+import {
+  issueSession,
+  SESSION_COOKIE,
+  SESSION_TTL_SECONDS,
+  setOwnerCookie,
+  verifySession,
+} from '../owner.ts'
+import { formField, ownerForm } from '../owner-form.ts'
+import { type OwnerCheck, ownerPageHeaders, tryAdminToken } from '../owner-middleware.ts'
 import { formSnippet } from '../snippet.ts'
 import { DashboardPage, SignInPage, TestSignupPage } from '../views/admin.tsx'
 
@@ -38,6 +46,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
   admin.use(ownerPageHeaders)
   // State-changing owner actions are POSTs; reject cross-site form posts by Origin.
   admin.use(csrf())
+  admin.use(ownerForm)
 
   admin.get('/', async (c) => {
     const config = c.var.config
@@ -58,6 +67,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
         formId,
         snippet: await formSnippet(origin, formId, profile, catalog),
         check: checks.find((k) => k.form_id === formId) ?? null,
+        turnstile: profile.turnstile === true,
       }))
     )
     return c.html(
@@ -76,27 +86,27 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
 
   admin.post('/login', async (c) => {
     const config = c.var.config
-    const form = await c.req.parseBody()
-    const token = typeof form.token === 'string' ? form.token : ''
-    if (!(await adminTokenMatches(token, config.ADMIN_TOKEN))) {
+    const backend = deps.backend()
+    if (!(await tryAdminToken(c, backend, formField(c, 'token')))) {
       return c.html(
         <SignInPage error="That token is not right." sandboxHint={config.sandbox} />,
         401
       )
     }
-    setCookie(c, SESSION_COOKIE, await issueSession(config.ADMIN_TOKEN, deps.now()), {
-      httpOnly: true,
-      secure: true,
-      // Lax, not Strict: the owner arrives back from CC's consent page by a cross-site redirect.
-      sameSite: 'Lax',
-      path: '/',
-      maxAge: SESSION_TTL_SECONDS,
-    })
+    const id = randomToken()
+    const now = deps.now()
+    await backend.openSession(id, now + SESSION_TTL_SECONDS * 1000)
+    const cookie = await issueSession(config.ADMIN_TOKEN, now, id)
+    setOwnerCookie(c, SESSION_COOKIE, cookie, SESSION_TTL_SECONDS)
     return c.redirect('/admin', 303)
   })
 
-  admin.post('/logout', (c) => {
-    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true })
+  // Ends the session where it is kept, not just in this browser: a copied cookie is refused too.
+  admin.post('/logout', async (c) => {
+    const cookie = getCookie(c, SESSION_COOKIE, 'host')
+    const id = cookie && (await verifySession(cookie, c.var.config.ADMIN_TOKEN, deps.now()))
+    if (id) await deps.backend().closeSession(id)
+    setOwnerCookie(c, SESSION_COOKIE, null)
     return c.redirect('/admin', 303)
   })
 
@@ -108,8 +118,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
     const formId = c.req.param('formId')
     const profile = profileFor(c.var.config, formId)
     if (!profile) throw new AppError('unknown_form', `No form profile "${formId}" in FORMS`)
-    const form = await c.req.parseBody()
-    const email = typeof form.email === 'string' ? form.email : ''
+    const email = formField(c, 'email')
     const acceptance = await acceptSignup(deps, {
       formId,
       profile,

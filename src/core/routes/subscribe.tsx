@@ -23,11 +23,8 @@ import {
 import type { AppEnv } from '../app-env.ts'
 import type { FormProfile } from '../config.ts'
 import { AppError } from '../errors.ts'
-import { readSubmission } from '../submission.ts'
+import { MAX_BODY_BYTES, readSubmission } from '../submission.ts'
 import { SignupErrorPage, ThanksPage } from '../views/visitor.tsx'
-
-/** Generous for any sign-up form, small enough to bound parsing work. */
-export const MAX_BODY_BYTES = 16 * 1024
 
 /** How to answer this visitor: known once the route has seen the form id and the request. */
 interface Visitor {

@@ -3,6 +3,7 @@ import type { Catalog, ProfileCheck } from '../catalog.ts'
 import type { SandboxView } from '../sandbox.ts'
 import type { DeadLetterView, RelayStatus } from '../service.ts'
 import { NextStep, Page } from './layout.tsx'
+import { TurnstileWarning } from './turnstile-warning.tsx'
 
 export function SignInPage({ error, sandboxHint }: { error?: string; sandboxHint?: boolean }) {
   return (
@@ -169,6 +170,7 @@ export interface FormCard {
   formId: string
   snippet: string
   check: ProfileCheck | null
+  turnstile: boolean
 }
 
 /** A list or custom field: its name, then the id to copy into FORMS. */
@@ -257,6 +259,7 @@ function FormsCard({ forms }: { forms: FormCard[] }) {
         <article class="card" data-form={f.formId}>
           <h3>{f.formId}</h3>
           <ProfileCheckNote check={f.check} />
+          <TurnstileWarning turnstile={f.turnstile} />
           <p>Paste this into your site:</p>
           <pre>
             <code>{f.snippet}</code>
