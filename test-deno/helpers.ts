@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { createDenoRelay, type DenoRelay } from '../src/deno/relay.ts'
+import { ConnectCookieJar } from '../test/support/connect-cookie.ts'
 import { ALERT_URL, API, AUTHORIZE_URL, TestNetwork, TOKEN_URL } from '../test/support/network.ts'
 import type { VirtualClock } from '../test/support/virtual-clock.ts'
 
@@ -69,24 +70,14 @@ export function instance(
   }
 }
 
-/** The cookie that binds a Connect to the browser that started it (routes/oauth.tsx). */
-export const CONNECT_COOKIE = '__Host-ctct_relay_connect'
-
-/** `name=value` of the cookie a response sets, or '' (none, or a deletion). */
-export function cookieFrom(res: Response, name: string): string {
-  const set = res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`))
-  const pair = set?.split(';')[0] ?? ''
-  return pair === `${name}=` ? '' : pair
-}
-
-/** The owner's browser's Connect cookie, kept as a browser keeps it: set by /oauth/authorize. */
-let connectCookie = ''
+/** The owner's browser's Connect cookie, kept as a browser keeps it. */
+const jar = new ConnectCookieJar()
 
 /** Starts a Connect as the owner and returns the authorize URL; keeps its cookie, as a browser. */
 export async function startConnect(i: Instance): Promise<URL> {
   const res = await i.call('/oauth/authorize', { headers: OWNER })
   assert.equal(res.status, 302)
-  connectCookie = cookieFrom(res, CONNECT_COOKIE)
+  jar.keep(res)
   return new URL(res.headers.get('location') ?? '')
 }
 
@@ -97,13 +88,11 @@ export async function startConnect(i: Instance): Promise<URL> {
 export async function callback(
   i: Instance,
   back: URL | string,
-  cookie = connectCookie
+  cookie = jar.cookie
 ): Promise<Response> {
   const url = new URL(back, ORIGIN)
   const res = await i.call(url.pathname + url.search, { headers: cookie ? { cookie } : {} })
-  if (res.headers.getSetCookie().some((c) => c.startsWith(`${CONNECT_COOKIE}=`))) {
-    connectCookie = cookieFrom(res, CONNECT_COOKIE)
-  }
+  jar.keep(res)
   return res
 }
 
@@ -197,4 +186,5 @@ export async function withInstance(
   }
 }
 
+export { CONNECT_COOKIE, cookieFrom } from '../test/support/connect-cookie.ts'
 export { network, TestNetwork }

@@ -10,6 +10,9 @@ import { beforeAll, beforeEach, expect } from 'vitest'
 import { SLOT_REST_MS } from '../src/core/pacer.ts'
 import worker from '../src/worker.ts'
 import { clock, net } from './edge.ts'
+import { ConnectCookieJar } from './support/connect-cookie.ts'
+
+export { CONNECT_COOKIE, cookieFrom } from './support/connect-cookie.ts'
 
 export const ORIGIN = 'https://relay.test'
 export const ADMIN_TOKEN = 'test-admin-token-0123456789'
@@ -22,18 +25,8 @@ export function call(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`${ORIGIN}${path}`, { redirect: 'manual', ...init }))
 }
 
-/** The cookie that binds a Connect to the browser that started it (routes/oauth.tsx). */
-export const CONNECT_COOKIE = '__Host-ctct_relay_connect'
-
-/** `name=value` of the cookie a response sets, or '' (none, or a deletion). */
-export function cookieFrom(res: Response, name: string): string {
-  const set = res.headers.getSetCookie().find((c) => c.startsWith(`${name}=`))
-  const pair = set?.split(';')[0] ?? ''
-  return pair === `${name}=` ? '' : pair
-}
-
-/** The owner's browser's Connect cookie, kept as a browser keeps it: set by /oauth/authorize. */
-let connectCookie = ''
+/** The owner's browser's Connect cookie, kept as a browser keeps it. */
+const jar = new ConnectCookieJar()
 
 /**
  * Starts a Connect (as the owner, unless `headers` say otherwise) and returns the authorize URL
@@ -42,7 +35,7 @@ let connectCookie = ''
 export async function startConnect(headers: Record<string, string> = OWNER): Promise<URL> {
   const res = await call('/oauth/authorize', { headers })
   expect(res.status).toBe(302)
-  connectCookie = cookieFrom(res, CONNECT_COOKIE)
+  jar.keep(res)
   return new URL(res.headers.get('location') ?? '')
 }
 
@@ -50,12 +43,10 @@ export async function startConnect(headers: Record<string, string> = OWNER): Pro
  * Follows CC's redirect back to the callback from the browser that started the Connect: with its
  * cookie (or `cookie`, '' for none), which the browser drops when the callback deletes it.
  */
-export async function callback(back: URL | string, cookie = connectCookie): Promise<Response> {
+export async function callback(back: URL | string, cookie = jar.cookie): Promise<Response> {
   const url = new URL(back, ORIGIN)
   const res = await call(url.pathname + url.search, { headers: cookie ? { cookie } : {} })
-  if (res.headers.getSetCookie().some((c) => c.startsWith(`${CONNECT_COOKIE}=`))) {
-    connectCookie = cookieFrom(res, CONNECT_COOKIE)
-  }
+  jar.keep(res)
   return res
 }
 
