@@ -151,6 +151,11 @@ describe('GET /oauth/callback (PKCE)', () => {
     expect(res.status).toBe(400)
     expect(await res.text()).toContain('invalid_grant')
     expect(cc.tokenCalls).toHaveLength(1)
+    // The state is spent, so its cookie goes too, on the error page as on success.
+    expect(cookieFrom(res, CONNECT_COOKIE)).toBe('')
+    expect(res.headers.getSetCookie()).toContainEqual(
+      expect.stringMatching(/^__Host-ctct_relay_connect=;.*Max-Age=0/)
+    )
   })
 
   it('refuses a code issued for another PKCE challenge (a code swapped in by someone else)', async () => {
