@@ -15,14 +15,21 @@ import { ownerPageHeaders } from './owner-middleware.ts'
 const OWNER_PATHS = /^\/(admin|oauth|__sandbox)(\/|$)/
 
 export const securityHeaders = createMiddleware(async function securityHeaders(c, next) {
+  const owner = OWNER_PATHS.test(c.req.path)
+  const always = () => {
+    c.header('x-content-type-options', 'nosniff')
+    if (owner) c.header('cache-control', 'no-store')
+  }
+  // Set before the route runs, these join every answer built on this context (c.json, c.html,
+  // c.redirect, the error handlers' too) without copying a response afterwards.
+  always()
   await next()
-  c.header('x-content-type-options', 'nosniff')
-  if (OWNER_PATHS.test(c.req.path)) c.header('cache-control', 'no-store')
+  // An answer built elsewhere (an HTTPException's, such as the CSRF check's 403): copied.
+  const kept = (name: string, value: string) => c.res.headers.get(name) === value
+  if (!kept('x-content-type-options', 'nosniff') || (owner && !kept('cache-control', 'no-store')))
+    always()
   const headers = c.res.headers
-  if (
-    headers.get('content-type')?.startsWith('text/html') &&
-    !headers.has('content-security-policy')
-  )
-    // secureHeaders sets its headers after `next`: with a no-op one, on this response.
-    await ownerPageHeaders(c, async () => {})
+  const html = headers.get('content-type')?.startsWith('text/html')
+  // secureHeaders sets its headers after `next`: with a no-op one, on this response.
+  if (html && !headers.has('content-security-policy')) await ownerPageHeaders(c, async () => {})
 })
