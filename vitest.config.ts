@@ -66,7 +66,7 @@ export default defineConfig({
       ),
       // The same worker as a confidential client: CC_CLIENT_SECRET set, Basic auth on the exchange.
       project('workerd-confidential', ['test/confidential/**/*.test.ts'], [], {
-        CC_CLIENT_SECRET: 'test-client-secret',
+        CC_CLIENT_SECRET: 'test client secret!',
       }),
       // `npm start` without credentials: the built-in sandbox stands in for Constant Contact.
       project('workerd-sandbox', ['test/sandbox/**/*.test.ts'], [], {

@@ -52,4 +52,4 @@ try {
   // No signals here (Deno Deploy): the platform stops isolates itself.
 }
 
-export default { fetch: relay.fetch } satisfies Deno.ServeDefaultExport
+export default { fetch: relay.fetch, onListen: relay.onListen } satisfies Deno.ServeDefaultExport

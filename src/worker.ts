@@ -17,6 +17,7 @@ import {
   SqlFormRepo,
   SqlMetricsRepo,
   SqlOutboxRepo,
+  SqlOwnerRepo,
   SqlTokenRepo,
 } from './workers/sql-store.ts'
 
@@ -41,6 +42,7 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
       forms: new SqlFormRepo(ctx.storage.sql),
       metrics: new SqlMetricsRepo(ctx.storage.sql),
       observe: analyticsSink(env),
+      owner: new SqlOwnerRepo(ctx.storage.sql),
       // One alarm per object: keep the earliest wake-up that is still in the future.
       wake: async (at) => {
         const current = await ctx.storage.getAlarm()
@@ -55,10 +57,27 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
     })
   }
 
+  ownerAttempt(client: string, valid: boolean) {
+    return this.#service.ownerAttempt(client, valid)
+  }
+  openSession(id: string, expiresAt: number) {
+    return this.#service.openSession(id, expiresAt)
+  }
+  sessionLive(id: string) {
+    return this.#service.sessionLive(id)
+  }
+  closeSession(id: string) {
+    return this.#service.closeSession(id)
+  }
   beginAuthorization(pending: PendingAuthorization) {
     return this.#service.beginAuthorization(pending)
   }
-  completeAuthorization(input: { state: string; code?: string; error?: string }) {
+  completeAuthorization(input: {
+    state: string
+    code?: string
+    error?: string
+    description?: string
+  }) {
     return this.#service.completeAuthorization(input)
   }
   accessToken(options?: { rejected?: string }) {

@@ -6,7 +6,11 @@
 import assert from 'node:assert/strict'
 import {
   CLIENT_ID,
+  CONNECT_COOKIE,
+  callback,
   connect,
+  cookieFrom,
+  OWNER,
   startConnect,
   status,
   withInstance,
@@ -35,7 +39,7 @@ Deno.test('connect: the verifier sent matches the challenge, then 303 /admin', a
     assert.match(state, /^[\w-]{43}$/)
 
     const back = await net.consent(authorize)
-    const res = await relay.call(back.pathname + back.search)
+    const res = await callback(relay, back)
     assert.equal(res.status, 303)
     assert.equal(res.headers.get('location'), '/admin?notice=connected')
     assert.equal(cc.tokenCalls.length, 1)
@@ -62,18 +66,19 @@ Deno.test('connect: the verifier sent matches the challenge, then 303 /admin', a
 
 Deno.test('connect: a replayed state is rejected, on any instance, with no token call', async () => {
   await withTwoInstances(async ({ a, b, cc, net }) => {
-    const back = await net.consent(await startConnect(a))
-    const callback = back.pathname + back.search
-    assert.equal((await a.call(callback)).status, 303)
+    const started = await a.call('/oauth/authorize', { headers: OWNER })
+    const cookie = cookieFrom(started, CONNECT_COOKIE) // even a copy of the right cookie
+    const back = await net.consent(started.headers.get('location') ?? '')
+    assert.equal((await callback(a, back, cookie)).status, 303)
     assert.equal(cc.tokenCalls.length, 1)
     for (const replayer of [a, b]) {
-      const replay = await replayer.call(callback)
+      const replay = await callback(replayer, back, cookie)
       assert.equal(replay.status, 400)
       assert.match(await replay.text(), /already used/)
     }
-    const forged = await b.call('/oauth/callback?code=good-code&state=forged-state-value')
+    const forged = await callback(b, '/oauth/callback?code=good-code&state=forged-state-value')
     assert.equal(forged.status, 400)
-    assert.match(await forged.text(), /not issued by this relay/)
+    assert.match(await forged.text(), /not started in this browser/)
     assert.equal(cc.tokenCalls.length, 1)
   })
 })
@@ -81,20 +86,48 @@ Deno.test('connect: a replayed state is rejected, on any instance, with no token
 Deno.test('connect: two callbacks racing with one state on two instances: one wins', async () => {
   await withTwoInstances(async ({ a, b, cc, net }) => {
     const back = await net.consent(await startConnect(a))
-    const callback = back.pathname + back.search
-    const answers = await Promise.all([a, b, a, b].map((i) => i.call(callback)))
+    const answers = await Promise.all([a, b, a, b].map((i) => callback(i, back)))
     assert.deepEqual(answers.map((r) => r.status).sort(), [303, 400, 400, 400])
+    assert.equal(cc.tokenCalls.length, 1)
+  })
+})
+
+Deno.test('connect: the client that starts a Connect must finish it (state_mismatch)', async () => {
+  await withTwoInstances(async ({ a, b, cc, net }) => {
+    const other = cookieFrom(await a.call('/oauth/authorize', { headers: OWNER }), CONNECT_COOKIE)
+    const started = await a.call('/oauth/authorize', { headers: OWNER }) // Bearer-started
+    const back = await net.consent(started.headers.get('location') ?? '')
+    for (const [i, cookie] of [
+      [a, ''],
+      [b, other],
+    ] as const) {
+      const res = await callback(i, back, cookie)
+      assert.equal(res.status, 400)
+      assert.match(await res.text(), /not started in this browser/)
+    }
+    assert.equal(cc.tokenCalls.length, 0)
+    // With its own cookie, on either instance, it finishes.
+    assert.equal((await callback(b, back, cookieFrom(started, CONNECT_COOKIE))).status, 303)
     assert.equal(cc.tokenCalls.length, 1)
   })
 })
 
 Deno.test('connect: error=access_denied is reported plainly and burns the state', async () => {
   await withInstance(async ({ relay, cc }) => {
-    const state = (await startConnect(relay)).searchParams.get('state') ?? ''
-    const denied = await relay.call(`/oauth/callback?error=access_denied&state=${state}`)
+    const started = await relay.call('/oauth/authorize', { headers: OWNER })
+    const cookie = cookieFrom(started, CONNECT_COOKIE)
+    const state = new URL(started.headers.get('location') ?? '').searchParams.get('state')
+    const denied = await callback(
+      relay,
+      `/oauth/callback?error=access_denied&error_description=${encodeURIComponent('<b>No</b>')}&state=${state}`,
+      cookie
+    )
     assert.equal(denied.status, 400)
-    assert.match(await denied.text(), /access was denied/)
-    assert.equal((await relay.call(`/oauth/callback?code=good-code&state=${state}`)).status, 400)
+    const page = await denied.text()
+    assert.match(page, /access was denied/)
+    assert.match(page, /&lt;b&gt;No&lt;\/b&gt;/) // CC's error_description, escaped
+    const reuse = await callback(relay, `/oauth/callback?code=good-code&state=${state}`, cookie)
+    assert.equal(reuse.status, 400)
     assert.equal(cc.tokenCalls.length, 0)
   })
 })

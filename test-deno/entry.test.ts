@@ -7,8 +7,10 @@ import assert from 'node:assert/strict'
 import { createDenoRelay, DRAIN_MESSAGE } from '../src/deno/relay.ts'
 import { VirtualClock } from '../test/support/virtual-clock.ts'
 import {
+  CONNECT_COOKIE,
   connect,
   connInfo,
+  cookieFrom,
   ENV,
   instance,
   network,
@@ -36,9 +38,13 @@ const noNetwork: typeof fetch = (input) => {
   throw new TypeError(`no network in tests: ${new Request(input).url}`)
 }
 
+/** What `deno serve --host 127.0.0.1 --port 8000` tells the default export once it listens. */
+const LOOPBACK: Deno.NetAddr = { transport: 'tcp', hostname: '127.0.0.1', port: 8000 }
+
 Deno.test('sandbox: sign-in → Connect → sandbox consent → callback → connected', async () => {
   const kv = await Deno.openKv(':memory:')
   const relay = createDenoRelay({ kv, env: SANDBOX_ENV, fetch: noNetwork, wake: async () => {} })
+  relay.onListen(LOOPBACK)
   const local = 'http://localhost:8000'
   const call = (path: string, init?: RequestInit) =>
     relay.fetch(new Request(new URL(path, local), init), connInfo('127.0.0.1'))
@@ -51,8 +57,10 @@ Deno.test('sandbox: sign-in → Connect → sandbox consent → callback → con
     assert.equal(login.status, 303)
     const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]
 
+    assert.match(cookie, /^__Host-ctct_relay_session=/)
     const authorize = await call('/oauth/authorize', { headers: { cookie } })
     assert.equal(authorize.status, 302)
+    const connectCookie = (authorize.headers.get('set-cookie') ?? '').split(';')[0]
     const consentUrl = new URL(authorize.headers.get('location') ?? '')
     assert.equal(consentUrl.origin + consentUrl.pathname, `${local}/__sandbox/authorize`)
 
@@ -72,7 +80,9 @@ Deno.test('sandbox: sign-in → Connect → sandbox consent → callback → con
     const callback = new URL(approved.headers.get('location') ?? '')
     assert.equal(callback.pathname, '/oauth/callback')
 
-    const done = await call(callback.pathname + callback.search)
+    const done = await call(callback.pathname + callback.search, {
+      headers: { cookie: `${cookie}; ${connectCookie}` },
+    })
     assert.equal(done.status, 303, await done.clone().text())
     const dashboard = await (await call('/admin', { headers: { cookie } })).text()
     assert.match(dashboard, /data-state="connected"/)
@@ -94,10 +104,38 @@ Deno.test('sandbox: sign-in → Connect → sandbox consent → callback → con
 Deno.test('sandbox: refused on a host that is not loopback', async () => {
   const kv = await Deno.openKv(':memory:')
   const relay = createDenoRelay({ kv, env: SANDBOX_ENV, fetch: noNetwork, wake: async () => {} })
+  relay.onListen(LOOPBACK)
   try {
     const res = await relay.fetch(new Request(`${ORIGIN}/healthz`), connInfo('203.0.113.9'))
     assert.equal(res.status, 403)
     assert.equal(((await res.json()) as { error: string }).error, 'sandbox_forbidden')
+  } finally {
+    relay.close()
+    kv.close()
+  }
+})
+
+Deno.test('sandbox: runs only on a loopback listener, whatever the Host header says', async () => {
+  const kv = await Deno.openKv(':memory:')
+  const relay = createDenoRelay({ kv, env: SANDBOX_ENV, fetch: noNetwork, wake: async () => {} })
+  // `Host: localhost` is all a remote client needs to send to look local.
+  const spoofed = () =>
+    relay.fetch(new Request('http://localhost:8000/healthz'), connInfo('203.0.113.9'))
+  const refused = async () => {
+    const res = await spoofed()
+    assert.equal(res.status, 403)
+    assert.equal(((await res.json()) as { error: string }).error, 'sandbox_forbidden')
+  }
+  try {
+    await refused() // not listening yet (or a platform that never says where): refused
+    relay.onListen({ transport: 'tcp', hostname: '0.0.0.0', port: 8000 })
+    await refused()
+    relay.onListen({ transport: 'tcp', hostname: '::', port: 8000 })
+    await refused()
+    relay.onListen({ transport: 'tcp', hostname: '::1', port: 8000 })
+    assert.equal((await spoofed()).status, 200)
+    relay.onListen(LOOPBACK)
+    assert.equal((await spoofed()).status, 200)
   } finally {
     relay.close()
     kv.close()
@@ -160,7 +198,8 @@ Deno.test('wake-ups: a timer and a KV queue message both drain; the item is sent
       headers: { authorization: `Bearer ${ENV.ADMIN_TOKEN}` },
     })
     const back = await net.consent(authorize.headers.get('location') ?? '')
-    assert.equal((await call(back.pathname + back.search)).status, 303)
+    const cookie = cookieFrom(authorize, CONNECT_COOKIE)
+    assert.equal((await call(back.pathname + back.search, { headers: { cookie } })).status, 303)
     cc.down = true
     const queued = await submit({ call }, 'wake@example.com')
     assert.equal(queued.status, 202)

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { createDenoRelay, type DenoRelay } from '../src/deno/relay.ts'
+import { ConnectCookieJar } from '../test/support/connect-cookie.ts'
 import { ALERT_URL, API, AUTHORIZE_URL, TestNetwork, TOKEN_URL } from '../test/support/network.ts'
 import type { VirtualClock } from '../test/support/virtual-clock.ts'
 
@@ -69,17 +70,35 @@ export function instance(
   }
 }
 
-/** Starts a Connect as the owner and returns the authorize URL the app redirected to. */
+/** The owner's browser's Connect cookie, kept as a browser keeps it. */
+const jar = new ConnectCookieJar()
+
+/** Starts a Connect as the owner and returns the authorize URL; keeps its cookie, as a browser. */
 export async function startConnect(i: Instance): Promise<URL> {
   const res = await i.call('/oauth/authorize', { headers: OWNER })
   assert.equal(res.status, 302)
+  jar.keep(res)
   return new URL(res.headers.get('location') ?? '')
+}
+
+/**
+ * Follows CC's redirect back to the callback (on any instance of the deployment) from the
+ * browser that started the Connect: with its cookie, or `cookie` ('' for none).
+ */
+export async function callback(
+  i: Instance,
+  back: URL | string,
+  cookie = jar.cookie
+): Promise<Response> {
+  const url = new URL(back, ORIGIN)
+  const res = await i.call(url.pathname + url.search, { headers: cookie ? { cookie } : {} })
+  jar.keep(res)
+  return res
 }
 
 /** A full connect: authorize, consent at (the model of) CC, then the callback it sends back to. */
 export async function connect(i: Instance, net: TestNetwork): Promise<Response> {
-  const back = await net.consent(await startConnect(i))
-  return i.call(back.pathname + back.search)
+  return callback(i, await net.consent(await startConnect(i)))
 }
 
 export async function status(i: Instance): Promise<Record<string, unknown>> {
@@ -168,4 +187,5 @@ export async function withInstance(
   }
 }
 
+export { CONNECT_COOKIE, cookieFrom } from '../test/support/connect-cookie.ts'
 export { network, TestNetwork }

@@ -7,6 +7,7 @@ import {
   KvFormRepo,
   KvMetricsRepo,
   KvOutboxRepo,
+  KvOwnerRepo,
   KvTokenRepo,
   migrate,
 } from '../src/deno/kv-store.ts'
@@ -29,6 +30,7 @@ const runner: ContractRunner = {
         outbox: new KvOutboxRepo(kv),
         forms: new KvFormRepo(kv),
         metrics: new KvMetricsRepo(kv),
+        owner: new KvOwnerRepo(kv),
         dump: async () => JSON.stringify(await Array.fromAsync(kv.list({ prefix: [] })), asText),
       })
     } finally {

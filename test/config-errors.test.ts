@@ -29,6 +29,13 @@ it.each([
   [{ FORMS: '{"f": {"lists": ["nope"], "origins": ["https://a.test"]}}' }, 'FORMS', 'UUID'],
   [{ FORMS: '{"f": {"lists": [], "origins": ["https://a.test"]}}' }, 'FORMS', 'at least one list'],
   [{ CC_TOKEN_URL: 'ftp://x' }, 'CC_TOKEN_URL', 'http(s)'],
+  // Tokens, codes and secrets travel over these: https only, except on a loopback host.
+  [{ CC_AUTHORIZE_URL: 'http://authz.cc.test/authorize' }, 'CC_AUTHORIZE_URL', 'https:'],
+  [{ CC_TOKEN_URL: 'http://authz.cc.test/token' }, 'CC_TOKEN_URL', 'https:'],
+  [{ CC_API_BASE_URL: 'http://api.cc.test/v3' }, 'CC_API_BASE_URL', 'https:'],
+  [{ CC_REDIRECT_URI: 'http://relay.test/oauth/callback' }, 'CC_REDIRECT_URI', 'https:'],
+  [{ ALERT_WEBHOOK_URL: 'http://hooks.test/alert' }, 'ALERT_WEBHOOK_URL', 'https:'],
+  [{ ALERT_WEBHOOK_URL: 'http://127.0.0.1.example.com/alert' }, 'ALERT_WEBHOOK_URL', 'https:'],
   [{ CC_SCOPES: 'contact_data,offline_access' }, 'CC_SCOPES', 'space-separated'],
 ])('%o → config_invalid naming %s', async (overrides, key, fragment) => {
   const log = vi.spyOn(console, 'error').mockImplementation(() => {})
@@ -42,6 +49,22 @@ it.each([
   expect(String(body.message)).not.toMatch(/at .*\.ts:\d+/) // no stack trace
   expect(log.mock.calls.flat().join('\n')).toContain(key)
   log.mockRestore()
+})
+
+it.each([
+  'http://127.0.0.1:8790/oauth2/token',
+  'http://localhost:8790/token',
+  'http://[::1]:8790/token',
+])('accepts http: on a loopback host (%s): local development, the bench', async (url) => {
+  const { status, body } = await healthz({
+    CC_AUTHORIZE_URL: url,
+    CC_TOKEN_URL: url,
+    CC_API_BASE_URL: url,
+    CC_REDIRECT_URI: url,
+    ALERT_WEBHOOK_URL: url,
+  })
+  expect(status).toBe(200)
+  expect(body.ok).toBe(true)
 })
 
 it('never echoes a secret value in a config error', async () => {

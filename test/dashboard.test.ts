@@ -65,6 +65,19 @@ describe('/admin', () => {
     expect(newsletter.slice(0, 300)).toContain('data-check="ok"')
   })
 
+  it('warns on every form without Turnstile, and only on those', async () => {
+    const { page } = await dashboard()
+    const card = (form: string) => {
+      const start = page.indexOf(`data-form="${form}"`)
+      return page.slice(start, page.indexOf('</article>', start))
+    }
+    for (const form of ['newsletter', 'events']) {
+      expect(card(form)).toContain('data-warning="no-turnstile"')
+      expect(card(form)).toContain('Consent and abuse')
+    }
+    expect(card('protected')).not.toContain('data-warning')
+  })
+
   it('gives a copy-paste snippet pre-filled with lists and custom-field aliases', async () => {
     const { page } = await dashboard()
     const start = page.indexOf(

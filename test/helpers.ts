@@ -10,6 +10,9 @@ import { beforeAll, beforeEach, expect } from 'vitest'
 import { SLOT_REST_MS } from '../src/core/pacer.ts'
 import worker from '../src/worker.ts'
 import { clock, net } from './edge.ts'
+import { ConnectCookieJar } from './support/connect-cookie.ts'
+
+export { CONNECT_COOKIE, cookieFrom } from './support/connect-cookie.ts'
 
 export const ORIGIN = 'https://relay.test'
 export const ADMIN_TOKEN = 'test-admin-token-0123456789'
@@ -33,17 +36,34 @@ export async function signIn(): Promise<string> {
   return (login.headers.get('set-cookie') ?? '').split(';')[0]
 }
 
-/** Starts a Connect as the owner and returns the authorize URL the worker redirected to. */
-export async function startConnect(): Promise<URL> {
-  const res = await call('/oauth/authorize', { headers: OWNER })
+/** The owner's browser's Connect cookie, kept as a browser keeps it. */
+const jar = new ConnectCookieJar()
+
+/**
+ * Starts a Connect (as the owner, unless `headers` say otherwise) and returns the authorize URL
+ * the worker redirected to. Like a browser, it keeps the Connect cookie for `callback`.
+ */
+export async function startConnect(headers: Record<string, string> = OWNER): Promise<URL> {
+  const res = await call('/oauth/authorize', { headers })
   expect(res.status).toBe(302)
+  jar.keep(res)
   return new URL(res.headers.get('location') ?? '')
+}
+
+/**
+ * Follows CC's redirect back to the callback from the browser that started the Connect: with its
+ * cookie (or `cookie`, '' for none), which the browser drops when the callback deletes it.
+ */
+export async function callback(back: URL | string, cookie = jar.cookie): Promise<Response> {
+  const url = new URL(back, ORIGIN)
+  const res = await call(url.pathname + url.search, { headers: cookie ? { cookie } : {} })
+  jar.keep(res)
+  return res
 }
 
 /** A full connect: authorize, consent at (the model of) CC, then the callback it sends back to. */
 export async function connect(): Promise<Response> {
-  const back = await net.consent(await startConnect())
-  return call(back.pathname + back.search)
+  return callback(await net.consent(await startConnect()))
 }
 
 export async function status(): Promise<Record<string, unknown>> {

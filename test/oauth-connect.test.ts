@@ -4,7 +4,18 @@
  */
 import { describe, expect, it } from 'vitest'
 import { cc, net } from './edge.ts'
-import { ADMIN_TOKEN, call, connect, OWNER, relay, startConnect, status } from './helpers.ts'
+import {
+  ADMIN_TOKEN,
+  CONNECT_COOKIE,
+  call,
+  callback,
+  connect,
+  cookieFrom,
+  OWNER,
+  relay,
+  startConnect,
+  status,
+} from './helpers.ts'
 
 async function pkceChallenge(verifier: string) {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))
@@ -52,9 +63,13 @@ describe('GET /oauth/callback (PKCE)', () => {
     const back = await net.consent(authorize)
     const code = back.searchParams.get('code')
     expect(back.searchParams.get('state')).toBe(authorize.searchParams.get('state'))
-    const res = await call(back.pathname + back.search)
+    const res = await callback(back)
     expect(res.status).toBe(303)
     expect(res.headers.get('location')).toBe('/admin?notice=connected')
+    // The Connect cookie has done its job: the callback deletes it.
+    expect(res.headers.getSetCookie()).toContainEqual(
+      expect.stringMatching(/^__Host-ctct_relay_connect=;.*Max-Age=0/)
+    )
     expect(cc.tokenCalls).toHaveLength(1)
     const [exchange] = cc.tokenCalls
     expect(exchange.grant).toBe('authorization_code')
@@ -79,40 +94,68 @@ describe('GET /oauth/callback (PKCE)', () => {
 
   it('rejects a replayed state without calling the token endpoint', async () => {
     const back = await net.consent(await startConnect())
-    expect((await call(back.pathname + back.search)).status).toBe(303)
+    expect((await callback(back)).status).toBe(303)
     expect(cc.tokenCalls).toHaveLength(1)
-    const replay = await call(back.pathname + back.search)
+    // The owner's browser dropped the cookie: a replay from it cannot even be matched.
+    const replay = await callback(back)
+    expect(replay.status).toBe(400)
+    expect(await replay.text()).toContain('not started in this browser')
+    expect(cc.tokenCalls).toHaveLength(1)
+  })
+
+  it('rejects a state used once, even with its own (copied) cookie', async () => {
+    const authorize = await call('/oauth/authorize', { headers: OWNER })
+    const cookie = cookieFrom(authorize, CONNECT_COOKIE)
+    const back = await net.consent(authorize.headers.get('location') ?? '')
+    expect((await callback(back, cookie)).status).toBe(303)
+    const replay = await callback(back, cookie)
     expect(replay.status).toBe(400)
     expect(await replay.text()).toContain('already used')
     expect(cc.tokenCalls).toHaveLength(1)
   })
 
   it('rejects a forged or missing state without calling the token endpoint', async () => {
-    const forged = await call('/oauth/callback?code=good-code&state=forged-state-value')
+    const forged = await callback('/oauth/callback?code=good-code&state=forged-state-value')
     expect(forged.status).toBe(400)
-    expect(await forged.text()).toContain('not issued by this relay')
-    const missing = await call('/oauth/callback?code=good-code')
+    expect(await forged.text()).toContain('not started in this browser')
+    // A cookie that matches a state this relay never issued: the stored states say so.
+    const binding = 'a-binding-this-relay-never-issued'
+    const notIssued = await callback(
+      `/oauth/callback?code=good-code&state=${await pkceChallenge(binding)}`,
+      `${CONNECT_COOKIE}=${binding}`
+    )
+    expect(notIssued.status).toBe(400)
+    expect(await notIssued.text()).toContain('not issued by this relay')
+    const missing = await callback('/oauth/callback?code=good-code')
     expect(missing.status).toBe(400)
     expect(await missing.text()).toContain('no state')
     expect(cc.tokenCalls).toHaveLength(0)
   })
 
   it('reports error=access_denied plainly and burns the state', async () => {
-    const state = (await startConnect()).searchParams.get('state') ?? ''
-    const denied = await call(`/oauth/callback?error=access_denied&state=${state}`)
+    const authorize = await call('/oauth/authorize', { headers: OWNER })
+    const cookie = cookieFrom(authorize, CONNECT_COOKIE)
+    const state = new URL(authorize.headers.get('location') ?? '').searchParams.get('state')
+    const denied = await callback(`/oauth/callback?error=access_denied&state=${state}`, cookie)
     expect(denied.status).toBe(400)
     expect(await denied.text()).toContain('access was denied')
-    const reuse = await call(`/oauth/callback?code=good-code&state=${state}`)
+    const reuse = await callback(`/oauth/callback?code=good-code&state=${state}`, cookie)
     expect(reuse.status).toBe(400)
+    expect(await reuse.text()).toContain('already used')
     expect(cc.tokenCalls).toHaveLength(0)
   })
 
   it('reports a failed exchange on a 400 page', async () => {
     const state = (await startConnect()).searchParams.get('state') ?? ''
-    const res = await call(`/oauth/callback?code=stale-code&state=${state}`)
+    const res = await callback(`/oauth/callback?code=stale-code&state=${state}`)
     expect(res.status).toBe(400)
     expect(await res.text()).toContain('invalid_grant')
     expect(cc.tokenCalls).toHaveLength(1)
+    // The state is spent, so its cookie goes too, on the error page as on success.
+    expect(cookieFrom(res, CONNECT_COOKIE)).toBe('')
+    expect(res.headers.getSetCookie()).toContainEqual(
+      expect.stringMatching(/^__Host-ctct_relay_connect=;.*Max-Age=0/)
+    )
   })
 
   it('refuses a code issued for another PKCE challenge (a code swapped in by someone else)', async () => {
@@ -122,7 +165,7 @@ describe('GET /oauth/callback (PKCE)', () => {
     theirs.searchParams.set('code_challenge', 'A'.repeat(43))
     const stolen = (await net.consent(theirs)).searchParams.get('code') ?? ''
     const state = mine.searchParams.get('state') ?? ''
-    const res = await call(`/oauth/callback?code=${encodeURIComponent(stolen)}&state=${state}`)
+    const res = await callback(`/oauth/callback?code=${encodeURIComponent(stolen)}&state=${state}`)
     expect(res.status).toBe(400)
     expect(await res.text()).toContain('PKCE')
     expect(cc.tokenCalls.map((c) => c.status)).toEqual([400])
@@ -144,5 +187,91 @@ describe('GET /oauth/callback (PKCE)', () => {
       (await (await call('/healthz')).text())
     expect(body).not.toContain('eyJ') // neither the access nor the refresh token (both JWTs here)
     expect(body).not.toContain(ADMIN_TOKEN)
+  })
+})
+
+describe('GET /oauth/callback: the client that starts a Connect must finish it', () => {
+  it('/oauth/authorize sets a short-lived __Host- cookie: HttpOnly, Secure, SameSite=Lax', async () => {
+    const res = await call('/oauth/authorize', { headers: OWNER })
+    const set = res.headers.getSetCookie().find((c) => c.startsWith(`${CONNECT_COOKIE}=`)) ?? ''
+    expect(set).toMatch(/^__Host-ctct_relay_connect=[\w-]{43}; /)
+    expect(set).toMatch(/; Max-Age=600(;|$)/) // as long as the state it is bound to
+    expect(set).toMatch(/; Path=\/(;|$)/)
+    expect(set).toMatch(/; HttpOnly/)
+    expect(set).toMatch(/; Secure/)
+    expect(set).toMatch(/; SameSite=Lax/)
+    expect(set).not.toMatch(/Domain=/i)
+    // The cookie is not the state: a state seen in a URL or a log does not reveal it.
+    const state = new URL(res.headers.get('location') ?? '').searchParams.get('state') ?? ''
+    expect(set).not.toContain(state)
+  })
+
+  it('400 state_mismatch without the cookie, with no token call; the owner can still finish', async () => {
+    const back = await net.consent(await startConnect())
+    const res = await callback(back, '')
+    expect(res.status).toBe(400)
+    const page = await res.text()
+    expect(page).toContain('Connection started elsewhere')
+    expect(page).toContain('not started in this browser')
+    expect(cc.tokenCalls).toHaveLength(0)
+    // Not burned by the stranger: the browser that started it finishes it.
+    expect((await callback(back)).status).toBe(303)
+    expect(cc.tokenCalls).toHaveLength(1)
+  })
+
+  it("400 state_mismatch with another Connect's cookie, with no token call", async () => {
+    const other = cookieFrom(await call('/oauth/authorize', { headers: OWNER }), CONNECT_COOKIE)
+    const back = await net.consent(await startConnect())
+    const res = await callback(back, other)
+    expect(res.status).toBe(400)
+    expect(await res.text()).toContain('not started in this browser')
+    expect(cc.tokenCalls).toHaveLength(0)
+  })
+
+  it('a Connect started with a Bearer token is finished only with its cookie', async () => {
+    const started = await call('/oauth/authorize', { headers: OWNER }) // a script
+    const back = await net.consent(started.headers.get('location') ?? '')
+    const without = await call(back.pathname + back.search) // someone else, or a cookie-less client
+    expect(without.status).toBe(400)
+    expect(await without.text()).toContain('not started in this browser')
+    expect(cc.tokenCalls).toHaveLength(0)
+    const finished = await callback(back, cookieFrom(started, CONNECT_COOKIE))
+    expect(finished.status).toBe(303)
+    expect(cc.tokenCalls).toHaveLength(1)
+  })
+})
+
+describe("GET /oauth/callback: CC's errors, as CC described them", () => {
+  const description = 'The scope "campaign_data" is not allowed <script>alert(1)</script> & more'
+  const query = (error: string) =>
+    `error=${error}&error_description=${encodeURIComponent(description)}`
+
+  it('shows error_description, escaped, and what to do next', async () => {
+    const state = (await startConnect()).searchParams.get('state')
+    const res = await callback(`/oauth/callback?${query('invalid_scope')}&state=${state}`)
+    expect(res.status).toBe(400)
+    const page = await res.text()
+    expect(page).toContain('invalid_scope')
+    expect(page).toContain('campaign_data')
+    expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; more')
+    expect(page).not.toContain('<script>')
+    expect(page).toContain('CC_SCOPES') // the next step: check the app and the scopes, reconnect
+    expect(page).toContain('href="/admin"')
+    expect(cc.tokenCalls).toHaveLength(0)
+  })
+
+  it('shows it for a declined consent, and for an answer that lost its state', async () => {
+    const state = (await startConnect()).searchParams.get('state')
+    const denied = await (
+      await callback(`/oauth/callback?${query('access_denied')}&state=${state}`)
+    ).text()
+    expect(denied).toContain('access was denied')
+    expect(denied).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
+    expect(denied).toContain('choose Allow')
+    const stateless = await (await callback(`/oauth/callback?${query('server_error')}`)).text()
+    expect(stateless).toContain('server_error')
+    expect(stateless).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
+    expect(stateless).toContain('Start again from /admin')
+    expect(cc.tokenCalls).toHaveLength(0)
   })
 })

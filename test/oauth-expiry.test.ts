@@ -2,7 +2,7 @@ import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { expect, it } from 'vitest'
 import { cc, clock } from './edge.ts'
-import { call, startConnect } from './helpers.ts'
+import { callback, startConnect } from './helpers.ts'
 
 it('rejects a state older than 10 minutes without calling the token endpoint', async () => {
   const state = (await startConnect()).searchParams.get('state') ?? ''
@@ -14,7 +14,7 @@ it('rejects a state older than 10 minutes without calling the token endpoint', a
   expect(row.expires_at - clock.now()).toBe(10 * 60_000)
   clock.advance(10 * 60_000) // its 10 minutes are up
 
-  const res = await call(`/oauth/callback?code=good-code&state=${state}`)
+  const res = await callback(`/oauth/callback?code=good-code&state=${state}`)
   expect(res.status).toBe(400)
   expect(await res.text()).toContain('expired')
   expect(cc.tokenCalls).toHaveLength(0)

@@ -1,18 +1,35 @@
 import { describe, expect, it } from 'vitest'
-import { ADMIN_TOKEN, call, ORIGIN } from './helpers.ts'
+import { MAX_SESSIONS } from '../src/core/owner-limits.ts'
+import { clock } from './edge.ts'
+import { ADMIN_TOKEN, call, cookieFrom, ORIGIN } from './helpers.ts'
+
+const SESSION = '__Host-ctct_relay_session'
+
+/** Each case from its own network, so wrong tokens here never add up to the sign-in throttle. */
+let network = 0
+const fromNewNetwork = () => ({ 'cf-connecting-ip': `198.51.100.${++network}` })
 
 function login(token: string, headers: Record<string, string> = { origin: ORIGIN }) {
   return call('/admin/login', {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...fromNewNetwork(),
+      ...headers,
+    },
     body: new URLSearchParams({ token }),
   })
 }
 
 function sessionCookie(res: Response): string {
-  const header = res.headers.get('set-cookie') ?? ''
-  return header.split(';')[0]
+  return cookieFrom(res, SESSION)
 }
+
+const logout = (cookie: string) =>
+  call('/admin/logout', {
+    method: 'POST',
+    headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded', cookie },
+  })
 
 describe('owner authentication', () => {
   it('shows the sign-in form to a visitor without a session', async () => {
@@ -29,11 +46,14 @@ describe('owner authentication', () => {
     expect(res.headers.get('set-cookie')).toBeNull()
   })
 
-  it('signs the owner in with a short-lived, HttpOnly, Secure, SameSite session cookie', async () => {
+  it('signs the owner in with a short-lived __Host- session cookie: HttpOnly, Secure, SameSite', async () => {
     const res = await login(ADMIN_TOKEN)
     expect(res.status).toBe(303)
     expect(res.headers.get('location')).toBe('/admin')
     const setCookie = res.headers.get('set-cookie') ?? ''
+    expect(setCookie).toMatch(/^__Host-ctct_relay_session=/)
+    expect(setCookie).toMatch(/; Path=\/(;|$)/)
+    expect(setCookie).not.toMatch(/Domain=/i)
     expect(setCookie).toMatch(/HttpOnly/i)
     expect(setCookie).toMatch(/Secure/i)
     expect(setCookie).toMatch(/SameSite=Lax/i)
@@ -64,9 +84,16 @@ describe('owner authentication', () => {
       (await call('/admin/status', { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status
     ).toBe(200)
     for (const wrong of [`${ADMIN_TOKEN}x`, ADMIN_TOKEN.slice(0, -1), '']) {
-      const res = await call('/admin/status', { headers: { authorization: `Bearer ${wrong}` } })
+      const res = await call('/admin/status', {
+        headers: { authorization: `Bearer ${wrong}`, ...fromNewNetwork() },
+      })
       expect(res.status).toBe(401)
     }
+  })
+
+  it('ignores a session cookie under the old name (no __Host- prefix)', async () => {
+    const cookie = sessionCookie(await login(ADMIN_TOKEN)).replace(SESSION, 'ctct_relay_session')
+    expect((await call('/admin/status', { headers: { cookie } })).status).toBe(401)
   })
 
   it('refuses a cross-site login post (CSRF)', async () => {
@@ -81,6 +108,48 @@ describe('owner authentication', () => {
     expect(csp).toContain("default-src 'none'")
     expect(csp).toContain("frame-ancestors 'none'")
     expect(csp).not.toContain('unsafe-inline')
+  })
+})
+
+describe('sign-out ends the session where it is kept', () => {
+  it('a copied cookie is refused after sign-out; other sessions go on', async () => {
+    const copied = sessionCookie(await login(ADMIN_TOKEN))
+    const other = sessionCookie(await login(ADMIN_TOKEN)) // another device
+    expect((await call('/admin/status', { headers: { cookie: copied } })).status).toBe(200)
+    const out = await logout(copied)
+    expect(out.status).toBe(303)
+    expect(out.headers.get('set-cookie')).toMatch(/^__Host-ctct_relay_session=;.*Max-Age=0/)
+    // The signature still verifies, but the session is gone: 401 everywhere, sign-in form on /admin.
+    expect((await call('/admin/status', { headers: { cookie: copied } })).status).toBe(401)
+    expect((await call('/oauth/authorize', { headers: { cookie: copied } })).status).toBe(401)
+    const page = await (await call('/admin', { headers: { cookie: copied } })).text()
+    expect(page).toContain('action="/admin/login"')
+    expect((await call('/admin/status', { headers: { cookie: other } })).status).toBe(200)
+  })
+
+  it('signing out without a session just clears the cookie', async () => {
+    const res = await logout(`${SESSION}=garbage`)
+    expect(res.status).toBe(303)
+    expect(res.headers.get('set-cookie')).toMatch(/Max-Age=0/)
+  })
+
+  it('a session ends at its expiry, with its cookie', async () => {
+    const cookie = sessionCookie(await login(ADMIN_TOKEN))
+    clock.advance(8 * 3600_000)
+    expect((await call('/admin/status', { headers: { cookie } })).status).toBe(401)
+  })
+
+  it(`at most ${MAX_SESSIONS} sessions live: a new sign-in ends the oldest`, async () => {
+    const cookies: string[] = []
+    for (let i = 0; i <= MAX_SESSIONS; i++) {
+      cookies.push(sessionCookie(await login(ADMIN_TOKEN)))
+      clock.advance(1000)
+    }
+    const statuses = await Promise.all(
+      cookies.map(async (cookie) => (await call('/admin/status', { headers: { cookie } })).status)
+    )
+    expect(statuses[0]).toBe(401)
+    expect(statuses.slice(1).every((s) => s === 200)).toBe(true)
   })
 })
 
@@ -110,9 +179,9 @@ describe.each(OWNER_ROUTES)('%s %s is owner only', (method, path) => {
   it.each<[string, Record<string, string>]>([
     ['no credentials', {}],
     ['a wrong bearer token', { authorization: `Bearer ${ADMIN_TOKEN}x` }],
-    ['a forged session cookie', { cookie: 'ctct_relay_session=garbage' }],
+    ['a forged session cookie', { cookie: `${SESSION}=garbage` }],
   ])('401 unauthorized with %s, before the route runs', async (_, headers) => {
-    const res = await ownerRequest(method, path, headers)
+    const res = await ownerRequest(method, path, { ...headers, ...fromNewNetwork() })
     expect(res.status).toBe(401)
     expect(res.headers.get('location')).toBeNull()
     // JSON, but a page under /oauth/, where the owner is a person following redirects.

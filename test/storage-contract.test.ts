@@ -11,6 +11,7 @@ import {
   SqlFormRepo,
   SqlMetricsRepo,
   SqlOutboxRepo,
+  SqlOwnerRepo,
   SqlTokenRepo,
 } from '../src/workers/sql-store.ts'
 import { metricsContract } from './contract/metrics-contract.ts'
@@ -29,6 +30,7 @@ const runner: ContractRunner = {
         outbox: new SqlOutboxRepo(state.storage.sql),
         forms: new SqlFormRepo(state.storage.sql),
         metrics: new SqlMetricsRepo(state.storage.sql),
+        owner: new SqlOwnerRepo(state.storage.sql),
         dump: async () => JSON.stringify(rowsOf(state.storage.sql)),
       })
     ),

@@ -249,7 +249,9 @@ export async function connect(url) {
   if (start.status !== 302) throw new Error(`authorize: ${start.status} ${start.body}`)
   const consent = await request(start.headers.location)
   if (consent.status !== 302) throw new Error(`fake authorize: ${consent.status}`)
-  const callback = await request(consent.headers.location)
+  // The callback must come from the client that started the Connect: with its cookie.
+  const cookie = (start.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ')
+  const callback = await request(consent.headers.location, { headers: { cookie } })
   const receivedAt = now()
   if (callback.status !== 303) throw new Error(`callback: ${callback.status} ${callback.body}`)
   const status = await relayStatus(url)

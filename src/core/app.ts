@@ -4,6 +4,8 @@
  * `c.env`, so the same routes run on Workers (backend = Durable Object stub) and Deno (backend =
  * in-process service over KV). It serves the static assets and /healthz itself, runs the config
  * gate and the owner pages' error handler, and mounts one sub-app per area (src/core/routes/).
+ * Every answer passes through `securityHeaders` (nosniff; the strict CSP on every page; no-store
+ * on the owner's paths).
  *
  * Routes:
  *   GET  /embed.js                the progressive-enhancement script (cacheable, CORS *)
@@ -13,10 +15,11 @@
  *   OPTIONS /subscribe/:formId    CORS preflight, for the profile's origins only
  *   POST /subscribe/:formId       a sign-up: JSON answers, or 303 redirects for HTML forms
  *   GET  /subscribe/:formId/thanks  the built-in thank-you page
- *   routes/admin.tsx, owner pages (strict CSP, CSRF-checked posts):
+ *   routes/admin.tsx, owner pages (strict CSP, CSRF-checked posts, bodies ≤ 16 KiB):
  *   GET  /admin                   sign-in form, or the owner's dashboard
- *   POST /admin/login             field `token` → session cookie, 303 /admin (401 when wrong)
- *   POST /admin/logout            clears the session
+ *   POST /admin/login             field `token` → session cookie, 303 /admin (401 when wrong;
+ *                                 429 once a network has failed ten times in 15 minutes)
+ *   POST /admin/logout            ends the session where it is kept, and clears the cookie
  *   GET  /admin/status            owner only: connection health as JSON
  *   POST /admin/forms/:formId/test  owner only: a test sign-up, answered as a visitor would be
  *   POST /admin/dead-letters/:id/retry   owner only (`all` retries every dead letter)
@@ -31,7 +34,7 @@
  *   GET  /admin/dead-letters.csv  the dead letters, as CSV
  *   routes/oauth.tsx:
  *   GET  /oauth/authorize         owner only: 302 to Constant Contact's consent page
- *   GET  /oauth/callback          state check, code exchange, 303 /admin
+ *   GET  /oauth/callback          state and its browser's cookie checked, code exchange, 303 /admin
  *   routes/sandbox.tsx, sandbox only (CTCT_SANDBOX=1 on a loopback host), else 404:
  *   GET  /__sandbox/authorize     the stand-in consent page; POST answers it
  *   GET  /__sandbox               owner only: the stand-in's lists
@@ -53,6 +56,7 @@ import { formsApiRoutes } from './routes/forms.tsx'
 import { oauthRoutes } from './routes/oauth.tsx'
 import { sandboxRoutes } from './routes/sandbox.tsx'
 import { subscribeRoutes } from './routes/subscribe.tsx'
+import { securityHeaders } from './security-headers.ts'
 import type { RelayBackend } from './service.ts'
 import { MessagePage, STYLESHEET } from './views/layout.tsx'
 
@@ -68,12 +72,19 @@ export interface AppDeps {
   observe?: EventSink
   /** Counts those outcomes; by default the app makes its own (Deno passes one it can flush). */
   outcomes?: OutcomeRecorder
+  /**
+   * Whether the request reached a local server, the sandbox's precondition. Default: its host is
+   * a loopback name, which holds on Workers (a deployed worker is never served on one). On Deno
+   * any client can send `Host: localhost`, so src/deno/relay.ts also requires a loopback listener.
+   */
+  isLocal?: (request: Request) => boolean
 }
 
 export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   const deps = { ...appDeps, outcomes: appDeps.outcomes ?? new OutcomeRecorder(appDeps) }
   const app = new Hono<AppEnv>()
   app.onError(errorResponse)
+  app.use(securityHeaders)
 
   // Cacheable and dependency-free; sites include it with <script src=… defer>.
   app.get('/embed.js', (c) => {
@@ -90,7 +101,7 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   // Everything below needs a valid configuration. The sign-up area is mounted first and runs
   // the gate itself, under its own onError: a visitor's post never gets an owner page. Its
   // routes answer before the app-wide gate below would run again.
-  const configGate = requireConfig(deps.config)
+  const configGate = requireConfig(deps.config, deps.isLocal ?? hostIsLoopback)
   const forms = new FormDirectory(deps.backend)
   app.route('/subscribe', subscribeRoutes({ ...deps, forms, requireConfig: configGate }))
   app.use(configGate)
@@ -116,7 +127,10 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
  * real deployment, sign-ups would go to the in-memory stand-in instead of Constant Contact. A
  * configuration error is logged here, once, whichever area then answers it.
  */
-function requireConfig(config: () => Config): MiddlewareHandler<AppEnv> {
+function requireConfig(
+  config: () => Config,
+  isLocal: (request: Request) => boolean
+): MiddlewareHandler<AppEnv> {
   return createMiddleware<AppEnv>(async function requireConfig(c, next) {
     let current: Config
     try {
@@ -127,7 +141,7 @@ function requireConfig(config: () => Config): MiddlewareHandler<AppEnv> {
       }
       throw err
     }
-    if (current.sandbox && !isLoopbackHost(new URL(c.req.url).hostname)) {
+    if (current.sandbox && !isLocal(c.req.raw)) {
       throw new AppError(
         'sandbox_forbidden',
         'CTCT_SANDBOX is set, but the sandbox only runs on a local host. Remove CTCT_SANDBOX from this deployment.'
@@ -138,15 +152,22 @@ function requireConfig(config: () => Config): MiddlewareHandler<AppEnv> {
   })
 }
 
+export function hostIsLoopback(request: Request): boolean {
+  return isLoopbackHost(new URL(request.url).hostname)
+}
+
 const ERROR_TITLES: Partial<Record<AppError['code'], string>> = {
   state_missing: 'Connection failed',
   state_unknown: 'Connection failed',
   state_expired: 'Connection link expired',
   state_used: 'Connection link already used',
+  state_mismatch: 'Connection started elsewhere',
   consent_denied: 'Access was not granted',
   code_missing: 'Connection failed',
   token_exchange_failed: 'Connection failed',
   unauthorized: 'Sign-in required',
+  rate_limited: 'Too many sign-in attempts',
+  payload_too_large: 'Request too large',
   config_invalid: 'Configuration error',
   sandbox_forbidden: 'Sandbox refused',
 }

@@ -31,7 +31,7 @@ export interface CcApiDeps {
   accessToken: (options?: { rejected?: string }) => Promise<Outcome<AccessToken>>
 }
 
-const SEND_TIMEOUT_MS = 10_000
+export const SEND_TIMEOUT_MS = 10_000
 /** The dashboard waits this long at most for a slot rather than overshooting CC's limit. */
 const READ_WAIT_MS = 1500
 

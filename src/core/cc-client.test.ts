@@ -46,6 +46,28 @@ describe('tokenRequest', () => {
     expect(req.headers.get('authorization')).toBe(`Basic ${btoa('id%3A1:s3cret')}`)
     expect(new URLSearchParams(await req.text()).has('client_id')).toBe(false)
   })
+
+  it('encodes the Basic id and secret form-urlencoded (RFC 6749 §2.3.1), not as URI components', () => {
+    const req = tokenRequest(
+      { ...client, CC_CLIENT_ID: 'my app', CC_CLIENT_SECRET: "pa ss!*~'()" },
+      { grant_type: 'refresh_token', refresh_token: 'r' }
+    )
+    // A space is '+', and !~'() are escaped; encodeURIComponent would give %20 and leave them.
+    expect(req.headers.get('authorization')).toBe(`Basic ${btoa('my+app:pa+ss%21*%7E%27%28%29')}`)
+  })
+
+  it('sends the PKCE verifier with a code, for a confidential client too', async () => {
+    const req = tokenRequest(
+      { ...client, CC_CLIENT_SECRET: 's3cret' },
+      {
+        grant_type: 'authorization_code',
+        code: 'c',
+        redirect_uri: 'https://r/cb',
+        code_verifier: 'v',
+      }
+    )
+    expect(new URLSearchParams(await req.text()).get('code_verifier')).toBe('v')
+  })
 })
 
 describe('processTokenResponse', () => {

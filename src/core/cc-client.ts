@@ -64,8 +64,10 @@ export type TokenGrant =
 type TokenClient = Pick<Config, 'CC_CLIENT_ID' | 'CC_CLIENT_SECRET' | 'CC_TOKEN_URL'>
 
 /**
- * A confidential app (with a secret) authenticates with HTTP Basic; a public PKCE app sends its
- * client_id in the body instead. The body is always form-encoded.
+ * A confidential app (with a secret) authenticates with HTTP Basic; a public app sends its
+ * client_id in the body instead. Both send PKCE's code_verifier with a code. The body is always
+ * form-encoded, and so are the Basic id and secret before base64 (RFC 6749 §2.3.1: a space
+ * becomes '+', '!' becomes '%21', unlike encodeURIComponent).
  */
 export function tokenRequest(client: TokenClient, grant: TokenGrant): Request {
   const body = new URLSearchParams()
@@ -75,12 +77,17 @@ export function tokenRequest(client: TokenClient, grant: TokenGrant): Request {
     accept: 'application/json',
   })
   if (client.CC_CLIENT_SECRET) {
-    const basic = `${encodeURIComponent(client.CC_CLIENT_ID)}:${encodeURIComponent(client.CC_CLIENT_SECRET)}`
+    const basic = `${formEncode(client.CC_CLIENT_ID)}:${formEncode(client.CC_CLIENT_SECRET)}`
     headers.set('authorization', `Basic ${btoa(basic)}`)
   } else {
     body.set('client_id', client.CC_CLIENT_ID)
   }
   return new Request(client.CC_TOKEN_URL, { method: 'POST', headers, body })
+}
+
+/** application/x-www-form-urlencoded, as URLSearchParams writes a value. */
+function formEncode(value: string): string {
+  return new URLSearchParams({ v: value }).toString().slice(2)
 }
 
 const TokenResponseSchema = v.object({

@@ -27,6 +27,17 @@ const httpsUrl = v.pipe(
   v.url('must be an absolute URL'),
   v.check((s) => /^https?:\/\//.test(s), 'must be an http(s) URL')
 )
+/**
+ * For the endpoints that carry tokens, codes and secrets: https only, except on a loopback host
+ * (local development, and the bench's stand-in Constant Contact on 127.0.0.1).
+ */
+const secureUrl = v.pipe(
+  httpsUrl,
+  v.check((s) => {
+    const url = new URL(s)
+    return url.protocol === 'https:' || isLoopbackHost(url.hostname)
+  }, 'must be https: (http: only on a loopback host)')
+)
 const uuid = v.pipe(v.string(), v.trim(), v.uuid('must be a UUID'))
 /** A visitor-facing sentence: no control characters (it lands in pages, JSON and attributes). */
 const visitorText = v.pipe(
@@ -139,7 +150,7 @@ const KEYS = {
     v.nonEmpty('is required: the API key of your Constant Contact app')
   ),
   CC_CLIENT_SECRET: optionalString,
-  CC_REDIRECT_URI: v.optional(httpsUrl),
+  CC_REDIRECT_URI: v.optional(secureUrl),
   CC_SCOPES: v.optional(
     v.pipe(
       v.string(),
@@ -148,11 +159,11 @@ const KEYS = {
     ),
     DEFAULTS.CC_SCOPES
   ),
-  CC_AUTHORIZE_URL: v.optional(httpsUrl, DEFAULTS.CC_AUTHORIZE_URL),
-  CC_TOKEN_URL: v.optional(httpsUrl, DEFAULTS.CC_TOKEN_URL),
+  CC_AUTHORIZE_URL: v.optional(secureUrl, DEFAULTS.CC_AUTHORIZE_URL),
+  CC_TOKEN_URL: v.optional(secureUrl, DEFAULTS.CC_TOKEN_URL),
   CC_API_BASE_URL: v.optional(
     v.pipe(
-      httpsUrl,
+      secureUrl,
       v.transform((s) => s.replace(/\/+$/, ''))
     ),
     DEFAULTS.CC_API_BASE_URL
@@ -163,7 +174,7 @@ const KEYS = {
   ),
   /** Optional: forms are also made in the dashboard; these show there as read-only. */
   FORMS: v.optional(FormsSchema, {}),
-  ALERT_WEBHOOK_URL: v.optional(httpsUrl),
+  ALERT_WEBHOOK_URL: v.optional(secureUrl),
   TURNSTILE_SECRET_KEY: optionalString,
   /** CC's per-app limit is 4 requests/second (partners: 10); every send to CC counts. */
   CC_RATE_PER_SECOND: positiveInt(4, 100),

@@ -71,9 +71,16 @@ export interface ConnectionDeps {
  * arrive; 100 ms of slack absorbs the jitter between our clock reading and the call leaving.
  */
 export const TOKEN_CALL_SPACING_MS = 1100
-const TOKEN_CALL_TIMEOUT_MS = 8000
+/**
+ * How long a token call may take before its answer counts as lost. Generous on purpose: after a
+ * lost answer the same refresh token is sent again, and a strict server that had already rotated
+ * it then revokes the whole grant (the owner must reconnect). Waiting costs less than that.
+ */
+export const TOKEN_CALL_TIMEOUT_MS = 30_000
 /** Attempts per refresh when the answer is lost or transient (same refresh token each time). */
-const ATTEMPTS = 3
+export const REFRESH_ATTEMPTS = 3
+/** The longest one refresh can take: every attempt spaced, then timing out (about 93 s). */
+export const SLOWEST_REFRESH_MS = REFRESH_ATTEMPTS * (TOKEN_CALL_SPACING_MS + TOKEN_CALL_TIMEOUT_MS)
 
 const ok = (tokens: Pick<Tokens, 'accessToken' | 'expiresAt'>): Outcome<AccessToken> => ({
   ok: true,
@@ -293,7 +300,7 @@ export class Connection {
     }
     let lost = record.refreshInFlightSince !== null
     let last = { code: 'unknown', message: '' }
-    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    for (let attempt = 1; attempt <= REFRESH_ATTEMPTS; attempt++) {
       await this.#spaceTokenCalls()
       record = await this.#load()
       if (record.generation !== generation || record.state === 'not_connected')

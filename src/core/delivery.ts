@@ -11,10 +11,11 @@
  * - CC refusing a sign-up for good makes it a dead letter, with an alert; the owner can Retry.
  */
 import type { Alert } from './alerts.ts'
-import type { CcApi } from './cc-api.ts'
+import { type CcApi, SEND_TIMEOUT_MS } from './cc-api.ts'
 import { type CcOutcome, signUpRequest } from './cc-client.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
+import { SLOWEST_REFRESH_MS } from './connection.ts'
 import { type EventOutcome, isRetry, type MetricEvent, signUpEvent, type Tally } from './metrics.ts'
 import { retryPlan } from './outbox.ts'
 import type { SignUpFormBody } from './signup.ts'
@@ -33,11 +34,12 @@ export interface DeliveryDeps {
 }
 
 /**
- * Outlives the slowest attempt (a refresh of 3 × (1.1 s + 8 s), a 10 s send, a 401, another
- * refresh and send), so only a crash lets a lease lapse; a new Durable Object instance releases
- * its predecessor's leases at once (sql-store.ts `migrate`).
+ * Outlives the slowest attempt (a refresh of 3 × (1.1 s + 30 s), a 10 s send, a 401, another
+ * refresh and send: about 207 s), with half a minute to spare, so only a crash lets a lease
+ * lapse; a new Durable Object instance releases its predecessor's leases at once (sql-store.ts
+ * `migrate`).
  */
-const LEASE_MS = 90_000
+export const LEASE_MS = 2 * (SLOWEST_REFRESH_MS + SEND_TIMEOUT_MS) + 30_000
 const DRAIN_BUDGET_MS = 25_000
 /** Waits for a pacing slot longer than this end the drain; a wake-up is set for the slot. */
 const MAX_SLOT_WAIT_MS = 2_000

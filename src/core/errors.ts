@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'state_unknown'
   | 'state_expired'
   | 'state_used'
+  | 'state_mismatch'
   | 'consent_denied'
   | 'code_missing'
   | 'token_exchange_failed'
@@ -42,6 +43,7 @@ const STATUS = {
   state_unknown: 400,
   state_expired: 400,
   state_used: 400,
+  state_mismatch: 400,
   consent_denied: 400,
   code_missing: 400,
   token_exchange_failed: 400,

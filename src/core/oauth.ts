@@ -1,8 +1,9 @@
 /**
  * @module oauth
- * The browser half of Constant Contact's OAuth2 Authorization Code flow (with or without PKCE):
- * random states and verifiers, the S256 challenge, the authorize URL, and when to refresh. The
- * token endpoint's requests and answers are in cc-client.ts.
+ * The browser half of Constant Contact's OAuth2 Authorization Code flow, always with PKCE (S256,
+ * for confidential clients too, as RFC 9700 §2.1.1 recommends): random states bound to the
+ * starting browser, verifiers, the authorize URL, and when to refresh. The token endpoint's
+ * requests and answers are in cc-client.ts.
  */
 
 const encoder = new TextEncoder()
@@ -23,13 +24,33 @@ export async function pkceChallenge(verifier: string): Promise<string> {
   return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(verifier))))
 }
 
+/**
+ * A state bound to the browser that starts a Connect. The browser keeps `binding` in a cookie;
+ * the state CC carries is its SHA-256 (the same transform as PKCE's S256), so a state seen in a
+ * URL, a log or a history entry does not reveal the cookie, and the callback can check the pair
+ * without storage: `stateMatches`.
+ */
+export async function boundState(): Promise<{ state: string; binding: string }> {
+  const binding = randomToken(32)
+  return { state: await pkceChallenge(binding), binding }
+}
+
+export async function stateMatches(state: string, binding: string | undefined): Promise<boolean> {
+  return binding !== undefined && (await pkceChallenge(binding)) === state
+}
+
+/** An error CC sent to the callback, for a page (which escapes it): its description kept short. */
+export function ccError(error: string, description: string | undefined): string {
+  return description ? `${error} ("${description.slice(0, 300)}")` : error
+}
+
 export interface AuthorizeParams {
   authorizeUrl: string
   clientId: string
   redirectUri: string
   scopes: string
   state: string
-  codeChallenge?: string
+  codeChallenge: string
 }
 
 export function buildAuthorizeUrl(p: AuthorizeParams): string {
@@ -38,10 +59,8 @@ export function buildAuthorizeUrl(p: AuthorizeParams): string {
   url.searchParams.set('redirect_uri', p.redirectUri)
   url.searchParams.set('response_type', 'code')
   url.searchParams.set('state', p.state)
-  if (p.codeChallenge) {
-    url.searchParams.set('code_challenge', p.codeChallenge)
-    url.searchParams.set('code_challenge_method', 'S256')
-  }
+  url.searchParams.set('code_challenge', p.codeChallenge)
+  url.searchParams.set('code_challenge_method', 'S256')
   // CC wants spaces between scopes; URLSearchParams writes them as '+', never as a literal
   // '%2B' (which CC rejects, see the reference §10.6), so set scope last as-is.
   url.searchParams.set('scope', p.scopes)

@@ -3,11 +3,12 @@
  * Who may use the owner's pages, as Hono middleware. The owner is, in this order:
  * - a request carrying a valid Cloudflare Access assertion (when ACCESS_TEAM_DOMAIN and
  *   ACCESS_AUD are set; an absent or invalid one falls through to the other checks);
- * - `Authorization: Bearer <ADMIN_TOKEN>` (scripts; a wrong bearer is final, no cookie fallback);
- * - the signed session cookie set by POST /admin/login.
+ * - `Authorization: Bearer <ADMIN_TOKEN>` (scripts; a wrong bearer is final, no cookie fallback,
+ *   and counts as a failed sign-in: the sign-in throttle answers 429 `rate_limited` after ten);
+ * - the session cookie set by POST /admin/login, while its session is live in the Durable Object.
  *
  * @example
- * const isOwner = createOwnerCheck({ fetch, now: Date.now })
+ * const isOwner = createOwnerCheck({ fetch, now: Date.now, backend })
  * admin.post('/disconnect', ownerOnly(isOwner), (c) => …)
  * admin.get('/', async (c) => c.html((await isOwner(c)) ? <DashboardPage … /> : <SignInPage />))
  */
@@ -19,12 +20,41 @@ import { ACCESS_JWT_HEADER, createAccessVerifier } from './access.ts'
 import type { AppEnv } from './app-env.ts'
 import type { Config } from './config.ts'
 import { AppError } from './errors.ts'
+import { networkKey } from './network-key.ts'
+import { hashKey } from './outbox.ts'
 import { adminTokenMatches, SESSION_COOKIE, verifySession } from './owner.ts'
+import type { RelayBackend } from './service.ts'
 
 export interface OwnerCheckDeps {
   /** For Cloudflare Access's key set. */
   fetch: typeof fetch
   now: () => number
+  /** Where sessions and failed sign-ins are kept (the Durable Object), shared by every isolate. */
+  backend: () => RelayBackend
+}
+
+/**
+ * Checks one attempt with ADMIN_TOKEN (the sign-in form's field, a Bearer) against the sign-in
+ * throttle, counting it when wrong. True when it is the owner; 429 `rate_limited` when the
+ * client's network is locked out, whether or not the token is right.
+ */
+export async function tryAdminToken(
+  c: Context<AppEnv>,
+  backend: RelayBackend,
+  token: string
+): Promise<boolean> {
+  const valid = await adminTokenMatches(token, c.var.config.ADMIN_TOKEN)
+  const client = await hashKey('owner', networkKey(c.req.header('cf-connecting-ip')))
+  const verdict = await backend.ownerAttempt(client, valid)
+  if (verdict.status === 'throttled') {
+    const minutes = Math.ceil(verdict.retryAfterSeconds / 60)
+    throw new AppError(
+      'rate_limited',
+      `Too many failed sign-ins from your network. Try again in ${minutes} minute(s).`,
+      { headers: { 'retry-after': String(verdict.retryAfterSeconds) } }
+    )
+  }
+  return verdict.status === 'allowed'
 }
 
 /** True when the request is the owner's. */
@@ -52,13 +82,13 @@ export function createOwnerCheck(deps: OwnerCheckDeps): OwnerCheck {
   return async function isOwner(c) {
     const assertion = c.req.header(ACCESS_JWT_HEADER)
     if (assertion && (await verifyAccess(c.var.config, assertion))) return true
-    const adminToken = c.var.config.ADMIN_TOKEN
     const authorization = c.req.header('authorization')
     if (authorization?.startsWith('Bearer ')) {
-      return adminTokenMatches(authorization.slice(7), adminToken)
+      return tryAdminToken(c, deps.backend(), authorization.slice(7))
     }
-    const session = getCookie(c, SESSION_COOKIE)
-    return session ? verifySession(session, adminToken, deps.now()) : false
+    const cookie = getCookie(c, SESSION_COOKIE, 'host')
+    const session = cookie && (await verifySession(cookie, c.var.config.ADMIN_TOKEN, deps.now()))
+    return session ? deps.backend().sessionLive(session) : false
   }
 }
 

@@ -1,12 +1,20 @@
 /**
  * @module owner
- * Who counts as the owner: a signed session cookie set by POST /admin/login, or
- * `Authorization: Bearer <ADMIN_TOKEN>` for scripts. The session key is derived from ADMIN_TOKEN,
- * so rotating the token signs every session out.
+ * Who counts as the owner: a session cookie set by POST /admin/login, or
+ * `Authorization: Bearer <ADMIN_TOKEN>` for scripts. The cookie is a JWT signed with a key
+ * derived from ADMIN_TOKEN (rotating the token signs every session out) that names a session the
+ * Durable Object keeps (sign-out deletes it, so a copied cookie stops working too).
  */
+import type { Context } from 'hono'
+import { setCookie } from 'hono/cookie'
 import { timingSafeEqual } from 'hono/utils/buffer'
+import type { CookieOptions } from 'hono/utils/cookie'
 import { jwtVerify, SignJWT } from 'jose'
 
+/**
+ * Sent as `__Host-…` (`prefix: 'host'`): Secure, Path=/ and no Domain, so no sibling subdomain can
+ * set or shadow it. Browsers accept Secure cookies on http://localhost (a secure context).
+ */
 export const SESSION_COOKIE = 'ctct_relay_session'
 export const SESSION_TTL_SECONDS = 8 * 3600
 
@@ -25,29 +33,42 @@ export function adminTokenMatches(given: string, adminToken: string): Promise<bo
   return timingSafeEqual(given, adminToken)
 }
 
-export async function issueSession(adminToken: string, now: number): Promise<string> {
+/** The cookie for session `id` (the JWT's `jti`); `id` must also be live in the Durable Object. */
+export async function issueSession(adminToken: string, now: number, id: string): Promise<string> {
   const iat = Math.floor(now / 1000)
   return new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject('owner')
+    .setJti(id)
     .setIssuedAt(iat)
     .setExpirationTime(iat + SESSION_TTL_SECONDS)
     .sign(await sessionKey(adminToken))
 }
 
+/** The session id of a genuine, unexpired cookie, else null (then no storage is read). */
 export async function verifySession(
   token: string,
   adminToken: string,
   now: number
-): Promise<boolean> {
+): Promise<string | null> {
   try {
-    await jwtVerify(token, await sessionKey(adminToken), {
+    const { payload } = await jwtVerify(token, await sessionKey(adminToken), {
       algorithms: ['HS256'],
       subject: 'owner',
       currentDate: new Date(now),
     })
-    return true
+    return payload.jti ?? null
   } catch {
-    return false
+    return null
   }
+}
+
+/**
+ * Sets a `__Host-` cookie for the owner's browser: HttpOnly, Secure, Path=/. Lax, not Strict:
+ * the owner arrives back from CC's consent page by a cross-site redirect, and both the session
+ * and the Connect's binding cookie must come along. A null value deletes the cookie.
+ */
+export function setOwnerCookie(c: Context, name: string, value: string | null, maxAge = 0): void {
+  const options: CookieOptions = { prefix: 'host', httpOnly: true, sameSite: 'Lax', maxAge }
+  setCookie(c, name, value ?? '', options)
 }

@@ -1,6 +1,7 @@
 /** The model of Constant Contact holds CC's rules, since every suite and the bench rely on it. */
 import { describe, expect, it } from 'vitest'
 import { VirtualClock } from '../../test/support/virtual-clock.ts'
+import { tokenRequest } from './cc-client.ts'
 import { pkceChallenge } from './oauth.ts'
 import { CcModel, DroppedConnection, SANDBOX_LISTS } from './sandbox.ts'
 
@@ -85,6 +86,37 @@ describe('OAuth', () => {
     })
     expect((await token(cc, { ...form(await consent(cc)), client_id: 'app' })).status).toBe(401)
     expect((await token(cc, form(await consent(cc)), 'app:secret')).status).toBe(200)
+  })
+
+  it('decodes Basic credentials as RFC 6749 §2.3.1 encodes them (form-urlencoded)', async () => {
+    const { cc } = setup()
+    const client = {
+      CC_CLIENT_ID: 'my app:1',
+      CC_CLIENT_SECRET: "pa ss!*~'()%+",
+      CC_TOKEN_URL: `${BASE}/oauth2/token`,
+    }
+    const verifier = 'v'.repeat(43)
+    const consented = new URLSearchParams({
+      client_id: client.CC_CLIENT_ID,
+      redirect_uri: 'https://relay.test/oauth/callback',
+      state: 's',
+      code_challenge: await pkceChallenge(verifier),
+    })
+    const back = await cc.handle(new Request(`${BASE}/oauth2/authorize?${consented}`))
+    const code = new URL(back.headers.get('location') ?? '').searchParams.get('code') ?? ''
+    const res = await cc.handle(
+      tokenRequest(client, {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: 'https://relay.test/oauth/callback',
+        code_verifier: verifier,
+      })
+    )
+    expect(res.status).toBe(200) // the client id decoded to the one the code was issued to
+    expect(cc.tokenCalls[0].basic).toEqual({
+      clientId: client.CC_CLIENT_ID,
+      clientSecret: client.CC_CLIENT_SECRET,
+    })
   })
 
   it('codes expire after 5 minutes', async () => {

@@ -107,7 +107,13 @@ export interface TokenCall {
   grant: string | null
   form: URLSearchParams
   authorization: string | null
+  /** The HTTP Basic credentials, decoded as CC does (RFC 6749 §2.3.1), or null. */
+  basic: BasicCredentials | null
   status: number
+}
+export interface BasicCredentials {
+  clientId: string
+  clientSecret: string
 }
 export interface SignUpCall {
   /** When it arrived, on the model's clock. */
@@ -351,6 +357,7 @@ export class CcModel {
       grant: form.get('grant_type'),
       form,
       authorization: request.headers.get('authorization'),
+      basic: basicCredentials(request.headers.get('authorization')),
       status: 0,
     }
     this.tokenCalls.push(call)
@@ -370,7 +377,7 @@ export class CcModel {
       return answer(oauthError('invalid_client', 'Client authentication failed.', 401))
     if (fault === 'invalid_grant')
       return answer(oauthError('invalid_grant', 'The refresh token is invalid or expired.'))
-    if (call.grant === 'authorization_code') return answer(await this.#exchange(request, form))
+    if (call.grant === 'authorization_code') return answer(await this.#exchange(call))
     if (call.grant !== 'refresh_token')
       return answer(oauthError('unsupported_grant_type', 'grant_type is not supported.'))
 
@@ -398,7 +405,7 @@ export class CcModel {
     return answer(json(tokens, 200, { 'cache-control': 'no-store' }))
   }
 
-  async #exchange(request: Request, form: URLSearchParams): Promise<Response> {
+  async #exchange({ form, basic }: TokenCall): Promise<Response> {
     let claims: Record<string, unknown>
     try {
       ;({ payload: claims } = await jwtVerify(form.get('code') ?? '', KEY, {
@@ -413,8 +420,7 @@ export class CcModel {
     this.#usedCodes.add(jti)
     if (claims.redirect_uri !== form.get('redirect_uri'))
       return oauthError('invalid_grant', 'redirect_uri does not match the authorize request.')
-    const basic = basicClientId(request.headers.get('authorization'))
-    const clientId = basic ?? form.get('client_id')
+    const clientId = basic?.clientId ?? form.get('client_id')
     if (clientId !== claims.cid) return oauthError('invalid_client', 'Unknown client.', 401)
     if (claims.code_challenge) {
       if ((await pkceChallenge(form.get('code_verifier') ?? '')) !== claims.code_challenge)
@@ -657,12 +663,18 @@ function page<T>(
   return json(body)
 }
 
-/** The client_id of an HTTP Basic header (RFC 6749 §2.3.1: form-urlencoded), or null. */
-function basicClientId(authorization: string | null): string | null {
+/** An HTTP Basic header's id and secret, each form-urlencoded (RFC 6749 §2.3.1), or null. */
+function basicCredentials(authorization: string | null): BasicCredentials | null {
   if (!authorization?.startsWith('Basic ')) return null
   try {
     const decoded = atob(authorization.slice(6))
-    return decodeURIComponent(decoded.slice(0, decoded.indexOf(':')).replace(/\+/g, ' '))
+    const colon = decoded.indexOf(':')
+    if (colon === -1) return null
+    const formDecode = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '))
+    return {
+      clientId: formDecode(decoded.slice(0, colon)),
+      clientSecret: formDecode(decoded.slice(colon + 1)),
+    }
   } catch {
     return null
   }

@@ -29,6 +29,7 @@ import {
   type Tally,
   tallyOf,
 } from './metrics.ts'
+import { ccError } from './oauth.ts'
 import { maskEmail } from './outbox.ts'
 import { CcModel, type SandboxView } from './sandbox.ts'
 import type {
@@ -39,6 +40,7 @@ import type {
   FormRepo,
   MetricsRepo,
   OutboxRepo,
+  OwnerRepo,
   PendingAuthorization,
   StoredForm,
   TokenRepo,
@@ -75,13 +77,29 @@ export interface DeadLetterView {
   error: { status: number; error_key: string; message: string } | null
 }
 
+/** What an attempt to act as the owner with ADMIN_TOKEN (sign-in form, Bearer) may do. */
+export type OwnerVerdict =
+  | { status: 'allowed' | 'refused' }
+  | { status: 'throttled'; retryAfterSeconds: number }
+
 /** The contract between the stateless app and the single writer (the Durable Object's RPC). */
 export interface RelayBackend {
+  /**
+   * One attempt with ADMIN_TOKEN from `client` (a hash of its network key): `valid` says whether
+   * the token matched. A wrong one is counted; a locked-out client is throttled either way.
+   */
+  ownerAttempt(client: string, valid: boolean): Promise<OwnerVerdict>
+  openSession(id: string, expiresAt: number): Promise<void>
+  sessionLive(id: string): Promise<boolean>
+  /** Sign-out: the session's cookie is refused from now on, wherever it was copied to. */
+  closeSession(id: string): Promise<void>
   beginAuthorization(pending: PendingAuthorization): Promise<void>
+  /** `error` and `description` are CC's `error` and `error_description`, when it sent them. */
   completeAuthorization(input: {
     state: string
     code?: string
     error?: string
+    description?: string
   }): Promise<Outcome<{ refreshable: boolean }>>
   accessToken(options?: { rejected?: string }): Promise<Outcome<AccessToken>>
   status(): Promise<RelayStatus>
@@ -137,6 +155,7 @@ export interface ServiceDeps {
   metrics: MetricsRepo
   /** Sees every event the service counts (Workers Analytics Engine, when bound). */
   observe?: EventSink
+  owner: OwnerRepo
   /** Asks the runtime to call drain() at `at` (epoch ms). */
   wake: (at: number) => Promise<void>
   config: () => Config
@@ -207,6 +226,29 @@ export class RelayService implements RelayBackend {
     this.#delivery = new Delivery(outboxDeps)
   }
 
+  async ownerAttempt(client: string, valid: boolean): Promise<OwnerVerdict> {
+    const { owner, clock } = this.#deps
+    // A wrong token is counted in the same atomic step that checks the lockout, so concurrent
+    // guesses cannot overshoot the limit; a right one is only checked against it.
+    const wait = valid
+      ? await owner.signInLockout(client, clock.now())
+      : await owner.countSignInFailure(client, clock.now())
+    if (wait > 0) return { status: 'throttled', retryAfterSeconds: wait }
+    return { status: valid ? 'allowed' : 'refused' }
+  }
+
+  openSession(id: string, expiresAt: number): Promise<void> {
+    return this.#deps.owner.addSession(id, expiresAt, this.#deps.clock.now())
+  }
+
+  sessionLive(id: string): Promise<boolean> {
+    return this.#deps.owner.hasSession(id, this.#deps.clock.now())
+  }
+
+  closeSession(id: string): Promise<void> {
+    return this.#deps.owner.removeSession(id)
+  }
+
   async beginAuthorization(pending: PendingAuthorization): Promise<void> {
     await this.#deps.states.put(pending)
   }
@@ -215,6 +257,7 @@ export class RelayService implements RelayBackend {
     state: string
     code?: string
     error?: string
+    description?: string
   }): Promise<Outcome<{ refreshable: boolean }>> {
     // The state is claimed even when CC reports an error, so it can never be replayed.
     const claim = await this.#deps.states.claim(input.state, this.#deps.clock.now())
@@ -227,8 +270,8 @@ export class RelayService implements RelayBackend {
         code: 'consent_denied',
         message:
           input.error === 'access_denied'
-            ? 'Constant Contact says access was denied: the consent screen was declined. Connect again and choose Allow.'
-            : `Constant Contact returned an error instead of a code: ${input.error}.`,
+            ? `Constant Contact says access was denied (${ccError(input.error, input.description)}): the consent screen was declined. Connect again and choose Allow.`
+            : `Constant Contact returned an error instead of a code: ${ccError(input.error, input.description)}. Check your app in Constant Contact's developer portal (its redirect URI and allowed scopes, against CC_REDIRECT_URI and CC_SCOPES), then Connect again from /admin.`,
       }
     }
     if (!input.code) {

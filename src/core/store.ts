@@ -3,7 +3,8 @@
  * The storage contracts the core needs: the token record, OAuth states and the outbox. Each
  * runtime implements them (SQLite in the Durable Object: src/workers/sql-store.ts; Deno KV:
  * src/deno/kv-store.ts), and every method is atomic. docs/storage.md documents what is kept.
- * The rules both implementations apply are pure functions in store-rules.ts, and one suite
+ * The rules both implementations apply are pure functions in store-rules.ts (owner-limits.ts for
+ * the owner's sessions and sign-in throttle), and one suite
  * (test/contract/storage-contract.ts) runs against both to hold them to the same behaviour.
  */
 import type { FormProfile } from './config.ts'
@@ -222,4 +223,24 @@ export interface MetricsRepo {
    * history to their last ACTIVITY_KEPT and HISTORY_KEPT lines.
    */
   purgeMetrics(before: number): Promise<void>
+}
+
+/**
+ * The owner's sessions and failed sign-ins (owner-limits.ts has the rules). Each method is atomic,
+ * across instances too: two failures counted at once are both counted.
+ */
+export interface OwnerRepo {
+  /** Stores a session; ends expired ones, and past MAX_SESSIONS the oldest. */
+  addSession(id: string, expiresAt: number, now: number): Promise<void>
+  /** True while the session exists and has not expired. */
+  hasSession(id: string, now: number): Promise<boolean>
+  removeSession(id: string): Promise<void>
+  /**
+   * Counts a failed sign-in of `client` and returns 0; or, when the client is locked out
+   * (`lockedFor`), counts nothing and returns the seconds left. Keeps SIGN_IN_CLIENTS clients
+   * at most and none past the window.
+   */
+  countSignInFailure(client: string, now: number): Promise<number>
+  /** The seconds `client` is still locked out for (0: it may try). */
+  signInLockout(client: string, now: number): Promise<number>
 }

@@ -8,6 +8,9 @@
  * optional (chunked uploads) and can lie, and this endpoint is public.
  */
 
+/** Generous for any sign-up form or owner action, small enough to bound parsing work. */
+export const MAX_BODY_BYTES = 16 * 1024
+
 /** Every field is a list, so repeatable fields (`list`) and single ones share one shape. */
 export type Fields = Record<string, string[]>
 
@@ -27,9 +30,13 @@ const MEDIA_TYPES: Record<string, MediaType> = {
 
 class InputError extends Error {}
 
+/**
+ * `emptyAllowed`: a request with no Content-Type and no body reads as no fields (a script's
+ * `POST /admin/disconnect`); with a body it is still 415. Either way the bound comes first.
+ */
 export async function readSubmission(
   request: Request,
-  options: { maxBytes: number }
+  options: { maxBytes: number; emptyAllowed?: boolean }
 ): Promise<ReadResult> {
   const contentType = request.headers.get('content-type') ?? ''
   const semicolon = contentType.indexOf(';')
@@ -37,12 +44,12 @@ export async function readSubmission(
     .trim()
     .toLowerCase()
   const media = Object.hasOwn(MEDIA_TYPES, essence) ? MEDIA_TYPES[essence] : undefined
-  if (!media) {
-    return fail(
+  const unsupported = () =>
+    fail(
       'unsupported_media_type',
       'Send the form as application/x-www-form-urlencoded, multipart/form-data or application/json.'
     )
-  }
+  if (!media && !(options.emptyAllowed && !contentType)) return unsupported()
 
   const tooLarge = `The request body is larger than ${options.maxBytes} bytes.`
   const declared = request.headers.get('content-length')
@@ -57,6 +64,8 @@ export async function readSubmission(
     return fail('invalid_input', 'The request body could not be read.')
   }
   if (!bytes) return fail('payload_too_large', tooLarge)
+  if (!media)
+    return bytes.length === 0 ? { ok: true, fields: emptyFields(), json: false } : unsupported()
 
   try {
     if (media === 'urlencoded') return { ok: true, fields: parseUrlencoded(bytes), json: false }

@@ -9,10 +9,15 @@
  * is made to happen once by the KV itself: atomic commits for the outbox and OAuth states, and
  * the refresh lease for the token endpoint (see kv-store.ts and core/connection.ts).
  */
-import { createApp } from '../core/app.ts'
+import { createApp, hostIsLoopback } from '../core/app.ts'
 import { type Clock, systemClock } from '../core/clock.ts'
-import { configFrom } from '../core/config.ts'
-import { outcomeFromRecord, type RefreshSerializer, settledElsewhere } from '../core/connection.ts'
+import { configFrom, isLoopbackHost } from '../core/config.ts'
+import {
+  outcomeFromRecord,
+  type RefreshSerializer,
+  SLOWEST_REFRESH_MS,
+  settledElsewhere,
+} from '../core/connection.ts'
 import { fromStored } from '../core/connection-state.ts'
 import { OutcomeRecorder } from '../core/outcome-recorder.ts'
 import { RelayService } from '../core/service.ts'
@@ -21,6 +26,7 @@ import {
   KvFormRepo,
   KvMetricsRepo,
   KvOutboxRepo,
+  KvOwnerRepo,
   KvTokenRepo,
 } from './kv-store.ts'
 
@@ -45,6 +51,12 @@ export interface DenoRelay {
   service: RelayService
   /** The `deno serve` handler: the app, with the client IP taken from the connection. */
   fetch: (request: Request, info: Deno.ServeHandlerInfo) => Promise<Response>
+  /**
+   * `deno serve`'s onListen: where the server listens. The sandbox runs only on a loopback
+   * listener (and a loopback Host), never before this is called: any client can send
+   * `Host: localhost` to a public server, but no remote client reaches 127.0.0.1.
+   */
+  onListen: (address: Deno.Addr) => void
   /** Asks for a drain at `at` (epoch ms): what the service calls after queueing a sign-up. */
   wake: (at: number) => Promise<void>
   /** For kv.listenQueue: drains on our messages, ignores anything else sharing the KV. */
@@ -127,6 +139,7 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
     outbox: new KvOutboxRepo(kv),
     forms: new KvFormRepo(kv),
     metrics: new KvMetricsRepo(kv),
+    owner: new KvOwnerRepo(kv),
     wake,
     config,
     fetch: network,
@@ -137,7 +150,15 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
 
   // The outcomes counted in this process: sent at shutdown too, before KV closes.
   const outcomes = new OutcomeRecorder({ backend: () => service })
-  const app = createApp({ config, backend: () => service, now, fetch: network, outcomes })
+  let loopback = false
+  const app = createApp({
+    config,
+    backend: () => service,
+    now,
+    fetch: network,
+    outcomes,
+    isLocal: (request) => loopback && hostIsLoopback(request),
+  })
   const close = () => {
     closed = true
     void outcomes.close()
@@ -149,6 +170,13 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
   return {
     service,
     fetch: (request, info) => track(Promise.resolve(app.fetch(withClientIp(request, info)))),
+    onListen: (address) => {
+      loopback = address.transport === 'tcp' && isLoopbackHost(address.hostname)
+      if (address.transport === 'tcp') {
+        const host = address.hostname.includes(':') ? `[${address.hostname}]` : address.hostname
+        console.log(`Listening on http://${host}:${address.port}/`)
+      }
+    },
     wake,
     onQueueMessage: async (message) => {
       if ((message as { kind?: unknown } | null)?.kind === DRAIN_MESSAGE.kind) await drain()
@@ -171,8 +199,8 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
   }
 }
 
-/** Outlives a whole refresh (3 × (1.1 s + 8 s)), so only a crash lets it lapse. */
-export const REFRESH_LEASE_MS = 60_000
+/** Outlives a whole refresh (3 × (1.1 s + 30 s)) by half a minute, so only a crash lets it lapse. */
+export const REFRESH_LEASE_MS = SLOWEST_REFRESH_MS + 30_000
 /** How long a caller waits for another instance's refresh before giving up for now. */
 const LEASE_WAIT_MS = 15_000
 const LEASE_POLL_MS = 50

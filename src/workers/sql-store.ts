@@ -16,6 +16,13 @@ import {
   type Tally,
 } from '../core/metrics.ts'
 import { utcDay } from '../core/outbox.ts'
+import {
+  lockedFor,
+  MAX_SESSIONS,
+  SIGN_IN_CLIENTS,
+  SIGN_IN_WINDOW_MS,
+  withFailure,
+} from '../core/owner-limits.ts'
 import type { SignUpFormBody } from '../core/signup.ts'
 import type {
   AcceptedStatus,
@@ -34,6 +41,7 @@ import type {
   OutboxFigures,
   OutboxItem,
   OutboxRepo,
+  OwnerRepo,
   PendingAuthorization,
   StoredForm,
   TokenRepo,
@@ -121,10 +129,23 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     'DROP INDEX outbox_due',
     'CREATE INDEX outbox_due ON outbox (status, MAX(next_attempt_at, COALESCE(lease_until, 0)))',
   ],
-  // 3, 4: numbers given to other changes made at the same time (issue #13); empty here, and
-  //    replaced by theirs when those land, before any release.
+  // 3: reserved for issue #13a (migration numbers are assigned per issue); empty until it lands.
   [],
-  [],
+  // 4: the owner's sessions (revocable: sign-out deletes the row) and failed sign-ins per client
+  //    network (owner-limits.ts), each with an index for its purge.
+  [
+    `CREATE TABLE owner_sessions (
+     id TEXT PRIMARY KEY,
+     expires_at INTEGER NOT NULL
+   )`,
+    'CREATE INDEX owner_sessions_expiry ON owner_sessions (expires_at)',
+    `CREATE TABLE signin_failures (
+     client TEXT PRIMARY KEY,
+     failures TEXT NOT NULL,
+     last_at INTEGER NOT NULL
+   )`,
+    'CREATE INDEX signin_failures_last ON signin_failures (last_at)',
+  ],
   // 5: forms made in the dashboard, and their audit trail. A form's revision is the audit row
   //    that wrote it: AUTOINCREMENT never reuses a number, even after the trail is trimmed, so a
   //    revision names one version of one form, ever (a deleted and re-made form included).
@@ -580,6 +601,66 @@ export class SqlOutboxRepo implements OutboxRepo {
       now,
       status
     )
+  }
+}
+
+export class SqlOwnerRepo implements OwnerRepo {
+  readonly #sql: SqlStorage
+  constructor(sql: SqlStorage) {
+    this.#sql = sql
+  }
+
+  async addSession(id: string, expiresAt: number, now: number): Promise<void> {
+    this.#sql.exec('DELETE FROM owner_sessions WHERE expires_at <= ?', now)
+    this.#sql.exec('INSERT INTO owner_sessions (id, expires_at) VALUES (?, ?)', id, expiresAt)
+    this.#sql.exec(
+      `DELETE FROM owner_sessions WHERE id IN
+       (SELECT id FROM owner_sessions ORDER BY expires_at DESC, id LIMIT -1 OFFSET ?)`,
+      MAX_SESSIONS
+    )
+  }
+
+  async hasSession(id: string, now: number): Promise<boolean> {
+    return (
+      this.#sql
+        .exec('SELECT 1 FROM owner_sessions WHERE id = ? AND expires_at > ?', id, now)
+        .toArray().length > 0
+    )
+  }
+
+  async removeSession(id: string): Promise<void> {
+    this.#sql.exec('DELETE FROM owner_sessions WHERE id = ?', id)
+  }
+
+  #failures(client: string): number[] {
+    const row = this.#sql
+      .exec<{ failures: string }>('SELECT failures FROM signin_failures WHERE client = ?', client)
+      .toArray()[0]
+    return row ? (JSON.parse(row.failures) as number[]) : []
+  }
+
+  async countSignInFailure(client: string, now: number): Promise<number> {
+    const failures = this.#failures(client)
+    const wait = lockedFor(failures, now)
+    if (wait > 0) return wait
+    this.#sql.exec('DELETE FROM signin_failures WHERE last_at <= ?', now - SIGN_IN_WINDOW_MS)
+    this.#sql.exec(
+      `INSERT INTO signin_failures (client, failures, last_at) VALUES (?, ?, ?)
+       ON CONFLICT (client) DO UPDATE SET failures = excluded.failures, last_at = excluded.last_at`,
+      client,
+      JSON.stringify(withFailure(failures, now)),
+      now
+    )
+    this.#sql.exec(
+      `DELETE FROM signin_failures WHERE client IN
+       (SELECT client FROM signin_failures ORDER BY last_at DESC LIMIT -1 OFFSET ?)`,
+      SIGN_IN_CLIENTS
+    )
+    return 0
+  }
+
+  async signInLockout(client: string, now: number): Promise<number> {
+    return lockedFor(this.#failures(client), now)
   }
 }
 

@@ -1,24 +1,53 @@
 /** The confidential-client flavour: CC_CLIENT_SECRET is set for this project (vitest.config.ts). */
 import { expect, it } from 'vitest'
 import { cc, net } from '../edge.ts'
-import { call, startConnect, status } from '../helpers.ts'
+import { callback, startConnect, status } from '../helpers.ts'
 
-it('sends no PKCE challenge and exchanges the code with HTTP Basic client auth', async () => {
+async function s256(verifier: string) {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))
+  return btoa(String.fromCharCode(...new Uint8Array(digest)))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
+}
+
+it('sends a PKCE S256 challenge too, and exchanges the code with HTTP Basic and the verifier', async () => {
   const authorize = await startConnect()
-  expect(authorize.searchParams.has('code_challenge')).toBe(false)
+  // RFC 9700 §2.1.1: PKCE for confidential clients as well, so a code swapped in is useless.
+  expect(authorize.searchParams.get('code_challenge_method')).toBe('S256')
+  expect(authorize.searchParams.get('code_challenge')).toMatch(/^[\w-]{43}$/)
   const back = await net.consent(authorize)
-  const res = await call(back.pathname + back.search)
+  const res = await callback(back)
   expect(res.status).toBe(303)
   expect(cc.tokenCalls).toHaveLength(1)
   const [exchange] = cc.tokenCalls
   expect(exchange.authorization).toBe(
-    `Basic ${btoa('0f5c3a55-7c1a-4d8e-9d39-6a5b1e6c2b10:test-client-secret')}`
+    `Basic ${btoa('0f5c3a55-7c1a-4d8e-9d39-6a5b1e6c2b10:test+client+secret%21')}`
   )
+  // The model of CC decodes it as CC does (RFC 6749 §2.3.1): the secret arrives intact.
+  expect(exchange.basic).toEqual({
+    clientId: '0f5c3a55-7c1a-4d8e-9d39-6a5b1e6c2b10',
+    clientSecret: 'test client secret!',
+  })
   expect(exchange.form.get('grant_type')).toBe('authorization_code')
   expect(exchange.form.get('code')).toBe(back.searchParams.get('code'))
   expect(exchange.status).toBe(200)
   expect(exchange.form.get('redirect_uri')).toBe('https://relay.test/oauth/callback')
   expect(exchange.form.has('client_id')).toBe(false)
-  expect(exchange.form.has('code_verifier')).toBe(false)
+  const verifier = exchange.form.get('code_verifier') ?? ''
+  expect(verifier).toMatch(/^[\w-]{43,128}$/)
+  expect(await s256(verifier)).toBe(authorize.searchParams.get('code_challenge'))
   expect((await status()).state).toBe('connected')
+})
+
+it('refuses a code issued for another challenge (a code swapped in by someone else)', async () => {
+  const mine = await startConnect()
+  const theirs = new URL(mine)
+  theirs.searchParams.set('code_challenge', 'A'.repeat(43))
+  const stolen = (await net.consent(theirs)).searchParams.get('code') ?? ''
+  const state = mine.searchParams.get('state') ?? ''
+  const res = await callback(`/oauth/callback?code=${encodeURIComponent(stolen)}&state=${state}`)
+  expect(res.status).toBe(400)
+  expect(await res.text()).toContain('PKCE')
+  expect(cc.tokenCalls.map((c) => c.status)).toEqual([400])
 })

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import { utcDay } from '../../src/core/outbox.ts'
+import { MAX_SESSIONS, SIGN_IN_FAILURES, SIGN_IN_WINDOW_MS } from '../../src/core/owner-limits.ts'
 import type { SignUpFormBody } from '../../src/core/signup.ts'
 import type {
   AuthStateRepo,
@@ -16,6 +17,7 @@ import type {
   MetricsRepo,
   NewOutboxItem,
   OutboxRepo,
+  OwnerRepo,
   TokenRepo,
 } from '../../src/core/store.ts'
 import { FORM_AUDIT_KEEP, STATE_RETENTION_MS } from '../../src/core/store-rules.ts'
@@ -27,6 +29,7 @@ export interface StoreUnderTest {
   outbox: OutboxRepo
   forms: FormRepo
   metrics: MetricsRepo
+  owner: OwnerRepo
   /** Everything the store holds, as text. */
   dump(): Promise<string>
 }
@@ -591,5 +594,51 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     // The form itself is untouched by the trimming, and revisions keep growing.
     assert.equal((await s.forms.get('busy'))?.revision, last)
     assert.ok((await s.forms.write(change('busy'))) > last)
+  })
+
+  // ── OwnerRepo: sessions and the sign-in throttle ───────────────────────────────────────────────
+
+  contract('owner: a session lives until it expires or is removed', async (s) => {
+    assert.equal(await s.owner.hasSession('s1', T), false)
+    await s.owner.addSession('s1', T + 1000, T)
+    await s.owner.addSession('s2', T + 2000, T)
+    assert.equal(await s.owner.hasSession('s1', T + 999), true)
+    assert.equal(await s.owner.hasSession('s1', T + 1000), false) // expired
+    await s.owner.removeSession('s2')
+    assert.equal(await s.owner.hasSession('s2', T), false)
+    await s.owner.removeSession('never-added') // harmless
+    // Adding a session ends the expired ones: nothing of s1 is left.
+    await s.owner.addSession('s3', T + 5000, T + 1000)
+    assert.ok(!(await s.dump()).includes('"s1"'))
+    assert.equal(await s.owner.hasSession('s3', T + 1000), true)
+  })
+
+  contract(`owner: at most ${MAX_SESSIONS} sessions live; a new one ends the oldest`, async (s) => {
+    for (let i = 0; i <= MAX_SESSIONS; i++) {
+      await s.owner.addSession(`s${i}`, T + 3_600_000 + i, T + i)
+    }
+    const now = T + MAX_SESSIONS
+    assert.equal(await s.owner.hasSession('s0', now), false)
+    for (let i = 1; i <= MAX_SESSIONS; i++)
+      assert.equal(await s.owner.hasSession(`s${i}`, now), true)
+  })
+
+  contract('owner: a client is locked out after its failures, alone, until they age', async (s) => {
+    for (let i = 0; i < SIGN_IN_FAILURES; i++) {
+      assert.equal(await s.owner.signInLockout('net-a', T + i), 0)
+      assert.equal(await s.owner.countSignInFailure('net-a', T + i), 0)
+    }
+    const locked = SIGN_IN_WINDOW_MS / 1000
+    assert.equal(await s.owner.signInLockout('net-a', T + 10), locked)
+    // Refused attempts while locked out are not counted: the lockout ends on time.
+    assert.equal(await s.owner.countSignInFailure('net-a', T + 10), locked)
+    assert.equal(await s.owner.countSignInFailure('net-a', T + 1000), locked - 1)
+    assert.equal(await s.owner.signInLockout('net-b', T + 10), 0) // other clients: unaffected
+    assert.equal(await s.owner.countSignInFailure('net-b', T + 10), 0)
+    // The first failure leaves the window: one more attempt may be made (and counted).
+    assert.equal(await s.owner.signInLockout('net-a', T + SIGN_IN_WINDOW_MS), 0)
+    assert.equal(await s.owner.countSignInFailure('net-a', T + SIGN_IN_WINDOW_MS), 0)
+    assert.ok((await s.owner.signInLockout('net-a', T + SIGN_IN_WINDOW_MS)) > 0)
+    assert.equal(await s.owner.signInLockout('net-a', T + 2 * SIGN_IN_WINDOW_MS), 0)
   })
 }

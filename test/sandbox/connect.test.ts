@@ -15,8 +15,12 @@ it('clicks through sign-in → Connect → sandbox consent → callback → conn
   const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]
   expect(login.status).toBe(303)
 
+  expect(cookie).toMatch(/^__Host-ctct_relay_session=/)
   const authorize = await fetchLocal('/oauth/authorize', { headers: { cookie } })
   expect(authorize.status).toBe(302)
+  // The browser now also holds the Connect's cookie, and sends both back to the callback.
+  const connect = (authorize.headers.get('set-cookie') ?? '').split(';')[0]
+  expect(connect).toMatch(/^__Host-ctct_relay_connect=/)
   const consentUrl = new URL(authorize.headers.get('location') ?? '')
   expect(consentUrl.origin + consentUrl.pathname).toBe(`${ORIGIN}/__sandbox/authorize`)
 
@@ -36,7 +40,9 @@ it('clicks through sign-in → Connect → sandbox consent → callback → conn
   const callback = new URL(approved.headers.get('location') ?? '')
   expect(callback.pathname).toBe('/oauth/callback')
 
-  const done = await fetchLocal(callback.pathname + callback.search)
+  const done = await fetchLocal(callback.pathname + callback.search, {
+    headers: { cookie: `${cookie}; ${connect}` },
+  })
   expect(done.status, await done.clone().text()).toBe(303)
   const dashboard = await (await fetchLocal('/admin', { headers: { cookie } })).text()
   expect(dashboard).toContain('data-state="connected"')
@@ -58,6 +64,10 @@ it('sends the visitor back with error=access_denied when consent is declined', a
   })
   const callback = new URL(denied.headers.get('location') ?? '')
   expect(callback.searchParams.get('error')).toBe('access_denied')
-  const page = await fetchLocal(callback.pathname + callback.search)
+  const connect = (authorize.headers.get('set-cookie') ?? '').split(';')[0]
+  const page = await fetchLocal(callback.pathname + callback.search, {
+    headers: { cookie: connect },
+  })
   expect(page.status).toBe(400)
+  expect(await page.text()).toContain('access was denied')
 })

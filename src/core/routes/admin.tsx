@@ -5,7 +5,7 @@
  * onError's (app.ts): a page or JSON, by what the request accepts.
  */
 import { Hono, type MiddlewareHandler } from 'hono'
-import { deleteCookie, setCookie } from 'hono/cookie'
+import { getCookie } from 'hono/cookie'
 import { csrf } from 'hono/csrf'
 import {
   type AcceptDeps,
@@ -17,9 +17,17 @@ import {
 import type { AppEnv } from '../app-env.ts'
 import { AppError } from '../errors.ts'
 import { type FormDirectory, withCurrentForm } from '../forms.ts'
+import { randomToken } from '../oauth.ts'
 import { keepAliveOf } from '../outcome-recorder.ts'
-import { adminTokenMatches, issueSession, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../owner.ts'
-import { type OwnerCheck, ownerPageHeaders } from '../owner-middleware.ts'
+import {
+  issueSession,
+  SESSION_COOKIE,
+  SESSION_TTL_SECONDS,
+  setOwnerCookie,
+  verifySession,
+} from '../owner.ts'
+import { formField, ownerForm } from '../owner-form.ts'
+import { type OwnerCheck, ownerPageHeaders, tryAdminToken } from '../owner-middleware.ts'
 import { DashboardPage, SignInPage, TestSignupPage } from '../views/admin.tsx'
 import { visitorText } from '../visitor-text.ts'
 import { formCards, formEditorRoutes } from './forms.tsx'
@@ -50,6 +58,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
   admin.use(ownerPageHeaders)
   // State-changing owner actions are POSTs; reject cross-site form posts by Origin.
   admin.use(csrf())
+  admin.use(ownerForm)
 
   admin.get('/', async (c) => {
     const config = c.var.config
@@ -85,27 +94,27 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
 
   admin.post('/login', async (c) => {
     const config = c.var.config
-    const form = await c.req.parseBody()
-    const token = typeof form.token === 'string' ? form.token : ''
-    if (!(await adminTokenMatches(token, config.ADMIN_TOKEN))) {
+    const backend = deps.backend()
+    if (!(await tryAdminToken(c, backend, formField(c, 'token')))) {
       return c.html(
         <SignInPage error="That token is not right." sandboxHint={config.sandbox} />,
         401
       )
     }
-    setCookie(c, SESSION_COOKIE, await issueSession(config.ADMIN_TOKEN, deps.now()), {
-      httpOnly: true,
-      secure: true,
-      // Lax, not Strict: the owner arrives back from CC's consent page by a cross-site redirect.
-      sameSite: 'Lax',
-      path: '/',
-      maxAge: SESSION_TTL_SECONDS,
-    })
+    const id = randomToken()
+    const now = deps.now()
+    await backend.openSession(id, now + SESSION_TTL_SECONDS * 1000)
+    const cookie = await issueSession(config.ADMIN_TOKEN, now, id)
+    setOwnerCookie(c, SESSION_COOKIE, cookie, SESSION_TTL_SECONDS)
     return c.redirect('/admin', 303)
   })
 
-  admin.post('/logout', (c) => {
-    deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true })
+  // Ends the session where it is kept, not just in this browser: a copied cookie is refused too.
+  admin.post('/logout', async (c) => {
+    const cookie = getCookie(c, SESSION_COOKIE, 'host')
+    const id = cookie && (await verifySession(cookie, c.var.config.ADMIN_TOKEN, deps.now()))
+    if (id) await deps.backend().closeSession(id)
+    setOwnerCookie(c, SESSION_COOKIE, null)
     return c.redirect('/admin', 303)
   })
 
@@ -116,8 +125,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
   // a repeated test reaches CC again.
   admin.post('/forms/:formId/test', ownerOnly, async (c) => {
     const formId = c.req.param('formId')
-    const form = await c.req.parseBody()
-    const email = typeof form.email === 'string' ? form.email : ''
+    const email = formField(c, 'email')
     type Answer = ReturnType<typeof signupJson>
     const { status, body } = await withCurrentForm<Answer>(
       deps.forms,

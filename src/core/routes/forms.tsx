@@ -23,10 +23,11 @@ import { type Config, FORM_ID, type FormProfile } from '../config.ts'
 import { AppError } from '../errors.ts'
 import type { FieldTypes } from '../field-types.ts'
 import { catalogProblems, type FieldProblems, type FormDirectory, parseProfile } from '../forms.ts'
+import { formFields } from '../owner-form.ts'
 import type { RelayBackend } from '../service.ts'
 import { formMarkup, formSnippet, type SnippetProfile } from '../snippet.ts'
 import type { StoredForm } from '../store.ts'
-import { readBounded } from '../submission.ts'
+import { type Fields, readBounded } from '../submission.ts'
 import type { FormCard } from '../views/admin.tsx'
 import { type FormDraft, FormEditorPage } from '../views/forms.tsx'
 import { LANGUAGES, type Language, MESSAGE_KEYS } from '../visitor-text.ts'
@@ -185,6 +186,7 @@ export async function formCards(
       snippet: await formSnippet(relayOrigin, f.id, f.profile, catalog, f.types),
       check: checks.find((k) => k.form_id === f.id) ?? null,
       updatedAt: f.updatedAt,
+      turnstile: f.profile.turnstile === true,
     }))
   )
 }
@@ -214,12 +216,9 @@ function draftOf(id: string, profile: FormProfile | null): FormDraft {
   }
 }
 
-type Body = Record<string, string | File | (string | File)[]>
-
 /** The editor's fields as typed, and the problems only the editor can have (a repeated name). */
-function draftFromBody(body: Body): { draft: FormDraft; problems: FieldProblems } {
-  const all = (key: string) =>
-    [body[key] ?? []].flat().filter((value): value is string => typeof value === 'string')
+function draftFromBody(body: Fields): { draft: FormDraft; problems: FieldProblems } {
+  const all = (key: string) => body[key] ?? []
   const one = (key: string) => all(key)[0] ?? ''
   const problems: FieldProblems = {}
   const customFields: Record<string, string> = {}
@@ -308,9 +307,10 @@ export function formEditorRoutes(deps: FormsDeps): Hono<AppEnv> {
 
   editor.post('/editor', async (c) => {
     const config = c.var.config
-    const body = await c.req.parseBody({ all: true })
+    // Read by the owner-form middleware, bounded like every owner POST.
+    const body = formFields(c)
     const { draft, problems } = draftFromBody(body)
-    if (body.action !== 'save') return editorPage(c, deps, draft, {})
+    if (body.action?.[0] !== 'save') return editorPage(c, deps, draft, {})
     const { id } = draft
     if (!FORM_ID.test(id)) problems.id = 'use A-Z a-z 0-9 _ - (at most 64)'
     else if (profileFor(config, id)) problems.id = 'is a form defined in FORMS'

@@ -3,14 +3,32 @@
  * The owner's one-time Connect, mounted at /oauth: `/authorize` (owner only) sends the owner to
  * Constant Contact's consent page (or the sandbox's), and `/callback` is where CC sends them back.
  * Errors are the app's onError's, always as a page here: a person is following redirects.
+ *
+ * The client that starts a Connect must finish it: `/authorize` sets a short-lived `__Host-`
+ * cookie bound to the state (oauth.ts `boundState`), and `/callback` refuses a state without it
+ * (400 `state_mismatch`) before anything else, so a code swapped in by someone else, with a state
+ * of the owner's they saw, never reaches the token endpoint. This holds for a Bearer-started
+ * Connect too. PKCE binds the code to the verifier stored with the state, on every flow.
  */
 import { Hono, type MiddlewareHandler } from 'hono'
+import { getCookie } from 'hono/cookie'
 import type { AppEnv } from '../app-env.ts'
 import { AppError, unwrap } from '../errors.ts'
-import { buildAuthorizeUrl, pkceChallenge, randomToken } from '../oauth.ts'
+import {
+  boundState,
+  buildAuthorizeUrl,
+  ccError,
+  pkceChallenge,
+  randomToken,
+  stateMatches,
+} from '../oauth.ts'
+import { setOwnerCookie } from '../owner.ts'
 import { ownerPageHeaders } from '../owner-middleware.ts'
 import { type RelayBackend, STATE_TTL_MS } from '../service.ts'
 import { MessagePage } from '../views/layout.tsx'
+
+/** Sent as `__Host-ctct_relay_connect`; lives as long as the state it is bound to. */
+const CONNECT_COOKIE = 'ctct_relay_connect'
 
 export interface OauthDeps {
   backend: () => RelayBackend
@@ -25,9 +43,8 @@ export function oauthRoutes(deps: OauthDeps): Hono<AppEnv> {
     const config = c.var.config
     const origin = new URL(c.req.url).origin
     const redirectUri = config.CC_REDIRECT_URI ?? `${origin}/oauth/callback`
-    const state = randomToken(32)
-    // Without a client secret the app is a public client: PKCE protects the code instead.
-    const codeVerifier = config.CC_CLIENT_SECRET ? null : randomToken(48)
+    const { state, binding } = await boundState()
+    const codeVerifier = randomToken(48)
     await deps.backend().beginAuthorization({
       state,
       redirectUri,
@@ -40,24 +57,32 @@ export function oauthRoutes(deps: OauthDeps): Hono<AppEnv> {
       redirectUri,
       scopes: config.CC_SCOPES,
       state,
-      codeChallenge: codeVerifier ? await pkceChallenge(codeVerifier) : undefined,
+      codeChallenge: await pkceChallenge(codeVerifier),
     })
-    c.header('cache-control', 'no-store')
+    setOwnerCookie(c, CONNECT_COOKIE, binding, STATE_TTL_MS / 1000)
     return c.redirect(url, 302)
   })
 
   oauth.get('/callback', async (c) => {
-    const { state, code, error } = c.req.query()
+    const { state, code, error, error_description: description } = c.req.query()
     if (!state) {
       throw new AppError(
         'state_missing',
-        error === 'access_denied'
-          ? 'Access was denied on the Constant Contact consent page, and the callback carried no state. Start again from /admin.'
+        error
+          ? `Constant Contact answered ${ccError(error, description)}, and the callback carried no state. Start again from /admin.`
           : 'The callback carried no state, so it cannot be matched to a Connect you started. Start again from /admin.'
       )
     }
+    if (!(await stateMatches(state, getCookie(c, CONNECT_COOKIE, 'host')))) {
+      throw new AppError(
+        'state_mismatch',
+        'This Connect was not started in this browser (or its cookie expired). Start again from /admin, in this browser.'
+      )
+    }
+    // The state is claimed now, whatever the outcome: its cookie has no further use.
+    setOwnerCookie(c, CONNECT_COOKIE, null)
     const { refreshable } = unwrap(
-      await deps.backend().completeAuthorization({ state, code, error })
+      await deps.backend().completeAuthorization({ state, code, error, description })
     )
     if (!refreshable) {
       return c.html(

@@ -11,6 +11,7 @@ import { csrf } from 'hono/csrf'
 import type { AppEnv } from '../app-env.ts'
 import { isLoopbackHost } from '../config.ts'
 import { AppError } from '../errors.ts'
+import { formField, ownerForm } from '../owner-form.ts'
 import { ownerPageHeaders } from '../owner-middleware.ts'
 import { issueSandboxCode } from '../sandbox.ts'
 import type { RelayBackend } from '../service.ts'
@@ -27,6 +28,7 @@ export function sandboxRoutes(deps: SandboxDeps): Hono<AppEnv> {
   const sandbox = new Hono<AppEnv>()
   sandbox.use(ownerPageHeaders)
   sandbox.use(csrf())
+  sandbox.use(ownerForm)
 
   sandbox.get('/authorize', (c) => {
     if (!c.var.config.sandbox) throw new AppError('not_found', 'Not found')
@@ -35,8 +37,7 @@ export function sandboxRoutes(deps: SandboxDeps): Hono<AppEnv> {
 
   sandbox.post('/authorize', async (c) => {
     if (!c.var.config.sandbox) throw new AppError('not_found', 'Not found')
-    const form = await c.req.parseBody()
-    const field = (k: string) => (typeof form[k] === 'string' ? (form[k] as string) : '')
+    const field = (k: string) => formField(c, k)
     const target = new URL(field('redirect_uri'))
     if (!isLoopbackHost(target.hostname))
       throw new AppError('sandbox_forbidden', 'The sandbox only redirects to a local host.')

@@ -25,12 +25,9 @@ import { AppError } from '../errors.ts'
 import { type FormDirectory, type FormEntry, withCurrentForm } from '../forms.ts'
 import { signUpEvent } from '../metrics.ts'
 import { keepAliveOf } from '../outcome-recorder.ts'
-import { type ReadResult, readSubmission } from '../submission.ts'
+import { MAX_BODY_BYTES, type ReadResult, readSubmission } from '../submission.ts'
 import { SignupErrorPage, ThanksPage } from '../views/visitor.tsx'
 import { type VisitorText, visitorText } from '../visitor-text.ts'
-
-/** Generous for any sign-up form, small enough to bound parsing work. */
-export const MAX_BODY_BYTES = 16 * 1024
 
 /** How to answer this visitor: known once the route has seen the form id and the request. */
 interface Visitor {

@@ -6,6 +6,7 @@ import type { FormAuditEntry } from '../store.ts'
 import { FormAuditCard, FormSource, NewFormLink } from './forms.tsx'
 import { NextStep, Page } from './layout.tsx'
 import { type Insights, InsightsSection } from './metrics.tsx'
+import { TurnstileWarning } from './turnstile-warning.tsx'
 
 export function SignInPage({ error, sandboxHint }: { error?: string; sandboxHint?: boolean }) {
   return (
@@ -174,6 +175,8 @@ export interface FormCard {
   check: ProfileCheck | null
   /** Made in the dashboard: when it last changed. Null: from FORMS. */
   updatedAt: number | null
+  /** Whether the form asks for a Turnstile token (the dashboard warns when it does not). */
+  turnstile: boolean
 }
 
 /** A list or custom field: its name, then the id to copy into FORMS. */
@@ -264,6 +267,7 @@ function FormsCard({ forms }: { forms: FormCard[] }) {
           <h3>{f.formId}</h3>
           <FormSource formId={f.formId} updatedAt={f.updatedAt} />
           <ProfileCheckNote check={f.check} />
+          <TurnstileWarning turnstile={f.turnstile} />
           <p>Paste this into your site:</p>
           {/* biome-ignore lint/a11y/useSemanticElements: a scrolling <pre> must be focusable and named; <pre> takes no name without a role */}
           <pre tabindex={0} role="region" aria-label={`Snippet of the form ${f.formId}`}>
