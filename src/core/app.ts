@@ -40,9 +40,10 @@
  *   GET  /__sandbox               owner only: the stand-in's lists
  *   POST /__sandbox/lists/:id/delete|restore  owner only
  */
-import { type Context, Hono, type MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { HTTPException } from 'hono/http-exception'
+import { Hono } from 'hono/tiny'
 import { EMBED_JS } from '../embed/embed.ts'
 import type { AppEnv } from './app-env.ts'
 import { type Config, isLoopbackHost } from './config.ts'

@@ -30,6 +30,6 @@ export const securityHeaders = createMiddleware(async function securityHeaders(c
     always()
   const headers = c.res.headers
   const html = headers.get('content-type')?.startsWith('text/html')
-  // secureHeaders sets its headers after `next`: with a no-op one, on this response.
+  // ownerPageHeaders sets its headers after `next`: with a no-op one, on this response.
   if (html && !headers.has('content-security-policy')) await ownerPageHeaders(c, async () => {})
 })

@@ -4,9 +4,10 @@
  * to anyone else; every other route but login and logout is owner-only. Errors are the app's
  * onError's (app.ts): a page or JSON, by what the request accepts.
  */
-import { Hono, type MiddlewareHandler } from 'hono'
+import type { MiddlewareHandler } from 'hono'
 import { getCookie } from 'hono/cookie'
 import { csrf } from 'hono/csrf'
+import { Hono } from 'hono/tiny'
 import {
   type AcceptDeps,
   acceptSignup,

@@ -15,7 +15,8 @@
  * Both check a profile the same way (`checkForm`): the FORMS schema, Turnstile's secret, then the
  * account's lists and custom fields when the catalog can be read.
  */
-import { type Context, Hono, type MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
+import { Hono } from 'hono/tiny'
 import { profileFor } from '../accept.ts'
 import type { AppEnv } from '../app-env.ts'
 import { type Catalog, checkProfiles } from '../catalog.ts'

@@ -9,7 +9,8 @@
  * plus `loadInsights`, the data of the dashboard's charts. Each read first flushes the outcomes
  * this isolate has counted but not sent yet (outcome-recorder.ts), so the owner sees them.
  */
-import { type Context, Hono } from 'hono'
+import type { Context } from 'hono'
+import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import type { AppEnv } from '../app-env.ts'
 import { toCsv } from '../csv.ts'

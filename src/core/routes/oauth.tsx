@@ -10,8 +10,9 @@
  * of the owner's they saw, never reaches the token endpoint. This holds for a Bearer-started
  * Connect too. PKCE binds the code to the verifier stored with the state, on every flow.
  */
-import { Hono, type MiddlewareHandler } from 'hono'
+import type { MiddlewareHandler } from 'hono'
 import { getCookie } from 'hono/cookie'
+import { Hono } from 'hono/tiny'
 import type { AppEnv } from '../app-env.ts'
 import { AppError, unwrap } from '../errors.ts'
 import {

@@ -6,8 +6,9 @@
  * lists. Without the sandbox every route here is 404 `not_found` (after the owner check, where
  * there is one).
  */
-import { Hono, type MiddlewareHandler } from 'hono'
+import type { MiddlewareHandler } from 'hono'
 import { csrf } from 'hono/csrf'
+import { Hono } from 'hono/tiny'
 import type { AppEnv } from '../app-env.ts'
 import { isLoopbackHost } from '../config.ts'
 import { AppError } from '../errors.ts'

@@ -10,7 +10,8 @@
  * This area answers its own errors (`visitorErrorResponse`), in the mode the visitor used and
  * with CORS headers for the profile's origins; the owner pages' error handler never sees them.
  */
-import { type Context, Hono, type MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
+import { Hono } from 'hono/tiny'
 import {
   type AcceptDeps,
   acceptSignup,
