@@ -9,7 +9,13 @@ import { configFrom } from './core/config.ts'
 import { type RelayBackend, RelayService, type Submission } from './core/service.ts'
 import type { PendingAuthorization } from './core/store.ts'
 import { clock } from './workers/clock.ts'
-import { migrate, SqlAuthStateRepo, SqlOutboxRepo, SqlTokenRepo } from './workers/sql-store.ts'
+import {
+  migrate,
+  SqlAlertRepo,
+  SqlAuthStateRepo,
+  SqlOutboxRepo,
+  SqlTokenRepo,
+} from './workers/sql-store.ts'
 
 /** One deployment serves one CC account, so there is one Relay object. */
 const RELAY_NAME = 'main'
@@ -29,6 +35,7 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
       tokens: new SqlTokenRepo(ctx.storage.sql),
       states: new SqlAuthStateRepo(ctx.storage.sql),
       outbox: new SqlOutboxRepo(ctx.storage.sql),
+      alerts: new SqlAlertRepo(ctx.storage.sql),
       // One alarm per object: keep the earliest wake-up that is still in the future.
       wake: async (at) => {
         const current = await ctx.storage.getAlarm()

@@ -2,7 +2,13 @@
  * The storage contract (test/contract/storage-contract.ts) against Deno KV: a fresh in-memory KV
  * per case, migrated as src/deno.ts does before serving.
  */
-import { KvAuthStateRepo, KvOutboxRepo, KvTokenRepo, migrate } from '../src/deno/kv-store.ts'
+import {
+  KvAlertRepo,
+  KvAuthStateRepo,
+  KvOutboxRepo,
+  KvTokenRepo,
+  migrate,
+} from '../src/deno/kv-store.ts'
 import { storageContract } from '../test/contract/storage-contract.ts'
 
 /** KV values may hold bigints (Deno.KvU64), which JSON cannot. */
@@ -19,6 +25,7 @@ storageContract({
         tokens: new KvTokenRepo(kv),
         states: new KvAuthStateRepo(kv),
         outbox: new KvOutboxRepo(kv),
+        alerts: new KvAlertRepo(kv),
         dump: async () => JSON.stringify(await Array.fromAsync(kv.list({ prefix: [] })), asText),
       })
     } finally {

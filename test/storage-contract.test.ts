@@ -6,7 +6,12 @@
 import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { it } from 'vitest'
-import { SqlAuthStateRepo, SqlOutboxRepo, SqlTokenRepo } from '../src/workers/sql-store.ts'
+import {
+  SqlAlertRepo,
+  SqlAuthStateRepo,
+  SqlOutboxRepo,
+  SqlTokenRepo,
+} from '../src/workers/sql-store.ts'
 import { storageContract } from './contract/storage-contract.ts'
 import { rowsOf } from './sqlite-dump.ts'
 
@@ -20,6 +25,7 @@ storageContract({
         tokens: new SqlTokenRepo(state.storage.sql),
         states: new SqlAuthStateRepo(state.storage.sql),
         outbox: new SqlOutboxRepo(state.storage.sql),
+        alerts: new SqlAlertRepo(state.storage.sql),
         dump: async () => JSON.stringify(rowsOf(state.storage.sql)),
       })
     ),

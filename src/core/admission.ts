@@ -3,20 +3,32 @@
  * Takes a validated sign-up and either delivers it at once or stores it durably before answering:
  * the promise behind "a success answer always means delivered or stored".
  *
- * - The per-visitor limit, then the duplicate window: a repeat of the same email to the same form
- *   within DUPLICATE_WINDOW_SECONDS is answered as the first one was, and not sent twice.
+ * - The per-network limit (client-limiter.ts), then the duplicate window: a repeat of the same
+ *   email to the same form within DUPLICATE_WINDOW_SECONDS that says the same (the same payload
+ *   digest) is answered as the first one was, and not sent twice. A repeat that says something
+ *   else is sent: it goes after the earlier one, so CC ends up with the newer values.
  * - Fast path: a healthy, unthrottled sign-up is sent inline (cc-api.ts) and answered `delivered`.
  * - Otherwise it goes to the outbox before the answer leaves, and is answered `queued`; the outbox
- *   drains on a wake-up (delivery.ts). CC refusing it for good makes it a dead letter.
+ *   drains on a wake-up (delivery.ts). CC refusing it for good makes it a dead letter; CC's 403
+ *   parks the whole outbox until the owner reconnects (the sign-up is queued, not refused).
+ *
+ * The bounded backlog (OUTBOX_MAX_PENDING). The backlog is the count of pending items. A sign-up
+ * is refused with `outbox_full` when it has no place, and it is refused before anything reaches
+ * CC, because a sign-up refused must leave CC untouched. An inline send takes a place first (it
+ * needs one if CC answers with a transient failure, and it must then be stored, not refused),
+ * so the rule is: a new item has a place while the backlog plus the places held by inline sends
+ * in flight is below the cap. At the cap every new sign-up is refused, even one CC would have
+ * taken at once; only a change to a sign-up still queued fits, merged into it. So the stored
+ * count never passes the cap, nothing accepted is dropped, and nothing refused was sent.
  */
 import type { Alert } from './alerts.ts'
 import type { CcApi } from './cc-api.ts'
 import { signUpRequest } from './cc-client.ts'
-import { ClientLimiter } from './client-limiter.ts'
+import type { ClientLimiter } from './client-limiter.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
-import { recordDeadLetter } from './delivery.ts'
-import { retryPlan } from './outbox.ts'
+import { forbiddenMessage, recordDeadLetter, watchBacklog } from './delivery.ts'
+import { parksForOwner, payloadDigest, retryPlan, type Undelivered } from './outbox.ts'
 import type { SignUpFormBody } from './signup.ts'
 import type { AcceptedStatus, OutboxRepo } from './store.ts'
 
@@ -25,7 +37,7 @@ export interface Submission {
   payload: SignUpFormBody
   /** hash(form, email): duplicate detection and queue merging without storing the address twice. */
   emailHash: string
-  /** hash(client IP), for the per-visitor rate limit. */
+  /** hash(the client's network), for the per-client limit (network-key.ts). */
   clientKey: string
   /** The owner's "send a test sign-up": always attempted, so the answer is CC's, not a replay. */
   skipDuplicateCheck?: boolean
@@ -34,9 +46,11 @@ export interface Submission {
 export type SubmitResult =
   | { status: 'delivered' }
   | { status: 'queued' }
-  /** Absorbed: the same form+email was accepted moments ago; `of` is what that one got. */
+  /** Absorbed: the same form+email said the same moments ago; `of` is what that one got. */
   | { status: 'duplicate'; of: AcceptedStatus }
   | { status: 'rate_limited'; retryAfterSeconds: number }
+  /** No place in the backlog: refused before anything reached CC. */
+  | { status: 'outbox_full'; retryAfterSeconds: number }
   | { status: 'rejected'; errorKey: string }
 
 export interface AdmissionDeps {
@@ -47,13 +61,25 @@ export interface AdmissionDeps {
   alert: (alert: Alert) => Promise<unknown>
   /** Asks the runtime to drain the outbox at `at` (a Durable Object alarm on Workers). */
   wake: (at: number) => Promise<void>
+  limiter: ClientLimiter
+  /** CC answered 403 to a sign-up sent with `accessToken`: the connection parks (needs_reauth). */
+  forbidden: (accessToken: string, message: string) => Promise<void>
 }
+
+/**
+ * What a visitor refused for a full backlog is told to wait: the backlog drains at
+ * CC_RATE_PER_SECOND at best, and usually it is full because it waits for the owner.
+ */
+export const OUTBOX_FULL_RETRY_SECONDS = 300
 
 export class Admission {
   readonly #deps: AdmissionDeps
-  readonly #limiter = new ClientLimiter()
-  /** Submissions in progress by form+email, so a concurrent duplicate shares the outcome. */
-  readonly #submitting = new Map<string, Promise<SubmitResult>>()
+  /** Submissions in progress by form+email, with the digest of what each says. */
+  readonly #submitting = new Map<string, { digest: string; result: Promise<SubmitResult> }>()
+  /** Places in the backlog held by inline sends in flight (see the module comment). */
+  #placesHeld = 0
+  /** Bumped in the same synchronous step as each enqueue, to bound a stale backlog read. */
+  #enqueues = 0
 
   constructor(deps: AdmissionDeps) {
     this.#deps = deps
@@ -62,27 +88,46 @@ export class Admission {
   async submit(input: Submission): Promise<SubmitResult> {
     const config = this.#deps.config()
     const now = this.#deps.clock.now()
-    const retryAfter = this.#limiter.hit(input.clientKey, now, config.SUBMIT_RATE_LIMIT_PER_MINUTE)
+    const limit = config.SUBMIT_RATE_LIMIT_PER_MINUTE
+    const retryAfter = await this.#deps.limiter.hit(input.clientKey, now, limit)
     if (retryAfter > 0) return { status: 'rate_limited', retryAfterSeconds: retryAfter }
     const dupKey = `${input.formId}:${input.emailHash}`
-    if (!input.skipDuplicateCheck) {
-      // A double click: the second waits for the first and answers the same.
-      const inflight = this.#submitting.get(dupKey)
-      if (inflight) {
-        const first = await inflight
-        return first.status === 'delivered' || first.status === 'queued'
-          ? { status: 'duplicate', of: first.status }
-          : first
-      }
-      const window = config.DUPLICATE_WINDOW_SECONDS * 1000
-      const prior = await this.#deps.repo.recentOutcome(dupKey, now, window)
-      if (prior) return { status: 'duplicate', of: prior }
+    const digest = await payloadDigest(input.payload)
+    if (input.skipDuplicateCheck) return this.#accept(input, dupKey, digest, false)
+    const ahead = this.#submitting.get(dupKey)
+    if (ahead?.digest === digest) {
+      // A double click: the same sign-up is in flight; this one waits and answers the same.
+      const first = await ahead.result
+      return first.status === 'delivered' || first.status === 'queued'
+        ? { status: 'duplicate', of: first.status }
+        : first
     }
-    const attempt = this.#accept(input, dupKey).finally(() => {
-      if (this.#submitting.get(dupKey) === attempt) this.#submitting.delete(dupKey)
-    })
-    this.#submitting.set(dupKey, attempt)
-    return attempt
+    const entry = { digest, result: this.#admit(input, dupKey, digest, ahead?.result) }
+    this.#submitting.set(dupKey, entry)
+    const done = () => {
+      if (this.#submitting.get(dupKey) === entry) this.#submitting.delete(dupKey)
+    }
+    entry.result.then(done, done)
+    return entry.result
+  }
+
+  /**
+   * `ahead` is a different sign-up of the same form+email still in flight. This one waits for
+   * it, so that the two reach CC (an upsert) in the order they were made: the newer values win.
+   */
+  async #admit(
+    input: Submission,
+    dupKey: string,
+    digest: string,
+    ahead: Promise<SubmitResult> | undefined
+  ): Promise<SubmitResult> {
+    if (ahead) await ahead.catch(() => undefined)
+    const window = this.#deps.config().DUPLICATE_WINDOW_SECONDS * 1000
+    const prior = await this.#deps.repo.recentOutcome(dupKey, this.#deps.clock.now(), window)
+    if (prior && prior.digest === digest) return { status: 'duplicate', of: prior.status }
+    // A change to a sign-up that was queued goes into its item (the merge keeps the newer
+    // values), not inline past it: delivered later, the older item would overwrite it at CC.
+    return this.#accept(input, dupKey, digest, prior?.status === 'queued')
   }
 
   /**
@@ -90,27 +135,77 @@ export class Admission {
    * same step: a submission that failed (or whose object died mid-send) is never "remembered",
    * so the visitor's retry is attempted again rather than answered "thanks" for nothing.
    */
-  async #accept(input: Submission, dupKey: string): Promise<SubmitResult> {
+  async #accept(
+    input: Submission,
+    dupKey: string,
+    digest: string,
+    behindQueued: boolean
+  ): Promise<SubmitResult> {
+    const { clock } = this.#deps
+    const cap = this.#deps.config().OUTBOX_MAX_PENDING
+    const straightToOutbox: Undelivered = { kind: 'no_slot', until: clock.now() }
+    if (behindQueued || !(await this.#holdPlace(cap)))
+      return this.#store(input, dupKey, digest, straightToOutbox, cap - this.#placesHeld)
+    let holding = true
+    try {
+      const apiBase = this.#deps.config().CC_API_BASE_URL
+      const attempt = await this.#deps.api.call((token) =>
+        signUpRequest(apiBase, token, input.payload)
+      )
+      const after = clock.now()
+      const result = attempt.kind === 'answered' ? attempt.outcome : attempt
+      if (result.kind === 'delivered') {
+        await this.#deps.repo.delivered(null, after)
+        await this.#deps.repo.remember(dupKey, after, { status: 'delivered', digest })
+        return { status: 'delivered' }
+      }
+      if (result.kind === 'dead') {
+        await recordDeadLetter(this.#deps, input, result, after)
+        return { status: 'rejected', errorKey: result.errorKey }
+      }
+      if (attempt.kind === 'answered' && result.kind === 'forbidden') {
+        await this.#deps.forbidden(attempt.accessToken, forbiddenMessage(result.message))
+      }
+      // The place this send held is the one it is stored in.
+      this.#placesHeld--
+      holding = false
+      return await this.#store(input, dupKey, digest, result, cap - this.#placesHeld)
+    } finally {
+      if (holding) this.#placesHeld--
+    }
+  }
+
+  /**
+   * Holds a place for an inline send, when the backlog and the places already held leave one.
+   * The backlog is read before the check; enqueues that land meanwhile (each adds at most one)
+   * are counted as if they had, so the check errs towards refusing, never past the cap.
+   */
+  async #holdPlace(cap: number): Promise<boolean> {
+    const seen = this.#enqueues
+    const backlog = await this.#deps.repo.backlog()
+    if (backlog + (this.#enqueues - seen) + this.#placesHeld >= cap) return false
+    this.#placesHeld++
+    return true
+  }
+
+  async #store(
+    input: Submission,
+    dupKey: string,
+    digest: string,
+    undelivered: Undelivered,
+    maxBacklog: number
+  ): Promise<SubmitResult> {
     const { repo, clock } = this.#deps
-    const apiBase = this.#deps.config().CC_API_BASE_URL
-    const attempt = await this.#deps.api.call((token) =>
-      signUpRequest(apiBase, token, input.payload)
-    )
-    const after = clock.now()
-    const result = attempt.kind === 'answered' ? attempt.outcome : attempt
-    if (result.kind === 'delivered') {
-      await repo.delivered(null, after)
-      await repo.remember(dupKey, after, 'delivered')
-      return { status: 'delivered' }
-    }
-    if (result.kind === 'dead') {
-      await recordDeadLetter(this.#deps, input, result, after)
-      return { status: 'rejected', errorKey: result.errorKey }
-    }
-    const { nextAttemptAt, attempts } = retryPlan(result, 0, after)
-    await repo.enqueue({ ...input, attempts, nextAttemptAt, now: after })
-    await repo.remember(dupKey, after, 'queued')
-    await this.#deps.wake(Math.max(nextAttemptAt, after))
+    const now = clock.now()
+    const { nextAttemptAt, attempts } = retryPlan(undelivered, 0, now)
+    this.#enqueues++
+    const stored = await repo.enqueue({ ...input, attempts, nextAttemptAt, now }, maxBacklog)
+    if (stored.outcome === 'full')
+      return { status: 'outbox_full', retryAfterSeconds: OUTBOX_FULL_RETRY_SECONDS }
+    await repo.remember(dupKey, now, { status: 'queued', digest })
+    if (stored.outcome === 'stored') await watchBacklog(this.#deps)
+    // Parked for the owner: reconnecting wakes the drain, nothing before it can send.
+    if (!parksForOwner(undelivered)) await this.#deps.wake(Math.max(nextAttemptAt, now))
     return { status: 'queued' }
   }
 }

@@ -9,13 +9,16 @@
  * - Sends are at-least-once: an item is leased while in flight, and a crash mid-send makes it due
  *   again after the lease. sign_up_form is an upsert by email, so a redelivery is harmless.
  * - CC refusing a sign-up for good makes it a dead letter, with an alert; the owner can Retry.
+ *   CC's 403 is account-wide (a scope, a privilege, the app): it parks the outbox as a needed
+ *   reconnect does, with no attempt burned and no dead letter.
+ * - The backlog alarm (`watchBacklog`) is checked after anything that moves the backlog.
  */
 import type { Alert } from './alerts.ts'
 import type { CcApi } from './cc-api.ts'
 import { type CcOutcome, signUpRequest } from './cc-client.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
-import { retryPlan } from './outbox.ts'
+import { parksForOwner, retryPlan } from './outbox.ts'
 import type { SignUpFormBody } from './signup.ts'
 import type { OutboxItem, OutboxRepo } from './store.ts'
 
@@ -27,6 +30,8 @@ export interface DeliveryDeps {
   alert: (alert: Alert) => Promise<unknown>
   /** Asks the runtime to call drain() at `at` (a Durable Object alarm on Workers). */
   wake: (at: number) => Promise<void>
+  /** CC answered 403 to a sign-up sent with `accessToken`: the connection parks (needs_reauth). */
+  forbidden: (accessToken: string, message: string) => Promise<void>
 }
 
 /**
@@ -72,6 +77,29 @@ export async function recordDeadLetter(
   })
 }
 
+/** What the owner reads (status, alert) when CC answers 403 to a sign-up. */
+export function forbiddenMessage(ccMessage: string): string {
+  return `Constant Contact refused sign-ups with 403${ccMessage ? ` (${ccMessage})` : ''}: the app lacks the contact_data scope, the user who connected lacks contact privileges, or the app was deactivated. Sign-ups are kept until you reconnect from /admin as a user who can manage contacts.`
+}
+
+/** Checks the backlog alarm (store-rules.ts `backlogAlarm`) and alerts a new crossing. */
+export async function watchBacklog(
+  deps: Pick<DeliveryDeps, 'repo' | 'config' | 'clock' | 'alert'>
+): Promise<void> {
+  const cap = deps.config().OUTBOX_MAX_PENDING
+  const alarm = await deps.repo.backlogAlarm(cap)
+  if (alarm.crossed === null) return
+  await deps.alert({
+    event: 'backlog',
+    state: 'backlog',
+    reason: {
+      code: `backlog_${alarm.crossed}`,
+      message: `${alarm.pending} sign-ups are waiting in the outbox, at least ${alarm.crossed} % of OUTBOX_MAX_PENDING (${cap}); at ${cap} new sign-ups are refused (503 outbox_full). Usually the relay is waiting for you to reconnect, or a flood of sign-ups is arriving: see /admin.`,
+    },
+    at: new Date(deps.clock.now()).toISOString(),
+  })
+}
+
 export class Delivery {
   readonly #deps: DeliveryDeps
   #draining: Promise<number> | null = null
@@ -94,7 +122,10 @@ export class Delivery {
   async retryDead(id: number | 'all'): Promise<number> {
     const now = this.#deps.clock.now()
     const revived = await this.#deps.repo.revive(id, now)
-    if (revived > 0) await this.#deps.wake(now)
+    if (revived > 0) {
+      await watchBacklog(this.#deps)
+      await this.#deps.wake(now)
+    }
     return revived
   }
 
@@ -111,9 +142,14 @@ export class Delivery {
     while (clock.now() - started < DRAIN_BUDGET_MS) {
       const now = clock.now()
       if ((await api.blockedUntil(now)) > now) break
-      const slots = api.availableSlots(now)
+      // Waiting for the owner: nothing is claimed (a parked backlog costs a drain nothing).
+      if (await api.waitsForOwner()) {
+        parkedForAuth = true
+        break
+      }
+      const slots = await api.availableSlots(now)
       if (slots === 0) {
-        const wait = api.nextSlotAt(now) - now
+        const wait = (await api.nextSlotAt(now)) - now
         if (wait > MAX_SLOT_WAIT_MS) break
         await clock.sleep(wait)
         continue
@@ -129,6 +165,8 @@ export class Delivery {
     }
     // Parked for a reconnect: no wake-ups (no attempts are burned); reconnecting wakes us.
     if (!parkedForAuth) await this.#scheduleWake()
+    // Deliveries lower the backlog: below a quarter of the cap its alarm re-arms.
+    await watchBacklog(this.#deps)
     return sent
   }
 
@@ -148,10 +186,11 @@ export class Delivery {
       await recordDeadLetter(this.#deps, item, result, now)
       return 'later'
     }
+    if (attempt.kind === 'answered' && result.kind === 'forbidden')
+      await this.#deps.forbidden(attempt.accessToken, forbiddenMessage(result.message))
     const { nextAttemptAt, attempts, error } = retryPlan(result, item.attempts, now)
     await repo.reschedule(item.id, nextAttemptAt, attempts, error)
-    const parked = result.kind === 'no_token' && result.code !== 'token_unavailable'
-    return parked ? 'parked' : 'later'
+    return parksForOwner(result) ? 'parked' : 'later'
   }
 
   async #scheduleWake() {
@@ -159,6 +198,6 @@ export class Delivery {
     if (next === null) return
     const now = this.#deps.clock.now()
     const api = this.#deps.api
-    await this.#deps.wake(Math.max(next, await api.blockedUntil(now), api.nextSlotAt(now)))
+    await this.#deps.wake(Math.max(next, await api.blockedUntil(now), await api.nextSlotAt(now)))
   }
 }

@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'delivery_failed'
   | 'unavailable'
+  | 'outbox_full'
   | 'not_dead_letter'
 
 const STATUS = {
@@ -56,6 +57,7 @@ const STATUS = {
   rate_limited: 429,
   delivery_failed: 502,
   unavailable: 503,
+  outbox_full: 503,
   not_dead_letter: 404,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>
 

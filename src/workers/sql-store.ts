@@ -5,32 +5,42 @@
  * decisions (claim order, merging, revival, …) are store-rules.ts, shared with Deno KV.
  */
 
+import type { Alert, AlertEvent } from '../core/alerts.ts'
 import { utcDay } from '../core/outbox.ts'
 import type { SignUpFormBody } from '../core/signup.ts'
 import type {
   AcceptedStatus,
+  AlertRecord,
+  AlertRepo,
   AuthStateRepo,
+  BacklogAlarm,
   ClaimResult,
   DeadLetter,
   DeadOutboxItem,
   DeliveryBlocks,
   DeliveryError,
+  EnqueueResult,
   NewOutboxItem,
   OutboxFigures,
   OutboxItem,
   OutboxRepo,
   PendingAuthorization,
+  RecentSubmission,
   TokenRepo,
 } from '../core/store.ts'
 import {
+  backlogAlarm,
   canMergeInto,
   claimVerdict,
+  coalesce,
   inlineDeadRecord,
   isRecent,
   killed,
   mergedInto,
+  newAlertRecord,
   type OutboxRecord,
   queuedRecord,
+  releaseHeld,
   rescheduled,
   revived,
   stateRetentionCutoff,
@@ -103,6 +113,43 @@ const MIGRATIONS: readonly (readonly string[])[] = [
   [
     'DROP INDEX outbox_due',
     'CREATE INDEX outbox_due ON outbox (status, MAX(next_attempt_at, COALESCE(lease_until, 0)))',
+  ],
+  // 3: running counts of pending and dead items, kept by triggers in the very statement that
+  //    inserts, deletes or changes an item's status (store-rules.ts `countChange` in SQL), so
+  //    /healthz and /admin/status never count rows; the backlog alarm's level beside them; the
+  //    oldest pending item by index; the digest of what a remembered sign-up said (the duplicate
+  //    window absorbs only a repeat that says the same); the alert coalescing records.
+  [
+    `CREATE TABLE outbox_counts (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     pending INTEGER NOT NULL,
+     dead INTEGER NOT NULL,
+     backlog_level INTEGER NOT NULL DEFAULT 0
+   )`,
+    `INSERT INTO outbox_counts (id, pending, dead)
+     SELECT 1, COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'dead'), 0) FROM outbox`,
+    `CREATE TRIGGER outbox_counts_insert AFTER INSERT ON outbox BEGIN
+     UPDATE outbox_counts SET pending = pending + (NEW.status = 'pending'),
+       dead = dead + (NEW.status = 'dead') WHERE id = 1;
+   END`,
+    `CREATE TRIGGER outbox_counts_delete AFTER DELETE ON outbox BEGIN
+     UPDATE outbox_counts SET pending = pending - (OLD.status = 'pending'),
+       dead = dead - (OLD.status = 'dead') WHERE id = 1;
+   END`,
+    `CREATE TRIGGER outbox_counts_status AFTER UPDATE OF status ON outbox
+   WHEN OLD.status <> NEW.status BEGIN
+     UPDATE outbox_counts SET pending = pending + (NEW.status = 'pending') - (OLD.status = 'pending'),
+       dead = dead + (NEW.status = 'dead') - (OLD.status = 'dead') WHERE id = 1;
+   END`,
+    'CREATE INDEX outbox_pending_since ON outbox (status, created_at)',
+    'ALTER TABLE recent_submissions ADD COLUMN digest TEXT',
+    `CREATE TABLE alerts (
+     event TEXT PRIMARY KEY,
+     last_sent_at INTEGER,
+     held INTEGER NOT NULL DEFAULT 0,
+     held_total INTEGER NOT NULL DEFAULT 0,
+     latest TEXT
+   )`,
   ],
 ]
 
@@ -308,15 +355,39 @@ export class SqlOutboxRepo implements OutboxRepo {
     return next !== null
   }
 
-  async enqueue(item: NewOutboxItem): Promise<number> {
+  async enqueue(item: NewOutboxItem, maxBacklog: number): Promise<EnqueueResult> {
     const target = this.#records(
       `status = 'pending' AND form_id = ? AND email_hash = ? ORDER BY id`,
       item.formId,
       item.emailHash
     ).find(canMergeInto)
-    if (!target) return this.#insert(queuedRecord(item))
-    this.#save(mergedInto(target, item))
-    return target.id
+    if (target) {
+      this.#save(mergedInto(target, item))
+      return { outcome: 'merged', id: target.id, backlog: this.#counts().pending }
+    }
+    const backlog = this.#counts().pending
+    if (backlog >= maxBacklog) return { outcome: 'full', backlog }
+    // The insert trigger counts it in the same statement.
+    return { outcome: 'stored', id: this.#insert(queuedRecord(item)), backlog: backlog + 1 }
+  }
+
+  /** The running counts (migration 3's triggers keep them). */
+  #counts(): { pending: number; dead: number; backlog_level: number } {
+    return this.#rows<{ pending: number; dead: number; backlog_level: number }>(
+      'SELECT pending, dead, backlog_level FROM outbox_counts WHERE id = 1'
+    )[0]
+  }
+
+  async backlog(): Promise<number> {
+    return this.#counts().pending
+  }
+
+  async backlogAlarm(cap: number): Promise<BacklogAlarm> {
+    const counts = this.#counts()
+    const { level, crossed } = backlogAlarm(counts.backlog_level, counts.pending, cap)
+    if (level !== counts.backlog_level)
+      this.#sql.exec('UPDATE outbox_counts SET backlog_level = ? WHERE id = 1', level)
+    return { pending: counts.pending, level, crossed }
   }
 
   /** The selection is store-rules.ts `isDue`, and the order `dueAt`, spelled in SQL. */
@@ -376,8 +447,11 @@ export class SqlOutboxRepo implements OutboxRepo {
 
   async purgeDead(before: number): Promise<number> {
     this.#sql.exec('DELETE FROM recent_submissions WHERE seen_at < ?', before)
-    return this.#sql.exec(`DELETE FROM outbox WHERE status = 'dead' AND dead_at < ?`, before)
-      .rowsWritten
+    // Counted by RETURNING: rowsWritten also counts what the triggers wrote.
+    return this.#rows(
+      `DELETE FROM outbox WHERE status = 'dead' AND dead_at < ? RETURNING id`,
+      before
+    ).length
   }
 
   async nextDueAt(): Promise<number | null> {
@@ -387,10 +461,11 @@ export class SqlOutboxRepo implements OutboxRepo {
     return row?.at ?? null
   }
 
+  /** The counts row, one index seek for the oldest pending item, and the day's row. */
   async figures(now: number): Promise<OutboxFigures> {
-    const counts = this.#rows<{ pending: number; dead: number; oldest: number | null }>(
-      `SELECT COALESCE(SUM(status = 'pending'), 0) AS pending, COALESCE(SUM(status = 'dead'), 0) AS dead,
-              MIN(CASE WHEN status = 'pending' THEN created_at END) AS oldest FROM outbox`
+    const counts = this.#counts()
+    const { oldest } = this.#rows<{ oldest: number | null }>(
+      `SELECT MIN(created_at) AS oldest FROM outbox WHERE status = 'pending'`
     )[0]
     const stats = this.#rows<{ cc_requests: number; delivered: number }>(
       'SELECT cc_requests, delivered FROM daily_stats WHERE day = ?',
@@ -399,7 +474,7 @@ export class SqlOutboxRepo implements OutboxRepo {
     return {
       pending: counts.pending,
       dead: counts.dead,
-      oldestPendingAt: counts.oldest,
+      oldestPendingAt: oldest,
       deliveredToday: stats?.delivered ?? 0,
       quotaUsedToday: stats?.cc_requests ?? 0,
     }
@@ -436,21 +511,92 @@ export class SqlOutboxRepo implements OutboxRepo {
     )
   }
 
-  async recentOutcome(key: string, now: number, windowMs: number): Promise<AcceptedStatus | null> {
-    const row = this.#rows<{ seen_at: number; status: AcceptedStatus }>(
-      'SELECT seen_at, status FROM recent_submissions WHERE key = ?',
+  async recentOutcome(
+    key: string,
+    now: number,
+    windowMs: number
+  ): Promise<RecentSubmission | null> {
+    const row = this.#rows<{ seen_at: number; status: AcceptedStatus; digest: string | null }>(
+      'SELECT seen_at, status, digest FROM recent_submissions WHERE key = ?',
       key
     )[0]
-    return row && isRecent(row.seen_at, now, windowMs) ? row.status : null
+    return row && isRecent(row.seen_at, now, windowMs)
+      ? { status: row.status, digest: row.digest }
+      : null
   }
 
-  async remember(key: string, now: number, status: AcceptedStatus): Promise<void> {
+  async remember(key: string, now: number, submission: RecentSubmission): Promise<void> {
     this.#sql.exec(
-      `INSERT INTO recent_submissions (key, seen_at, status) VALUES (?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at, status = excluded.status`,
+      `INSERT INTO recent_submissions (key, seen_at, status, digest) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at, status = excluded.status,
+         digest = excluded.digest`,
       key,
       now,
-      status
+      submission.status,
+      submission.digest
     )
+  }
+}
+
+type AlertRow = {
+  event: AlertEvent
+  last_sent_at: number | null
+  held: number
+  held_total: number
+  latest: string | null
+}
+
+export class SqlAlertRepo implements AlertRepo {
+  readonly #sql: SqlStorage
+  constructor(sql: SqlStorage) {
+    this.#sql = sql
+  }
+
+  #read(where = '', ...params: SqlStorageValue[]): AlertRecord[] {
+    return this.#sql
+      .exec<AlertRow>(`SELECT * FROM alerts ${where} ORDER BY event`, ...params)
+      .toArray()
+      .map((row) => ({
+        event: row.event,
+        lastSentAt: row.last_sent_at,
+        held: row.held,
+        latest: row.latest === null ? null : (JSON.parse(row.latest) as Alert),
+        heldTotal: row.held_total,
+      }))
+  }
+
+  #write(r: AlertRecord): void {
+    this.#sql.exec(
+      `INSERT INTO alerts (event, last_sent_at, held, held_total, latest) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (event) DO UPDATE SET last_sent_at = excluded.last_sent_at,
+         held = excluded.held, held_total = excluded.held_total, latest = excluded.latest`,
+      r.event,
+      r.lastSentAt,
+      r.held,
+      r.heldTotal,
+      r.latest === null ? null : JSON.stringify(r.latest)
+    )
+  }
+
+  async coalesce(alert: Alert, now: number): Promise<Alert | null> {
+    const [record] = this.#read('WHERE event = ?', alert.event)
+    const { record: next, send } = coalesce(record ?? newAlertRecord(alert.event), alert, now)
+    this.#write(next)
+    return send
+  }
+
+  async releaseHeld(now: number): Promise<Alert[]> {
+    const out: Alert[] = []
+    for (const record of this.#read('WHERE held > 0')) {
+      const released = releaseHeld(record, now)
+      if (!released) continue
+      this.#write(released.record)
+      out.push(released.send)
+    }
+    return out
+  }
+
+  async records(): Promise<AlertRecord[]> {
+    return this.#read()
   }
 }

@@ -56,9 +56,18 @@ export function oauthRoutes(deps: OauthDeps): Hono<AppEnv> {
           : 'The callback carried no state, so it cannot be matched to a Connect you started. Start again from /admin.'
       )
     }
-    const { refreshable } = unwrap(
+    const { refreshable, missingScope } = unwrap(
       await deps.backend().completeAuthorization({ state, code, error })
     )
+    if (missingScope) {
+      return c.html(
+        <MessagePage
+          title="Connected, but without access to contacts"
+          message="Constant Contact granted this connection no contact_data scope, so no sign-up can be sent: they are kept, waiting, until you reconnect. Make sure CC_SCOPES includes contact_data (the default does) and that the Constant Contact user who allows access can manage contacts (an Account Owner or Account Manager), then Reconnect from /admin."
+          next={{ href: '/admin', label: 'Go to /admin' }}
+        />
+      )
+    }
     if (!refreshable) {
       return c.html(
         <MessagePage

@@ -2,6 +2,7 @@
 import type { Catalog, ProfileCheck } from '../catalog.ts'
 import type { SandboxView } from '../sandbox.ts'
 import type { DeadLetterView, RelayStatus } from '../service.ts'
+import { AlertsCard } from './alerts-card.tsx'
 import { NextStep, Page } from './layout.tsx'
 
 export function SignInPage({ error, sandboxHint }: { error?: string; sandboxHint?: boolean }) {
@@ -116,6 +117,12 @@ function DeliveryCard({
         <dd data-figure="pending">
           {o.pending}
           {o.parked > 0 && ` (${o.parked} parked)`}
+        </dd>
+        <dt>Backlog</dt>
+        <dd data-figure="backlog" class={o.pending >= o.max_pending ? 'error' : undefined}>
+          {o.pending} of {o.max_pending} (OUTBOX_MAX_PENDING,{' '}
+          {Math.floor((o.pending * 100) / o.max_pending)} %)
+          {o.pending >= o.max_pending && ': full, new sign-ups are refused'}
         </dd>
         <dt>Oldest pending</dt>
         <dd>{o.oldest_pending_age_seconds === null ? '—' : `${o.oldest_pending_age_seconds} s`}</dd>
@@ -328,6 +335,7 @@ export function DashboardPage(props: {
       <DeliveryCard status={props.status} deadLetters={props.deadLetters} />
       <FormsCard forms={props.forms} />
       <CatalogCard catalog={props.catalog} catalogError={props.catalogError} />
+      <AlertsCard alerts={props.status.alerts} />
       {props.sandboxView && <SandboxCard view={props.sandboxView} />}
       <form method="post" action="/admin/logout">
         <button class="secondary" type="submit">

@@ -83,4 +83,5 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
 dt { font-weight: 600; } dd { margin: 0; }
 form.inline { display: inline; }
 pre { overflow-x: auto; padding: .75rem; background: #8882; border-radius: .4rem; }
+table { border-collapse: collapse; } th, td { text-align: left; padding: .2rem 1rem .2rem 0; }
 `
