@@ -62,8 +62,12 @@ export default defineConfig({
       project(
         'workerd',
         ['src/**/*.test.ts', 'test/**/*.test.ts'],
-        ['test/confidential/**', 'test/sandbox/**']
+        ['test/confidential/**', 'test/sandbox/**', 'test/small-backlog/**']
       ),
+      // A backlog cap small enough to reach in a test (OUTBOX_MAX_PENDING's lowest value).
+      project('workerd-small-backlog', ['test/small-backlog/**/*.test.ts'], [], {
+        OUTBOX_MAX_PENDING: '10',
+      }),
       // The same worker as a confidential client: CC_CLIENT_SECRET set, Basic auth on the exchange.
       project('workerd-confidential', ['test/confidential/**/*.test.ts'], [], {
         CC_CLIENT_SECRET: 'test-client-secret',

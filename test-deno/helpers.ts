@@ -133,14 +133,15 @@ function network(): Network {
 
 /** Two app instances on one KV file, as two isolates or machines of one deployment would be. */
 export async function withTwoInstances(
-  run: (t: Network & { a: Instance; b: Instance; kvA: Deno.Kv }) => Promise<void>
+  run: (t: Network & { a: Instance; b: Instance; kvA: Deno.Kv }) => Promise<void>,
+  env: Record<string, string> = ENV
 ): Promise<void> {
   const path = await tempKvPath()
   const kvA = await Deno.openKv(path)
   const kvB = await Deno.openKv(path)
   const n = network()
-  const a = instance(kvA, n.net)
-  const b = instance(kvB, n.net)
+  const a = instance(kvA, n.net, env)
+  const b = instance(kvB, n.net, env)
   try {
     await run({ ...n, a, b, kvA })
   } finally {
@@ -154,11 +155,12 @@ export async function withTwoInstances(
 
 /** One app instance on an in-memory KV. */
 export async function withInstance(
-  run: (t: Network & { relay: Instance; kv: Deno.Kv }) => Promise<void>
+  run: (t: Network & { relay: Instance; kv: Deno.Kv }) => Promise<void>,
+  env: Record<string, string> = ENV
 ): Promise<void> {
   const kv = await Deno.openKv(':memory:')
   const n = network()
-  const relay = instance(kv, n.net)
+  const relay = instance(kv, n.net, env)
   try {
     await run({ ...n, relay, kv })
   } finally {

@@ -159,6 +159,35 @@ describe('the API', () => {
     expect(cc.contacts.size).toBe(0)
   })
 
+  it('403: a grant without contact_data reads no lists; a refused account refuses every call', async () => {
+    const { cc } = setup()
+    const { access_token } = await connected(cc)
+    const lists = () =>
+      cc.handle(
+        new Request(`${BASE}/v3/contact_lists`, {
+          headers: { authorization: `Bearer ${access_token}` },
+        })
+      )
+    expect((await lists()).status).toBe(200)
+    cc.accountForbidden = true
+    expect((await lists()).status).toBe(403)
+    const refused = await signUp(cc, access_token, {
+      email_address: 'a@b.c',
+      list_memberships: [LIST],
+    })
+    expect(refused.status).toBe(403)
+    expect(cc.contacts.size).toBe(0)
+    cc.reset()
+    cc.grantScope = 'account_read offline_access'
+    const narrow = await connected(cc)
+    const noScope = await cc.handle(
+      new Request(`${BASE}/v3/contact_custom_fields`, {
+        headers: { authorization: `Bearer ${narrow.access_token}` },
+      })
+    )
+    expect(noScope.status).toBe(403)
+  })
+
   it('an expired access token gets 401', async () => {
     const { cc, clock } = setup()
     const { access_token } = await connected(cc)
