@@ -213,9 +213,15 @@ Deno.test('deno: status reads the running counts, not the outbox (a fixed number
           }
         }
       if (prop === 'get')
-        return (...args: Parameters<Deno.Kv['get']>) => (listed++, target.get(...args))
+        return (...args: Parameters<Deno.Kv['get']>) => {
+          listed++
+          return target.get(...args)
+        }
       if (prop === 'getMany')
-        return (keys: Deno.KvKey[]) => ((listed += keys.length), target.getMany(keys))
+        return (keys: Deno.KvKey[]) => {
+          listed += keys.length
+          return target.getMany(keys)
+        }
       return typeof value === 'function' ? value.bind(target) : value
     },
   }) as Deno.Kv

@@ -145,7 +145,7 @@ const KEYS = {
   CC_RATE_PER_SECOND: positiveInt(4, 100),
   /** CC's per-app daily quota, reset at 00:00 UTC (partners: 250,000). */
   CC_DAILY_QUOTA: positiveInt(10_000, 10_000_000),
-  /** Sign-ups accepted per visitor IP per minute. */
+  /** Sign-ups accepted per client network (an IPv4 address, an IPv6 /64) per minute. */
   SUBMIT_RATE_LIMIT_PER_MINUTE: positiveInt(10, 10_000),
   /** A repeat of the same email to the same form within this window is absorbed. */
   DUPLICATE_WINDOW_SECONDS: positiveInt(600, 86_400),
