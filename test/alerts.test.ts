@@ -56,7 +56,7 @@ describe('one alert of a kind per 15 minutes', () => {
     expect(net.alertEvents()).toEqual(['dead_letter', 'dead_letter'])
     const last = net.alerts[1]
     expect(last.suppressed).toBe(3)
-    expect(String(last.text)).toContain('3 more dead_letter alerts held back')
+    expect(String(last.text)).toContain('(3 more held back since the last)')
     expect(await held('dead_letter')).toMatchObject({ held: 0, held_total: 3 })
   })
 

@@ -47,7 +47,7 @@ describe('a 403 from sign_up_form', () => {
     const s = await status()
     expect([s.state, s.connected]).toEqual(['needs_reauth', false])
     expect((await lastError()).code).toBe('cc_forbidden')
-    expect((await lastError()).message).toContain('contact_data')
+    expect((await lastError()).message).toContain('answered 403')
     // Every later sign-up is kept without reaching CC.
     for (const email of ['forbidden2@example.com', 'forbidden3@example.com'])
       expect((await submit(email)).status).toBe(202)

@@ -192,8 +192,7 @@ const VISITOR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   delivery_failed:
     'We could not complete your sign-up. The site owner has been notified; please try again later.',
   unavailable: 'Sign-ups are temporarily unavailable. Please try again in a few minutes.',
-  outbox_full:
-    'Sign-ups are paused for a while: too many are waiting to be delivered. Please try again later.',
+  outbox_full: 'Too many sign-ups are waiting to be delivered. Please try again later.',
 }
 
 /** The sentence a visitor reads for an error: plain words where there are some, else the message. */

@@ -33,9 +33,7 @@ export function alertPayload(alert: Alert): Record<string, unknown> {
     backlog: 'ctct-relay: sign-ups are piling up in the outbox; see /admin.',
   }
   const reason = alert.reason ? ` Reason: ${alert.reason.code}: ${alert.reason.message}` : ''
-  const held = alert.suppressed
-    ? ` (${alert.suppressed} more ${alert.event} alert${alert.suppressed === 1 ? '' : 's'} held back since the last one sent)`
-    : ''
+  const held = alert.suppressed ? ` (${alert.suppressed} more held back since the last)` : ''
   const text = `${headline[alert.event]}${reason}${held}`
   return { service: 'ctct-relay', ...alert, text, content: text }
 }

@@ -95,7 +95,7 @@ export class CcApi {
             ? 'Constant Contact did not answer'
             : status === 403
               ? // A read refused is not a sign-up refused: only sign_up_form's 403 parks the outbox.
-                'Constant Contact answered 403: the connected user or app may not read contacts (reconnect with the contact_data scope, as a user with contact privileges)'
+                'Constant Contact answered 403: reconnect with contact_data, as a user who can manage contacts'
               : `Constant Contact answered ${status}`,
       }
     }

@@ -144,27 +144,6 @@ export function transition(record: ConnectionRecord, event: ConnectionEvent): Tr
     case 'token_call':
       return { record: { ...record, lastTokenCallAt: event.at }, alert: null }
     case 'consented': {
-      if (lacksRequiredScope(event.tokens.scope)) {
-        const parked: NeedsReauth = {
-          state: 'needs_reauth',
-          generation: record.generation + 1,
-          lastTokenCallAt: record.lastTokenCallAt,
-          tokens: event.tokens,
-          connectedAt: event.at,
-          lastRefreshAt: null,
-          account: null,
-          lastError: {
-            code: 'missing_scope',
-            message: `Constant Contact granted "${event.tokens.scope}", without ${REQUIRED_SCOPE}: sign-ups cannot be sent. Reconnect and allow access to contacts (check CC_SCOPES and the app's settings).`,
-            at: event.at,
-          },
-          refreshInFlightSince: null,
-          failures: 0,
-        }
-        // The owner is on the callback page, which says so; a working connection lost is news.
-        const lost = record.state === 'connected' || record.state === 'degraded'
-        return { record: parked, alert: lost ? 'needs_reauth' : null }
-      }
       const next: Connected = {
         state: 'connected',
         generation: record.generation + 1,
@@ -175,6 +154,19 @@ export function transition(record: ConnectionRecord, event: ConnectionEvent): Tr
         account: null,
         lastError: null,
         refreshInFlightSince: null,
+      }
+      if (lacksRequiredScope(event.tokens.scope)) {
+        const lastError = {
+          code: 'missing_scope',
+          message: `Granted "${event.tokens.scope}", without ${REQUIRED_SCOPE}: reconnect and allow access to contacts`,
+          at: event.at,
+        }
+        // The owner is on the callback page, which says so; a working connection lost is news.
+        const lost = record.state === 'connected' || record.state === 'degraded'
+        return {
+          record: { ...next, state: 'needs_reauth', lastError, failures: 0 },
+          alert: lost ? 'needs_reauth' : null,
+        }
       }
       const recovered = record.state === 'needs_reauth' || record.state === 'degraded'
       return { record: next, alert: recovered ? 'recovered' : null }

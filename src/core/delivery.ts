@@ -79,7 +79,7 @@ export async function recordDeadLetter(
 
 /** What the owner reads (status, alert) when CC answers 403 to a sign-up. */
 export function forbiddenMessage(ccMessage: string): string {
-  return `Constant Contact refused sign-ups with 403${ccMessage ? ` (${ccMessage})` : ''}: the app lacks the contact_data scope, the user who connected lacks contact privileges, or the app was deactivated. Sign-ups are kept until you reconnect from /admin as a user who can manage contacts.`
+  return `Constant Contact answered 403${ccMessage ? ` (${ccMessage})` : ''}: a missing scope or privilege, or a deactivated app. Sign-ups wait for a reconnect.`
 }
 
 /** Checks the backlog alarm (store-rules.ts `backlogAlarm`) and alerts a new crossing. */
@@ -94,7 +94,7 @@ export async function watchBacklog(
     state: 'backlog',
     reason: {
       code: `backlog_${alarm.crossed}`,
-      message: `${alarm.pending} sign-ups are waiting in the outbox, at least ${alarm.crossed} % of OUTBOX_MAX_PENDING (${cap}); at ${cap} new sign-ups are refused (503 outbox_full). Usually the relay is waiting for you to reconnect, or a flood of sign-ups is arriving: see /admin.`,
+      message: `${alarm.pending} sign-ups waiting: ${alarm.crossed} % of OUTBOX_MAX_PENDING (${cap})`,
     },
     at: new Date(deps.clock.now()).toISOString(),
   })

@@ -134,21 +134,12 @@ export function parksForOwner(attempt: Undelivered): boolean {
 }
 
 /**
- * What a sign-up says, as a digest: the duplicate window absorbs only a repeat that says the same
- * (keys sorted, so the field order of the body does not matter).
+ * What a sign-up says, as a digest: the duplicate window absorbs only a repeat that says the same.
+ * signup.ts builds every body in one fixed key order, so the same fields give the same JSON,
+ * whatever order the visitor sent them in.
  */
 export function payloadDigest(payload: SignUpFormBody): Promise<string> {
-  const canonical = (value: unknown): unknown =>
-    value && typeof value === 'object' && !Array.isArray(value)
-      ? Object.fromEntries(
-          Object.keys(value)
-            .sort()
-            .map((k) => [k, canonical((value as Record<string, unknown>)[k])])
-        )
-      : Array.isArray(value)
-        ? value.map(canonical)
-        : value
-  return hashKey('payload', JSON.stringify(canonical(payload)))
+  return hashKey('payload', JSON.stringify(payload))
 }
 
 /** A stable, non-reversible-at-a-glance key for logs and duplicate detection. */

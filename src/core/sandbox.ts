@@ -541,12 +541,6 @@ export class CcModel {
         })
       )
     }
-    // Lists and custom fields are contact data (reference §1: contact_data).
-    if (
-      (path === '/contact_lists' || path === '/contact_custom_fields') &&
-      !scopes.includes('contact_data')
-    )
-      return answer(apiError(403, 'forbidden', 'Missing scope contact_data'))
     if (path === '/contact_lists') {
       const live = this.lists.filter((l) => !this.deletedLists.has(l.list_id))
       return answer(

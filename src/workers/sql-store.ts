@@ -5,7 +5,7 @@
  * decisions (claim order, merging, revival, …) are store-rules.ts, shared with Deno KV.
  */
 
-import type { Alert, AlertEvent } from '../core/alerts.ts'
+import type { Alert } from '../core/alerts.ts'
 import { utcDay } from '../core/outbox.ts'
 import type { SignUpFormBody } from '../core/signup.ts'
 import type {
@@ -120,36 +120,21 @@ const MIGRATIONS: readonly (readonly string[])[] = [
   //    oldest pending item by index; the digest of what a remembered sign-up said (the duplicate
   //    window absorbs only a repeat that says the same); the alert coalescing records.
   [
-    `CREATE TABLE outbox_counts (
-     id INTEGER PRIMARY KEY CHECK (id = 1),
-     pending INTEGER NOT NULL,
-     dead INTEGER NOT NULL,
-     backlog_level INTEGER NOT NULL DEFAULT 0
-   )`,
+    `CREATE TABLE outbox_counts (id INTEGER PRIMARY KEY CHECK (id = 1), pending INTEGER NOT NULL,
+dead INTEGER NOT NULL, backlog_level INTEGER NOT NULL DEFAULT 0)`,
     `INSERT INTO outbox_counts (id, pending, dead)
-     SELECT 1, COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'dead'), 0) FROM outbox`,
-    `CREATE TRIGGER outbox_counts_insert AFTER INSERT ON outbox BEGIN
-     UPDATE outbox_counts SET pending = pending + (NEW.status = 'pending'),
-       dead = dead + (NEW.status = 'dead') WHERE id = 1;
-   END`,
-    `CREATE TRIGGER outbox_counts_delete AFTER DELETE ON outbox BEGIN
-     UPDATE outbox_counts SET pending = pending - (OLD.status = 'pending'),
-       dead = dead - (OLD.status = 'dead') WHERE id = 1;
-   END`,
+SELECT 1, COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'dead'), 0) FROM outbox`,
+    `CREATE TRIGGER outbox_counts_insert AFTER INSERT ON outbox BEGIN UPDATE outbox_counts
+SET pending = pending + (NEW.status = 'pending'), dead = dead + (NEW.status = 'dead'); END`,
+    `CREATE TRIGGER outbox_counts_delete AFTER DELETE ON outbox BEGIN UPDATE outbox_counts
+SET pending = pending - (OLD.status = 'pending'), dead = dead - (OLD.status = 'dead'); END`,
     `CREATE TRIGGER outbox_counts_status AFTER UPDATE OF status ON outbox
-   WHEN OLD.status <> NEW.status BEGIN
-     UPDATE outbox_counts SET pending = pending + (NEW.status = 'pending') - (OLD.status = 'pending'),
-       dead = dead + (NEW.status = 'dead') - (OLD.status = 'dead') WHERE id = 1;
-   END`,
+WHEN OLD.status <> NEW.status BEGIN UPDATE outbox_counts
+SET pending = pending + (NEW.status = 'pending') - (OLD.status = 'pending'),
+dead = dead + (NEW.status = 'dead') - (OLD.status = 'dead'); END`,
     'CREATE INDEX outbox_pending_since ON outbox (status, created_at)',
     'ALTER TABLE recent_submissions ADD COLUMN digest TEXT',
-    `CREATE TABLE alerts (
-     event TEXT PRIMARY KEY,
-     last_sent_at INTEGER,
-     held INTEGER NOT NULL DEFAULT 0,
-     held_total INTEGER NOT NULL DEFAULT 0,
-     latest TEXT
-   )`,
+    'CREATE TABLE alerts (event TEXT PRIMARY KEY, record TEXT NOT NULL)',
   ],
 ]
 
@@ -538,65 +523,42 @@ export class SqlOutboxRepo implements OutboxRepo {
   }
 }
 
-type AlertRow = {
-  event: AlertEvent
-  last_sent_at: number | null
-  held: number
-  held_total: number
-  latest: string | null
-}
-
+/** Alert records are small documents read a handful at a time: kept as JSON. */
 export class SqlAlertRepo implements AlertRepo {
   readonly #sql: SqlStorage
   constructor(sql: SqlStorage) {
     this.#sql = sql
   }
 
-  #read(where = '', ...params: SqlStorageValue[]): AlertRecord[] {
+  async records(): Promise<AlertRecord[]> {
     return this.#sql
-      .exec<AlertRow>(`SELECT * FROM alerts ${where} ORDER BY event`, ...params)
+      .exec<{ record: string }>('SELECT record FROM alerts ORDER BY event')
       .toArray()
-      .map((row) => ({
-        event: row.event,
-        lastSentAt: row.last_sent_at,
-        held: row.held,
-        latest: row.latest === null ? null : (JSON.parse(row.latest) as Alert),
-        heldTotal: row.held_total,
-      }))
+      .map((row) => JSON.parse(row.record) as AlertRecord)
   }
 
-  #write(r: AlertRecord): void {
+  #save(record: AlertRecord): void {
     this.#sql.exec(
-      `INSERT INTO alerts (event, last_sent_at, held, held_total, latest) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (event) DO UPDATE SET last_sent_at = excluded.last_sent_at,
-         held = excluded.held, held_total = excluded.held_total, latest = excluded.latest`,
-      r.event,
-      r.lastSentAt,
-      r.held,
-      r.heldTotal,
-      r.latest === null ? null : JSON.stringify(r.latest)
+      `INSERT INTO alerts (event, record) VALUES (?, ?)
+       ON CONFLICT (event) DO UPDATE SET record = excluded.record`,
+      record.event,
+      JSON.stringify(record)
     )
   }
 
   async coalesce(alert: Alert, now: number): Promise<Alert | null> {
-    const [record] = this.#read('WHERE event = ?', alert.event)
+    const record = (await this.records()).find((r) => r.event === alert.event)
     const { record: next, send } = coalesce(record ?? newAlertRecord(alert.event), alert, now)
-    this.#write(next)
+    this.#save(next)
     return send
   }
 
   async releaseHeld(now: number): Promise<Alert[]> {
-    const out: Alert[] = []
-    for (const record of this.#read('WHERE held > 0')) {
+    return (await this.records()).flatMap((record) => {
       const released = releaseHeld(record, now)
-      if (!released) continue
-      this.#write(released.record)
-      out.push(released.send)
-    }
-    return out
-  }
-
-  async records(): Promise<AlertRecord[]> {
-    return this.#read()
+      if (!released) return []
+      this.#save(released.record)
+      return [released.send]
+    })
   }
 }

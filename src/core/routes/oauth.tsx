@@ -63,7 +63,7 @@ export function oauthRoutes(deps: OauthDeps): Hono<AppEnv> {
       return c.html(
         <MessagePage
           title="Connected, but without access to contacts"
-          message="Constant Contact granted this connection no contact_data scope, so no sign-up can be sent: they are kept, waiting, until you reconnect. Make sure CC_SCOPES includes contact_data (the default does) and that the Constant Contact user who allows access can manage contacts (an Account Owner or Account Manager), then Reconnect from /admin."
+          message="Constant Contact granted no contact_data scope, so sign-ups wait. Check CC_SCOPES, and allow access as a user who can manage contacts, then Reconnect."
           next={{ href: '/admin', label: 'Go to /admin' }}
         />
       )

@@ -119,9 +119,8 @@ function DeliveryCard({
           {o.parked > 0 && ` (${o.parked} parked)`}
         </dd>
         <dt>Backlog</dt>
-        <dd data-figure="backlog" class={o.pending >= o.max_pending ? 'error' : undefined}>
-          {o.pending} of {o.max_pending} (OUTBOX_MAX_PENDING,{' '}
-          {Math.floor((o.pending * 100) / o.max_pending)} %)
+        <dd data-figure="backlog">
+          {o.pending} of {o.max_pending} (OUTBOX_MAX_PENDING)
           {o.pending >= o.max_pending && ': full, new sign-ups are refused'}
         </dd>
         <dt>Oldest pending</dt>
