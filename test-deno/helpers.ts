@@ -120,6 +120,20 @@ export async function removeKv(path: string): Promise<void> {
   await Deno.remove(path.slice(0, path.lastIndexOf('/')), { recursive: true })
 }
 
+/** Two KV handles on one file, as two processes would have, racing each other. */
+export async function withTwoHandles(t: (a: Deno.Kv, b: Deno.Kv) => Promise<void>) {
+  const path = await tempKvPath()
+  const a = await Deno.openKv(path)
+  const b = await Deno.openKv(path)
+  try {
+    await t(a, b)
+  } finally {
+    a.close()
+    b.close()
+    await removeKv(path)
+  }
+}
+
 export interface Network {
   net: TestNetwork
   cc: TestNetwork['cc']

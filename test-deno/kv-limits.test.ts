@@ -8,20 +8,7 @@ import { configFrom } from '../src/core/config.ts'
 import { SLOT_REST_MS } from '../src/core/pacer.ts'
 import type { SendTicket } from '../src/core/send-gate.ts'
 import { KvClientLimiter, KvSendGate, SLOT_LEASE_MS } from '../src/deno/kv-limits.ts'
-import { ENV, removeKv, tempKvPath } from './helpers.ts'
-
-async function withTwoHandles(t: (a: Deno.Kv, b: Deno.Kv) => Promise<void>) {
-  const path = await tempKvPath()
-  const a = await Deno.openKv(path)
-  const b = await Deno.openKv(path)
-  try {
-    await t(a, b)
-  } finally {
-    a.close()
-    b.close()
-    await removeKv(path)
-  }
-}
+import { ENV, withTwoHandles } from './helpers.ts'
 
 const config = (over: Record<string, string>) => {
   const env = { ...ENV, ...over }

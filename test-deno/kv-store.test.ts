@@ -11,20 +11,7 @@ import {
   migrate,
   SCHEMA_VERSION,
 } from '../src/deno/kv-store.ts'
-import { removeKv, tempKvPath } from './helpers.ts'
-
-async function withTwoHandles(t: (a: Deno.Kv, b: Deno.Kv) => Promise<void>) {
-  const path = await tempKvPath()
-  const a = await Deno.openKv(path)
-  const b = await Deno.openKv(path)
-  try {
-    await t(a, b)
-  } finally {
-    a.close()
-    b.close()
-    await removeKv(path)
-  }
-}
+import { withTwoHandles } from './helpers.ts'
 
 const payload = (email: string, list = '9e2f7d10-1111-4c3b-8e42-000000000001') => ({
   email_address: email,
