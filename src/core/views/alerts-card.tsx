@@ -7,6 +7,7 @@ export function AlertsCard({ alerts }: { alerts: AlertStatus[] }) {
       <h2>Alerts</h2>
       <p>At most one of a kind per 15 minutes; the next carries the count held back.</p>
       <ul>
+        {alerts.length === 0 && <li>None sent yet.</li>}
         {alerts.map((a) => (
           <li data-alert={a.event} data-held={a.held} data-held-total={a.held_total}>
             <strong>{a.event}</strong>: last sent {a.last_sent_at ?? 'never'}; {a.held} held back
