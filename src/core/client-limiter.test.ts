@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { admitHit, MAX_NETWORKS, MemoryClientLimiter } from './client-limiter.ts'
+import { networkKey } from './network-key.ts'
 
 const T = 1_000_000
 
@@ -50,5 +51,48 @@ describe('MemoryClientLimiter', () => {
     expect(await limiter.hit('crowd0', T + 1, 1)).toBeGreaterThan(0)
     expect(await limiter.hit(`crowd${MAX_NETWORKS - 1}`, T + 1, 1)).toBeGreaterThan(0)
     expect(await limiter.hit('attacker', T + 1, 10)).toBe(0)
+  })
+})
+
+// The key the limiter counts by (network-key.ts).
+describe('networkKey', () => {
+  it('an IPv4 address is its own network, in canonical form', () => {
+    expect(networkKey('192.0.2.1')).toBe('192.0.2.1')
+    expect(networkKey(' 192.000.002.001 ')).toBe('192.0.2.1')
+    expect(networkKey('192.0.2.2')).not.toBe(networkKey('192.0.2.1'))
+  })
+
+  it('every address of one IPv6 /64 shares one key, whatever its text form', () => {
+    const forms = [
+      '2001:db8:0:7::1',
+      '2001:DB8:0:7:0:0:0:1',
+      '2001:0db8:0000:0007:ffff:ffff:ffff:fffe',
+      '[2001:db8:0:7::abcd]',
+      '2001:db8:0:7::1%eth0',
+      '2001:db8:0:7:1:2:192.0.2.1',
+    ]
+    for (const form of forms) expect(networkKey(form)).toBe('2001:db8:0:7::/64')
+  })
+
+  it('neighbouring /64s are different networks', () => {
+    expect(networkKey('2001:db8:0:8::1')).toBe('2001:db8:0:8::/64')
+    expect(networkKey('2001:db8:1:7::1')).toBe('2001:db8:1:7::/64')
+    expect(networkKey('::1')).toBe('0:0:0:0::/64')
+    expect(networkKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64')
+  })
+
+  it('an IPv4-mapped IPv6 address is the IPv4 address it carries', () => {
+    expect(networkKey('::ffff:192.0.2.1')).toBe('192.0.2.1')
+    expect(networkKey('::FFFF:c000:0201')).toBe('192.0.2.1')
+    expect(networkKey('0:0:0:0:0:ffff:192.0.2.1')).toBe('192.0.2.1')
+    expect(networkKey('[::ffff:192.0.2.1]')).toBe('192.0.2.1')
+  })
+
+  it('anything else is its own key, apart from every address', () => {
+    expect(networkKey(null)).toBe('other:unknown')
+    expect(networkKey('')).toBe('other:unknown')
+    expect(networkKey('owner-test-sign-up')).toBe('other:owner-test-sign-up')
+    for (const bad of ['2001:db8::7::1', '1:2:3:4:5:6:7:8:9', '12345::', '1.2.3.256', ':::'])
+      expect(networkKey(bad)).toMatch(/^other:/)
   })
 })
