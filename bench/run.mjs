@@ -14,7 +14,7 @@
  *                the budgets that hold on a noisy 2-core machine (ratios, counts, sizes); absolute
  *                times are reported. Writes results to the temp dir, not docs/.
  *   --no-docs    do not write docs/benchmarks.md and docs/img/benchmarks.svg.
- *   --only=a,b   run some scenarios only: size, cold, overhead, burst, refresh.
+ *   --only=a,b   run some scenarios only: size, cold, overhead, burst, refresh, backlog.
  *   --project=DIR  build the relay from DIR (a patched copy with a node_modules symlink), to
  *                measure a proposed fix before it lands.
  *
@@ -87,6 +87,10 @@ const SERVICE_MS = Number(process.env.BENCH_SERVICE_MS ?? 20)
 const CC_LIMIT = 4
 const REFRESH_TTL_S = 6
 const REFRESH_CONCURRENCY = 200
+/** The backlog scenario: sign-ups waiting in the full relay, and samples per round per route. */
+const BACKLOG_PENDING = 20_000
+const BACKLOG_SAMPLES = CI ? 60 : 200
+const BACKLOG_ROUNDS = 5
 const KB = 1024
 const BUDGETS = { bundleGzip: 64 * KB, embedGzip: 2 * KB }
 
@@ -301,6 +305,99 @@ async function refresh(ctx) {
 }
 
 /**
+ * /healthz and /subscribe with an empty outbox and with 20,000 sign-ups waiting (issue #13 item 3:
+ * they read running counts, never the outbox). Two relays, one empty and one filled, measured in
+ * alternating rounds so that a noisy neighbour hits both alike. The backlog is filled the way it
+ * fills in production: sign-ups submitted while the relay is not connected (each is parked in the
+ * outbox), with OUTBOX_MAX_PENDING and the per-client limit raised for the bench. Neither relay is
+ * connected, so /subscribe takes the same path in both: admission, the cap, the outbox.
+ */
+async function backlog(ctx) {
+  const { relay, compat, fake } = ctx
+  await fake.configure({ serviceMs: SERVICE_MS, perSecond: 0, ttlSeconds: 86_400 })
+  const vars = { ...UNPACED, OUTBOX_MAX_PENDING: String(2 * BACKLOG_PENDING) }
+  const empty = await startWorker(relayOptions(relay, compat, fake, vars))
+  const full = await startWorker(relayOptions(relay, compat, fake, vars))
+  ctx.cold.relay.push(empty.coldMs, full.coldMs)
+  try {
+    const fillStarted = now()
+    const fill = await fillOutbox(full.url, BACKLOG_PENDING, 32)
+    const fillSeconds = (now() - fillStarted) / 1000
+    const pending = (await relayStatus(full.url)).outbox.pending
+    log(
+      `  backlog: ${pending} pending after ${fill.n} sign-ups in ${round(fillSeconds, 1)} s ${JSON.stringify(fill.statuses)}`
+    )
+    const samples = { empty: { healthz: [], subscribe: [] }, full: { healthz: [], subscribe: [] } }
+    const via = agent(1)
+    let seq = 0
+    // The filled relay's isolate is warm from the fill: warm the empty one's too (and the
+    // filled one's connection), unmeasured, so the rounds compare like with like.
+    for (const url of [empty.url, full.url]) {
+      for (let i = 0; i < BACKLOG_SAMPLES; i++) {
+        await request(new URL('/healthz', url).href, { agent: via })
+        await subscribe(url, via, 'warm', 4_000_000 + seq++)
+      }
+    }
+    for (let r = 0; r < BACKLOG_ROUNDS; r++) {
+      const order = r % 2 ? ['full', 'empty'] : ['empty', 'full']
+      for (const which of order) {
+        const url = which === 'empty' ? empty.url : full.url
+        for (let i = 0; i < BACKLOG_SAMPLES; i++) {
+          const res = await request(new URL('/healthz', url).href, { agent: via })
+          samples[which].healthz.push(res.ms)
+        }
+        for (let i = 0; i < BACKLOG_SAMPLES; i++) {
+          const res = await subscribe(url, via, `measure-${which}`, 5_000_000 + seq++)
+          if (res.status !== 202) throw new Error(`/subscribe answered ${res.status}: ${res.body}`)
+          samples[which].subscribe.push(res.ms)
+        }
+      }
+    }
+    via.destroy()
+    const p50 = (which, route) => percentile(samples[which][route], 50)
+    const result = {
+      pending: BACKLOG_PENDING,
+      filled: pending,
+      fillSeconds,
+      fillStatuses: fill.statuses,
+      rounds: BACKLOG_ROUNDS,
+      samples: BACKLOG_SAMPLES,
+      emptyPendingAfter: (await relayStatus(empty.url)).outbox.pending,
+    }
+    for (const route of ['healthz', 'subscribe']) {
+      result[route] = {
+        empty: { p50: p50('empty', route), p90: percentile(samples.empty[route], 90) },
+        full: { p50: p50('full', route), p90: percentile(samples.full[route], 90) },
+        ratio: p50('full', route) / p50('empty', route),
+      }
+      log(
+        `  backlog: ${route} p50 ${round(p50('empty', route), 2)} ms empty, ${round(p50('full', route), 2)} ms at ${BACKLOG_PENDING} pending (${round(result[route].ratio, 3)}×)`
+      )
+    }
+    return result
+  } finally {
+    await empty.mf.dispose()
+    await full.mf.dispose()
+  }
+}
+
+/** `n` sign-ups from `concurrency` keep-alive clients; the answers by status. */
+async function fillOutbox(url, n, concurrency) {
+  const via = agent(concurrency)
+  const statuses = []
+  let next = 0
+  const client = async () => {
+    while (next < n) {
+      const res = await subscribe(url, via, 'backlog', next++)
+      statuses.push(res.status)
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, client))
+  via.destroy()
+  return { n, statuses: countBy(statuses) }
+}
+
+/**
  * Sizes: the deployed bundle, and embed.js as the relay serves it (GET /embed.js), or as a file
  * (src/embed/embed.js) if the route is missing.
  */
@@ -363,7 +460,7 @@ function budgets(results) {
   const list = []
   const add = (name, value, limit, pass, enforced, shown) =>
     list.push({ name, value, limit, pass, enforced, shown })
-  const { overhead: o, burst: b, refresh: r, size: s } = results
+  const { overhead: o, burst: b, refresh: r, size: s, backlog: q } = results
   if (o) {
     const c1 = o.find((row) => row.concurrency === 1)
     const c64 = o.find((row) => row.concurrency === 64)
@@ -430,6 +527,27 @@ function budgets(results) {
     const bad = Object.entries(r.answers).filter(([st]) => st !== '200' && st !== '202')
     const n = bad.reduce((sum, [, c]) => sum + c, 0)
     add('refresh: visitor-facing errors', n, '= 0', n === 0, true, String(n))
+  }
+  if (q) {
+    add(
+      'backlog: filled to 20,000 pending',
+      q.filled,
+      `= ${q.pending}`,
+      q.filled === q.pending,
+      true,
+      String(q.filled)
+    )
+    for (const route of ['healthz', 'subscribe']) {
+      const ratio = q[route].ratio
+      add(
+        `backlog: /${route} p50 at ${q.pending} pending vs empty`,
+        ratio,
+        '≤ 1.1×',
+        ratio <= 1.1,
+        true,
+        `${round(ratio, 3)}×`
+      )
+    }
   }
   if (s) {
     add(
@@ -498,6 +616,18 @@ function printTables(results, list) {
       answers: JSON.stringify(r.answers),
       'p50/p99 ms': `${round(r.p50, 1)} / ${round(r.p99, 1)}`,
     })
+  }
+  if (results.backlog) {
+    const q = results.backlog
+    log(`\nHealth and status at a backlog: ${q.pending} sign-ups waiting vs none`)
+    console.table(
+      ['healthz', 'subscribe'].map((route) => ({
+        route: `/${route}`,
+        'p50 empty ms': round(q[route].empty.p50, 2),
+        [`p50 at ${q.pending} ms`]: round(q[route].full.p50, 2),
+        ratio: round(q[route].ratio, 3),
+      }))
+    )
   }
   if (results.size || results.cold) {
     log('\nSize and cold start')
@@ -600,6 +730,10 @@ async function main() {
     if (runs('refresh')) {
       log(`refresh: ${REFRESH_CONCURRENCY} concurrent requests at token expiry`)
       results.refresh = await refresh(ctx)
+    }
+    if (runs('backlog')) {
+      log(`backlog: /healthz and /subscribe with 0 and ${BACKLOG_PENDING} sign-ups waiting`)
+      results.backlog = await backlog(ctx)
     }
     if (runs('cold')) {
       if (ctx.cold.baseline.length === 0) {

@@ -13,6 +13,7 @@ import { analyticsSink } from './workers/analytics.ts'
 import { clock } from './workers/clock.ts'
 import {
   migrate,
+  SqlAlertRepo,
   SqlAuthStateRepo,
   SqlFormRepo,
   SqlMetricsRepo,
@@ -43,6 +44,7 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
       metrics: new SqlMetricsRepo(ctx.storage.sql),
       observe: analyticsSink(env),
       owner: new SqlOwnerRepo(ctx.storage.sql),
+      alerts: new SqlAlertRepo(ctx.storage.sql),
       // One alarm per object: keep the earliest wake-up that is still in the future.
       wake: async (at) => {
         const current = await ctx.storage.getAlarm()

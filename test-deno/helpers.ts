@@ -139,6 +139,20 @@ export async function removeKv(path: string): Promise<void> {
   await Deno.remove(path.slice(0, path.lastIndexOf('/')), { recursive: true })
 }
 
+/** Two KV handles on one file, as two processes would have, racing each other. */
+export async function withTwoHandles(t: (a: Deno.Kv, b: Deno.Kv) => Promise<void>) {
+  const path = await tempKvPath()
+  const a = await Deno.openKv(path)
+  const b = await Deno.openKv(path)
+  try {
+    await t(a, b)
+  } finally {
+    a.close()
+    b.close()
+    await removeKv(path)
+  }
+}
+
 export interface Network {
   net: TestNetwork
   cc: TestNetwork['cc']
@@ -174,11 +188,12 @@ export async function withTwoInstances(
 
 /** One app instance on an in-memory KV. */
 export async function withInstance(
-  run: (t: Network & { relay: Instance; kv: Deno.Kv }) => Promise<void>
+  run: (t: Network & { relay: Instance; kv: Deno.Kv }) => Promise<void>,
+  env: Record<string, string> = ENV
 ): Promise<void> {
   const kv = await Deno.openKv(':memory:')
   const n = network()
-  const relay = instance(kv, n.net)
+  const relay = instance(kv, n.net, env)
   try {
     await run({ ...n, relay, kv })
   } finally {

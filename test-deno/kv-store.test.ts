@@ -11,20 +11,7 @@ import {
   migrate,
   SCHEMA_VERSION,
 } from '../src/deno/kv-store.ts'
-import { removeKv, tempKvPath } from './helpers.ts'
-
-async function withTwoHandles(t: (a: Deno.Kv, b: Deno.Kv) => Promise<void>) {
-  const path = await tempKvPath()
-  const a = await Deno.openKv(path)
-  const b = await Deno.openKv(path)
-  try {
-    await t(a, b)
-  } finally {
-    a.close()
-    b.close()
-    await removeKv(path)
-  }
-}
+import { withTwoHandles } from './helpers.ts'
 
 const payload = (email: string, list = '9e2f7d10-1111-4c3b-8e42-000000000001') => ({
   email_address: email,
@@ -77,18 +64,23 @@ Deno.test('kv: two handles claiming due items never lease the same one', () =>
     const b = new KvOutboxRepo(kvB)
     const now = 5_000
     const ids = await Promise.all(
-      Array.from({ length: 30 }, (_, i) =>
-        (i % 2 ? a : b).enqueue({
-          formId: 'f',
-          emailHash: `h${i}`,
-          payload: payload(`c${i}@example.com`),
-          attempts: 0,
-          nextAttemptAt: now,
-          now,
-        })
-      )
+      Array.from({ length: 30 }, async (_, i) => {
+        const stored = await (i % 2 ? a : b).enqueue(
+          {
+            formId: 'f',
+            emailHash: `h${i}`,
+            payload: payload(`c${i}@example.com`),
+            attempts: 0,
+            nextAttemptAt: now,
+            now,
+          },
+          1_000
+        )
+        return stored.outcome === 'stored' ? stored.id : -1
+      })
     )
     assert.equal(new Set(ids).size, 30) // unique ids under concurrent inserts
+    assert.ok(!ids.includes(-1))
     const batches = await Promise.all(
       Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).claimDue(now, 30, now + 15_000))
     )
@@ -105,33 +97,66 @@ Deno.test('kv: concurrent enqueues of one form+email make one merged item', () =
     const a = new KvOutboxRepo(kvA)
     const b = new KvOutboxRepo(kvB)
     const lists = Array.from({ length: 8 }, (_, i) => `9e2f7d10-1111-4c3b-8e42-00000000000${i}`)
-    const ids = await Promise.all(
+    const results = await Promise.all(
       lists.map((list, i) =>
-        (i % 2 ? a : b).enqueue({
-          formId: 'f',
-          emailHash: 'same',
-          payload: payload('same@example.com', list),
-          attempts: 0,
-          nextAttemptAt: 100 + i,
-          now: 100,
-        })
+        (i % 2 ? a : b).enqueue(
+          {
+            formId: 'f',
+            emailHash: 'same',
+            payload: payload('same@example.com', list),
+            attempts: 0,
+            nextAttemptAt: 100 + i,
+            now: 100,
+          },
+          1_000
+        )
       )
     )
-    assert.equal(new Set(ids).size, 1)
+    assert.equal(new Set(results.map((r) => r.outcome !== 'full' && r.id)).size, 1)
+    assert.equal(results.filter((r) => r.outcome === 'stored').length, 1)
     const figures = await a.figures(100)
     assert.equal(figures.pending, 1)
     const [item] = await b.claimDue(1_000, 10, 20_000)
     assert.deepEqual([...item.payload.list_memberships].sort(), lists)
     // In flight, it takes no merges: a new submission becomes a new item.
-    const again = await a.enqueue({
-      formId: 'f',
-      emailHash: 'same',
-      payload: payload('same@example.com'),
-      attempts: 0,
-      nextAttemptAt: 1_000,
-      now: 1_000,
-    })
-    assert.notEqual(again, item.id)
+    const again = await a.enqueue(
+      {
+        formId: 'f',
+        emailHash: 'same',
+        payload: payload('same@example.com'),
+        attempts: 0,
+        nextAttemptAt: 1_000,
+        now: 1_000,
+      },
+      1_000
+    )
+    assert.equal(again.outcome, 'stored')
+    assert.equal(again.backlog, 2)
+  }))
+
+Deno.test('kv: concurrent enqueues from two handles never store past the cap', () =>
+  withTwoHandles(async (kvA, kvB) => {
+    const a = new KvOutboxRepo(kvA)
+    const b = new KvOutboxRepo(kvB)
+    const results = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        (i % 2 ? a : b).enqueue(
+          {
+            formId: 'f',
+            emailHash: `h${i}`,
+            payload: payload(`u${i}@example.com`),
+            attempts: 0,
+            nextAttemptAt: 100,
+            now: 100,
+          },
+          10
+        )
+      )
+    )
+    assert.equal(results.filter((r) => r.outcome === 'stored').length, 10)
+    assert.equal(results.filter((r) => r.outcome === 'full').length, 14)
+    assert.equal(await b.backlog(), 10)
+    assert.equal((await Array.fromAsync(kvA.list({ prefix: ['outbox'] }))).length, 10)
   }))
 
 Deno.test('kv: the duplicate window remembers accepted outcomes only; counters are exact', () =>
@@ -140,8 +165,8 @@ Deno.test('kv: the duplicate window remembers accepted outcomes only; counters a
     const b = new KvOutboxRepo(kvB)
     assert.equal(await a.recentOutcome('f:h', 1_000, 60_000), null) // checking records nothing
     assert.equal(await b.recentOutcome('f:h', 1_000, 60_000), null)
-    await a.remember('f:h', 1_000, 'queued')
-    assert.equal(await b.recentOutcome('f:h', 2_000, 60_000), 'queued')
+    await a.remember('f:h', 1_000, { status: 'queued', digest: 'd' })
+    assert.deepEqual(await b.recentOutcome('f:h', 2_000, 60_000), { status: 'queued', digest: 'd' })
     assert.equal(await b.recentOutcome('f:h', 70_000, 60_000), null) // outside the window
     const counts = await Promise.all(
       Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).countRequest('2030-01-01'))
@@ -164,4 +189,40 @@ Deno.test('kv: migrate adopts a store from before versioning, once, from two han
     const before = await Array.fromAsync(kvA.list({ prefix: [] }))
     await migrate(kvB)
     assert.deepEqual(await Array.fromAsync(kvA.list({ prefix: [] })), before)
+  }))
+
+Deno.test('kv: migration 3 counts the items already stored and indexes the pending ones', () =>
+  withTwoHandles(async (kvA, kvB) => {
+    // A store at version 2: two pending items (indexed as then), one dead letter.
+    const item = (id: number, status: 'pending' | 'dead', createdAt: number) => ({
+      id,
+      formId: 'f',
+      emailHash: `h${id}`,
+      payload: payload(`i${id}@example.com`),
+      status,
+      attempts: 0,
+      createdAt,
+      nextAttemptAt: createdAt,
+      leaseUntil: null,
+      lastError: null,
+      deadAt: status === 'dead' ? createdAt : null,
+    })
+    await kvA.set(['schema_version'], 2)
+    await kvA.set(['outbox_seq'], 3)
+    for (const r of [item(1, 'pending', 500), item(2, 'dead', 400), item(3, 'pending', 300)]) {
+      await kvA.set(['outbox', r.id], r)
+      if (r.status === 'dead') await kvA.set(['outbox_dead', r.createdAt, r.id], 1)
+      else await kvA.set(['outbox_due', r.createdAt, r.id], r.createdAt)
+    }
+    await Promise.all([migrate(kvA), migrate(kvB)])
+    const outbox = new KvOutboxRepo(kvB)
+    const figures = await outbox.figures(1_000)
+    assert.deepEqual([figures.pending, figures.dead, figures.oldestPendingAt], [2, 1, 300])
+    // From here the counts follow every write.
+    const [first] = await outbox.claimDue(1_000, 1, 90_000)
+    await outbox.delivered(first.id, 1_000)
+    assert.deepEqual(
+      [(await outbox.figures(1_000)).pending, (await outbox.figures(1_000)).oldestPendingAt],
+      [1, 500]
+    )
   }))

@@ -4,6 +4,7 @@
  * after moving the clock past the retry time.
  */
 import assert from 'node:assert/strict'
+import { maxPerSecond } from '../test/support/arrivals.ts'
 import { LIST_1, LIST_2 } from '../test/support/network.ts'
 import {
   connect,
@@ -88,7 +89,7 @@ Deno.test('outbox: a queued sign-up survives a restart and is delivered by the n
   }
 })
 
-Deno.test('outbox: two instances draining at once send every item exactly once', async () => {
+Deno.test('outbox: two instances draining at once send every item once, 4 a second in all', async () => {
   await withTwoInstances(async ({ a, b, cc, net, clock }) => {
     assert.equal((await connect(a, net)).status, 303)
     cc.down = true
@@ -99,13 +100,14 @@ Deno.test('outbox: two instances draining at once send every item exactly once',
     assert.ok(answers.every((r) => r.status === 202))
     cc.down = false
     cc.signUpCalls = []
-    // This case is about leases, not pacing: CC's own limit is lifted so that no send is refused.
-    cc.perSecond = 0
+    // CC's own limit stays at 4 a second: the instances share the pacing slots in KV.
     clock.advance(10 * 60_000)
     const [sentA, sentB] = await Promise.all([a.relay.service.drain(), b.relay.service.drain()])
     assert.equal(sentA + sentB, 8)
-    assert.equal(cc.signUpCalls.length, 8) // no item was leased to both
+    assert.equal(cc.signUpCalls.length, 8) // no item was leased to both, none was throttled
     assert.equal(new Set(cc.signUpCalls.map((c) => c.body.email_address)).size, 8)
+    assert.ok(cc.signUpCalls.every((c) => c.answered === 200 || c.answered === 201))
+    assert.equal(maxPerSecond(cc.signUpCalls.map((c) => c.at)), 4)
     assert.equal((await outbox(b)).pending, 0)
   })
 })

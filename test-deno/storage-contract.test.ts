@@ -3,6 +3,7 @@
  * per case, migrated as src/deno.ts does before serving.
  */
 import {
+  KvAlertRepo,
   KvAuthStateRepo,
   KvFormRepo,
   KvMetricsRepo,
@@ -31,6 +32,7 @@ const runner: ContractRunner = {
         forms: new KvFormRepo(kv),
         metrics: new KvMetricsRepo(kv),
         owner: new KvOwnerRepo(kv),
+        alerts: new KvAlertRepo(kv),
         dump: async () => JSON.stringify(await Array.fromAsync(kv.list({ prefix: [] })), asText),
       })
     } finally {

@@ -37,6 +37,9 @@ it.each([
   [{ ALERT_WEBHOOK_URL: 'http://hooks.test/alert' }, 'ALERT_WEBHOOK_URL', 'https:'],
   [{ ALERT_WEBHOOK_URL: 'http://127.0.0.1.example.com/alert' }, 'ALERT_WEBHOOK_URL', 'https:'],
   [{ CC_SCOPES: 'contact_data,offline_access' }, 'CC_SCOPES', 'space-separated'],
+  [{ OUTBOX_MAX_PENDING: '9' }, 'OUTBOX_MAX_PENDING', 'at least 10'],
+  [{ OUTBOX_MAX_PENDING: '1000001' }, 'OUTBOX_MAX_PENDING', 'at most 1000000'],
+  [{ OUTBOX_MAX_PENDING: 'lots' }, 'OUTBOX_MAX_PENDING', 'whole number'],
 ])('%o → config_invalid naming %s', async (overrides, key, fragment) => {
   const log = vi.spyOn(console, 'error').mockImplementation(() => {})
   const { status, body } = await healthz(overrides)

@@ -217,7 +217,7 @@ describe('/admin: the pictures', () => {
     expect(deliveries).toContain('delivered 6, dead lettered 1, retried 2.')
     expect(deliveries).toContain('latency p95 (ms, ≤)')
     const o = (await status()).outbox as { pending: number; quota_used_today: number }
-    expect(html).toContain(`Backlog (sign-ups waiting): ${o.pending}</figcaption>`)
+    expect(html).toContain(`Backlog (sign-ups waiting): ${o.pending} of 5000 (`)
     expect(html).toContain(
       `Constant Contact requests today (daily quota): ${o.quota_used_today} of 10000 (`
     )

@@ -4,9 +4,15 @@
  * Time is virtual: `runOutbox()` runs the object's alarm at each wake-up it asks for.
  */
 
-import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
+import {
+  abortAllDurableObjects,
+  evictDurableObject,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
 import { nextUtcMidnight } from '../src/core/outbox.ts'
+import { ALERT_WINDOW_MS } from '../src/core/store-rules.ts'
 import { cc, clock, net } from './edge.ts'
 import {
   call,
@@ -298,5 +304,201 @@ describe('what only a Durable Object does: gates, eviction, alarms', () => {
       'backdated2@example.com',
     ])
     expect((await outbox()).pending).toBe(0)
+  })
+})
+
+// CC's account-wide failures (issue #13 item 5). A 403 from sign_up_form (a missing scope, a
+// missing privilege, a deactivated app) is not about the sign-up: it parks the outbox as a needed
+// reconnect does, with one alert and no dead letters, and everything goes out after a reconnect.
+// A grant without contact_data is caught at connect time.
+
+const lastError = async () => (await status()).last_error as { code: string; message: string }
+
+/**
+ * Lets the alerts held back by the cases before go out (the cron), and their window pass, so a
+ * case counts its own alerts.
+ */
+async function releaseHeldAlerts() {
+  clock.advance(ALERT_WINDOW_MS)
+  await cron()
+  clock.advance(ALERT_WINDOW_MS)
+  net.reset()
+}
+
+describe('a 403 from sign_up_form', () => {
+  it('inline: answered 202 queued, the connection needs a reconnect, one alert, no dead letter', async () => {
+    await releaseHeldAlerts()
+    cc.signUpFaults = ['403']
+    const first = await submit('forbidden1@example.com')
+    expect(first.status).toBe(202)
+    expect(await first.json()).toMatchObject({ ok: true, status: 'queued' })
+    const s = await status()
+    expect([s.state, s.connected]).toEqual(['needs_reauth', false])
+    expect((await lastError()).code).toBe('cc_forbidden')
+    expect((await lastError()).message).toContain('answered 403')
+    // Every later sign-up is kept without reaching CC.
+    for (const email of ['forbidden2@example.com', 'forbidden3@example.com'])
+      expect((await submit(email)).status).toBe(202)
+    expect(cc.signUpCalls).toHaveLength(1)
+    expect(await outbox()).toMatchObject({ pending: 3, parked: 3, dead: 0 })
+    // Hours of wake-ups and cron runs: nothing is sent, nothing dies, no second alert.
+    await runOutbox()
+    for (let i = 0; i < 4; i++) {
+      clock.advance(15 * 60_000)
+      await cron()
+    }
+    expect(cc.signUpCalls).toHaveLength(1)
+    expect((await outbox()).dead).toBe(0)
+    expect(net.alertEvents()).toEqual(['needs_reauth'])
+    expect((net.alerts[0].reason as { code: string }).code).toBe('cc_forbidden')
+    // The owner reconnects: everything is delivered.
+    expect((await connect()).status).toBe(303)
+    await runOutbox()
+    expect([...cc.contacts.keys()].sort()).toEqual([
+      'forbidden1@example.com',
+      'forbidden2@example.com',
+      'forbidden3@example.com',
+    ])
+    expect(net.alertEvents()).toEqual(['needs_reauth', 'recovered'])
+  })
+
+  it('from the outbox: parked without burning the item’s attempt, then delivered', async () => {
+    await releaseHeldAlerts()
+    cc.down = true
+    expect((await submit('queued403@example.com')).status).toBe(202)
+    const attempts = () =>
+      runInDurableObject(relay(), (_i, state) =>
+        state.storage.sql.exec<{ attempts: number }>('SELECT attempts FROM outbox').toArray()
+      )
+    expect(await attempts()).toEqual([{ attempts: 1 }]) // CC's 503
+    cc.down = false
+    cc.signUpFaults = ['403']
+    await runOutbox()
+    expect((await status()).state).toBe('needs_reauth')
+    expect((await lastError()).code).toBe('cc_forbidden')
+    expect(await attempts()).toEqual([{ attempts: 1 }]) // the 403 burned none
+    expect((await outbox()).dead).toBe(0)
+    expect(net.alertEvents()).toEqual(['needs_reauth'])
+    expect((await connect()).status).toBe(303)
+    await runOutbox()
+    expect(cc.contacts.has('queued403@example.com')).toBe(true)
+  })
+
+  it('a refused account: the dashboard explains its 403 read; the first sign-up parks', async () => {
+    cc.accountForbidden = true
+    const page = await (await call('/admin', { headers: { ...OWNER, accept: 'text/html' } })).text()
+    const catalog = page.slice(page.indexOf('id="catalog"'))
+    expect(catalog.slice(0, 600)).toContain('Constant Contact answered 403')
+    // A read refused is not a sign-up refused: the outbox keeps going until one is.
+    expect((await status()).state).toBe('connected')
+    expect((await submit('account403@example.com')).status).toBe(202)
+    expect((await status()).state).toBe('needs_reauth')
+    // Parked: the dashboard no longer reads CC at all.
+    const reads = cc.apiCalls.length
+    await call('/admin', { headers: { ...OWNER, accept: 'text/html' } })
+    expect(cc.apiCalls).toHaveLength(reads)
+    cc.accountForbidden = false
+    expect((await connect()).status).toBe(303)
+    await runOutbox()
+    expect(cc.contacts.has('account403@example.com')).toBe(true)
+  })
+})
+
+describe('a grant without contact_data', () => {
+  it('says so on the callback page; the status is needs_reauth missing_scope', async () => {
+    await releaseHeldAlerts()
+    cc.grantScope = 'account_read offline_access'
+    const callback = await connect()
+    expect(callback.status).toBe(200)
+    const page = await callback.text()
+    expect(page).toContain('without access to contacts')
+    expect(page).toContain('contact_data')
+    const s = await status()
+    expect([s.state, s.connected]).toEqual(['needs_reauth', false])
+    expect((await lastError()).code).toBe('missing_scope')
+    expect(net.alertEvents()).toEqual(['needs_reauth']) // a working connection was replaced
+    // Sign-ups are kept, not sent with a token that cannot send them.
+    expect((await submit('scope@example.com')).status).toBe(202)
+    expect(cc.signUpCalls).toHaveLength(0)
+    cc.grantScope = null
+    expect((await connect()).status).toBe(303)
+    await runOutbox()
+    expect(cc.contacts.has('scope@example.com')).toBe(true)
+  })
+})
+
+// Coalesced alerts (issue #13 item 6): at most one alert of a kind per 15 minutes, what the alert
+// webhook actually received counted. The next alert of the kind carries the count held back; the
+// cron sends the last held one once its window is over; /admin shows the counts; a restart of the
+// Durable Object forgets none of it.
+
+let refused = 0
+
+/** A sign-up CC refuses for good: a dead letter, and a dead_letter alert (or a held one). */
+async function deadLetter() {
+  cc.signUpFaults = ['400']
+  clock.advance(1100) // a free pacing slot: sent inline
+  expect((await submit(`refused${++refused}@example.com`)).status).toBe(502)
+}
+
+const held = async (event: string) =>
+  ((await status()).alerts as { event: string; held: number; held_total: number }[]).find(
+    (a) => a.event === event
+  )
+
+describe('one alert of a kind per 15 minutes', () => {
+  it('holds back the rest, and the next one sent carries their count, across a restart', async () => {
+    await releaseHeldAlerts()
+    const before = (await held('dead_letter'))?.held_total ?? 0
+    for (let i = 0; i < 3; i++) await deadLetter()
+    expect(net.alertEvents()).toEqual(['dead_letter'])
+    expect(await held('dead_letter')).toMatchObject({ held: 2, held_total: before + 2 })
+    const page = await (await call('/admin', { headers: { ...OWNER, accept: 'text/html' } })).text()
+    const card = page.slice(page.indexOf('id="alerts"'))
+    expect(card).toMatch(
+      new RegExp(`data-alert="dead_letter" data-held="2" data-held-total="${before + 2}"`)
+    )
+
+    // The object restarts: what it held back is stored, and the window still holds.
+    await evictDurableObject(relay())
+    await deadLetter()
+    expect(net.alertEvents()).toEqual(['dead_letter'])
+    expect((await held('dead_letter'))?.held).toBe(3)
+
+    clock.advance(ALERT_WINDOW_MS)
+    await deadLetter()
+    expect(net.alertEvents()).toEqual(['dead_letter', 'dead_letter'])
+    const last = net.alerts[1]
+    expect(last.suppressed).toBe(3)
+    expect(String(last.text)).toContain('(3 more held back since the last)')
+    expect(await held('dead_letter')).toMatchObject({ held: 0, held_total: before + 3 })
+  })
+
+  it('a burst that stops is still reported: the cron sends the last one held, with the count', async () => {
+    await releaseHeldAlerts()
+    for (let i = 0; i < 4; i++) await deadLetter()
+    expect(net.alertEvents()).toEqual(['dead_letter'])
+    await cron() // the window is not over: nothing yet
+    expect(net.alertEvents()).toEqual(['dead_letter'])
+    clock.advance(ALERT_WINDOW_MS)
+    await cron()
+    expect(net.alertEvents()).toEqual(['dead_letter', 'dead_letter'])
+    expect(net.alerts[1].suppressed).toBe(2) // the fourth is sent; the second and third are counted
+    expect((net.alerts[1].reason as { message: string }).message).toContain('newsletter')
+    await cron()
+    expect(net.alerts).toHaveLength(2) // sent once
+  })
+
+  it('kinds are apart: a dead letter does not hold back a needs_reauth alert', async () => {
+    await releaseHeldAlerts()
+    await deadLetter()
+    cc.signUpFaults = ['403']
+    clock.advance(1100)
+    await call('/subscribe/newsletter', {
+      method: 'POST',
+      headers: { origin: 'https://site.test', 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'kinds@example.com' }),
+    })
+    expect(net.alertEvents()).toEqual(['dead_letter', 'needs_reauth'])
   })
 })

@@ -7,6 +7,7 @@ import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { it } from 'vitest'
 import {
+  SqlAlertRepo,
   SqlAuthStateRepo,
   SqlFormRepo,
   SqlMetricsRepo,
@@ -31,6 +32,7 @@ const runner: ContractRunner = {
         forms: new SqlFormRepo(state.storage.sql),
         metrics: new SqlMetricsRepo(state.storage.sql),
         owner: new SqlOwnerRepo(state.storage.sql),
+        alerts: new SqlAlertRepo(state.storage.sql),
         dump: async () => JSON.stringify(rowsOf(state.storage.sql)),
       })
     ),

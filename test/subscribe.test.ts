@@ -3,8 +3,9 @@
  * CC; accepted cases assert the exact JSON that CC received.
  */
 import { describe, expect, it, vi } from 'vitest'
-import { cc, net } from './edge.ts'
-import { call, connectedWithSettledOutbox, runOutbox } from './helpers.ts'
+import { cc, clock, net } from './edge.ts'
+import { call, connectedWithSettledOutbox, outbox, runOutbox } from './helpers.ts'
+import { until } from './support/arrivals.ts'
 import { LIST_1, LIST_2, SOURCE_FIELD } from './support/network.ts'
 
 const SITE = 'https://site.test'
@@ -407,5 +408,139 @@ describe('CC answers', () => {
     const res = await postJson('newsletter', { email: 'later@example.com' })
     expect(res.status).toBe(202)
     expect(await res.json()).toEqual({ ok: true, status: 'queued', message: THANKS })
+  })
+})
+
+/** A JSON sign-up of `fields`, each from its own client. */
+function submitFields(fields: Record<string, unknown>) {
+  return postJson('newsletter', fields)
+}
+
+const sentNames = (email: string) =>
+  cc.signUpCalls.filter((c) => c.body.email_address === email).map((c) => c.body.first_name)
+
+let netEmails = 0
+
+/** A JSON sign-up from the client address `ip`. */
+function submitFrom(ip: string) {
+  return post(
+    'newsletter',
+    JSON.stringify({ email: `net${++netEmails}@example.com` }),
+    { 'content-type': 'application/json' },
+    ip
+  )
+}
+
+// The duplicate window keeps newer data (issue #13 item 7): within DUPLICATE_WINDOW_SECONDS only
+// a repeat that says the same is absorbed; one whose fields differ is sent, after the earlier
+// one, so Constant Contact ends up with the newer values. Nobody can pin a wrong name on someone's
+// address by signing it up first.
+
+describe('within the duplicate window', () => {
+  it('a repeat with other fields is sent and wins; an identical repeat is absorbed', async () => {
+    const email = 'victim@example.com'
+    expect((await submitFields({ email, first_name: 'Wrong' })).status).toBe(200)
+    // The owner of the address signs up with their real name a minute later.
+    expect((await submitFields({ email: 'VICTIM@example.com', first_name: 'Real' })).status).toBe(
+      200
+    )
+    expect(sentNames(email)).toEqual(['Wrong', 'Real'])
+    expect(cc.contacts.get(email)?.body.first_name).toBe('Real')
+    // The same again (however the fields are ordered): absorbed, answered as the last one was.
+    const again = await call('/subscribe/newsletter', {
+      method: 'POST',
+      headers: { origin: 'https://site.test', 'content-type': 'application/json' },
+      body: `{"first_name":"Real","email":"${email}"}`,
+    })
+    expect(again.status).toBe(200)
+    expect(await again.json()).toEqual({ ok: true, status: 'delivered', message: THANKS })
+    expect(sentNames(email)).toEqual(['Wrong', 'Real'])
+    // Back to the first version: it differs from the last one sent, so it is sent too.
+    expect((await submitFields({ email, first_name: 'Wrong' })).status).toBe(200)
+    expect(cc.contacts.get(email)?.body.first_name).toBe('Wrong')
+  })
+
+  it('a change to a queued sign-up goes into its item: merged, newer values kept, sent once', async () => {
+    cc.down = true
+    const email = 'queued-change@example.com'
+    expect((await submitFields({ email, first_name: 'Old', list: [LIST_1] })).status).toBe(202)
+    const reached = cc.signUpCalls.length
+    const change = await submitFields({ email, first_name: 'New', list: [LIST_2] })
+    expect(change.status).toBe(202)
+    expect(await change.json()).toEqual({ ok: true, status: 'queued', message: THANKS })
+    // Not sent ahead of the queued one (the older one, delivered later, would overwrite it).
+    expect(cc.signUpCalls).toHaveLength(reached)
+    expect((await outbox()).pending).toBe(1)
+    cc.down = false
+    await runOutbox()
+    expect(cc.contacts.get(email)?.body).toEqual({
+      email_address: email,
+      first_name: 'New',
+      list_memberships: [LIST_1, LIST_2],
+    })
+    expect(sentNames(email).at(-1)).toBe('New')
+  })
+
+  it('a double click that changed a field in between: both sent, in order, the newer last', async () => {
+    const email = 'double-change@example.com'
+    const held = net.hold()
+    const first = submitFields({ email, first_name: 'Frist' })
+    await until(() => sentNames(email).length === 1, 'the first to reach CC')
+    held.stop() // later requests are answered; the first stays in flight
+    const second = submitFields({ email, first_name: 'First' })
+    // The second waits for the first rather than racing it to CC.
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(sentNames(email)).toEqual(['Frist'])
+    held.release()
+    expect([(await first).status, (await second).status]).toEqual([200, 200])
+    expect(sentNames(email)).toEqual(['Frist', 'First'])
+    expect(cc.contacts.get(email)?.body.first_name).toBe('First')
+  })
+
+  it('an identical double click still makes one call to CC', async () => {
+    const [a, b] = await Promise.all([
+      submitFields({ email: 'same-twice@example.com', first_name: 'Same' }),
+      submitFields({ email: 'same-twice@example.com', first_name: 'Same' }),
+    ])
+    expect([a.status, b.status]).toEqual([200, 200])
+    expect(sentNames('same-twice@example.com')).toEqual(['Same'])
+  })
+})
+
+// Per-network client limits (issue #13 item 2): SUBMIT_RATE_LIMIT_PER_MINUTE (10 here) is one
+// budget per IPv4 address and per IPv6 /64, whatever address inside the /64 a request comes from
+// and however the address is written.
+
+describe('one budget per network', () => {
+  it('every address of one IPv6 /64 shares a budget; another /64 is unaffected', async () => {
+    const statuses: number[] = []
+    // Ten different addresses (and spellings) inside 2001:db8:7:1::/64.
+    for (let i = 0; i < 10; i++) {
+      const ip = i % 2 ? `2001:db8:7:1:${i}::${i + 1}` : `2001:DB8:0007:0001:0:0:${i}:abcd`
+      statuses.push((await submitFrom(ip)).status)
+    }
+    expect(statuses.every((s) => s === 200 || s === 202)).toBe(true)
+    const reached = cc.signUpCalls.length
+    const limited = await submitFrom('2001:db8:7:1:ffff:ffff:ffff:fffe')
+    expect(limited.status).toBe(429)
+    expect(Number(limited.headers.get('retry-after'))).toBe(6) // one more every 60/10 s
+    expect(cc.signUpCalls).toHaveLength(reached)
+    // The neighbouring /64 has its own budget.
+    expect([200, 202]).toContain((await submitFrom('2001:db8:7:2::1')).status)
+    // The budget refills at 10 a minute: one more after 6 s.
+    clock.advance(6_000)
+    expect([200, 202]).toContain((await submitFrom('2001:db8:7:1::99')).status)
+    expect((await submitFrom('2001:db8:7:1::100')).status).toBe(429)
+    await runOutbox()
+    expect(cc.contacts.size).toBe(12)
+  })
+
+  it('an IPv4-mapped IPv6 address is the IPv4 address it carries', async () => {
+    for (let i = 0; i < 5; i++) expect((await submitFrom('192.0.2.44')).status).toBeLessThan(300)
+    for (let i = 0; i < 5; i++)
+      expect((await submitFrom('::ffff:192.0.2.44')).status).toBeLessThan(300)
+    expect((await submitFrom('::FFFF:c000:022c')).status).toBe(429)
+    expect((await submitFrom('192.0.2.45')).status).toBeLessThan(300)
+    await runOutbox()
   })
 })

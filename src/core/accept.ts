@@ -1,8 +1,8 @@
 /**
  * @module accept
  * Accepting one sign-up, apart from HTTP: the fields are checked against the form profile, then
- * the honeypot, then Turnstile, then the backend's `submit` (per-IP rate limit, duplicate window,
- * inline delivery or the outbox). Each accepted or refused sign-up writes one `submission` log
+ * the honeypot, then Turnstile, then the backend's `submit` (per-network rate limit, duplicate
+ * window, the backlog's cap, inline delivery or the outbox). Each accepted or refused sign-up writes one `submission` log
  * line (docs/operations.md).
  *
  * The visitor's `POST /subscribe/:formId` and the owner's "send a test sign-up" both call
@@ -17,6 +17,7 @@ import type { Config, FormProfile } from './config.ts'
 import { AppError, type ErrorCode, type ErrorStatus } from './errors.ts'
 import type { FieldTypes } from './field-types.ts'
 import { type IntakeOutcome, signUpEvent } from './metrics.ts'
+import { networkKey } from './network-key.ts'
 import { hashKey } from './outbox.ts'
 import type { KeepAlive, OutcomeRecorder } from './outcome-recorder.ts'
 import type { RelayBackend } from './service.ts'
@@ -43,7 +44,7 @@ export interface SignupRequest {
   /** A dashboard form's: the revision `profile` is of, which the backend checks (forms.ts). */
   revision?: number
   fields: Fields
-  /** The client's IP: its rate-limit bucket, and Turnstile's remoteip. Null when unknown. */
+  /** The client's IP: its network's rate-limit budget, and Turnstile's remoteip. Null: unknown. */
   clientIp: string | null
   /** TURNSTILE_SECRET_KEY. Unset (the sandbox), a `turnstile: true` profile is not checked. */
   turnstileSecret?: string
@@ -64,6 +65,8 @@ export type Acceptance =
   | { outcome: 'invalid'; fields: Record<string, string> }
   | { outcome: 'challenge_failed'; reason: string }
   | { outcome: 'rate_limited'; retryAfterSeconds: number }
+  /** The backlog is at OUTBOX_MAX_PENDING: refused before anything reached CC. */
+  | { outcome: 'outbox_full'; retryAfterSeconds: number }
   /** Constant Contact refused it for good; it is a dead letter now. */
   | { outcome: 'rejected'; errorKey: string }
   /** Neither delivered nor stored: the backend could not be reached. */
@@ -118,7 +121,8 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
       return { outcome: 'challenge_failed', reason: verdict.reason }
     }
   }
-  const clientKey = await hashKey('ip', request.clientIp ?? 'unknown')
+  // Per network (an IPv4 address, an IPv6 /64), not per address: see network-key.ts.
+  const clientKey = await hashKey('net', networkKey(request.clientIp))
   let result: Awaited<ReturnType<RelayBackend['submit']>>
   try {
     result = await deps.backend().submit({
@@ -142,8 +146,9 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
       log('duplicate', { of: result.of })
       return { outcome: 'duplicate', of: result.of, next }
     case 'rate_limited':
-      log('rate_limited')
-      return { outcome: 'rate_limited', retryAfterSeconds: result.retryAfterSeconds }
+    case 'outbox_full':
+      log(result.status)
+      return { outcome: result.status, retryAfterSeconds: result.retryAfterSeconds }
     case 'rejected':
       log('rejected', { error_key: result.errorKey })
       return { outcome: 'rejected', errorKey: result.errorKey }
@@ -189,6 +194,10 @@ export function signupAnswer(acceptance: Acceptance): SignupAnswer {
       return refused('rate_limited', 'Too many sign-ups from this client', {
         headers: { 'retry-after': String(acceptance.retryAfterSeconds) },
       })
+    case 'outbox_full':
+      return refused('outbox_full', 'Too many sign-ups are waiting to be delivered', {
+        headers: { 'retry-after': String(acceptance.retryAfterSeconds) },
+      })
     case 'rejected':
       return refused('delivery_failed', 'Constant Contact rejected the sign-up')
     case 'unavailable':
@@ -218,6 +227,7 @@ export const VISITOR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   delivery_failed:
     'We could not complete your sign-up. The site owner has been notified; please try again later.',
   unavailable: 'Sign-ups are temporarily unavailable. Please try again in a few minutes.',
+  outbox_full: 'Too many sign-ups are waiting to be delivered. Please try again later.',
 }
 
 /**

@@ -5,7 +5,13 @@
  * URL works for either without an adapter. Never carries a token, a secret or an email address.
  */
 
-export type AlertEvent = 'needs_reauth' | 'degraded' | 'recovered' | 'dead_letter' | 'stale_refresh'
+export type AlertEvent =
+  | 'needs_reauth'
+  | 'degraded'
+  | 'recovered'
+  | 'dead_letter'
+  | 'stale_refresh'
+  | 'backlog'
 
 export interface Alert {
   event: AlertEvent
@@ -13,6 +19,8 @@ export interface Alert {
   previous_state?: string
   reason?: { code: string; message: string }
   at: string
+  /** Alerts of this kind held back since the last one sent (coalescing, alert-gate.ts). */
+  suppressed?: number
 }
 
 export function alertPayload(alert: Alert): Record<string, unknown> {
@@ -22,9 +30,11 @@ export function alertPayload(alert: Alert): Record<string, unknown> {
     recovered: 'ctct-relay is connected to Constant Contact again.',
     dead_letter: 'ctct-relay: Constant Contact rejected a sign-up; see /admin for the dead letter.',
     stale_refresh: 'ctct-relay has not refreshed its Constant Contact token for too long.',
+    backlog: 'ctct-relay: sign-ups are piling up in the outbox; see /admin.',
   }
   const reason = alert.reason ? ` Reason: ${alert.reason.code}: ${alert.reason.message}` : ''
-  const text = `${headline[alert.event]}${reason}`
+  const held = alert.suppressed ? ` (${alert.suppressed} more held back since the last)` : ''
+  const text = `${headline[alert.event]}${reason}${held}`
   return { service: 'ctct-relay', ...alert, text, content: text }
 }
 

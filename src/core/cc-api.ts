@@ -3,8 +3,8 @@
  * The one way out to Constant Contact's API. Every call (a sign-up sent inline or from the
  * outbox, the dashboard's list reads) passes the same gates, in this order:
  *   1. a pause (CC answered `throttled`) or a park (the daily quota is spent) in force;
- *   2. CC_DAILY_QUOTA: requests counted per UTC day, the day CC's quota resets;
- *   3. a pacing slot (pacer.ts), held until the answer and rested a second after it;
+ *   2. the send gate (send-gate.ts): a pacing slot, held until the answer and rested a second
+ *      after it, and one request of CC_DAILY_QUOTA (counted per UTC day, the day CC's resets);
  * then it sends with a fresh access token, and on a 401 refreshes once and tries once more.
  */
 import { apiGetRequest, type CcOutcome, exchange, processApiResponse } from './cc-client.ts'
@@ -12,51 +12,54 @@ import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
 import type { AccessToken } from './connection.ts'
 import type { ErrorCode, Outcome } from './errors.ts'
-import { nextUtcMidnight, THROTTLE_PAUSE_MS, utcDay } from './outbox.ts'
-import { Pacer, SLOT_REST_MS } from './pacer.ts'
+import { nextUtcMidnight, THROTTLE_PAUSE_MS } from './outbox.ts'
+import type { SendGate } from './send-gate.ts'
 import type { DeliveryBlocks, OutboxRepo } from './store.ts'
 
 export type ApiAttempt =
-  | { kind: 'answered'; outcome: CcOutcome; body: unknown }
+  /** CC answered; `accessToken` is the token the request carried. */
+  | { kind: 'answered'; outcome: CcOutcome; body: unknown; accessToken: string }
   /** No usable access token (not connected, needs a reconnect, or refresh backing off). */
   | { kind: 'no_token'; code: ErrorCode; message: string }
   /** Nothing was sent: a pause, a park, the quota or the pacing holds until `until`. */
   | { kind: 'no_slot'; until: number }
 
 export interface CcApiDeps {
-  repo: Pick<OutboxRepo, 'countRequest' | 'requestsOn' | 'blocks' | 'setBlocks'>
+  repo: Pick<OutboxRepo, 'blocks' | 'setBlocks'>
+  gate: SendGate
   config: () => Config
   fetch: typeof fetch
   clock: Clock
   accessToken: (options?: { rejected?: string }) => Promise<Outcome<AccessToken>>
 }
 
+/** The longest one request to CC's API may take; a send gate's slot lease outlives it. */
 export const SEND_TIMEOUT_MS = 10_000
 /** The dashboard waits this long at most for a slot rather than overshooting CC's limit. */
 const READ_WAIT_MS = 1500
 
 export class CcApi {
   readonly #deps: CcApiDeps
-  #pacer: Pacer | null = null
 
   constructor(deps: CcApiDeps) {
     this.#deps = deps
   }
 
-  get #pace(): Pacer {
-    this.#pacer ??= new Pacer(this.#deps.config().CC_RATE_PER_SECOND)
-    return this.#pacer
+  /** No token to send with until the owner acts (not connected, or a reconnect needed). */
+  async waitsForOwner(): Promise<boolean> {
+    const token = await this.#deps.accessToken()
+    return !token.ok && token.code !== 'token_unavailable'
   }
 
   /** One attempt: a token, the gates, the request; on a 401 one refresh and one more try. */
   async call(build: (accessToken: string) => Request): Promise<ApiAttempt> {
     const token = await this.#deps.accessToken()
     if (!token.ok) return { kind: 'no_token', code: token.code, message: token.message }
-    const first = await this.#send(build(token.value.token))
+    const first = await this.#send(build(token.value.token), token.value.token)
     if (first.kind !== 'answered' || first.outcome.kind !== 'unauthorized') return first
     const renewed = await this.#deps.accessToken({ rejected: token.value.token })
     if (!renewed.ok) return { kind: 'no_token', code: renewed.code, message: renewed.message }
-    const second = await this.#send(build(renewed.value.token))
+    const second = await this.#send(build(renewed.value.token), renewed.value.token)
     if (second.kind === 'answered' && second.outcome.kind === 'unauthorized') {
       const outcome: CcOutcome = {
         kind: 'retry',
@@ -88,7 +91,12 @@ export class CcApi {
         ok: false,
         code: 'unavailable',
         message:
-          status === 0 ? 'Constant Contact did not answer' : `Constant Contact answered ${status}`,
+          status === 0
+            ? 'Constant Contact did not answer'
+            : status === 403
+              ? // A read refused is not a sign-up refused: only sign_up_form's 403 parks the outbox.
+                'Constant Contact answered 403: reconnect with contact_data, as a user who can manage contacts'
+              : `Constant Contact answered ${status}`,
       }
     }
     return { ok: false, code: 'unavailable', message: 'CC rate limit or quota in force' }
@@ -100,45 +108,38 @@ export class CcApi {
     return Math.max(blocks.pausedUntil ?? 0, blocks.parkedUntil ?? 0, now)
   }
 
-  availableSlots(now: number): number {
-    return this.#pace.available(now)
+  availableSlots(now: number): Promise<number> {
+    return this.#deps.gate.available(now)
   }
 
   /** When a pacing slot is next free (an estimate while every slot waits for its answer). */
-  nextSlotAt(now: number): number {
-    return this.#pace.nextFreeAt(now) ?? now + SLOT_REST_MS
+  nextSlotAt(now: number): Promise<number> {
+    return this.#deps.gate.nextFreeAt(now)
   }
 
-  async #send(request: Request): Promise<ApiAttempt> {
-    const { clock, repo } = this.#deps
+  async #send(request: Request, accessToken: string): Promise<ApiAttempt> {
+    const { clock, gate } = this.#deps
     const now = clock.now()
     const blockedUntil = await this.blockedUntil(now)
     if (blockedUntil > now) return { kind: 'no_slot', until: blockedUntil }
-    if ((await repo.requestsOn(utcDay(now))) >= this.#deps.config().CC_DAILY_QUOTA) {
-      const midnight = nextUtcMidnight(now)
-      await this.#setBlocks({ parkedUntil: midnight })
-      return { kind: 'no_slot', until: midnight }
+    const taken = await gate.take(clock.now())
+    if (!taken.ok) {
+      if (taken.reason === 'quota') await this.#setBlocks({ parkedUntil: taken.until })
+      return { kind: 'no_slot', until: taken.until }
     }
-    // Synchronous check-and-take: no await between reading the slots and taking one.
-    const slot = this.#pace.take(clock.now())
-    if (slot === null) return { kind: 'no_slot', until: this.nextSlotAt(clock.now()) }
     let answer: Awaited<ReturnType<typeof exchange>>
     try {
       answer = await exchange(this.#deps.fetch, request, SEND_TIMEOUT_MS)
     } finally {
-      this.#pace.release(slot, clock.now())
+      await gate.release(taken.ticket, clock.now())
     }
-    // Counted once the request has left, not before: a write before an outbound fetch would hold
-    // the fetch behind the Durable Object's output gate on every sign-up. A crash mid-send
-    // undercounts by one at most, and CC's own quota_exceeded answer parks us anyway.
     const after = clock.now()
-    await repo.countRequest(utcDay(after))
     const { outcome, body } = await processApiResponse(answer)
     if (outcome.kind === 'throttled')
       await this.#setBlocks({ pausedUntil: after + THROTTLE_PAUSE_MS })
     if (outcome.kind === 'quota_exceeded')
       await this.#setBlocks({ parkedUntil: nextUtcMidnight(after) })
-    return { kind: 'answered', outcome, body }
+    return { kind: 'answered', outcome, body, accessToken }
   }
 
   async #setBlocks(change: Partial<DeliveryBlocks>) {

@@ -146,6 +146,8 @@ describe('classifyApiResponse', () => {
     [409, [{ error_key: 'conflict' }], 'retry'],
     [408, undefined, 'retry'],
     [400, [{ error_key: 'contacts.api.validation.error', error_message: 'bad list' }], 'dead'],
+    [403, [{ error_key: 'forbidden', error_message: 'Missing scope' }], 'forbidden'],
+    [404, [{ error_key: 'not_found' }], 'dead'],
   ])('%i %j → %s', (status, body, kind) => {
     expect(classifyApiResponse(status, body).kind).toBe(kind)
   })

@@ -228,9 +228,15 @@ export type CcOutcome =
   | { kind: 'throttled'; status: number }
   /** Daily quota used up: park until 00:00 UTC. */
   | { kind: 'quota_exceeded'; status: number }
+  /**
+   * 403: a missing scope, missing user privileges or a deactivated app (CC's spec). Account-wide:
+   * no body can succeed until the owner acts, so it parks the outbox rather than refusing the
+   * sign-up (reference §12).
+   */
+  | { kind: 'forbidden'; status: number; errorKey: string; message: string }
   /** 5xx, 408, 409, network errors, timeouts: retry with backoff. */
   | { kind: 'retry'; status: number; errorKey: string; message: string }
-  /** 400 and other 4xx: retrying the same body cannot help. */
+  /** 400 and other 4xx but 403: retrying the same body cannot help. */
   | { kind: 'dead'; status: number; errorKey: string; message: string }
 
 const ErrorItem = v.object({
@@ -262,6 +268,7 @@ export function classifyApiResponse(status: number, body: unknown): CcOutcome {
   if (status === 401) return { kind: 'unauthorized', status }
   if (status === 429 && errorKey === 'quota_exceeded') return { kind: 'quota_exceeded', status }
   if (status === 429) return { kind: 'throttled', status }
+  if (status === 403) return { kind: 'forbidden', status, errorKey, message }
   if (status >= 500 || status === 409 || status === 408) {
     return { kind: 'retry', status, errorKey, message }
   }

@@ -1,33 +1,57 @@
 /**
  * @module client-limiter
- * The per-visitor limit on sign-ups (SUBMIT_RATE_LIMIT_PER_MINUTE), a sliding minute per client
- * key. In memory on purpose: a restart forgives, and the limit only has to slow a single client
- * down, not count exactly.
+ * The per-client limit on sign-ups (SUBMIT_RATE_LIMIT_PER_MINUTE), per network (network-key.ts:
+ * an IPv4 address, an IPv6 /64). Each network has a budget of N sign-ups that refills at N per
+ * minute, one every 60/N seconds: a burst of N is allowed, and then one every 60/N seconds.
+ *
+ * The budget is one number per network, `fullAt`, the time it is full again (the "theoretical
+ * arrival time" of GCRA); a network whose `fullAt` has passed is the same as one never seen, so
+ * its entry can go. `admitHit` is that rule, pure; `MemoryClientLimiter` keeps it in memory for
+ * the Durable Object (the only instance: a restart forgives), and Deno keeps it in KV so that
+ * every instance shares one budget per network (src/deno/kv-limits.ts).
  */
 
 const WINDOW_MS = 60_000
-/** Keys remembered at most; past it the stalest keys are forgotten, never everyone's at once. */
-const MAX_KEYS = 10_000
 
-export class ClientLimiter {
-  /** Recent hit times per client key, in insertion order of the key's last hit (oldest first). */
-  readonly #hits = new Map<string, number[]>()
+export interface ClientLimiter {
+  /** Counts a sign-up from `key` at `now`: 0 when allowed, else the whole seconds to wait. */
+  hit(key: string, now: number, perMinute: number): Promise<number>
+}
 
-  /** Counts a hit for `key` at `now`; returns 0 when allowed, else the seconds to wait. */
-  hit(key: string, now: number, perMinute: number): number {
-    const hits = (this.#hits.get(key) ?? []).filter((t) => t > now - WINDOW_MS)
-    this.#hits.delete(key)
-    if (hits.length >= perMinute) {
-      this.#hits.set(key, hits)
-      return Math.max(1, Math.ceil((hits[0] + WINDOW_MS - now) / 1000))
-    }
-    hits.push(now)
-    this.#hits.set(key, hits)
-    // A Map iterates in insertion order, and every hit re-inserts its key: the first key is the
-    // one that has been quiet longest.
-    while (this.#hits.size > MAX_KEYS) {
-      const stalest = this.#hits.keys().next().value as string
-      this.#hits.delete(stalest)
+export type HitVerdict = { allowed: true; fullAt: number } | { allowed: false; retryAfter: number }
+
+/** One sign-up against a budget that is full again at `fullAt` (null: never seen). */
+export function admitHit(fullAt: number | null, now: number, perMinute: number): HitVerdict {
+  const next = Math.max(fullAt ?? now, now) + WINDOW_MS / perMinute
+  if (next - now <= WINDOW_MS) return { allowed: true, fullAt: next }
+  return { allowed: false, retryAfter: Math.max(1, Math.ceil((next - now - WINDOW_MS) / 1000)) }
+}
+
+/**
+ * Networks remembered at most. Past it the network quiet longest is forgotten (it gets a full
+ * budget back), one at a time, never everyone's at once; to make an active network forgotten
+ * within its minute, a client would need this many other networks in that minute.
+ */
+export const MAX_NETWORKS = 50_000
+
+export class MemoryClientLimiter implements ClientLimiter {
+  /** `fullAt` per network key, in the order of each key's last hit (the stalest first). */
+  readonly #fullAt = new Map<string, number>()
+
+  get size(): number {
+    return this.#fullAt.size
+  }
+
+  async hit(key: string, now: number, perMinute: number): Promise<number> {
+    const verdict = admitHit(this.#fullAt.get(key) ?? null, now, perMinute)
+    if (!verdict.allowed) return verdict.retryAfter
+    // Re-inserting moves the key to the end: the Map's first key is the one quiet longest.
+    this.#fullAt.delete(key)
+    this.#fullAt.set(key, verdict.fullAt)
+    for (const [stalest, fullAt] of this.#fullAt) {
+      // Expired budgets go as they are met; past the bound, the stalest goes regardless.
+      if (fullAt > now && this.#fullAt.size <= MAX_NETWORKS) break
+      this.#fullAt.delete(stalest)
     }
     return 0
   }

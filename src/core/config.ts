@@ -127,7 +127,7 @@ export type Forms = v.InferOutput<typeof FormsSchema>
 const optionalString = v.optional(v.pipe(v.string(), v.trim(), v.nonEmpty()))
 
 /** A whole number from a TOML number or a `--var`/secret string. */
-function positiveInt(fallback: number, max: number) {
+function positiveInt(fallback: number, max: number, min = 1) {
   return v.optional(
     v.pipe(
       v.union(
@@ -135,7 +135,7 @@ function positiveInt(fallback: number, max: number) {
         'must be a whole number'
       ),
       v.integer('must be a whole number'),
-      v.minValue(1, 'must be at least 1'),
+      v.minValue(min, `must be at least ${min}`),
       v.maxValue(max, `must be at most ${max}`)
     ),
     fallback
@@ -180,11 +180,16 @@ const KEYS = {
   CC_RATE_PER_SECOND: positiveInt(4, 100),
   /** CC's per-app daily quota, reset at 00:00 UTC (partners: 250,000). */
   CC_DAILY_QUOTA: positiveInt(10_000, 10_000_000),
-  /** Sign-ups accepted per visitor IP per minute. */
+  /** Sign-ups accepted per client network (an IPv4 address, an IPv6 /64) per minute. */
   SUBMIT_RATE_LIMIT_PER_MINUTE: positiveInt(10, 10_000),
   /** A repeat of the same email to the same form within this window is absorbed. */
   DUPLICATE_WINDOW_SECONDS: positiveInt(600, 86_400),
   DEAD_LETTER_RETENTION_DAYS: positiveInt(30, 3650),
+  /**
+   * The most sign-ups the outbox holds waiting (queued plus parked); past it new ones are refused
+   * with 503 outbox_full (admission.ts). Bounds the storage a flood can take.
+   */
+  OUTBOX_MAX_PENDING: positiveInt(5000, 1_000_000, 10),
   CTCT_SANDBOX: v.optional(
     v.pipe(
       v.picklist(['0', '1', 'true', 'false', ''], 'must be "1" or unset'),

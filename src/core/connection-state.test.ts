@@ -62,6 +62,16 @@ const failure = (final: boolean, lost = false): ConnectionEvent => ({
   jitter: 0.5,
 })
 
+/** CC answered 403 to a sign-up sent with `accessToken`. */
+const forbidden = (accessToken: string): ConnectionEvent => ({
+  type: 'api_forbidden',
+  accessToken,
+  message: 'Constant Contact refused sign-ups with 403',
+  at,
+})
+/** A grant that names its scopes, without contact_data. */
+const narrow: Tokens = { ...tokens(2, at), scope: 'account_read offline_access' }
+
 type Row = [
   name: string,
   from: ConnectionRecord,
@@ -153,6 +163,45 @@ const TABLE: Row[] = [
     null,
   ],
   ['degraded + token_call', degraded, { type: 'token_call', at }, 'degraded', null],
+  ['connected + api_forbidden', connected, forbidden('access-1'), 'needs_reauth', 'needs_reauth'],
+  ['degraded + api_forbidden', degraded, forbidden('access-1'), 'needs_reauth', 'needs_reauth'],
+  ['needs_reauth + api_forbidden', needsReauth, forbidden('access-1'), 'needs_reauth', null],
+  ['not_connected + api_forbidden', notConnected, forbidden('access-1'), 'not_connected', null],
+  [
+    'connected + api_forbidden for an older token (a reconnect landed meanwhile)',
+    connected,
+    forbidden('access-0'),
+    'connected',
+    null,
+  ],
+  [
+    'connected + consented without contact_data',
+    connected,
+    { type: 'consented', tokens: narrow, at },
+    'needs_reauth',
+    'needs_reauth',
+  ],
+  [
+    'degraded + consented without contact_data',
+    degraded,
+    { type: 'consented', tokens: narrow, at },
+    'needs_reauth',
+    'needs_reauth',
+  ],
+  [
+    'not_connected + consented without contact_data',
+    notConnected,
+    { type: 'consented', tokens: narrow, at },
+    'needs_reauth',
+    null,
+  ],
+  [
+    'needs_reauth + consented without contact_data',
+    needsReauth,
+    { type: 'consented', tokens: narrow, at },
+    'needs_reauth',
+    null,
+  ],
 ]
 
 describe('transition', () => {
@@ -247,6 +296,38 @@ describe('transition', () => {
     ).toMatchObject({ account })
     expect(transition(connected, { type: 'account_fetched', generation: 2, account }).record).toBe(
       connected
+    )
+  })
+
+  it('a 403 parks the connection with cc_forbidden, keeping the consent for the dashboard', () => {
+    const { record } = transition(degraded, forbidden('access-1'))
+    expect(record).toEqual({
+      ...connected,
+      state: 'needs_reauth',
+      lastError: {
+        code: 'cc_forbidden',
+        message: 'Constant Contact refused sign-ups with 403',
+        at,
+      },
+      failures: 2,
+    })
+  })
+
+  it('a consent without contact_data is a new consent that needs another (missing_scope)', () => {
+    const { record } = transition(connected, { type: 'consented', tokens: narrow, at })
+    expect(record).toMatchObject({
+      state: 'needs_reauth',
+      generation: 4,
+      tokens: narrow,
+      connectedAt: at,
+      failures: 0,
+      lastError: { code: 'missing_scope', at },
+    })
+    expect((record as NeedsReauth).lastError.message).toContain('contact_data')
+    // A grant that names no scope at all is taken on trust (CC always names them).
+    const unnamed = { ...narrow, scope: '' }
+    expect(transition(connected, { type: 'consented', tokens: unnamed, at }).record.state).toBe(
+      'connected'
     )
   })
 

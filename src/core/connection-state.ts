@@ -12,6 +12,10 @@
  *   (from any state)               └─────────────────────── needs_reauth ◄──┘   │
  *                                  (degraded ──refreshed──► connected) ◄────────┘
  *
+ * Two more ways into needs_reauth: CC answers 403 to a sign-up (api_forbidden, from connected
+ * or degraded: a scope, a privilege or the app itself is missing, for every sign-up alike), and
+ * a consent whose grant lacks contact_data (consented lands in needs_reauth, `missing_scope`).
+ *
  * Stored rows keep the flat shape of version 1 (docs/storage.md, table `connection`), so a record
  * written by any version reads back here: `fromStored` and `toStored` convert.
  */
@@ -112,6 +116,11 @@ export type ConnectionEvent =
     }
   /** The watchdog told the owner the token expired without a successful refresh. */
   | { type: 'stale_alerted'; at: number }
+  /**
+   * CC answered 403 to a sign-up sent with `accessToken`. Only that token's connection parks: a
+   * reconnect that landed while the request was out is left alone.
+   */
+  | { type: 'api_forbidden'; accessToken: string; message: string; at: number }
   | { type: 'account_fetched'; generation: number; account: AccountSummary }
   | { type: 'disconnected' }
 
@@ -145,6 +154,19 @@ export function transition(record: ConnectionRecord, event: ConnectionEvent): Tr
         account: null,
         lastError: null,
         refreshInFlightSince: null,
+      }
+      if (lacksRequiredScope(event.tokens.scope)) {
+        const lastError = {
+          code: 'missing_scope',
+          message: `Granted "${event.tokens.scope}", without ${REQUIRED_SCOPE}: reconnect and allow access to contacts`,
+          at: event.at,
+        }
+        // The owner is on the callback page, which says so; a working connection lost is news.
+        const lost = record.state === 'connected' || record.state === 'degraded'
+        return {
+          record: { ...next, state: 'needs_reauth', lastError, failures: 0 },
+          alert: lost ? 'needs_reauth' : null,
+        }
       }
       const recovered = record.state === 'needs_reauth' || record.state === 'degraded'
       return { record: next, alert: recovered ? 'recovered' : null }
@@ -207,7 +229,27 @@ export function transition(record: ConnectionRecord, event: ConnectionEvent): Tr
     case 'stale_alerted':
       if (record.state !== 'degraded') return same
       return { record: { ...record, staleAlertAt: event.at }, alert: 'stale_refresh' }
+    case 'api_forbidden': {
+      if (record.state !== 'connected' && record.state !== 'degraded') return same
+      if (record.tokens.accessToken !== event.accessToken) return same
+      const next: NeedsReauth = {
+        ...linkedFields(record),
+        state: 'needs_reauth',
+        lastError: { code: 'cc_forbidden', message: event.message, at: event.at },
+        failures: record.state === 'degraded' ? record.failures : 0,
+      }
+      return { record: next, alert: 'needs_reauth' }
+    }
   }
+}
+
+/** The scope every sign-up needs (sign_up_form: contact_data, reference §1). */
+export const REQUIRED_SCOPE = 'contact_data'
+
+/** A grant that names its scopes without contact_data. (A grant that names none is taken on trust.) */
+export function lacksRequiredScope(scope: string): boolean {
+  const granted = scope.split(/\s+/).filter(Boolean)
+  return granted.length > 0 && !granted.includes(REQUIRED_SCOPE)
 }
 
 /** The fields every linked state shares, without the state-specific ones. */

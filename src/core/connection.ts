@@ -248,6 +248,16 @@ export class Connection {
     return 'failed'
   }
 
+  /**
+   * CC answered 403 to a sign-up sent with `accessToken`: the account cannot take sign-ups until
+   * the owner reconnects (needs_reauth, `cc_forbidden`). A reconnect that landed meanwhile wins.
+   */
+  async apiForbidden(accessToken: string, message: string): Promise<void> {
+    this.#cached = null
+    const at = this.#deps.clock.now()
+    await this.#apply(await this.#load(), { type: 'api_forbidden', accessToken, message, at })
+  }
+
   /** Stores the account summary fetched after the consent of `generation`. */
   async setAccount(generation: number, account: AccountSummary): Promise<void> {
     await this.#apply(await this.#load(), { type: 'account_fetched', generation, account })

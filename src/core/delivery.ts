@@ -9,6 +9,9 @@
  * - Sends are at-least-once: an item is leased while in flight, and a crash mid-send makes it due
  *   again after the lease. sign_up_form is an upsert by email, so a redelivery is harmless.
  * - CC refusing a sign-up for good makes it a dead letter, with an alert; the owner can Retry.
+ *   CC's 403 is account-wide (a scope, a privilege, the app): it parks the outbox as a needed
+ *   reconnect does, with no attempt burned and no dead letter.
+ * - The backlog alarm (`watchBacklog`) is checked after anything that moves the backlog.
  */
 import type { Alert } from './alerts.ts'
 import { type CcApi, SEND_TIMEOUT_MS } from './cc-api.ts'
@@ -17,7 +20,7 @@ import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
 import { SLOWEST_REFRESH_MS } from './connection.ts'
 import { type EventOutcome, isRetry, type MetricEvent, signUpEvent, type Tally } from './metrics.ts'
-import { retryPlan } from './outbox.ts'
+import { parksForOwner, retryPlan } from './outbox.ts'
 import type { SignUpFormBody } from './signup.ts'
 import type { OutboxItem, OutboxRepo } from './store.ts'
 
@@ -31,6 +34,8 @@ export interface DeliveryDeps {
   wake: (at: number) => Promise<void>
   /** The tally of `events`, for the write of the event they count (metrics.ts). */
   tally: (events: MetricEvent[]) => Tally
+  /** CC answered 403 to a sign-up sent with `accessToken`: the connection parks (needs_reauth). */
+  forbidden: (accessToken: string, message: string) => Promise<void>
 }
 
 /**
@@ -81,6 +86,29 @@ export async function recordDeadLetter(
   })
 }
 
+/** What the owner reads (status, alert) when CC answers 403 to a sign-up. */
+export function forbiddenMessage(ccMessage: string): string {
+  return `Constant Contact answered 403${ccMessage ? ` (${ccMessage})` : ''}: a missing scope or privilege, or a deactivated app. Sign-ups wait for a reconnect.`
+}
+
+/** Checks the backlog alarm (store-rules.ts `backlogAlarm`) and alerts a new crossing. */
+export async function watchBacklog(
+  deps: Pick<DeliveryDeps, 'repo' | 'config' | 'clock' | 'alert'>
+): Promise<void> {
+  const cap = deps.config().OUTBOX_MAX_PENDING
+  const alarm = await deps.repo.backlogAlarm(cap)
+  if (alarm.crossed === null) return
+  await deps.alert({
+    event: 'backlog',
+    state: 'backlog',
+    reason: {
+      code: `backlog_${alarm.crossed}`,
+      message: `${alarm.pending} sign-ups waiting: ${alarm.crossed} % of OUTBOX_MAX_PENDING (${cap})`,
+    },
+    at: new Date(deps.clock.now()).toISOString(),
+  })
+}
+
 export class Delivery {
   readonly #deps: DeliveryDeps
   #draining: Promise<number> | null = null
@@ -103,7 +131,10 @@ export class Delivery {
   async retryDead(id: number | 'all'): Promise<number> {
     const now = this.#deps.clock.now()
     const revived = await this.#deps.repo.revive(id, now)
-    if (revived > 0) await this.#deps.wake(now)
+    if (revived > 0) {
+      await watchBacklog(this.#deps)
+      await this.#deps.wake(now)
+    }
     return revived
   }
 
@@ -120,9 +151,14 @@ export class Delivery {
     while (clock.now() - started < DRAIN_BUDGET_MS) {
       const now = clock.now()
       if ((await api.blockedUntil(now)) > now) break
-      const slots = api.availableSlots(now)
+      // Waiting for the owner: nothing is claimed (a parked backlog costs a drain nothing).
+      if (await api.waitsForOwner()) {
+        parkedForAuth = true
+        break
+      }
+      const slots = await api.availableSlots(now)
       if (slots === 0) {
-        const wait = api.nextSlotAt(now) - now
+        const wait = (await api.nextSlotAt(now)) - now
         if (wait > MAX_SLOT_WAIT_MS) break
         await clock.sleep(wait)
         continue
@@ -138,6 +174,8 @@ export class Delivery {
     }
     // Parked for a reconnect: no wake-ups (no attempts are burned); reconnecting wakes us.
     if (!parkedForAuth) await this.#scheduleWake()
+    // Deliveries lower the backlog: below a quarter of the cap its alarm re-arms.
+    await watchBacklog(this.#deps)
     return sent
   }
 
@@ -160,11 +198,12 @@ export class Delivery {
       await recordDeadLetter(this.#deps, item, result, now, [event('dead_lettered')])
       return 'later'
     }
+    if (attempt.kind === 'answered' && result.kind === 'forbidden')
+      await this.#deps.forbidden(attempt.accessToken, forbiddenMessage(result.message))
     const { nextAttemptAt, attempts, error } = retryPlan(result, item.attempts, now)
     const retried = isRetry(result) ? this.#deps.tally([event('retried')]) : undefined
     await repo.reschedule(item.id, nextAttemptAt, attempts, error, retried)
-    const parked = result.kind === 'no_token' && result.code !== 'token_unavailable'
-    return parked ? 'parked' : 'later'
+    return parksForOwner(result) ? 'parked' : 'later'
   }
 
   async #scheduleWake() {
@@ -172,6 +211,6 @@ export class Delivery {
     if (next === null) return
     const now = this.#deps.clock.now()
     const api = this.#deps.api
-    await this.#deps.wake(Math.max(next, await api.blockedUntil(now), api.nextSlotAt(now)))
+    await this.#deps.wake(Math.max(next, await api.blockedUntil(now), await api.nextSlotAt(now)))
   }
 }

@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'delivery_failed'
   | 'unavailable'
+  | 'outbox_full'
   | 'not_dead_letter'
   | 'form_managed_by_config'
   | 'cross_origin_request'
@@ -60,6 +61,7 @@ const STATUS = {
   rate_limited: 429,
   delivery_failed: 502,
   unavailable: 503,
+  outbox_full: 503,
   not_dead_letter: 404,
   form_managed_by_config: 409,
   cross_origin_request: 403,

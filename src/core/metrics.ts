@@ -116,10 +116,11 @@ export function signUpEvent(
 /**
  * Counted as `retried`: an attempt that reached CC (or the network) and failed for a reason that
  * retrying can fix (5xx, 429, a dropped connection, a 401 after a refresh). Waiting for a pacing
- * slot, a pause or a reconnect sent nothing, so it is not an attempt.
+ * slot, a pause or a reconnect sent nothing, so it is not an attempt; CC's 403 is account-wide
+ * and parks the outbox for the owner, as a lost connection does, so it is not one either.
  */
 export function isRetry(attempt: Undelivered): boolean {
-  return attempt.kind !== 'no_slot' && attempt.kind !== 'no_token'
+  return attempt.kind !== 'no_slot' && attempt.kind !== 'no_token' && attempt.kind !== 'forbidden'
 }
 
 /** The counts and activity lines of `events`, counts summed per hour, form and name. */

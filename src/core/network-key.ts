@@ -1,47 +1,51 @@
 /**
  * @module network-key
- * The key a client's requests are counted under, for every per-client limit (the visitors'
- * sign-up limit, the owner's sign-in throttle): an IPv4 client by its address, an IPv6 client by
- * its /64. One subscriber, or one cloud VM, usually holds a whole /64, so keying the full /128
- * would hand a single host 2^64 fresh buckets.
+ * Which network a client address belongs to, for per-client limits: an IPv4 address is its own
+ * network, an IPv6 address counts as its /64. One IPv6 subscriber is routinely given a whole /64
+ * (RFC 6177) and can pick any of its 2^64 addresses per request, so keying the full /128 would
+ * hand one client 2^64 budgets.
+ *
+ * Every text form of one address gives one key: IPv6 in any case, with or without `::`
+ * compression, leading zeros, brackets or a zone (`%eth0`), with a dotted IPv4 tail (the URL
+ * parser's IPv6 serializer, RFC 5952, does the normalising); and an IPv4-mapped IPv6 address
+ * (`::ffff:192.0.2.1`, as a dual-stack socket reports an IPv4 peer) is the IPv4 address it
+ * carries.
  *
  * @example
- * networkKey('2001:db8:0:1:aaaa::7') // '2001:db8:0:1::/64'
- * networkKey('::ffff:192.0.2.1')     // '192.0.2.1' (an IPv4 client seen through IPv6)
+ * networkKey('2001:DB8:0:7::1')        // '2001:db8:0:7::/64'
+ * networkKey('2001:db8:0:7:ffff::9')   // '2001:db8:0:7::/64' (the same network)
+ * networkKey('::ffff:192.0.2.1')       // '192.0.2.1'
  */
 
-/** `ip` as CF-Connecting-IP (or Deno's TCP peer) gives it; anything unparsable keys as itself. */
-export function networkKey(ip: string | null | undefined): string {
-  const address = (ip ?? '').trim().toLowerCase().replace(/%.*$/, '')
-  if (!address) return 'unknown'
-  if (!address.includes(':')) return address
-  const groups = ipv6Groups(address)
-  if (!groups) return address
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return [groups[6] >> 8, groups[6] & 255, groups[7] >> 8, groups[7] & 255].join('.')
-  }
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.toString(16))
-    .join(':')}::/64`
+/** The network key of a client address; anything that is not an IP address is its own key. */
+export function networkKey(address: string | null | undefined): string {
+  const raw = (address ?? '').trim()
+  const text = raw.replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '')
+  const quad = text.split('.')
+  if (quad.length === 4 && quad.every((p) => /^\d{1,3}$/.test(p) && +p < 256))
+    return quad.map(Number).join('.')
+  const groups = ipv6Groups(text)
+  if (!groups) return `other:${raw.toLowerCase() || 'unknown'}`
+  // ::ffff:a.b.c.d is an IPv4 peer seen through an IPv6 socket.
+  if (groups.slice(0, 6).join(':') === '0:0:0:0:0:ffff')
+    return groups
+      .slice(6)
+      .flatMap((g) => [Number.parseInt(g, 16) >> 8, Number.parseInt(g, 16) & 255])
+      .join('.')
+  return `${groups.slice(0, 4).join(':')}::/64`
 }
 
-/** The eight 16-bit groups of an IPv6 address (`::` and a dotted IPv4 tail expanded), or null. */
-function ipv6Groups(address: string): number[] | null {
-  let text = address
-  const tail = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text)
-  if (tail) {
-    const octets = tail.slice(1).map(Number)
-    if (octets.some((o) => o > 255)) return null
-    text = `${text.slice(0, tail.index)}${((octets[0] << 8) | octets[1]).toString(16)}:${((octets[2] << 8) | octets[3]).toString(16)}`
+/** The eight groups of an IPv6 address, in canonical hex (no leading zeros), or null. */
+function ipv6Groups(text: string): string[] | null {
+  let host: string
+  try {
+    host = text.includes(':') ? new URL(`http://[${text}]`).hostname.slice(1, -1) : ''
+  } catch {
+    return null
   }
-  const halves = text.split('::')
-  if (halves.length > 2) return null
-  const head = halves[0] ? halves[0].split(':') : []
-  const rest = halves.length === 2 && halves[1] ? halves[1].split(':') : []
-  const gap = halves.length === 2 ? 8 - head.length - rest.length : 0
-  if (gap < 0 || (halves.length === 2 && gap === 0)) return null
-  const parts = [...head, ...Array<string>(gap).fill('0'), ...rest]
-  if (parts.length !== 8 || !parts.every((p) => /^[0-9a-f]{1,4}$/.test(p))) return null
-  return parts.map((p) => Number.parseInt(p, 16))
+  if (!host) return null
+  // Canonical: lower case, no leading zeros, at most one `::` standing for zero groups.
+  const [head, tail] = host.split('::').map((half) => (half ? half.split(':') : []))
+  if (!tail) return head
+  return [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail]
 }

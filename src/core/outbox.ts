@@ -60,7 +60,7 @@ export type Undelivered =
 
 /**
  * When an undelivered sign-up is due again, and whether the attempt counts. Waiting for a slot,
- * a pause, the quota or a reconnect burns no attempt: only CC's failures do.
+ * a pause, the quota or a reconnect (a 403 included) burns no attempt: only CC's failures do.
  */
 export function retryPlan(
   attempt: Undelivered,
@@ -92,6 +92,18 @@ export function retryPlan(
       return { attempts, nextAttemptAt: now + THROTTLE_PAUSE_MS, error: null }
     case 'quota_exceeded':
       return { attempts, nextAttemptAt: nextUtcMidnight(now), error: null }
+    case 'forbidden':
+      // Account-wide: parked like a reconnect, due as soon as one lands; no attempt burned.
+      return {
+        attempts,
+        nextAttemptAt: now,
+        error: {
+          status: attempt.status,
+          errorKey: attempt.errorKey,
+          message: attempt.message,
+          at: now,
+        },
+      }
     case 'no_slot':
       return { attempts, nextAttemptAt: attempt.until, error: null }
     case 'no_token':
@@ -111,6 +123,23 @@ export function maskEmail(email: string): string {
   const local = email.slice(0, at)
   const shown = local.length <= 2 ? `${local[0]}•••` : `${local[0]}•••${local[local.length - 1]}`
   return `${shown}${email.slice(at)}`
+}
+
+/** Parks the outbox until the owner acts: no token to send with, or CC's account-wide 403. */
+export function parksForOwner(attempt: Undelivered): boolean {
+  return (
+    (attempt.kind === 'no_token' && attempt.code !== 'token_unavailable') ||
+    attempt.kind === 'forbidden'
+  )
+}
+
+/**
+ * What a sign-up says, as a digest: the duplicate window absorbs only a repeat that says the same.
+ * signup.ts builds every body in one fixed key order, so the same fields give the same JSON,
+ * whatever order the visitor sent them in.
+ */
+export function payloadDigest(payload: SignUpFormBody): Promise<string> {
+  return hashKey('payload', JSON.stringify(payload))
 }
 
 /** A stable, non-reversible-at-a-glance key for logs and duplicate detection. */

@@ -242,6 +242,26 @@ describe('the API', () => {
     }
   })
 
+  it('403: a refused account (a deactivated app) refuses every call', async () => {
+    const { cc } = setup()
+    const { access_token } = await connected(cc)
+    const lists = () =>
+      cc.handle(
+        new Request(`${BASE}/v3/contact_lists`, {
+          headers: { authorization: `Bearer ${access_token}` },
+        })
+      )
+    expect((await lists()).status).toBe(200)
+    cc.accountForbidden = true
+    expect((await lists()).status).toBe(403)
+    const refused = await signUp(cc, access_token, {
+      email_address: 'a@b.c',
+      list_memberships: [LIST],
+    })
+    expect(refused.status).toBe(403)
+    expect(cc.contacts.size).toBe(0)
+  })
+
   it('an expired access token gets 401', async () => {
     const { cc, clock } = setup()
     const { access_token } = await connected(cc)

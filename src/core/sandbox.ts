@@ -221,6 +221,11 @@ export class CcModel {
   /** The largest `limit` GET /contact_lists accepts (CC documents 500). */
   maxListPageSize = 500
   /**
+   * The account refuses this app: every API call answers 403, as CC does for a deactivated app
+   * or a user without the privileges (reference §12). Account-wide, unlike a 403 fault.
+   */
+  accountForbidden = false
+  /**
    * Requests that arrive while a gate is set wait for it before they are answered: a test acts
    * while they are in flight, then resolves it. Later arrivals are not held once it is unset.
    */
@@ -266,6 +271,7 @@ export class CcModel {
     this.omitRefreshToken = false
     this.grantScope = null
     this.maxListPageSize = 500
+    this.accountForbidden = false
     this.gate = null
     this.deletedLists.clear()
     this.contacts = new Map()
@@ -520,6 +526,10 @@ export class CcModel {
     if (this.perSecond > 0 && this.#arrivals.length > this.perSecond)
       return answer(apiError(429, 'throttled', 'Too Many Requests'))
 
+    if (this.accountForbidden)
+      return answer(
+        apiError(403, 'forbidden', 'This application is not authorized for the account')
+      )
     const fault = signUp ? this.signUpFaults.shift() : undefined
     if (fault === 'drop') throw new DroppedConnection()
     if (fault === 'throttled') return answer(apiError(429, 'throttled', 'Too Many Requests'))

@@ -5,15 +5,17 @@
  * object's whole RPC surface (`RelayBackend`); on Deno it runs in-process over KV.
  */
 import { Admission, type Submission, type SubmitResult } from './admission.ts'
+import { AlertGate } from './alert-gate.ts'
 import { type Alert, sendAlert } from './alerts.ts'
 import { type Catalog, fetchCatalog } from './catalog.ts'
 import { CcApi } from './cc-api.ts'
 import { processAccountSummary } from './cc-client.ts'
+import { type ClientLimiter, MemoryClientLimiter } from './client-limiter.ts'
 import type { Clock } from './clock.ts'
 import { type Config, type FormProfile, SANDBOX_ORIGIN } from './config.ts'
 import { type AccessToken, Connection, type RefreshSerializer } from './connection.ts'
 import type { ConnectionHistoryEntry } from './connection-history.ts'
-import type { ConnectionStatus } from './connection-state.ts'
+import { type ConnectionStatus, lacksRequiredScope } from './connection-state.ts'
 import { Delivery } from './delivery.ts'
 import type { Outcome } from './errors.ts'
 import type { FieldTypes } from './field-types.ts'
@@ -32,8 +34,10 @@ import {
 import { ccError } from './oauth.ts'
 import { maskEmail } from './outbox.ts'
 import { CcModel, type SandboxView } from './sandbox.ts'
+import { MemorySendGate, type SendGate } from './send-gate.ts'
 import type {
   ActivityFilter,
+  AlertRepo,
   AuthStateRepo,
   DeadLetter,
   FormAuditEntry,
@@ -64,9 +68,21 @@ export interface OutboxStatus {
   oldest_pending_age_seconds: number | null
   paused_until: string | null
   parked_until: string | null
+  /** OUTBOX_MAX_PENDING: with `pending` at it, new sign-ups are refused (503 outbox_full). */
+  max_pending: number
 }
 
-export type RelayStatus = ConnectionStatus & { outbox: OutboxStatus }
+/** One kind of alert's coalescing (alert-gate.ts), for /admin. */
+export interface AlertStatus {
+  event: string
+  last_sent_at: string | null
+  /** Held back since the last one sent: they go out with the next, or after the window. */
+  held: number
+  /** Held back, ever. */
+  held_total: number
+}
+
+export type RelayStatus = ConnectionStatus & { outbox: OutboxStatus; alerts: AlertStatus[] }
 
 export interface DeadLetterView {
   id: number
@@ -100,7 +116,7 @@ export interface RelayBackend {
     code?: string
     error?: string
     description?: string
-  }): Promise<Outcome<{ refreshable: boolean }>>
+  }): Promise<Outcome<Connected>>
   accessToken(options?: { rejected?: string }): Promise<Outcome<AccessToken>>
   status(): Promise<RelayStatus>
   disconnect(): Promise<void>
@@ -134,8 +150,8 @@ export interface RelayBackend {
   deadLetters(limit?: number): Promise<DeadLetterView[]>
   retryDeadLetter(id: number | 'all'): Promise<number>
   deleteDeadLetter(id: number): Promise<boolean>
-  /** The cron's entry: refresh ahead of expiry, watchdog, outbox drain, retention purge. */
-  tick(): Promise<{ refresh: string; delivered: number; purged: number }>
+  /** The cron's entry: refresh ahead of expiry, watchdog, outbox drain, purge, held alerts. */
+  tick(): Promise<TickResult>
   /** Counts what the app decided itself (outcome-recorder.ts): a write of its own. */
   countOutcomes(tally: Tally): Promise<void>
   /** The counters per hour or per UTC day, of buckets that start in [from, to). */
@@ -143,6 +159,21 @@ export interface RelayBackend {
   activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]>
   /** Oldest first: since `since`, preceded by the last entry before it (the starting state). */
   connectionHistory(since: number): Promise<ConnectionHistoryEntry[]>
+}
+
+/** What a Connect established: whether it can refresh, and what the grant lacks. */
+export interface Connected {
+  refreshable: boolean
+  /** The grant lacks contact_data: connected, but parked (needs_reauth, `missing_scope`). */
+  missingScope: boolean
+}
+
+export interface TickResult {
+  refresh: string
+  delivered: number
+  purged: number
+  /** Held-back alerts sent because their window was over. */
+  alerts: number
 }
 
 export interface ServiceDeps {
@@ -156,6 +187,14 @@ export interface ServiceDeps {
   /** Sees every event the service counts (Workers Analytics Engine, when bound). */
   observe?: EventSink
   owner: OwnerRepo
+  alerts: AlertRepo
+  /**
+   * Where several instances send (Deno): the shared pacing slots and daily quota. Default: the
+   * one sender's in-memory gate (the Durable Object).
+   */
+  sendGate?: SendGate
+  /** Where several instances admit sign-ups (Deno): the shared per-client limit. */
+  clientLimiter?: ClientLimiter
   /** Asks the runtime to call drain() at `at` (epoch ms). */
   wake: (at: number) => Promise<void>
   config: () => Config
@@ -178,6 +217,7 @@ export class RelayService implements RelayBackend {
   readonly #api: CcApi
   readonly #admission: Admission
   readonly #delivery: Delivery
+  readonly #alerts: AlertGate
   #catalog: { value: Catalog; at: number; generation: string } | null = null
   #sandbox: CcModel | null = null
 
@@ -192,7 +232,12 @@ export class RelayService implements RelayBackend {
         : network(request)
     }
     this.#deps = deps = { ...deps, fetch: outbound }
-    const alert = (a: Alert) => sendAlert(deps.config().ALERT_WEBHOOK_URL, deps.fetch, a)
+    this.#alerts = new AlertGate({
+      repo: deps.alerts,
+      clock: deps.clock,
+      deliver: (a: Alert) => sendAlert(deps.config().ALERT_WEBHOOK_URL, deps.fetch, a),
+    })
+    const alert = (a: Alert) => this.#alerts.send(a)
     this.#connection = new Connection({
       repo: deps.tokens,
       config: deps.config,
@@ -203,6 +248,7 @@ export class RelayService implements RelayBackend {
     })
     this.#api = new CcApi({
       repo: deps.outbox,
+      gate: deps.sendGate ?? new MemorySendGate({ repo: deps.outbox, config: deps.config }),
       config: deps.config,
       fetch: deps.fetch,
       clock: deps.clock,
@@ -221,8 +267,13 @@ export class RelayService implements RelayBackend {
       wake: deps.wake,
       tally,
       count: (events: MetricEvent[]) => deps.metrics.count(tally(events)),
+      forbidden: (accessToken: string, message: string) =>
+        this.#connection.apiForbidden(accessToken, message),
     }
-    this.#admission = new Admission(outboxDeps)
+    this.#admission = new Admission({
+      ...outboxDeps,
+      limiter: deps.clientLimiter ?? new MemoryClientLimiter(),
+    })
     this.#delivery = new Delivery(outboxDeps)
   }
 
@@ -258,7 +309,7 @@ export class RelayService implements RelayBackend {
     code?: string
     error?: string
     description?: string
-  }): Promise<Outcome<{ refreshable: boolean }>> {
+  }): Promise<Outcome<Connected>> {
     // The state is claimed even when CC reports an error, so it can never be replayed.
     const claim = await this.#deps.states.claim(input.state, this.#deps.clock.now())
     if (claim.status !== 'ok') {
@@ -286,6 +337,7 @@ export class RelayService implements RelayBackend {
     })
     if (!exchanged.ok) return exchanged
     const { generation, tokens, refreshable } = exchanged.value
+    const missingScope = lacksRequiredScope(tokens.scope)
     // Sign-ups parked while disconnected are replayed now.
     await this.#deps.wake(this.#deps.clock.now())
     if (tokens.scope.split(' ').includes('account_read')) {
@@ -294,7 +346,7 @@ export class RelayService implements RelayBackend {
       const summary = read.ok ? processAccountSummary(read.value) : null
       if (summary) await this.#connection.setAccount(generation, summary)
     }
-    return { ok: true, value: { refreshable } }
+    return { ok: true, value: { refreshable, missingScope } }
   }
 
   accessToken(options?: { rejected?: string }): Promise<Outcome<AccessToken>> {
@@ -304,9 +356,10 @@ export class RelayService implements RelayBackend {
   async status(): Promise<RelayStatus> {
     const connection = await this.#connection.status()
     const now = this.#deps.clock.now()
-    const [figures, blocks] = await Promise.all([
+    const [figures, blocks, alerts] = await Promise.all([
       this.#deps.outbox.figures(now),
       this.#deps.outbox.blocks(),
+      this.#deps.alerts.records(),
     ])
     const config = this.#deps.config()
     const ahead = (ms: number | null) => (ms !== null && ms > now ? ms : null)
@@ -331,7 +384,14 @@ export class RelayService implements RelayBackend {
             : Math.round((now - figures.oldestPendingAt) / 1000),
         paused_until: iso(pausedUntil),
         parked_until: iso(parkedUntil),
+        max_pending: config.OUTBOX_MAX_PENDING,
       },
+      alerts: alerts.map((a) => ({
+        event: a.event,
+        last_sent_at: iso(a.lastSentAt),
+        held: a.held,
+        held_total: a.heldTotal,
+      })),
     }
   }
 
@@ -470,13 +530,14 @@ export class RelayService implements RelayBackend {
     return this.#delivery.drain()
   }
 
-  async tick(): Promise<{ refresh: string; delivered: number; purged: number }> {
+  async tick(): Promise<TickResult> {
     const refresh = await this.#connection.refreshIfDue()
     // The watchdog for the outbox: a lost alarm must not strand queued sign-ups.
     const delivered = await this.#delivery.drain()
     const purged = await this.#delivery.purge()
     await this.#deps.metrics.purgeMetrics(this.#deps.clock.now() - METRICS_RETENTION_MS)
-    return { refresh, delivered, purged }
+    const alerts = await this.#alerts.releaseHeld()
+    return { refresh, delivered, purged, alerts }
   }
 
   countOutcomes(tally: Tally): Promise<void> {

@@ -1,16 +1,24 @@
 import { describe, expect, it } from 'vitest'
+import type { Alert } from './alerts.ts'
+import { parksForOwner, payloadDigest, retryPlan } from './outbox.ts'
 import type { DeliveryError } from './store.ts'
 import {
+  ALERT_WINDOW_MS,
+  backlogAlarm,
   canMergeInto,
   claimVerdict,
+  coalesce,
+  countChange,
   dueAt,
   inlineDeadRecord,
   isDue,
   isRecent,
   killed,
   mergedInto,
+  newAlertRecord,
   type OutboxRecord,
   queuedRecord,
+  releaseHeld,
   rescheduled,
   revived,
   STATE_RETENTION_MS,
@@ -221,4 +229,106 @@ it('isRecent: seen within the window, the far end excluded', () => {
   expect(isRecent(T, T, 600_000)).toBe(true)
   expect(isRecent(T, T + 599_999, 600_000)).toBe(true)
   expect(isRecent(T, T + 600_000, 600_000)).toBe(false)
+})
+
+describe('running counts', () => {
+  it('countChange: what a write does to the pending and dead counts', () => {
+    const pending = { status: 'pending' as const }
+    const dead = { status: 'dead' as const }
+    expect(countChange(null, pending)).toEqual({ pending: 1, dead: 0 })
+    expect(countChange(pending, pending)).toEqual({ pending: 0, dead: 0 })
+    expect(countChange(pending, dead)).toEqual({ pending: -1, dead: 1 })
+    expect(countChange(dead, pending)).toEqual({ pending: 1, dead: -1 })
+    expect(countChange(pending, null)).toEqual({ pending: -1, dead: 0 })
+    expect(countChange(dead, null)).toEqual({ pending: 0, dead: -1 })
+    expect(countChange(null, null)).toEqual({ pending: 0, dead: 0 })
+  })
+
+  it('backlogAlarm: 50 % and 90 % once each (a jump past both: once, at 90), re-armed below 25 %', () => {
+    expect(backlogAlarm(0, 499, 1000)).toEqual({ level: 0, crossed: null })
+    expect(backlogAlarm(0, 500, 1000)).toEqual({ level: 50, crossed: 50 })
+    expect(backlogAlarm(50, 899, 1000)).toEqual({ level: 50, crossed: null })
+    expect(backlogAlarm(50, 900, 1000)).toEqual({ level: 90, crossed: 90 })
+    expect(backlogAlarm(90, 1000, 1000)).toEqual({ level: 90, crossed: null })
+    expect(backlogAlarm(90, 250, 1000)).toEqual({ level: 90, crossed: null })
+    expect(backlogAlarm(90, 249, 1000)).toEqual({ level: 0, crossed: null })
+    expect(backlogAlarm(0, 950, 1000)).toEqual({ level: 90, crossed: 90 })
+  })
+})
+
+describe('alert coalescing', () => {
+  const alert = (n: number): Alert => ({ event: 'dead_letter', state: 'dead_letter', at: `t${n}` })
+
+  it('coalesce: the first of a kind goes; the next within the window is held, then counted', () => {
+    let r = newAlertRecord('dead_letter')
+    let out = coalesce(r, alert(1), T)
+    expect(out.send).toEqual(alert(1))
+    r = out.record
+    out = coalesce(r, alert(2), T + ALERT_WINDOW_MS - 1)
+    expect(out.send).toBeNull()
+    expect(out.record).toMatchObject({ held: 1, heldTotal: 1, latest: alert(2), lastSentAt: T })
+    out = coalesce(out.record, alert(3), T + ALERT_WINDOW_MS)
+    expect(out.send).toEqual({ ...alert(3), suppressed: 1 })
+    expect(out.record).toMatchObject({ held: 0, latest: null, lastSentAt: T + ALERT_WINDOW_MS })
+  })
+
+  it('releaseHeld: the latest held goes once the window is over, counting the others', () => {
+    let r = coalesce(newAlertRecord('dead_letter'), alert(1), T).record
+    expect(releaseHeld(r, T + ALERT_WINDOW_MS)).toBeNull() // nothing held
+    r = coalesce(r, alert(2), T + 1).record
+    expect(releaseHeld(r, T + ALERT_WINDOW_MS)).toEqual({
+      record: { ...r, held: 0, latest: null, lastSentAt: T + ALERT_WINDOW_MS },
+      send: alert(2),
+    })
+    r = coalesce(r, alert(3), T + 2).record
+    expect(releaseHeld(r, T + ALERT_WINDOW_MS - 1)).toBeNull()
+    expect(releaseHeld(r, T + ALERT_WINDOW_MS)?.send).toEqual({ ...alert(3), suppressed: 1 })
+  })
+})
+
+// The outbox policy these rules store (outbox.ts).
+describe('payloadDigest', () => {
+  it('is the same for the same sign-up, and differs when a field does', async () => {
+    const a = await payloadDigest({
+      email_address: 'a@example.com',
+      first_name: 'A',
+      list_memberships: ['l1', 'l2'],
+      street_address: { kind: 'home', city: 'X' },
+    })
+    const again = await payloadDigest({
+      email_address: 'a@example.com',
+      first_name: 'A',
+      list_memberships: ['l1', 'l2'],
+      street_address: { kind: 'home', city: 'X' },
+    })
+    expect(again).toBe(a)
+    const renamed = await payloadDigest({
+      email_address: 'a@example.com',
+      first_name: 'B',
+      list_memberships: ['l1', 'l2'],
+      street_address: { kind: 'home', city: 'X' },
+    })
+    expect(renamed).not.toBe(a)
+    expect(a).toMatch(/^[0-9a-f]{24}$/)
+  })
+})
+
+describe('retryPlan and parking', () => {
+  it('a 403 parks the item for the owner, due as soon as they act, with no attempt burned', () => {
+    const forbidden = {
+      kind: 'forbidden',
+      status: 403,
+      errorKey: 'forbidden',
+      message: 'no',
+    } as const
+    expect(retryPlan(forbidden, 2, T)).toEqual({
+      attempts: 2,
+      nextAttemptAt: T,
+      error: { status: 403, errorKey: 'forbidden', message: 'no', at: T },
+    })
+    expect(parksForOwner(forbidden)).toBe(true)
+    expect(parksForOwner({ kind: 'no_token', code: 'needs_reauth' })).toBe(true)
+    expect(parksForOwner({ kind: 'no_token', code: 'token_unavailable' })).toBe(false)
+    expect(parksForOwner({ kind: 'throttled', status: 429 })).toBe(false)
+  })
 })

@@ -5,9 +5,11 @@
  * is, and writes it atomically. Where SQL selects rows itself (due items, purges) it spells the
  * same rule in SQL, and test/contract/storage-contract.ts holds both adapters to one behaviour.
  */
+import type { Alert, AlertEvent } from './alerts.ts'
 import { mergePayloads } from './outbox.ts'
 import type { SignUpFormBody } from './signup.ts'
 import type {
+  AlertRecord,
   ClaimResult,
   DeadLetter,
   DeadOutboxItem,
@@ -183,3 +185,84 @@ export function isRecent(seenAt: number, now: number, windowMs: number): boolean
 
 /** The dashboard's audit trail keeps this many entries, the newest (FormRepo `write`). */
 export const FORM_AUDIT_KEEP = 200
+// ── Running counts ──────────────────────────────────────────────────────────────────────────────
+
+/**
+ * How a write changes the running counts of pending and dead items (null: no item). SQLite keeps
+ * the same counts with triggers on the outbox table (sql-store.ts migration 3); Deno KV adds this
+ * to the commit of every item write (kv-store.ts `write`).
+ */
+export function countChange(
+  before: Pick<OutboxRecord, 'status'> | null,
+  after: Pick<OutboxRecord, 'status'> | null
+): { pending: number; dead: number } {
+  const count = (r: Pick<OutboxRecord, 'status'> | null, status: OutboxRecord['status']) =>
+    r?.status === status ? 1 : 0
+  return {
+    pending: count(after, 'pending') - count(before, 'pending'),
+    dead: count(after, 'dead') - count(before, 'dead'),
+  }
+}
+
+/** The backlog alarm's levels, in percent of OUTBOX_MAX_PENDING, and where it re-arms. */
+export const BACKLOG_LEVELS = [50, 90] as const
+export const BACKLOG_REARM_BELOW = 25
+
+/**
+ * The backlog alarm: fires once when the backlog crosses 50 % and once when it crosses 90 % of
+ * the cap (a jump past both fires once, at 90), and re-arms only once it is below 25 %, so a
+ * backlog that hovers around a level does not alert on every wobble.
+ */
+export function backlogAlarm(
+  level: number,
+  pending: number,
+  cap: number
+): { level: number; crossed: number | null } {
+  const percent = (pending * 100) / cap
+  if (percent < BACKLOG_REARM_BELOW) return { level: 0, crossed: null }
+  const reached = Math.max(0, ...BACKLOG_LEVELS.filter((l) => percent >= l))
+  return reached > level ? { level: reached, crossed: reached } : { level, crossed: null }
+}
+
+// ── Alert coalescing ────────────────────────────────────────────────────────────────────────────
+
+/** At most one alert of a kind per window. */
+export const ALERT_WINDOW_MS = 15 * 60_000
+
+export function newAlertRecord(event: AlertEvent): AlertRecord {
+  return { event, lastSentAt: null, held: 0, latest: null, heldTotal: 0 }
+}
+
+/**
+ * An alert of a kind: sent when none of its kind was sent within the window, carrying the count
+ * of those held back since the last one sent; held (counted, and kept as the latest) otherwise.
+ */
+export function coalesce(
+  record: AlertRecord,
+  alert: Alert,
+  now: number
+): { record: AlertRecord; send: Alert | null } {
+  if (record.lastSentAt === null || now - record.lastSentAt >= ALERT_WINDOW_MS) {
+    const send = record.held > 0 ? { ...alert, suppressed: record.held } : alert
+    return { record: { ...record, lastSentAt: now, held: 0, latest: null }, send }
+  }
+  return {
+    record: { ...record, held: record.held + 1, heldTotal: record.heldTotal + 1, latest: alert },
+    send: null,
+  }
+}
+
+/**
+ * Once the window is over, the latest held alert goes out by itself (the cron asks), with the
+ * count of the others held back, so a burst that ends is still reported.
+ */
+export function releaseHeld(
+  record: AlertRecord,
+  now: number
+): { record: AlertRecord; send: Alert } | null {
+  if (record.held === 0 || !record.latest) return null
+  if (record.lastSentAt !== null && now - record.lastSentAt < ALERT_WINDOW_MS) return null
+  const others = record.held - 1
+  const send = others > 0 ? { ...record.latest, suppressed: others } : record.latest
+  return { record: { ...record, lastSentAt: now, held: 0, latest: null }, send }
+}

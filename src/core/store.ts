@@ -7,6 +7,8 @@
  * the owner's sessions and sign-in throttle), and one suite
  * (test/contract/storage-contract.ts) runs against both to hold them to the same behaviour.
  */
+
+import type { Alert, AlertEvent } from './alerts.ts'
 import type { FormProfile } from './config.ts'
 import type { ConnectionHistoryEntry } from './connection-history.ts'
 import type { FieldTypes } from './field-types.ts'
@@ -48,6 +50,13 @@ export interface AuthStateRepo {
 
 export type AcceptedStatus = 'delivered' | 'queued'
 
+/** What the duplicate window remembers of an accepted sign-up. */
+export interface RecentSubmission {
+  status: AcceptedStatus
+  /** outbox.ts `payloadDigest` of what it said; null for one remembered before digests. */
+  digest: string | null
+}
+
 export interface OutboxItem {
   id: number
   formId: string
@@ -85,6 +94,23 @@ export interface DeliveryBlocks {
   parkedUntil: number | null
 }
 
+/**
+ * What `enqueue` did: stored a new item, merged into a queued one, or refused because the backlog
+ * (pending items) was already at the limit it was given. `backlog` is the count after it.
+ */
+export type EnqueueResult =
+  | { outcome: 'stored' | 'merged'; id: number; backlog: number }
+  | { outcome: 'full'; backlog: number }
+
+/** The backlog alarm after a check (store-rules.ts `backlogAlarm`). */
+export interface BacklogAlarm {
+  pending: number
+  /** The highest level alerted since the alarm was last re-armed (0, 50 or 90, in percent). */
+  level: number
+  /** The level this check crossed, to alert once; null when nothing new was crossed. */
+  crossed: number | null
+}
+
 /** A sign-up to queue. */
 export interface NewOutboxItem {
   formId: string
@@ -109,10 +135,19 @@ export interface DeadOutboxItem {
  */
 export interface OutboxRepo {
   /**
-   * Stores a pending item and returns its id; merges instead into a pending item of the same
-   * form+email that was never leased (store-rules.ts `canMergeInto`), and returns that id.
+   * Merges into a pending item of the same form+email that was never leased (store-rules.ts
+   * `canMergeInto`); otherwise stores a new pending item if fewer than `maxBacklog` are pending,
+   * and refuses it if not. Atomic: the pending count never passes `maxBacklog` through here.
+   * `tally` (metrics.ts) is written in the same step, and only when the item is stored or merged.
    */
-  enqueue(item: NewOutboxItem, tally?: Tally): Promise<number>
+  enqueue(item: NewOutboxItem, maxBacklog: number, tally?: Tally): Promise<EnqueueResult>
+  /** How many items are pending (queued, parked or in flight): a running count, never a scan. */
+  backlog(): Promise<number>
+  /**
+   * The backlog alarm: applies store-rules.ts `backlogAlarm` to the stored level and the pending
+   * count, atomically, so that each crossing is reported once (across instances too).
+   */
+  backlogAlarm(cap: number): Promise<BacklogAlarm>
   /**
    * Leases up to `limit` due items until `leaseUntil` and returns them, earliest due first
    * (store-rules.ts `isDue`, `dueAt`; ties by id).
@@ -143,6 +178,7 @@ export interface OutboxRepo {
   purgeDead(before: number): Promise<number>
   /** The earliest `dueAt` of a pending item, or null when none is pending. */
   nextDueAt(): Promise<number | null>
+  /** Running counts and single-entry reads only: as cheap with a million items as with none. */
   figures(now: number): Promise<OutboxFigures>
   /** Counts one request to CC against the UTC day; returns that day's count. */
   countRequest(day: string): Promise<number>
@@ -150,9 +186,32 @@ export interface OutboxRepo {
   blocks(): Promise<DeliveryBlocks>
   setBlocks(blocks: DeliveryBlocks): Promise<void>
   /** What an earlier accepted submission of `key` got, if within `windowMs`; records nothing. */
-  recentOutcome(key: string, now: number, windowMs: number): Promise<AcceptedStatus | null>
+  recentOutcome(key: string, now: number, windowMs: number): Promise<RecentSubmission | null>
   /** Records an accepted submission (delivered or durably queued), never a refused one. */
-  remember(key: string, now: number, status: AcceptedStatus): Promise<void>
+  remember(key: string, now: number, submission: RecentSubmission): Promise<void>
+}
+
+/** One kind of alert's coalescing record (store-rules.ts `coalesce`). */
+export interface AlertRecord {
+  event: AlertEvent
+  /** When the last alert of this kind was sent (null: none yet). */
+  lastSentAt: number | null
+  /** Alerts held back since then. */
+  held: number
+  /** The newest of them, sent (with the count) once the window ends if no other comes first. */
+  latest: Alert | null
+  /** Alerts of this kind held back, ever. */
+  heldTotal: number
+}
+
+/** Coalescing state of the owner's alerts (docs/operations.md). Each method is atomic. */
+export interface AlertRepo {
+  /** Applies store-rules.ts `coalesce`: the alert to send now (with its count), or null: held. */
+  coalesce(alert: Alert, now: number): Promise<Alert | null>
+  /** Applies `releaseHeld` to every kind: the held alerts whose window is over, to send now. */
+  releaseHeld(now: number): Promise<Alert[]>
+  /** Every kind's record, for /admin. */
+  records(): Promise<AlertRecord[]>
 }
 
 /** A form made in the dashboard (forms.ts), as stored. */

@@ -15,9 +15,13 @@
  *   ['outbox_due', max(nextAttemptAt, leaseUntil), id]   pending items by due time → createdAt
  *   ['outbox_key', formId, emailHash, id]        pending items by form and email (for merging)
  *   ['outbox_dead', deadAt, id]                  dead letters by time of death
+ *   ['outbox_since', createdAt, id]              pending items by acceptance time (the oldest)
+ *   ['outbox_count', 'pending' | 'dead', 'in' | 'out']   Deno.KvU64 running counts (below)
+ *   ['backlog_level']                            the backlog alarm's level (0, 50 or 90)
  *   ['daily_stats', day, 'cc_requests' | 'delivered']    Deno.KvU64 counters per UTC day
  *   ['delivery_blocks']                          { pausedUntil, parkedUntil }
- *   ['recent_submissions', key]                  { at, status } of the last accepted form+email
+ *   ['recent_submissions', key]                  { at, status, digest } of the last accepted form+email
+ *   ['alerts', event]                            an alert kind's coalescing record
  *   ['form', id]                                 a form made in the dashboard (StoredForm)
  *   ['form_seq']                                 the last form revision handed out
  *   ['form_audit', revision]                     the audit entry of that revision
@@ -26,10 +30,14 @@
  *   ['connection_history', at, uuid]             one line of the connection's history
  *   ['owner_session', id]                        a live owner session: its expiry time
  *   ['signin_failures', client]                  a client network's failed sign-in times
- * The indexes are written in the same atomic commit as their item, so they never disagree. The
- * decisions (claim order, merging, revival, …) are store-rules.ts, shared with SQLite.
+ * The indexes and the running counts are written in the same atomic commit as their item, so
+ * they never disagree. A count is two monotonic sums, what came in and what went out, because
+ * `sum` is the one mutation that needs no check (concurrent commits never conflict on it) and a
+ * KvU64 cannot go below zero. The decisions (claim order, merging, revival, …) are
+ * store-rules.ts, shared with SQLite.
  */
 
+import type { Alert, AlertEvent } from '../core/alerts.ts'
 import { type ConnectionHistoryEntry, HISTORY_KEPT } from '../core/connection-history.ts'
 import {
   ACTIVITY_KEPT,
@@ -44,12 +52,16 @@ import { lockedFor, MAX_SESSIONS, SIGN_IN_WINDOW_MS, withFailure } from '../core
 import type {
   AcceptedStatus,
   ActivityFilter,
+  AlertRecord,
+  AlertRepo,
   AuthStateRepo,
+  BacklogAlarm,
   ClaimResult,
   DeadLetter,
   DeadOutboxItem,
   DeliveryBlocks,
   DeliveryError,
+  EnqueueResult,
   FormAuditEntry,
   FormChange,
   FormRepo,
@@ -60,12 +72,16 @@ import type {
   OutboxRepo,
   OwnerRepo,
   PendingAuthorization,
+  RecentSubmission,
   StoredForm,
   TokenRepo,
 } from '../core/store.ts'
 import {
+  backlogAlarm,
   canMergeInto,
   claimVerdict,
+  coalesce,
+  countChange,
   dueAt,
   FORM_AUDIT_KEEP,
   inlineDeadRecord,
@@ -73,8 +89,10 @@ import {
   isRecent,
   killed,
   mergedInto,
+  newAlertRecord,
   type OutboxRecord,
   queuedRecord,
+  releaseHeld,
   rescheduled,
   revived,
   type StoredState,
@@ -89,23 +107,34 @@ const CONNECTION: Deno.KvKey = ['connection']
 const LEASE: Deno.KvKey = ['refresh_lease']
 const SEQ: Deno.KvKey = ['outbox_seq']
 const BLOCKS: Deno.KvKey = ['delivery_blocks']
+const BACKLOG_LEVEL: Deno.KvKey = ['backlog_level']
 const item = (id: number): Deno.KvKey => ['outbox', id]
+type Counted = 'pending' | 'dead'
+const count = (status: Counted, way: 'in' | 'out'): Deno.KvKey => ['outbox_count', status, way]
+const COUNT_KEYS = [
+  count('pending', 'in'),
+  count('pending', 'out'),
+  count('dead', 'in'),
+  count('dead', 'out'),
+]
 const recent = (key: string): Deno.KvKey => ['recent_submissions', key]
 const stat = (day: string, name: 'cc_requests' | 'delivered'): Deno.KvKey => [
   'daily_stats',
   day,
   name,
 ]
+/** The day's count of requests to CC (the send gate in kv-limits.ts takes from it). */
+export const requestCountKey = (day: string): Deno.KvKey => stat(day, 'cc_requests')
 
 /** Returned by a transaction body whose commit lost a race: run it again on fresh reads. */
-const CONFLICT = Symbol('conflict')
+export const CONFLICT = Symbol('conflict')
 const MAX_ATTEMPTS = 100
 
 /**
  * Runs `body` until it commits. Each run re-reads what it checks, so a retry acts on the state
  * that won; a short random pause after a few losses keeps contending instances from lockstep.
  */
-async function transact<T>(body: () => Promise<T | typeof CONFLICT>): Promise<T> {
+export async function transact<T>(body: () => Promise<T | typeof CONFLICT>): Promise<T> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     let result: T | typeof CONFLICT
     try {
@@ -181,6 +210,34 @@ async function collect<T>(iter: Deno.KvListIterator<T>): Promise<Deno.KvEntry<T>
 const MIGRATIONS: readonly ((kv: Deno.Kv, op: Deno.AtomicOperation) => Promise<void>)[] = [
   // 1: the keys as they were before versioning (listed above): adopted as they are.
   async () => {},
+  // 2: nothing here (SQLite's 2 rebuilt an index KV never had); kept so both stores count alike.
+  async () => {},
+  // 3: the running counts and the ['outbox_since'] index of the items already stored. The index
+  //    entries go one checked commit per item (an item that changed meanwhile is read again);
+  //    the counts go in the migration's own commit. (Remembered sign-ups without a digest, and
+  //    kinds of alert never sent, need nothing: they read as "unknown" and "none yet".)
+  async (kv, op) => {
+    const counts = { pending: 0, dead: 0 }
+    for await (const listed of kv.list<OutboxRecord>({ prefix: ['outbox'] })) {
+      const r = listed.value
+      counts[r.status]++
+      if (r.status !== 'pending') continue
+      await transact(async () => {
+        const entry = await kv.get<OutboxRecord>(listed.key)
+        if (entry.value?.status !== 'pending') return undefined
+        const committed = await kv
+          .atomic()
+          .check(entry)
+          .set(['outbox_since', entry.value.createdAt, entry.value.id], 1)
+          .commit()
+        return committed.ok ? undefined : CONFLICT
+      })
+    }
+    for (const status of ['pending', 'dead'] as const) {
+      op.set(count(status, 'in'), new Deno.KvU64(BigInt(counts[status])))
+      op.set(count(status, 'out'), new Deno.KvU64(0n))
+    }
+  },
 ]
 
 /** The version `migrate` brings the store to. */
@@ -312,7 +369,20 @@ function indexes(r: OutboxRecord): { key: Deno.KvKey; value: unknown }[] {
   return [
     { key: ['outbox_due', dueAt(r), r.id], value: r.createdAt },
     { key: ['outbox_key', r.formId, r.emailHash, r.id], value: 1 },
+    { key: ['outbox_since', r.createdAt, r.id], value: 1 },
   ]
+}
+
+/** The running counts as stored: what came in minus what went out, per status. */
+async function readCounts(kv: Deno.Kv): Promise<{ pending: number; dead: number }> {
+  const [pendingIn, pendingOut, deadIn, deadOut] = (await kv.getMany<Deno.KvU64[]>(COUNT_KEYS)).map(
+    (entry) => Number(entry.value?.value ?? 0n)
+  )
+  // Never below zero, even if an older instance wrote while migration 3 counted.
+  return {
+    pending: Math.max(0, pendingIn - pendingOut),
+    dead: Math.max(0, deadIn - deadOut),
+  }
 }
 
 /** Adds to `op` the writes that turn `before` into `after` (null: absent), indexes included. */
@@ -329,6 +399,11 @@ function write(
     for (const { key, value } of indexes(after)) op.set(key, value)
   } else if (before) {
     op.delete(item(before.id))
+  }
+  const change = countChange(before, after)
+  for (const status of ['pending', 'dead'] as const) {
+    const n = change[status]
+    if (n !== 0) op.sum(count(status, n > 0 ? 'in' : 'out'), BigInt(Math.abs(n)))
   }
   return op
 }
@@ -368,10 +443,17 @@ export class KvOutboxRepo implements OutboxRepo {
     })
   }
 
-  enqueue(input: NewOutboxItem, tally?: Tally): Promise<number> {
+  /**
+   * The check on ['outbox_seq'] serialises inserts, and only an insert (or the owner's Retry)
+   * adds to the pending count; deliveries that lower it meanwhile only make the count we read
+   * high. So the cap holds across instances: no commit stores an item past `maxBacklog`. The
+   * tally joins the commit that stores (or merges) the item, and only that one.
+   */
+  enqueue(input: NewOutboxItem, maxBacklog: number, tally?: Tally): Promise<EnqueueResult> {
     return transact(async () => {
       // Read the insert guard first: any insert after this point makes our commit fail.
       const seq = await this.#kv.get<number>(SEQ)
+      const { pending } = await readCounts(this.#kv)
       const candidates = await collect(
         this.#kv.list({ prefix: ['outbox_key', input.formId, input.emailHash] })
       )
@@ -386,8 +468,9 @@ export class KvOutboxRepo implements OutboxRepo {
           r,
           mergedInto(r, input)
         ).commit()
-        return committed.ok ? r.id : CONFLICT
+        return committed.ok ? { outcome: 'merged' as const, id: r.id, backlog: pending } : CONFLICT
       }
+      if (pending >= maxBacklog) return { outcome: 'full' as const, backlog: pending }
       const id = (seq.value ?? 0) + 1
       // The checks on the items we skipped keep the decision honest: if one stopped being
       // in flight meanwhile, we retry and merge into it instead.
@@ -399,7 +482,24 @@ export class KvOutboxRepo implements OutboxRepo {
         id,
         ...queuedRecord(input),
       }).commit()
-      return committed.ok ? id : CONFLICT
+      return committed.ok ? { outcome: 'stored' as const, id, backlog: pending + 1 } : CONFLICT
+    })
+  }
+
+  async backlog(): Promise<number> {
+    return (await readCounts(this.#kv)).pending
+  }
+
+  /** The level's check makes each crossing one commit, whichever instance sees it first. */
+  backlogAlarm(cap: number): Promise<BacklogAlarm> {
+    return transact(async () => {
+      const entry = await this.#kv.get<number>(BACKLOG_LEVEL)
+      const stored = entry.value ?? 0
+      const { pending } = await readCounts(this.#kv)
+      const { level, crossed } = backlogAlarm(stored, pending, cap)
+      if (level === stored) return { pending, level, crossed }
+      const committed = await this.#kv.atomic().check(entry).set(BACKLOG_LEVEL, level).commit()
+      return committed.ok ? { pending, level, crossed } : CONFLICT
     })
   }
 
@@ -508,16 +608,11 @@ export class KvOutboxRepo implements OutboxRepo {
     return first ? (first.key[1] as number) : null
   }
 
-  /** A scan of the indexes: the queue is normally empty, and dead letters are purged. */
+  /** The running counts, the first entry of ['outbox_since'] and the day's counters. */
   async figures(now: number): Promise<OutboxFigures> {
-    let pending = 0
-    let oldest: number | null = null
-    for await (const entry of this.#kv.list<number>({ prefix: ['outbox_due'] })) {
-      pending++
-      oldest = oldest === null ? entry.value : Math.min(oldest, entry.value)
-    }
-    let dead = 0
-    for await (const _ of this.#kv.list({ prefix: ['outbox_dead'] })) dead++
+    const { pending, dead } = await readCounts(this.#kv)
+    const [first] = await collect(this.#kv.list({ prefix: ['outbox_since'] }, { limit: 1 }))
+    const oldest = first ? (first.key[1] as number) : null
     const day = utcDay(now)
     const [requests, delivered] = await this.#kv.getMany<[Deno.KvU64, Deno.KvU64]>([
       stat(day, 'cc_requests'),
@@ -563,13 +658,64 @@ export class KvOutboxRepo implements OutboxRepo {
     })
   }
 
-  async recentOutcome(key: string, now: number, windowMs: number): Promise<AcceptedStatus | null> {
-    const entry = await this.#kv.get<{ at: number; status: AcceptedStatus }>(recent(key))
-    return entry.value && isRecent(entry.value.at, now, windowMs) ? entry.value.status : null
+  async recentOutcome(
+    key: string,
+    now: number,
+    windowMs: number
+  ): Promise<RecentSubmission | null> {
+    const entry = await this.#kv.get<{ at: number; status: AcceptedStatus; digest?: string }>(
+      recent(key)
+    )
+    const seen = entry.value
+    return seen && isRecent(seen.at, now, windowMs)
+      ? { status: seen.status, digest: seen.digest ?? null }
+      : null
   }
 
-  async remember(key: string, now: number, status: AcceptedStatus): Promise<void> {
-    await kvSet(this.#kv, recent(key), { at: now, status })
+  async remember(key: string, now: number, submission: RecentSubmission): Promise<void> {
+    await kvSet(this.#kv, recent(key), { at: now, ...submission })
+  }
+}
+
+const alertKey = (event: AlertEvent): Deno.KvKey => ['alerts', event]
+
+export class KvAlertRepo implements AlertRepo {
+  readonly #kv: Deno.Kv
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv
+  }
+
+  /** A check-and-set on the kind's record: of two instances alerting at once, one sends. */
+  coalesce(alert: Alert, now: number): Promise<Alert | null> {
+    return transact(async () => {
+      const entry = await this.#kv.get<AlertRecord>(alertKey(alert.event))
+      const { record, send } = coalesce(entry.value ?? newAlertRecord(alert.event), alert, now)
+      const committed = await this.#kv
+        .atomic()
+        .check(entry)
+        .set(alertKey(alert.event), record)
+        .commit()
+      return committed.ok ? send : CONFLICT
+    })
+  }
+
+  async releaseHeld(now: number): Promise<Alert[]> {
+    const out: Alert[] = []
+    for (const { key } of await collect(this.#kv.list<AlertRecord>({ prefix: ['alerts'] }))) {
+      const send = await transact(async () => {
+        const entry = await this.#kv.get<AlertRecord>(key)
+        const released = entry.value ? releaseHeld(entry.value, now) : null
+        if (!released) return null
+        const committed = await this.#kv.atomic().check(entry).set(key, released.record).commit()
+        return committed.ok ? released.send : CONFLICT
+      })
+      if (send) out.push(send)
+    }
+    return out
+  }
+
+  async records(): Promise<AlertRecord[]> {
+    return (await collect(this.#kv.list<AlertRecord>({ prefix: ['alerts'] }))).map((e) => e.value)
   }
 }
 

@@ -6,8 +6,9 @@
  *
  * On Workers the Durable Object is the one place state lives. Here every instance (isolate,
  * process, Deno Deploy region) runs its own service over the shared KV, and what must happen once
- * is made to happen once by the KV itself: atomic commits for the outbox and OAuth states, and
- * the refresh lease for the token endpoint (see kv-store.ts and core/connection.ts).
+ * is made to happen once by the KV itself: atomic commits for the outbox and OAuth states, the
+ * refresh lease for the token endpoint (see kv-store.ts and core/connection.ts), and the limits
+ * all instances share: the pacing to CC, the daily quota and the per-client limit (kv-limits.ts).
  */
 import { createApp, hostIsLoopback } from '../core/app.ts'
 import { type Clock, systemClock } from '../core/clock.ts'
@@ -21,7 +22,9 @@ import {
 import { fromStored } from '../core/connection-state.ts'
 import { OutcomeRecorder } from '../core/outcome-recorder.ts'
 import { RelayService } from '../core/service.ts'
+import { KvClientLimiter, KvSendGate } from './kv-limits.ts'
 import {
+  KvAlertRepo,
   KvAuthStateRepo,
   KvFormRepo,
   KvMetricsRepo,
@@ -140,6 +143,9 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
     forms: new KvFormRepo(kv),
     metrics: new KvMetricsRepo(kv),
     owner: new KvOwnerRepo(kv),
+    alerts: new KvAlertRepo(kv),
+    sendGate: new KvSendGate(kv, config),
+    clientLimiter: new KvClientLimiter(kv),
     wake,
     config,
     fetch: network,

@@ -5,6 +5,7 @@
  * decisions (claim order, merging, revival, …) are store-rules.ts, shared with Deno KV.
  */
 
+import type { Alert } from '../core/alerts.ts'
 import { type ConnectionHistoryEntry, HISTORY_KEPT } from '../core/connection-history.ts'
 import {
   ACTIVITY_KEPT,
@@ -27,12 +28,16 @@ import type { SignUpFormBody } from '../core/signup.ts'
 import type {
   AcceptedStatus,
   ActivityFilter,
+  AlertRecord,
+  AlertRepo,
   AuthStateRepo,
+  BacklogAlarm,
   ClaimResult,
   DeadLetter,
   DeadOutboxItem,
   DeliveryBlocks,
   DeliveryError,
+  EnqueueResult,
   FormAuditEntry,
   FormChange,
   FormRepo,
@@ -43,19 +48,24 @@ import type {
   OutboxRepo,
   OwnerRepo,
   PendingAuthorization,
+  RecentSubmission,
   StoredForm,
   TokenRepo,
 } from '../core/store.ts'
 import {
+  backlogAlarm,
   canMergeInto,
   claimVerdict,
+  coalesce,
   FORM_AUDIT_KEEP,
   inlineDeadRecord,
   isRecent,
   killed,
   mergedInto,
+  newAlertRecord,
   type OutboxRecord,
   queuedRecord,
+  releaseHeld,
   rescheduled,
   revived,
   stateRetentionCutoff,
@@ -129,8 +139,28 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     'DROP INDEX outbox_due',
     'CREATE INDEX outbox_due ON outbox (status, MAX(next_attempt_at, COALESCE(lease_until, 0)))',
   ],
-  // 3: reserved for issue #13a (migration numbers are assigned per issue); empty until it lands.
-  [],
+  // 3: running counts of pending and dead items, kept by triggers in the very statement that
+  //    inserts, deletes or changes an item's status (store-rules.ts `countChange` in SQL), so
+  //    /healthz and /admin/status never count rows; the backlog alarm's level beside them; the
+  //    oldest pending item by index; the digest of what a remembered sign-up said (the duplicate
+  //    window absorbs only a repeat that says the same); the alert coalescing records.
+  [
+    `CREATE TABLE outbox_counts (id INTEGER PRIMARY KEY CHECK (id = 1), pending INTEGER NOT NULL,
+dead INTEGER NOT NULL, backlog_level INTEGER NOT NULL DEFAULT 0)`,
+    `INSERT INTO outbox_counts (id, pending, dead)
+SELECT 1, COALESCE(SUM(status = 'pending'), 0), COALESCE(SUM(status = 'dead'), 0) FROM outbox`,
+    `CREATE TRIGGER outbox_counts_insert AFTER INSERT ON outbox BEGIN UPDATE outbox_counts
+SET pending = pending + (NEW.status = 'pending'), dead = dead + (NEW.status = 'dead'); END`,
+    `CREATE TRIGGER outbox_counts_delete AFTER DELETE ON outbox BEGIN UPDATE outbox_counts
+SET pending = pending - (OLD.status = 'pending'), dead = dead - (OLD.status = 'dead'); END`,
+    `CREATE TRIGGER outbox_counts_status AFTER UPDATE OF status ON outbox
+WHEN OLD.status <> NEW.status BEGIN UPDATE outbox_counts
+SET pending = pending + (NEW.status = 'pending') - (OLD.status = 'pending'),
+dead = dead + (NEW.status = 'dead') - (OLD.status = 'dead'); END`,
+    'CREATE INDEX outbox_pending_since ON outbox (status, created_at)',
+    'ALTER TABLE recent_submissions ADD COLUMN digest TEXT',
+    'CREATE TABLE alerts (event TEXT PRIMARY KEY, record TEXT NOT NULL)',
+  ],
   // 4: the owner's sessions (revocable: sign-out deletes the row) and failed sign-ins per client
   //    network (owner-limits.ts), each with an index for its purge.
   [
@@ -446,16 +476,42 @@ export class SqlOutboxRepo implements OutboxRepo {
     return next !== null
   }
 
-  async enqueue(item: NewOutboxItem, tally?: Tally): Promise<number> {
-    writeTally(this.#sql, tally)
+  async enqueue(item: NewOutboxItem, maxBacklog: number, tally?: Tally): Promise<EnqueueResult> {
     const target = this.#records(
       `status = 'pending' AND form_id = ? AND email_hash = ? ORDER BY id`,
       item.formId,
       item.emailHash
     ).find(canMergeInto)
-    if (!target) return this.#insert(queuedRecord(item))
-    this.#save(mergedInto(target, item))
-    return target.id
+    if (target) {
+      this.#save(mergedInto(target, item))
+      writeTally(this.#sql, tally)
+      return { outcome: 'merged', id: target.id, backlog: this.#counts().pending }
+    }
+    const backlog = this.#counts().pending
+    if (backlog >= maxBacklog) return { outcome: 'full', backlog }
+    // The insert trigger counts it in the same statement; the tally joins the same step.
+    const id = this.#insert(queuedRecord(item))
+    writeTally(this.#sql, tally)
+    return { outcome: 'stored', id, backlog: backlog + 1 }
+  }
+
+  /** The running counts (migration 3's triggers keep them). */
+  #counts(): { pending: number; dead: number; backlog_level: number } {
+    return this.#rows<{ pending: number; dead: number; backlog_level: number }>(
+      'SELECT pending, dead, backlog_level FROM outbox_counts WHERE id = 1'
+    )[0]
+  }
+
+  async backlog(): Promise<number> {
+    return this.#counts().pending
+  }
+
+  async backlogAlarm(cap: number): Promise<BacklogAlarm> {
+    const counts = this.#counts()
+    const { level, crossed } = backlogAlarm(counts.backlog_level, counts.pending, cap)
+    if (level !== counts.backlog_level)
+      this.#sql.exec('UPDATE outbox_counts SET backlog_level = ? WHERE id = 1', level)
+    return { pending: counts.pending, level, crossed }
   }
 
   /** The selection is store-rules.ts `isDue`, and the order `dueAt`, spelled in SQL. */
@@ -525,8 +581,11 @@ export class SqlOutboxRepo implements OutboxRepo {
 
   async purgeDead(before: number): Promise<number> {
     this.#sql.exec('DELETE FROM recent_submissions WHERE seen_at < ?', before)
-    return this.#sql.exec(`DELETE FROM outbox WHERE status = 'dead' AND dead_at < ?`, before)
-      .rowsWritten
+    // Counted by RETURNING: rowsWritten also counts what the triggers wrote.
+    return this.#rows(
+      `DELETE FROM outbox WHERE status = 'dead' AND dead_at < ? RETURNING id`,
+      before
+    ).length
   }
 
   async nextDueAt(): Promise<number | null> {
@@ -536,10 +595,11 @@ export class SqlOutboxRepo implements OutboxRepo {
     return row?.at ?? null
   }
 
+  /** The counts row, one index seek for the oldest pending item, and the day's row. */
   async figures(now: number): Promise<OutboxFigures> {
-    const counts = this.#rows<{ pending: number; dead: number; oldest: number | null }>(
-      `SELECT COALESCE(SUM(status = 'pending'), 0) AS pending, COALESCE(SUM(status = 'dead'), 0) AS dead,
-              MIN(CASE WHEN status = 'pending' THEN created_at END) AS oldest FROM outbox`
+    const counts = this.#counts()
+    const { oldest } = this.#rows<{ oldest: number | null }>(
+      `SELECT MIN(created_at) AS oldest FROM outbox WHERE status = 'pending'`
     )[0]
     const stats = this.#rows<{ cc_requests: number; delivered: number }>(
       'SELECT cc_requests, delivered FROM daily_stats WHERE day = ?',
@@ -548,7 +608,7 @@ export class SqlOutboxRepo implements OutboxRepo {
     return {
       pending: counts.pending,
       dead: counts.dead,
-      oldestPendingAt: counts.oldest,
+      oldestPendingAt: oldest,
       deliveredToday: stats?.delivered ?? 0,
       quotaUsedToday: stats?.cc_requests ?? 0,
     }
@@ -585,22 +645,70 @@ export class SqlOutboxRepo implements OutboxRepo {
     )
   }
 
-  async recentOutcome(key: string, now: number, windowMs: number): Promise<AcceptedStatus | null> {
-    const row = this.#rows<{ seen_at: number; status: AcceptedStatus }>(
-      'SELECT seen_at, status FROM recent_submissions WHERE key = ?',
+  async recentOutcome(
+    key: string,
+    now: number,
+    windowMs: number
+  ): Promise<RecentSubmission | null> {
+    const row = this.#rows<{ seen_at: number; status: AcceptedStatus; digest: string | null }>(
+      'SELECT seen_at, status, digest FROM recent_submissions WHERE key = ?',
       key
     )[0]
-    return row && isRecent(row.seen_at, now, windowMs) ? row.status : null
+    return row && isRecent(row.seen_at, now, windowMs)
+      ? { status: row.status, digest: row.digest }
+      : null
   }
 
-  async remember(key: string, now: number, status: AcceptedStatus): Promise<void> {
+  async remember(key: string, now: number, submission: RecentSubmission): Promise<void> {
     this.#sql.exec(
-      `INSERT INTO recent_submissions (key, seen_at, status) VALUES (?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at, status = excluded.status`,
+      `INSERT INTO recent_submissions (key, seen_at, status, digest) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at, status = excluded.status,
+         digest = excluded.digest`,
       key,
       now,
-      status
+      submission.status,
+      submission.digest
     )
+  }
+}
+
+/** Alert records are small documents read a handful at a time: kept as JSON. */
+export class SqlAlertRepo implements AlertRepo {
+  readonly #sql: SqlStorage
+  constructor(sql: SqlStorage) {
+    this.#sql = sql
+  }
+
+  async records(): Promise<AlertRecord[]> {
+    return this.#sql
+      .exec<{ record: string }>('SELECT record FROM alerts ORDER BY event')
+      .toArray()
+      .map((row) => JSON.parse(row.record) as AlertRecord)
+  }
+
+  #save(record: AlertRecord): void {
+    this.#sql.exec(
+      `INSERT INTO alerts (event, record) VALUES (?, ?)
+       ON CONFLICT (event) DO UPDATE SET record = excluded.record`,
+      record.event,
+      JSON.stringify(record)
+    )
+  }
+
+  async coalesce(alert: Alert, now: number): Promise<Alert | null> {
+    const record = (await this.records()).find((r) => r.event === alert.event)
+    const { record: next, send } = coalesce(record ?? newAlertRecord(alert.event), alert, now)
+    this.#save(next)
+    return send
+  }
+
+  async releaseHeld(now: number): Promise<Alert[]> {
+    return (await this.records()).flatMap((record) => {
+      const released = releaseHeld(record, now)
+      if (!released) return []
+      this.#save(released.record)
+      return [released.send]
+    })
   }
 }
 

@@ -58,7 +58,16 @@ export function metricsContract({ test, withStore }: ContractRunner): void {
   contract('metrics: the outbox counts its events in the writes that make them', async (s) => {
     const payload = { email_address: 'a@example.com', list_memberships: ['l'] }
     const item = { formId: 'f', emailHash: 'h', payload, attempts: 0, nextAttemptAt: T, now: T }
-    const id = await s.outbox.enqueue(item, tallyOf([ev('accepted')]))
+    const stored = await s.outbox.enqueue(item, 100, tallyOf([ev('accepted')]))
+    if (stored.outcome !== 'stored') throw new Error(`not stored: ${stored.outcome}`)
+    const id = stored.id
+    // Refused for a full backlog: nothing stored, so its tally is not written either.
+    const refused = await s.outbox.enqueue(
+      { ...item, emailHash: 'h3' },
+      1,
+      tallyOf([ev('accepted')])
+    )
+    assert.equal(refused.outcome, 'full')
     await s.outbox.claimDue(T, 1, T + 1000)
     await s.outbox.reschedule(id, T, 1, null, tallyOf([ev('retried')]))
     // An item that is not there: nothing happened, so nothing is counted.
@@ -71,9 +80,10 @@ export function metricsContract({ test, withStore }: ContractRunner): void {
     )
     await s.outbox.delivered(id, T, tallyOf([ev('delivered', T, 'f', 2500)]))
     await s.outbox.kill({ formId: 'f', payload }, ERROR, T, tallyOf([ev('dead_lettered')]))
-    const second = await s.outbox.enqueue({ ...item, emailHash: 'h2' })
+    const second = await s.outbox.enqueue({ ...item, emailHash: 'h2' }, 100)
+    if (second.outcome !== 'stored') throw new Error(`not stored: ${second.outcome}`)
     await s.outbox.kill(
-      { id: second, formId: 'f', payload },
+      { id: second.id, formId: 'f', payload },
       ERROR,
       T,
       tallyOf([ev('dead_lettered')])

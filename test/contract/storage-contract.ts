@@ -6,10 +6,12 @@
  * neutral on purpose: node:assert/strict works in workerd (nodejs_compat) and in Deno.
  */
 import assert from 'node:assert/strict'
+import type { Alert } from '../../src/core/alerts.ts'
 import { utcDay } from '../../src/core/outbox.ts'
 import { MAX_SESSIONS, SIGN_IN_FAILURES, SIGN_IN_WINDOW_MS } from '../../src/core/owner-limits.ts'
 import type { SignUpFormBody } from '../../src/core/signup.ts'
 import type {
+  AlertRepo,
   AuthStateRepo,
   DeliveryError,
   FormChange,
@@ -20,7 +22,7 @@ import type {
   OwnerRepo,
   TokenRepo,
 } from '../../src/core/store.ts'
-import { FORM_AUDIT_KEEP, STATE_RETENTION_MS } from '../../src/core/store-rules.ts'
+import { ALERT_WINDOW_MS, FORM_AUDIT_KEEP, STATE_RETENTION_MS } from '../../src/core/store-rules.ts'
 
 /** Fresh repos over one empty, migrated store. */
 export interface StoreUnderTest {
@@ -30,6 +32,7 @@ export interface StoreUnderTest {
   forms: FormRepo
   metrics: MetricsRepo
   owner: OwnerRepo
+  alerts: AlertRepo
   /** Everything the store holds, as text. */
   dump(): Promise<string>
 }
@@ -68,6 +71,13 @@ const signUp = (email: string, over: Partial<NewOutboxItem> = {}): NewOutboxItem
   now: T,
   ...over,
 })
+
+/** Enqueues with no cap and returns the item's id (stored or merged into). */
+async function enqueue(s: StoreUnderTest, item: NewOutboxItem): Promise<number> {
+  const result = await s.outbox.enqueue(item, Number.POSITIVE_INFINITY)
+  assert.notEqual(result.outcome, 'full')
+  return result.outcome === 'full' ? -1 : result.id
+}
 
 const pending = (state: string, expiresAt: number, codeVerifier: string | null = 'verifier') => ({
   state,
@@ -154,7 +164,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   // ── OutboxRepo: enqueue ────────────────────────────────────────────────────────────────────────
 
   contract('outbox: enqueue stores a pending item that claimDue returns as given', async (s) => {
-    const id = await s.outbox.enqueue(signUp('a@example.com', { attempts: 2, now: T - 5 }))
+    const id = await enqueue(s, signUp('a@example.com', { attempts: 2, now: T - 5 }))
     const figures = await s.outbox.figures(T)
     assert.equal(figures.pending, 1)
     assert.equal(figures.oldestPendingAt, T - 5)
@@ -187,8 +197,8 @@ export function storageContract({ test, withStore }: ContractRunner): void {
         nextAttemptAt: T + 200,
         now: T + 100,
       })
-      const id = await s.outbox.enqueue(older)
-      assert.equal(await s.outbox.enqueue(newer), id)
+      const id = await enqueue(s, older)
+      assert.equal(await enqueue(s, newer), id)
       const figures = await s.outbox.figures(T)
       assert.equal(figures.pending, 1)
       assert.equal(figures.oldestPendingAt, T) // the first acceptance time stays
@@ -217,28 +227,28 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   )
 
   contract('outbox: never merges into a leased item (lapsed or not) or a dead one', async (s) => {
-    const first = await s.outbox.enqueue(signUp('x@example.com'))
+    const first = await enqueue(s, signUp('x@example.com'))
     await s.outbox.claimDue(T, 10, T + 1_000)
-    const second = await s.outbox.enqueue(signUp('x@example.com'))
+    const second = await enqueue(s, signUp('x@example.com'))
     assert.notEqual(second, first)
     await s.outbox.claimDue(T, 10, T + 1_000)
     // Both leases lapsed, but their sends may still be in flight: still no merge.
-    const third = await s.outbox.enqueue(signUp('x@example.com', { now: T + 5_000 }))
+    const third = await enqueue(s, signUp('x@example.com', { now: T + 5_000 }))
     assert.equal(new Set([first, second, third]).size, 3)
     // Once reschedule ends a lease, that item takes merges again.
     await s.outbox.reschedule(first, T + 10_000, 1, null)
-    assert.equal(await s.outbox.enqueue(signUp('x@example.com')), first)
+    assert.equal(await enqueue(s, signUp('x@example.com')), first)
     // A dead letter takes none: the next unleased pending item does.
     await s.outbox.kill({ id: first, formId: 'f', payload: payload('x@example.com') }, ERROR, T)
-    assert.equal(await s.outbox.enqueue(signUp('x@example.com')), third)
+    assert.equal(await enqueue(s, signUp('x@example.com')), third)
     const figures = await s.outbox.figures(T)
     assert.deepEqual([figures.pending, figures.dead], [2, 1])
   })
 
   contract('outbox: another form or another email is another item', async (s) => {
-    const a = await s.outbox.enqueue(signUp('a@example.com'))
-    const otherForm = await s.outbox.enqueue(signUp('a@example.com', { formId: 'g' }))
-    const otherEmail = await s.outbox.enqueue(signUp('b@example.com'))
+    const a = await enqueue(s, signUp('a@example.com'))
+    const otherForm = await enqueue(s, signUp('a@example.com', { formId: 'g' }))
+    const otherEmail = await enqueue(s, signUp('b@example.com'))
     assert.equal(new Set([a, otherForm, otherEmail]).size, 3)
     assert.equal((await s.outbox.figures(T)).pending, 3)
   })
@@ -246,10 +256,10 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   // ── OutboxRepo: claimDue, delivered, reschedule ────────────────────────────────────────────────
 
   contract('outbox: claimDue leases due items only, earliest first, up to the limit', async (s) => {
-    const late = await s.outbox.enqueue(signUp('late@example.com', { nextAttemptAt: T + 30 }))
-    const early1 = await s.outbox.enqueue(signUp('e1@example.com', { nextAttemptAt: T + 10 }))
-    const early2 = await s.outbox.enqueue(signUp('e2@example.com', { nextAttemptAt: T + 10 }))
-    await s.outbox.enqueue(signUp('future@example.com', { nextAttemptAt: T + 1_000 }))
+    const late = await enqueue(s, signUp('late@example.com', { nextAttemptAt: T + 30 }))
+    const early1 = await enqueue(s, signUp('e1@example.com', { nextAttemptAt: T + 10 }))
+    const early2 = await enqueue(s, signUp('e2@example.com', { nextAttemptAt: T + 10 }))
+    await enqueue(s, signUp('future@example.com', { nextAttemptAt: T + 1_000 }))
     const ids = async (limit: number) =>
       (await s.outbox.claimDue(T + 100, limit, T + 90_000)).map((item) => item.id)
     assert.deepEqual(await ids(0), [])
@@ -261,7 +271,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   })
 
   contract('outbox: a leased item is not claimed again until its lease passes', async (s) => {
-    const id = await s.outbox.enqueue(signUp('a@example.com'))
+    const id = await enqueue(s, signUp('a@example.com'))
     assert.equal((await s.outbox.claimDue(T, 10, T + 90_000)).length, 1)
     assert.deepEqual(await s.outbox.claimDue(T + 89_999, 10, T + 200_000), [])
     assert.equal(await s.outbox.nextDueAt(), T + 90_000)
@@ -272,9 +282,9 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   })
 
   contract('outbox: an item whose lease lapsed is due from the lease’s end', async (s) => {
-    const lapsed = await s.outbox.enqueue(signUp('lapsed@example.com'))
+    const lapsed = await enqueue(s, signUp('lapsed@example.com'))
     await s.outbox.claimDue(T, 1, T + 50)
-    const later = await s.outbox.enqueue(signUp('later@example.com', { nextAttemptAt: T + 20 }))
+    const later = await enqueue(s, signUp('later@example.com', { nextAttemptAt: T + 20 }))
     const claimed = await s.outbox.claimDue(T + 100, 10, T + 90_000)
     assert.deepEqual(
       claimed.map((item) => item.id),
@@ -284,7 +294,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
 
   contract('outbox: delivered deletes the item, payload and all, and counts the day', async (s) => {
     const day = Date.UTC(2030, 0, 1, 23, 59, 59, 999)
-    const id = await s.outbox.enqueue(signUp('gone@example.com', { now: day, nextAttemptAt: day }))
+    const id = await enqueue(s, signUp('gone@example.com', { now: day, nextAttemptAt: day }))
     await s.outbox.claimDue(day, 1, day + 90_000)
     await s.outbox.delivered(id, day)
     assert.ok(!(await s.dump()).includes('gone@example.com'), 'no copy of the address is left')
@@ -299,7 +309,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   })
 
   contract('outbox: reschedule ends the lease and sets the next attempt and count', async (s) => {
-    const id = await s.outbox.enqueue(signUp('a@example.com'))
+    const id = await enqueue(s, signUp('a@example.com'))
     await s.outbox.claimDue(T, 1, T + 90_000)
     await s.outbox.reschedule(id, T + 5_000, 3, { ...ERROR, status: 503, errorKey: 'unavailable' })
     assert.equal(await s.outbox.nextDueAt(), T + 5_000)
@@ -314,7 +324,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   // ── OutboxRepo: dead letters ───────────────────────────────────────────────────────────────────
 
   contract('outbox: kill takes a queued item off the queue as a dead letter', async (s) => {
-    const id = await s.outbox.enqueue(signUp('dead@example.com', { now: T - 100 }))
+    const id = await enqueue(s, signUp('dead@example.com', { now: T - 100 }))
     await s.outbox.claimDue(T, 1, T + 90_000)
     await s.outbox.kill({ id, formId: 'f', payload: payload('dead@example.com') }, ERROR, T + 10)
     assert.deepEqual(await s.outbox.claimDue(T + 100_000, 10, T + 200_000), [])
@@ -353,10 +363,10 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   })
 
   contract('outbox: revive brings one dead letter back, due now, attempts reset', async (s) => {
-    const id = await s.outbox.enqueue(signUp('r@example.com', { attempts: 4 }))
+    const id = await enqueue(s, signUp('r@example.com', { attempts: 4 }))
     await s.outbox.claimDue(T, 1, T + 90_000)
     await s.outbox.kill({ id, formId: 'f', payload: payload('r@example.com') }, ERROR, T + 10)
-    const other = await s.outbox.enqueue(signUp('pending@example.com'))
+    const other = await enqueue(s, signUp('pending@example.com'))
     assert.equal(await s.outbox.revive(id, T + 1_000), 1)
     assert.equal(await s.outbox.revive(id, T + 1_000), 0) // pending now: nothing to revive
     assert.equal(await s.outbox.revive(other, T + 1_000), 0)
@@ -369,14 +379,14 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   })
 
   contract('outbox: revive all brings back every dead letter', async (s) => {
-    const queued = await s.outbox.enqueue(signUp('q@example.com'))
+    const queued = await enqueue(s, signUp('q@example.com'))
     await s.outbox.kill({ id: queued, formId: 'f', payload: payload('q@example.com') }, ERROR, T)
     await s.outbox.kill(
       { formId: 'f', emailHash: 'h', payload: payload('i@example.com') },
       ERROR,
       T
     )
-    await s.outbox.enqueue(signUp('p@example.com'))
+    await enqueue(s, signUp('p@example.com'))
     assert.equal(await s.outbox.revive('all', T + 1), 2)
     const figures = await s.outbox.figures(T)
     assert.deepEqual([figures.pending, figures.dead], [3, 0])
@@ -389,8 +399,8 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   })
 
   contract('outbox: removeDead deletes a dead letter, and nothing else', async (s) => {
-    const live = await s.outbox.enqueue(signUp('live@example.com'))
-    const dead = await s.outbox.enqueue(signUp('dead@example.com'))
+    const live = await enqueue(s, signUp('live@example.com'))
+    const dead = await enqueue(s, signUp('dead@example.com'))
     await s.outbox.kill({ id: dead, formId: 'f', payload: payload('dead@example.com') }, ERROR, T)
     assert.equal(await s.outbox.removeDead(live), false)
     assert.equal(await s.outbox.removeDead(999_999), false)
@@ -425,9 +435,9 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     async (s) => {
       await s.outbox.kill({ formId: 'f', payload: payload('old@example.com') }, ERROR, T)
       await s.outbox.kill({ formId: 'f', payload: payload('new@example.com') }, ERROR, T + 10)
-      await s.outbox.enqueue(signUp('ancient@example.com', { now: T - 1_000_000 }))
-      await s.outbox.remember('f:old', T, 'queued')
-      await s.outbox.remember('f:new', T + 10, 'delivered')
+      await enqueue(s, signUp('ancient@example.com', { now: T - 1_000_000 }))
+      await s.outbox.remember('f:old', T, { status: 'queued', digest: 'd1' })
+      await s.outbox.remember('f:new', T + 10, { status: 'delivered', digest: 'd2' })
       assert.equal(await s.outbox.purgeDead(T + 10), 1)
       assert.deepEqual(
         (await s.outbox.deadLetters(10)).map((d) => d.email),
@@ -436,7 +446,10 @@ export function storageContract({ test, withStore }: ContractRunner): void {
       assert.equal((await s.outbox.figures(T)).pending, 1) // pending items are never purged
       const window = 86_400_000
       assert.equal(await s.outbox.recentOutcome('f:old', T + 10, window), null)
-      assert.equal(await s.outbox.recentOutcome('f:new', T + 10, window), 'delivered')
+      assert.deepEqual(await s.outbox.recentOutcome('f:new', T + 10, window), {
+        status: 'delivered',
+        digest: 'd2',
+      })
       assert.equal(await s.outbox.purgeDead(T + 10), 0)
     }
   )
@@ -447,8 +460,8 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     assert.equal(await s.outbox.nextDueAt(), null)
     await s.outbox.kill({ formId: 'f', payload: payload('dead@example.com') }, ERROR, T)
     assert.equal(await s.outbox.nextDueAt(), null) // dead letters are never due
-    await s.outbox.enqueue(signUp('a@example.com', { nextAttemptAt: T + 50 }))
-    await s.outbox.enqueue(signUp('b@example.com', { nextAttemptAt: T + 20 }))
+    await enqueue(s, signUp('a@example.com', { nextAttemptAt: T + 50 }))
+    await enqueue(s, signUp('b@example.com', { nextAttemptAt: T + 20 }))
     assert.equal(await s.outbox.nextDueAt(), T + 20)
     await s.outbox.claimDue(T + 20, 1, T + 100)
     assert.equal(await s.outbox.nextDueAt(), T + 50)
@@ -464,8 +477,8 @@ export function storageContract({ test, withStore }: ContractRunner): void {
       deliveredToday: 0,
       quotaUsedToday: 0,
     })
-    await s.outbox.enqueue(signUp('a@example.com', { now: T - 20 }))
-    await s.outbox.enqueue(signUp('b@example.com', { now: T - 30 }))
+    await enqueue(s, signUp('a@example.com', { now: T - 20 }))
+    await enqueue(s, signUp('b@example.com', { now: T - 30 }))
     await s.outbox.kill({ formId: 'f', payload: payload('c@example.com') }, ERROR, T - 40)
     await s.outbox.delivered(null, T)
     await s.outbox.countRequest(utcDay(T))
@@ -501,12 +514,184 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     const window = 600_000
     assert.equal(await s.outbox.recentOutcome('f:h', T, window), null)
     assert.equal(await s.outbox.recentOutcome('f:h', T, window), null) // asking records nothing
-    await s.outbox.remember('f:h', T, 'queued')
-    assert.equal(await s.outbox.recentOutcome('f:h', T + window - 1, window), 'queued')
+    await s.outbox.remember('f:h', T, { status: 'queued', digest: 'first' })
+    assert.deepEqual(await s.outbox.recentOutcome('f:h', T + window - 1, window), {
+      status: 'queued',
+      digest: 'first',
+    })
     assert.equal(await s.outbox.recentOutcome('f:h', T + window, window), null)
     assert.equal(await s.outbox.recentOutcome('f:other', T, window), null)
-    await s.outbox.remember('f:h', T + window, 'delivered')
-    assert.equal(await s.outbox.recentOutcome('f:h', T + window, window), 'delivered')
+    // A newer sign-up replaces what is remembered: its status and what it said.
+    await s.outbox.remember('f:h', T + window, { status: 'delivered', digest: 'second' })
+    assert.deepEqual(await s.outbox.recentOutcome('f:h', T + window, window), {
+      status: 'delivered',
+      digest: 'second',
+    })
+    await s.outbox.remember('f:h', T + window, { status: 'queued', digest: null })
+    assert.deepEqual(await s.outbox.recentOutcome('f:h', T + window, window), {
+      status: 'queued',
+      digest: null,
+    })
+  })
+
+  // ── OutboxRepo: the backlog: its cap, its running count, its alarm ─────────────────────────────
+
+  contract('outbox: enqueue refuses a new item at the cap, and still merges', async (s) => {
+    const cap = 3
+    const ids: number[] = []
+    for (const [n, email] of ['a@example.com', 'b@example.com', 'c@example.com'].entries()) {
+      const stored = await s.outbox.enqueue(signUp(email), cap)
+      assert.equal(stored.outcome, 'stored')
+      if (stored.outcome === 'stored') ids.push(stored.id)
+      assert.equal(stored.backlog, n + 1)
+    }
+    assert.deepEqual(await s.outbox.enqueue(signUp('d@example.com'), cap), {
+      outcome: 'full',
+      backlog: 3,
+    })
+    assert.ok(!(await s.dump()).includes('d@example.com'), 'nothing of a refused item is kept')
+    // A change to a queued sign-up needs no new place: merged, even at the cap.
+    const merged = await s.outbox.enqueue(
+      signUp('a@example.com', { payload: payload('a@example.com', { first_name: 'A' }) }),
+      cap
+    )
+    assert.deepEqual(merged, { outcome: 'merged', id: ids[0], backlog: 3 })
+    assert.equal(await s.outbox.backlog(), 3)
+    // One delivered: a place again.
+    const [first] = await s.outbox.claimDue(T, 1, T + 90_000)
+    await s.outbox.delivered(first.id, T)
+    const stored = await s.outbox.enqueue(signUp('d@example.com'), cap)
+    assert.deepEqual([stored.outcome, stored.backlog], ['stored', 3])
+    assert.equal((await s.outbox.enqueue(signUp('e@example.com'), cap)).outcome, 'full')
+  })
+
+  contract('outbox: the running counts follow every write, as a full count would', async (s) => {
+    const counted = async () => {
+      const f = await s.outbox.figures(T)
+      assert.equal(await s.outbox.backlog(), f.pending)
+      return [f.pending, f.dead]
+    }
+    assert.deepEqual(await counted(), [0, 0])
+    const ids = []
+    for (let i = 0; i < 6; i++) ids.push(await enqueue(s, signUp(`n${i}@example.com`)))
+    await enqueue(s, signUp('n0@example.com')) // merged: no new item
+    assert.deepEqual(await counted(), [6, 0])
+    await s.outbox.claimDue(T, 6, T + 90_000) // leased items are still pending
+    await s.outbox.reschedule(ids[5], T + 10, 1, null)
+    assert.deepEqual(await counted(), [6, 0])
+    await s.outbox.delivered(ids[0], T)
+    await s.outbox.delivered(ids[0], T) // twice: nothing left to delete the second time
+    await s.outbox.delivered(null, T) // an inline delivery: never counted as pending
+    assert.deepEqual(await counted(), [5, 0])
+    for (const id of ids.slice(1, 4))
+      await s.outbox.kill({ id, formId: 'f', payload: payload('x@example.com') }, ERROR, T)
+    await s.outbox.kill({ formId: 'f', payload: payload('inline@example.com') }, ERROR, T)
+    assert.deepEqual(await counted(), [2, 4])
+    assert.equal(await s.outbox.revive(ids[1], T), 1)
+    assert.deepEqual(await counted(), [3, 3])
+    assert.equal(await s.outbox.removeDead(ids[2]), true)
+    assert.equal(await s.outbox.removeDead(ids[4]), false) // pending: not a dead letter
+    assert.deepEqual(await counted(), [3, 2])
+    assert.equal(await s.outbox.purgeDead(T + 1), 2)
+    assert.deepEqual(await counted(), [3, 0])
+    assert.equal(await s.outbox.revive('all', T), 0)
+    assert.deepEqual(await counted(), [3, 0])
+  })
+
+  contract('outbox: figures name the oldest pending item, whatever its due time', async (s) => {
+    const late = await enqueue(s, signUp('late@example.com', { now: T - 50, nextAttemptAt: T + 9 }))
+    await enqueue(s, signUp('young@example.com', { now: T - 10, nextAttemptAt: T }))
+    assert.equal((await s.outbox.figures(T)).oldestPendingAt, T - 50)
+    await s.outbox.claimDue(T + 9, 10, T + 90_000)
+    await s.outbox.delivered(late, T + 9)
+    assert.equal((await s.outbox.figures(T)).oldestPendingAt, T - 10)
+  })
+
+  contract(
+    'outbox: the backlog alarm crosses 50 % and 90 % once, re-arming below 25 %',
+    async (s) => {
+      const cap = 20
+      const ids: number[] = []
+      const fill = async (to: number) => {
+        while (ids.length < to) ids.push(await enqueue(s, signUp(`b${ids.length}@example.com`)))
+      }
+      const drainTo = async (to: number) => {
+        while (ids.length > to) {
+          const id = ids.pop() as number
+          await s.outbox.claimDue(T + 1_000_000, 1_000, T + 2_000_000)
+          await s.outbox.delivered(id, T)
+        }
+      }
+      const alarm = async () => {
+        const a = await s.outbox.backlogAlarm(cap)
+        return [a.pending, a.level, a.crossed]
+      }
+      await fill(9)
+      assert.deepEqual(await alarm(), [9, 0, null])
+      await fill(10)
+      assert.deepEqual(await alarm(), [10, 50, 50])
+      assert.deepEqual(await alarm(), [10, 50, null]) // once per crossing
+      await fill(17)
+      assert.deepEqual(await alarm(), [17, 50, null])
+      await fill(18)
+      assert.deepEqual(await alarm(), [18, 90, 90])
+      await drainTo(9) // below half, not yet below a quarter: still armed at 90
+      assert.deepEqual(await alarm(), [9, 90, null])
+      await fill(19)
+      assert.deepEqual(await alarm(), [19, 90, null])
+      await drainTo(4)
+      assert.deepEqual(await alarm(), [4, 0, null]) // re-armed
+      await fill(20) // both levels at once: one alarm, at 90
+      assert.deepEqual(await alarm(), [20, 90, 90])
+    }
+  )
+
+  // ── AlertRepo ────────────────────────────────────────────────────────────────────────────────
+
+  contract('alerts: one of a kind per window; the next carries the count held back', async (s) => {
+    const alert = (event: Alert['event'], n: number): Alert => ({
+      event,
+      state: event,
+      reason: { code: `c${n}`, message: `m${n}` },
+      at: new Date(T + n).toISOString(),
+    })
+    assert.deepEqual(await s.alerts.records(), [])
+    assert.deepEqual(await s.alerts.coalesce(alert('dead_letter', 1), T), alert('dead_letter', 1))
+    assert.equal(await s.alerts.coalesce(alert('dead_letter', 2), T + 1), null)
+    assert.equal(await s.alerts.coalesce(alert('dead_letter', 3), T + 2), null)
+    // Another kind is not held back by this one.
+    assert.deepEqual(await s.alerts.coalesce(alert('backlog', 4), T + 3), alert('backlog', 4))
+    assert.deepEqual(await s.alerts.releaseHeld(T + ALERT_WINDOW_MS - 1), [])
+    assert.deepEqual(await s.alerts.coalesce(alert('dead_letter', 5), T + ALERT_WINDOW_MS), {
+      ...alert('dead_letter', 5),
+      suppressed: 2,
+    })
+    assert.deepEqual(await s.alerts.records(), [
+      { event: 'backlog', lastSentAt: T + 3, held: 0, latest: null, heldTotal: 0 },
+      {
+        event: 'dead_letter',
+        lastSentAt: T + ALERT_WINDOW_MS,
+        held: 0,
+        latest: null,
+        heldTotal: 2,
+      },
+    ])
+  })
+
+  contract('alerts: once the window is over, the latest held alert is released', async (s) => {
+    const alert = (n: number): Alert => ({ event: 'degraded', state: 'degraded', at: `t${n}` })
+    await s.alerts.coalesce(alert(1), T)
+    await s.alerts.coalesce(alert(2), T + 10)
+    await s.alerts.coalesce(alert(3), T + 20)
+    assert.deepEqual(await s.alerts.releaseHeld(T + ALERT_WINDOW_MS - 1), [])
+    assert.deepEqual(await s.alerts.releaseHeld(T + ALERT_WINDOW_MS), [
+      { ...alert(3), suppressed: 1 },
+    ])
+    assert.deepEqual(await s.alerts.releaseHeld(T + 2 * ALERT_WINDOW_MS), []) // released once
+    // The release counts as the kind's last alert sent.
+    assert.equal(await s.alerts.coalesce(alert(4), T + ALERT_WINDOW_MS + 1), null)
+    const [record] = await s.alerts.records()
+    assert.deepEqual([record.held, record.heldTotal, record.latest], [1, 3, alert(4)])
   })
 
   // ── FormRepo ───────────────────────────────────────────────────────────────────────────────────

@@ -162,7 +162,6 @@ export async function loadInsights(deps: AdminDeps, c: Context<AppEnv>): Promise
     c,
     days.map((d) => d.form)
   )
-  const cap = (c.var.config as { OUTBOX_MAX_PENDING?: number }).OUTBOX_MAX_PENDING
   return {
     now,
     form: picked && forms.includes(picked) ? picked : null,
@@ -170,6 +169,5 @@ export async function loadInsights(deps: AdminDeps, c: Context<AppEnv>): Promise
     days,
     hours,
     history,
-    backlogCap: cap ?? null,
   }
 }

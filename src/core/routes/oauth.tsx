@@ -82,9 +82,18 @@ export function oauthRoutes(deps: OauthDeps): Hono<AppEnv> {
     }
     // The state is claimed now, whatever the outcome: its cookie has no further use.
     setOwnerCookie(c, CONNECT_COOKIE, null)
-    const { refreshable } = unwrap(
+    const { refreshable, missingScope } = unwrap(
       await deps.backend().completeAuthorization({ state, code, error, description })
     )
+    if (missingScope) {
+      return c.html(
+        <MessagePage
+          title="Connected, but without access to contacts"
+          message="Constant Contact granted no contact_data scope, so sign-ups wait. Check CC_SCOPES, and allow access as a user who can manage contacts, then Reconnect."
+          next={{ href: '/admin', label: 'Go to /admin' }}
+        />
+      )
+    }
     if (!refreshable) {
       return c.html(
         <MessagePage

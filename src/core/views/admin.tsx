@@ -3,6 +3,7 @@ import type { Catalog, ProfileCheck } from '../catalog.ts'
 import type { SandboxView } from '../sandbox.ts'
 import type { DeadLetterView, RelayStatus } from '../service.ts'
 import type { FormAuditEntry } from '../store.ts'
+import { AlertsCard } from './alerts-card.tsx'
 import { FormAuditCard, FormSource, NewFormLink } from './forms.tsx'
 import { NextStep, Page } from './layout.tsx'
 import { type Insights, InsightsSection } from './metrics.tsx'
@@ -120,6 +121,11 @@ function DeliveryCard({
         <dd data-figure="pending">
           {o.pending}
           {o.parked > 0 && ` (${o.parked} parked)`}
+        </dd>
+        <dt>Backlog</dt>
+        <dd data-figure="backlog">
+          {o.pending} of {o.max_pending} (OUTBOX_MAX_PENDING)
+          {o.pending >= o.max_pending && ': full, new sign-ups are refused'}
         </dd>
         <dt>Oldest pending</dt>
         <dd>{o.oldest_pending_age_seconds === null ? '—' : `${o.oldest_pending_age_seconds} s`}</dd>
@@ -344,6 +350,7 @@ export function DashboardPage(props: {
       <FormsCard forms={props.forms} />
       <FormAuditCard audit={props.formAudit} />
       <CatalogCard catalog={props.catalog} catalogError={props.catalogError} />
+      <AlertsCard alerts={props.status.alerts} />
       {props.sandboxView && <SandboxCard view={props.sandboxView} />}
       <form method="post" action="/admin/logout">
         <button class="secondary" type="submit">

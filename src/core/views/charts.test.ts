@@ -89,12 +89,6 @@ describe('Meter', () => {
     const high = html(Meter({ label: 'Quota', value: 9500, max: 10000 }))
     expect(high).toContain('<rect class="bad" width="608" height="16" rx="4"></rect>')
   })
-
-  it('without a limit, says the figure alone', () => {
-    const bare = html(Meter({ label: 'Backlog', value: 12, max: null }))
-    expect(bare).not.toContain('<svg')
-    expect(bare).toContain('<figcaption>Backlog: 12</figcaption>')
-  })
 })
 
 describe('Timeline', () => {

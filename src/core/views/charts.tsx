@@ -159,19 +159,16 @@ function Legend({ items }: { items: { key: string; label: string }[] }) {
 }
 
 /** A figure against its limit, as a bar (or the figure alone when there is no limit). */
-export function Meter({ label, value, max }: { label: string; value: number; max: number | null }) {
-  const ratio = max ? Math.min(1, value / max) : 0
+export function Meter({ label, value, max }: { label: string; value: number; max: number }) {
+  const ratio = Math.min(1, value / max)
   return (
     <figure class="chart">
-      {max !== null && (
-        <svg viewBox="0 0 640 16" aria-hidden="true">
-          <rect class="track" width="640" height="16" rx="4" />
-          <rect class={ratio >= 0.9 ? 'bad' : 'fill'} width={r1(640 * ratio)} height="16" rx="4" />
-        </svg>
-      )}
+      <svg viewBox="0 0 640 16" aria-hidden="true">
+        <rect class="track" width="640" height="16" rx="4" />
+        <rect class={ratio >= 0.9 ? 'bad' : 'fill'} width={r1(640 * ratio)} height="16" rx="4" />
+      </svg>
       <figcaption>
-        {label}: {value}
-        {max !== null && ` of ${max} (${Math.round(ratio * 100)}%)`}
+        {label}: {value} of {max} ({Math.round(ratio * 100)}%)
       </figcaption>
     </figure>
   )

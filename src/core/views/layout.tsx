@@ -92,4 +92,5 @@ fieldset { border: 1px solid #8884; border-radius: .4rem; margin: 1rem 0; }
 label.choice, .hint, .problem, .editor label, .preview label { display: block; margin: .3rem 0; }
 .field-row { margin: .75rem 0; }
 .preview { border: 1px dashed #888; border-radius: .4rem; padding: 1rem; }
+table { border-collapse: collapse; } th, td { text-align: left; padding: .2rem 1rem .2rem 0; }
 ${CHART_STYLES}`

@@ -36,7 +36,6 @@ export interface Insights {
   hours: CounterBucket[]
   history: ConnectionHistoryEntry[]
   /** OUTBOX_MAX_PENDING, where the configuration has it. */
-  backlogCap: number | null
 }
 
 const stacks = (outcomes: readonly EventOutcome[], columns: { counts: Record<string, number> }[]) =>
@@ -133,7 +132,11 @@ export function InsightsSection({
         ]}
       />
       <h3>Backlog and quota, now</h3>
-      <Meter label="Backlog (sign-ups waiting)" value={status.outbox.pending} max={i.backlogCap} />
+      <Meter
+        label="Backlog (sign-ups waiting)"
+        value={status.outbox.pending}
+        max={status.outbox.max_pending}
+      />
       <Meter
         label="Constant Contact requests today (daily quota)"
         value={status.outbox.quota_used_today}
