@@ -54,12 +54,15 @@ function project(
   name: string,
   include: string[],
   exclude: string[],
-  extra: Record<string, string> = {}
+  extra: Record<string, string> = {},
+  main?: string
 ) {
   return {
     plugins: [
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
+        // wrangler.toml's main (the deployed entry) unless given.
+        main,
         miniflare: { bindings: { ...bindings, ...extra } },
       }),
     ],
@@ -91,17 +94,24 @@ export default defineConfig({
       project('workerd-confidential', ['test/confidential/**/*.test.ts'], [], {
         CC_CLIENT_SECRET: 'test client secret!',
       }),
-      // `npm start` without credentials: the built-in sandbox stands in for Constant Contact.
-      project('workerd-sandbox', ['test/sandbox/**/*.test.ts'], [], {
-        CTCT_SANDBOX: '1',
-        CC_CLIENT_ID: 'sandbox-client',
-        FORMS: JSON.stringify({
-          newsletter: {
-            lists: ['3a1b2c4d-0000-4000-8000-000000000001'],
-            origins: ['http://localhost:8788'],
-          },
-        }),
-      }),
+      // `npm start` without credentials: its entry, with the built-in sandbox standing in for
+      // Constant Contact.
+      project(
+        'workerd-sandbox',
+        ['test/sandbox/**/*.test.ts'],
+        [],
+        {
+          CTCT_SANDBOX: '1',
+          CC_CLIENT_ID: 'sandbox-client',
+          FORMS: JSON.stringify({
+            newsletter: {
+              lists: ['3a1b2c4d-0000-4000-8000-000000000001'],
+              origins: ['http://localhost:8788'],
+            },
+          }),
+        },
+        './src/worker-sandbox.ts'
+      ),
     ],
   },
 })

@@ -20,6 +20,8 @@ if (local.CC_CLIENT_ID) {
     if (!['ADMIN_TOKEN', 'CC_CLIENT_ID'].includes(k) && val) args.push('--var', `${k}:${val}`)
   }
 } else {
+  // The local entry: the deployed one (wrangler.toml's main) plus the sandbox, which it lacks.
+  args.splice(1, 0, 'src/worker-sandbox.ts')
   for (const [k, val] of Object.entries(sandboxVars(demoPort))) args.push('--var', `${k}:${val}`)
   startDemoServer({ port: demoPort, relay: `http://localhost:${port}` })
   console.log(`

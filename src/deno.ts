@@ -9,13 +9,15 @@
  * DENO_KV_PATH names the local KV file; unset, Deno.openKv() uses its default (on Deno Deploy,
  * the KV database attached to the app, shared by all of its instances).
  */
+import { sandboxKit } from './core/sandbox-kit.ts'
 import { migrate } from './deno/kv-store.ts'
 import { createDenoRelay } from './deno/relay.ts'
 
 const env = Deno.env.toObject()
 const kv = await Deno.openKv(env.DENO_KV_PATH || undefined)
 await migrate(kv)
-const relay = createDenoRelay({ kv, env })
+// The sandbox comes along: CTCT_SANDBOX turns it on, and only on a loopback listener.
+const relay = createDenoRelay({ kv, env, sandbox: sandboxKit })
 const stopping = new AbortController()
 
 // Registered at the top level: Deno Deploy only discovers crons and queue listeners there. A

@@ -11,6 +11,7 @@ import { type RelayBackend, RelayService, type Submission } from './core/service
 import type { ActivityFilter, PendingAuthorization } from './core/store.ts'
 import { analyticsSink } from './workers/analytics.ts'
 import { clock } from './workers/clock.ts'
+import { devSandbox } from './workers/dev-sandbox.ts'
 import {
   migrate,
   SqlAlertRepo,
@@ -55,7 +56,7 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
       config,
       fetch: (input, init) => fetch(input, init),
       clock,
-      sandboxTokenTtlSeconds: sandboxTokenTtl(env),
+      sandbox: devSandbox.kit,
     })
   }
 
@@ -169,12 +170,6 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
   }
 }
 
-function sandboxTokenTtl(env: Env): number | undefined {
-  const raw = (env as unknown as Record<string, unknown>).CTCT_SANDBOX_TOKEN_TTL
-  const n = Number(raw)
-  return Number.isInteger(n) && n > 0 ? n : undefined
-}
-
 const apps = new WeakMap<Env, ReturnType<typeof createApp>>()
 
 function appFor(env: Env) {
@@ -187,6 +182,7 @@ function appFor(env: Env) {
       now: clock.now,
       fetch: (input, init) => fetch(input, init),
       observe: analyticsSink(env),
+      sandbox: devSandbox.kit,
     })
     apps.set(env, app)
   }

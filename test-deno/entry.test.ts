@@ -4,6 +4,7 @@
  * the outbox through a timer and a KV queue message.
  */
 import assert from 'node:assert/strict'
+import { sandboxKit } from '../src/core/sandbox-kit.ts'
 import { createDenoRelay, DRAIN_MESSAGE } from '../src/deno/relay.ts'
 import { VirtualClock } from '../test/support/virtual-clock.ts'
 import {
@@ -43,7 +44,13 @@ const LOOPBACK: Deno.NetAddr = { transport: 'tcp', hostname: '127.0.0.1', port: 
 
 Deno.test('sandbox: sign-in → Connect → sandbox consent → callback → connected', async () => {
   const kv = await Deno.openKv(':memory:')
-  const relay = createDenoRelay({ kv, env: SANDBOX_ENV, fetch: noNetwork, wake: async () => {} })
+  const relay = createDenoRelay({
+    kv,
+    env: SANDBOX_ENV,
+    sandbox: sandboxKit,
+    fetch: noNetwork,
+    wake: async () => {},
+  })
   relay.onListen(LOOPBACK)
   const local = 'http://localhost:8000'
   const call = (path: string, init?: RequestInit) =>
@@ -103,7 +110,13 @@ Deno.test('sandbox: sign-in → Connect → sandbox consent → callback → con
 
 Deno.test('sandbox: refused on a host that is not loopback', async () => {
   const kv = await Deno.openKv(':memory:')
-  const relay = createDenoRelay({ kv, env: SANDBOX_ENV, fetch: noNetwork, wake: async () => {} })
+  const relay = createDenoRelay({
+    kv,
+    env: SANDBOX_ENV,
+    sandbox: sandboxKit,
+    fetch: noNetwork,
+    wake: async () => {},
+  })
   relay.onListen(LOOPBACK)
   try {
     const res = await relay.fetch(new Request(`${ORIGIN}/healthz`), connInfo('203.0.113.9'))
@@ -117,7 +130,13 @@ Deno.test('sandbox: refused on a host that is not loopback', async () => {
 
 Deno.test('sandbox: runs only on a loopback listener, whatever the Host header says', async () => {
   const kv = await Deno.openKv(':memory:')
-  const relay = createDenoRelay({ kv, env: SANDBOX_ENV, fetch: noNetwork, wake: async () => {} })
+  const relay = createDenoRelay({
+    kv,
+    env: SANDBOX_ENV,
+    sandbox: sandboxKit,
+    fetch: noNetwork,
+    wake: async () => {},
+  })
   // `Host: localhost` is all a remote client needs to send to look local.
   const spoofed = () =>
     relay.fetch(new Request('http://localhost:8000/healthz'), connInfo('203.0.113.9'))

@@ -216,6 +216,92 @@ describe('createAccessVerifier', () => {
     expect(fetched).toBe(1)
   })
 
+  describe('the key set over time (injected clock)', () => {
+    let at = 0
+    let published: { keys: JWK[] }
+    let fetched = 0
+    let answering = true
+    let verify: (jwt: string) => Promise<boolean>
+    let rotated: KeyPair
+
+    beforeAll(async () => {
+      rotated = await generateKeyPair('RS256', { extractable: true })
+    })
+
+    beforeEach(() => {
+      at = Date.now()
+      published = jwks
+      fetched = 0
+      answering = true
+      // A fetch of its own per test: a cache of its own, counted from empty.
+      const certs = (async () => {
+        fetched++
+        return answering
+          ? Response.json(published)
+          : new Response('upstream error', { status: 502 })
+      }) as unknown as typeof fetch
+      verify = createAccessVerifier({ teamDomain: TEAM, aud: AUD, fetch: certs, now: () => at })
+    })
+
+    const signedBy = (key: CryptoKey, kid: string) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256', kid })
+        .setIssuer(ISSUER)
+        .setAudience([AUD])
+        .setExpirationTime(Math.floor(at / 1000) + 3600)
+        .sign(key)
+
+    it('follows a rotation: an unknown key id fetches again, at most every 30 s', async () => {
+      expect(await verify(await signedBy(signing.privateKey, KID))).toBe(true)
+      expect(fetched).toBe(1)
+      const jwk = await exportJWK(rotated.publicKey)
+      published = { keys: [{ ...jwk, kid: 'access-key-2', alg: 'RS256', use: 'sig' }] }
+
+      at += 10_000 // within the cooldown: the new key id is not looked up yet
+      expect(await verify(await signedBy(rotated.privateKey, 'access-key-2'))).toBe(false)
+      expect(fetched).toBe(1)
+      at += 21_000
+      expect(await verify(await signedBy(rotated.privateKey, 'access-key-2'))).toBe(true)
+      expect(fetched).toBe(2)
+      // The retired key is gone with the old set.
+      expect(await verify(await signedBy(signing.privateKey, KID))).toBe(false)
+
+      // A flood of made-up key ids over 40 s: one fetch, when the cooldown is over.
+      for (let i = 0; i < 20; i++) {
+        at += 2000
+        expect(await verify(await signedBy(stranger.privateKey, `made-up-${i}`))).toBe(false)
+      }
+      expect(fetched).toBe(3)
+    })
+
+    it('fetches a set older than 10 minutes again, and keeps it when that fails', async () => {
+      const jwt = await signedBy(signing.privateKey, KID)
+      expect(await verify(jwt)).toBe(true)
+      at += 9 * 60_000
+      expect(await verify(jwt)).toBe(true)
+      expect(fetched).toBe(1)
+      at += 60_000
+      answering = false
+      expect(await verify(jwt)).toBe(true) // the keys it had still verify
+      expect(fetched).toBe(2)
+      expect(await verify(jwt)).toBe(true) // and the failure is not retried at once
+      expect(fetched).toBe(2)
+    })
+
+    it('shares one fetch between requests that arrive together', async () => {
+      const jwt = await signedBy(signing.privateKey, KID)
+      const all = await Promise.all(Array.from({ length: 10 }, () => verify(jwt)))
+      expect(all).toEqual(Array(10).fill(true))
+      expect(fetched).toBe(1)
+    })
+
+    it('refuses a token whose payload was changed after signing', async () => {
+      const [h, , sig] = (await signedBy(signing.privateKey, KID)).split('.')
+      const forged = b64url({ iss: ISSUER, aud: [AUD], exp: Math.floor(at / 1000) + 60 })
+      expect(await verify(`${h}.${forged}.${sig}`)).toBe(false)
+    })
+  })
+
   it('uses the default fetch through the module-level cache', async () => {
     await verifier()(await token())
     const before = certsCalls

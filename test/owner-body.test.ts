@@ -7,6 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { MAX_BODY_BYTES } from '../src/core/submission.ts'
 import { cc } from './edge.ts'
 import { ADMIN_TOKEN, call, connect, ORIGIN, OWNER, status } from './helpers.ts'
+// The local entry (npm start's): its sandbox pages are owner pages too, checked here with the rest.
+import '../src/worker-sandbox.ts'
 
 /** Every owner POST: the admin actions, sign-in and sign-out, and the sandbox's (404 here). */
 const OWNER_POSTS = [

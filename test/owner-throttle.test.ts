@@ -17,6 +17,8 @@ import { SIGN_IN_CLIENTS, SIGN_IN_WINDOW_MS } from '../src/core/owner-limits.ts'
 import worker from '../src/worker.ts'
 import { clock } from './edge.ts'
 import { ADMIN_TOKEN, call, cookieFrom, ORIGIN, OWNER, relay } from './helpers.ts'
+// The local entry (npm start's): its sandbox pages are owner pages too, checked here with the rest.
+import '../src/worker-sandbox.ts'
 
 const WRONG = { authorization: `Bearer ${ADMIN_TOKEN}x` }
 

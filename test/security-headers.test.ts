@@ -22,6 +22,8 @@ import {
   startConnect,
 } from './helpers.ts'
 import { expectPageHeaders } from './support/page-headers.ts'
+// The local entry (npm start's): its sandbox pages are owner pages too, checked here with the rest.
+import '../src/worker-sandbox.ts'
 
 let session = ''
 

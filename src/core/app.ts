@@ -35,7 +35,8 @@
  *   routes/oauth.tsx:
  *   GET  /oauth/authorize         owner only: 302 to Constant Contact's consent page
  *   GET  /oauth/callback          state and its browser's cookie checked, code exchange, 303 /admin
- *   routes/sandbox.tsx, sandbox only (CTCT_SANDBOX=1 on a loopback host), else 404:
+ *   routes/sandbox.tsx, local entries only (sandbox-kit.ts), CTCT_SANDBOX=1 on a loopback host,
+ *   else 404:
  *   GET  /__sandbox/authorize     the stand-in consent page; POST answers it
  *   GET  /__sandbox               owner only: the stand-in's lists
  *   POST /__sandbox/lists/:id/delete|restore  owner only
@@ -55,8 +56,8 @@ import { createOwnerCheck, ownerOnly } from './owner-middleware.ts'
 import { adminRoutes } from './routes/admin.tsx'
 import { formsApiRoutes } from './routes/forms.tsx'
 import { oauthRoutes } from './routes/oauth.tsx'
-import { sandboxRoutes } from './routes/sandbox.tsx'
 import { subscribeRoutes } from './routes/subscribe.tsx'
+import type { SandboxKit } from './sandbox-kit.ts'
 import { securityHeaders } from './security-headers.ts'
 import type { RelayBackend } from './service.ts'
 import { MessagePage, STYLESHEET } from './views/layout.tsx'
@@ -79,6 +80,8 @@ export interface AppDeps {
    * any client can send `Host: localhost`, so src/deno/relay.ts also requires a loopback listener.
    */
   isLocal?: (request: Request) => boolean
+  /** The built-in sandbox: local entries only (sandbox-kit.ts). Without it, CTCT_SANDBOX is refused. */
+  sandbox?: SandboxKit
 }
 
 export function createApp(appDeps: AppDeps): Hono<AppEnv> {
@@ -102,7 +105,7 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   // Everything below needs a valid configuration. The sign-up area is mounted first and runs
   // the gate itself, under its own onError: a visitor's post never gets an owner page. Its
   // routes answer before the app-wide gate below would run again.
-  const configGate = requireConfig(deps.config, deps.isLocal ?? hostIsLoopback)
+  const configGate = requireConfig(deps.config, deps.isLocal ?? hostIsLoopback, !!deps.sandbox)
   const forms = new FormDirectory(deps.backend)
   app.route('/subscribe', subscribeRoutes({ ...deps, forms, requireConfig: configGate }))
   app.use(configGate)
@@ -118,7 +121,7 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   app.route('/admin/api/forms', formsApiRoutes({ ...deps, ...owner, forms }))
   app.route('/admin', adminRoutes({ ...deps, ...owner, forms }))
   app.route('/oauth', oauthRoutes({ ...deps, ...owner }))
-  app.route('/__sandbox', sandboxRoutes({ ...deps, ...owner }))
+  if (deps.sandbox) app.route('/__sandbox', deps.sandbox.routes({ ...deps, ...owner }))
 
   return app
 }
@@ -126,11 +129,13 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
 /**
  * Sets the validated configuration for the routes, and refuses the sandbox off loopback: on a
  * real deployment, sign-ups would go to the in-memory stand-in instead of Constant Contact. A
+ * build without the sandbox (the deployed bundle) refuses CTCT_SANDBOX everywhere. A
  * configuration error is logged here, once, whichever area then answers it.
  */
 function requireConfig(
   config: () => Config,
-  isLocal: (request: Request) => boolean
+  isLocal: (request: Request) => boolean,
+  hasSandbox: boolean
 ): MiddlewareHandler<AppEnv> {
   return createMiddleware<AppEnv>(async function requireConfig(c, next) {
     let current: Config
@@ -141,6 +146,12 @@ function requireConfig(
         console.error(JSON.stringify({ msg: 'config_invalid', ...err.details }))
       }
       throw err
+    }
+    if (current.sandbox && !hasSandbox) {
+      throw new AppError(
+        'sandbox_forbidden',
+        'CTCT_SANDBOX is set, but this build has no sandbox: it is for local runs (npm start). Remove CTCT_SANDBOX from this deployment.'
+      )
     }
     if (current.sandbox && !isLocal(c.req.raw)) {
       throw new AppError(

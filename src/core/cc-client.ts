@@ -10,10 +10,10 @@
  *   POST {CC_API_BASE_URL}/contacts/sign_up_form
  *   GET  {CC_API_BASE_URL}/contact_lists, /contact_custom_fields, /account/summary
  */
-import { decodeJwt } from 'jose'
 import * as v from 'valibot'
 import type { Config } from './config.ts'
 import type { FieldType } from './field-types.ts'
+import { readClaims } from './jwt.ts'
 import type { SignUpFormBody } from './signup.ts'
 import { fetchWithin } from './timeout.ts'
 
@@ -183,13 +183,10 @@ export async function processTokenResponse(
   const t = parsed.output
   let expiresAt = t.expires_in ? now + t.expires_in * 1000 : undefined
   let sub: string | undefined
-  try {
-    const claims = decodeJwt(t.access_token)
-    if (typeof claims.exp === 'number') expiresAt = claims.exp * 1000
-    if (typeof claims.sub === 'string') sub = claims.sub
-  } catch {
-    // Not a JWT: expires_in (or the documented 24 h) decides.
-  }
+  // Not a JWT: expires_in (or the documented 24 h) decides.
+  const claims = readClaims(t.access_token)
+  if (typeof claims?.exp === 'number') expiresAt = claims.exp * 1000
+  if (typeof claims?.sub === 'string') sub = claims.sub
   return {
     ok: true,
     tokens: {

@@ -197,6 +197,8 @@ const KEYS = {
     ),
     '0'
   ),
+  /** The sandbox's access-token lifetime in seconds, short to watch refreshes happen locally. */
+  CTCT_SANDBOX_TOKEN_TTL: positiveInt(86_400, 86_400, 10),
   /**
    * Cloudflare Access (optional owner sign-in, see access.ts): the team domain, as
    * `myteam.cloudflareaccess.com` or `https://myteam.cloudflareaccess.com`; kept as the bare host.

@@ -9,7 +9,7 @@ import type { Context } from 'hono'
 import { setCookie } from 'hono/cookie'
 import { timingSafeEqual } from 'hono/utils/buffer'
 import type { CookieOptions } from 'hono/utils/cookie'
-import { jwtVerify, SignJWT } from 'jose'
+import { hs256Key, signHs256, verifyHs256 } from './jwt.ts'
 
 /**
  * Sent as `__Host-…` (`prefix: 'host'`): Secure, Path=/ and no Domain, so no sibling subdomain can
@@ -20,12 +20,12 @@ export const SESSION_TTL_SECONDS = 8 * 3600
 
 const encoder = new TextEncoder()
 
-async function sessionKey(adminToken: string): Promise<Uint8Array> {
+async function sessionKey(adminToken: string): Promise<CryptoKey> {
   const digest = await crypto.subtle.digest(
     'SHA-256',
     encoder.encode(`ctct-relay session v1\0${adminToken}`)
   )
-  return new Uint8Array(digest)
+  return hs256Key(new Uint8Array(digest))
 }
 
 /** Constant time: both sides are hashed before comparing, so length leaks nothing either. */
@@ -33,16 +33,11 @@ export function adminTokenMatches(given: string, adminToken: string): Promise<bo
   return timingSafeEqual(given, adminToken)
 }
 
-/** The cookie for session `id` (the JWT's `jti`); `id` must also be live in the Durable Object. */
+/** The cookie for session `id` (an HS256 JWT's `jti`); `id` must also be live in the object. */
 export async function issueSession(adminToken: string, now: number, id: string): Promise<string> {
   const iat = Math.floor(now / 1000)
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('owner')
-    .setJti(id)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + SESSION_TTL_SECONDS)
-    .sign(await sessionKey(adminToken))
+  const claims = { sub: 'owner', jti: id, iat, exp: iat + SESSION_TTL_SECONDS }
+  return signHs256(claims, await sessionKey(adminToken))
 }
 
 /** The session id of a genuine, unexpired cookie, else null (then no storage is read). */
@@ -51,16 +46,8 @@ export async function verifySession(
   adminToken: string,
   now: number
 ): Promise<string | null> {
-  try {
-    const { payload } = await jwtVerify(token, await sessionKey(adminToken), {
-      algorithms: ['HS256'],
-      subject: 'owner',
-      currentDate: new Date(now),
-    })
-    return payload.jti ?? null
-  } catch {
-    return null
-  }
+  const claims = await verifyHs256(token, await sessionKey(adminToken), { now, subject: 'owner' })
+  return typeof claims?.jti === 'string' ? claims.jti : null
 }
 
 /**

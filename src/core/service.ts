@@ -33,7 +33,8 @@ import {
 } from './metrics.ts'
 import { ccError } from './oauth.ts'
 import { maskEmail } from './outbox.ts'
-import { CcModel, type SandboxView } from './sandbox.ts'
+import type { SandboxView } from './sandbox.ts'
+import type { SandboxKit, SandboxModel } from './sandbox-kit.ts'
 import { MemorySendGate, type SendGate } from './send-gate.ts'
 import type {
   ActivityFilter,
@@ -177,8 +178,8 @@ export interface TickResult {
 }
 
 export interface ServiceDeps {
-  /** Access-token lifetime in the sandbox (CTCT_SANDBOX_TOKEN_TTL), to watch refreshes happen. */
-  sandboxTokenTtlSeconds?: number
+  /** The built-in sandbox: local entries only (sandbox-kit.ts). */
+  sandbox?: SandboxKit
   tokens: TokenRepo
   states: AuthStateRepo
   outbox: OutboxRepo
@@ -219,13 +220,13 @@ export class RelayService implements RelayBackend {
   readonly #delivery: Delivery
   readonly #alerts: AlertGate
   #catalog: { value: Catalog; at: number; generation: string } | null = null
-  #sandbox: CcModel | null = null
+  #sandbox: SandboxModel | null = null
 
   constructor(deps: ServiceDeps) {
     // All CC traffic leaves from here; in sandbox mode the model answers it in-process.
     const network = deps.fetch
     const outbound: typeof fetch = (input, init) => {
-      const sandbox = deps.config().sandbox ? this.#sandboxModel() : null
+      const sandbox = this.#sandboxModel()
       const request = new Request(input, init)
       return sandbox && request.url.startsWith(`${SANDBOX_ORIGIN}/`)
         ? sandbox.handle(request)
@@ -460,19 +461,19 @@ export class RelayService implements RelayBackend {
     return true
   }
 
-  #sandboxModel(): CcModel {
-    this.#sandbox ??= new CcModel({
-      clock: this.#deps.clock,
-      tokenTtlSeconds: this.#deps.sandboxTokenTtlSeconds,
-    })
+  /** The stand-in for CC, made on first use: null unless this build has one and it is on. */
+  #sandboxModel(): SandboxModel | null {
+    const { sandbox: kit, config, clock } = this.#deps
+    if (!kit || !config().sandbox) return null
+    this.#sandbox ??= kit.model({ clock, tokenTtlSeconds: config().CTCT_SANDBOX_TOKEN_TTL })
     return this.#sandbox
   }
 
   async sandbox(
     op: { deleteList?: string; restoreList?: string } = {}
   ): Promise<SandboxView | null> {
-    if (!this.#deps.config().sandbox) return null
     const model = this.#sandboxModel()
+    if (!model) return null
     if (op.deleteList) model.deletedLists.add(op.deleteList)
     if (op.restoreList) model.deletedLists.delete(op.restoreList)
     if (op.deleteList || op.restoreList) this.#catalog = null

@@ -21,6 +21,7 @@ import {
 } from '../core/connection.ts'
 import { fromStored } from '../core/connection-state.ts'
 import { OutcomeRecorder } from '../core/outcome-recorder.ts'
+import type { SandboxKit } from '../core/sandbox-kit.ts'
 import { RelayService } from '../core/service.ts'
 import { KvClientLimiter, KvSendGate } from './kv-limits.ts'
 import {
@@ -42,6 +43,8 @@ export interface DenoRelayOptions {
   clock?: Clock
   /** Replaces the default wake-ups (an in-process timer plus a KV queue message). */
   wake?: (at: number) => Promise<void>
+  /** The built-in sandbox (src/deno.ts passes it; CTCT_SANDBOX turns it on, on loopback only). */
+  sandbox?: SandboxKit
 }
 
 /** The KV queue message that asks some instance to drain the outbox. */
@@ -150,7 +153,7 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
     config,
     fetch: network,
     clock,
-    sandboxTokenTtlSeconds: sandboxTokenTtl(env),
+    sandbox: options.sandbox,
     serializeRefresh: refreshLease(tokens, clock),
   })
 
@@ -164,6 +167,7 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
     fetch: network,
     outcomes,
     isLocal: (request) => loopback && hostIsLoopback(request),
+    sandbox: options.sandbox,
   })
   const close = () => {
     closed = true
@@ -270,9 +274,4 @@ export function withClientIp(request: Request, info: Deno.ServeHandlerInfo): Req
     init.duplex = 'half'
   }
   return new Request(request.url, init)
-}
-
-function sandboxTokenTtl(env: Record<string, string | undefined>): number | undefined {
-  const n = Number(env.CTCT_SANDBOX_TOKEN_TTL)
-  return Number.isInteger(n) && n > 0 ? n : undefined
 }

@@ -39,3 +39,26 @@ it.each<[string, () => Promise<Response>, number]>([
   expectPageHeaders(res)
   expect(res.headers.get('cache-control')).toBe('no-store')
 })
+
+// Sign-ups would go to the in-memory stand-in instead of Constant Contact: off a loopback host
+// the sandbox refuses every request, the owner's and the visitors' alike.
+it.each([
+  ['the health check', new Request('https://relay.example.com/healthz')],
+  [
+    'a sign-up',
+    new Request('https://relay.example.com/subscribe/newsletter', {
+      method: 'POST',
+      headers: {
+        origin: 'http://localhost:8788',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'email=a@example.com',
+    }),
+  ],
+])('refuses %s on a non-local host', async (_what, request) => {
+  const res = await exports.default.fetch(request)
+  expect(res.status).toBe(403)
+  const body = (await res.json()) as { error: string; message: string }
+  expect(body.error).toBe('sandbox_forbidden')
+  expect(body.message).toContain('only runs on a local host')
+})
