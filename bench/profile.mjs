@@ -4,6 +4,7 @@
  * protocol): `node scripts/with-node.mjs node bench/profile.mjs [--concurrency=64] [--seconds=3]`.
  * Prints the functions with the most self time and writes the .cpuprofile (open it in Chrome
  * DevTools → Performance) next to the built bundle. Loopback only, bounded like the bench.
+ * BENCH_UNMINIFIED=1 builds without minifying, so the profile names the functions.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'

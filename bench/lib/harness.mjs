@@ -49,7 +49,16 @@ export function buildRelay(outdir) {
   const result = spawnSync(
     process.execPath,
     // --env= targets the top-level environment (wrangler.toml also defines [env.staging]).
-    [wrangler, 'deploy', '--dry-run', '--env=', '--outdir', outdir],
+    [
+      wrangler,
+      'deploy',
+      '--dry-run',
+      '--env=',
+      '--outdir',
+      outdir,
+      // Function names in a CPU profile (bench/profile.mjs); never for measured sizes or times.
+      ...(process.env.BENCH_UNMINIFIED ? ['--minify=false'] : []),
+    ],
     {
       cwd: project,
       encoding: 'utf8',

@@ -18,7 +18,7 @@ import { AppError, type ErrorCode, type ErrorStatus } from './errors.ts'
 import type { FieldTypes } from './field-types.ts'
 import { type IntakeOutcome, signUpEvent } from './metrics.ts'
 import { networkKey } from './network-key.ts'
-import { hashKey } from './outbox.ts'
+import { hashKey, payloadDigest } from './outbox.ts'
 import type { KeepAlive, OutcomeRecorder } from './outcome-recorder.ts'
 import type { RelayBackend } from './service.ts'
 import { validateSignup } from './signup.ts'
@@ -86,7 +86,10 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
     return { outcome: 'invalid', fields: signup.fields }
   }
   const next = signup.next
-  const emailHash = await hashKey(formId, signup.email)
+  const [emailHash, digest] = await Promise.all([
+    hashKey(formId, signup.email),
+    payloadDigest(signup.body),
+  ])
   const log = (outcome: Acceptance['outcome'], extra: Record<string, unknown> = {}) =>
     console.log(
       JSON.stringify({
@@ -130,6 +133,7 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
       payload: signup.body,
       emailHash,
       clientKey,
+      digest,
       skipDuplicateCheck: request.skipDuplicateCheck,
       revision: request.revision,
     })

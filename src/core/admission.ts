@@ -29,7 +29,7 @@ import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
 import { forbiddenMessage, recordDeadLetter, watchBacklog } from './delivery.ts'
 import { type EventOutcome, isRetry, type MetricEvent, signUpEvent, type Tally } from './metrics.ts'
-import { parksForOwner, payloadDigest, retryPlan, type Undelivered } from './outbox.ts'
+import { parksForOwner, retryPlan, type Undelivered } from './outbox.ts'
 import type { SignUpFormBody } from './signup.ts'
 import type { AcceptedStatus, OutboxRepo } from './store.ts'
 
@@ -40,6 +40,13 @@ export interface Submission {
   emailHash: string
   /** hash(the client's network), for the per-client limit (network-key.ts). */
   clientKey: string
+  /**
+   * outbox.ts `payloadDigest`: what the sign-up says, for the duplicate window. Hashed by the
+   * caller, like the keys: the stateless worker scales out, while the object is one thread for
+   * the whole account, and its group commit (worker.ts `#together`) wants the object's part of a
+   * sign-up to run through without waiting on anything.
+   */
+  digest: string
   /** The owner's "send a test sign-up": always attempted, so the answer is CC's, not a replay. */
   skipDuplicateCheck?: boolean
 }
@@ -100,8 +107,8 @@ export class Admission {
       return { status: 'rate_limited', retryAfterSeconds: retryAfter }
     }
     const dupKey = `${input.formId}:${input.emailHash}`
-    const digest = await payloadDigest(input.payload)
-    const sign: SignUp = { input, dupKey, digest, received: now }
+    const { digest } = input
+    const sign: SignUp = { input, dupKey, received: now }
     if (input.skipDuplicateCheck) return this.#accept(sign, false)
     const ahead = this.#submitting.get(dupKey)
     if (ahead?.digest === digest) {
@@ -131,7 +138,7 @@ export class Admission {
     const window = this.#deps.config().DUPLICATE_WINDOW_SECONDS * 1000
     const now = this.#deps.clock.now()
     const prior = await this.#deps.repo.recentOutcome(sign.dupKey, now, window)
-    if (prior && prior.digest === sign.digest) {
+    if (prior && prior.digest === sign.input.digest) {
       await this.#refused(sign.input, 'duplicate', now)
       return { status: 'duplicate', of: prior.status }
     }
@@ -147,7 +154,7 @@ export class Admission {
    */
   async #accept(sign: SignUp, behindQueued: boolean): Promise<SubmitResult> {
     const { clock, tally } = this.#deps
-    const { input, dupKey, digest } = sign
+    const { input, dupKey } = sign
     const cap = this.#deps.config().OUTBOX_MAX_PENDING
     const straightToOutbox: Undelivered = { kind: 'no_slot', until: clock.now() }
     if (behindQueued || !(await this.#holdPlace(cap)))
@@ -165,7 +172,7 @@ export class Admission {
       if (result.kind === 'delivered') {
         const events = [event(sign, 'accepted'), event(sign, 'delivered', after)]
         await this.#deps.repo.delivered(null, after, tally(events))
-        await this.#deps.repo.remember(dupKey, after, { status: 'delivered', digest })
+        await this.#deps.repo.remember(dupKey, after, { status: 'delivered', digest: input.digest })
         return { status: 'delivered' }
       }
       if (result.kind === 'dead') {
@@ -202,7 +209,7 @@ export class Admission {
 
   async #store(sign: SignUp, undelivered: Undelivered, maxBacklog: number): Promise<SubmitResult> {
     const { repo, clock, tally } = this.#deps
-    const { input, dupKey, digest } = sign
+    const { input, dupKey } = sign
     const now = clock.now()
     const { nextAttemptAt, attempts } = retryPlan(undelivered, 0, now)
     const events = [event(sign, 'accepted')]
@@ -215,7 +222,7 @@ export class Admission {
       await this.#refused(input, 'outbox_full', now)
       return { status: 'outbox_full', retryAfterSeconds: OUTBOX_FULL_RETRY_SECONDS }
     }
-    await repo.remember(dupKey, now, { status: 'queued', digest })
+    await repo.remember(dupKey, now, { status: 'queued', digest: input.digest })
     if (stored.outcome === 'stored') await watchBacklog(this.#deps)
     // Parked for the owner: reconnecting wakes the drain, nothing before it can send.
     if (!parksForOwner(undelivered)) await this.#deps.wake(Math.max(nextAttemptAt, now))
@@ -233,8 +240,6 @@ interface SignUp {
   input: Submission
   /** form + email hash: the key of the duplicate window and of queued merges. */
   dupKey: string
-  /** What it says (outbox.ts `payloadDigest`): only an identical repeat is absorbed. */
-  digest: string
   /** When it reached the object: the `accepted` time, and the start of its latency. */
   received: number
 }

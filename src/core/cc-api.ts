@@ -134,7 +134,7 @@ export class CcApi {
       await gate.release(taken.ticket, clock.now())
     }
     const after = clock.now()
-    const { outcome, body } = await processApiResponse(answer)
+    const { outcome, body } = processApiResponse(answer)
     if (outcome.kind === 'throttled')
       await this.#setBlocks({ pausedUntil: after + THROTTLE_PAUSE_MS })
     if (outcome.kind === 'quota_exceeded')

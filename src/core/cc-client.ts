@@ -20,12 +20,13 @@ import { fetchWithin } from './timeout.ts'
 // ---------------------------------------------------------------------------------------------
 // I/O
 
-export type Exchanged = { ok: true; response: Response } | { ok: false; error: string }
+export type Exchanged = { ok: true; status: number; body: string } | { ok: false; error: string }
 
 /**
  * Sends `request` and reads the whole body: a reset or a timeout while reading loses the answer
- * just as surely as one before the status line, so both count as "no answer". The response
- * returned is buffered (its body can be read again).
+ * just as surely as one before the status line, so both count as "no answer". The answer comes
+ * back as text, so that the `process…` functions parse it with no I/O: on a Durable Object, what
+ * a send writes after its answer then shares one turn, and one commit, with its outcome's writes.
  */
 export async function exchange(
   fetchFn: typeof fetch,
@@ -35,20 +36,16 @@ export async function exchange(
   try {
     return await fetchWithin(timeoutMs, async (signal) => {
       const answer = await fetchFn(request, { signal })
-      const body = await answer.arrayBuffer()
-      return {
-        ok: true,
-        response: new Response(body, { status: answer.status, headers: answer.headers }),
-      }
+      return { ok: true, status: answer.status, body: await answer.text() }
     })
   } catch (err) {
     return { ok: false, error: String(err) }
   }
 }
 
-async function readJson(response: Response): Promise<unknown> {
+function parseJson(text: string): unknown {
   try {
-    return await response.json()
+    return JSON.parse(text)
   } catch {
     return undefined
   }
@@ -141,11 +138,11 @@ export type TokenEndpointResult =
  * CC); it is decoded without verifying the signature because it came straight from the token
  * endpoint over TLS, and the claims only schedule our own refresh.
  */
-export async function processTokenResponse(
+export function processTokenResponse(
   answer: Exchanged,
   now: number,
   previousRefreshToken?: string
-): Promise<TokenEndpointResult> {
+): TokenEndpointResult {
   if (!answer.ok) {
     return {
       ok: false,
@@ -155,10 +152,9 @@ export async function processTokenResponse(
       description: `No answer from the token endpoint: ${answer.error}`,
     }
   }
-  const response = answer.response
-  const body = await readJson(response)
-  const status = response.status
-  if (!response.ok) {
+  const { status } = answer
+  const body = parseJson(answer.body)
+  if (status < 200 || status > 299) {
     const parsed = v.safeParse(OAuthErrorSchema, body)
     const error = parsed.success ? parsed.output.error : `http_${status}`
     const description = parsed.success ? parsed.output.error_description : undefined
@@ -273,17 +269,15 @@ export function classifyApiResponse(status: number, body: unknown): CcOutcome {
 }
 
 /** A failed exchange (no answer) is worth retrying: CC may never have seen it. */
-export async function processApiResponse(
-  answer: Exchanged
-): Promise<{ outcome: CcOutcome; body: unknown }> {
+export function processApiResponse(answer: Exchanged): { outcome: CcOutcome; body: unknown } {
   if (!answer.ok) {
     return {
       outcome: { kind: 'retry', status: 0, errorKey: 'network_error', message: answer.error },
       body: undefined,
     }
   }
-  const body = await readJson(answer.response)
-  return { outcome: classifyApiResponse(answer.response.status, body), body }
+  const body = parseJson(answer.body)
+  return { outcome: classifyApiResponse(answer.status, body), body }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -179,7 +179,7 @@ export class Connection {
       tokenRequest(this.#deps.config(), grant),
       TOKEN_CALL_TIMEOUT_MS
     )
-    const result = await processTokenResponse(answer, clock.now())
+    const result = processTokenResponse(answer, clock.now())
     if (!result.ok) {
       const message =
         result.kind === 'lost'
@@ -326,7 +326,7 @@ export class Connection {
         }),
         TOKEN_CALL_TIMEOUT_MS
       )
-      const result = await processTokenResponse(answer, clock.now(), sentRefreshToken)
+      const result = processTokenResponse(answer, clock.now(), sentRefreshToken)
       // The input gate was open during the call: re-read before acting on the answer.
       record = await this.#load()
       if (record.generation !== generation || record.state === 'not_connected')

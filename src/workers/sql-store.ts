@@ -629,11 +629,23 @@ export class SqlOutboxRepo implements OutboxRepo {
     )
   }
 
+  /**
+   * Read on every send, written rarely (a 429, a quota). The object is the row's only writer and
+   * this repo lives as long as the object, so the row is read once and then kept with each write.
+   */
+  #blocks: DeliveryBlocks | undefined
+
   async blocks(): Promise<DeliveryBlocks> {
-    const row = this.#rows<{ paused_until: number | null; parked_until: number | null }>(
-      'SELECT paused_until, parked_until FROM delivery_blocks WHERE id = 1'
-    )[0]
-    return { pausedUntil: row?.paused_until ?? null, parkedUntil: row?.parked_until ?? null }
+    if (!this.#blocks) {
+      const row = this.#rows<{ paused_until: number | null; parked_until: number | null }>(
+        'SELECT paused_until, parked_until FROM delivery_blocks WHERE id = 1'
+      )[0]
+      this.#blocks = {
+        pausedUntil: row?.paused_until ?? null,
+        parkedUntil: row?.parked_until ?? null,
+      }
+    }
+    return { ...this.#blocks }
   }
 
   async setBlocks(blocks: DeliveryBlocks): Promise<void> {
@@ -643,6 +655,7 @@ export class SqlOutboxRepo implements OutboxRepo {
       blocks.pausedUntil,
       blocks.parkedUntil
     )
+    this.#blocks = { pausedUntil: blocks.pausedUntil, parkedUntil: blocks.parkedUntil }
   }
 
   async recentOutcome(

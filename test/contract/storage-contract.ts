@@ -508,6 +508,9 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     assert.deepEqual(await s.outbox.blocks(), { pausedUntil: T, parkedUntil: T + 1 })
     await s.outbox.setBlocks({ pausedUntil: null, parkedUntil: T + 2 })
     assert.deepEqual(await s.outbox.blocks(), { pausedUntil: null, parkedUntil: T + 2 })
+    // Stored, not only remembered by the repo (the SQLite one keeps the row it wrote).
+    assert.match(await s.dump(), new RegExp(`\\b${T + 2}\\b`))
+    assert.doesNotMatch(await s.dump(), new RegExp(`\\b${T + 1}\\b`))
   })
 
   contract('outbox: recentOutcome answers within the window only; remember replaces', async (s) => {
