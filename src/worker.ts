@@ -4,6 +4,7 @@
  * and `export default { fetch, scheduled }`. Everything else lives in the runtime-agnostic core.
  */
 import { DurableObject } from 'cloudflare:workers'
+import { DeferredWrites } from './core/after-answer.ts'
 import { createApp } from './core/app.ts'
 import { configFrom } from './core/config.ts'
 import type { Span, Tally } from './core/metrics.ts'
@@ -56,6 +57,7 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
       config,
       fetch: (input, init) => fetch(input, init),
       clock,
+      afterAnswer: new DeferredWrites(),
       sandbox: devSandbox.kit,
     })
   }

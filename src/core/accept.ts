@@ -86,9 +86,11 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
     return { outcome: 'invalid', fields: signup.fields }
   }
   const next = signup.next
-  const [emailHash, digest] = await Promise.all([
+  // Per network (an IPv4 address, an IPv6 /64), not per address: see network-key.ts.
+  const [emailHash, digest, clientKey] = await Promise.all([
     hashKey(formId, signup.email),
     payloadDigest(signup.body),
+    hashKey('net', networkKey(request.clientIp)),
   ])
   const log = (outcome: Acceptance['outcome'], extra: Record<string, unknown> = {}) =>
     console.log(
@@ -124,8 +126,6 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
       return { outcome: 'challenge_failed', reason: verdict.reason }
     }
   }
-  // Per network (an IPv4 address, an IPv6 /64), not per address: see network-key.ts.
-  const clientKey = await hashKey('net', networkKey(request.clientIp))
   let result: Awaited<ReturnType<RelayBackend['submit']>>
   try {
     result = await deps.backend().submit({

@@ -21,6 +21,7 @@
  * taken at once; only a change to a sign-up still queued fits, merged into it. So the stored
  * count never passes the cap, nothing accepted is dropped, and nothing refused was sent.
  */
+import type { AfterAnswer } from './after-answer.ts'
 import type { Alert } from './alerts.ts'
 import type { CcApi } from './cc-api.ts'
 import { signUpRequest } from './cc-client.ts'
@@ -76,6 +77,8 @@ export interface AdmissionDeps {
   tally: (events: MetricEvent[]) => Tally
   /** Counts events that have no write of their own (a write of its own). */
   count: (events: MetricEvent[]) => Promise<void>
+  /** Where an inline delivery's bookkeeping is written: before or after its answer. */
+  afterAnswer: AfterAnswer
 }
 
 /**
@@ -125,7 +128,9 @@ export class Admission {
     const done = () => {
       if (this.#submitting.get(dupKey) === entry) this.#submitting.delete(dupKey)
     }
-    entry.result.then(done, done)
+    // Kept until its duplicate-window entry is written, even when that follows the answer.
+    const written = () => this.#deps.afterAnswer.settled().then(done)
+    entry.result.then(written, written)
     return entry.result
   }
 
@@ -171,8 +176,14 @@ export class Admission {
       // the write below, with what became of it (delivered, dead lettered) when it did.
       if (result.kind === 'delivered') {
         const events = [event(sign, 'accepted'), event(sign, 'delivered', after)]
-        await this.#deps.repo.delivered(null, after, tally(events))
-        await this.#deps.repo.remember(dupKey, after, { status: 'delivered', digest: input.digest })
+        // The sign-up is at CC: the rest is bookkeeping, which need not delay the answer.
+        await this.#deps.afterAnswer.run(async () => {
+          await this.#deps.repo.delivered(null, after, tally(events))
+          await this.#deps.repo.remember(dupKey, after, {
+            status: 'delivered',
+            digest: input.digest,
+          })
+        })
         return { status: 'delivered' }
       }
       if (result.kind === 'dead') {

@@ -11,6 +11,7 @@
  * write would hold the fetch behind the object's output gate) and stores the count after each
  * answer. On Deno every instance sends, so the gate is shared in KV (src/deno/kv-limits.ts).
  */
+import type { AfterAnswer } from './after-answer.ts'
 import type { Config } from './config.ts'
 import { nextUtcMidnight, utcDay } from './outbox.ts'
 import { Pacer, SLOT_REST_MS } from './pacer.ts'
@@ -48,14 +49,16 @@ export function quotaRefusal(used: number, quota: number, now: number): Taken | 
 export interface MemorySendGateDeps {
   repo: Pick<OutboxRepo, 'countRequest' | 'requestsOn'>
   config: () => Config
+  /** Where the stored count is written: it is the answer's bookkeeping (after-answer.ts). */
+  afterAnswer: AfterAnswer
 }
 
 /**
  * The gate of the one sender (the Durable Object). Exact because nothing else sends: the day's
  * count is read once per day and then kept here, counted when a send takes its slot, so two
  * sends in flight can never both take the last request of the quota; the stored count follows
- * after each answer (a crash mid-send undercounts by the sends in flight, and CC's own
- * quota_exceeded answer parks the outbox anyway).
+ * each answer from CC, as bookkeeping (a crash mid-send undercounts by the sends in flight, and
+ * CC's own quota_exceeded answer parks the outbox anyway).
  */
 export class MemorySendGate implements SendGate {
   readonly #deps: MemorySendGateDeps
@@ -90,7 +93,9 @@ export class MemorySendGate implements SendGate {
 
   async release(ticket: SendTicket, at: number): Promise<void> {
     this.#pace.release(ticket.slot, at)
-    await this.#deps.repo.countRequest(ticket.day)
+    await this.#deps.afterAnswer.run(async () => {
+      await this.#deps.repo.countRequest(ticket.day)
+    })
   }
 
   async available(now: number): Promise<number> {

@@ -4,7 +4,9 @@
  * the outbox. On Workers it lives inside the Durable Object and its public methods are the
  * object's whole RPC surface (`RelayBackend`); on Deno it runs in-process over KV.
  */
+
 import { Admission, type Submission, type SubmitResult } from './admission.ts'
+import { type AfterAnswer, BEFORE_ANSWER } from './after-answer.ts'
 import { AlertGate } from './alert-gate.ts'
 import { type Alert, sendAlert } from './alerts.ts'
 import { type Catalog, fetchCatalog } from './catalog.ts'
@@ -203,6 +205,11 @@ export interface ServiceDeps {
   clock: Clock
   /** Where several instances share one store (Deno KV): the cross-instance refresh lease. */
   serializeRefresh?: RefreshSerializer
+  /**
+   * Where an inline delivery's bookkeeping is written (after-answer.ts). Default: before its
+   * answer. The Durable Object defers it past the answer, out of the output gate's way.
+   */
+  afterAnswer?: AfterAnswer
 }
 
 const STATE_MESSAGES = {
@@ -219,10 +226,12 @@ export class RelayService implements RelayBackend {
   readonly #admission: Admission
   readonly #delivery: Delivery
   readonly #alerts: AlertGate
+  readonly #afterAnswer: AfterAnswer
   #catalog: { value: Catalog; at: number; generation: string } | null = null
   #sandbox: SandboxModel | null = null
 
   constructor(deps: ServiceDeps) {
+    this.#afterAnswer = deps.afterAnswer ?? BEFORE_ANSWER
     // All CC traffic leaves from here; in sandbox mode the model answers it in-process.
     const network = deps.fetch
     const outbound: typeof fetch = (input, init) => {
@@ -249,7 +258,13 @@ export class RelayService implements RelayBackend {
     })
     this.#api = new CcApi({
       repo: deps.outbox,
-      gate: deps.sendGate ?? new MemorySendGate({ repo: deps.outbox, config: deps.config }),
+      gate:
+        deps.sendGate ??
+        new MemorySendGate({
+          repo: deps.outbox,
+          config: deps.config,
+          afterAnswer: this.#afterAnswer,
+        }),
       config: deps.config,
       fetch: deps.fetch,
       clock: deps.clock,
@@ -274,6 +289,7 @@ export class RelayService implements RelayBackend {
     this.#admission = new Admission({
       ...outboxDeps,
       limiter: deps.clientLimiter ?? new MemoryClientLimiter(),
+      afterAnswer: this.#afterAnswer,
     })
     this.#delivery = new Delivery(outboxDeps)
   }
@@ -355,6 +371,7 @@ export class RelayService implements RelayBackend {
   }
 
   async status(): Promise<RelayStatus> {
+    await this.#afterAnswer.settled()
     const connection = await this.#connection.status()
     const now = this.#deps.clock.now()
     const [figures, blocks, alerts] = await Promise.all([
@@ -546,10 +563,12 @@ export class RelayService implements RelayBackend {
   }
 
   async metrics(query: { span: Span; from: number; to: number }): Promise<CounterBucket[]> {
+    await this.#afterAnswer.settled()
     return groupCounters(await this.#deps.metrics.counters(query.span, query.from, query.to))
   }
 
-  activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]> {
+  async activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]> {
+    await this.#afterAnswer.settled()
     return this.#deps.metrics.activity(filter, limit)
   }
 
