@@ -482,6 +482,9 @@ function budgets(results) {
       )
     const errors = o.reduce((sum, row) => sum + row.relay.errors, 0)
     add('overhead: relay errors', errors, '= 0', errors === 0, true, String(errors))
+    // A baseline that fails is no baseline: its answers must be CC's 2xx, forwarded.
+    const baseErrors = o.reduce((sum, row) => sum + row.baseline.errors, 0)
+    add('overhead: baseline errors', baseErrors, '= 0', baseErrors === 0, true, String(baseErrors))
   }
   if (b) {
     add(

@@ -246,7 +246,7 @@ export function baselineOptions(baseline, compat, fake, token) {
     modules: true,
     script: baseline.script,
     compatibilityDate: compat.date,
-    bindings: { CC_API_BASE_URL: `${fake.url}/v3`, CC_TOKEN: token },
+    bindings: { CC_API_BASE_URL: `${fake.url}/v3`, CC_TOKEN: token, CC_LIST: LIST },
   }
 }
 
