@@ -39,7 +39,7 @@ export function renderMarkdown(r) {
     `  workerd ${r.compat.date === r.compat.declared ? `uses compatibility date ${r.compat.date}` : `is given compatibility date ${r.compat.date}: wrangler.toml says ${r.compat.declared}, newer than this workerd supports, so it is clamped as \`wrangler dev\` does`}.`,
     "- **Requests** go over real HTTP to Miniflare's listener on 127.0.0.1 (not `dispatchFetch`), from a keep-alive `node:http` client: the visitor-side cost includes HTTP parsing in workerd. `wrangler dev` is not used: its proxy caps throughput far below workerd's.",
     "- **Constant Contact** is the project's one model of it (`src/core/sandbox.ts`, the same one the tests and `npm start` use) behind `bench/fake-cc.mjs`, a small `node:http` adapter in a separate Node process on 127.0.0.1. Every answer waits a fixed 20 ms service time. It checks PKCE on the code exchange, rotates single-use refresh tokens, issues HS256 JWT access tokens (expired → 401), validates `sign_up_form` bodies, and counts API arrivals: above 4 in any 1-second window it answers 429 `throttled`, like CC.",
-    '- **The baseline** is `bench/baseline-worker.js`: a bare Hono worker that forwards the same JSON body to the same fake with a fixed token. No validation, no Durable Object, no storage.',
+    "- **The baseline** is `bench/baseline-worker.js`: a bare Hono worker that forwards the same sign-up to the same fake with a fixed token, its fields renamed to CC's and the list added (the fake answers 400 to anything less, as CC does). No validation, no Durable Object, no storage.",
     '- Each visitor request carries `origin: https://site.bench`, JSON, a unique email and its own `cf-connecting-ip`.',
     ''
   )
