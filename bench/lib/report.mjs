@@ -70,11 +70,20 @@ export function renderMarkdown(r) {
     }
     const c1 = r.overhead.find((x) => x.concurrency === 1)
     const c64 = r.overhead.find((x) => x.concurrency === 64)
+    // A run with BENCH_LEVELS may lack either level: say what was measured.
+    const levels = []
+    if (c1)
+      levels.push(
+        `- p50 overhead at concurrency 1: **${ms(c1.relay.p50 - c1.baseline.p50, 2)}** over the baseline (relay ${ms(c1.relay.p50, 2)}, baseline ${ms(c1.baseline.p50, 2)}; 20 ms of each is the fake's service time).`
+      )
+    if (c64)
+      levels.push(
+        `- Throughput at concurrency 64: **${round(c64.ratio, 2)}×** the baseline (median of ${c64.relay.rounds} rounds' ratios: ${c64.roundRatios.map((x) => round(x, 2)).join(', ')}; pooled ${round(c64.relay.rps, 0)} vs ${round(c64.baseline.rps, 0)} req/s).`,
+        `- Both workers saturate workerd's single thread at concurrency 64, so throughput there is the inverse of CPU per request. By CPU (\`utime + stime\` of the workerd process over the measured windows, which a noisy neighbour disturbs far less than wall time), the relay's capacity is **${round(c64.cpuRatio, 2)}×** the baseline's (${ms(c64.relay.cpuPerRequestMs, 3)} vs ${ms(c64.baseline.cpuPerRequestMs, 3)} per request). In this single process the stateless worker and the Durable Object share that thread; deployed, only the Durable Object's part is serialized.`
+      )
     out.push(
       '',
-      `- p50 overhead at concurrency 1: **${ms(c1.relay.p50 - c1.baseline.p50, 2)}** over the baseline (relay ${ms(c1.relay.p50, 2)}, baseline ${ms(c1.baseline.p50, 2)}; 20 ms of each is the fake's service time).`,
-      `- Throughput at concurrency 64: **${round(c64.ratio, 2)}×** the baseline (median of ${c64.relay.rounds} rounds' ratios: ${c64.roundRatios.map((x) => round(x, 2)).join(', ')}; pooled ${round(c64.relay.rps, 0)} vs ${round(c64.baseline.rps, 0)} req/s).`,
-      `- Both workers saturate workerd's single thread at concurrency 64, so throughput there is the inverse of CPU per request. By CPU (\`utime + stime\` of the workerd process over the measured windows, which a noisy neighbour disturbs far less than wall time), the relay's capacity is **${round(c64.cpuRatio, 2)}×** the baseline's (${ms(c64.relay.cpuPerRequestMs, 3)} vs ${ms(c64.baseline.cpuPerRequestMs, 3)} per request). In this single process the stateless worker and the Durable Object share that thread; deployed, only the Durable Object's part is serialized.`,
+      ...levels,
       `- Answers: \`200\` = delivered to CC inline; \`202\` = stored in the outbox first (answered \`queued\`) because the pacer had no free slot${r.slotRestMs ? `: with 100 slots, each resting ${r.slotRestMs} ms after its answer, the relay stops calling CC inline above about ${round(100_000 / (r.slotRestMs + 20), 0)} sends/s` : ''}. At concurrency 8 and 64 most answers are therefore \`202\`s that skip the 20 ms CC call while the alarm drains the queue at the paced rate. That is what the relay is for, but it means those rows compare a store-and-answer with the baseline's forward-and-wait.`,
       `- p50 of the inline-delivered (\`200\`) answers only: ${r.overhead.map((x) => `c=${x.concurrency}: ${ms(x.relay.p50Delivered, 2)}`).join(', ')}.`,
       ''
