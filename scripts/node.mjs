@@ -5,7 +5,8 @@
 // once: every npm script comes through here, so none needs anything run before it.
 // Node built-ins only (and dependencies.mjs, which is too): nothing else is installed yet.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { staleDependencies } from './dependencies.mjs'
@@ -46,15 +47,15 @@ const nodePath = ensureNode()
 ensureDependencies(nodePath)
 const PATH = `${join(root, 'node_modules', '.bin')}:${nodePath}`
 
-/** Runs a tool from node_modules/.bin; exits with its status when it fails. */
-export function run(cmd, args, options = {}) {
+/** Runs a tool from node_modules/.bin; exits with its status when it fails, unless told not to. */
+export function run(cmd, args, { exitOnFailure = true, ...options } = {}) {
   const result = spawnSync(cmd, args, {
     stdio: 'inherit',
     cwd: root,
     ...options,
     env: { ...process.env, ...options.env, PATH },
   })
-  if (result.status !== 0) process.exit(result.status ?? 1)
+  if (exitOnFailure && result.status !== 0) process.exit(result.status ?? 1)
   return result
 }
 
@@ -75,4 +76,31 @@ export function runAsync(cmd, args, options = {}) {
       resolve()
     })
   })
+}
+
+/**
+ * Starts a tool beside the steps that follow, its output held in a file (a pipe would fill and
+ * stall it while a run() blocks this process). `finish()` prints the output and resolves to the
+ * exit status.
+ */
+export function runBeside(cmd, args) {
+  const file = join(mkdtempSync(join(tmpdir(), 'ctct-beside-')), 'output.log')
+  const fd = openSync(file, 'w')
+  const child = spawn(cmd, args, {
+    stdio: ['ignore', fd, fd],
+    cwd: root,
+    env: { ...process.env, PATH },
+  })
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)))
+  // A step that fails exits this process at once: the tools beside it stop too.
+  const stop = () => child.kill('SIGTERM')
+  process.on('exit', stop)
+  return {
+    finish: async () => {
+      const status = await exited
+      process.off('exit', stop)
+      process.stdout.write(readFileSync(file))
+      return status
+    },
+  }
 }
