@@ -4,6 +4,7 @@
  * endpoint, and the state's single use holds across two instances sharing one KV.
  */
 import assert from 'node:assert/strict'
+import { s256 } from '../test/support/s256.ts'
 import {
   CLIENT_ID,
   CONNECT_COOKIE,
@@ -16,14 +17,6 @@ import {
   withInstance,
   withTwoInstances,
 } from './helpers.ts'
-
-async function pkceChallenge(verifier: string) {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))
-  return btoa(String.fromCharCode(...new Uint8Array(digest)))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '')
-}
 
 Deno.test('connect: the verifier sent matches the challenge, then 303 /admin', async () => {
   await withInstance(async ({ relay, cc, net }) => {
@@ -52,7 +45,7 @@ Deno.test('connect: the verifier sent matches the challenge, then 303 /admin', a
     assert.equal(exchange.status, 200)
     const verifier = exchange.form.get('code_verifier') ?? ''
     assert.match(verifier, /^[\w-]{43,128}$/)
-    assert.equal(await pkceChallenge(verifier), authorize.searchParams.get('code_challenge'))
+    assert.equal(await s256(verifier), authorize.searchParams.get('code_challenge'))
 
     const s = await status(relay)
     assert.equal(s.state, 'connected')

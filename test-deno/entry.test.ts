@@ -42,15 +42,20 @@ const noNetwork: typeof fetch = (input) => {
 /** What `deno serve --host 127.0.0.1 --port 8000` tells the default export once it listens. */
 const LOOPBACK: Deno.NetAddr = { transport: 'tcp', hostname: '127.0.0.1', port: 8000 }
 
-Deno.test('sandbox: sign-in → Connect → sandbox consent → callback → connected', async () => {
-  const kv = await Deno.openKv(':memory:')
-  const relay = createDenoRelay({
+/** The relay of `npm run start:deno`: the sandbox in, no network. Not listening yet. */
+function sandboxRelay(kv: Deno.Kv) {
+  return createDenoRelay({
     kv,
     env: SANDBOX_ENV,
     sandbox: sandboxKit,
     fetch: noNetwork,
     wake: async () => {},
   })
+}
+
+Deno.test('sandbox: sign-in → Connect → sandbox consent → callback → connected', async () => {
+  const kv = await Deno.openKv(':memory:')
+  const relay = sandboxRelay(kv)
   relay.onListen(LOOPBACK)
   const local = 'http://localhost:8000'
   const call = (path: string, init?: RequestInit) =>
@@ -110,13 +115,7 @@ Deno.test('sandbox: sign-in → Connect → sandbox consent → callback → con
 
 Deno.test('sandbox: refused on a host that is not loopback', async () => {
   const kv = await Deno.openKv(':memory:')
-  const relay = createDenoRelay({
-    kv,
-    env: SANDBOX_ENV,
-    sandbox: sandboxKit,
-    fetch: noNetwork,
-    wake: async () => {},
-  })
+  const relay = sandboxRelay(kv)
   relay.onListen(LOOPBACK)
   try {
     const res = await relay.fetch(new Request(`${ORIGIN}/healthz`), connInfo('203.0.113.9'))
@@ -130,13 +129,7 @@ Deno.test('sandbox: refused on a host that is not loopback', async () => {
 
 Deno.test('sandbox: runs only on a loopback listener, whatever the Host header says', async () => {
   const kv = await Deno.openKv(':memory:')
-  const relay = createDenoRelay({
-    kv,
-    env: SANDBOX_ENV,
-    sandbox: sandboxKit,
-    fetch: noNetwork,
-    wake: async () => {},
-  })
+  const relay = sandboxRelay(kv)
   // `Host: localhost` is all a remote client needs to send to look local.
   const spoofed = () =>
     relay.fetch(new Request('http://localhost:8000/healthz'), connInfo('203.0.113.9'))

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { HOUR_MS, hourOf, type MetricsReport } from '../src/core/metrics.ts'
 import {
   EXPECTED_DELTAS,
+  ORIGINS,
   signUpsOfEveryOutcome,
   ZERO_DELIVERY,
   ZERO_INTAKE,
@@ -26,11 +27,6 @@ const METRICS_ENV = {
   ...ENV,
   FORMS: JSON.stringify(FORMS),
   TURNSTILE_SECRET_KEY: 'test-turnstile-secret',
-}
-const ORIGINS: Record<string, string> = {
-  newsletter: 'https://site.test',
-  protected: 'https://site.test',
-  events: 'https://events.test',
 }
 
 let ip = 0

@@ -51,6 +51,19 @@ export async function startConnect(headers: Record<string, string> = OWNER): Pro
 }
 
 /**
+ * A Connect whose callback carries a code that CC issued for another PKCE challenge (one an
+ * attacker obtained and swapped in), with this Connect's own state and cookie.
+ */
+export async function callbackWithSwappedCode(): Promise<Response> {
+  const mine = await startConnect()
+  const theirs = new URL(mine)
+  theirs.searchParams.set('code_challenge', 'A'.repeat(43))
+  const stolen = (await net.consent(theirs)).searchParams.get('code') ?? ''
+  const state = mine.searchParams.get('state') ?? ''
+  return callback(`/oauth/callback?code=${encodeURIComponent(stolen)}&state=${state}`)
+}
+
+/**
  * Follows CC's redirect back to the callback from the browser that started the Connect: with its
  * cookie (or `cookie`, '' for none), which the browser drops when the callback deletes it.
  */

@@ -19,16 +19,12 @@ import {
 } from './helpers.ts'
 import {
   EXPECTED_DELTAS,
+  ORIGINS,
   signUpsOfEveryOutcome,
   ZERO_DELIVERY,
   ZERO_INTAKE,
 } from './support/every-outcome.ts'
 
-const ORIGINS: Record<string, string> = {
-  newsletter: 'https://site.test',
-  protected: 'https://site.test',
-  events: 'https://events.test',
-}
 let ip = 0
 
 function post(

@@ -9,6 +9,7 @@ import {
   CONNECT_COOKIE,
   call,
   callback,
+  callbackWithSwappedCode,
   connect,
   cookieFrom,
   OWNER,
@@ -16,14 +17,7 @@ import {
   startConnect,
   status,
 } from './helpers.ts'
-
-async function pkceChallenge(verifier: string) {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))
-  return btoa(String.fromCharCode(...new Uint8Array(digest)))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '')
-}
+import { s256 } from './support/s256.ts'
 
 describe('GET /oauth/authorize', () => {
   it('redirects the owner to CC with state, scopes and an S256 PKCE challenge', async () => {
@@ -80,7 +74,7 @@ describe('GET /oauth/callback (PKCE)', () => {
     expect(exchange.form.get('redirect_uri')).toBe('https://relay.test/oauth/callback')
     const verifier = exchange.form.get('code_verifier') ?? ''
     expect(verifier).toMatch(/^[\w-]{43,128}$/)
-    expect(await pkceChallenge(verifier)).toBe(authorize.searchParams.get('code_challenge'))
+    expect(await s256(verifier)).toBe(authorize.searchParams.get('code_challenge'))
 
     const s = await status()
     expect(s.state).toBe('connected')
@@ -121,7 +115,7 @@ describe('GET /oauth/callback (PKCE)', () => {
     // A cookie that matches a state this relay never issued: the stored states say so.
     const binding = 'a-binding-this-relay-never-issued'
     const notIssued = await callback(
-      `/oauth/callback?code=good-code&state=${await pkceChallenge(binding)}`,
+      `/oauth/callback?code=good-code&state=${await s256(binding)}`,
       `${CONNECT_COOKIE}=${binding}`
     )
     expect(notIssued.status).toBe(400)
@@ -160,12 +154,7 @@ describe('GET /oauth/callback (PKCE)', () => {
 
   it('refuses a code issued for another PKCE challenge (a code swapped in by someone else)', async () => {
     await relay().disconnect()
-    const mine = await startConnect()
-    const theirs = new URL(mine)
-    theirs.searchParams.set('code_challenge', 'A'.repeat(43))
-    const stolen = (await net.consent(theirs)).searchParams.get('code') ?? ''
-    const state = mine.searchParams.get('state') ?? ''
-    const res = await callback(`/oauth/callback?code=${encodeURIComponent(stolen)}&state=${state}`)
+    const res = await callbackWithSwappedCode()
     expect(res.status).toBe(400)
     expect(await res.text()).toContain('PKCE')
     expect(cc.tokenCalls.map((c) => c.status)).toEqual([400])

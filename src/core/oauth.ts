@@ -5,23 +5,20 @@
  * starting browser, verifiers, the authorize URL, and when to refresh. The token endpoint's
  * requests and answers are in cc-client.ts.
  */
+import { base64urlEncode } from './jwt.ts'
 
 const encoder = new TextEncoder()
 
-export function base64url(bytes: Uint8Array): string {
-  let bin = ''
-  for (const b of bytes) bin += String.fromCharCode(b)
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-}
-
 /** A random, URL-safe string with `bytes` bytes of entropy (43 characters for 32 bytes). */
 export function randomToken(bytes = 32): string {
-  return base64url(crypto.getRandomValues(new Uint8Array(bytes)))
+  return base64urlEncode(crypto.getRandomValues(new Uint8Array(bytes)))
 }
 
 /** RFC 7636 S256: the challenge is base64url(SHA-256(verifier)). */
 export async function pkceChallenge(verifier: string): Promise<string> {
-  return base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(verifier))))
+  return base64urlEncode(
+    new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(verifier)))
+  )
 }
 
 /**

@@ -1,15 +1,8 @@
 /** The confidential-client flavour: CC_CLIENT_SECRET is set for this project (vitest.config.ts). */
 import { expect, it } from 'vitest'
 import { cc, net } from '../edge.ts'
-import { callback, startConnect, status } from '../helpers.ts'
-
-async function s256(verifier: string) {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))
-  return btoa(String.fromCharCode(...new Uint8Array(digest)))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '')
-}
+import { callback, callbackWithSwappedCode, startConnect, status } from '../helpers.ts'
+import { s256 } from '../support/s256.ts'
 
 it('sends a PKCE S256 challenge too, and exchanges the code with HTTP Basic and the verifier', async () => {
   const authorize = await startConnect()
@@ -41,12 +34,7 @@ it('sends a PKCE S256 challenge too, and exchanges the code with HTTP Basic and 
 })
 
 it('refuses a code issued for another challenge (a code swapped in by someone else)', async () => {
-  const mine = await startConnect()
-  const theirs = new URL(mine)
-  theirs.searchParams.set('code_challenge', 'A'.repeat(43))
-  const stolen = (await net.consent(theirs)).searchParams.get('code') ?? ''
-  const state = mine.searchParams.get('state') ?? ''
-  const res = await callback(`/oauth/callback?code=${encodeURIComponent(stolen)}&state=${state}`)
+  const res = await callbackWithSwappedCode()
   expect(res.status).toBe(400)
   expect(await res.text()).toContain('PKCE')
   expect(cc.tokenCalls.map((c) => c.status)).toEqual([400])

@@ -32,6 +32,19 @@ function submit(email: string, extra: Record<string, unknown> = {}) {
   })
 }
 
+/** A plain HTML form's post (no JS): answered with a redirect or a page, not JSON. */
+function submitHtml(form: string, origin: string, email: string) {
+  return call(`/subscribe/${form}`, {
+    method: 'POST',
+    headers: {
+      origin,
+      'content-type': 'application/x-www-form-urlencoded',
+      'cf-connecting-ip': `198.51.100.${++ip % 250}`,
+    },
+    body: new URLSearchParams({ email }),
+  })
+}
+
 /** Fills the backlog to `n` with CC down: every one answered 202, none delivered. */
 async function fillTo(n: number, tag: string) {
   cc.down = true
@@ -59,26 +72,10 @@ describe('at the cap', () => {
     expect((await outbox()).pending).toBe(10)
 
     // HTML mode: 303 to the profile's error_url, or else the built-in page.
-    const withErrorUrl = await call('/subscribe/events', {
-      method: 'POST',
-      headers: {
-        origin: 'https://events.test',
-        'content-type': 'application/x-www-form-urlencoded',
-        'cf-connecting-ip': '203.0.113.77',
-      },
-      body: 'email=html-full@example.com',
-    })
+    const withErrorUrl = await submitHtml('events', 'https://events.test', 'html-full@example.com')
     expect(withErrorUrl.status).toBe(303)
     expect(withErrorUrl.headers.get('location')).toBe('https://events.test/oops?error=outbox_full')
-    const page = await call('/subscribe/newsletter', {
-      method: 'POST',
-      headers: {
-        origin: 'https://site.test',
-        'content-type': 'application/x-www-form-urlencoded',
-        'cf-connecting-ip': '203.0.113.78',
-      },
-      body: 'email=html-full2@example.com',
-    })
+    const page = await submitHtml('newsletter', 'https://site.test', 'html-full2@example.com')
     expect(page.status).toBe(503)
     expect(page.headers.get('content-type')).toContain('text/html')
     expect(Number(page.headers.get('retry-after'))).toBeGreaterThan(0)

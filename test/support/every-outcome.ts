@@ -9,6 +9,13 @@ import { ZERO_DELIVERY, ZERO_INTAKE } from './outcome-keys.ts'
 
 export { ZERO_DELIVERY, ZERO_INTAKE }
 
+/** Each form's own origin (the test configs' FORMS), where a `Post` comes from unless told. */
+export const ORIGINS: Record<string, string> = {
+  newsletter: 'https://site.test',
+  protected: 'https://site.test',
+  events: 'https://events.test',
+}
+
 /** POST /subscribe/:form as JSON, from the form's own origin unless told, from a fresh IP. */
 export type Post = (
   form: string,
