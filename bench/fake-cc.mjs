@@ -1,6 +1,6 @@
 /**
  * Constant Contact on 127.0.0.1 for the benchmarks: the project's one model of CC
- * (src/core/sandbox.ts, loaded through Node's TypeScript type stripping) behind a small node:http
+ * (src/sandbox/model.ts, loaded through Node's TypeScript type stripping) behind a small node:http
  * adapter. It runs as its own process, so the load generator never delays its timers:
  * `node bench/fake-cc.mjs` prints `{"port":N}` once listening.
  *
@@ -11,7 +11,7 @@
  * baseline worker).
  */
 import { createServer } from 'node:http'
-import { CcModel, DroppedConnection } from '../src/core/sandbox.ts'
+import { CcModel, DroppedConnection } from '../src/sandbox/model.ts'
 import { BENCH_LIST } from './lib/bench-config.mjs'
 
 const clock = {

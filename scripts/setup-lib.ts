@@ -8,7 +8,12 @@
  * never write a FORMS value the worker would refuse.
  */
 import * as v from 'valibot'
-import { type FormProfile, FormProfileSchema, type Forms, FormsSchema } from '../src/core/config.ts'
+import {
+  type FormProfile,
+  FormProfileSchema,
+  type Forms,
+  FormsSchema,
+} from '../src/core/app/config.ts'
 
 export type Check<T> = { ok: true; value: T } | { ok: false; message: string }
 

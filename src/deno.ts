@@ -9,9 +9,10 @@
  * DENO_KV_PATH names the local KV file; unset, Deno.openKv() uses its default (on Deno Deploy,
  * the KV database attached to the app, shared by all of its instances).
  */
-import { sandboxKit } from './core/sandbox-kit.ts'
-import { migrate } from './deno/kv-store.ts'
-import { createDenoRelay } from './deno/relay.ts'
+
+import { migrate } from './adapters/deno/kv-store.ts'
+import { createDenoRelay } from './adapters/deno/relay.ts'
+import { sandboxKit } from './sandbox/kit.ts'
 
 const env = Deno.env.toObject()
 const kv = await Deno.openKv(env.DENO_KV_PATH || undefined)

@@ -4,8 +4,9 @@
  * `npm start` and the sandbox tests run this one; `wrangler deploy` bundles src/worker.ts, which
  * refuses CTCT_SANDBOX (403 sandbox_forbidden) because it has no sandbox to run.
  */
-import { sandboxKit } from './core/sandbox-kit.ts'
-import { devSandbox } from './workers/dev-sandbox.ts'
+
+import { devSandbox } from './adapters/workers/dev-sandbox.ts'
+import { sandboxKit } from './sandbox/kit.ts'
 
 devSandbox.kit = sandboxKit
 

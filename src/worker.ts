@@ -4,15 +4,9 @@
  * and `export default { fetch, scheduled }`. Everything else lives in the runtime-agnostic core.
  */
 import { DurableObject } from 'cloudflare:workers'
-import { DeferredWrites } from './core/after-answer.ts'
-import { createApp } from './core/app.ts'
-import { configFrom } from './core/config.ts'
-import type { Span, Tally } from './core/metrics.ts'
-import { type RelayBackend, RelayService, type Submission } from './core/service.ts'
-import type { ActivityFilter, PendingAuthorization } from './core/store.ts'
-import { analyticsSink } from './workers/analytics.ts'
-import { clock } from './workers/clock.ts'
-import { devSandbox } from './workers/dev-sandbox.ts'
+import { analyticsSink } from './adapters/workers/analytics.ts'
+import { clock } from './adapters/workers/clock.ts'
+import { devSandbox } from './adapters/workers/dev-sandbox.ts'
 import {
   migrate,
   SqlAlertRepo,
@@ -22,7 +16,13 @@ import {
   SqlOutboxRepo,
   SqlOwnerRepo,
   SqlTokenRepo,
-} from './workers/sql-store.ts'
+} from './adapters/workers/sql-store.ts'
+import { createApp } from './core/app/app.ts'
+import { configFrom } from './core/app/config.ts'
+import type { Span, Tally } from './core/metrics/metrics.ts'
+import { DeferredWrites } from './core/relay/after-answer.ts'
+import { type RelayBackend, RelayService, type Submission } from './core/relay/relay-service.ts'
+import type { ActivityFilter, PendingAuthorization } from './core/relay/store.ts'
 
 /** One deployment serves one CC account, so there is one Relay object. */
 const RELAY_NAME = 'main'

@@ -4,8 +4,8 @@
  * the outbox through a timer and a KV queue message.
  */
 import assert from 'node:assert/strict'
-import { sandboxKit } from '../src/core/sandbox-kit.ts'
-import { createDenoRelay, DRAIN_MESSAGE } from '../src/deno/relay.ts'
+import { createDenoRelay, DRAIN_MESSAGE } from '../src/adapters/deno/relay.ts'
+import { sandboxKit } from '../src/sandbox/kit.ts'
 import { VirtualClock } from '../test/support/virtual-clock.ts'
 import {
   CONNECT_COOKIE,

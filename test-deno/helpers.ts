@@ -4,7 +4,7 @@
  * and a virtual clock the test moves forward instead of sleeping.
  */
 import assert from 'node:assert/strict'
-import { createDenoRelay, type DenoRelay } from '../src/deno/relay.ts'
+import { createDenoRelay, type DenoRelay } from '../src/adapters/deno/relay.ts'
 import { ConnectCookieJar } from '../test/support/connect-cookie.ts'
 import { ALERT_URL, API, AUTHORIZE_URL, TestNetwork, TOKEN_URL } from '../test/support/network.ts'
 import type { VirtualClock } from '../test/support/virtual-clock.ts'

@@ -4,10 +4,10 @@
  * and the daily quota) and the per-client limit.
  */
 import assert from 'node:assert/strict'
-import { configFrom } from '../src/core/config.ts'
-import { SLOT_REST_MS } from '../src/core/pacer.ts'
-import type { SendTicket } from '../src/core/send-gate.ts'
-import { KvClientLimiter, KvSendGate, SLOT_LEASE_MS } from '../src/deno/kv-limits.ts'
+import { KvClientLimiter, KvSendGate, SLOT_LEASE_MS } from '../src/adapters/deno/kv-limits.ts'
+import { configFrom } from '../src/core/app/config.ts'
+import { SLOT_REST_MS } from '../src/core/cc/pacer.ts'
+import type { SendTicket } from '../src/core/cc/send-gate.ts'
 import { ENV, withTwoHandles } from './helpers.ts'
 
 const config = (over: Record<string, string>) => {

@@ -6,8 +6,8 @@
  * counts what the model of CC and the alert webhook received.
  */
 import assert from 'node:assert/strict'
-import { ALERT_WINDOW_MS } from '../src/core/store-rules.ts'
-import { KvOutboxRepo } from '../src/deno/kv-store.ts'
+import { KvOutboxRepo } from '../src/adapters/deno/kv-store.ts'
+import { ALERT_WINDOW_MS } from '../src/core/relay/store-rules.ts'
 import { maxPerSecond } from '../test/support/arrivals.ts'
 import {
   connect,

@@ -4,7 +4,7 @@
  * in total; latency lands in the hour of the delivery; the activity and its CSV list them.
  */
 import assert from 'node:assert/strict'
-import { HOUR_MS, hourOf, type MetricsReport } from '../src/core/metrics.ts'
+import { HOUR_MS, hourOf, type MetricsReport } from '../src/core/metrics/metrics.ts'
 import {
   EXPECTED_DELTAS,
   ORIGINS,

@@ -5,8 +5,8 @@
  * security headers. Mirrors test/owner-throttle.test.ts, owner-auth.test.ts, owner-body.test.ts.
  */
 import assert from 'node:assert/strict'
-import { SLOWEST_REFRESH_MS } from '../src/core/connection.ts'
-import { REFRESH_LEASE_MS } from '../src/deno/relay.ts'
+import { REFRESH_LEASE_MS } from '../src/adapters/deno/relay.ts'
+import { SLOWEST_REFRESH_MS } from '../src/core/connection/connection.ts'
 import { ADMIN_TOKEN, cookieFrom, type Instance, ORIGIN, withTwoInstances } from './helpers.ts'
 
 const SESSION = '__Host-ctct_relay_session'

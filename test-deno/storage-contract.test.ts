@@ -11,7 +11,7 @@ import {
   KvOwnerRepo,
   KvTokenRepo,
   migrate,
-} from '../src/deno/kv-store.ts'
+} from '../src/adapters/deno/kv-store.ts'
 import { metricsContract } from '../test/contract/metrics-contract.ts'
 import { type ContractRunner, storageContract } from '../test/contract/storage-contract.ts'
 

@@ -5,8 +5,12 @@
 import { exportJWK, exportSPKI, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose'
 import { HttpResponse, http } from 'msw'
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { ACCESS_JWT_HEADER, accessTeamOrigin, createAccessVerifier } from '../src/core/access.ts'
-import { parseConfig } from '../src/core/config.ts'
+import { parseConfig } from '../src/core/app/config.ts'
+import {
+  ACCESS_JWT_HEADER,
+  accessTeamOrigin,
+  createAccessVerifier,
+} from '../src/core/owner/cloudflare-access.ts'
 import { server } from './edge.ts'
 
 const TEAM = 'test-team.cloudflareaccess.com'

@@ -6,7 +6,7 @@
  */
 import { HttpResponse, http } from 'msw'
 import { setupServer } from 'msw/node'
-import { DroppedConnection } from '../src/core/sandbox.ts'
+import { DroppedConnection } from '../src/sandbox/model.ts'
 import { ALERT_URL, CC_HOSTS, SITEVERIFY_URL, TestNetwork } from './support/network.ts'
 
 export const net = new TestNetwork()

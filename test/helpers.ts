@@ -7,7 +7,7 @@ import {
 } from 'cloudflare:test'
 import { env, exports } from 'cloudflare:workers'
 import { beforeAll, beforeEach, expect } from 'vitest'
-import { SLOT_REST_MS } from '../src/core/pacer.ts'
+import { SLOT_REST_MS } from '../src/core/cc/pacer.ts'
 import worker from '../src/worker.ts'
 import { clock, net } from './edge.ts'
 import { ConnectCookieJar } from './support/connect-cookie.ts'

@@ -6,7 +6,7 @@
  */
 import { runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { DAY_MS, HOUR_MS, hourOf, type MetricsReport } from '../src/core/metrics.ts'
+import { DAY_MS, HOUR_MS, hourOf, type MetricsReport } from '../src/core/metrics/metrics.ts'
 import { cc, clock } from './edge.ts'
 import {
   call,

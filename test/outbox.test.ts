@@ -11,8 +11,8 @@ import {
   runInDurableObject,
 } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
-import { nextUtcMidnight } from '../src/core/outbox.ts'
-import { ALERT_WINDOW_MS } from '../src/core/store-rules.ts'
+import { nextUtcMidnight } from '../src/core/outbox/retry-plan.ts'
+import { ALERT_WINDOW_MS } from '../src/core/relay/store-rules.ts'
 import { cc, clock, net } from './edge.ts'
 import {
   call,

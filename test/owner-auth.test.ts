@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_SESSIONS } from '../src/core/owner-limits.ts'
+import { MAX_SESSIONS } from '../src/core/owner/sign-in-rules.ts'
 import { clock } from './edge.ts'
 import { ADMIN_TOKEN, call, cookieFrom, ORIGIN } from './helpers.ts'
 // The local entry (npm start's): its sandbox pages are owner pages too, checked here with the rest.

@@ -4,7 +4,7 @@
  * upload is never read. Nothing else happens: no session, no sign-up at CC, no disconnect.
  */
 import { beforeAll, describe, expect, it } from 'vitest'
-import { MAX_BODY_BYTES } from '../src/core/submission.ts'
+import { MAX_BODY_BYTES } from '../src/core/signup/read-fields.ts'
 import { cc } from './edge.ts'
 import { ADMIN_TOKEN, call, connect, ORIGIN, OWNER, status } from './helpers.ts'
 // The local entry (npm start's): its sandbox pages are owner pages too, checked here with the rest.

@@ -13,7 +13,7 @@ import {
 } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { SIGN_IN_CLIENTS, SIGN_IN_WINDOW_MS } from '../src/core/owner-limits.ts'
+import { SIGN_IN_CLIENTS, SIGN_IN_WINDOW_MS } from '../src/core/owner/sign-in-rules.ts'
 import worker from '../src/worker.ts'
 import { clock } from './edge.ts'
 import { ADMIN_TOKEN, call, cookieFrom, ORIGIN, OWNER, relay } from './helpers.ts'

@@ -6,9 +6,9 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { pkceChallenge, randomToken } from '../src/core/oauth.ts'
-import type { RelayStatus } from '../src/core/service.ts'
-import { SqlOutboxRepo } from '../src/workers/sql-store.ts'
+import { SqlOutboxRepo } from '../src/adapters/workers/sql-store.ts'
+import { pkceChallenge, randomToken } from '../src/core/connection/oauth.ts'
+import type { RelayStatus } from '../src/core/relay/relay-service.ts'
 import { cc, clock, net } from './edge.ts'
 import { AUTHORIZE_URL, LIST_1 } from './support/network.ts'
 

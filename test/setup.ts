@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll } from 'vitest'
-import { workerClock } from '../src/workers/clock.ts'
+import { workerClock } from '../src/adapters/workers/clock.ts'
 import { clock, net, server } from './edge.ts'
 
 // Time in the worker and its Durable Object is the test's virtual clock: tests move it.

@@ -6,14 +6,14 @@
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { utcDay } from '../src/core/outbox.ts'
 import {
   migrate,
   SCHEMA_VERSION,
   SqlAuthStateRepo,
   SqlOutboxRepo,
   SqlTokenRepo,
-} from '../src/workers/sql-store.ts'
+} from '../src/adapters/workers/sql-store.ts'
+import { utcDay } from '../src/core/outbox/retry-plan.ts'
 import { clock } from './edge.ts'
 import { rowsOf, schemaOf } from './sqlite-dump.ts'
 

@@ -39,7 +39,9 @@ export async function run({ browser, test, assert, watchCsp, signIn, root, RELAY
     const expected = [accepted, accepted, accepted, accepted, 400, 200, 200, 403]
     assert(
       statuses.length === expected.length &&
-        expected.every((want, i) => (typeof want === 'number' ? statuses[i] === want : want(statuses[i]))),
+        expected.every((want, i) =>
+          typeof want === 'number' ? statuses[i] === want : want(statuses[i])
+        ),
       `statuses: ${statuses}`
     )
   })

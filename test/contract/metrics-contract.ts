@@ -4,7 +4,7 @@
  * storage-contract.ts.
  */
 import assert from 'node:assert/strict'
-import { HISTORY_KEPT } from '../../src/core/connection-history.ts'
+import { HISTORY_KEPT } from '../../src/core/connection/history.ts'
 import {
   ACTIVITY_KEPT,
   DAY_MS,
@@ -12,8 +12,8 @@ import {
   HOUR_MS,
   type MetricEvent,
   tallyOf,
-} from '../../src/core/metrics.ts'
-import type { DeliveryError } from '../../src/core/store.ts'
+} from '../../src/core/metrics/metrics.ts'
+import type { DeliveryError } from '../../src/core/relay/store.ts'
 import type { ContractRunner, StoreUnderTest } from './storage-contract.ts'
 
 /** Noon UTC, so ± a few hours stays on one day. */

@@ -6,10 +6,13 @@
  * neutral on purpose: node:assert/strict works in workerd (nodejs_compat) and in Deno.
  */
 import assert from 'node:assert/strict'
-import type { Alert } from '../../src/core/alerts.ts'
-import { utcDay } from '../../src/core/outbox.ts'
-import { MAX_SESSIONS, SIGN_IN_FAILURES, SIGN_IN_WINDOW_MS } from '../../src/core/owner-limits.ts'
-import type { SignUpFormBody } from '../../src/core/signup.ts'
+import type { Alert } from '../../src/core/alerts/alert-webhook.ts'
+import { utcDay } from '../../src/core/outbox/retry-plan.ts'
+import {
+  MAX_SESSIONS,
+  SIGN_IN_FAILURES,
+  SIGN_IN_WINDOW_MS,
+} from '../../src/core/owner/sign-in-rules.ts'
 import type {
   AlertRepo,
   AuthStateRepo,
@@ -21,8 +24,13 @@ import type {
   OutboxRepo,
   OwnerRepo,
   TokenRepo,
-} from '../../src/core/store.ts'
-import { ALERT_WINDOW_MS, FORM_AUDIT_KEEP, STATE_RETENTION_MS } from '../../src/core/store-rules.ts'
+} from '../../src/core/relay/store.ts'
+import {
+  ALERT_WINDOW_MS,
+  FORM_AUDIT_KEEP,
+  STATE_RETENTION_MS,
+} from '../../src/core/relay/store-rules.ts'
+import type { SignUpFormBody } from '../../src/core/signup/sign-up-form.ts'
 
 /** Fresh repos over one empty, migrated store. */
 export interface StoreUnderTest {

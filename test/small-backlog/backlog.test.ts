@@ -4,8 +4,8 @@
  * never passes the cap; nothing accepted is dropped; the backlog alarm fires at 50 % and 90 %.
  */
 import { describe, expect, it } from 'vitest'
-import { SLOT_REST_MS } from '../../src/core/pacer.ts'
-import { ALERT_WINDOW_MS } from '../../src/core/store-rules.ts'
+import { SLOT_REST_MS } from '../../src/core/cc/pacer.ts'
+import { ALERT_WINDOW_MS } from '../../src/core/relay/store-rules.ts'
 import { cc, clock, net } from '../edge.ts'
 import {
   call,

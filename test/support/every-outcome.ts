@@ -4,7 +4,7 @@
  * (Turnstile) and `events`, and the deltas GET /admin/api/metrics must then show, exactly.
  */
 import assert from 'node:assert/strict'
-import type { CcModel } from '../../src/core/sandbox.ts'
+import type { CcModel } from '../../src/sandbox/model.ts'
 import { ZERO_DELIVERY, ZERO_INTAKE } from './outcome-keys.ts'
 
 export { ZERO_DELIVERY, ZERO_INTAKE }

@@ -6,7 +6,7 @@
  *
  * The workerd suite puts this behind MSW (test/edge.ts); the Deno suite passes `fetch` to the app.
  */
-import { CcModel } from '../../src/core/sandbox.ts'
+import { CcModel } from '../../src/sandbox/model.ts'
 import { VirtualClock } from './virtual-clock.ts'
 
 export const CC_HOSTS = ['authz.cc.test', 'api.cc.test']

@@ -10,7 +10,7 @@
  * It starts years ahead of real time on purpose: a Durable Object alarm set in virtual time then
  * never fires by itself during a test, so the outbox moves only when a test drives it.
  */
-import type { Clock } from '../../src/core/clock.ts'
+import type { Clock } from '../../src/core/lib/clock.ts'
 
 export const VIRTUAL_EPOCH = Date.UTC(2031, 0, 6, 9, 0, 0)
 

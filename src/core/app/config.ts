@@ -1,0 +1,323 @@
+/**
+ * @module config
+ * The public configuration contract (README "Configuration"). Every value is validated with
+ * valibot the first time a request needs it; a bad or missing value becomes a `config_invalid`
+ * error that names the key and never echoes a secret.
+ */
+import * as v from 'valibot'
+import { LANGUAGES, MESSAGE_KEYS, type MessageKey } from '../signup/visitor-text.ts'
+import { AppError } from './errors.ts'
+
+export const DEFAULTS = {
+  CC_SCOPES: 'account_read contact_data offline_access',
+  CC_AUTHORIZE_URL: 'https://authz.constantcontact.com/oauth2/default/v1/authorize',
+  CC_TOKEN_URL: 'https://authz.constantcontact.com/oauth2/default/v1/token',
+  CC_API_BASE_URL: 'https://api.cc.email/v3',
+} as const
+
+/**
+ * Sandbox traffic is addressed to this origin. `.invalid` is reserved (RFC 2606) and never
+ * resolves, so nothing meant for the sandbox can leave the machine even if interception failed.
+ */
+export const SANDBOX_ORIGIN = 'https://sandbox.ctct-relay.invalid'
+
+const httpsUrl = v.pipe(
+  v.string(),
+  v.trim(),
+  v.url('must be an absolute URL'),
+  v.check((s) => /^https?:\/\//.test(s), 'must be an http(s) URL')
+)
+/**
+ * For the endpoints that carry tokens, codes and secrets: https only, except on a loopback host
+ * (local development, and the bench's stand-in Constant Contact on 127.0.0.1).
+ */
+const secureUrl = v.pipe(
+  httpsUrl,
+  v.check((s) => {
+    const url = new URL(s)
+    return url.protocol === 'https:' || isLoopbackHost(url.hostname)
+  }, 'must be https: (http: only on a loopback host)')
+)
+const uuid = v.pipe(v.string(), v.trim(), v.uuid('must be a UUID'))
+/** A visitor-facing sentence: no control characters (it lands in pages, JSON and attributes). */
+const visitorText = v.pipe(
+  v.string(),
+  v.trim(),
+  v.nonEmpty('must not be empty'),
+  v.maxLength(300, 'must be at most 300 characters'),
+  v.regex(/^[^\p{Cc}\u2028\u2029]*$/u, 'must be one line of text')
+)
+const origin = v.pipe(
+  v.string(),
+  v.trim(),
+  v.check((s) => {
+    try {
+      return new URL(s).origin === s.replace(/\/$/, '')
+    } catch {
+      return false
+    }
+  }, 'must be an origin such as https://site.example (scheme, host and optional port, no path)'),
+  v.transform((s) => s.replace(/\/$/, ''))
+)
+
+export const FormProfileSchema = v.strictObject({
+  lists: v.pipe(
+    v.array(uuid, 'must be a list of Constant Contact list ids'),
+    v.minLength(1, 'needs at least one list id'),
+    v.maxLength(50, 'takes at most 50 list ids (a Constant Contact limit)')
+  ),
+  origins: v.pipe(v.array(origin), v.minLength(1, 'needs at least one origin')),
+  success_url: v.optional(httpsUrl),
+  error_url: v.optional(httpsUrl),
+  custom_fields: v.optional(
+    v.pipe(
+      v.record(
+        v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,50}$/, 'aliases use A-Z a-z 0-9 _ - only')),
+        uuid
+      ),
+      v.check((r) => Object.keys(r).length <= 50, 'takes at most 50 custom fields')
+    )
+  ),
+  turnstile: v.optional(v.boolean()),
+  /** The widget's public site key, printed into the snippet (the secret stays a secret). */
+  turnstile_site_key: v.optional(
+    v.pipe(v.string(), v.trim(), v.regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be a Turnstile site key'))
+  ),
+  honeypot: v.optional(
+    v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a plain field name')),
+    '_gotcha'
+  ),
+  /** What visitors read: the built-in texts' language, and the owner's own wording (visitor-text.ts). */
+  language: v.optional(v.picklist(LANGUAGES, `must be one of ${LANGUAGES.join(', ')}`)),
+  messages: v.optional(
+    v.strictObject(
+      Object.fromEntries(MESSAGE_KEYS.map((key) => [key, v.optional(visitorText)])) as Record<
+        MessageKey,
+        v.OptionalSchema<typeof visitorText, undefined>
+      >
+    )
+  ),
+})
+export type FormProfile = v.InferOutput<typeof FormProfileSchema>
+
+/** The form ids of FORMS and of the dashboard's forms alike: they are URL path segments. */
+export const FORM_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+export const FormsSchema = v.pipe(
+  v.unknown(),
+  // A TOML table arrives as an object; `--var` and secrets can only carry a JSON string.
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const value = dataset.value
+    if (typeof value !== 'string') return value
+    try {
+      return JSON.parse(value) as unknown
+    } catch {
+      addIssue({ message: 'is a string but not valid JSON' })
+      return NEVER
+    }
+  }),
+  v.record(
+    v.pipe(v.string(), v.regex(FORM_ID, 'form ids use A-Z a-z 0-9 _ - (at most 64)')),
+    FormProfileSchema,
+    'must be a table of form profiles, or the same as a JSON string'
+  )
+)
+export type Forms = v.InferOutput<typeof FormsSchema>
+
+const optionalString = v.optional(v.pipe(v.string(), v.trim(), v.nonEmpty()))
+
+/** A whole number from a TOML number or a `--var`/secret string. */
+function positiveInt(fallback: number, max: number, min = 1) {
+  return v.optional(
+    v.pipe(
+      v.union(
+        [v.number(), v.pipe(v.string(), v.trim(), v.regex(/^\d+$/), v.transform(Number))],
+        'must be a whole number'
+      ),
+      v.integer('must be a whole number'),
+      v.minValue(min, `must be at least ${min}`),
+      v.maxValue(max, `must be at most ${max}`)
+    ),
+    fallback
+  )
+}
+
+/** One schema per key, so an error can name the key it is about. */
+const KEYS = {
+  CC_CLIENT_ID: v.pipe(
+    v.string('is required: the API key of your Constant Contact app'),
+    v.trim(),
+    v.nonEmpty('is required: the API key of your Constant Contact app')
+  ),
+  CC_CLIENT_SECRET: optionalString,
+  CC_REDIRECT_URI: v.optional(secureUrl),
+  CC_SCOPES: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.regex(/^[a-z_.]+( +[a-z_.]+)*$/, 'must be space-separated scope names')
+    ),
+    DEFAULTS.CC_SCOPES
+  ),
+  CC_AUTHORIZE_URL: v.optional(secureUrl, DEFAULTS.CC_AUTHORIZE_URL),
+  CC_TOKEN_URL: v.optional(secureUrl, DEFAULTS.CC_TOKEN_URL),
+  CC_API_BASE_URL: v.optional(
+    v.pipe(
+      secureUrl,
+      v.transform((s) => s.replace(/\/+$/, ''))
+    ),
+    DEFAULTS.CC_API_BASE_URL
+  ),
+  ADMIN_TOKEN: v.pipe(
+    v.string('is required: the secret the owner signs in with (wrangler secret put ADMIN_TOKEN)'),
+    v.minLength(16, 'must be at least 16 characters (use a long random string)')
+  ),
+  /** Optional: forms are also made in the dashboard; these show there as read-only. */
+  FORMS: v.optional(FormsSchema, {}),
+  ALERT_WEBHOOK_URL: v.optional(secureUrl),
+  TURNSTILE_SECRET_KEY: optionalString,
+  /** CC's per-app limit is 4 requests/second (partners: 10); every send to CC counts. */
+  CC_RATE_PER_SECOND: positiveInt(4, 100),
+  /** CC's per-app daily quota, reset at 00:00 UTC (partners: 250,000). */
+  CC_DAILY_QUOTA: positiveInt(10_000, 10_000_000),
+  /** Sign-ups accepted per client network (an IPv4 address, an IPv6 /64) per minute. */
+  SUBMIT_RATE_LIMIT_PER_MINUTE: positiveInt(10, 10_000),
+  /** A repeat of the same email to the same form within this window is absorbed. */
+  DUPLICATE_WINDOW_SECONDS: positiveInt(600, 86_400),
+  DEAD_LETTER_RETENTION_DAYS: positiveInt(30, 3650),
+  /**
+   * The most sign-ups the outbox holds waiting (queued plus parked); past it new ones are refused
+   * with 503 outbox_full (admission.ts). Bounds the storage a flood can take.
+   */
+  OUTBOX_MAX_PENDING: positiveInt(5000, 1_000_000, 10),
+  CTCT_SANDBOX: v.optional(
+    v.pipe(
+      v.picklist(['0', '1', 'true', 'false', ''], 'must be "1" or unset'),
+      v.transform((s) => s === '1' || s === 'true')
+    ),
+    '0'
+  ),
+  /** The sandbox's access-token lifetime in seconds, short to watch refreshes happen locally. */
+  CTCT_SANDBOX_TOKEN_TTL: positiveInt(86_400, 86_400, 10),
+  /**
+   * Cloudflare Access (optional owner sign-in, see access.ts): the team domain, as
+   * `myteam.cloudflareaccess.com` or `https://myteam.cloudflareaccess.com`; kept as the bare host.
+   */
+  ACCESS_TEAM_DOMAIN: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.transform((s) =>
+        s
+          .replace(/^https:\/\//i, '')
+          .replace(/\/+$/, '')
+          .toLowerCase()
+      ),
+      v.regex(
+        /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+        'must be your Access team domain, such as myteam.cloudflareaccess.com'
+      )
+    )
+  ),
+  /** The Access application's Application Audience (AUD) tag. */
+  ACCESS_AUD: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.regex(/^[A-Za-z0-9._-]{1,256}$/, "must be the Access application's AUD tag")
+    )
+  ),
+} as const
+
+const ACCESS_KEYS = ['ACCESS_TEAM_DOMAIN', 'ACCESS_AUD'] as const
+
+type Keys = typeof KEYS
+export type Config = { [K in keyof Keys]: v.InferOutput<Keys[K]> } & { sandbox: boolean }
+
+/** Empty strings count as unset, as `wrangler secret` and `.dev.vars` users expect. */
+function raw(env: Record<string, unknown>, key: string): unknown {
+  const value = env[key]
+  return value === '' ? undefined : value
+}
+
+/**
+ * Validates the environment. Throws `config_invalid` naming every key at fault. The message is
+ * built from valibot issue messages only, never from the values, so secrets are never echoed.
+ */
+export function parseConfig(env: Record<string, unknown>): Config {
+  const out: Record<string, unknown> = {}
+  const problems: { key: string; message: string }[] = []
+  for (const [key, schema] of Object.entries(KEYS)) {
+    const result = v.safeParse(schema as v.GenericSchema, raw(env, key))
+    if (result.success) {
+      out[key] = result.output
+    } else {
+      const issue = result.issues[0]
+      const path = v.getDotPath(issue)
+      problems.push({ key, message: `${key}${path ? `.${path}` : ''} ${issue.message}` })
+    }
+  }
+  // Cloudflare Access needs both: a team domain without an audience would accept any of the
+  // team's applications, and an audience alone has no keys to check against.
+  const accessSet = ACCESS_KEYS.filter((k) => raw(env, k) !== undefined)
+  if (accessSet.length === 1) {
+    const missing = ACCESS_KEYS.find((k) => k !== accessSet[0]) as string
+    problems.push({
+      key: missing,
+      message: `${missing} is required when ${accessSet[0]} is set (Cloudflare Access needs both)`,
+    })
+  }
+  if (problems.length > 0) {
+    throw new AppError(
+      'config_invalid',
+      `Configuration error: ${problems.map((p) => p.message).join('; ')}`,
+      { details: { keys: problems.map((p) => p.key), problems: problems.map((p) => p.message) } }
+    )
+  }
+  const config = { ...out, sandbox: out.CTCT_SANDBOX === true } as Config
+  const turnstileForms = Object.entries(config.FORMS)
+    .filter(([, profile]) => profile.turnstile)
+    .map(([id]) => id)
+  if (turnstileForms.length > 0 && !config.TURNSTILE_SECRET_KEY && !config.sandbox) {
+    // Refuse rather than silently accept unverified sign-ups on a form that asked for Turnstile.
+    throw new AppError(
+      'config_invalid',
+      `Configuration error: TURNSTILE_SECRET_KEY is required because FORMS.${turnstileForms[0]}.turnstile is true`,
+      {
+        details: {
+          keys: ['TURNSTILE_SECRET_KEY'],
+          problems: [`TURNSTILE_SECRET_KEY is required by FORMS.${turnstileForms[0]}.turnstile`],
+        },
+      }
+    )
+  }
+  if (!config.sandbox) return config
+  // The sandbox replaces Constant Contact entirely; see sandbox.ts and README "Sandbox".
+  return {
+    ...config,
+    CC_TOKEN_URL: `${SANDBOX_ORIGIN}/oauth2/token`,
+    CC_API_BASE_URL: `${SANDBOX_ORIGIN}/v3`,
+  }
+}
+
+const cache = new WeakMap<object, Config>()
+
+/** Parses once per env object (one per isolate on Workers), and re-throws the same error after. */
+export function configFrom(env: Record<string, unknown>): Config {
+  let config = cache.get(env)
+  if (!config) {
+    config = parseConfig(env)
+    cache.set(env, config)
+  }
+  return config
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    /^127\.\d+\.\d+\.\d+$/.test(hostname) ||
+    hostname === '[::1]' ||
+    hostname === '::1'
+  )
+}

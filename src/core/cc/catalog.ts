@@ -1,0 +1,105 @@
+/**
+ * @module catalog
+ * The owner's view of their CC account: lists and custom fields (paginated GETs, validated in
+ * cc-client.ts), and a check of every FORMS profile against them, so an unknown list or custom
+ * field id is flagged on /admin before a visitor's sign-up is refused for it.
+ */
+
+import type { Forms } from '../app/config.ts'
+import {
+  type CcCustomField,
+  type CcList,
+  type Page,
+  processCustomFieldsPage,
+  processListsPage,
+} from './client.ts'
+
+export interface Catalog {
+  lists: CcList[]
+  custom_fields: CcCustomField[]
+  fetched_at: string
+}
+
+export interface ProfileCheck {
+  form_id: string
+  unknown_lists: string[]
+  unknown_custom_fields: { alias: string; custom_field_id: string }[]
+}
+
+/**
+ * Page sizes: the most CC accepts. An account holds up to 1,000 lists [D lists_overview];
+ * GET /contact_lists takes `limit` up to 500 by the docs and 1,000 by the spec
+ * (../shared/reference/constant-contact-api.md §8, §12), so the documented 500: two requests at
+ * most. Custom fields: `limit` up to 100, and an account has at most 100 of them: one request.
+ */
+export const LIST_PAGE_SIZE = 500
+const FIELD_PAGE_SIZE = 100
+/**
+ * Only a guard against a `next` link that never ends (a loop at CC): 100 pages is 50,000 lists,
+ * 50 times the most an account can hold, so no real account is ever cut short.
+ */
+const PAGE_GUARD = 100
+
+type Get = (url: string) => Promise<{ ok: true; value: unknown } | { ok: false; message: string }>
+
+/** Reads every page of one collection, following CC's `_links.next` (see cc-client.ts). */
+async function collect<T>(
+  get: Get,
+  first: string,
+  process: (body: unknown) => Page<T> | null
+): Promise<{ ok: true; value: T[] } | { ok: false; message: string }> {
+  const items: T[] = []
+  const seen = new Set<string>()
+  let url: string | null = first
+  while (url) {
+    if (seen.has(url) || seen.size >= PAGE_GUARD)
+      return { ok: false, message: 'Constant Contact kept sending more pages' }
+    seen.add(url)
+    const res = await get(url)
+    if (!res.ok) return res
+    const parsed = process(res.value)
+    if (!parsed) return { ok: false, message: 'Constant Contact sent an unexpected list page' }
+    items.push(...parsed.items)
+    url = parsed.next
+  }
+  return { ok: true, value: items }
+}
+
+export async function fetchCatalog(
+  apiBase: string,
+  get: Get,
+  now: number
+): Promise<{ ok: true; value: Catalog } | { ok: false; message: string }> {
+  const lists = await collect(
+    get,
+    `${apiBase}/contact_lists?limit=${LIST_PAGE_SIZE}&status=active`,
+    (body) => processListsPage(apiBase, body)
+  )
+  if (!lists.ok) return lists
+  const fields = await collect(
+    get,
+    `${apiBase}/contact_custom_fields?limit=${FIELD_PAGE_SIZE}`,
+    (body) => processCustomFieldsPage(apiBase, body)
+  )
+  if (!fields.ok) return fields
+  return {
+    ok: true,
+    value: {
+      lists: lists.value,
+      custom_fields: fields.value,
+      fetched_at: new Date(now).toISOString(),
+    },
+  }
+}
+
+export function checkProfiles(forms: Forms, catalog: Catalog): ProfileCheck[] {
+  const lists = new Set(catalog.lists.map((l) => l.list_id.toLowerCase()))
+  const fields = new Set(catalog.custom_fields.map((f) => f.custom_field_id.toLowerCase()))
+  return Object.entries(forms).map(([formId, profile]) => ({
+    form_id: formId,
+    unknown_lists: profile.lists.filter((id) => !lists.has(id.toLowerCase())),
+    unknown_custom_fields: Object.entries(profile.custom_fields ?? {})
+      .filter(([, id]) => !fields.has(id.toLowerCase()))
+      .map(([alias, custom_field_id]) => ({ alias, custom_field_id })),
+  }))
+}

@@ -1,0 +1,95 @@
+/**
+ * How long a token call may take. A lost answer is retried with the same (maybe already rotated)
+ * refresh token, which a strict server answers by revoking the grant, so the relay waits 30 s
+ * before it calls an answer lost; and the leases that must outlive a refresh outlive that.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { VirtualClock } from '../../../test/support/virtual-clock.ts'
+import { parseConfig } from '../app/config.ts'
+import { SEND_TIMEOUT_MS } from '../cc/api.ts'
+import { LEASE_MS } from '../outbox/drain.ts'
+import {
+  Connection,
+  REFRESH_ATTEMPTS,
+  SLOWEST_REFRESH_MS,
+  TOKEN_CALL_SPACING_MS,
+  TOKEN_CALL_TIMEOUT_MS,
+} from './connection.ts'
+
+const config = parseConfig({
+  CC_CLIENT_ID: 'app',
+  ADMIN_TOKEN: 'test-admin-token-0123456789',
+  FORMS: '{}',
+  CC_TOKEN_URL: 'https://authz.cc.test/token',
+})
+
+/** A token endpoint that never answers: the call ends only when its deadline aborts it. */
+function silentTokenEndpoint() {
+  const calls: number[] = []
+  const fetch: typeof globalThis.fetch = (_input, init) => {
+    calls.push(Date.now())
+    return new Promise((_resolve, reject) => {
+      init?.signal?.addEventListener('abort', () => reject(init.signal?.reason))
+    })
+  }
+  return { calls, fetch }
+}
+
+function connection(fetch: typeof globalThis.fetch) {
+  let stored: unknown = null
+  return new Connection({
+    repo: {
+      load: async () => stored,
+      save: async (record) => {
+        stored = record
+      },
+    },
+    config: () => config,
+    fetch,
+    clock: new VirtualClock(),
+    alert: async () => {},
+  })
+}
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+describe('the token call timeout', () => {
+  it('waits 30 s for the token endpoint, not less, then reports no answer', async () => {
+    vi.useFakeTimers()
+    const endpoint = silentTokenEndpoint()
+    let settled = false
+    const exchanged = connection(endpoint.fetch)
+      .exchangeCode({
+        grant_type: 'authorization_code',
+        code: 'c',
+        redirect_uri: 'https://relay.test/oauth/callback',
+        code_verifier: 'v',
+      })
+      .finally(() => {
+        settled = true
+      })
+    await vi.advanceTimersByTimeAsync(29_999)
+    expect(endpoint.calls).toHaveLength(1)
+    expect(settled).toBe(false) // an 8 s (or any shorter) deadline would have given up by now
+    await vi.advanceTimersByTimeAsync(1)
+    expect(await exchanged).toEqual({
+      ok: false,
+      code: 'token_exchange_failed',
+      message: 'The token endpoint did not answer',
+    })
+    expect(endpoint.calls).toHaveLength(1)
+  })
+
+  it('the slowest refresh is three spaced attempts that each time out', () => {
+    expect(TOKEN_CALL_TIMEOUT_MS).toBe(30_000)
+    expect(SLOWEST_REFRESH_MS).toBe(
+      REFRESH_ATTEMPTS * (TOKEN_CALL_SPACING_MS + TOKEN_CALL_TIMEOUT_MS)
+    )
+  })
+
+  it('an outbox lease outlives the slowest attempt: refresh, send, 401, refresh, send', () => {
+    expect(LEASE_MS).toBeGreaterThan(2 * (SLOWEST_REFRESH_MS + SEND_TIMEOUT_MS))
+  })
+})

@@ -1,0 +1,73 @@
+/**
+ * @module oauth
+ * The browser half of Constant Contact's OAuth2 Authorization Code flow, always with PKCE (S256,
+ * for confidential clients too, as RFC 9700 §2.1.1 recommends): random states bound to the
+ * starting browser, verifiers, the authorize URL, and when to refresh. The token endpoint's
+ * requests and answers are in cc-client.ts.
+ */
+import { base64urlEncode } from '../owner/jwt.ts'
+
+const encoder = new TextEncoder()
+
+/** A random, URL-safe string with `bytes` bytes of entropy (43 characters for 32 bytes). */
+export function randomToken(bytes = 32): string {
+  return base64urlEncode(crypto.getRandomValues(new Uint8Array(bytes)))
+}
+
+/** RFC 7636 S256: the challenge is base64url(SHA-256(verifier)). */
+export async function pkceChallenge(verifier: string): Promise<string> {
+  return base64urlEncode(
+    new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(verifier)))
+  )
+}
+
+/**
+ * A state bound to the browser that starts a Connect. The browser keeps `binding` in a cookie;
+ * the state CC carries is its SHA-256 (the same transform as PKCE's S256), so a state seen in a
+ * URL, a log or a history entry does not reveal the cookie, and the callback can check the pair
+ * without storage: `stateMatches`.
+ */
+export async function boundState(): Promise<{ state: string; binding: string }> {
+  const binding = randomToken(32)
+  return { state: await pkceChallenge(binding), binding }
+}
+
+export async function stateMatches(state: string, binding: string | undefined): Promise<boolean> {
+  return binding !== undefined && (await pkceChallenge(binding)) === state
+}
+
+/** An error CC sent to the callback, for a page (which escapes it): its description kept short. */
+export function ccError(error: string, description: string | undefined): string {
+  return description ? `${error} ("${description.slice(0, 300)}")` : error
+}
+
+export interface AuthorizeParams {
+  authorizeUrl: string
+  clientId: string
+  redirectUri: string
+  scopes: string
+  state: string
+  codeChallenge: string
+}
+
+export function buildAuthorizeUrl(p: AuthorizeParams): string {
+  const url = new URL(p.authorizeUrl)
+  url.searchParams.set('client_id', p.clientId)
+  url.searchParams.set('redirect_uri', p.redirectUri)
+  url.searchParams.set('response_type', 'code')
+  url.searchParams.set('state', p.state)
+  url.searchParams.set('code_challenge', p.codeChallenge)
+  url.searchParams.set('code_challenge_method', 'S256')
+  // CC wants spaces between scopes; URLSearchParams writes them as '+', never as a literal
+  // '%2B' (which CC rejects, see the reference §10.6), so set scope last as-is.
+  url.searchParams.set('scope', p.scopes)
+  return url.toString()
+}
+
+/**
+ * How long before expiry we refresh: the lesser of one hour and a quarter of the token's
+ * lifetime, so 24 h CC tokens refresh an hour early and 8 s test tokens 2 s early.
+ */
+export function refreshMargin(lifetimeMs: number): number {
+  return Math.max(0, Math.min(3_600_000, Math.floor(lifetimeMs / 4)))
+}

@@ -1,0 +1,338 @@
+/**
+ * @module routes/forms
+ * Forms made in the dashboard (forms.ts), over HTTP.
+ *
+ * The owner's JSON API, mounted at /admin/api/forms ahead of the dashboard's routes:
+ *   GET    /admin/api/forms          200 {"forms":[{"id","source","profile","updated_at"}]}
+ *   PUT    /admin/api/forms/:formId  a profile (the FORMS schema) → 201 created, 200 updated
+ *                                    {"id","source":"dashboard","profile"}; 400 invalid_input
+ *                                    with `fields`; 409 form_managed_by_config
+ *   DELETE /admin/api/forms/:formId  204; 404 unknown_form; 409 form_managed_by_config
+ * The editor, mounted at /admin/forms inside the dashboard's routes (their CSP and CSRF check):
+ *   GET  /admin/forms/new, /admin/forms/:formId/edit   the editor, with a preview
+ *   POST /admin/forms/editor         action=preview re-renders; action=save saves, 303 /admin
+ *   POST /admin/forms/:formId/delete
+ * Both check a profile the same way (`checkForm`): the FORMS schema, Turnstile's secret, then the
+ * account's lists and custom fields when the catalog can be read.
+ */
+import type { Context, MiddlewareHandler } from 'hono'
+import { Hono } from 'hono/tiny'
+import type { AppEnv } from '../app/app-env.ts'
+import { type Config, FORM_ID, type FormProfile } from '../app/config.ts'
+import { AppError } from '../app/errors.ts'
+import { type Catalog, checkProfiles } from '../cc/catalog.ts'
+import type { FieldTypes } from '../cc/field-types.ts'
+import type { FormCard } from '../owner/dashboard-pages.tsx'
+import { formFields } from '../owner/owner-body.ts'
+import type { RelayBackend } from '../relay/relay-service.ts'
+import type { StoredForm } from '../relay/store.ts'
+import { profileFor } from '../signup/accept-signup.ts'
+import { type Fields, readBounded } from '../signup/read-fields.ts'
+import { LANGUAGES, type Language, MESSAGE_KEYS } from '../signup/visitor-text.ts'
+import { type FormDraft, FormEditorPage } from './form-pages.tsx'
+import { catalogProblems, type FieldProblems, type FormDirectory, parseProfile } from './forms.ts'
+import { formMarkup, formSnippet, type SnippetProfile } from './snippet.ts'
+
+export interface FormsDeps {
+  backend: () => RelayBackend
+  forms: FormDirectory
+  ownerOnly: MiddlewareHandler<AppEnv>
+  now: () => number
+}
+
+/** A profile is a few KB at most (50 lists, 50 fields, 8 messages). */
+const MAX_BODY_BYTES = 16 * 1024
+/** A catalog read longer ago than this is read again before an id is called unknown. */
+const CATALOG_FRESH_MS = 60_000
+
+const invalidInput = (fields: FieldProblems) =>
+  new AppError('invalid_input', 'Some fields are invalid', { details: { fields } })
+const managedByConfig = (id: string) =>
+  new AppError(
+    'form_managed_by_config',
+    `The form "${id}" is defined in FORMS: change it in the deployment's configuration`
+  )
+const unknownForm = (id: string) =>
+  new AppError('unknown_form', `There is no form "${id}" made in the dashboard`)
+
+type Checked =
+  | { ok: true; profile: FormProfile; types: FieldTypes }
+  | { ok: false; fields: FieldProblems }
+
+/** The profile before a save (see the module comment); `types` as read from the catalog. */
+async function checkForm(deps: FormsDeps, config: Config, input: unknown): Promise<Checked> {
+  const parsed = parseProfile(input)
+  if (!parsed.ok) return parsed
+  const { profile } = parsed
+  const fields: FieldProblems = {}
+  // FORMS with Turnstile is refused at start without the secret (config.ts); so is this.
+  if (profile.turnstile && !config.TURNSTILE_SECRET_KEY && !config.sandbox)
+    fields.turnstile = 'needs the TURNSTILE_SECRET_KEY secret (npx wrangler secret put)'
+  const backend = deps.backend()
+  let catalog = await backend.catalog()
+  let found = catalog.ok ? catalogProblems(profile, catalog.value) : { fields: {}, types: {} }
+  // A list or field made in CC moments ago is missing from an older read: read once more.
+  const stale = catalog.ok && deps.now() - Date.parse(catalog.value.fetched_at) > CATALOG_FRESH_MS
+  if (stale && Object.keys(found.fields).length > 0) {
+    catalog = await backend.catalog({ refresh: true })
+    if (catalog.ok) found = catalogProblems(profile, catalog.value)
+  }
+  Object.assign(fields, found.fields)
+  if (Object.keys(fields).length > 0) return { ok: false, fields }
+  return { ok: true, profile, types: found.types }
+}
+
+/**
+ * hono's csrf() rule, which the dashboard's own forms are held to (a same-origin Sec-Fetch-Site
+ * or Origin), for every method but GET and HEAD, whatever the body (JSON, or none): a browser sends
+ * the session cookie on its own, a Bearer token only when a script adds it.
+ */
+const sameOriginUnlessBearer: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const bearer = c.req.header('authorization')?.startsWith('Bearer ')
+  if (!/^(GET|HEAD)$/.test(c.req.method) && !bearer) {
+    const sameOrigin =
+      c.req.header('sec-fetch-site') === 'same-origin' ||
+      c.req.header('origin') === new URL(c.req.url).origin
+    if (!sameOrigin)
+      throw new AppError(
+        'cross_origin_request',
+        'Owner requests come from the dashboard itself, or carry Authorization: Bearer'
+      )
+  }
+  await next()
+}
+
+async function readJson(request: Request): Promise<unknown> {
+  let bytes: Uint8Array | undefined
+  try {
+    bytes = await readBounded(request.body, MAX_BODY_BYTES)
+  } catch {
+    throw invalidInput({ profile: 'could not be read' })
+  }
+  if (!bytes) throw new AppError('payload_too_large', `Send at most ${MAX_BODY_BYTES} bytes`)
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes))
+  } catch {
+    throw invalidInput({ profile: 'is not JSON' })
+  }
+}
+
+/** Every form, FORMS first; a dashboard form under a FORMS id is shadowed, so not listed. */
+function allForms(config: Config, dashboard: StoredForm[]) {
+  return [
+    ...Object.entries(config.FORMS).map(([id, profile]) => ({
+      id,
+      profile,
+      types: {} as FieldTypes,
+      updatedAt: null as number | null,
+    })),
+    ...dashboard.filter((f) => !profileFor(config, f.id)),
+  ]
+}
+
+export function formsApiRoutes(deps: FormsDeps): Hono<AppEnv> {
+  const api = new Hono<AppEnv>()
+  api.use(deps.ownerOnly, sameOriginUnlessBearer)
+
+  api.get('/', async (c) => {
+    const { forms } = await deps.backend().forms()
+    for (const form of forms) deps.forms.remember(form.id, form)
+    return c.json({
+      forms: allForms(c.var.config, forms).map((f) => ({
+        id: f.id,
+        source: f.updatedAt === null ? 'config' : 'dashboard',
+        profile: f.profile,
+        updated_at: f.updatedAt === null ? null : new Date(f.updatedAt).toISOString(),
+      })),
+    })
+  })
+
+  api.put('/:formId', async (c) => {
+    const id = c.req.param('formId')
+    if (!FORM_ID.test(id)) throw invalidInput({ id: 'form ids use A-Z a-z 0-9 _ - (at most 64)' })
+    if (profileFor(c.var.config, id)) throw managedByConfig(id)
+    const checked = await checkForm(deps, c.var.config, await readJson(c.req.raw))
+    if (!checked.ok) throw invalidInput(checked.fields)
+    const { profile, types } = checked
+    const { form, created } = await deps.backend().saveForm({ id, profile, types })
+    deps.forms.remember(id, form)
+    return c.json({ id, source: 'dashboard', profile: form.profile }, created ? 201 : 200)
+  })
+
+  api.delete('/:formId', async (c) => {
+    const id = c.req.param('formId')
+    if (profileFor(c.var.config, id)) throw managedByConfig(id)
+    if (!FORM_ID.test(id) || !(await deps.backend().deleteForm(id))) throw unknownForm(id)
+    deps.forms.remember(id, null)
+    return c.body(null, 204)
+  })
+
+  return api
+}
+
+/** The dashboard's form cards: every form with its snippet and its drift check. */
+export async function formCards(
+  config: Config,
+  relayOrigin: string,
+  dashboard: StoredForm[],
+  catalog: Catalog | null
+): Promise<FormCard[]> {
+  const forms = allForms(config, dashboard)
+  const checks = catalog
+    ? checkProfiles(Object.fromEntries(forms.map((f) => [f.id, f.profile])), catalog)
+    : []
+  return Promise.all(
+    forms.map(async (f) => ({
+      formId: f.id,
+      snippet: await formSnippet(relayOrigin, f.id, f.profile, catalog, f.types),
+      check: checks.find((k) => k.form_id === f.id) ?? null,
+      updatedAt: f.updatedAt,
+      turnstile: f.profile.turnstile === true,
+    }))
+  )
+}
+
+// ─── The editor ───────────────────────────────────────────────────────────────────────────────
+
+const lines = (text: string) =>
+  text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean)
+
+function draftOf(id: string, profile: FormProfile | null): FormDraft {
+  return {
+    id,
+    isNew: profile === null,
+    lists: profile?.lists ?? [],
+    customFields: profile?.custom_fields ?? {},
+    origins: profile?.origins.join('\n') ?? '',
+    success_url: profile?.success_url ?? '',
+    error_url: profile?.error_url ?? '',
+    turnstile: profile?.turnstile ?? false,
+    turnstile_site_key: profile?.turnstile_site_key ?? '',
+    honeypot: profile?.honeypot ?? '_gotcha',
+    language: profile?.language ?? 'en',
+    messages: profile?.messages ?? {},
+  }
+}
+
+/** The editor's fields as typed, and the problems only the editor can have (a repeated name). */
+function draftFromBody(body: Fields): { draft: FormDraft; problems: FieldProblems } {
+  const all = (key: string) => body[key] ?? []
+  const one = (key: string) => all(key)[0] ?? ''
+  const problems: FieldProblems = {}
+  const customFields: Record<string, string> = {}
+  const chosen = all('fields').map((id) => [one(`alias.${id.toLowerCase()}`).trim() || id, id])
+  const typed = lines(one('custom_text')).map((line) => line.split('=').map((s) => s.trim()))
+  for (const [alias, id] of [...chosen, ...typed]) {
+    if (customFields[alias] !== undefined) problems[`custom_fields.${alias}`] = 'is used twice'
+    customFields[alias] = id ?? ''
+  }
+  const language = one('language') as Language
+  const messages: FormDraft['messages'] = {}
+  for (const key of MESSAGE_KEYS)
+    if (one(`message.${key}`).trim()) messages[key] = one(`message.${key}`)
+  const draft: FormDraft = {
+    id: one('id').trim(),
+    isNew: one('mode') !== 'edit',
+    lists: [...all('lists'), ...lines(one('lists_text'))],
+    customFields,
+    origins: one('origins'),
+    success_url: one('success_url'),
+    error_url: one('error_url'),
+    turnstile: one('turnstile') === 'on',
+    turnstile_site_key: one('turnstile_site_key'),
+    honeypot: one('honeypot'),
+    language: LANGUAGES.includes(language) ? language : 'en',
+    messages,
+  }
+  return { draft, problems }
+}
+
+/** The draft as a profile to check: empty optional fields left out, as in a FORMS entry. */
+function draftInput(draft: FormDraft): Record<string, unknown> {
+  const input: Record<string, unknown> = { lists: draft.lists, origins: lines(draft.origins) }
+  if (Object.keys(draft.customFields).length > 0) input.custom_fields = draft.customFields
+  for (const key of ['success_url', 'error_url', 'turnstile_site_key', 'honeypot'] as const) {
+    if (draft[key].trim()) input[key] = draft[key]
+  }
+  if (draft.turnstile) input.turnstile = true
+  if (draft.language !== 'en') input.language = draft.language
+  if (Object.keys(draft.messages).length > 0) input.messages = draft.messages
+  return input
+}
+
+async function editorPage(
+  c: Context<AppEnv>,
+  deps: FormsDeps,
+  draft: FormDraft,
+  problems: FieldProblems,
+  types: FieldTypes = {}
+): Promise<Response> {
+  const read = await deps.backend().catalog()
+  const catalog = read.ok ? read.value : null
+  const origin = new URL(c.req.url).origin
+  const profile = draftInput(draft) as SnippetProfile
+  const id = draft.id || 'new-form'
+  const preview = {
+    markup: await formMarkup(origin, id, profile, catalog, types),
+    snippet: await formSnippet(origin, id, profile, catalog, types),
+  }
+  const status = Object.keys(problems).length > 0 ? 400 : 200
+  return c.html(
+    <FormEditorPage
+      draft={draft}
+      catalog={catalog}
+      catalogError={read.ok ? null : read.message}
+      problems={problems}
+      preview={preview}
+    />,
+    status
+  )
+}
+
+export function formEditorRoutes(deps: FormsDeps): Hono<AppEnv> {
+  const editor = new Hono<AppEnv>()
+  editor.use(deps.ownerOnly)
+
+  editor.get('/new', (c) => editorPage(c, deps, draftOf('', null), {}))
+
+  editor.get('/:formId/edit', async (c) => {
+    const id = c.req.param('formId')
+    if (profileFor(c.var.config, id)) throw managedByConfig(id)
+    const form = FORM_ID.test(id) ? await deps.backend().form(id) : null
+    if (!form) throw unknownForm(id)
+    return editorPage(c, deps, draftOf(id, form.profile), {}, form.types)
+  })
+
+  editor.post('/editor', async (c) => {
+    const config = c.var.config
+    // Read by the owner-form middleware, bounded like every owner POST.
+    const body = formFields(c)
+    const { draft, problems } = draftFromBody(body)
+    if (body.action?.[0] !== 'save') return editorPage(c, deps, draft, {})
+    const { id } = draft
+    if (!FORM_ID.test(id)) problems.id = 'use A-Z a-z 0-9 _ - (at most 64)'
+    else if (profileFor(config, id)) problems.id = 'is a form defined in FORMS'
+    else if (draft.isNew && (await deps.backend().form(id)))
+      problems.id = 'is taken by another form'
+    const checked = await checkForm(deps, config, draftInput(draft))
+    if (!checked.ok) Object.assign(problems, checked.fields)
+    if (!checked.ok || Object.keys(problems).length > 0) return editorPage(c, deps, draft, problems)
+    const { profile, types } = checked
+    const { form } = await deps.backend().saveForm({ id, profile, types })
+    deps.forms.remember(id, form)
+    return c.redirect(`/admin?notice=form_saved#form-${id}`, 303)
+  })
+
+  editor.post('/:formId/delete', async (c) => {
+    const id = c.req.param('formId')
+    if (profileFor(c.var.config, id)) throw managedByConfig(id)
+    if (!FORM_ID.test(id) || !(await deps.backend().deleteForm(id))) throw unknownForm(id)
+    deps.forms.remember(id, null)
+    return c.redirect('/admin?notice=form_deleted', 303)
+  })
+
+  return editor
+}

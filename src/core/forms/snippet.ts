@@ -1,0 +1,73 @@
+/**
+ * @module snippet
+ * The copy-paste HTML for a form profile: the public form contract (README "The form contract"),
+ * pre-filled with the profile's lists and custom fields (an input for each field's CC type), in
+ * the form's language. Works with no JavaScript; the embed script enhances it, reading the texts
+ * it shows before any answer from the form's attributes.
+ */
+import { html } from 'hono/html'
+import type { FormProfile } from '../app/config.ts'
+import type { Catalog } from '../cc/catalog.ts'
+import type { FieldType, FieldTypes } from '../cc/field-types.ts'
+import { visitorText } from '../signup/visitor-text.ts'
+
+/** What the snippet needs of a profile: a draft in the dashboard's editor may lack the rest. */
+export type SnippetProfile = Pick<
+  FormProfile,
+  'lists' | 'custom_fields' | 'turnstile' | 'turnstile_site_key' | 'language' | 'messages'
+> & { honeypot?: string }
+
+function customInput(name: string, label: string, field: FieldType | undefined) {
+  if (field?.type === 'boolean')
+    return html`\n  <label><input type="checkbox" name="${name}" value="true"> ${label}</label>`
+  const numeric = field?.type === 'number' || field?.type === 'currency'
+  const mode = numeric ? (field.integer ? ' inputmode="numeric"' : ' inputmode="decimal"') : ''
+  return html`\n  <label>${label} <input type="text" name="${name}"${mode}></label>`
+}
+
+/** The `<form>` element alone (the dashboard previews it); `formSnippet` adds the scripts. */
+export async function formMarkup(
+  relayOrigin: string,
+  formId: string,
+  profile: SnippetProfile,
+  catalog: Catalog | null,
+  types: FieldTypes = {}
+): Promise<string> {
+  const text = visitorText(profile)
+  const listName = (id: string) =>
+    catalog?.lists.find((l) => l.list_id.toLowerCase() === id.toLowerCase())?.name ?? id
+  const lists =
+    profile.lists.length > 1
+      ? profile.lists.map(
+          (id) =>
+            html`\n  <label><input type="checkbox" name="list" value="${id}" checked> ${listName(id)}</label>`
+        )
+      : ''
+  const custom = Object.entries(profile.custom_fields ?? {}).map(([alias, id]) => {
+    const known = catalog?.custom_fields.find(
+      (f) => f.custom_field_id.toLowerCase() === id.toLowerCase()
+    )
+    const type = types[id.toLowerCase()] ?? (known && { type: known.type, ...known.metadata })
+    return customInput(`custom.${alias}`, known?.label ?? alias, type)
+  })
+  const turnstile = profile.turnstile
+    ? html`\n  <div class="cf-turnstile" data-sitekey="${profile.turnstile_site_key ?? 'YOUR_TURNSTILE_SITE_KEY'}" data-action="${formId}"></div>`
+    : ''
+  const form = html`<form action="${relayOrigin}/subscribe/${formId}" method="post" data-ctct-relay lang="${text.lang}" data-ctct-sending="${text.sending}" data-ctct-network="${text.network}">
+  <label>${text.email} <input type="email" name="email" required autocomplete="email"></label>${lists}${custom}
+  <input type="text" name="${profile.honeypot ?? '_gotcha'}" hidden tabindex="-1" autocomplete="off">${turnstile}
+  <button>${text.subscribe}</button>
+  <p data-ctct-status aria-live="polite"></p>
+</form>`
+  return String(await form)
+}
+
+/** The whole snippet: `formMarkup`, then the embed script (and Turnstile's, when it is on). */
+export async function formSnippet(...args: Parameters<typeof formMarkup>): Promise<string> {
+  const [relayOrigin, , profile] = args
+  const form = await formMarkup(...args)
+  const turnstileScript = profile.turnstile
+    ? '\n<script src="https://challenges.cloudflare.com/turnstile/v0/api.js" async defer></script>'
+    : ''
+  return `${form}\n<script src="${relayOrigin}/embed.js" defer></script>${turnstileScript}`
+}

@@ -1,0 +1,173 @@
+/**
+ * @module routes/metrics
+ * The owner's view of what happened, mounted inside /admin by routes/admin.tsx (so under its
+ * security headers), every route owner only:
+ *   GET /admin/api/metrics?hours=N&form=ID   counters per hour and form (1 ≤ N ≤ 2160, default 24)
+ *   GET /admin/activity?form=&outcome=       the last 200 events that match
+ *   GET /admin/activity.csv?form=&outcome=   every kept event that matches, as CSV
+ *   GET /admin/dead-letters.csv              the dead letters, as CSV
+ * plus `loadInsights`, the data of the dashboard's charts. Each read first flushes the outcomes
+ * this isolate has counted but not sent yet (outcome-recorder.ts), so the owner sees them.
+ */
+import type { Context } from 'hono'
+import { Hono } from 'hono/tiny'
+import * as v from 'valibot'
+import type { AppEnv } from '../app/app-env.ts'
+import { AppError } from '../app/errors.ts'
+import type { AdminDeps } from '../owner/dashboard-routes.tsx'
+import type { ActivityFilter } from '../relay/store.ts'
+import { toCsv } from './csv.ts'
+import {
+  ACTIVITY_KEPT,
+  ACTIVITY_SHOWN,
+  DAY_MS,
+  dayOf,
+  HOUR_MS,
+  hourOf,
+  MAX_HOURS,
+  metricsReport,
+  OUTCOMES,
+} from './metrics.ts'
+import { ActivityPage, type Insights } from './metrics-pages.tsx'
+
+const HOURS_RULE = `must be a whole number of hours from 1 to ${MAX_HOURS}`
+const formId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a form id'))
+const MetricsQuery = v.object({
+  hours: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,4}$/, HOURS_RULE),
+      v.transform(Number),
+      v.minValue(1, HOURS_RULE),
+      v.maxValue(MAX_HOURS, HOURS_RULE)
+    ),
+    '24'
+  ),
+  form: v.optional(formId),
+})
+/** The activity filters come from a form whose "All" option is empty. */
+const ActivityQuery = v.object({
+  form: v.optional(v.union([v.literal(''), formId], 'must be a form id')),
+  outcome: v.optional(v.union([v.literal(''), v.picklist(OUTCOMES)], 'must be an outcome')),
+})
+
+function parseQuery<S extends v.GenericSchema>(schema: S, c: Context): v.InferOutput<S> {
+  const parsed = v.safeParse(schema, c.req.query())
+  if (parsed.success) return parsed.output
+  const issue = parsed.issues[0]
+  const field = v.getDotPath(issue) ?? 'query'
+  throw new AppError('invalid_input', `${field} ${issue.message}`, {
+    details: { fields: { [field]: issue.message } },
+  })
+}
+
+/** The configured forms and any other form the counters know (a removed one's history). */
+const formsOf = (c: Context<AppEnv>, seen: string[] = []) =>
+  [...new Set([...Object.keys(c.var.config.FORMS), ...seen])].sort()
+
+function activityFilter(c: Context<AppEnv>): ActivityFilter {
+  const q = parseQuery(ActivityQuery, c)
+  return { form: q.form || undefined, outcome: q.outcome || undefined }
+}
+
+function csv(c: Context, name: string, rows: (string | number | null)[][]): Response {
+  return c.body(toCsv(rows), 200, {
+    'content-type': 'text/csv; charset=utf-8',
+    'content-disposition': `attachment; filename="ctct-relay-${name}.csv"`,
+  })
+}
+
+export function metricsRoutes(deps: AdminDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>()
+  const { ownerOnly } = deps
+
+  app.get('/api/metrics', ownerOnly, async (c) => {
+    const { hours, form } = parseQuery(MetricsQuery, c)
+    await deps.outcomes?.flush()
+    const now = deps.now()
+    const from = hourOf(now) - (hours - 1) * HOUR_MS
+    const buckets = await deps.backend().metrics({ span: 'hour', from, to: hourOf(now) + HOUR_MS })
+    const forms = form
+      ? [form]
+      : formsOf(
+          c,
+          buckets.map((b) => b.form)
+        )
+    return c.json(metricsReport(buckets, { now, hours, forms }))
+  })
+
+  app.get('/activity', ownerOnly, async (c) => {
+    const filter = activityFilter(c)
+    await deps.outcomes?.flush()
+    const entries = await deps.backend().activity(filter, ACTIVITY_SHOWN)
+    const query = new URLSearchParams(c.req.query()).toString()
+    return c.html(
+      <ActivityPage
+        entries={entries}
+        forms={formsOf(c)}
+        {...filter}
+        csv={`/admin/activity.csv${query ? `?${query}` : ''}`}
+      />
+    )
+  })
+
+  app.get('/activity.csv', ownerOnly, async (c) => {
+    const filter = activityFilter(c)
+    await deps.outcomes?.flush()
+    const entries = await deps.backend().activity(filter, ACTIVITY_KEPT)
+    return csv(c, 'activity', [
+      ['time_utc', 'form', 'outcome', 'email_masked', 'latency_ms'],
+      ...entries.map((a) => [
+        new Date(a.at).toISOString(),
+        a.form,
+        a.outcome,
+        a.email,
+        a.latencyMs,
+      ]),
+    ])
+  })
+
+  app.get('/dead-letters.csv', ownerOnly, async (c) => {
+    const letters = await deps.backend().deadLetters(10_000)
+    return csv(c, 'dead-letters', [
+      ['id', 'form', 'email_masked', 'created_at', 'dead_at', 'status', 'error_key', 'message'],
+      ...letters.map((d) => [
+        d.id,
+        d.form_id,
+        d.email_masked,
+        d.created_at,
+        d.dead_at,
+        d.error?.status ?? null,
+        d.error?.error_key ?? null,
+        d.error?.message ?? null,
+      ]),
+    ])
+  })
+
+  return app
+}
+
+/** The dashboard's charts: 30 days per day, 48 hours per hour, the connection's 30 days. */
+export async function loadInsights(deps: AdminDeps, c: Context<AppEnv>): Promise<Insights> {
+  const picked = c.req.query('form')
+  await deps.outcomes?.flush()
+  const backend = deps.backend()
+  const now = deps.now()
+  const [days, hours, history] = await Promise.all([
+    backend.metrics({ span: 'day', from: dayOf(now) - 29 * DAY_MS, to: dayOf(now) + DAY_MS }),
+    backend.metrics({ span: 'hour', from: hourOf(now) - 47 * HOUR_MS, to: hourOf(now) + HOUR_MS }),
+    backend.connectionHistory(now - 30 * DAY_MS),
+  ])
+  const forms = formsOf(
+    c,
+    days.map((d) => d.form)
+  )
+  return {
+    now,
+    form: picked && forms.includes(picked) ? picked : null,
+    forms,
+    days,
+    hours,
+    history,
+  }
+}

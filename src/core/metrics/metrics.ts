@@ -1,0 +1,274 @@
+/**
+ * @module metrics
+ * What the owner's charts, the recent activity and `GET /admin/api/metrics` count, as pure
+ * functions (no I/O): the outcomes, the latency histogram, the `Tally` a store writes in the same
+ * write as the event it counts, and the report built back from the stored counters.
+ *
+ * Counters are kept per hour and per form (a day is the sum of its hours, read as one range).
+ * Latency (acceptance to delivery) is a
+ * fixed histogram per hour and form: `LATENCY_BOUNDS_MS`, seven bounds per decade. A percentile is
+ * reported as the upper bound of the bucket it falls in: never below the true value, at most 1.5×
+ * above it (docs/storage.md, table `metrics`).
+ */
+import { maskEmail, type Undelivered } from '../outbox/retry-plan.ts'
+
+export const INTAKE_OUTCOMES = [
+  'accepted',
+  'duplicate',
+  'invalid_input',
+  'honeypot',
+  'rate_limited',
+  'challenge_failed',
+  'origin_not_allowed',
+  'outbox_full',
+] as const
+export const DELIVERY_OUTCOMES = ['delivered', 'dead_lettered', 'retried'] as const
+export type IntakeOutcome = (typeof INTAKE_OUTCOMES)[number]
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number]
+export type EventOutcome = IntakeOutcome | DeliveryOutcome
+export const OUTCOMES: readonly EventOutcome[] = [...INTAKE_OUTCOMES, ...DELIVERY_OUTCOMES]
+
+export const HOUR_MS = 3_600_000
+export const DAY_MS = 86_400_000
+/** How far back `GET /admin/api/metrics` reaches: the 90 days the counters are kept. */
+export const MAX_HOURS = 2160
+export const METRICS_RETENTION_MS = MAX_HOURS * HOUR_MS
+/** The recent activity keeps this many lines; the owner's page shows the last 200 that match. */
+export const ACTIVITY_KEPT = 1000
+export const ACTIVITY_SHOWN = 200
+
+/** One thing that happened to one sign-up. */
+export interface MetricEvent {
+  form: string
+  outcome: EventOutcome
+  at: number
+  /** Masked (`j•••e@example.com`); null where the address is unknown or was not valid. */
+  email: string | null
+  /** Acceptance to delivery, for `delivered`. */
+  latencyMs?: number
+}
+
+/** `n` more of counter `name` (an outcome, or a latency bucket) for `form` in one hour. */
+export interface Count {
+  hour: number
+  form: string
+  name: string
+  n: number
+}
+
+/** One line of the recent activity. */
+export interface ActivityEntry {
+  at: number
+  form: string
+  outcome: EventOutcome
+  email: string | null
+  latencyMs: number | null
+}
+
+/** What one write adds: counter increments and activity lines. */
+export interface Tally {
+  counts: Count[]
+  activity: ActivityEntry[]
+}
+
+/** Reported by an observer of every event (Workers Analytics Engine, when bound). */
+export type EventSink = (event: MetricEvent) => void
+
+export type Span = 'hour' | 'day'
+/** A counter of one bucket (an hour, or the sum of a day's hours), form and name. */
+export interface CounterRow {
+  start: number
+  form: string
+  name: string
+  n: number
+}
+
+/** 10, 15, 20, 30, 40, 50, 70, 100, 150, … ms up to 10⁹ ms (11.6 days): at most ×1.5 apart. */
+export const LATENCY_BOUNDS_MS: readonly number[] = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7]
+  .flatMap((d) => [1, 1.5, 2, 3, 4, 5, 7].map((m) => m * d * 10))
+  .concat(1e9)
+
+/** The counter a latency is tallied in: its bucket's upper bound (the last bucket takes the rest). */
+export function latencyCounter(ms: number): string {
+  return `l:${LATENCY_BOUNDS_MS.find((bound) => ms <= bound) ?? 1e9}`
+}
+
+export const hourOf = (at: number) => at - (at % HOUR_MS)
+export const dayOf = (at: number) => at - (at % DAY_MS)
+
+/** An event about one sign-up, with its address masked for the activity. */
+export function signUpEvent(
+  form: string,
+  outcome: EventOutcome,
+  at: number,
+  email: unknown,
+  latencyMs?: number
+): MetricEvent {
+  return {
+    form,
+    outcome,
+    at,
+    email: typeof email === 'string' ? maskEmail(email) : null,
+    latencyMs,
+  }
+}
+
+/**
+ * Counted as `retried`: an attempt that reached CC (or the network) and failed for a reason that
+ * retrying can fix (5xx, 429, a dropped connection, a 401 after a refresh). Waiting for a pacing
+ * slot, a pause or a reconnect sent nothing, so it is not an attempt; CC's 403 is account-wide
+ * and parks the outbox for the owner, as a lost connection does, so it is not one either.
+ */
+export function isRetry(attempt: Undelivered): boolean {
+  return attempt.kind !== 'no_slot' && attempt.kind !== 'no_token' && attempt.kind !== 'forbidden'
+}
+
+/** The counts and activity lines of `events`, counts summed per hour, form and name. */
+export function tallyOf(events: readonly MetricEvent[]): Tally {
+  const counts = new Map<string, Count>()
+  const add = (hour: number, form: string, name: string) => {
+    const key = `${hour}|${form}|${name}`
+    const count = counts.get(key)
+    if (count) count.n++
+    else counts.set(key, { hour, form, name, n: 1 })
+  }
+  for (const e of events) {
+    add(hourOf(e.at), e.form, e.outcome)
+    if (e.latencyMs !== undefined) add(hourOf(e.at), e.form, latencyCounter(e.latencyMs))
+  }
+  return {
+    counts: [...counts.values()],
+    activity: events.map((e) => ({
+      at: e.at,
+      form: e.form,
+      outcome: e.outcome,
+      email: e.email,
+      latencyMs: e.latencyMs ?? null,
+    })),
+  }
+}
+
+/** The counters of one bucket (an hour or a day) and form, by name. */
+export interface CounterBucket {
+  start: number
+  form: string
+  counts: Record<string, number>
+}
+
+/** Rows into buckets; rows of one bucket, form and name add up (a day from its hours). */
+export function groupCounters(rows: readonly CounterRow[]): CounterBucket[] {
+  const buckets = new Map<string, CounterBucket>()
+  for (const { start, form, name, n } of rows) {
+    const key = `${start}|${form}`
+    const bucket = buckets.get(key) ?? { start, form, counts: {} }
+    buckets.set(key, bucket)
+    bucket.counts[name] = (bucket.counts[name] ?? 0) + n
+  }
+  return [...buckets.values()]
+}
+
+/** Counters summed over buckets (all forms, or the selected one). */
+export function sumCounts(buckets: readonly CounterBucket[]): Record<string, number> {
+  const sum: Record<string, number> = {}
+  for (const b of buckets)
+    for (const [name, n] of Object.entries(b.counts)) sum[name] = (sum[name] ?? 0) + n
+  return sum
+}
+
+/**
+ * p50 and p95 of the latency histogram in `counts`, by nearest rank: the upper bound of the bucket
+ * holding the q-th sample (null when nothing was delivered).
+ */
+export function latencyPercentiles(counts: Record<string, number>): {
+  p50: number | null
+  p95: number | null
+} {
+  const buckets = LATENCY_BOUNDS_MS.map((bound) => [bound, counts[`l:${bound}`] ?? 0])
+  const total = buckets.reduce((sum, [, n]) => sum + n, 0)
+  const at = (q: number) => {
+    if (total === 0) return null
+    let seen = 0
+    for (const [bound, n] of buckets) {
+      seen += n
+      if (seen >= Math.ceil(q * total)) return bound
+    }
+    return null
+  }
+  return { p50: at(0.5), p95: at(0.95) }
+}
+
+const pick = <K extends string>(keys: readonly K[], counts: Record<string, number>) =>
+  Object.fromEntries(keys.map((k) => [k, counts[k] ?? 0])) as Record<K, number>
+
+export interface HourReport {
+  hour: string
+  form: string
+  intake: Record<IntakeOutcome, number>
+  delivery: Record<DeliveryOutcome, number>
+  latency_ms: { p50: number | null; p95: number | null }
+}
+
+/** The body of GET /admin/api/metrics (README "Metrics"). */
+export interface MetricsReport {
+  from: string
+  to: string
+  hours: HourReport[]
+  totals: { intake: Record<IntakeOutcome, number>; delivery: Record<DeliveryOutcome, number> }
+}
+
+/**
+ * The last `hours` hours up to `now` (the current one partial), one entry per hour and form, every
+ * outcome present; `forms` are the forms to report (entries for other forms are left out).
+ */
+export function metricsReport(
+  buckets: readonly CounterBucket[],
+  window: { now: number; hours: number; forms: readonly string[] }
+): MetricsReport {
+  const from = hourOf(window.now) - (window.hours - 1) * HOUR_MS
+  const byKey = new Map(buckets.map((b) => [`${b.start}|${b.form}`, b.counts]))
+  const hours: HourReport[] = []
+  for (let start = from; start <= window.now; start += HOUR_MS) {
+    for (const form of window.forms) {
+      const counts = byKey.get(`${start}|${form}`) ?? {}
+      hours.push({
+        hour: new Date(start).toISOString(),
+        form,
+        intake: pick(INTAKE_OUTCOMES, counts),
+        delivery: pick(DELIVERY_OUTCOMES, counts),
+        latency_ms: latencyPercentiles(counts),
+      })
+    }
+  }
+  const total = (keys: readonly string[], part: 'intake' | 'delivery') =>
+    Object.fromEntries(
+      keys.map((k) => [k, hours.reduce((s, h) => s + (h[part] as Record<string, number>)[k], 0)])
+    )
+  return {
+    from: new Date(from).toISOString(),
+    to: new Date(window.now).toISOString(),
+    hours,
+    totals: {
+      intake: total(INTAKE_OUTCOMES, 'intake') as Record<IntakeOutcome, number>,
+      delivery: total(DELIVERY_OUTCOMES, 'delivery') as Record<DeliveryOutcome, number>,
+    },
+  }
+}
+
+/**
+ * `columns` consecutive buckets of `span` from `from`, each with the counters of `form` (or of
+ * every form, when null): the charts' data.
+ */
+export function series(
+  buckets: readonly CounterBucket[],
+  span: Span,
+  from: number,
+  columns: number,
+  form: string | null
+): { start: number; counts: Record<string, number> }[] {
+  const size = span === 'hour' ? HOUR_MS : DAY_MS
+  return Array.from({ length: columns }, (_, i) => {
+    const start = from + i * size
+    const mine = buckets.filter((b) => b.start === start && (form === null || b.form === form))
+    return { start, counts: sumCounts(mine) }
+  })
+}

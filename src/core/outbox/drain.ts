@@ -1,0 +1,222 @@
+/**
+ * @module delivery
+ * Drains the outbox: nothing accepted is ever lost.
+ *
+ * - A wake-up (a Durable Object alarm on Workers) runs `drain()`, with the cron as a watchdog.
+ *   It leases due items as pacing slots allow, sends them through cc-api.ts, and deletes them on
+ *   success or reschedules them (retryPlan in outbox.ts). `throttled` pauses briefly,
+ *   `quota_exceeded` parks until midnight UTC, `needs_reauth` parks until the owner reconnects.
+ * - Sends are at-least-once: an item is leased while in flight, and a crash mid-send makes it due
+ *   again after the lease. sign_up_form is an upsert by email, so a redelivery is harmless.
+ * - CC refusing a sign-up for good makes it a dead letter, with an alert; the owner can Retry.
+ *   CC's 403 is account-wide (a scope, a privilege, the app): it parks the outbox as a needed
+ *   reconnect does, with no attempt burned and no dead letter.
+ * - The backlog alarm (`watchBacklog`) is checked after anything that moves the backlog.
+ */
+import type { Alert } from '../alerts/alert-webhook.ts'
+import type { Config } from '../app/config.ts'
+import { type CcApi, SEND_TIMEOUT_MS } from '../cc/api.ts'
+import { type CcOutcome, signUpRequest } from '../cc/client.ts'
+import { SLOWEST_REFRESH_MS } from '../connection/connection.ts'
+import type { Clock } from '../lib/clock.ts'
+import {
+  type EventOutcome,
+  isRetry,
+  type MetricEvent,
+  signUpEvent,
+  type Tally,
+} from '../metrics/metrics.ts'
+import type { OutboxItem, OutboxRepo } from '../relay/store.ts'
+import type { SignUpFormBody } from '../signup/sign-up-form.ts'
+import { parksForOwner, retryPlan } from './retry-plan.ts'
+
+export interface DeliveryDeps {
+  repo: OutboxRepo
+  api: CcApi
+  config: () => Config
+  clock: Clock
+  alert: (alert: Alert) => Promise<unknown>
+  /** Asks the runtime to call drain() at `at` (a Durable Object alarm on Workers). */
+  wake: (at: number) => Promise<void>
+  /** The tally of `events`, for the write of the event they count (metrics.ts). */
+  tally: (events: MetricEvent[]) => Tally
+  /** CC answered 403 to a sign-up sent with `accessToken`: the connection parks (needs_reauth). */
+  forbidden: (accessToken: string, message: string) => Promise<void>
+}
+
+/**
+ * Outlives the slowest attempt (a refresh of 3 × (1.1 s + 30 s), a 10 s send, a 401, another
+ * refresh and send: about 207 s), with half a minute to spare, so only a crash lets a lease
+ * lapse; a new Durable Object instance releases its predecessor's leases at once (sql-store.ts
+ * `migrate`).
+ */
+export const LEASE_MS = 2 * (SLOWEST_REFRESH_MS + SEND_TIMEOUT_MS) + 30_000
+const DRAIN_BUDGET_MS = 25_000
+/** Waits for a pacing slot longer than this end the drain; a wake-up is set for the slot. */
+const MAX_SLOT_WAIT_MS = 2_000
+
+/**
+ * Stores a dead letter (from the queue, or straight from an inline send), counting `events` in
+ * the same write, and tells the owner.
+ */
+export async function recordDeadLetter(
+  deps: Pick<DeliveryDeps, 'repo' | 'alert' | 'tally'>,
+  item: { id?: number; formId: string; emailHash?: string; payload: SignUpFormBody },
+  outcome: Extract<CcOutcome, { kind: 'dead' }>,
+  now: number,
+  events: MetricEvent[]
+): Promise<void> {
+  const error = {
+    status: outcome.status,
+    errorKey: outcome.errorKey,
+    message: outcome.message,
+    at: now,
+  }
+  await deps.repo.kill(item, error, now, deps.tally(events))
+  console.log(
+    JSON.stringify({
+      msg: 'dead_letter',
+      form: item.formId,
+      cc_status: outcome.status,
+      error_key: outcome.errorKey,
+    })
+  )
+  await deps.alert({
+    event: 'dead_letter',
+    state: 'dead_letter',
+    reason: {
+      code: outcome.errorKey,
+      message: `Constant Contact answered ${outcome.status} for a sign-up to form "${item.formId}": ${outcome.message}`,
+    },
+    at: new Date(now).toISOString(),
+  })
+}
+
+/** What the owner reads (status, alert) when CC answers 403 to a sign-up. */
+export function forbiddenMessage(ccMessage: string): string {
+  return `Constant Contact answered 403${ccMessage ? ` (${ccMessage})` : ''}: a missing scope or privilege, or a deactivated app. Sign-ups wait for a reconnect.`
+}
+
+/** Checks the backlog alarm (store-rules.ts `backlogAlarm`) and alerts a new crossing. */
+export async function watchBacklog(
+  deps: Pick<DeliveryDeps, 'repo' | 'config' | 'clock' | 'alert'>
+): Promise<void> {
+  const cap = deps.config().OUTBOX_MAX_PENDING
+  const alarm = await deps.repo.backlogAlarm(cap)
+  if (alarm.crossed === null) return
+  await deps.alert({
+    event: 'backlog',
+    state: 'backlog',
+    reason: {
+      code: `backlog_${alarm.crossed}`,
+      message: `${alarm.pending} sign-ups waiting: ${alarm.crossed} % of OUTBOX_MAX_PENDING (${cap})`,
+    },
+    at: new Date(deps.clock.now()).toISOString(),
+  })
+}
+
+export class Delivery {
+  readonly #deps: DeliveryDeps
+  #draining: Promise<number> | null = null
+
+  constructor(deps: DeliveryDeps) {
+    this.#deps = deps
+  }
+
+  /** Sends what is due, within the pace, for up to DRAIN_BUDGET_MS; then schedules the next wake. */
+  drain(): Promise<number> {
+    if (!this.#draining) {
+      this.#draining = this.#drain().finally(() => {
+        this.#draining = null
+      })
+    }
+    return this.#draining
+  }
+
+  /** The owner's Retry: dead letters back to the queue, then deliver. */
+  async retryDead(id: number | 'all'): Promise<number> {
+    const now = this.#deps.clock.now()
+    const revived = await this.#deps.repo.revive(id, now)
+    if (revived > 0) {
+      await watchBacklog(this.#deps)
+      await this.#deps.wake(now)
+    }
+    return revived
+  }
+
+  async purge(): Promise<number> {
+    const days = this.#deps.config().DEAD_LETTER_RETENTION_DAYS
+    return this.#deps.repo.purgeDead(this.#deps.clock.now() - days * 86_400_000)
+  }
+
+  async #drain(): Promise<number> {
+    const { clock, api, repo } = this.#deps
+    const started = clock.now()
+    let sent = 0
+    let parkedForAuth = false
+    while (clock.now() - started < DRAIN_BUDGET_MS) {
+      const now = clock.now()
+      if ((await api.blockedUntil(now)) > now) break
+      // Waiting for the owner: nothing is claimed (a parked backlog costs a drain nothing).
+      if (await api.waitsForOwner()) {
+        parkedForAuth = true
+        break
+      }
+      const slots = await api.availableSlots(now)
+      if (slots === 0) {
+        const wait = (await api.nextSlotAt(now)) - now
+        if (wait > MAX_SLOT_WAIT_MS) break
+        await clock.sleep(wait)
+        continue
+      }
+      const items = await repo.claimDue(now, slots, now + LEASE_MS)
+      if (items.length === 0) break
+      const outcomes = await Promise.all(items.map((item) => this.#deliverQueued(item)))
+      sent += outcomes.filter((o) => o === 'delivered').length
+      if (outcomes.includes('parked')) {
+        parkedForAuth = true
+        break
+      }
+    }
+    // Parked for a reconnect: no wake-ups (no attempts are burned); reconnecting wakes us.
+    if (!parkedForAuth) await this.#scheduleWake()
+    // Deliveries lower the backlog: below a quarter of the cap its alarm re-arms.
+    await watchBacklog(this.#deps)
+    return sent
+  }
+
+  async #deliverQueued(item: OutboxItem): Promise<'delivered' | 'parked' | 'later'> {
+    const { repo, clock } = this.#deps
+    const apiBase = this.#deps.config().CC_API_BASE_URL
+    const attempt = await this.#deps.api.call((token) =>
+      signUpRequest(apiBase, token, item.payload)
+    )
+    const now = clock.now()
+    const result = attempt.kind === 'answered' ? attempt.outcome : attempt
+    const event = (outcome: EventOutcome, latencyMs?: number) =>
+      signUpEvent(item.formId, outcome, now, item.payload.email_address, latencyMs)
+    if (result.kind === 'delivered') {
+      const latency = now - item.createdAt
+      await repo.delivered(item.id, now, this.#deps.tally([event('delivered', latency)]))
+      return 'delivered'
+    }
+    if (result.kind === 'dead') {
+      await recordDeadLetter(this.#deps, item, result, now, [event('dead_lettered')])
+      return 'later'
+    }
+    if (attempt.kind === 'answered' && result.kind === 'forbidden')
+      await this.#deps.forbidden(attempt.accessToken, forbiddenMessage(result.message))
+    const { nextAttemptAt, attempts, error } = retryPlan(result, item.attempts, now)
+    const retried = isRetry(result) ? this.#deps.tally([event('retried')]) : undefined
+    await repo.reschedule(item.id, nextAttemptAt, attempts, error, retried)
+    return parksForOwner(result) ? 'parked' : 'later'
+  }
+
+  async #scheduleWake() {
+    const next = await this.#deps.repo.nextDueAt()
+    if (next === null) return
+    const now = this.#deps.clock.now()
+    const api = this.#deps.api
+    await this.#deps.wake(Math.max(next, await api.blockedUntil(now), await api.nextSlotAt(now)))
+  }
+}

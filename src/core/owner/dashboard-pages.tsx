@@ -1,0 +1,383 @@
+/** @module views/admin: the owner's pages. */
+
+import type { SandboxView } from '../../sandbox/model.ts'
+import { AlertsCard } from '../alerts/alerts-card.tsx'
+import type { Catalog, ProfileCheck } from '../cc/catalog.ts'
+import { FormAuditCard, FormSource, NewFormLink } from '../forms/form-pages.tsx'
+import { TurnstileWarning } from '../forms/turnstile-warning.tsx'
+import { type Insights, InsightsSection } from '../metrics/metrics-pages.tsx'
+import type { DeadLetterView, RelayStatus } from '../relay/relay-service.ts'
+import type { FormAuditEntry } from '../relay/store.ts'
+import { NextStep, Page } from '../ui/layout.tsx'
+
+export function SignInPage({ error, sandboxHint }: { error?: string; sandboxHint?: boolean }) {
+  return (
+    <Page title="Owner sign-in">
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <form method="post" action="/admin/login" class="card">
+        <label for="token">Admin token (the ADMIN_TOKEN secret)</label>
+        <br />
+        <input id="token" name="token" type="password" autocomplete="current-password" required />
+        <p>
+          <button type="submit">Sign in</button>
+        </p>
+      </form>
+      {sandboxHint && (
+        <p>
+          Sandbox mode: the admin token was printed by <code>npm start</code>.
+        </p>
+      )}
+    </Page>
+  )
+}
+
+const STATE_TEXT: Record<RelayStatus['state'], string> = {
+  connected: 'Connected',
+  degraded: 'Connected, but refreshing is failing (retrying)',
+  needs_reauth: 'Reconnect needed',
+  not_connected: 'Not connected',
+}
+
+function ConnectionCard({ status: s }: { status: RelayStatus }) {
+  const connected = s.state !== 'not_connected'
+  return (
+    <section class="card" id="connection">
+      <h2>Connection</h2>
+      <p class={`state-${s.state}`} data-state={s.state}>
+        <strong>{STATE_TEXT[s.state]}</strong>
+      </p>
+      <dl>
+        <dt>Account</dt>
+        <dd>
+          {s.account.summary?.organization_name && `${s.account.summary.organization_name} · `}
+          {s.account.sub ?? '—'}
+        </dd>
+        <dt>Token expires</dt>
+        <dd>{s.access_token_expires_at ?? '—'}</dd>
+        <dt>Last refresh</dt>
+        <dd>{s.last_refresh_at ?? '—'}</dd>
+        <dt>Last error</dt>
+        <dd>
+          {s.last_error
+            ? `${s.last_error.code} at ${s.last_error.at}: ${s.last_error.message}`
+            : '—'}
+        </dd>
+      </dl>
+      {!s.refreshable && connected && (
+        <p class="error">
+          No refresh token: add <code>offline_access</code> to CC_SCOPES and reconnect, or the
+          connection stops when the token expires.
+        </p>
+      )}
+      <p>
+        <a class="button" href="/oauth/authorize">
+          {connected ? 'Reconnect' : 'Connect Constant Contact'}
+        </a>{' '}
+        {connected && (
+          <form class="inline" method="post" action="/admin/disconnect">
+            <button class="danger" type="submit">
+              Disconnect
+            </button>
+          </form>
+        )}
+      </p>
+      {connected && (
+        <p>
+          Disconnect forgets the tokens stored here; it does not revoke the grant at Constant
+          Contact. To revoke it, remove the app's access in your{' '}
+          <a href="https://app.constantcontact.com/" rel="noopener noreferrer">
+            Constant Contact account
+          </a>{' '}
+          (account settings, connected apps and integrations), or rotate the app's client secret in
+          the{' '}
+          <a href="https://app.constantcontact.com/pages/dma/portal/" rel="noopener noreferrer">
+            developer portal
+          </a>
+          , which forces a reconnect.
+        </p>
+      )}
+    </section>
+  )
+}
+
+function DeliveryCard({
+  status,
+  deadLetters,
+}: {
+  status: RelayStatus
+  deadLetters: DeadLetterView[]
+}) {
+  const o = status.outbox
+  return (
+    <section class="card" id="delivery">
+      <h2>Delivery</h2>
+      <dl>
+        <dt>Delivered today</dt>
+        <dd data-figure="delivered_today">{o.delivered_today}</dd>
+        <dt>Pending</dt>
+        <dd data-figure="pending">
+          {o.pending}
+          {o.parked > 0 && ` (${o.parked} parked)`}
+        </dd>
+        <dt>Backlog</dt>
+        <dd data-figure="backlog">
+          {o.pending} of {o.max_pending} (OUTBOX_MAX_PENDING)
+          {o.pending >= o.max_pending && ': full, new sign-ups are refused'}
+        </dd>
+        <dt>Oldest pending</dt>
+        <dd>{o.oldest_pending_age_seconds === null ? '—' : `${o.oldest_pending_age_seconds} s`}</dd>
+        <dt>Dead letters</dt>
+        <dd data-figure="dead">{o.dead}</dd>
+        <dt>Daily quota</dt>
+        <dd>
+          {o.quota_used_today} / {o.quota_limit} requests (resets 00:00 UTC)
+        </dd>
+        {o.parked_until && (
+          <>
+            <dt>Parked until</dt>
+            <dd>{o.parked_until}</dd>
+          </>
+        )}
+      </dl>
+      {deadLetters.length > 0 && (
+        <>
+          <h3>Dead letters</h3>
+          <p>
+            Constant Contact refused these sign-ups. Fix the cause (often a deleted list or custom
+            field), then Retry.
+          </p>
+          <form method="post" action="/admin/dead-letters/all/retry">
+            <button type="submit">Retry all</button>
+          </form>
+          <ul class="dead-letters">
+            {deadLetters.map((d) => (
+              <li class="card" data-dead-letter={d.id}>
+                <strong>{d.email_masked}</strong> · form {d.form_id} · {d.dead_at}
+                <br />
+                {d.error && `${d.error.status} ${d.error.error_key}: ${d.error.message}`}{' '}
+                <form class="inline" method="post" action={`/admin/dead-letters/${d.id}/retry`}>
+                  <button type="submit">Retry</button>
+                </form>{' '}
+                <form class="inline" method="post" action={`/admin/dead-letters/${d.id}/delete`}>
+                  <button class="danger" type="submit">
+                    Delete
+                  </button>
+                </form>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  )
+}
+
+export interface FormCard {
+  formId: string
+  snippet: string
+  check: ProfileCheck | null
+  /** Made in the dashboard: when it last changed. Null: from FORMS. */
+  updatedAt: number | null
+  /** Whether the form asks for a Turnstile token (the dashboard warns when it does not). */
+  turnstile: boolean
+}
+
+/** A list or custom field: its name, then the id to copy into FORMS. */
+function CatalogEntry({ name, id }: { name: string; id: string }) {
+  return (
+    <li>
+      {name} <code>{id}</code>
+    </li>
+  )
+}
+
+function CatalogCard({
+  catalog,
+  catalogError,
+}: {
+  catalog: Catalog | null
+  catalogError: string | null
+}) {
+  if (!catalog) {
+    return (
+      <section class="card" id="catalog">
+        <h2>Lists and custom fields</h2>
+        <p>{catalogError ?? 'Connect to see your Constant Contact lists and custom fields.'}</p>
+      </section>
+    )
+  }
+  return (
+    <section class="card" id="catalog">
+      <h2>Lists and custom fields</h2>
+      <p>From your Constant Contact account ({catalog.fetched_at}), with their ids.</p>
+      <h3>Lists</h3>
+      <ul>
+        {catalog.lists.map((l) => (
+          <CatalogEntry name={l.name} id={l.list_id} />
+        ))}
+      </ul>
+      <h3>Custom fields</h3>
+      {catalog.custom_fields.length === 0 ? (
+        <p>None.</p>
+      ) : (
+        <ul>
+          {catalog.custom_fields.map((f) => (
+            <CatalogEntry name={f.label} id={f.custom_field_id} />
+          ))}
+        </ul>
+      )}
+    </section>
+  )
+}
+
+function ProfileCheckNote({ check }: { check: ProfileCheck | null }) {
+  if (!check) return null
+  if (check.unknown_lists.length === 0 && check.unknown_custom_fields.length === 0) {
+    return (
+      <p class="state-connected" data-check="ok">
+        Every list and custom field id exists in Constant Contact.
+      </p>
+    )
+  }
+  return (
+    <p class="error" data-check="drift">
+      This profile refers to ids your Constant Contact account does not have, so sign-ups would be
+      refused:
+      {check.unknown_lists.map((id) => (
+        <>
+          {' '}
+          list <code>{id}</code>
+        </>
+      ))}
+      {check.unknown_custom_fields.map((c) => (
+        <>
+          {' '}
+          custom field <code>{c.alias}</code> (<code>{c.custom_field_id}</code>)
+        </>
+      ))}
+    </p>
+  )
+}
+
+function FormsCard({ forms }: { forms: FormCard[] }) {
+  return (
+    <section class="card" id="forms">
+      <h2>Forms</h2>
+      {forms.length === 0 && <p>No forms yet: make one with New form.</p>}
+      <NewFormLink />
+      {forms.map((f) => (
+        <article class="card" data-form={f.formId} id={`form-${f.formId}`}>
+          <h3>{f.formId}</h3>
+          <FormSource formId={f.formId} updatedAt={f.updatedAt} />
+          <ProfileCheckNote check={f.check} />
+          <TurnstileWarning turnstile={f.turnstile} />
+          <p>Paste this into your site:</p>
+          {/* biome-ignore lint/a11y/useSemanticElements: a scrolling <pre> must be focusable and named; <pre> takes no name without a role */}
+          <pre tabindex={0} role="region" aria-label={`Snippet of the form ${f.formId}`}>
+            <code>{f.snippet}</code>
+          </pre>
+          <form method="post" action={`/admin/forms/${f.formId}/test`}>
+            <label for={`test-${f.formId}`}>Send a test sign-up through the relay</label>
+            <br />
+            <input
+              id={`test-${f.formId}`}
+              name="email"
+              type="email"
+              required
+              placeholder="you@example.com"
+            />{' '}
+            <button type="submit">Send test</button>
+          </form>
+        </article>
+      ))}
+    </section>
+  )
+}
+
+function SandboxCard({ view }: { view: SandboxView }) {
+  return (
+    <section class="card" id="sandbox">
+      <h2>Sandbox contacts</h2>
+      <p>
+        What the stand-in Constant Contact has received.{' '}
+        <a href="/__sandbox">Manage sandbox lists</a>.
+      </p>
+      {view.contacts.length === 0 ? (
+        <p>No contacts yet.</p>
+      ) : (
+        <ul>
+          {view.contacts.map((c) => (
+            <li data-sandbox-contact={c.email_address}>
+              {c.email_address} · {c.updated_at}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  )
+}
+
+export function DashboardPage(props: {
+  status: RelayStatus
+  deadLetters: DeadLetterView[]
+  catalog: Catalog | null
+  catalogError: string | null
+  forms: FormCard[]
+  formAudit: FormAuditEntry[]
+  sandboxView: SandboxView | null
+  insights: Insights
+  notice?: string
+  sandbox: boolean
+}) {
+  return (
+    <Page title="ctct-relay">
+      {props.notice && (
+        <p class="card message" role="status">
+          {props.notice}
+        </p>
+      )}
+      {props.sandbox && (
+        <p class="card">
+          Sandbox mode: Constant Contact is simulated locally. Nothing leaves this machine.
+        </p>
+      )}
+      <ConnectionCard status={props.status} />
+      <DeliveryCard status={props.status} deadLetters={props.deadLetters} />
+      <InsightsSection insights={props.insights} status={props.status} />
+      <FormsCard forms={props.forms} />
+      <FormAuditCard audit={props.formAudit} />
+      <CatalogCard catalog={props.catalog} catalogError={props.catalogError} />
+      <AlertsCard alerts={props.status.alerts} />
+      {props.sandboxView && <SandboxCard view={props.sandboxView} />}
+      <form method="post" action="/admin/logout">
+        <button class="secondary" type="submit">
+          Sign out
+        </button>
+      </form>
+    </Page>
+  )
+}
+
+/** What "Send a test sign-up" got: the status and JSON body a visitor's script would have. */
+export function TestSignupPage({ status, answer }: { status: number; answer: string }) {
+  return (
+    <Page title={`Test sign-up: ${status}`}>
+      <p class="message">
+        The relay answered <strong data-test-status={status}>{status}</strong>:
+      </p>
+      {/* biome-ignore lint/a11y/useSemanticElements: a scrolling <pre> must be focusable and named; <pre> takes no name without a role */}
+      <pre tabindex={0} role="region" aria-label="The relay's answer">
+        <code>{answer}</code>
+      </pre>
+      <p>
+        200 means Constant Contact accepted it now; 202 means it is queued and will be delivered;
+        anything else says what went wrong.
+      </p>
+      <NextStep href="/admin" label="Back to /admin" />
+    </Page>
+  )
+}

@@ -1,0 +1,185 @@
+/**
+ * @module routes/admin
+ * The owner's dashboard and its actions, mounted at /admin. /admin itself shows the sign-in form
+ * to anyone else; every other route but login and logout is owner-only. Errors are the app's
+ * onError's (app.ts): a page or JSON, by what the request accepts.
+ */
+import type { MiddlewareHandler } from 'hono'
+import { getCookie } from 'hono/cookie'
+import { csrf } from 'hono/csrf'
+import { Hono } from 'hono/tiny'
+import type { AppEnv } from '../app/app-env.ts'
+import { AppError } from '../app/errors.ts'
+import { randomToken } from '../connection/oauth.ts'
+import { formCards, formEditorRoutes } from '../forms/form-routes.tsx'
+import { type FormDirectory, withCurrentForm } from '../forms/forms.ts'
+import { loadInsights, metricsRoutes } from '../metrics/metrics-routes.tsx'
+import { keepAliveOf } from '../metrics/outcome-recorder.ts'
+import {
+  type AcceptDeps,
+  acceptSignup,
+  reachedBackend,
+  signupAnswer,
+  signupJson,
+} from '../signup/accept-signup.ts'
+import { visitorText } from '../signup/visitor-text.ts'
+import {
+  issueSession,
+  SESSION_COOKIE,
+  SESSION_TTL_SECONDS,
+  setOwnerCookie,
+  verifySession,
+} from './credentials.ts'
+import { DashboardPage, SignInPage, TestSignupPage } from './dashboard-pages.tsx'
+import { formField, ownerForm } from './owner-body.ts'
+import { type OwnerCheck, ownerPageHeaders, tryAdminToken } from './owner-only.ts'
+
+export interface AdminDeps extends AcceptDeps {
+  isOwner: OwnerCheck
+  ownerOnly: MiddlewareHandler<AppEnv>
+  forms: FormDirectory
+}
+
+const NOTICES: Record<string, string> = {
+  connected: 'Connected to Constant Contact.',
+  disconnected:
+    'Disconnected. The tokens stored here are gone; the grant at Constant Contact is not revoked.',
+  retrying: 'Queued for another delivery attempt.',
+  deleted: 'Dead letter deleted.',
+  form_saved: 'Form saved. It takes sign-ups from now on.',
+  form_deleted: 'Form deleted.',
+}
+
+/** The owner's test sign-ups share one rate-limit bucket, apart from every visitor's. */
+const OWNER_TEST_CLIENT = 'owner-test-sign-up'
+
+export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
+  const { isOwner, ownerOnly } = deps
+  const admin = new Hono<AppEnv>()
+  admin.use(ownerPageHeaders)
+  // State-changing owner actions are POSTs; reject cross-site form posts by Origin.
+  admin.use(csrf())
+  admin.use(ownerForm)
+
+  admin.get('/', async (c) => {
+    const config = c.var.config
+    if (!(await isOwner(c))) return c.html(<SignInPage sandboxHint={config.sandbox} />)
+    const backend = deps.backend()
+    const [status, deadLetters, sandboxView, dashboardForms, insights] = await Promise.all([
+      backend.status(),
+      backend.deadLetters(),
+      backend.sandbox(),
+      backend.forms(),
+      loadInsights(deps, c),
+    ])
+    const catalogResult = status.connected ? await backend.catalog() : null
+    const catalog = catalogResult?.ok ? catalogResult.value : null
+    const catalogError = catalogResult && !catalogResult.ok ? catalogResult.message : null
+    const origin = new URL(c.req.url).origin
+    const forms = await formCards(config, origin, dashboardForms.forms, catalog)
+    return c.html(
+      <DashboardPage
+        status={status}
+        deadLetters={deadLetters}
+        catalog={catalog}
+        catalogError={catalogError}
+        forms={forms}
+        formAudit={dashboardForms.audit}
+        sandboxView={sandboxView}
+        insights={insights}
+        notice={NOTICES[c.req.query('notice') ?? '']}
+        sandbox={config.sandbox}
+      />
+    )
+  })
+
+  admin.post('/login', async (c) => {
+    const config = c.var.config
+    const backend = deps.backend()
+    if (!(await tryAdminToken(c, backend, formField(c, 'token')))) {
+      return c.html(
+        <SignInPage error="That token is not right." sandboxHint={config.sandbox} />,
+        401
+      )
+    }
+    const id = randomToken()
+    const now = deps.now()
+    await backend.openSession(id, now + SESSION_TTL_SECONDS * 1000)
+    const cookie = await issueSession(config.ADMIN_TOKEN, now, id)
+    setOwnerCookie(c, SESSION_COOKIE, cookie, SESSION_TTL_SECONDS)
+    return c.redirect('/admin', 303)
+  })
+
+  // Ends the session where it is kept, not just in this browser: a copied cookie is refused too.
+  admin.post('/logout', async (c) => {
+    const cookie = getCookie(c, SESSION_COOKIE, 'host')
+    const id = cookie && (await verifySession(cookie, c.var.config.ADMIN_TOKEN, deps.now()))
+    if (id) await deps.backend().closeSession(id)
+    setOwnerCookie(c, SESSION_COOKIE, null)
+    return c.redirect('/admin', 303)
+  })
+
+  admin.get('/status', ownerOnly, async (c) => c.json(await deps.backend().status()))
+  admin.route('/', metricsRoutes(deps))
+
+  // "Send a test sign-up": the visitor's acceptance and answer, minus the duplicate window, so
+  // a repeated test reaches CC again.
+  admin.post('/forms/:formId/test', ownerOnly, async (c) => {
+    const formId = c.req.param('formId')
+    const email = formField(c, 'email')
+    type Answer = ReturnType<typeof signupJson>
+    const { status, body } = await withCurrentForm<Answer>(
+      deps.forms,
+      c.var.config,
+      formId,
+      async (f) => {
+        if (!f) throw new AppError('unknown_form', `No form "${formId}"`)
+        const acceptance = await acceptSignup(deps, {
+          formId,
+          profile: f.profile,
+          types: f.types,
+          revision: f.revision,
+          fields: { email: [email] },
+          clientIp: OWNER_TEST_CLIENT,
+          turnstileSecret: c.var.config.TURNSTILE_SECRET_KEY,
+          skipDuplicateCheck: true,
+          keepAlive: keepAliveOf(c),
+        })
+        if (acceptance.outcome === 'stale') return { stale: acceptance.form }
+        const answer = signupJson(signupAnswer(acceptance), visitorText(f.profile))
+        return { done: answer, confirmed: reachedBackend(acceptance) }
+      }
+    )
+    return c.html(
+      <TestSignupPage status={status} answer={JSON.stringify(body)} />,
+      status >= 400 ? 400 : 200
+    )
+  })
+
+  admin.post('/dead-letters/:id/retry', ownerOnly, async (c) => {
+    const id = c.req.param('id') === 'all' ? 'all' : Number(c.req.param('id'))
+    if (id !== 'all' && !Number.isInteger(id))
+      throw new AppError('not_dead_letter', 'No such dead letter')
+    const revived = await deps.backend().retryDeadLetter(id)
+    if (revived === 0)
+      throw new AppError('not_dead_letter', 'No such dead letter (already retried or deleted?)')
+    return c.redirect('/admin?notice=retrying', 303)
+  })
+
+  admin.post('/dead-letters/:id/delete', ownerOnly, async (c) => {
+    const id = Number(c.req.param('id'))
+    if (!Number.isInteger(id) || !(await deps.backend().deleteDeadLetter(id))) {
+      throw new AppError('not_dead_letter', 'No such dead letter (already retried or deleted?)')
+    }
+    return c.redirect('/admin?notice=deleted', 303)
+  })
+
+  admin.route('/forms', formEditorRoutes(deps))
+
+  admin.post('/disconnect', ownerOnly, async (c) => {
+    await deps.backend().disconnect()
+    return c.redirect('/admin?notice=disconnected', 303)
+  })
+
+  return admin
+}

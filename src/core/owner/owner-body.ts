@@ -1,0 +1,37 @@
+/**
+ * @module owner-form
+ * The body of every owner POST (/admin/…, /__sandbox/…), read once by the visitors' bounded
+ * reader (submission.ts): at most MAX_BODY_BYTES, checked on the bytes before any parsing, else
+ * 413 `payload_too_large`. Routes read fields with `formField`, never `c.req.parseBody()`, which
+ * would buffer a body of any size.
+ *
+ * @example
+ * admin.use(ownerForm)
+ * admin.post('/login', (c) => … formField(c, 'token') …)
+ */
+import type { Context } from 'hono'
+import { createMiddleware } from 'hono/factory'
+import type { AppEnv } from '../app/app-env.ts'
+import { AppError } from '../app/errors.ts'
+import { type Fields, MAX_BODY_BYTES, readSubmission } from '../signup/read-fields.ts'
+
+const forms = new WeakMap<Request, Fields>()
+
+export const ownerForm = createMiddleware<AppEnv>(async function ownerForm(c, next) {
+  if (c.req.method === 'POST') {
+    const read = await readSubmission(c.req.raw, { maxBytes: MAX_BODY_BYTES, emptyAllowed: true })
+    if (!read.ok) throw new AppError(read.error, read.message)
+    forms.set(c.req.raw, read.fields)
+  }
+  await next()
+})
+
+/** The first value of a field of the POST body, or '' (the field is absent or not a POST). */
+export function formField(c: Context, name: string): string {
+  return formFields(c)[name]?.[0] ?? ''
+}
+
+/** Every field of the POST body, each with all its values (empty when not a POST). */
+export function formFields(c: Context): Fields {
+  return forms.get(c.req.raw) ?? {}
+}

@@ -1,0 +1,137 @@
+/**
+ * @module owner-middleware
+ * Who may use the owner's pages, as Hono middleware. The owner is, in this order:
+ * - a request carrying a valid Cloudflare Access assertion (when ACCESS_TEAM_DOMAIN and
+ *   ACCESS_AUD are set; an absent or invalid one falls through to the other checks);
+ * - `Authorization: Bearer <ADMIN_TOKEN>` (scripts; a wrong bearer is final, no cookie fallback,
+ *   and counts as a failed sign-in: the sign-in throttle answers 429 `rate_limited` after ten);
+ * - the session cookie set by POST /admin/login, while its session is live in the Durable Object.
+ *
+ * @example
+ * const isOwner = createOwnerCheck({ fetch, now: Date.now, backend })
+ * admin.post('/disconnect', ownerOnly(isOwner), (c) => …)
+ * admin.get('/', async (c) => c.html((await isOwner(c)) ? <DashboardPage … /> : <SignInPage />))
+ */
+import type { Context, MiddlewareHandler } from 'hono'
+import { getCookie } from 'hono/cookie'
+import { createMiddleware } from 'hono/factory'
+import type { AppEnv } from '../app/app-env.ts'
+import type { Config } from '../app/config.ts'
+import { AppError } from '../app/errors.ts'
+import { networkKey } from '../lib/network-key.ts'
+import { hashKey } from '../outbox/retry-plan.ts'
+import type { RelayBackend } from '../relay/relay-service.ts'
+import { ACCESS_JWT_HEADER, createAccessVerifier } from './cloudflare-access.ts'
+import { adminTokenMatches, SESSION_COOKIE, verifySession } from './credentials.ts'
+
+export interface OwnerCheckDeps {
+  /** For Cloudflare Access's key set. */
+  fetch: typeof fetch
+  now: () => number
+  /** Where sessions and failed sign-ins are kept (the Durable Object), shared by every isolate. */
+  backend: () => RelayBackend
+}
+
+/**
+ * Checks one attempt with ADMIN_TOKEN (the sign-in form's field, a Bearer) against the sign-in
+ * throttle, counting it when wrong. True when it is the owner; 429 `rate_limited` when the
+ * client's network is locked out, whether or not the token is right.
+ */
+export async function tryAdminToken(
+  c: Context<AppEnv>,
+  backend: RelayBackend,
+  token: string
+): Promise<boolean> {
+  const valid = await adminTokenMatches(token, c.var.config.ADMIN_TOKEN)
+  const client = await hashKey('owner', networkKey(c.req.header('cf-connecting-ip')))
+  const verdict = await backend.ownerAttempt(client, valid)
+  if (verdict.status === 'throttled') {
+    const minutes = Math.ceil(verdict.retryAfterSeconds / 60)
+    throw new AppError(
+      'rate_limited',
+      `Too many failed sign-ins from your network. Try again in ${minutes} minute(s).`,
+      { headers: { 'retry-after': String(verdict.retryAfterSeconds) } }
+    )
+  }
+  return verdict.status === 'allowed'
+}
+
+/** True when the request is the owner's. */
+export type OwnerCheck = (c: Context<AppEnv>) => Promise<boolean>
+
+/** The owner check for one app. Pages that show others something else use it directly. */
+export function createOwnerCheck(deps: OwnerCheckDeps): OwnerCheck {
+  // Built on first use from the validated config, then kept: one per app, so one per env.
+  let accessVerifier: ((jwt: string) => Promise<boolean>) | null | undefined
+  const verifyAccess = (config: Config, jwt: string): Promise<boolean> => {
+    if (accessVerifier === undefined) {
+      accessVerifier =
+        config.ACCESS_TEAM_DOMAIN && config.ACCESS_AUD
+          ? createAccessVerifier({
+              teamDomain: config.ACCESS_TEAM_DOMAIN,
+              aud: config.ACCESS_AUD,
+              fetch: deps.fetch,
+              now: deps.now,
+            })
+          : null
+    }
+    return accessVerifier ? accessVerifier(jwt) : Promise.resolve(false)
+  }
+
+  return async function isOwner(c) {
+    const assertion = c.req.header(ACCESS_JWT_HEADER)
+    if (assertion && (await verifyAccess(c.var.config, assertion))) return true
+    const authorization = c.req.header('authorization')
+    if (authorization?.startsWith('Bearer ')) {
+      return tryAdminToken(c, deps.backend(), authorization.slice(7))
+    }
+    const cookie = getCookie(c, SESSION_COOKIE, 'host')
+    const session = cookie && (await verifySession(cookie, c.var.config.ADMIN_TOKEN, deps.now()))
+    return session ? deps.backend().sessionLive(session) : false
+  }
+}
+
+/** Refuses anyone but the owner with 401 `unauthorized`, before the route runs. */
+export function ownerOnly(isOwner: OwnerCheck): MiddlewareHandler<AppEnv> {
+  return createMiddleware<AppEnv>(async function ownerOnly(c, next) {
+    if (!(await isOwner(c))) {
+      throw new AppError(
+        'unauthorized',
+        'Sign in at /admin first (or send Authorization: Bearer <ADMIN_TOKEN>).'
+      )
+    }
+    await next()
+  })
+}
+
+/**
+ * The headers of every owner page, the sign-in form included: no script can run at all
+ * (default-src 'none' and no script-src), styles only from /assets, forms post only here, and
+ * no framing. The views have no inline styles or scripts, so nothing needs an exception. The rest
+ * are the usual hardening headers (the set hono's secureHeaders sends by default), written out
+ * as constants: this runs on every page, and the middleware itself cost bytes in every bundle.
+ */
+const OWNER_PAGE_HEADERS: readonly [string, string][] = [
+  [
+    'Content-Security-Policy',
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  ],
+  ['Cross-Origin-Resource-Policy', 'same-origin'],
+  ['Cross-Origin-Opener-Policy', 'same-origin'],
+  ['Origin-Agent-Cluster', '?1'],
+  ['Referrer-Policy', 'no-referrer'],
+  ['Strict-Transport-Security', 'max-age=15552000; includeSubDomains'],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-DNS-Prefetch-Control', 'off'],
+  ['X-Download-Options', 'noopen'],
+  ['X-Frame-Options', 'SAMEORIGIN'],
+  ['X-Permitted-Cross-Domain-Policies', 'none'],
+  ['X-XSS-Protection', '0'],
+]
+
+/** Sets the owner pages' headers on the answer, once the route has made it. */
+export const ownerPageHeaders = createMiddleware(async function ownerPageHeaders(c, next) {
+  await next()
+  for (const [name, value] of OWNER_PAGE_HEADERS) c.res.headers.set(name, value)
+  c.res.headers.delete('X-Powered-By')
+})

@@ -1,0 +1,578 @@
+/**
+ * @module service
+ * `RelayService` is everything that must have a single writer: OAuth states, the token set and
+ * the outbox. On Workers it lives inside the Durable Object and its public methods are the
+ * object's whole RPC surface (`RelayBackend`); on Deno it runs in-process over KV.
+ */
+
+import type { SandboxKit, SandboxModel } from '../../sandbox/kit.ts'
+import type { SandboxView } from '../../sandbox/model.ts'
+import { AlertGate } from '../alerts/alert-coalescing.ts'
+import { type Alert, sendAlert } from '../alerts/alert-webhook.ts'
+import { type Config, type FormProfile, SANDBOX_ORIGIN } from '../app/config.ts'
+import type { Outcome } from '../app/errors.ts'
+import { CcApi } from '../cc/api.ts'
+import { type Catalog, fetchCatalog } from '../cc/catalog.ts'
+import { processAccountSummary } from '../cc/client.ts'
+import type { FieldTypes } from '../cc/field-types.ts'
+import { MemorySendGate, type SendGate } from '../cc/send-gate.ts'
+import { type AccessToken, Connection, type RefreshSerializer } from '../connection/connection.ts'
+import type { ConnectionHistoryEntry } from '../connection/history.ts'
+import { ccError } from '../connection/oauth.ts'
+import { type ConnectionStatus, lacksRequiredScope } from '../connection/state.ts'
+import { describeChanges } from '../forms/forms.ts'
+import type { Clock } from '../lib/clock.ts'
+import {
+  type ActivityEntry,
+  type CounterBucket,
+  type EventSink,
+  groupCounters,
+  METRICS_RETENTION_MS,
+  type MetricEvent,
+  type Span,
+  type Tally,
+  tallyOf,
+} from '../metrics/metrics.ts'
+import { type ClientLimiter, MemoryClientLimiter } from '../outbox/client-limiter.ts'
+import { Delivery } from '../outbox/drain.ts'
+import { maskEmail } from '../outbox/retry-plan.ts'
+import { Admission, type Submission, type SubmitResult } from '../outbox/submit.ts'
+import { type AfterAnswer, BEFORE_ANSWER } from './after-answer.ts'
+import type {
+  ActivityFilter,
+  AlertRepo,
+  AuthStateRepo,
+  DeadLetter,
+  FormAuditEntry,
+  FormRepo,
+  MetricsRepo,
+  OutboxRepo,
+  OwnerRepo,
+  PendingAuthorization,
+  StoredForm,
+  TokenRepo,
+} from './store.ts'
+
+export type { Submission, SubmitResult } from '../outbox/submit.ts'
+
+export const STATE_TTL_MS = 10 * 60_000
+/** Lists change rarely, and every GET spends CC quota: re-fetch at most every 5 minutes. */
+const CATALOG_TTL_MS = 5 * 60_000
+
+export interface OutboxStatus {
+  pending: number
+  /** Pending items that wait for a reconnect or for the daily quota to reset. */
+  parked: number
+  dead: number
+  delivered_today: number
+  quota_used_today: number
+  quota_limit: number
+  rate_per_second: number
+  oldest_pending_age_seconds: number | null
+  paused_until: string | null
+  parked_until: string | null
+  /** OUTBOX_MAX_PENDING: with `pending` at it, new sign-ups are refused (503 outbox_full). */
+  max_pending: number
+}
+
+/** One kind of alert's coalescing (alert-gate.ts), for /admin. */
+export interface AlertStatus {
+  event: string
+  last_sent_at: string | null
+  /** Held back since the last one sent: they go out with the next, or after the window. */
+  held: number
+  /** Held back, ever. */
+  held_total: number
+}
+
+export type RelayStatus = ConnectionStatus & { outbox: OutboxStatus; alerts: AlertStatus[] }
+
+export interface DeadLetterView {
+  id: number
+  form_id: string
+  email_masked: string
+  created_at: string
+  dead_at: string
+  error: { status: number; error_key: string; message: string } | null
+}
+
+/** What an attempt to act as the owner with ADMIN_TOKEN (sign-in form, Bearer) may do. */
+export type OwnerVerdict =
+  | { status: 'allowed' | 'refused' }
+  | { status: 'throttled'; retryAfterSeconds: number }
+
+/** The contract between the stateless app and the single writer (the Durable Object's RPC). */
+export interface RelayBackend {
+  /**
+   * One attempt with ADMIN_TOKEN from `client` (a hash of its network key): `valid` says whether
+   * the token matched. A wrong one is counted; a locked-out client is throttled either way.
+   */
+  ownerAttempt(client: string, valid: boolean): Promise<OwnerVerdict>
+  openSession(id: string, expiresAt: number): Promise<void>
+  sessionLive(id: string): Promise<boolean>
+  /** Sign-out: the session's cookie is refused from now on, wherever it was copied to. */
+  closeSession(id: string): Promise<void>
+  beginAuthorization(pending: PendingAuthorization): Promise<void>
+  /** `error` and `description` are CC's `error` and `error_description`, when it sent them. */
+  completeAuthorization(input: {
+    state: string
+    code?: string
+    error?: string
+    description?: string
+  }): Promise<Outcome<Connected>>
+  accessToken(options?: { rejected?: string }): Promise<Outcome<AccessToken>>
+  status(): Promise<RelayStatus>
+  disconnect(): Promise<void>
+  /**
+   * Delivers a validated sign-up now, or stores it durably before answering `queued`. With a
+   * `revision` (a dashboard form's), nothing is done unless the form is still at it: the answer
+   * is then `stale_profile`, with the form as it is now (forms.ts).
+   */
+  submit(
+    submission: Submission & { revision?: number }
+  ): Promise<SubmitResult | { status: 'stale_profile'; form: StoredForm | null }>
+  /**
+   * Sandbox mode only (null otherwise): what the stand-in CC holds, and list deletion to try
+   * config drift. The sandbox lives where CC traffic leaves from, so it is reached through here.
+   */
+  sandbox(op?: { deleteList?: string; restoreList?: string }): Promise<SandboxView | null>
+  /** The account's lists and custom fields, for the dashboard (cached a few minutes). */
+  catalog(options?: { refresh?: boolean }): Promise<Outcome<Catalog>>
+  /** The dashboard's forms (by id), and the newest entries of their audit trail. */
+  forms(): Promise<{ forms: StoredForm[]; audit: FormAuditEntry[] }>
+  form(id: string): Promise<StoredForm | null>
+  /** Creates or replaces a dashboard form (a no-op when nothing changed). */
+  saveForm(input: {
+    id: string
+    profile: FormProfile
+    types: FieldTypes
+  }): Promise<{ form: StoredForm; created: boolean }>
+  /** False when there was no such dashboard form. */
+  deleteForm(id: string): Promise<boolean>
+  /** Newest first; 100 unless `limit` says otherwise (the CSV export asks for them all). */
+  deadLetters(limit?: number): Promise<DeadLetterView[]>
+  retryDeadLetter(id: number | 'all'): Promise<number>
+  deleteDeadLetter(id: number): Promise<boolean>
+  /** The cron's entry: refresh ahead of expiry, watchdog, outbox drain, purge, held alerts. */
+  tick(): Promise<TickResult>
+  /** Counts what the app decided itself (outcome-recorder.ts): a write of its own. */
+  countOutcomes(tally: Tally): Promise<void>
+  /** The counters per hour or per UTC day, of buckets that start in [from, to). */
+  metrics(query: { span: Span; from: number; to: number }): Promise<CounterBucket[]>
+  activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]>
+  /** Oldest first: since `since`, preceded by the last entry before it (the starting state). */
+  connectionHistory(since: number): Promise<ConnectionHistoryEntry[]>
+}
+
+/** What a Connect established: whether it can refresh, and what the grant lacks. */
+export interface Connected {
+  refreshable: boolean
+  /** The grant lacks contact_data: connected, but parked (needs_reauth, `missing_scope`). */
+  missingScope: boolean
+}
+
+export interface TickResult {
+  refresh: string
+  delivered: number
+  purged: number
+  /** Held-back alerts sent because their window was over. */
+  alerts: number
+}
+
+export interface ServiceDeps {
+  /** The built-in sandbox: local entries only (sandbox-kit.ts). */
+  sandbox?: SandboxKit
+  tokens: TokenRepo
+  states: AuthStateRepo
+  outbox: OutboxRepo
+  forms: FormRepo
+  metrics: MetricsRepo
+  /** Sees every event the service counts (Workers Analytics Engine, when bound). */
+  observe?: EventSink
+  owner: OwnerRepo
+  alerts: AlertRepo
+  /**
+   * Where several instances send (Deno): the shared pacing slots and daily quota. Default: the
+   * one sender's in-memory gate (the Durable Object).
+   */
+  sendGate?: SendGate
+  /** Where several instances admit sign-ups (Deno): the shared per-client limit. */
+  clientLimiter?: ClientLimiter
+  /** Asks the runtime to call drain() at `at` (epoch ms). */
+  wake: (at: number) => Promise<void>
+  config: () => Config
+  fetch: typeof fetch
+  clock: Clock
+  /** Where several instances share one store (Deno KV): the cross-instance refresh lease. */
+  serializeRefresh?: RefreshSerializer
+  /**
+   * Where an inline delivery's bookkeeping is written (after-answer.ts). Default: before its
+   * answer. The Durable Object defers it past the answer, out of the output gate's way.
+   */
+  afterAnswer?: AfterAnswer
+}
+
+const STATE_MESSAGES = {
+  unknown:
+    'This sign-in link was not issued by this relay (or it was already cleaned up). Start again from /admin.',
+  expired: 'This sign-in link expired (they last 10 minutes). Start again from /admin.',
+  used: 'This sign-in link was already used. Start again from /admin.',
+} as const
+
+export class RelayService implements RelayBackend {
+  readonly #deps: ServiceDeps
+  readonly #connection: Connection
+  readonly #api: CcApi
+  readonly #admission: Admission
+  readonly #delivery: Delivery
+  readonly #alerts: AlertGate
+  readonly #afterAnswer: AfterAnswer
+  #catalog: { value: Catalog; at: number; generation: string } | null = null
+  #sandbox: SandboxModel | null = null
+
+  constructor(deps: ServiceDeps) {
+    this.#afterAnswer = deps.afterAnswer ?? BEFORE_ANSWER
+    // All CC traffic leaves from here; in sandbox mode the model answers it in-process.
+    const network = deps.fetch
+    const outbound: typeof fetch = (input, init) => {
+      const sandbox = this.#sandboxModel()
+      const request = new Request(input, init)
+      return sandbox && request.url.startsWith(`${SANDBOX_ORIGIN}/`)
+        ? sandbox.handle(request)
+        : network(request)
+    }
+    this.#deps = deps = { ...deps, fetch: outbound }
+    this.#alerts = new AlertGate({
+      repo: deps.alerts,
+      clock: deps.clock,
+      deliver: (a: Alert) => sendAlert(deps.config().ALERT_WEBHOOK_URL, deps.fetch, a),
+    })
+    const alert = (a: Alert) => this.#alerts.send(a)
+    this.#connection = new Connection({
+      repo: deps.tokens,
+      config: deps.config,
+      fetch: deps.fetch,
+      clock: deps.clock,
+      alert,
+      serializeRefresh: deps.serializeRefresh,
+    })
+    this.#api = new CcApi({
+      repo: deps.outbox,
+      gate:
+        deps.sendGate ??
+        new MemorySendGate({
+          repo: deps.outbox,
+          config: deps.config,
+          afterAnswer: this.#afterAnswer,
+        }),
+      config: deps.config,
+      fetch: deps.fetch,
+      clock: deps.clock,
+      accessToken: (options) => this.#connection.accessToken(options),
+    })
+    const tally = (events: MetricEvent[]) => {
+      for (const event of events) deps.observe?.(event)
+      return tallyOf(events)
+    }
+    const outboxDeps = {
+      repo: deps.outbox,
+      api: this.#api,
+      config: deps.config,
+      clock: deps.clock,
+      alert,
+      wake: deps.wake,
+      tally,
+      count: (events: MetricEvent[]) => deps.metrics.count(tally(events)),
+      forbidden: (accessToken: string, message: string) =>
+        this.#connection.apiForbidden(accessToken, message),
+    }
+    this.#admission = new Admission({
+      ...outboxDeps,
+      limiter: deps.clientLimiter ?? new MemoryClientLimiter(),
+      afterAnswer: this.#afterAnswer,
+    })
+    this.#delivery = new Delivery(outboxDeps)
+  }
+
+  async ownerAttempt(client: string, valid: boolean): Promise<OwnerVerdict> {
+    const { owner, clock } = this.#deps
+    // A wrong token is counted in the same atomic step that checks the lockout, so concurrent
+    // guesses cannot overshoot the limit; a right one is only checked against it.
+    const wait = valid
+      ? await owner.signInLockout(client, clock.now())
+      : await owner.countSignInFailure(client, clock.now())
+    if (wait > 0) return { status: 'throttled', retryAfterSeconds: wait }
+    return { status: valid ? 'allowed' : 'refused' }
+  }
+
+  openSession(id: string, expiresAt: number): Promise<void> {
+    return this.#deps.owner.addSession(id, expiresAt, this.#deps.clock.now())
+  }
+
+  sessionLive(id: string): Promise<boolean> {
+    return this.#deps.owner.hasSession(id, this.#deps.clock.now())
+  }
+
+  closeSession(id: string): Promise<void> {
+    return this.#deps.owner.removeSession(id)
+  }
+
+  async beginAuthorization(pending: PendingAuthorization): Promise<void> {
+    await this.#deps.states.put(pending)
+  }
+
+  async completeAuthorization(input: {
+    state: string
+    code?: string
+    error?: string
+    description?: string
+  }): Promise<Outcome<Connected>> {
+    // The state is claimed even when CC reports an error, so it can never be replayed.
+    const claim = await this.#deps.states.claim(input.state, this.#deps.clock.now())
+    if (claim.status !== 'ok') {
+      return { ok: false, code: `state_${claim.status}`, message: STATE_MESSAGES[claim.status] }
+    }
+    if (input.error) {
+      return {
+        ok: false,
+        code: 'consent_denied',
+        message:
+          input.error === 'access_denied'
+            ? `Constant Contact says access was denied (${ccError(input.error, input.description)}): the consent screen was declined. Connect again and choose Allow.`
+            : `Constant Contact returned an error instead of a code: ${ccError(input.error, input.description)}. Check your app in Constant Contact's developer portal (its redirect URI and allowed scopes, against CC_REDIRECT_URI and CC_SCOPES), then Connect again from /admin.`,
+      }
+    }
+    if (!input.code) {
+      return { ok: false, code: 'code_missing', message: 'The callback carried no code.' }
+    }
+    const { pending } = claim
+    const exchanged = await this.#connection.exchangeCode({
+      grant_type: 'authorization_code',
+      code: input.code,
+      redirect_uri: pending.redirectUri,
+      code_verifier: pending.codeVerifier ?? undefined,
+    })
+    if (!exchanged.ok) return exchanged
+    const { generation, tokens, refreshable } = exchanged.value
+    const missingScope = lacksRequiredScope(tokens.scope)
+    // Sign-ups parked while disconnected are replayed now.
+    await this.#deps.wake(this.#deps.clock.now())
+    if (tokens.scope.split(' ').includes('account_read')) {
+      // Best effort: the dashboard shows the account's name; failing to fetch it changes nothing.
+      const read = await this.#api.get(`${this.#deps.config().CC_API_BASE_URL}/account/summary`)
+      const summary = read.ok ? processAccountSummary(read.value) : null
+      if (summary) await this.#connection.setAccount(generation, summary)
+    }
+    return { ok: true, value: { refreshable, missingScope } }
+  }
+
+  accessToken(options?: { rejected?: string }): Promise<Outcome<AccessToken>> {
+    return this.#connection.accessToken(options)
+  }
+
+  async status(): Promise<RelayStatus> {
+    await this.#afterAnswer.settled()
+    const connection = await this.#connection.status()
+    const now = this.#deps.clock.now()
+    const [figures, blocks, alerts] = await Promise.all([
+      this.#deps.outbox.figures(now),
+      this.#deps.outbox.blocks(),
+      this.#deps.alerts.records(),
+    ])
+    const config = this.#deps.config()
+    const ahead = (ms: number | null) => (ms !== null && ms > now ? ms : null)
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+    const pausedUntil = ahead(blocks.pausedUntil)
+    const parkedUntil = ahead(blocks.parkedUntil)
+    const waitingForOwner =
+      connection.state === 'needs_reauth' || connection.state === 'not_connected'
+    return {
+      ...connection,
+      outbox: {
+        pending: figures.pending,
+        parked: waitingForOwner || parkedUntil !== null ? figures.pending : 0,
+        dead: figures.dead,
+        delivered_today: figures.deliveredToday,
+        quota_used_today: figures.quotaUsedToday,
+        quota_limit: config.CC_DAILY_QUOTA,
+        rate_per_second: config.CC_RATE_PER_SECOND,
+        oldest_pending_age_seconds:
+          figures.oldestPendingAt === null
+            ? null
+            : Math.round((now - figures.oldestPendingAt) / 1000),
+        paused_until: iso(pausedUntil),
+        parked_until: iso(parkedUntil),
+        max_pending: config.OUTBOX_MAX_PENDING,
+      },
+      alerts: alerts.map((a) => ({
+        event: a.event,
+        last_sent_at: iso(a.lastSentAt),
+        held: a.held,
+        held_total: a.heldTotal,
+      })),
+    }
+  }
+
+  disconnect(): Promise<void> {
+    return this.#connection.disconnect()
+  }
+
+  async submit({
+    revision,
+    ...submission
+  }: Submission & { revision?: number }): ReturnType<RelayBackend['submit']> {
+    if (revision !== undefined) {
+      const form = await this.#deps.forms.get(submission.formId)
+      if (form?.revision !== revision) return { status: 'stale_profile', form }
+    }
+    return this.#admission.submit(submission)
+  }
+
+  async forms(): Promise<{ forms: StoredForm[]; audit: FormAuditEntry[] }> {
+    const [forms, audit] = await Promise.all([this.#deps.forms.list(), this.#deps.forms.audit(50)])
+    return { forms, audit }
+  }
+
+  form(id: string): Promise<StoredForm | null> {
+    return this.#deps.forms.get(id)
+  }
+
+  async saveForm(input: {
+    id: string
+    profile: FormProfile
+    types: FieldTypes
+  }): Promise<{ form: StoredForm; created: boolean }> {
+    const before = await this.#deps.forms.get(input.id)
+    // A custom field's type is fixed in CC: types learnt before still hold for the ids kept.
+    const types: FieldTypes = {}
+    for (const id of Object.values(input.profile.custom_fields ?? {})) {
+      const key = id.toLowerCase()
+      const type = input.types[key] ?? before?.types[key]
+      if (type) types[key] = type
+    }
+    const changes = describeChanges(before?.profile ?? null, input.profile)
+    const sameTypes = JSON.stringify(types) === JSON.stringify(before?.types)
+    if (before && changes.length === 0 && sameTypes) return { form: before, created: false }
+    const at = this.#deps.clock.now()
+    const revision = await this.#deps.forms.write({
+      formId: input.id,
+      form: { profile: input.profile, types },
+      action: before ? 'updated' : 'created',
+      changes: changes.length > 0 ? changes : ['custom field types read from Constant Contact'],
+      at,
+    })
+    const form = { id: input.id, profile: input.profile, types, revision, updatedAt: at }
+    return { form, created: !before }
+  }
+
+  async deleteForm(id: string): Promise<boolean> {
+    const before = await this.#deps.forms.get(id)
+    if (!before) return false
+    await this.#deps.forms.write({
+      formId: id,
+      form: null,
+      action: 'deleted',
+      changes: describeChanges(before.profile, null),
+      at: this.#deps.clock.now(),
+    })
+    return true
+  }
+
+  /** The stand-in for CC, made on first use: null unless this build has one and it is on. */
+  #sandboxModel(): SandboxModel | null {
+    const { sandbox: kit, config, clock } = this.#deps
+    if (!kit || !config().sandbox) return null
+    this.#sandbox ??= kit.model({ clock, tokenTtlSeconds: config().CTCT_SANDBOX_TOKEN_TTL })
+    return this.#sandbox
+  }
+
+  async sandbox(
+    op: { deleteList?: string; restoreList?: string } = {}
+  ): Promise<SandboxView | null> {
+    const model = this.#sandboxModel()
+    if (!model) return null
+    if (op.deleteList) model.deletedLists.add(op.deleteList)
+    if (op.restoreList) model.deletedLists.delete(op.restoreList)
+    if (op.deleteList || op.restoreList) this.#catalog = null
+    return model.view()
+  }
+
+  async catalog(options: { refresh?: boolean } = {}): Promise<Outcome<Catalog>> {
+    const now = this.#deps.clock.now()
+    const status = await this.#connection.status()
+    // Keyed by the connected account, so a reconnect to another account never shows stale lists.
+    const key = `${status.account.sub}:${status.connected_at}`
+    const cached = this.#catalog
+    if (
+      !options.refresh &&
+      cached &&
+      cached.generation === key &&
+      now - cached.at < CATALOG_TTL_MS
+    ) {
+      return { ok: true, value: cached.value }
+    }
+    const result = await fetchCatalog(
+      this.#deps.config().CC_API_BASE_URL,
+      (url) => this.#api.get(url),
+      now
+    )
+    if (!result.ok) return { ok: false, code: 'unavailable', message: result.message }
+    this.#catalog = { value: result.value, at: now, generation: key }
+    return result
+  }
+
+  async deadLetters(limit = 100): Promise<DeadLetterView[]> {
+    const iso = (ms: number) => new Date(ms).toISOString()
+    return (await this.#deps.outbox.deadLetters(limit)).map((d: DeadLetter) => ({
+      id: d.id,
+      form_id: d.formId,
+      email_masked: maskEmail(d.email),
+      created_at: iso(d.createdAt),
+      dead_at: iso(d.deadAt),
+      error: d.error
+        ? { status: d.error.status, error_key: d.error.errorKey, message: d.error.message }
+        : null,
+    }))
+  }
+
+  retryDeadLetter(id: number | 'all'): Promise<number> {
+    return this.#delivery.retryDead(id)
+  }
+
+  deleteDeadLetter(id: number): Promise<boolean> {
+    return this.#deps.outbox.removeDead(id)
+  }
+
+  /** The wake-up's entry (a Durable Object alarm): deliver what is due. */
+  drain(): Promise<number> {
+    return this.#delivery.drain()
+  }
+
+  async tick(): Promise<TickResult> {
+    const refresh = await this.#connection.refreshIfDue()
+    // The watchdog for the outbox: a lost alarm must not strand queued sign-ups.
+    const delivered = await this.#delivery.drain()
+    const purged = await this.#delivery.purge()
+    await this.#deps.metrics.purgeMetrics(this.#deps.clock.now() - METRICS_RETENTION_MS)
+    const alerts = await this.#alerts.releaseHeld()
+    return { refresh, delivered, purged, alerts }
+  }
+
+  countOutcomes(tally: Tally): Promise<void> {
+    return this.#deps.metrics.count(tally)
+  }
+
+  async metrics(query: { span: Span; from: number; to: number }): Promise<CounterBucket[]> {
+    await this.#afterAnswer.settled()
+    return groupCounters(await this.#deps.metrics.counters(query.span, query.from, query.to))
+  }
+
+  async activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]> {
+    await this.#afterAnswer.settled()
+    return this.#deps.metrics.activity(filter, limit)
+  }
+
+  connectionHistory(since: number): Promise<ConnectionHistoryEntry[]> {
+    return this.#deps.metrics.connectionHistory(since)
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * @module accept
+ * Accepting one sign-up, apart from HTTP: the fields are checked against the form profile, then
+ * the honeypot, then Turnstile, then the backend's `submit` (per-network rate limit, duplicate
+ * window, the backlog's cap, inline delivery or the outbox). Each accepted or refused sign-up writes one `submission` log
+ * line (docs/operations.md).
+ *
+ * The visitor's `POST /subscribe/:formId` and the owner's "send a test sign-up" both call
+ * `acceptSignup`, and both turn its result into an answer with `signupAnswer` and `signupJson`,
+ * so the test shows exactly what a visitor's script would get.
+ *
+ * @example
+ * const answer = signupAnswer(await acceptSignup(deps, { formId, profile, fields, clientIp }))
+ * const { status, body } = signupJson(answer, visitorText(profile)) // 200 {"ok":true,…}
+ */
+import type { Config, FormProfile } from '../app/config.ts'
+import { AppError, type ErrorCode, type ErrorStatus } from '../app/errors.ts'
+import type { FieldTypes } from '../cc/field-types.ts'
+import { networkKey } from '../lib/network-key.ts'
+import { type IntakeOutcome, signUpEvent } from '../metrics/metrics.ts'
+import type { KeepAlive, OutcomeRecorder } from '../metrics/outcome-recorder.ts'
+import { hashKey, payloadDigest } from '../outbox/retry-plan.ts'
+import type { RelayBackend } from '../relay/relay-service.ts'
+import type { AcceptedStatus, StoredForm } from '../relay/store.ts'
+import type { Fields } from './read-fields.ts'
+import { validateSignup } from './sign-up-form.ts'
+import { verifyTurnstile } from './turnstile.ts'
+import { type VisitorText, visitorText } from './visitor-text.ts'
+
+export interface AcceptDeps {
+  backend: () => RelayBackend
+  /** For Turnstile's siteverify. */
+  fetch: typeof fetch
+  now: () => number
+  /** Counts the outcomes decided here, before any submit() (outcome-recorder.ts). */
+  outcomes?: OutcomeRecorder
+}
+
+export interface SignupRequest {
+  formId: string
+  profile: FormProfile
+  /** CC's types of the profile's custom fields, when known (field-types.ts). */
+  types?: FieldTypes
+  /** A dashboard form's: the revision `profile` is of, which the backend checks (forms.ts). */
+  revision?: number
+  fields: Fields
+  /** The client's IP: its network's rate-limit budget, and Turnstile's remoteip. Null: unknown. */
+  clientIp: string | null
+  /** TURNSTILE_SECRET_KEY. Unset (the sandbox), a `turnstile: true` profile is not checked. */
+  turnstileSecret?: string
+  /** The owner's test sign-up: always attempted, so the answer is CC's, not a replay. */
+  skipDuplicateCheck?: boolean
+  /** The request's waitUntil, which keeps the isolate up for the outcome counts' flush. */
+  keepAlive?: KeepAlive
+}
+
+/**
+ * What became of a sign-up; `outcome` is also the log line's. `next` is the visitor's `_next`
+ * once validated against the profile's origins.
+ */
+export type Acceptance =
+  | { outcome: 'delivered' | 'queued' | 'honeypot'; next?: string }
+  /** The same form and email were accepted moments ago; `of` is what that one got. */
+  | { outcome: 'duplicate'; of: AcceptedStatus; next?: string }
+  | { outcome: 'invalid'; fields: Record<string, string> }
+  | { outcome: 'challenge_failed'; reason: string }
+  | { outcome: 'rate_limited'; retryAfterSeconds: number }
+  /** The backlog is at OUTBOX_MAX_PENDING: refused before anything reached CC. */
+  | { outcome: 'outbox_full'; retryAfterSeconds: number }
+  /** Constant Contact refused it for good; it is a dead letter now. */
+  | { outcome: 'rejected'; errorKey: string }
+  /** Neither delivered nor stored: the backend could not be reached. */
+  | { outcome: 'unavailable'; cause: unknown }
+  /** Nothing was done: the form changed since `revision`; this is the form now. */
+  | { outcome: 'stale'; form: StoredForm | null }
+
+export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Promise<Acceptance> {
+  const started = deps.now()
+  const { formId, profile } = request
+  const signup = validateSignup(request.fields, profile, request.types)
+  const count = (outcome: IntakeOutcome, email?: string) =>
+    deps.outcomes?.record(signUpEvent(formId, outcome, deps.now(), email), request.keepAlive)
+  // Refused before anything is attempted: no log line (Workers Logs has the request).
+  if (!signup.ok) {
+    count('invalid_input')
+    return { outcome: 'invalid', fields: signup.fields }
+  }
+  const next = signup.next
+  // Per network (an IPv4 address, an IPv6 /64), not per address: see network-key.ts.
+  const [emailHash, digest, clientKey] = await Promise.all([
+    hashKey(formId, signup.email),
+    payloadDigest(signup.body),
+    hashKey('net', networkKey(request.clientIp)),
+  ])
+  const log = (outcome: Acceptance['outcome'], extra: Record<string, unknown> = {}) =>
+    console.log(
+      JSON.stringify({
+        msg: 'submission',
+        form: formId,
+        outcome,
+        email_hash: emailHash,
+        duration_ms: deps.now() - started,
+        ...extra,
+      })
+    )
+  if (signup.honeypotFilled) {
+    log('honeypot')
+    count('honeypot', signup.email)
+    return { outcome: 'honeypot', next }
+  }
+  if (profile.turnstile && request.turnstileSecret) {
+    const verdict = await verifyTurnstile(
+      {
+        secret: request.turnstileSecret,
+        token: signup.turnstileToken,
+        remoteIp: request.clientIp,
+        idempotencyKey: crypto.randomUUID(),
+        hostnames: profile.origins.map((o) => new URL(o).hostname),
+        action: formId,
+      },
+      deps.fetch
+    )
+    if (!verdict.ok) {
+      log('challenge_failed', { reason: verdict.reason })
+      count('challenge_failed', signup.email)
+      return { outcome: 'challenge_failed', reason: verdict.reason }
+    }
+  }
+  let result: Awaited<ReturnType<RelayBackend['submit']>>
+  try {
+    result = await deps.backend().submit({
+      formId,
+      payload: signup.body,
+      emailHash,
+      clientKey,
+      digest,
+      skipDuplicateCheck: request.skipDuplicateCheck,
+      revision: request.revision,
+    })
+  } catch (err) {
+    log('unavailable', { error: String(err) })
+    return { outcome: 'unavailable', cause: err }
+  }
+  switch (result.status) {
+    case 'delivered':
+    case 'queued':
+      log(result.status)
+      return { outcome: result.status, next }
+    case 'duplicate':
+      log('duplicate', { of: result.of })
+      return { outcome: 'duplicate', of: result.of, next }
+    case 'rate_limited':
+    case 'outbox_full':
+      log(result.status)
+      return { outcome: result.status, retryAfterSeconds: result.retryAfterSeconds }
+    case 'rejected':
+      log('rejected', { error_key: result.errorKey })
+      return { outcome: 'rejected', errorKey: result.errorKey }
+    case 'stale_profile':
+      return { outcome: 'stale', form: result.form }
+  }
+}
+
+/**
+ * Whether the backend saw the sign-up (and so checked the revision of the form's copy it was
+ * checked against): not for a refusal or a honeypot, which rest on the profile alone.
+ */
+export function reachedBackend(acceptance: Acceptance): boolean {
+  return !['invalid', 'honeypot', 'challenge_failed'].includes(acceptance.outcome)
+}
+
+/** What the visitor is told: accepted (and where to go next), or the error to answer with. */
+export type SignupAnswer =
+  | { ok: true; status: AcceptedStatus; next?: string }
+  | { ok: false; error: AppError }
+
+/**
+ * A success answer always means delivered to CC or durably stored: never "thanks" otherwise.
+ * Every outcome is mapped here and nowhere else (no default: a new outcome must be decided).
+ */
+export function signupAnswer(acceptance: Acceptance): SignupAnswer {
+  switch (acceptance.outcome) {
+    case 'delivered':
+    case 'queued':
+      return { ok: true, status: acceptance.outcome, next: acceptance.next }
+    // Bots get the same answer as people, so the honeypot stays invisible to them.
+    case 'honeypot':
+      return { ok: true, status: 'delivered', next: acceptance.next }
+    case 'duplicate':
+      return { ok: true, status: acceptance.of, next: acceptance.next }
+    case 'invalid':
+      return refused('invalid_input', 'Some fields are invalid', {
+        details: { fields: acceptance.fields },
+      })
+    case 'challenge_failed':
+      return refused('challenge_failed', `Turnstile verification failed: ${acceptance.reason}`)
+    case 'rate_limited':
+      return refused('rate_limited', 'Too many sign-ups from this client', {
+        headers: { 'retry-after': String(acceptance.retryAfterSeconds) },
+      })
+    case 'outbox_full':
+      return refused('outbox_full', 'Too many sign-ups are waiting to be delivered', {
+        headers: { 'retry-after': String(acceptance.retryAfterSeconds) },
+      })
+    case 'rejected':
+      return refused('delivery_failed', 'Constant Contact rejected the sign-up')
+    case 'unavailable':
+      return refused('unavailable', 'The relay could not store the sign-up', {
+        cause: acceptance.cause,
+      })
+    // Retried against the current form before an answer is given (forms.ts withCurrentForm).
+    case 'stale':
+      return refused('unavailable', 'The form changed while the sign-up was being accepted')
+  }
+}
+
+function refused(
+  ...args: ConstructorParameters<typeof AppError>
+): Extract<SignupAnswer, { ok: false }> {
+  return { ok: false, error: new AppError(...args) }
+}
+
+export const VISITOR_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  unknown_form: 'This sign-up form does not exist.',
+  origin_not_allowed: 'This form cannot be submitted from this site.',
+  challenge_failed: 'The anti-spam check failed. Please go back and try again.',
+  invalid_input: 'Some fields need attention. Please go back and check them.',
+  payload_too_large: 'The form sent too much data.',
+  unsupported_media_type: 'The form was sent in a format this service does not accept.',
+  rate_limited: 'Too many sign-ups from your network. Please wait a minute and try again.',
+  delivery_failed:
+    'We could not complete your sign-up. The site owner has been notified; please try again later.',
+  unavailable: 'Sign-ups are temporarily unavailable. Please try again in a few minutes.',
+  outbox_full: 'Too many sign-ups are waiting to be delivered. Please try again later.',
+}
+
+/**
+ * The sentence a visitor reads for an error: the form's wording or language (visitor-text.ts),
+ * else plain English words where there are some, else the message.
+ */
+export function visitorMessage(err: AppError, text?: VisitorText): string {
+  return text?.errors[err.code] ?? VISITOR_MESSAGES[err.code] ?? err.message
+}
+
+export type SignupJsonBody =
+  | { ok: true; status: AcceptedStatus; message: string }
+  | { ok: false; error: ErrorCode; message: string; fields?: unknown }
+
+/**
+ * The JSON answer (what the embed script and `fetch` callers read), with its HTTP status. Every
+ * body has a `message` for the visitor, in the form's language.
+ */
+export function signupJson(
+  answer: SignupAnswer,
+  text: VisitorText = visitorText()
+): {
+  status: 200 | 202 | ErrorStatus
+  body: SignupJsonBody
+} {
+  if (answer.ok) {
+    return {
+      status: answer.status === 'delivered' ? 200 : 202,
+      body: { ok: true, status: answer.status, message: text.success },
+    }
+  }
+  const { error } = answer
+  const body: SignupJsonBody = {
+    ok: false,
+    error: error.code,
+    message: visitorMessage(error, text),
+  }
+  if (error.details.fields) body.fields = error.details.fields
+  return { status: error.status, body }
+}
+
+/** The profile for a form id from the URL; `__proto__` and friends are not profiles. */
+export function profileFor(config: Config, formId: string): FormProfile | undefined {
+  return Object.hasOwn(config.FORMS, formId) ? config.FORMS[formId] : undefined
+}

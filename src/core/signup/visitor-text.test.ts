@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest'
+import { MESSAGES } from './sign-up-form.ts'
+import { LANGUAGES, MESSAGE_KEYS, visitorText } from './visitor-text.ts'
+
+/** What a visitor can meet on a working site, so what every language must say in its own words. */
+const VISITOR_ERRORS = [
+  'unknown_form',
+  'origin_not_allowed',
+  'challenge_failed',
+  'invalid_input',
+  'rate_limited',
+  'delivery_failed',
+  'unavailable',
+] as const
+
+describe('visitorText', () => {
+  it('English is the default, with the error and field messages of accept.ts and signup.ts', () => {
+    const text = visitorText()
+    expect(text.lang).toBe('en')
+    expect(text.success).toBe('Thanks! You are signed up.')
+    expect(text.errors).toEqual({})
+    expect(text.fields).toEqual({})
+  })
+
+  it('French, Spanish and German translate every text a visitor meets', () => {
+    for (const language of LANGUAGES.filter((l) => l !== 'en')) {
+      const text = visitorText({ language })
+      expect(text.lang).toBe(language)
+      for (const code of VISITOR_ERRORS)
+        expect(text.errors[code], `${language} ${code}`).toBeTruthy()
+      for (const key of Object.keys(MESSAGES).filter((k) => k !== 'token')) {
+        expect(text.fields[key as keyof typeof MESSAGES], `${language} ${key}`).toBeTruthy()
+      }
+      for (const key of ['success', 'sending', 'network', 'thanks_title', 'back'] as const) {
+        expect(text[key]).not.toBe(visitorText()[key])
+      }
+    }
+  })
+
+  it('the owner’s wording wins, key by key, over the built-in language', () => {
+    const text = visitorText({
+      language: 'de',
+      messages: { success: 'Willkommen!', rate_limited: 'Langsam, bitte.' },
+    })
+    expect(text.success).toBe('Willkommen!')
+    expect(text.errors.rate_limited).toBe('Langsam, bitte.')
+    expect(text.sending).toBe('Wird gesendet…')
+    expect(text.errors.unavailable).toBe(visitorText({ language: 'de' }).errors.unavailable)
+    expect(MESSAGE_KEYS).toContain('rate_limited')
+  })
+})

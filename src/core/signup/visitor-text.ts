@@ -1,0 +1,220 @@
+/**
+ * @module visitor-text
+ * Everything a visitor reads, per form: the built-in texts in English, French, Spanish and German
+ * (a profile's `language`), with the owner's own wording on top (a profile's `messages`). embed.js
+ * shows them (the snippet carries the texts it needs before any answer; the answer carries the
+ * rest), and so do the built-in thank-you and error pages.
+ *
+ * English is the fallback of every table: the English error and field messages live with the code
+ * that raises them (`VISITOR_MESSAGES` in accept.ts, `MESSAGES` in signup.ts), so a message added
+ * there is never missing here, only untranslated until it is added below.
+ */
+import type { ErrorCode } from '../app/errors.ts'
+import type { MESSAGES } from './sign-up-form.ts'
+
+export const LANGUAGES = ['en', 'fr', 'es', 'de'] as const
+export type Language = (typeof LANGUAGES)[number]
+export const LANGUAGE_NAMES: Record<Language, string> = {
+  en: 'English',
+  fr: 'Français',
+  es: 'Español',
+  de: 'Deutsch',
+}
+
+/** The texts an owner may reword per form (`messages` in a profile). */
+export const MESSAGE_KEYS = [
+  'success',
+  'sending',
+  'network',
+  'invalid_input',
+  'challenge_failed',
+  'rate_limited',
+  'delivery_failed',
+  'unavailable',
+] as const
+export type MessageKey = (typeof MESSAGE_KEYS)[number]
+
+type FieldMessage = keyof typeof MESSAGES
+
+export interface VisitorText {
+  lang: Language
+  /** embed.js after a sign-up, and the thank-you page. */
+  success: string
+  /** embed.js while the answer is awaited (in the snippet). */
+  sending: string
+  /** embed.js when the relay cannot be reached (in the snippet). */
+  network: string
+  thanks_title: string
+  error_title: string
+  back: string
+  /** The snippet's email label and button. */
+  email: string
+  subscribe: string
+  /** By error code; absent: accept.ts's English. */
+  errors: Partial<Record<ErrorCode, string>>
+  /** By signup.ts MESSAGES key; absent: the English there. `{n}` is a number. */
+  fields: Partial<Record<FieldMessage, string>>
+}
+
+const EN: VisitorText = {
+  lang: 'en',
+  success: 'Thanks! You are signed up.',
+  sending: 'Sending…',
+  network: 'Could not reach the sign-up service. Please try again.',
+  thanks_title: 'Thanks for signing up!',
+  error_title: 'Sign-up not completed',
+  back: 'Back to the site',
+  email: 'Email',
+  subscribe: 'Subscribe',
+  errors: {},
+  fields: {},
+}
+
+// Errors only a site's developer meets (payload_too_large, unsupported_media_type) and junk
+// (an over-long Turnstile token) stay in English.
+const BUILT_IN: Record<Language, VisitorText> = {
+  en: EN,
+  fr: {
+    lang: 'fr',
+    success: 'Merci ! Votre inscription est enregistrée.',
+    sending: 'Envoi…',
+    network: 'Le service d’inscription est injoignable. Veuillez réessayer.',
+    thanks_title: 'Merci de votre inscription !',
+    error_title: 'Inscription non effectuée',
+    back: 'Retour au site',
+    email: 'Adresse e-mail',
+    subscribe: 'S’inscrire',
+    errors: {
+      unknown_form: 'Ce formulaire d’inscription n’existe pas.',
+      origin_not_allowed: 'Ce formulaire ne peut pas être envoyé depuis ce site.',
+      challenge_failed: 'La vérification anti-spam a échoué. Veuillez réessayer.',
+      invalid_input: 'Certains champs sont à corriger. Veuillez les vérifier.',
+      rate_limited: 'Trop d’inscriptions depuis votre réseau. Patientez une minute et réessayez.',
+      delivery_failed:
+        'Votre inscription n’a pas pu aboutir. Le responsable du site est prévenu ; réessayez plus tard.',
+      unavailable:
+        'Les inscriptions sont momentanément indisponibles. Réessayez dans quelques minutes.',
+    },
+    fields: {
+      emailMissing: 'Saisissez votre adresse e-mail.',
+      emailInvalid: 'Saisissez une adresse e-mail valide.',
+      notAllowed: 'Contient des caractères non autorisés.',
+      unknownList: 'Liste inconnue.',
+      unknownField: 'Champ inconnu.',
+      month: 'Saisissez un mois de 1 à 12.',
+      day: 'Saisissez un jour de 1 à 31.',
+      monthMissing: 'Saisissez aussi le mois de l’anniversaire.',
+      dayMissing: 'Saisissez aussi le jour de l’anniversaire.',
+      noSuchDay: 'Ce mois n’a pas autant de jours.',
+      dateFormat: 'Saisissez une date comme 06/15/2020 ou 2020-06-15.',
+      noSuchDate: 'Cette date n’existe pas.',
+      tooLong: '{n} caractères au maximum.',
+      trueFalse: 'Valeur attendue : true ou false.',
+      number: 'Saisissez un nombre.',
+      decimals: '{n} décimales au maximum.',
+      wholeNumber: 'Saisissez un nombre entier.',
+      negative: 'Saisissez un nombre positif ou nul.',
+    },
+  },
+  es: {
+    lang: 'es',
+    success: '¡Gracias! Tu suscripción está registrada.',
+    sending: 'Enviando…',
+    network: 'No se pudo contactar con el servicio de suscripción. Inténtalo de nuevo.',
+    thanks_title: '¡Gracias por suscribirte!',
+    error_title: 'Suscripción no completada',
+    back: 'Volver al sitio',
+    email: 'Correo electrónico',
+    subscribe: 'Suscribirse',
+    errors: {
+      unknown_form: 'Este formulario de suscripción no existe.',
+      origin_not_allowed: 'Este formulario no se puede enviar desde este sitio.',
+      challenge_failed: 'La comprobación antispam ha fallado. Inténtalo de nuevo.',
+      invalid_input: 'Hay campos que corregir. Revísalos, por favor.',
+      rate_limited: 'Demasiadas suscripciones desde tu red. Espera un minuto e inténtalo de nuevo.',
+      delivery_failed:
+        'No hemos podido completar tu suscripción. Hemos avisado al responsable del sitio; inténtalo más tarde.',
+      unavailable: 'Las suscripciones no están disponibles ahora. Inténtalo en unos minutos.',
+    },
+    fields: {
+      emailMissing: 'Introduce tu correo electrónico.',
+      emailInvalid: 'Introduce un correo electrónico válido.',
+      notAllowed: 'Contiene caracteres no permitidos.',
+      unknownList: 'Lista desconocida.',
+      unknownField: 'Campo desconocido.',
+      month: 'Introduce un mes del 1 al 12.',
+      day: 'Introduce un día del 1 al 31.',
+      monthMissing: 'Introduce también el mes del cumpleaños.',
+      dayMissing: 'Introduce también el día del cumpleaños.',
+      noSuchDay: 'Ese mes no tiene tantos días.',
+      dateFormat: 'Introduce una fecha como 06/15/2020 o 2020-06-15.',
+      noSuchDate: 'Esa fecha no existe.',
+      tooLong: 'Usa como máximo {n} caracteres.',
+      trueFalse: 'Valor esperado: true o false.',
+      number: 'Introduce un número.',
+      decimals: 'Usa como máximo {n} decimales.',
+      wholeNumber: 'Introduce un número entero.',
+      negative: 'Introduce un número igual o mayor que cero.',
+    },
+  },
+  de: {
+    lang: 'de',
+    success: 'Danke! Ihre Anmeldung ist eingegangen.',
+    sending: 'Wird gesendet…',
+    network: 'Der Anmeldedienst ist nicht erreichbar. Bitte versuchen Sie es erneut.',
+    thanks_title: 'Danke für Ihre Anmeldung!',
+    error_title: 'Anmeldung nicht abgeschlossen',
+    back: 'Zurück zur Website',
+    email: 'E-Mail-Adresse',
+    subscribe: 'Anmelden',
+    errors: {
+      unknown_form: 'Dieses Anmeldeformular gibt es nicht.',
+      origin_not_allowed: 'Dieses Formular kann von dieser Website aus nicht gesendet werden.',
+      challenge_failed: 'Die Spam-Prüfung ist fehlgeschlagen. Bitte versuchen Sie es erneut.',
+      invalid_input: 'Einige Felder sind nicht korrekt. Bitte prüfen Sie sie.',
+      rate_limited: 'Zu viele Anmeldungen aus Ihrem Netzwerk. Bitte warten Sie eine Minute.',
+      delivery_failed:
+        'Ihre Anmeldung konnte nicht abgeschlossen werden. Der Betreiber ist informiert; bitte versuchen Sie es später erneut.',
+      unavailable:
+        'Anmeldungen sind gerade nicht möglich. Bitte versuchen Sie es in ein paar Minuten.',
+    },
+    fields: {
+      emailMissing: 'Geben Sie Ihre E-Mail-Adresse ein.',
+      emailInvalid: 'Geben Sie eine gültige E-Mail-Adresse ein.',
+      notAllowed: 'Enthält nicht erlaubte Zeichen.',
+      unknownList: 'Unbekannte Liste.',
+      unknownField: 'Unbekanntes Feld.',
+      month: 'Geben Sie einen Monat von 1 bis 12 ein.',
+      day: 'Geben Sie einen Tag von 1 bis 31 ein.',
+      monthMissing: 'Geben Sie auch den Monat des Geburtstags ein.',
+      dayMissing: 'Geben Sie auch den Tag des Geburtstags ein.',
+      noSuchDay: 'Dieser Monat hat nicht so viele Tage.',
+      dateFormat: 'Geben Sie ein Datum wie 06/15/2020 oder 2020-06-15 ein.',
+      noSuchDate: 'Dieses Datum gibt es nicht.',
+      tooLong: 'Höchstens {n} Zeichen.',
+      trueFalse: 'Erwartet: true oder false.',
+      number: 'Geben Sie eine Zahl ein.',
+      decimals: 'Höchstens {n} Nachkommastellen.',
+      wholeNumber: 'Geben Sie eine ganze Zahl ein.',
+      negative: 'Geben Sie eine Zahl ab null ein.',
+    },
+  },
+}
+
+/** The texts of a form (of no form: English), its owner's wording over the built-in language. */
+export function visitorText(profile?: {
+  language?: Language
+  messages?: Partial<Record<MessageKey, string>>
+}): VisitorText {
+  const base = BUILT_IN[profile?.language ?? 'en']
+  const own = profile?.messages
+  if (!own) return base
+  const { success, sending, network, ...errors } = own
+  return {
+    ...base,
+    success: success ?? base.success,
+    sending: sending ?? base.sending,
+    network: network ?? base.network,
+    errors: { ...base.errors, ...errors },
+  }
+}

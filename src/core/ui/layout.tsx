@@ -1,0 +1,96 @@
+/**
+ * @module views/layout
+ * Server-rendered pages, as hono/jsx components (text and attributes are escaped). No scripts and
+ * no inline styles: the owner pages' CSP (`ownerPageHeaders` in owner-middleware.ts) forbids
+ * both, and every page works without JavaScript.
+ */
+import { raw } from 'hono/html'
+import type { PropsWithChildren } from 'hono/jsx'
+import { CHART_STYLES } from '../metrics/charts.tsx'
+
+/** Every page: the title is also the heading. `lang`: a visitor page in the form's language. */
+export function Page({
+  title,
+  lang,
+  children,
+}: PropsWithChildren<{ title: string; lang?: string }>) {
+  return (
+    <>
+      {raw('<!doctype html>')}
+      <html lang={lang ?? 'en'}>
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="referrer" content="no-referrer" />
+          <title>{title} · ctct-relay</title>
+          <link rel="stylesheet" href="/assets/app.css" />
+        </head>
+        <body>
+          <main>
+            <h1>{title}</h1>
+            {children}
+          </main>
+        </body>
+      </html>
+    </>
+  )
+}
+
+export interface Link {
+  href: string
+  label: string
+}
+
+/** Where to go next, as a button: the last thing on every message page. */
+export function NextStep({ href, label }: Link) {
+  return (
+    <p>
+      <a class="button" href={href}>
+        {label}
+      </a>
+    </p>
+  )
+}
+
+/** A page that says what happened and what to do; used for every OAuth and owner error. */
+export function MessagePage({
+  title,
+  message,
+  next,
+}: {
+  title: string
+  message: string
+  next: Link
+}) {
+  return (
+    <Page title={title}>
+      <p class="message">{message}</p>
+      <NextStep {...next} />
+    </Page>
+  )
+}
+
+export const STYLESHEET = `
+:root { color-scheme: light dark; --accent: #1856ed; --bad: #c62828; --ok: #2e7d32; --warn: #935700; }
+* { box-sizing: border-box; }
+body { font: 16px/1.5 system-ui, sans-serif; margin: 0; padding: 1rem; }
+main { max-width: 52rem; margin: 0 auto; }
+h1 { font-size: 1.5rem; }
+.card { border: 1px solid #8884; border-radius: .5rem; padding: 1rem; margin: 1rem 0; overflow-wrap: anywhere; }
+.button, button { display: inline-block; padding: .55rem 1rem; border-radius: .4rem; border: 0; background: var(--accent); color: #fff; text-decoration: none; font: inherit; cursor: pointer; }
+button.secondary, .button.secondary { background: #666; }
+button.danger { background: var(--bad); }
+input[type=password], input[type=text], input[type=email], input[type=url], textarea, select { font: inherit; padding: .5rem; width: 100%; max-width: 32rem; }
+.state-connected { color: var(--ok); } .state-degraded { color: var(--warn); }
+.state-needs_reauth, .state-not_connected, .error { color: var(--bad); }
+.message { font-size: 1.1rem; }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
+dt { font-weight: 600; } dd { margin: 0; }
+form.inline { display: inline; }
+pre { overflow-x: auto; padding: .75rem; background: #8882; border-radius: .4rem; }
+fieldset { border: 1px solid #8884; border-radius: .4rem; margin: 1rem 0; }
+label.choice, .hint, .problem, .editor label, .preview label { display: block; margin: .3rem 0; }
+.field-row { margin: .75rem 0; }
+.preview { border: 1px dashed #888; border-radius: .4rem; padding: 1rem; }
+table { border-collapse: collapse; } th, td { text-align: left; padding: .2rem 1rem .2rem 0; }
+${CHART_STYLES}`
