@@ -2,7 +2,7 @@ import { builtinModules } from 'node:module'
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 
-/** Constant Contact's endpoints in tests, answered by its model behind MSW (test/edge.ts). */
+/** Constant Contact's endpoints in tests, answered by its model behind MSW (test/support/edge.ts). */
 const CC = {
   CC_AUTHORIZE_URL: 'https://authz.cc.test/oauth2/default/v1/authorize',
   CC_TOKEN_URL: 'https://authz.cc.test/oauth2/default/v1/token',
@@ -66,9 +66,9 @@ function project(
         miniflare: { bindings: { ...bindings, ...extra } },
       }),
     ],
-    // Time is virtual (test/setup.ts): no test waits for real seconds, so the default timeout
+    // Time is virtual (test/support/setup.ts): no test waits for real seconds, so the default timeout
     // stands.
-    test: { name, include, exclude, setupFiles: ['./test/setup.ts'], deps: { optimizer } },
+    test: { name, include, exclude, setupFiles: ['./test/support/setup.ts'], deps: { optimizer } },
   }
 }
 
@@ -83,22 +83,22 @@ export default defineConfig({
       { test: { name: 'unit', include: ['src/**/*.test.ts'], environment: 'node' } },
       project(
         'workerd',
-        ['test/**/*.test.ts'],
-        ['test/confidential/**', 'test/sandbox/**', 'test/small-backlog/**']
+        ['test/workers/**/*.test.ts'],
+        ['test/workers/confidential/**', 'test/workers/sandbox/**', 'test/workers/small-backlog/**']
       ),
       // A backlog cap small enough to reach in a test (OUTBOX_MAX_PENDING's lowest value).
-      project('workerd-small-backlog', ['test/small-backlog/**/*.test.ts'], [], {
+      project('workerd-small-backlog', ['test/workers/small-backlog/**/*.test.ts'], [], {
         OUTBOX_MAX_PENDING: '10',
       }),
       // The same worker as a confidential client: CC_CLIENT_SECRET set, Basic auth on the exchange.
-      project('workerd-confidential', ['test/confidential/**/*.test.ts'], [], {
+      project('workerd-confidential', ['test/workers/confidential/**/*.test.ts'], [], {
         CC_CLIENT_SECRET: 'test client secret!',
       }),
       // `npm start` without credentials: its entry, with the built-in sandbox standing in for
       // Constant Contact.
       project(
         'workerd-sandbox',
-        ['test/sandbox/**/*.test.ts'],
+        ['test/workers/sandbox/**/*.test.ts'],
         [],
         {
           CTCT_SANDBOX: '1',

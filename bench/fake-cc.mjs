@@ -77,7 +77,7 @@ async function control(req, res, url) {
   }
   if (url.pathname === '/__bench/reset' && req.method === 'POST') {
     cc.tokenCalls = []
-    cc.signUpCalls = []
+    cc.signupCalls = []
     cc.apiCalls = []
     cc.contacts = new Map()
     return sendJson(res, 200, { ok: true })
@@ -87,7 +87,7 @@ async function control(req, res, url) {
   if (url.pathname === '/__bench/stats') {
     return sendJson(res, 200, {
       tokenCalls: cc.tokenCalls.map(({ at, grant, status }) => ({ at, grant, status })),
-      signups: cc.signUpCalls.map(({ at, answered }) => ({ at, status: answered })),
+      signups: cc.signupCalls.map(({ at, answered }) => ({ at, status: answered })),
       contacts: cc.contacts.size,
       summaryCalls: cc.apiCalls.filter((c) => c.path.startsWith('/v3/account/summary')).length,
     })

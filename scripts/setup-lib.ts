@@ -13,7 +13,7 @@ import {
   FormProfileSchema,
   type Forms,
   FormsSchema,
-} from '../src/core/app/config.ts'
+} from '../src/core/forms/profile.ts'
 
 export type Check<T> = { ok: true; value: T } | { ok: false; message: string }
 

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import * as v from 'valibot'
-import { FormsSchema } from '../src/core/app/config.ts'
+import { FormsSchema } from '../src/core/forms/profile.ts'
 import {
   adminUrl,
   changedLines,

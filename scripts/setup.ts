@@ -18,7 +18,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path'
 import { createInterface, type Interface } from 'node:readline'
 import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
-import type { Forms } from '../src/core/app/config.ts'
+import type { Forms } from '../src/core/forms/profile.ts'
 import {
   adminUrl,
   type Check,

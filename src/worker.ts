@@ -19,10 +19,13 @@ import {
 } from './adapters/workers/sql-store.ts'
 import { createApp } from './core/app/app.ts'
 import { configFrom } from './core/app/config.ts'
+import type { PendingAuthorization } from './core/connection/repo.ts'
 import type { Span, Tally } from './core/metrics/metrics.ts'
+import type { ActivityFilter } from './core/metrics/repo.ts'
+import type { Submission } from './core/outbox/submit.ts'
 import { DeferredWrites } from './core/relay/after-answer.ts'
-import { type RelayBackend, RelayService, type Submission } from './core/relay/relay-service.ts'
-import type { ActivityFilter, PendingAuthorization } from './core/relay/store.ts'
+import type { RelayBackend } from './core/relay/backend.ts'
+import { RelayService } from './core/relay/relay-service.ts'
 
 /** One deployment serves one CC account, so there is one Relay object. */
 const RELAY_NAME = 'main'

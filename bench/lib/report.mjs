@@ -108,7 +108,7 @@ export function renderMarkdown(r) {
       `| Outbox afterwards | ${b.outbox.pending} pending, ${b.outbox.dead} dead |`,
       '',
       b.slotRestMs
-        ? `The pacer (src/core/pacer.ts) has ${b.configuredRate} slots; a slot is held from the send until CC's answer and rests \`SLOT_REST_MS\` = ${b.slotRestMs} ms after it, so two requests on one slot always arrive at CC at least a second apart, however late our side runs. Each slot therefore cycles once per service time + rest: the ceiling at this bench's 20 ms service time is ${b.configuredRate} / ${round((b.slotRestMs + 20) / 1000, 3)} s = ${round((b.configuredRate * 1000) / (b.slotRestMs + 20), 3)}/s = ${round(1000 / (b.slotRestMs + 20), 3)}× the configured limit.`
+        ? `The pacer (src/core/cc/pacer.ts) has ${b.configuredRate} slots; a slot is held from the send until CC's answer and rests \`SLOT_REST_MS\` = ${b.slotRestMs} ms after it, so two requests on one slot always arrive at CC at least a second apart, however late our side runs. Each slot therefore cycles once per service time + rest: the ceiling at this bench's 20 ms service time is ${b.configuredRate} / ${round((b.slotRestMs + 20) / 1000, 3)} s = ${round((b.configuredRate * 1000) / (b.slotRestMs + 20), 3)}/s = ${round(1000 / (b.slotRestMs + 20), 3)}× the configured limit.`
         : '',
       '',
       'Delivered over time (seconds after the first sign-up):',

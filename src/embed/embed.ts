@@ -1,5 +1,5 @@
 /**
- * @module embed
+ * @module embed/embed
  * `GET /embed.js`: progressive enhancement for `<form data-ctct-relay>`. Without it the form
  * posts and the browser follows the 303; with it the form submits with fetch in JSON mode and
  * shows the outcome in place. No dependencies, no inline styles (so a strict CSP works), and
@@ -11,7 +11,7 @@
  * answer's message. English is the fallback for hand-written forms.
  *
  * Kept as a string so every runtime serves the same bytes without a build step; it is plain
- * ES2017 that every current browser runs. test-browser/ exercises it in Chromium.
+ * ES2017 that every current browser runs. test/browser/ exercises it in Chromium.
  */
 export const EMBED_JS = `(function () {
   'use strict'

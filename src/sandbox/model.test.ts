@@ -49,7 +49,7 @@ async function connected(cc: CcModel) {
   return (await res.json()) as { access_token: string; refresh_token: string }
 }
 
-const signUp = (cc: CcModel, access: string, body: unknown) =>
+const signup = (cc: CcModel, access: string, body: unknown) =>
   cc.handle(
     new Request(`${BASE}/v3/contacts/sign_up_form`, {
       method: 'POST',
@@ -160,8 +160,8 @@ describe('the API', () => {
     const { cc } = setup()
     const { access_token } = await connected(cc)
     const body = { email_address: 'Ada@Example.com', list_memberships: [LIST] }
-    expect((await signUp(cc, access_token, body)).status).toBe(201)
-    expect((await signUp(cc, access_token, body)).status).toBe(200)
+    expect((await signup(cc, access_token, body)).status).toBe(201)
+    expect((await signup(cc, access_token, body)).status).toBe(200)
     expect([...cc.contacts.keys()]).toEqual(['ada@example.com'])
   })
 
@@ -182,10 +182,10 @@ describe('the API', () => {
         custom_fields: [{ custom_field_id: 'nope', value: 'x' }],
       },
     ]
-    for (const body of bad) expect((await signUp(cc, access_token, body)).status).toBe(400)
+    for (const body of bad) expect((await signup(cc, access_token, body)).status).toBe(400)
     cc.deletedLists.add(LIST)
     expect(
-      (await signUp(cc, access_token, { email_address: 'a@example.com', list_memberships: [LIST] }))
+      (await signup(cc, access_token, { email_address: 'a@example.com', list_memberships: [LIST] }))
         .status
     ).toBe(400)
     expect(cc.contacts.size).toBe(0)
@@ -215,7 +215,7 @@ describe('the API', () => {
       { custom_field_id: 'd', name: 'joined', label: 'Joined', type: 'date' },
     ]
     const send = (custom_field_id: string, value: string) =>
-      signUp(cc, access_token, {
+      signup(cc, access_token, {
         email_address: 'typed@example.com',
         list_memberships: [LIST],
         custom_fields: [{ custom_field_id, value }],
@@ -254,7 +254,7 @@ describe('the API', () => {
     expect((await lists()).status).toBe(200)
     cc.accountForbidden = true
     expect((await lists()).status).toBe(403)
-    const refused = await signUp(cc, access_token, {
+    const refused = await signup(cc, access_token, {
       email_address: 'a@b.c',
       list_memberships: [LIST],
     })
@@ -266,7 +266,7 @@ describe('the API', () => {
     const { cc, clock } = setup()
     const { access_token } = await connected(cc)
     clock.advance(86_401_000)
-    const res = await signUp(cc, access_token, {
+    const res = await signup(cc, access_token, {
       email_address: 'a@example.com',
       list_memberships: [LIST],
     })
@@ -279,18 +279,18 @@ describe('the API', () => {
     const statuses: number[] = []
     for (let i = 0; i < 5; i++)
       statuses.push(
-        (await signUp(cc, access_token, { email_address: `${i}@x.test`, list_memberships: [LIST] }))
+        (await signup(cc, access_token, { email_address: `${i}@x.test`, list_memberships: [LIST] }))
           .status
       )
     expect(statuses).toEqual([201, 201, 201, 201, 429])
     clock.advance(1000)
     cc.quotaLeft = 1
-    const ok = await signUp(cc, access_token, {
+    const ok = await signup(cc, access_token, {
       email_address: 'q1@x.test',
       list_memberships: [LIST],
     })
     expect(ok.status).toBe(201)
-    const spent = await signUp(cc, access_token, {
+    const spent = await signup(cc, access_token, {
       email_address: 'q2@x.test',
       list_memberships: [LIST],
     })

@@ -1,5 +1,5 @@
 /**
- * @module sandbox
+ * @module sandbox/model
  * A model of Constant Contact: the one stand-in for CC in this project. It serves
  * - `npm start` without credentials (the sandbox: CTCT_SANDBOX=1 on a loopback host only, see
  *   app.ts; its traffic is addressed to SANDBOX_ORIGIN, a `.invalid` name that never resolves),
@@ -78,7 +78,7 @@ export type TokenFault =
   | 'invalid_client'
 
 /** What the next sign_up_form calls do, in order (then they answer normally). */
-export type SignUpFault =
+export type SignupFault =
   | '400'
   | '401'
   | '403'
@@ -115,7 +115,7 @@ export interface BasicCredentials {
   clientId: string
   clientSecret: string
 }
-export interface SignUpCall {
+export interface SignupCall {
   /** When it arrived, on the model's clock. */
   at: number
   body: Record<string, unknown>
@@ -205,7 +205,7 @@ export class CcModel {
   // --- knobs (tests and the bench set these; reset() restores them) -------------------------
   tokenTtlSeconds: number
   tokenFaults: TokenFault[] = []
-  signUpFaults: SignUpFault[] = []
+  signupFaults: SignupFault[] = []
   /** While true, every sign_up_form call answers 503. */
   down = false
   /** CC's per-app limit, counted on arrival over API calls (0: no limit). */
@@ -226,10 +226,10 @@ export class CcModel {
    */
   accountForbidden = false
   /**
-   * Requests that arrive while a gate is set wait for it before they are answered: a test acts
+   * Requests that arrive while `heldUntil` is set wait for it before they are answered: a test acts
    * while they are in flight, then resolves it. Later arrivals are not held once it is unset.
    */
-  gate: Promise<void> | null = null
+  heldUntil: Promise<void> | null = null
 
   // --- the account ------------------------------------------------------------------------
   lists: ModelList[]
@@ -240,7 +240,7 @@ export class CcModel {
 
   // --- what reached it --------------------------------------------------------------------
   tokenCalls: TokenCall[] = []
-  signUpCalls: SignUpCall[] = []
+  signupCalls: SignupCall[] = []
   apiCalls: ApiCall[] = []
 
   readonly #clock: Clock
@@ -263,7 +263,7 @@ export class CcModel {
   reset(): void {
     this.tokenTtlSeconds = this.#defaultTtl
     this.tokenFaults = []
-    this.signUpFaults = []
+    this.signupFaults = []
     this.down = false
     this.perSecond = 4
     this.quotaLeft = Number.POSITIVE_INFINITY
@@ -272,11 +272,11 @@ export class CcModel {
     this.grantScope = null
     this.maxListPageSize = 500
     this.accountForbidden = false
-    this.gate = null
+    this.heldUntil = null
     this.deletedLists.clear()
     this.contacts = new Map()
     this.tokenCalls = []
-    this.signUpCalls = []
+    this.signupCalls = []
     this.apiCalls = []
     this.#arrivals = []
   }
@@ -327,9 +327,9 @@ export class CcModel {
     if (ms > 0) await this.#clock.sleep(ms)
   }
 
-  /** What every answer goes through: the gate the request arrived under, then the latency. */
-  async #beforeAnswer(gate: Promise<void> | null): Promise<void> {
-    if (gate) await gate
+  /** What every answer goes through: the hold the request arrived under, then the latency. */
+  async #beforeAnswer(heldUntil: Promise<void> | null): Promise<void> {
+    if (heldUntil) await heldUntil
     await this.#wait(this.latency.answer)
   }
 
@@ -367,9 +367,9 @@ export class CcModel {
       status: 0,
     }
     this.tokenCalls.push(call)
-    const gate = this.gate
+    const heldUntil = this.heldUntil
     const answer = async (response: Response) => {
-      await this.#beforeAnswer(gate)
+      await this.#beforeAnswer(heldUntil)
       call.status = response.status
       return response
     }
@@ -480,10 +480,10 @@ export class CcModel {
   async #api(request: Request, path: string, url: URL): Promise<Response> {
     await this.#wait(this.latency.arrive)
     const at = this.#clock.now()
-    const signUp = request.method === 'POST' && path === '/contacts/sign_up_form'
+    const signup = request.method === 'POST' && path === '/contacts/sign_up_form'
     let body: Record<string, unknown> | null = null
     let bodyError: Response | null = null
-    if (signUp) {
+    if (signup) {
       if (!(request.headers.get('content-type') ?? '').startsWith('application/json')) {
         bodyError = apiError(415, 'unsupported_media_type', 'Use application/json')
       } else {
@@ -494,7 +494,7 @@ export class CcModel {
         }
       }
     }
-    const signUpCall: SignUpCall | null = signUp
+    const signupCall: SignupCall | null = signup
       ? {
           at,
           body: body ?? {},
@@ -510,12 +510,12 @@ export class CcModel {
       authorization: request.headers.get('authorization'),
       status: 0,
     }
-    if (signUpCall) this.signUpCalls.push(signUpCall)
+    if (signupCall) this.signupCalls.push(signupCall)
     else this.apiCalls.push(apiCall)
-    const gate = this.gate
+    const heldUntil = this.heldUntil
     const answer = async (response: Response) => {
-      await this.#beforeAnswer(gate)
-      if (signUpCall) signUpCall.answered = response.status
+      await this.#beforeAnswer(heldUntil)
+      if (signupCall) signupCall.answered = response.status
       apiCall.status = response.status
       return response
     }
@@ -530,13 +530,13 @@ export class CcModel {
       return answer(
         apiError(403, 'forbidden', 'This application is not authorized for the account')
       )
-    const fault = signUp ? this.signUpFaults.shift() : undefined
+    const fault = signup ? this.signupFaults.shift() : undefined
     if (fault === 'drop') throw new DroppedConnection()
     if (fault === 'throttled') return answer(apiError(429, 'throttled', 'Too Many Requests'))
     if (fault === 'quota' || this.quotaLeft <= 0)
       return answer(apiError(429, 'quota_exceeded', 'Limit Exceeded'))
     this.quotaLeft--
-    if (fault === '503' || fault === '500' || (signUp && this.down))
+    if (fault === '503' || fault === '500' || (signup && this.down))
       return answer(apiError(fault === '500' ? 500 : 503, 'server_error', 'Service unavailable'))
     if (fault === '409') return answer(apiError(409, 'conflict', 'Conflict'))
     if (fault === '401') return answer(apiError(401, 'unauthorized', 'Unauthorized'))
@@ -552,10 +552,10 @@ export class CcModel {
     if (!scopes) return answer(apiError(401, 'unauthorized', 'Unauthorized'))
     if (bodyError) return answer(bodyError)
 
-    if (signUp) {
+    if (signup) {
       if (!scopes.includes('contact_data'))
         return answer(apiError(403, 'forbidden', 'Missing scope contact_data'))
-      return answer(this.#signUp(body ?? {}))
+      return answer(this.#signup(body ?? {}))
     }
     if (request.method !== 'GET') return answer(apiError(404, 'not_found', 'Not found'))
     if (path === '/account/summary') {
@@ -580,7 +580,7 @@ export class CcModel {
     return answer(apiError(404, 'not_found', 'Not found'))
   }
 
-  #signUp(body: Record<string, unknown>): Response {
+  #signup(body: Record<string, unknown>): Response {
     const invalid = (message: string) => apiError(400, 'contacts.api.validation.error', message)
     const email = typeof body.email_address === 'string' ? body.email_address.toLowerCase() : ''
     if (!email || email.length > 50 || !email.includes('@'))

@@ -1,7 +1,7 @@
-/** @module views/sandbox: the sandbox's pages (`npm start` without credentials, loopback only). */
+/** @module sandbox/pages: the sandbox's pages (`npm start` without credentials, loopback only). */
 
+import type { SandboxView } from '../core/relay/backend.ts'
 import { Page } from '../core/ui/layout.tsx'
-import type { SandboxView } from './model.ts'
 
 /** The authorize parameters the consent form carries back, as CC's consent screen would. */
 const CONSENT_FIELDS = ['client_id', 'redirect_uri', 'state', 'code_challenge', 'scope'] as const

@@ -1,7 +1,7 @@
 /**
- * @module routes/sandbox
+ * @module sandbox/routes
  * The sandbox's pages, mounted at /__sandbox (CTCT_SANDBOX=1, and only on a loopback host: the
- * app's config gate refuses the sandbox anywhere else). `/authorize` stands in for Constant
+ * app's config check refuses the sandbox anywhere else). `/authorize` stands in for Constant
  * Contact's consent page; `/` and `/lists/…` let the owner delete and restore the stand-in's
  * lists. Without the sandbox every route here is 404 `not_found` (after the owner check, where
  * there is one).
@@ -10,11 +10,11 @@ import type { MiddlewareHandler } from 'hono'
 import { csrf } from 'hono/csrf'
 import { Hono } from 'hono/tiny'
 import type { AppEnv } from '../core/app/app-env.ts'
-import { isLoopbackHost } from '../core/app/config.ts'
 import { AppError } from '../core/app/errors.ts'
+import { ownerPageHeaders } from '../core/app/security-headers.ts'
+import { isLoopbackHost } from '../core/lib/url.ts'
 import { formField, ownerForm } from '../core/owner/owner-body.ts'
-import { ownerPageHeaders } from '../core/owner/owner-only.ts'
-import type { RelayBackend } from '../core/relay/relay-service.ts'
+import type { RelayBackend } from '../core/relay/backend.ts'
 import { issueSandboxCode } from './model.ts'
 import { SandboxConsentPage, SandboxPage } from './pages.tsx'
 

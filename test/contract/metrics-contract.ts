@@ -13,7 +13,7 @@ import {
   type MetricEvent,
   tallyOf,
 } from '../../src/core/metrics/metrics.ts'
-import type { DeliveryError } from '../../src/core/relay/store.ts'
+import type { DeliveryError } from '../../src/core/outbox/repo.ts'
 import type { ContractRunner, StoreUnderTest } from './storage-contract.ts'
 
 /** Noon UTC, so ± a few hours stays on one day. */

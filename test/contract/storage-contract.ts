@@ -1,36 +1,30 @@
 /**
  * The storage contract (src/core/store.ts), written once and run against both adapters: SQLite
  * inside the Durable Object (test/storage-contract.test.ts, in workerd) and Deno KV
- * (test-deno/storage-contract.test.ts). It asserts through the repos' methods only, plus a dump
+ * (test/deno/storage-contract.test.ts). It asserts through the repos' methods only, plus a dump
  * of everything stored for "nothing is left" checks, so it holds for any adapter. Runtime
  * neutral on purpose: node:assert/strict works in workerd (nodejs_compat) and in Deno.
  */
 import assert from 'node:assert/strict'
 import type { Alert } from '../../src/core/alerts/alert-webhook.ts'
-import { utcDay } from '../../src/core/outbox/retry-plan.ts'
+import type { AlertRepo } from '../../src/core/alerts/repo.ts'
+import type { AuthStateRepo, TokenRepo } from '../../src/core/connection/repo.ts'
+import type { FormChange, FormRepo } from '../../src/core/forms/repo.ts'
+import { utcDay } from '../../src/core/lib/utc-day.ts'
+import type { MetricsRepo } from '../../src/core/metrics/repo.ts'
+import type { DeliveryError, NewOutboxItem, OutboxRepo } from '../../src/core/outbox/repo.ts'
+import type { OwnerRepo } from '../../src/core/owner/repo.ts'
 import {
   MAX_SESSIONS,
   SIGN_IN_FAILURES,
   SIGN_IN_WINDOW_MS,
 } from '../../src/core/owner/sign-in-rules.ts'
-import type {
-  AlertRepo,
-  AuthStateRepo,
-  DeliveryError,
-  FormChange,
-  FormRepo,
-  MetricsRepo,
-  NewOutboxItem,
-  OutboxRepo,
-  OwnerRepo,
-  TokenRepo,
-} from '../../src/core/relay/store.ts'
 import {
   ALERT_WINDOW_MS,
   FORM_AUDIT_KEEP,
   STATE_RETENTION_MS,
 } from '../../src/core/relay/store-rules.ts'
-import type { SignUpFormBody } from '../../src/core/signup/sign-up-form.ts'
+import type { SignupFormBody } from '../../src/core/signup/validate-signup.ts'
 
 /** Fresh repos over one empty, migrated store. */
 export interface StoreUnderTest {
@@ -63,14 +57,14 @@ const ERROR: DeliveryError = {
   at: T,
 }
 
-const payload = (email: string, extra: Partial<SignUpFormBody> = {}): SignUpFormBody => ({
+const payload = (email: string, extra: Partial<SignupFormBody> = {}): SignupFormBody => ({
   email_address: email,
   list_memberships: [LIST_1],
   ...extra,
 })
 
 /** A sign-up to enqueue: form "f", the email's own hash, due at T unless said otherwise. */
-const signUp = (email: string, over: Partial<NewOutboxItem> = {}): NewOutboxItem => ({
+const signup = (email: string, over: Partial<NewOutboxItem> = {}): NewOutboxItem => ({
   formId: 'f',
   emailHash: `hash:${email}`,
   payload: payload(email),
@@ -172,7 +166,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   // ── OutboxRepo: enqueue ────────────────────────────────────────────────────────────────────────
 
   contract('outbox: enqueue stores a pending item that claimDue returns as given', async (s) => {
-    const id = await enqueue(s, signUp('a@example.com', { attempts: 2, now: T - 5 }))
+    const id = await enqueue(s, signup('a@example.com', { attempts: 2, now: T - 5 }))
     const figures = await s.outbox.figures(T)
     assert.equal(figures.pending, 1)
     assert.equal(figures.oldestPendingAt, T - 5)
@@ -184,7 +178,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   contract(
     'outbox: a sign-up merges into an unleased pending item of its form+email',
     async (s) => {
-      const older = signUp('m@example.com', {
+      const older = signup('m@example.com', {
         payload: payload('m@example.com', {
           first_name: 'Old',
           last_name: 'Kept',
@@ -193,7 +187,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
         attempts: 3,
         nextAttemptAt: T + 500,
       })
-      const newer = signUp('m@example.com', {
+      const newer = signup('m@example.com', {
         payload: payload('m@example.com', {
           first_name: 'New',
           list_memberships: [LIST_2, LIST_1],
@@ -235,28 +229,28 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   )
 
   contract('outbox: never merges into a leased item (lapsed or not) or a dead one', async (s) => {
-    const first = await enqueue(s, signUp('x@example.com'))
+    const first = await enqueue(s, signup('x@example.com'))
     await s.outbox.claimDue(T, 10, T + 1_000)
-    const second = await enqueue(s, signUp('x@example.com'))
+    const second = await enqueue(s, signup('x@example.com'))
     assert.notEqual(second, first)
     await s.outbox.claimDue(T, 10, T + 1_000)
     // Both leases lapsed, but their sends may still be in flight: still no merge.
-    const third = await enqueue(s, signUp('x@example.com', { now: T + 5_000 }))
+    const third = await enqueue(s, signup('x@example.com', { now: T + 5_000 }))
     assert.equal(new Set([first, second, third]).size, 3)
     // Once reschedule ends a lease, that item takes merges again.
     await s.outbox.reschedule(first, T + 10_000, 1, null)
-    assert.equal(await enqueue(s, signUp('x@example.com')), first)
+    assert.equal(await enqueue(s, signup('x@example.com')), first)
     // A dead letter takes none: the next unleased pending item does.
     await s.outbox.kill({ id: first, formId: 'f', payload: payload('x@example.com') }, ERROR, T)
-    assert.equal(await enqueue(s, signUp('x@example.com')), third)
+    assert.equal(await enqueue(s, signup('x@example.com')), third)
     const figures = await s.outbox.figures(T)
     assert.deepEqual([figures.pending, figures.dead], [2, 1])
   })
 
   contract('outbox: another form or another email is another item', async (s) => {
-    const a = await enqueue(s, signUp('a@example.com'))
-    const otherForm = await enqueue(s, signUp('a@example.com', { formId: 'g' }))
-    const otherEmail = await enqueue(s, signUp('b@example.com'))
+    const a = await enqueue(s, signup('a@example.com'))
+    const otherForm = await enqueue(s, signup('a@example.com', { formId: 'g' }))
+    const otherEmail = await enqueue(s, signup('b@example.com'))
     assert.equal(new Set([a, otherForm, otherEmail]).size, 3)
     assert.equal((await s.outbox.figures(T)).pending, 3)
   })
@@ -264,10 +258,10 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   // ── OutboxRepo: claimDue, delivered, reschedule ────────────────────────────────────────────────
 
   contract('outbox: claimDue leases due items only, earliest first, up to the limit', async (s) => {
-    const late = await enqueue(s, signUp('late@example.com', { nextAttemptAt: T + 30 }))
-    const early1 = await enqueue(s, signUp('e1@example.com', { nextAttemptAt: T + 10 }))
-    const early2 = await enqueue(s, signUp('e2@example.com', { nextAttemptAt: T + 10 }))
-    await enqueue(s, signUp('future@example.com', { nextAttemptAt: T + 1_000 }))
+    const late = await enqueue(s, signup('late@example.com', { nextAttemptAt: T + 30 }))
+    const early1 = await enqueue(s, signup('e1@example.com', { nextAttemptAt: T + 10 }))
+    const early2 = await enqueue(s, signup('e2@example.com', { nextAttemptAt: T + 10 }))
+    await enqueue(s, signup('future@example.com', { nextAttemptAt: T + 1_000 }))
     const ids = async (limit: number) =>
       (await s.outbox.claimDue(T + 100, limit, T + 90_000)).map((item) => item.id)
     assert.deepEqual(await ids(0), [])
@@ -279,7 +273,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   })
 
   contract('outbox: a leased item is not claimed again until its lease passes', async (s) => {
-    const id = await enqueue(s, signUp('a@example.com'))
+    const id = await enqueue(s, signup('a@example.com'))
     assert.equal((await s.outbox.claimDue(T, 10, T + 90_000)).length, 1)
     assert.deepEqual(await s.outbox.claimDue(T + 89_999, 10, T + 200_000), [])
     assert.equal(await s.outbox.nextDueAt(), T + 90_000)
@@ -290,9 +284,9 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   })
 
   contract('outbox: an item whose lease lapsed is due from the lease’s end', async (s) => {
-    const lapsed = await enqueue(s, signUp('lapsed@example.com'))
+    const lapsed = await enqueue(s, signup('lapsed@example.com'))
     await s.outbox.claimDue(T, 1, T + 50)
-    const later = await enqueue(s, signUp('later@example.com', { nextAttemptAt: T + 20 }))
+    const later = await enqueue(s, signup('later@example.com', { nextAttemptAt: T + 20 }))
     const claimed = await s.outbox.claimDue(T + 100, 10, T + 90_000)
     assert.deepEqual(
       claimed.map((item) => item.id),
@@ -302,7 +296,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
 
   contract('outbox: delivered deletes the item, payload and all, and counts the day', async (s) => {
     const day = Date.UTC(2030, 0, 1, 23, 59, 59, 999)
-    const id = await enqueue(s, signUp('gone@example.com', { now: day, nextAttemptAt: day }))
+    const id = await enqueue(s, signup('gone@example.com', { now: day, nextAttemptAt: day }))
     await s.outbox.claimDue(day, 1, day + 90_000)
     await s.outbox.delivered(id, day)
     assert.ok(!(await s.dump()).includes('gone@example.com'), 'no copy of the address is left')
@@ -317,7 +311,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   })
 
   contract('outbox: reschedule ends the lease and sets the next attempt and count', async (s) => {
-    const id = await enqueue(s, signUp('a@example.com'))
+    const id = await enqueue(s, signup('a@example.com'))
     await s.outbox.claimDue(T, 1, T + 90_000)
     await s.outbox.reschedule(id, T + 5_000, 3, { ...ERROR, status: 503, errorKey: 'unavailable' })
     assert.equal(await s.outbox.nextDueAt(), T + 5_000)
@@ -332,7 +326,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   // ── OutboxRepo: dead letters ───────────────────────────────────────────────────────────────────
 
   contract('outbox: kill takes a queued item off the queue as a dead letter', async (s) => {
-    const id = await enqueue(s, signUp('dead@example.com', { now: T - 100 }))
+    const id = await enqueue(s, signup('dead@example.com', { now: T - 100 }))
     await s.outbox.claimDue(T, 1, T + 90_000)
     await s.outbox.kill({ id, formId: 'f', payload: payload('dead@example.com') }, ERROR, T + 10)
     assert.deepEqual(await s.outbox.claimDue(T + 100_000, 10, T + 200_000), [])
@@ -371,10 +365,10 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   })
 
   contract('outbox: revive brings one dead letter back, due now, attempts reset', async (s) => {
-    const id = await enqueue(s, signUp('r@example.com', { attempts: 4 }))
+    const id = await enqueue(s, signup('r@example.com', { attempts: 4 }))
     await s.outbox.claimDue(T, 1, T + 90_000)
     await s.outbox.kill({ id, formId: 'f', payload: payload('r@example.com') }, ERROR, T + 10)
-    const other = await enqueue(s, signUp('pending@example.com'))
+    const other = await enqueue(s, signup('pending@example.com'))
     assert.equal(await s.outbox.revive(id, T + 1_000), 1)
     assert.equal(await s.outbox.revive(id, T + 1_000), 0) // pending now: nothing to revive
     assert.equal(await s.outbox.revive(other, T + 1_000), 0)
@@ -387,14 +381,14 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   })
 
   contract('outbox: revive all brings back every dead letter', async (s) => {
-    const queued = await enqueue(s, signUp('q@example.com'))
+    const queued = await enqueue(s, signup('q@example.com'))
     await s.outbox.kill({ id: queued, formId: 'f', payload: payload('q@example.com') }, ERROR, T)
     await s.outbox.kill(
       { formId: 'f', emailHash: 'h', payload: payload('i@example.com') },
       ERROR,
       T
     )
-    await enqueue(s, signUp('p@example.com'))
+    await enqueue(s, signup('p@example.com'))
     assert.equal(await s.outbox.revive('all', T + 1), 2)
     const figures = await s.outbox.figures(T)
     assert.deepEqual([figures.pending, figures.dead], [3, 0])
@@ -407,8 +401,8 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   })
 
   contract('outbox: removeDead deletes a dead letter, and nothing else', async (s) => {
-    const live = await enqueue(s, signUp('live@example.com'))
-    const dead = await enqueue(s, signUp('dead@example.com'))
+    const live = await enqueue(s, signup('live@example.com'))
+    const dead = await enqueue(s, signup('dead@example.com'))
     await s.outbox.kill({ id: dead, formId: 'f', payload: payload('dead@example.com') }, ERROR, T)
     assert.equal(await s.outbox.removeDead(live), false)
     assert.equal(await s.outbox.removeDead(999_999), false)
@@ -443,7 +437,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     async (s) => {
       await s.outbox.kill({ formId: 'f', payload: payload('old@example.com') }, ERROR, T)
       await s.outbox.kill({ formId: 'f', payload: payload('new@example.com') }, ERROR, T + 10)
-      await enqueue(s, signUp('ancient@example.com', { now: T - 1_000_000 }))
+      await enqueue(s, signup('ancient@example.com', { now: T - 1_000_000 }))
       await s.outbox.remember('f:old', T, { status: 'queued', digest: 'd1' })
       await s.outbox.remember('f:new', T + 10, { status: 'delivered', digest: 'd2' })
       assert.equal(await s.outbox.purgeDead(T + 10), 1)
@@ -468,8 +462,8 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     assert.equal(await s.outbox.nextDueAt(), null)
     await s.outbox.kill({ formId: 'f', payload: payload('dead@example.com') }, ERROR, T)
     assert.equal(await s.outbox.nextDueAt(), null) // dead letters are never due
-    await enqueue(s, signUp('a@example.com', { nextAttemptAt: T + 50 }))
-    await enqueue(s, signUp('b@example.com', { nextAttemptAt: T + 20 }))
+    await enqueue(s, signup('a@example.com', { nextAttemptAt: T + 50 }))
+    await enqueue(s, signup('b@example.com', { nextAttemptAt: T + 20 }))
     assert.equal(await s.outbox.nextDueAt(), T + 20)
     await s.outbox.claimDue(T + 20, 1, T + 100)
     assert.equal(await s.outbox.nextDueAt(), T + 50)
@@ -485,8 +479,8 @@ export function storageContract({ test, withStore }: ContractRunner): void {
       deliveredToday: 0,
       quotaUsedToday: 0,
     })
-    await enqueue(s, signUp('a@example.com', { now: T - 20 }))
-    await enqueue(s, signUp('b@example.com', { now: T - 30 }))
+    await enqueue(s, signup('a@example.com', { now: T - 20 }))
+    await enqueue(s, signup('b@example.com', { now: T - 30 }))
     await s.outbox.kill({ formId: 'f', payload: payload('c@example.com') }, ERROR, T - 40)
     await s.outbox.delivered(null, T)
     await s.outbox.countRequest(utcDay(T))
@@ -551,19 +545,19 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     const cap = 3
     const ids: number[] = []
     for (const [n, email] of ['a@example.com', 'b@example.com', 'c@example.com'].entries()) {
-      const stored = await s.outbox.enqueue(signUp(email), cap)
+      const stored = await s.outbox.enqueue(signup(email), cap)
       assert.equal(stored.outcome, 'stored')
       if (stored.outcome === 'stored') ids.push(stored.id)
       assert.equal(stored.backlog, n + 1)
     }
-    assert.deepEqual(await s.outbox.enqueue(signUp('d@example.com'), cap), {
+    assert.deepEqual(await s.outbox.enqueue(signup('d@example.com'), cap), {
       outcome: 'full',
       backlog: 3,
     })
     assert.ok(!(await s.dump()).includes('d@example.com'), 'nothing of a refused item is kept')
     // A change to a queued sign-up needs no new place: merged, even at the cap.
     const merged = await s.outbox.enqueue(
-      signUp('a@example.com', { payload: payload('a@example.com', { first_name: 'A' }) }),
+      signup('a@example.com', { payload: payload('a@example.com', { first_name: 'A' }) }),
       cap
     )
     assert.deepEqual(merged, { outcome: 'merged', id: ids[0], backlog: 3 })
@@ -571,9 +565,9 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     // One delivered: a place again.
     const [first] = await s.outbox.claimDue(T, 1, T + 90_000)
     await s.outbox.delivered(first.id, T)
-    const stored = await s.outbox.enqueue(signUp('d@example.com'), cap)
+    const stored = await s.outbox.enqueue(signup('d@example.com'), cap)
     assert.deepEqual([stored.outcome, stored.backlog], ['stored', 3])
-    assert.equal((await s.outbox.enqueue(signUp('e@example.com'), cap)).outcome, 'full')
+    assert.equal((await s.outbox.enqueue(signup('e@example.com'), cap)).outcome, 'full')
   })
 
   contract('outbox: the running counts follow every write, as a full count would', async (s) => {
@@ -584,8 +578,8 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     }
     assert.deepEqual(await counted(), [0, 0])
     const ids = []
-    for (let i = 0; i < 6; i++) ids.push(await enqueue(s, signUp(`n${i}@example.com`)))
-    await enqueue(s, signUp('n0@example.com')) // merged: no new item
+    for (let i = 0; i < 6; i++) ids.push(await enqueue(s, signup(`n${i}@example.com`)))
+    await enqueue(s, signup('n0@example.com')) // merged: no new item
     assert.deepEqual(await counted(), [6, 0])
     await s.outbox.claimDue(T, 6, T + 90_000) // leased items are still pending
     await s.outbox.reschedule(ids[5], T + 10, 1, null)
@@ -610,8 +604,8 @@ export function storageContract({ test, withStore }: ContractRunner): void {
   })
 
   contract('outbox: figures name the oldest pending item, whatever its due time', async (s) => {
-    const late = await enqueue(s, signUp('late@example.com', { now: T - 50, nextAttemptAt: T + 9 }))
-    await enqueue(s, signUp('young@example.com', { now: T - 10, nextAttemptAt: T }))
+    const late = await enqueue(s, signup('late@example.com', { now: T - 50, nextAttemptAt: T + 9 }))
+    await enqueue(s, signup('young@example.com', { now: T - 10, nextAttemptAt: T }))
     assert.equal((await s.outbox.figures(T)).oldestPendingAt, T - 50)
     await s.outbox.claimDue(T + 9, 10, T + 90_000)
     await s.outbox.delivered(late, T + 9)
@@ -624,7 +618,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
       const cap = 20
       const ids: number[] = []
       const fill = async (to: number) => {
-        while (ids.length < to) ids.push(await enqueue(s, signUp(`b${ids.length}@example.com`)))
+        while (ids.length < to) ids.push(await enqueue(s, signup(`b${ids.length}@example.com`)))
       }
       const drainTo = async (to: number) => {
         while (ids.length > to) {

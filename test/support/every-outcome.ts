@@ -27,7 +27,7 @@ export type Post = (
  * Sends them; the caller then drains the outbox (its runtime's way). What reached CC: 14
  * sign_up_form calls (first, refused, later twice, ten events), nothing of what was refused.
  */
-export async function signUpsOfEveryOutcome(post: Post, cc: CcModel): Promise<void> {
+export async function signupsOfEveryOutcome(post: Post, cc: CcModel): Promise<void> {
   const status = async (expected: number | number[], ...args: Parameters<Post>) => {
     const res = await post(...args)
     assert.ok([expected].flat().includes(res.status), `${JSON.stringify(args)}: ${res.status}`)
@@ -38,9 +38,9 @@ export async function signUpsOfEveryOutcome(post: Post, cc: CcModel): Promise<vo
   await status(200, 'newsletter', { email: 'bot@example.com', _gotcha: 'x' })
   await status(403, 'newsletter', { email: 'x@example.com' }, { origin: 'https://evil.test' })
   await status(403, 'protected', { email: 'r@example.com', 'cf-turnstile-response': 'no' })
-  cc.signUpFaults = ['400']
+  cc.signupFaults = ['400']
   await status(502, 'newsletter', { email: 'refused@example.com' })
-  cc.signUpFaults = ['503']
+  cc.signupFaults = ['503']
   await status(202, 'newsletter', { email: 'later@example.com' })
   // Ten sign-ups from one network, then the eleventh in the same minute.
   for (let i = 0; i < 10; i++) {

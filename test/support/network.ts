@@ -1,10 +1,10 @@
 /**
  * The network the relay sees in tests, for the workerd and Deno suites alike (web-standard only):
- * Constant Contact is the project's one model of it (src/core/sandbox.ts), plus the two other
+ * Constant Contact is the project's one model of it (src/sandbox/model.ts), plus the two other
  * hosts the relay talks to, the owner's alert webhook and Turnstile's siteverify. Everything is
  * counted; anything else is refused, so no test can reach a real network.
  *
- * The workerd suite puts this behind MSW (test/edge.ts); the Deno suite passes `fetch` to the app.
+ * The workerd suite puts this behind MSW (test/support/edge.ts); the Deno suite passes `fetch` to the app.
  */
 import { CcModel } from '../../src/sandbox/model.ts'
 import { VirtualClock } from './virtual-clock.ts'
@@ -124,12 +124,12 @@ export class TestNetwork {
    */
   hold(): { stop: () => void; release: () => void } {
     let open = () => {}
-    const gate = new Promise<void>((resolve) => {
+    const released = new Promise<void>((resolve) => {
       open = resolve
     })
-    this.cc.gate = gate
+    this.cc.heldUntil = released
     const stop = () => {
-      if (this.cc.gate === gate) this.cc.gate = null
+      if (this.cc.heldUntil === released) this.cc.heldUntil = null
     }
     return {
       stop,

@@ -1,7 +1,7 @@
 /**
  * Every outcome key of GET /admin/api/metrics, in the contract's order, at zero: spelled out here
  * rather than derived from src/core/metrics.ts, so a key the code drops fails the tests.
- * No imports: src/core unit tests use it too (test-deno/runtime-agnostic.test.ts).
+ * No imports: src/core unit tests use it too (test/deno/runtime-agnostic.test.ts).
  */
 export const ZERO_INTAKE = {
   accepted: 0,

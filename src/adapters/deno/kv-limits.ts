@@ -1,5 +1,5 @@
 /**
- * @module deno/kv-limits
+ * @module adapters/deno/kv-limits
  * The limits that several Deno instances sharing one KV (as on Deno Deploy) must enforce
  * together, as atomic KV operations: the send gate (the pacing to Constant Contact and the daily
  * quota, core/send-gate.ts) and the per-client limit (core/client-limiter.ts). On Workers the one
@@ -22,8 +22,8 @@ import {
   type SendTicket,
   type Taken,
 } from '../../core/cc/send-gate.ts'
+import { utcDay } from '../../core/lib/utc-day.ts'
 import { admitHit, type ClientLimiter } from '../../core/outbox/client-limiter.ts'
-import { utcDay } from '../../core/outbox/retry-plan.ts'
 import { CONFLICT, requestCountKey, transact } from './kv-store.ts'
 
 interface Slot {

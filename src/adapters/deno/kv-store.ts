@@ -1,6 +1,6 @@
 /**
- * @module deno/kv-store
- * The three repos over Deno KV, method for method the same as workers/sql-store.ts. The Durable
+ * @module adapters/deno/kv-store
+ * The three repos over Deno KV, method for method the same as adapters/workers/sql-store.ts. The Durable
  * Object gets atomicity for free (one instance, synchronous SQL); here several isolates or
  * instances may share one KV, so every read-modify-write is an optimistic transaction: read the
  * entries with their versionstamps, commit with `check`s on them, and retry on conflict.
@@ -38,7 +38,16 @@
  */
 
 import type { Alert, AlertEvent } from '../../core/alerts/alert-webhook.ts'
+import type { AlertRecord, AlertRepo } from '../../core/alerts/repo.ts'
 import { type ConnectionHistoryEntry, HISTORY_KEPT } from '../../core/connection/history.ts'
+import type {
+  AuthStateRepo,
+  ClaimResult,
+  PendingAuthorization,
+  TokenRepo,
+} from '../../core/connection/repo.ts'
+import type { FormAuditEntry, FormChange, FormRepo, StoredForm } from '../../core/forms/repo.ts'
+import { utcDay } from '../../core/lib/utc-day.ts'
 import {
   ACTIVITY_KEPT,
   type ActivityEntry,
@@ -47,40 +56,28 @@ import {
   type Span,
   type Tally,
 } from '../../core/metrics/metrics.ts'
-import { utcDay } from '../../core/outbox/retry-plan.ts'
+import type { ActivityFilter, MetricsRepo } from '../../core/metrics/repo.ts'
+import type {
+  AcceptedStatus,
+  BacklogAlarm,
+  DeadLetter,
+  DeadOutboxItem,
+  DeliveryBlocks,
+  DeliveryError,
+  EnqueueResult,
+  NewOutboxItem,
+  OutboxFigures,
+  OutboxItem,
+  OutboxRepo,
+  RecentSubmission,
+} from '../../core/outbox/repo.ts'
+import type { OwnerRepo } from '../../core/owner/repo.ts'
 import {
   lockedFor,
   MAX_SESSIONS,
   SIGN_IN_WINDOW_MS,
   withFailure,
 } from '../../core/owner/sign-in-rules.ts'
-import type {
-  AcceptedStatus,
-  ActivityFilter,
-  AlertRecord,
-  AlertRepo,
-  AuthStateRepo,
-  BacklogAlarm,
-  ClaimResult,
-  DeadLetter,
-  DeadOutboxItem,
-  DeliveryBlocks,
-  DeliveryError,
-  EnqueueResult,
-  FormAuditEntry,
-  FormChange,
-  FormRepo,
-  MetricsRepo,
-  NewOutboxItem,
-  OutboxFigures,
-  OutboxItem,
-  OutboxRepo,
-  OwnerRepo,
-  PendingAuthorization,
-  RecentSubmission,
-  StoredForm,
-  TokenRepo,
-} from '../../core/relay/store.ts'
 import {
   backlogAlarm,
   canMergeInto,

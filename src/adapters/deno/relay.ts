@@ -1,5 +1,5 @@
 /**
- * @module deno/relay
+ * @module adapters/deno/relay
  * Wires the runtime-agnostic core for Deno: RelayService over Deno KV, the app, wake-ups and the
  * client IP. src/deno.ts is this plus the process-wide parts (Deno.openKv, Deno.cron, the queue
  * listener); the tests build the same thing over an in-memory or temporary KV.
@@ -11,7 +11,8 @@
  * all instances share: the pacing to CC, the daily quota and the per-client limit (kv-limits.ts).
  */
 import { createApp, hostIsLoopback } from '../../core/app/app.ts'
-import { configFrom, isLoopbackHost } from '../../core/app/config.ts'
+import { configFrom } from '../../core/app/config.ts'
+import type { SandboxKit } from '../../core/app/sandbox-slot.ts'
 import {
   outcomeFromRecord,
   type RefreshSerializer,
@@ -20,9 +21,9 @@ import {
 } from '../../core/connection/connection.ts'
 import { fromStored } from '../../core/connection/state.ts'
 import { type Clock, systemClock } from '../../core/lib/clock.ts'
+import { isLoopbackHost } from '../../core/lib/url.ts'
 import { OutcomeRecorder } from '../../core/metrics/outcome-recorder.ts'
 import { RelayService } from '../../core/relay/relay-service.ts'
-import type { SandboxKit } from '../../sandbox/kit.ts'
 import { KvClientLimiter, KvSendGate } from './kv-limits.ts'
 import {
   KvAlertRepo,
@@ -38,7 +39,7 @@ export interface DenoRelayOptions {
   kv: Deno.Kv
   /** The configuration, under the same names as on Workers (normally Deno.env.toObject()). */
   env: Record<string, string | undefined>
-  /** Outbound network. Tests pass the model of Constant Contact here (src/core/sandbox.ts). */
+  /** Outbound network. Tests pass the model of Constant Contact here (src/sandbox/model.ts). */
   fetch?: typeof fetch
   clock?: Clock
   /** Replaces the default wake-ups (an in-process timer plus a KV queue message). */

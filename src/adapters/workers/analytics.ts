@@ -1,5 +1,5 @@
 /**
- * @module workers/analytics
+ * @module adapters/workers/analytics
  * Optional: every counted event also goes to Workers Analytics Engine when an `ANALYTICS`
  * dataset is bound (wrangler.toml `[[analytics_engine_datasets]]`), for owners who want SQL over
  * more than the built-in charts. Without the binding there is no sink and nothing changes. The

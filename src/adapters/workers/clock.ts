@@ -1,5 +1,5 @@
 /**
- * @module workers/clock
+ * @module adapters/workers/clock
  * The clock of this isolate's worker and its Relay object: the system clock, always, in a
  * deployment. The workerd tests swap `workerClock.current` for a virtual clock (they run in the
  * same isolate); nothing a request carries can reach module scope.

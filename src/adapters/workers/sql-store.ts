@@ -1,12 +1,21 @@
 /**
- * @module workers/sql-store
+ * @module adapters/workers/sql-store
  * The Durable Object's SQLite tables (documented in docs/storage.md). `sql.exec` is synchronous,
  * so each method below is atomic within the object's turn: no other request interleaves. The
  * decisions (claim order, merging, revival, …) are store-rules.ts, shared with Deno KV.
  */
 
 import type { Alert } from '../../core/alerts/alert-webhook.ts'
+import type { AlertRecord, AlertRepo } from '../../core/alerts/repo.ts'
 import { type ConnectionHistoryEntry, HISTORY_KEPT } from '../../core/connection/history.ts'
+import type {
+  AuthStateRepo,
+  ClaimResult,
+  PendingAuthorization,
+  TokenRepo,
+} from '../../core/connection/repo.ts'
+import type { FormAuditEntry, FormChange, FormRepo, StoredForm } from '../../core/forms/repo.ts'
+import { utcDay } from '../../core/lib/utc-day.ts'
 import {
   ACTIVITY_KEPT,
   type ActivityEntry,
@@ -16,7 +25,22 @@ import {
   type Span,
   type Tally,
 } from '../../core/metrics/metrics.ts'
-import { utcDay } from '../../core/outbox/retry-plan.ts'
+import type { ActivityFilter, MetricsRepo } from '../../core/metrics/repo.ts'
+import type {
+  AcceptedStatus,
+  BacklogAlarm,
+  DeadLetter,
+  DeadOutboxItem,
+  DeliveryBlocks,
+  DeliveryError,
+  EnqueueResult,
+  NewOutboxItem,
+  OutboxFigures,
+  OutboxItem,
+  OutboxRepo,
+  RecentSubmission,
+} from '../../core/outbox/repo.ts'
+import type { OwnerRepo } from '../../core/owner/repo.ts'
 import {
   lockedFor,
   MAX_SESSIONS,
@@ -24,33 +48,6 @@ import {
   SIGN_IN_WINDOW_MS,
   withFailure,
 } from '../../core/owner/sign-in-rules.ts'
-import type {
-  AcceptedStatus,
-  ActivityFilter,
-  AlertRecord,
-  AlertRepo,
-  AuthStateRepo,
-  BacklogAlarm,
-  ClaimResult,
-  DeadLetter,
-  DeadOutboxItem,
-  DeliveryBlocks,
-  DeliveryError,
-  EnqueueResult,
-  FormAuditEntry,
-  FormChange,
-  FormRepo,
-  MetricsRepo,
-  NewOutboxItem,
-  OutboxFigures,
-  OutboxItem,
-  OutboxRepo,
-  OwnerRepo,
-  PendingAuthorization,
-  RecentSubmission,
-  StoredForm,
-  TokenRepo,
-} from '../../core/relay/store.ts'
 import {
   backlogAlarm,
   canMergeInto,
@@ -72,7 +69,7 @@ import {
   toOutboxItem,
   type UnsavedRecord,
 } from '../../core/relay/store-rules.ts'
-import type { SignUpFormBody } from '../../core/signup/sign-up-form.ts'
+import type { SignupFormBody } from '../../core/signup/validate-signup.ts'
 
 /**
  * The schema, one entry per version: migration n takes the database from version n - 1 to n.
@@ -162,7 +159,7 @@ dead = dead + (NEW.status = 'dead') - (OLD.status = 'dead'); END`,
     'CREATE TABLE alerts (event TEXT PRIMARY KEY, record TEXT NOT NULL)',
   ],
   // 4: the owner's sessions (revocable: sign-out deletes the row) and failed sign-ins per client
-  //    network (owner-limits.ts), each with an index for its purge.
+  //    network (sign-in-rules.ts), each with an index for its purge.
   [
     `CREATE TABLE owner_sessions (
      id TEXT PRIMARY KEY,
@@ -363,7 +360,7 @@ function fromRow(row: OutboxRow): OutboxRecord {
     id: row.id,
     formId: row.form_id,
     emailHash: row.email_hash,
-    payload: JSON.parse(row.payload) as SignUpFormBody,
+    payload: JSON.parse(row.payload) as SignupFormBody,
     status: row.status,
     attempts: row.attempts,
     createdAt: row.created_at,

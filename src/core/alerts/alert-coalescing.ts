@@ -1,5 +1,5 @@
 /**
- * @module alert-gate
+ * @module core/alerts/alert-coalescing
  * Coalesces the owner's alerts: at most one of a kind (an `event`) per 15 minutes. One that comes
  * sooner is held back and counted; the next one of its kind to go out carries the count
  * (`suppressed`), and if none comes, the cron sends the latest held one once the window is over,
@@ -9,8 +9,8 @@
  */
 
 import type { Clock } from '../lib/clock.ts'
-import type { AlertRepo } from '../relay/store.ts'
 import type { Alert } from './alert-webhook.ts'
+import type { AlertRepo } from './repo.ts'
 
 export interface AlertGateDeps {
   repo: AlertRepo
@@ -19,7 +19,7 @@ export interface AlertGateDeps {
   deliver: (alert: Alert) => Promise<unknown>
 }
 
-export class AlertGate {
+export class AlertCoalescer {
   readonly #deps: AlertGateDeps
 
   constructor(deps: AlertGateDeps) {

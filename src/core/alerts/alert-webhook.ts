@@ -1,5 +1,5 @@
 /**
- * @module alerts
+ * @module core/alerts/alert-webhook
  * The owner's webhook (ALERT_WEBHOOK_URL). One small JSON shape, documented in
  * docs/operations.md: `text` is what Slack shows and `content` is what Discord shows, so the same
  * URL works for either without an adapter. Never carries a token, a secret or an email address.
@@ -19,7 +19,7 @@ export interface Alert {
   previous_state?: string
   reason?: { code: string; message: string }
   at: string
-  /** Alerts of this kind held back since the last one sent (coalescing, alert-gate.ts). */
+  /** Alerts of this kind held back since the last one sent (coalescing, alert-coalescing.ts). */
   suppressed?: number
 }
 

@@ -1,5 +1,5 @@
-/** @module views/alerts-card: the dashboard's alert coalescing counts (alert-gate.ts). */
-import type { AlertStatus } from '../relay/relay-service.ts'
+/** @module core/alerts/alerts-card: the dashboard's alert coalescing counts (alert-coalescing.ts). */
+import type { AlertStatus } from '../relay/backend.ts'
 
 export function AlertsCard({ alerts }: { alerts: AlertStatus[] }) {
   return (

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Submission, SubmitResult } from '../outbox/submit.ts'
-import type { RelayBackend } from '../relay/relay-service.ts'
+import type { RelayBackend } from '../relay/backend.ts'
 import { createApp } from './app.ts'
 import { parseConfig } from './config.ts'
 import { AppError } from './errors.ts'

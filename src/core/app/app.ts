@@ -1,9 +1,9 @@
 /**
- * @module app
+ * @module core/app/app
  * The runtime-agnostic HTTP app. `createApp(deps)` closes over its dependencies instead of reading
  * `c.env`, so the same routes run on Workers (backend = Durable Object stub) and Deno (backend =
  * in-process service over KV). It serves the static assets and /healthz itself, runs the config
- * gate and the owner pages' error handler, and mounts one sub-app per area (src/core/routes/).
+ * check and the owner pages' error handler, and mounts one sub-app per area (one folder per part of src/core/).
  * Every answer passes through `securityHeaders` (nosniff; the strict CSP on every page; no-store
  * on the owner's paths).
  *
@@ -11,11 +11,11 @@
  *   GET  /embed.js                the progressive-enhancement script (cacheable, CORS *)
  *   GET  /assets/app.css          the stylesheet (no inline styles, for the CSP)
  *   GET  /healthz                 {"ok":true,"connected":bool}; config errors name the key
- *   routes/subscribe.tsx, for visitors (CORS for the profile's origins, its own onError):
+ *   signup/subscribe-routes.tsx, for visitors (CORS for the profile's origins, its own onError):
  *   OPTIONS /subscribe/:formId    CORS preflight, for the profile's origins only
  *   POST /subscribe/:formId       a sign-up: JSON answers, or 303 redirects for HTML forms
  *   GET  /subscribe/:formId/thanks  the built-in thank-you page
- *   routes/admin.tsx, owner pages (strict CSP, CSRF-checked posts, bodies ≤ 16 KiB):
+ *   owner/dashboard-routes.tsx, owner pages (strict CSP, CSRF-checked posts, bodies ≤ 16 KiB):
  *   GET  /admin                   sign-in form, or the owner's dashboard
  *   POST /admin/login             field `token` → session cookie, 303 /admin (401 when wrong;
  *                                 429 once a network has failed ten times in 15 minutes)
@@ -25,17 +25,17 @@
  *   POST /admin/dead-letters/:id/retry   owner only (`all` retries every dead letter)
  *   POST /admin/dead-letters/:id/delete  owner only
  *   POST /admin/disconnect        owner only: forget the local token set
- *   routes/forms.tsx, owner only: forms made in the dashboard
+ *   forms/form-routes.tsx, owner only: forms made in the dashboard
  *   GET|PUT|DELETE /admin/api/forms[/:formId]   the owner's JSON API
  *   GET  /admin/forms/new, /admin/forms/:formId/edit; POST /admin/forms/editor, …/delete
- *   routes/metrics.tsx, inside /admin, owner only:
+ *   metrics/metrics-routes.tsx, inside /admin, owner only:
  *   GET  /admin/api/metrics?hours=N&form=ID   counters per hour and form, as JSON
  *   GET  /admin/activity[.csv]?form=&outcome=  the recent activity, as a page or CSV
  *   GET  /admin/dead-letters.csv  the dead letters, as CSV
- *   routes/oauth.tsx:
+ *   connection/oauth-routes.tsx:
  *   GET  /oauth/authorize         owner only: 302 to Constant Contact's consent page
  *   GET  /oauth/callback          state and its browser's cookie checked, code exchange, 303 /admin
- *   routes/sandbox.tsx, local entries only (sandbox-kit.ts), CTCT_SANDBOX=1 on a loopback host,
+ *   src/sandbox/routes.tsx, local entries only (src/sandbox/kit.ts), CTCT_SANDBOX=1 on a loopback host,
  *   else 404:
  *   GET  /__sandbox/authorize     the stand-in consent page; POST answers it
  *   GET  /__sandbox               owner only: the stand-in's lists
@@ -46,20 +46,21 @@ import { createMiddleware } from 'hono/factory'
 import { HTTPException } from 'hono/http-exception'
 import { Hono } from 'hono/tiny'
 import { EMBED_JS } from '../../embed/embed.ts'
-import type { SandboxKit } from '../../sandbox/kit.ts'
 import { oauthRoutes } from '../connection/oauth-routes.tsx'
 import { formsApiRoutes } from '../forms/form-routes.tsx'
 import { FormDirectory } from '../forms/forms.ts'
+import { isLoopbackHost } from '../lib/url.ts'
 import type { EventSink } from '../metrics/metrics.ts'
 import { OutcomeRecorder } from '../metrics/outcome-recorder.ts'
 import { adminRoutes } from '../owner/dashboard-routes.tsx'
 import { createOwnerCheck, ownerOnly } from '../owner/owner-only.ts'
-import type { RelayBackend } from '../relay/relay-service.ts'
+import type { RelayBackend } from '../relay/backend.ts'
 import { subscribeRoutes } from '../signup/subscribe-routes.tsx'
 import { MessagePage, STYLESHEET } from '../ui/layout.tsx'
 import type { AppEnv } from './app-env.ts'
-import { type Config, isLoopbackHost } from './config.ts'
+import type { Config } from './config.ts'
 import { AppError } from './errors.ts'
+import type { SandboxKit } from './sandbox-slot.ts'
 import { securityHeaders } from './security-headers.ts'
 
 export interface AppDeps {
@@ -77,10 +78,10 @@ export interface AppDeps {
   /**
    * Whether the request reached a local server, the sandbox's precondition. Default: its host is
    * a loopback name, which holds on Workers (a deployed worker is never served on one). On Deno
-   * any client can send `Host: localhost`, so src/deno/relay.ts also requires a loopback listener.
+   * any client can send `Host: localhost`, so src/adapters/deno/relay.ts also requires a loopback listener.
    */
   isLocal?: (request: Request) => boolean
-  /** The built-in sandbox: local entries only (sandbox-kit.ts). Without it, CTCT_SANDBOX is refused. */
+  /** The built-in sandbox: local entries only (src/sandbox/kit.ts). Without it, CTCT_SANDBOX is refused. */
   sandbox?: SandboxKit
 }
 
@@ -104,11 +105,11 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
 
   // Everything below needs a valid configuration. The sign-up area is mounted first and runs
   // the gate itself, under its own onError: a visitor's post never gets an owner page. Its
-  // routes answer before the app-wide gate below would run again.
-  const configGate = requireConfig(deps.config, deps.isLocal ?? hostIsLoopback, !!deps.sandbox)
+  // routes answer before the app-wide check below would run again.
+  const configCheck = requireConfig(deps.config, deps.isLocal ?? hostIsLoopback, !!deps.sandbox)
   const forms = new FormDirectory(deps.backend)
-  app.route('/subscribe', subscribeRoutes({ ...deps, forms, requireConfig: configGate }))
-  app.use(configGate)
+  app.route('/subscribe', subscribeRoutes({ ...deps, forms, requireConfig: configCheck }))
+  app.use(configCheck)
 
   app.get('/healthz', async (c) => {
     const status = await deps.backend().status()

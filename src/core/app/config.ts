@@ -1,11 +1,12 @@
 /**
- * @module config
+ * @module core/app/config
  * The public configuration contract (README "Configuration"). Every value is validated with
  * valibot the first time a request needs it; a bad or missing value becomes a `config_invalid`
  * error that names the key and never echoes a secret.
  */
 import * as v from 'valibot'
-import { LANGUAGES, MESSAGE_KEYS, type MessageKey } from '../signup/visitor-text.ts'
+import { FormsSchema } from '../forms/profile.ts'
+import { secureUrl } from '../lib/url.ts'
 import { AppError } from './errors.ts'
 
 export const DEFAULTS = {
@@ -20,109 +21,6 @@ export const DEFAULTS = {
  * resolves, so nothing meant for the sandbox can leave the machine even if interception failed.
  */
 export const SANDBOX_ORIGIN = 'https://sandbox.ctct-relay.invalid'
-
-const httpsUrl = v.pipe(
-  v.string(),
-  v.trim(),
-  v.url('must be an absolute URL'),
-  v.check((s) => /^https?:\/\//.test(s), 'must be an http(s) URL')
-)
-/**
- * For the endpoints that carry tokens, codes and secrets: https only, except on a loopback host
- * (local development, and the bench's stand-in Constant Contact on 127.0.0.1).
- */
-const secureUrl = v.pipe(
-  httpsUrl,
-  v.check((s) => {
-    const url = new URL(s)
-    return url.protocol === 'https:' || isLoopbackHost(url.hostname)
-  }, 'must be https: (http: only on a loopback host)')
-)
-const uuid = v.pipe(v.string(), v.trim(), v.uuid('must be a UUID'))
-/** A visitor-facing sentence: no control characters (it lands in pages, JSON and attributes). */
-const visitorText = v.pipe(
-  v.string(),
-  v.trim(),
-  v.nonEmpty('must not be empty'),
-  v.maxLength(300, 'must be at most 300 characters'),
-  v.regex(/^[^\p{Cc}\u2028\u2029]*$/u, 'must be one line of text')
-)
-const origin = v.pipe(
-  v.string(),
-  v.trim(),
-  v.check((s) => {
-    try {
-      return new URL(s).origin === s.replace(/\/$/, '')
-    } catch {
-      return false
-    }
-  }, 'must be an origin such as https://site.example (scheme, host and optional port, no path)'),
-  v.transform((s) => s.replace(/\/$/, ''))
-)
-
-export const FormProfileSchema = v.strictObject({
-  lists: v.pipe(
-    v.array(uuid, 'must be a list of Constant Contact list ids'),
-    v.minLength(1, 'needs at least one list id'),
-    v.maxLength(50, 'takes at most 50 list ids (a Constant Contact limit)')
-  ),
-  origins: v.pipe(v.array(origin), v.minLength(1, 'needs at least one origin')),
-  success_url: v.optional(httpsUrl),
-  error_url: v.optional(httpsUrl),
-  custom_fields: v.optional(
-    v.pipe(
-      v.record(
-        v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,50}$/, 'aliases use A-Z a-z 0-9 _ - only')),
-        uuid
-      ),
-      v.check((r) => Object.keys(r).length <= 50, 'takes at most 50 custom fields')
-    )
-  ),
-  turnstile: v.optional(v.boolean()),
-  /** The widget's public site key, printed into the snippet (the secret stays a secret). */
-  turnstile_site_key: v.optional(
-    v.pipe(v.string(), v.trim(), v.regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be a Turnstile site key'))
-  ),
-  honeypot: v.optional(
-    v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a plain field name')),
-    '_gotcha'
-  ),
-  /** What visitors read: the built-in texts' language, and the owner's own wording (visitor-text.ts). */
-  language: v.optional(v.picklist(LANGUAGES, `must be one of ${LANGUAGES.join(', ')}`)),
-  messages: v.optional(
-    v.strictObject(
-      Object.fromEntries(MESSAGE_KEYS.map((key) => [key, v.optional(visitorText)])) as Record<
-        MessageKey,
-        v.OptionalSchema<typeof visitorText, undefined>
-      >
-    )
-  ),
-})
-export type FormProfile = v.InferOutput<typeof FormProfileSchema>
-
-/** The form ids of FORMS and of the dashboard's forms alike: they are URL path segments. */
-export const FORM_ID = /^[A-Za-z0-9_-]{1,64}$/
-
-export const FormsSchema = v.pipe(
-  v.unknown(),
-  // A TOML table arrives as an object; `--var` and secrets can only carry a JSON string.
-  v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    const value = dataset.value
-    if (typeof value !== 'string') return value
-    try {
-      return JSON.parse(value) as unknown
-    } catch {
-      addIssue({ message: 'is a string but not valid JSON' })
-      return NEVER
-    }
-  }),
-  v.record(
-    v.pipe(v.string(), v.regex(FORM_ID, 'form ids use A-Z a-z 0-9 _ - (at most 64)')),
-    FormProfileSchema,
-    'must be a table of form profiles, or the same as a JSON string'
-  )
-)
-export type Forms = v.InferOutput<typeof FormsSchema>
 
 const optionalString = v.optional(v.pipe(v.string(), v.trim(), v.nonEmpty()))
 
@@ -187,7 +85,7 @@ const KEYS = {
   DEAD_LETTER_RETENTION_DAYS: positiveInt(30, 3650),
   /**
    * The most sign-ups the outbox holds waiting (queued plus parked); past it new ones are refused
-   * with 503 outbox_full (admission.ts). Bounds the storage a flood can take.
+   * with 503 outbox_full (outbox/submit.ts). Bounds the storage a flood can take.
    */
   OUTBOX_MAX_PENDING: positiveInt(5000, 1_000_000, 10),
   CTCT_SANDBOX: v.optional(
@@ -200,7 +98,7 @@ const KEYS = {
   /** The sandbox's access-token lifetime in seconds, short to watch refreshes happen locally. */
   CTCT_SANDBOX_TOKEN_TTL: positiveInt(86_400, 86_400, 10),
   /**
-   * Cloudflare Access (optional owner sign-in, see access.ts): the team domain, as
+   * Cloudflare Access (optional owner sign-in, see cloudflare-access.ts): the team domain, as
    * `myteam.cloudflareaccess.com` or `https://myteam.cloudflareaccess.com`; kept as the bare host.
    */
   ACCESS_TEAM_DOMAIN: v.optional(
@@ -292,7 +190,7 @@ export function parseConfig(env: Record<string, unknown>): Config {
     )
   }
   if (!config.sandbox) return config
-  // The sandbox replaces Constant Contact entirely; see sandbox.ts and README "Sandbox".
+  // The sandbox replaces Constant Contact entirely; see src/sandbox/model.ts and README "Sandbox".
   return {
     ...config,
     CC_TOKEN_URL: `${SANDBOX_ORIGIN}/oauth2/token`,
@@ -310,14 +208,4 @@ export function configFrom(env: Record<string, unknown>): Config {
     cache.set(env, config)
   }
   return config
-}
-
-export function isLoopbackHost(hostname: string): boolean {
-  return (
-    hostname === 'localhost' ||
-    hostname.endsWith('.localhost') ||
-    /^127\.\d+\.\d+\.\d+$/.test(hostname) ||
-    hostname === '[::1]' ||
-    hostname === '::1'
-  )
 }

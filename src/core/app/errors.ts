@@ -1,7 +1,7 @@
 /**
- * @module errors
+ * @module core/app/errors
  * Every failure the app reports carries a stable machine `code`, and the code fixes its HTTP
- * status. Routes throw; the error handlers (app.ts for the owner's pages, routes/subscribe.tsx for
+ * status. Routes throw; the error handlers (app.ts for the owner's pages, signup/subscribe-routes.tsx for
  * visitors) turn the error into a response, so no route builds an error response by hand.
  */
 import type { ContentfulStatusCode } from 'hono/utils/http-status'

@@ -1,5 +1,5 @@
 /**
- * @module cc-api
+ * @module core/cc/api
  * The one way out to Constant Contact's API. Every call (a sign-up sent inline or from the
  * outbox, the dashboard's list reads) passes the same gates, in this order:
  *   1. a pause (CC answered `throttled`) or a park (the daily quota is spent) in force;
@@ -12,8 +12,9 @@ import type { Config } from '../app/config.ts'
 import type { ErrorCode, Outcome } from '../app/errors.ts'
 import type { AccessToken } from '../connection/connection.ts'
 import type { Clock } from '../lib/clock.ts'
-import { nextUtcMidnight, THROTTLE_PAUSE_MS } from '../outbox/retry-plan.ts'
-import type { DeliveryBlocks, OutboxRepo } from '../relay/store.ts'
+import { nextUtcMidnight } from '../lib/utc-day.ts'
+import type { DeliveryBlocks, OutboxRepo } from '../outbox/repo.ts'
+import { THROTTLE_PAUSE_MS } from '../outbox/retry-plan.ts'
 import { apiGetRequest, type CcOutcome, exchange, processApiResponse } from './client.ts'
 import type { SendGate } from './send-gate.ts'
 

@@ -1,11 +1,11 @@
 /**
- * @module catalog
+ * @module core/cc/catalog
  * The owner's view of their CC account: lists and custom fields (paginated GETs, validated in
- * cc-client.ts), and a check of every FORMS profile against them, so an unknown list or custom
+ * cc/client.ts), and a check of every FORMS profile against them, so an unknown list or custom
  * field id is flagged on /admin before a visitor's sign-up is refused for it.
  */
 
-import type { Forms } from '../app/config.ts'
+import type { Forms } from '../forms/profile.ts'
 import {
   type CcCustomField,
   type CcList,
@@ -42,7 +42,7 @@ const PAGE_GUARD = 100
 
 type Get = (url: string) => Promise<{ ok: true; value: unknown } | { ok: false; message: string }>
 
-/** Reads every page of one collection, following CC's `_links.next` (see cc-client.ts). */
+/** Reads every page of one collection, following CC's `_links.next` (see cc/client.ts). */
 async function collect<T>(
   get: Get,
   first: string,

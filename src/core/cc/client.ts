@@ -1,5 +1,5 @@
 /**
- * @module cc-client
+ * @module core/cc/client
  * Every HTTP exchange with Constant Contact, split the oauth4webapi way: `…Request()` builds the
  * request, `process…()` validates the answer (pure, unit-tested in cc-client.test.ts), and one
  * small I/O function, `exchange()`, sends a request and reads its whole answer. What to do with an
@@ -14,7 +14,7 @@ import * as v from 'valibot'
 import type { Config } from '../app/config.ts'
 import { fetchWithin } from '../lib/timeout.ts'
 import { readClaims } from '../owner/jwt.ts'
-import type { SignUpFormBody } from '../signup/sign-up-form.ts'
+import type { SignupFormBody } from '../signup/validate-signup.ts'
 import type { FieldType } from './field-types.ts'
 
 // ---------------------------------------------------------------------------------------------
@@ -200,7 +200,7 @@ export function processTokenResponse(
 // ---------------------------------------------------------------------------------------------
 // The API: sign_up_form
 
-export function signUpRequest(apiBase: string, accessToken: string, body: SignUpFormBody) {
+export function signupRequest(apiBase: string, accessToken: string, body: SignupFormBody) {
   return new Request(`${apiBase}/contacts/sign_up_form`, {
     method: 'POST',
     headers: {
@@ -246,7 +246,7 @@ export function parseCcError(body: unknown): { errorKey: string; message: string
   return { errorKey: first?.error_key ?? 'unknown', message: first?.error_message ?? '' }
 }
 
-const SignUpSuccess = v.object({
+const SignupSuccess = v.object({
   contact_id: v.optional(v.string()),
   action: v.optional(v.string()),
 })
@@ -254,7 +254,7 @@ const SignUpSuccess = v.object({
 /** Classifies any CC API answer by status and error key (sign_up_form and the GETs alike). */
 export function classifyApiResponse(status: number, body: unknown): CcOutcome {
   if (status >= 200 && status < 300) {
-    const parsed = v.safeParse(SignUpSuccess, body)
+    const parsed = v.safeParse(SignupSuccess, body)
     return { kind: 'delivered', status, action: parsed.success ? parsed.output.action : undefined }
   }
   const { errorKey, message } = parseCcError(body)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkValue, signUpFormCanSet } from './field-types.ts'
+import { checkValue, signupFormCanSet } from './field-types.ts'
 
 describe('checkValue: values in the format CC documents for their type', () => {
   it('boolean: true or false, in any case; a checkbox’s "on" is true', () => {
@@ -63,8 +63,8 @@ describe('checkValue: values in the format CC documents for their type', () => {
   })
 
   it('selects cannot be set through sign_up_form', () => {
-    expect(signUpFormCanSet('single_select')).toBe(false)
-    expect(signUpFormCanSet('multi_select')).toBe(false)
-    expect(signUpFormCanSet('boolean')).toBe(true)
+    expect(signupFormCanSet('single_select')).toBe(false)
+    expect(signupFormCanSet('multi_select')).toBe(false)
+    expect(signupFormCanSet('boolean')).toBe(true)
   })
 })

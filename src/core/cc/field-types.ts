@@ -1,5 +1,5 @@
 /**
- * @module field-types
+ * @module core/cc/field-types
  * Constant Contact's custom field types, and the values `sign_up_form` takes for them.
  *
  * What CC documents, and so what is checked here:
@@ -39,11 +39,11 @@ export interface FieldType {
 export type FieldTypes = Record<string, FieldType>
 
 /** False for the types sign_up_form has no way to set (see the module comment). */
-export function signUpFormCanSet(type: string): boolean {
+export function signupFormCanSet(type: string): boolean {
   return type !== 'single_select' && type !== 'multi_select'
 }
 
-/** A value in CC's format, or why it is not one (a signup.ts MESSAGES key, with its `{n}`). */
+/** A value in CC's format, or why it is not one (a FIELD_MESSAGES key of visitor-text.ts, with its `{n}`). */
 export type ValueCheck =
   | { ok: true; value: string }
   | {

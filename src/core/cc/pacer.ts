@@ -1,5 +1,5 @@
 /**
- * @module pacer
+ * @module core/cc/pacer
  * Keeps requests to Constant Contact within CC_RATE_PER_SECOND, as CC counts them: on arrival.
  *
  * We never see a request arrive at CC. We only know when it left (the send) and when its answer
@@ -11,7 +11,7 @@
  * request leaving only delays the send; it never shortens the rest).
  *
  * Every request to CC's API takes a slot from the one pacer: inline sign-ups, queued ones and the
- * dashboard's reads alike (see cc-api.ts). Pure and synchronous, so taking a slot can never race.
+ * dashboard's reads alike (see cc/api.ts). Pure and synchronous, so taking a slot can never race.
  */
 
 /** How long a slot rests after the answer to the request that held it. */

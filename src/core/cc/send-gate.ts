@@ -1,6 +1,6 @@
 /**
- * @module send-gate
- * What every request to Constant Contact's API must hold before it leaves (cc-api.ts): a pacing
+ * @module core/cc/send-gate
+ * What every request to Constant Contact's API must hold before it leaves (cc/api.ts): a pacing
  * slot, and one request of the day's quota. The rule is the pacer's (pacer.ts): a slot is held
  * from the send until the answer (or the timeout) and rests SLOT_REST_MS after it, so no 1-second
  * window at CC sees more than CC_RATE_PER_SECOND arrivals; and no more than CC_DAILY_QUOTA
@@ -9,13 +9,13 @@
  * Where the gate lives depends on who sends. On Workers the Durable Object is the only sender,
  * so `MemorySendGate` keeps the slots and the day's count in memory (no write before a send: a
  * write would hold the fetch behind the object's output gate) and stores the count after each
- * answer. On Deno every instance sends, so the gate is shared in KV (src/deno/kv-limits.ts).
+ * answer. On Deno every instance sends, so the gate is shared in KV (src/adapters/deno/kv-limits.ts).
  */
 
 import type { Config } from '../app/config.ts'
-import { nextUtcMidnight, utcDay } from '../outbox/retry-plan.ts'
+import { nextUtcMidnight, utcDay } from '../lib/utc-day.ts'
+import type { OutboxRepo } from '../outbox/repo.ts'
 import type { AfterAnswer } from '../relay/after-answer.ts'
-import type { OutboxRepo } from '../relay/store.ts'
 import { Pacer, SLOT_REST_MS } from './pacer.ts'
 
 /** One request's hold on a slot and on a request of `day`'s quota. */

@@ -1,7 +1,7 @@
 /**
- * @module connection
+ * @module core/connection/connection
  * The token set's owner: connect, refresh, status. It does the I/O (token calls, storage, alerts)
- * and hands every outcome to the state machine in connection-state.ts as an event.
+ * and hands every outcome to the state machine in connection/state.ts as an event.
  *
  * Why it looks like this (CC refresh tokens are usually rotating: each works once):
  * - Single flight. Concurrent callers share one in-flight refresh promise, so any number of
@@ -29,8 +29,8 @@ import {
   tokenRequest,
 } from '../cc/client.ts'
 import type { Clock } from '../lib/clock.ts'
-import type { TokenRepo } from '../relay/store.ts'
 import { historyEntry } from './history.ts'
+import type { TokenRepo } from './repo.ts'
 import {
   type ConnectionEvent,
   type ConnectionRecord,
@@ -50,7 +50,7 @@ export interface AccessToken {
   expiresAt: number
 }
 
-/** Wraps one refresh (the default runs it as is); see `serializeRefresh` in src/deno/relay.ts. */
+/** Wraps one refresh (the default runs it as is); see `serializeRefresh` in src/adapters/deno/relay.ts. */
 export type RefreshSerializer = (
   refresh: () => Promise<Outcome<AccessToken>>
 ) => Promise<Outcome<AccessToken>>

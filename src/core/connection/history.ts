@@ -1,5 +1,5 @@
 /**
- * @module connection-history
+ * @module core/connection/history
  * The connection's recent history, for the dashboard's 30-day timeline: refreshes, failures,
  * connects and disconnects, and any other change of state. connection.ts saves an entry in the
  * same write as the record it describes (`TokenRepo.save`); the stores keep the last

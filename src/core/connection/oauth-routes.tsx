@@ -1,5 +1,5 @@
 /**
- * @module routes/oauth
+ * @module core/connection/oauth-routes
  * The owner's one-time Connect, mounted at /oauth: `/authorize` (owner only) sends the owner to
  * Constant Contact's consent page (or the sandbox's), and `/callback` is where CC sends them back.
  * Errors are the app's onError's, always as a page here: a person is following redirects.
@@ -15,9 +15,10 @@ import { getCookie } from 'hono/cookie'
 import { Hono } from 'hono/tiny'
 import type { AppEnv } from '../app/app-env.ts'
 import { AppError, unwrap } from '../app/errors.ts'
+import { ownerPageHeaders } from '../app/security-headers.ts'
 import { setOwnerCookie } from '../owner/credentials.ts'
-import { ownerPageHeaders } from '../owner/owner-only.ts'
-import { type RelayBackend, STATE_TTL_MS } from '../relay/relay-service.ts'
+import type { RelayBackend } from '../relay/backend.ts'
+import { STATE_TTL_MS } from '../relay/relay-service.ts'
 import { MessagePage } from '../ui/layout.tsx'
 import {
   boundState,

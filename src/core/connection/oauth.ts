@@ -1,9 +1,9 @@
 /**
- * @module oauth
+ * @module core/connection/oauth
  * The browser half of Constant Contact's OAuth2 Authorization Code flow, always with PKCE (S256,
  * for confidential clients too, as RFC 9700 §2.1.1 recommends): random states bound to the
  * starting browser, verifiers, the authorize URL, and when to refresh. The token endpoint's
- * requests and answers are in cc-client.ts.
+ * requests and answers are in cc/client.ts.
  */
 import { base64urlEncode } from '../owner/jwt.ts'
 
@@ -62,12 +62,4 @@ export function buildAuthorizeUrl(p: AuthorizeParams): string {
   // '%2B' (which CC rejects, see the reference §10.6), so set scope last as-is.
   url.searchParams.set('scope', p.scopes)
   return url.toString()
-}
-
-/**
- * How long before expiry we refresh: the lesser of one hour and a quarter of the token's
- * lifetime, so 24 h CC tokens refresh an hour early and 8 s test tokens 2 s early.
- */
-export function refreshMargin(lifetimeMs: number): number {
-  return Math.max(0, Math.min(3_600_000, Math.floor(lifetimeMs / 4)))
 }

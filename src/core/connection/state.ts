@@ -1,5 +1,5 @@
 /**
- * @module connection-state
+ * @module core/connection/state
  * The connection to Constant Contact as an explicit state machine, with no I/O: the record (a
  * union keyed on `state`), the events that change it, and `transition(record, event)`, which
  * returns the next record and the alert the change calls for. connection.ts does the I/O (token
@@ -22,7 +22,6 @@
 import * as v from 'valibot'
 import type { AlertEvent } from '../alerts/alert-webhook.ts'
 import type { AccountSummary } from '../cc/client.ts'
-import { refreshMargin } from './oauth.ts'
 
 export type ConnectionState = 'not_connected' | 'connected' | 'degraded' | 'needs_reauth'
 
@@ -429,4 +428,12 @@ export function toStored(record: ConnectionRecord): StoredConnection {
     staleAlertAt: record.state === 'degraded' ? record.staleAlertAt : null,
     account: linked?.account ?? null,
   }
+}
+
+/**
+ * How long before expiry we refresh: the lesser of one hour and a quarter of the token's
+ * lifetime, so 24 h CC tokens refresh an hour early and 8 s test tokens 2 s early.
+ */
+export function refreshMargin(lifetimeMs: number): number {
+  return Math.max(0, Math.min(3_600_000, Math.floor(lifetimeMs / 4)))
 }

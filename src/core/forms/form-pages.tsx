@@ -1,13 +1,12 @@
 /**
- * @module views/forms
+ * @module core/forms/form-pages
  * The dashboard's forms: how each form says where it comes from (and, when made here, how to
  * edit or delete it), the audit trail of changes, and the form editor. Plain forms and links,
  * no script: the preview is rendered by the server, and Preview updates it without saving.
  */
 import { raw } from 'hono/html'
 import type { Catalog } from '../cc/catalog.ts'
-import { type FieldType, signUpFormCanSet } from '../cc/field-types.ts'
-import type { FormAuditEntry } from '../relay/store.ts'
+import { type FieldType, signupFormCanSet } from '../cc/field-types.ts'
 import { VISITOR_MESSAGES } from '../signup/accept-signup.ts'
 import {
   LANGUAGE_NAMES,
@@ -19,6 +18,7 @@ import {
 } from '../signup/visitor-text.ts'
 import { Page } from '../ui/layout.tsx'
 import type { FieldProblems } from './forms.ts'
+import type { FormAuditEntry } from './repo.ts'
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')
 
@@ -92,7 +92,7 @@ export function FormAuditCard({ audit }: { audit: FormAuditEntry[] }) {
   )
 }
 
-/** The editor's values, as typed: what is saved is parsed from them (routes/forms.tsx). */
+/** The editor's values, as typed: what is saved is parsed from them (forms/form-routes.tsx). */
 export interface FormDraft {
   id: string
   isNew: boolean
@@ -119,7 +119,7 @@ function problemInput(key: string): string {
 
 /** A CC type as the owner reads it, with what CC says of its values. */
 function describeType({ type, integer, decimal_places, allow_negative }: FieldType): string {
-  if (!signUpFormCanSet(type)) return `${type}: sign_up_form cannot set it`
+  if (!signupFormCanSet(type)) return `${type}: sign_up_form cannot set it`
   if (type === 'boolean') return 'boolean (a checkbox: true or false)'
   if (type !== 'number' && type !== 'currency') return `${type || 'no type given'} (sent as text)`
   const places =
@@ -293,7 +293,7 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
               </p>
               {catalog.custom_fields.map((f) => {
                 const key = lower(f.custom_field_id)
-                const settable = signUpFormCanSet(f.type)
+                const settable = signupFormCanSet(f.type)
                 return (
                   <div class="field-row" data-field={f.custom_field_id}>
                     <label class="choice">

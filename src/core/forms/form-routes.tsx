@@ -1,5 +1,5 @@
 /**
- * @module routes/forms
+ * @module core/forms/form-routes
  * Forms made in the dashboard (forms.ts), over HTTP.
  *
  * The owner's JSON API, mounted at /admin/api/forms ahead of the dashboard's routes:
@@ -18,19 +18,20 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { Hono } from 'hono/tiny'
 import type { AppEnv } from '../app/app-env.ts'
-import { type Config, FORM_ID, type FormProfile } from '../app/config.ts'
+import type { Config } from '../app/config.ts'
 import { AppError } from '../app/errors.ts'
 import { type Catalog, checkProfiles } from '../cc/catalog.ts'
 import type { FieldTypes } from '../cc/field-types.ts'
 import type { FormCard } from '../owner/dashboard-pages.tsx'
 import { formFields } from '../owner/owner-body.ts'
-import type { RelayBackend } from '../relay/relay-service.ts'
-import type { StoredForm } from '../relay/store.ts'
+import type { RelayBackend } from '../relay/backend.ts'
 import { profileFor } from '../signup/accept-signup.ts'
-import { type Fields, readBounded } from '../signup/read-fields.ts'
+import { type Fields, MAX_BODY_BYTES, readBounded } from '../signup/read-fields.ts'
 import { LANGUAGES, type Language, MESSAGE_KEYS } from '../signup/visitor-text.ts'
 import { type FormDraft, FormEditorPage } from './form-pages.tsx'
 import { catalogProblems, type FieldProblems, type FormDirectory, parseProfile } from './forms.ts'
+import { FORM_ID, type FormProfile } from './profile.ts'
+import type { StoredForm } from './repo.ts'
 import { formMarkup, formSnippet, type SnippetProfile } from './snippet.ts'
 
 export interface FormsDeps {
@@ -40,8 +41,6 @@ export interface FormsDeps {
   now: () => number
 }
 
-/** A profile is a few KB at most (50 lists, 50 fields, 8 messages). */
-const MAX_BODY_BYTES = 16 * 1024
 /** A catalog read longer ago than this is read again before an id is called unknown. */
 const CATALOG_FRESH_MS = 60_000
 

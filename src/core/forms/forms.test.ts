@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { type FormProfile, parseConfig } from '../app/config.ts'
+import { parseConfig } from '../app/config.ts'
 import type { Catalog } from '../cc/catalog.ts'
-import type { RelayBackend } from '../relay/relay-service.ts'
-import type { StoredForm } from '../relay/store.ts'
+import type { RelayBackend } from '../relay/backend.ts'
 import {
   type Attempt,
   catalogProblems,
@@ -12,6 +11,8 @@ import {
   parseProfile,
   withCurrentForm,
 } from './forms.ts'
+import type { FormProfile } from './profile.ts'
+import type { StoredForm } from './repo.ts'
 
 const LIST_A = '9e2f7d10-1111-4c3b-8e42-00000000000a'
 const LIST_B = '9e2f7d10-1111-4c3b-8e42-00000000000b'

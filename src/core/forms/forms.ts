@@ -1,5 +1,5 @@
 /**
- * @module forms
+ * @module core/forms/forms
  * Forms made in the dashboard, apart from HTTP: checking a profile (the FORMS schema, then the
  * account's catalog), describing a change for the audit trail, and `FormDirectory`, which finds
  * the profile a sign-up is validated against.
@@ -12,13 +12,14 @@
  * sees (a refusal, a honeypot) is given only once the copy is confirmed current.
  */
 import * as v from 'valibot'
-import { type Config, FORM_ID, type FormProfile, FormProfileSchema } from '../app/config.ts'
+import type { Config } from '../app/config.ts'
 import { AppError } from '../app/errors.ts'
 import type { Catalog } from '../cc/catalog.ts'
-import { type FieldTypes, signUpFormCanSet } from '../cc/field-types.ts'
-import type { RelayBackend } from '../relay/relay-service.ts'
-import type { StoredForm } from '../relay/store.ts'
+import { type FieldTypes, signupFormCanSet } from '../cc/field-types.ts'
+import type { RelayBackend } from '../relay/backend.ts'
 import { profileFor } from '../signup/accept-signup.ts'
+import { FORM_ID, type FormProfile, FormProfileSchema } from './profile.ts'
+import type { StoredForm } from './repo.ts'
 
 export type FieldProblems = Record<string, string>
 
@@ -51,7 +52,7 @@ export function catalogProblems(
   for (const [alias, id] of Object.entries(profile.custom_fields ?? {})) {
     const field = known.get(id.toLowerCase())
     if (!field) fields[`custom_fields.${alias}`] = 'Constant Contact has no such custom field'
-    else if (!signUpFormCanSet(field.type))
+    else if (!signupFormCanSet(field.type))
       fields[`custom_fields.${alias}`] =
         `is a ${field.type} field, which sign_up_form cannot set (it takes no choice_ids)`
     else types[id.toLowerCase()] = { type: field.type, ...field.metadata }

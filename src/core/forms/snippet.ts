@@ -1,15 +1,15 @@
 /**
- * @module snippet
+ * @module core/forms/snippet
  * The copy-paste HTML for a form profile: the public form contract (README "The form contract"),
  * pre-filled with the profile's lists and custom fields (an input for each field's CC type), in
  * the form's language. Works with no JavaScript; the embed script enhances it, reading the texts
  * it shows before any answer from the form's attributes.
  */
 import { html } from 'hono/html'
-import type { FormProfile } from '../app/config.ts'
 import type { Catalog } from '../cc/catalog.ts'
 import type { FieldType, FieldTypes } from '../cc/field-types.ts'
 import { visitorText } from '../signup/visitor-text.ts'
+import type { FormProfile } from './profile.ts'
 
 /** What the snippet needs of a profile: a draft in the dashboard's editor may lack the rest. */
 export type SnippetProfile = Pick<

@@ -1,5 +1,5 @@
 /**
- * @module views/turnstile-warning
+ * @module core/forms/turnstile-warning
  * The dashboard's warning on a form without Turnstile. Anyone can post any address to such a
  * form, and Constant Contact's sign_up_form takes it as the contact's own consent: it opts in
  * even a contact who had unsubscribed, and overwrites their names (README "Consent and abuse").

@@ -1,5 +1,5 @@
 /**
- * @module clock
+ * @module core/lib/clock
  * Where the core reads time and waits. Every policy that depends on time (token expiry, refresh
  * margins and spacing, pacing slots, retries, the duplicate window, session lifetimes) reads
  * `clock.now()` and waits with `clock.sleep()`, never `Date.now()` or `setTimeout` directly. The

@@ -1,5 +1,5 @@
 /**
- * @module network-key
+ * @module core/lib/network-key
  * Which network a client address belongs to, for per-client limits: an IPv4 address is its own
  * network, an IPv6 address counts as its /64. One IPv6 subscriber is routinely given a whole /64
  * (RFC 6177) and can pick any of its 2^64 addresses per request, so keying the full /128 would

@@ -1,5 +1,5 @@
 /**
- * @module timeout
+ * @module core/lib/timeout
  * `fetch` with a deadline whose timer is cleared as soon as the answer is in. AbortSignal.timeout
  * cannot be cleared: its pending timer would keep a Durable Object awake (and billed) for the
  * whole timeout after every request, and delays its eviction.

@@ -1,5 +1,5 @@
 /**
- * @module views/charts
+ * @module core/metrics/charts
  * Charts for the owner's pages as server-rendered inline SVG, with no script and no style
  * attribute: colours are classes in CHART_STYLES, so the owner pages' strict CSP holds. Each chart
  * is an `svg role="img"` named by its <title> and summarised by its <desc>, followed by the same

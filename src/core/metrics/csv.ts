@@ -1,5 +1,5 @@
 /**
- * @module csv
+ * @module core/metrics/csv
  * CSV for the owner's exports (RFC 4180: CRLF lines, quotes doubled). A cell that starts with
  * `=`, `+`, `-`, `@`, a tab or a CR is prefixed with `'`: a spreadsheet would otherwise run it as
  * a formula, and some cells (a form's error message, CC's own words) come from outside.

@@ -1,11 +1,11 @@
 /**
- * @module views/metrics
+ * @module core/metrics/metrics-pages
  * What happened, in pictures: the dashboard's "Sign-ups over time" section (per day for 30 days,
  * per hour for 48 hours, deliveries, the backlog and the quota, the connection's timeline), and
  * the recent activity page. Charts are views/charts.tsx.
  */
 import type { ConnectionHistoryEntry } from '../connection/history.ts'
-import type { RelayStatus } from '../relay/relay-service.ts'
+import type { RelayStatus } from '../relay/backend.ts'
 import { NextStep, Page } from '../ui/layout.tsx'
 import { type Column, Meter, StackedBars, Timeline } from './charts.tsx'
 import {
@@ -26,7 +26,7 @@ import {
 /** `rate_limited` → "rate limited": the names of the API, readable. */
 export const label = (name: string) => name.replaceAll('_', ' ')
 
-/** The dashboard's figures over time (routes/metrics.tsx `loadInsights`). */
+/** The dashboard's figures over time (metrics/metrics-routes.tsx `loadInsights`). */
 export interface Insights {
   now: number
   /** The form the charts show; null: every form. */

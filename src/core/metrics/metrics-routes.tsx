@@ -1,6 +1,6 @@
 /**
- * @module routes/metrics
- * The owner's view of what happened, mounted inside /admin by routes/admin.tsx (so under its
+ * @module core/metrics/metrics-routes
+ * The owner's view of what happened, mounted inside /admin by owner/dashboard-routes.tsx (so under its
  * security headers), every route owner only:
  *   GET /admin/api/metrics?hours=N&form=ID   counters per hour and form (1 ≤ N ≤ 2160, default 24)
  *   GET /admin/activity?form=&outcome=       the last 200 events that match
@@ -9,13 +9,12 @@
  * plus `loadInsights`, the data of the dashboard's charts. Each read first flushes the outcomes
  * this isolate has counted but not sent yet (outcome-recorder.ts), so the owner sees them.
  */
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import type { AppEnv } from '../app/app-env.ts'
 import { AppError } from '../app/errors.ts'
-import type { AdminDeps } from '../owner/dashboard-routes.tsx'
-import type { ActivityFilter } from '../relay/store.ts'
+import type { RelayBackend } from '../relay/backend.ts'
 import { toCsv } from './csv.ts'
 import {
   ACTIVITY_KEPT,
@@ -29,6 +28,8 @@ import {
   OUTCOMES,
 } from './metrics.ts'
 import { ActivityPage, type Insights } from './metrics-pages.tsx'
+import type { OutcomeRecorder } from './outcome-recorder.ts'
+import type { ActivityFilter } from './repo.ts'
 
 const HOURS_RULE = `must be a whole number of hours from 1 to ${MAX_HOURS}`
 const formId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a form id'))
@@ -61,6 +62,15 @@ function parseQuery<S extends v.GenericSchema>(schema: S, c: Context): v.InferOu
   })
 }
 
+/** What the metrics pages need from the app (a part of the dashboard's dependencies). */
+export interface MetricsDeps {
+  backend: () => RelayBackend
+  now: () => number
+  /** The outcomes this isolate decided but has not yet sent, settled before a read. */
+  outcomes?: OutcomeRecorder
+  ownerOnly: MiddlewareHandler<AppEnv>
+}
+
 /** The configured forms and any other form the counters know (a removed one's history). */
 const formsOf = (c: Context<AppEnv>, seen: string[] = []) =>
   [...new Set([...Object.keys(c.var.config.FORMS), ...seen])].sort()
@@ -77,7 +87,7 @@ function csv(c: Context, name: string, rows: (string | number | null)[][]): Resp
   })
 }
 
-export function metricsRoutes(deps: AdminDeps): Hono<AppEnv> {
+export function metricsRoutes(deps: MetricsDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
   const { ownerOnly } = deps
 
@@ -148,7 +158,7 @@ export function metricsRoutes(deps: AdminDeps): Hono<AppEnv> {
 }
 
 /** The dashboard's charts: 30 days per day, 48 hours per hour, the connection's 30 days. */
-export async function loadInsights(deps: AdminDeps, c: Context<AppEnv>): Promise<Insights> {
+export async function loadInsights(deps: MetricsDeps, c: Context<AppEnv>): Promise<Insights> {
   const picked = c.req.query('form')
   await deps.outcomes?.flush()
   const backend = deps.backend()

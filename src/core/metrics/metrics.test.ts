@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { ZERO_DELIVERY, ZERO_INTAKE } from '../../../test/support/outcome-keys.ts'
+import { isRetry } from '../outbox/retry-plan.ts'
 import {
   groupCounters,
   HOUR_MS,
-  isRetry,
   LATENCY_BOUNDS_MS,
   latencyCounter,
   latencyPercentiles,
   type MetricEvent,
   metricsReport,
   series,
-  signUpEvent,
+  signupEvent,
   tallyOf,
 } from './metrics.ts'
 
@@ -87,8 +87,8 @@ describe('tallies', () => {
   })
 
   it('an event masks the address, and keeps none that is not a string', () => {
-    expect(signUpEvent('f', 'accepted', T, 'jane.doe@example.com').email).toBe('j•••e@example.com')
-    expect(signUpEvent('f', 'invalid_input', T, undefined).email).toBeNull()
+    expect(signupEvent('f', 'accepted', T, 'jane.doe@example.com').email).toBe('j•••e@example.com')
+    expect(signupEvent('f', 'invalid_input', T, undefined).email).toBeNull()
   })
 
   it('only an attempt that was sent counts as retried', () => {

@@ -1,5 +1,5 @@
 /**
- * @module metrics
+ * @module core/metrics/metrics
  * What the owner's charts, the recent activity and `GET /admin/api/metrics` count, as pure
  * functions (no I/O): the outcomes, the latency histogram, the `Tally` a store writes in the same
  * write as the event it counts, and the report built back from the stored counters.
@@ -10,7 +10,7 @@
  * reported as the upper bound of the bucket it falls in: never below the true value, at most 1.5×
  * above it (docs/storage.md, table `metrics`).
  */
-import { maskEmail, type Undelivered } from '../outbox/retry-plan.ts'
+import { maskEmail } from '../lib/mask-email.ts'
 
 export const INTAKE_OUTCOMES = [
   'accepted',
@@ -97,7 +97,7 @@ export const hourOf = (at: number) => at - (at % HOUR_MS)
 export const dayOf = (at: number) => at - (at % DAY_MS)
 
 /** An event about one sign-up, with its address masked for the activity. */
-export function signUpEvent(
+export function signupEvent(
   form: string,
   outcome: EventOutcome,
   at: number,
@@ -111,16 +111,6 @@ export function signUpEvent(
     email: typeof email === 'string' ? maskEmail(email) : null,
     latencyMs,
   }
-}
-
-/**
- * Counted as `retried`: an attempt that reached CC (or the network) and failed for a reason that
- * retrying can fix (5xx, 429, a dropped connection, a 401 after a refresh). Waiting for a pacing
- * slot, a pause or a reconnect sent nothing, so it is not an attempt; CC's 403 is account-wide
- * and parks the outbox for the owner, as a lost connection does, so it is not one either.
- */
-export function isRetry(attempt: Undelivered): boolean {
-  return attempt.kind !== 'no_slot' && attempt.kind !== 'no_token' && attempt.kind !== 'forbidden'
 }
 
 /** The counts and activity lines of `events`, counts summed per hour, form and name. */

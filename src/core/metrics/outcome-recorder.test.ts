@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { RelayBackend } from '../relay/relay-service.ts'
+import type { RelayBackend } from '../relay/backend.ts'
 import { type MetricEvent, type Tally, tallyOf } from './metrics.ts'
 import { FLUSH_DELAY_MS, OutcomeRecorder } from './outcome-recorder.ts'
 

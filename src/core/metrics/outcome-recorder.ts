@@ -1,5 +1,5 @@
 /**
- * @module outcome-recorder
+ * @module core/metrics/outcome-recorder
  * Counts the outcomes the stateless app decides before any `submit()`: `invalid_input`,
  * `honeypot`, `challenge_failed`, `origin_not_allowed`. They have no write of their own, and the
  * Durable Object must not get one write per junk request, nor may the accepted path wait for a
@@ -14,7 +14,7 @@
  * lost; the owner's pages flush the isolate they run in before reading.
  */
 import type { Context } from 'hono'
-import type { RelayBackend } from '../relay/relay-service.ts'
+import type { RelayBackend } from '../relay/backend.ts'
 import type { ActivityEntry, Count, EventSink, MetricEvent } from './metrics.ts'
 import { tallyOf } from './metrics.ts'
 

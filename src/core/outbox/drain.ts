@@ -1,10 +1,10 @@
 /**
- * @module delivery
+ * @module core/outbox/drain
  * Drains the outbox: nothing accepted is ever lost.
  *
  * - A wake-up (a Durable Object alarm on Workers) runs `drain()`, with the cron as a watchdog.
- *   It leases due items as pacing slots allow, sends them through cc-api.ts, and deletes them on
- *   success or reschedules them (retryPlan in outbox.ts). `throttled` pauses briefly,
+ *   It leases due items as pacing slots allow, sends them through cc/api.ts, and deletes them on
+ *   success or reschedules them (retryPlan in retry-plan.ts). `throttled` pauses briefly,
  *   `quota_exceeded` parks until midnight UTC, `needs_reauth` parks until the owner reconnects.
  * - Sends are at-least-once: an item is leased while in flight, and a crash mid-send makes it due
  *   again after the lease. sign_up_form is an upsert by email, so a redelivery is harmless.
@@ -16,19 +16,13 @@
 import type { Alert } from '../alerts/alert-webhook.ts'
 import type { Config } from '../app/config.ts'
 import { type CcApi, SEND_TIMEOUT_MS } from '../cc/api.ts'
-import { type CcOutcome, signUpRequest } from '../cc/client.ts'
+import { type CcOutcome, signupRequest } from '../cc/client.ts'
 import { SLOWEST_REFRESH_MS } from '../connection/connection.ts'
 import type { Clock } from '../lib/clock.ts'
-import {
-  type EventOutcome,
-  isRetry,
-  type MetricEvent,
-  signUpEvent,
-  type Tally,
-} from '../metrics/metrics.ts'
-import type { OutboxItem, OutboxRepo } from '../relay/store.ts'
-import type { SignUpFormBody } from '../signup/sign-up-form.ts'
-import { parksForOwner, retryPlan } from './retry-plan.ts'
+import { type EventOutcome, type MetricEvent, signupEvent, type Tally } from '../metrics/metrics.ts'
+import type { SignupFormBody } from '../signup/validate-signup.ts'
+import type { OutboxItem, OutboxRepo } from './repo.ts'
+import { isRetry, parksForOwner, retryPlan } from './retry-plan.ts'
 
 export interface DeliveryDeps {
   repo: OutboxRepo
@@ -61,7 +55,7 @@ const MAX_SLOT_WAIT_MS = 2_000
  */
 export async function recordDeadLetter(
   deps: Pick<DeliveryDeps, 'repo' | 'alert' | 'tally'>,
-  item: { id?: number; formId: string; emailHash?: string; payload: SignUpFormBody },
+  item: { id?: number; formId: string; emailHash?: string; payload: SignupFormBody },
   outcome: Extract<CcOutcome, { kind: 'dead' }>,
   now: number,
   events: MetricEvent[]
@@ -189,12 +183,12 @@ export class Delivery {
     const { repo, clock } = this.#deps
     const apiBase = this.#deps.config().CC_API_BASE_URL
     const attempt = await this.#deps.api.call((token) =>
-      signUpRequest(apiBase, token, item.payload)
+      signupRequest(apiBase, token, item.payload)
     )
     const now = clock.now()
     const result = attempt.kind === 'answered' ? attempt.outcome : attempt
     const event = (outcome: EventOutcome, latencyMs?: number) =>
-      signUpEvent(item.formId, outcome, now, item.payload.email_address, latencyMs)
+      signupEvent(item.formId, outcome, now, item.payload.email_address, latencyMs)
     if (result.kind === 'delivered') {
       const latency = now - item.createdAt
       await repo.delivered(item.id, now, this.#deps.tally([event('delivered', latency)]))

@@ -1,40 +1,11 @@
 /**
- * @module outbox
- * Pure delivery policy: how to merge queued duplicates, when to try again after each kind of
- * failure, and the UTC day CC's quota counts in. No I/O here; admission.ts and delivery.ts do it.
+ * @module core/outbox/retry-plan
+ * When an undelivered sign-up is tried again, after each kind of failure, and which attempts
+ * count. No I/O here: submit.ts and drain.ts do it.
  */
 import type { CcOutcome } from '../cc/client.ts'
-import type { DeliveryError } from '../relay/store.ts'
-import type { SignUpFormBody } from '../signup/sign-up-form.ts'
-
-/**
- * sign_up_form is an upsert that appends lists and custom fields, so two queued sign-ups of one
- * email to one form become one: later scalar values win, lists and custom fields are unioned.
- */
-export function mergePayloads(older: SignUpFormBody, newer: SignUpFormBody): SignUpFormBody {
-  const lists = [...new Set([...older.list_memberships, ...newer.list_memberships])]
-  const custom = new Map<string, string>()
-  for (const f of [...(older.custom_fields ?? []), ...(newer.custom_fields ?? [])]) {
-    custom.set(f.custom_field_id, f.value)
-  }
-  const merged: SignUpFormBody = { ...older, ...newer, list_memberships: lists.slice(0, 50) }
-  if (custom.size > 0) {
-    merged.custom_fields = [...custom].map(([custom_field_id, value]) => ({
-      custom_field_id,
-      value,
-    }))
-  }
-  return merged
-}
-
-export function utcDay(now: number): string {
-  return new Date(now).toISOString().slice(0, 10)
-}
-
-export function nextUtcMidnight(now: number): number {
-  const d = new Date(now)
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)
-}
+import { nextUtcMidnight } from '../lib/utc-day.ts'
+import type { DeliveryError } from './repo.ts'
 
 const RETRY_BASE_MS = 5_000
 const RETRY_MAX_MS = 60 * 60_000
@@ -116,15 +87,6 @@ export function retryPlan(
   }
 }
 
-/** Masks an address for the owner's view: "jane.doe@example.com" → "j•••e@example.com". */
-export function maskEmail(email: string): string {
-  const at = email.lastIndexOf('@')
-  if (at < 1) return '•••'
-  const local = email.slice(0, at)
-  const shown = local.length <= 2 ? `${local[0]}•••` : `${local[0]}•••${local[local.length - 1]}`
-  return `${shown}${email.slice(at)}`
-}
-
 /** Parks the outbox until the owner acts: no token to send with, or CC's account-wide 403. */
 export function parksForOwner(attempt: Undelivered): boolean {
   return (
@@ -134,18 +96,11 @@ export function parksForOwner(attempt: Undelivered): boolean {
 }
 
 /**
- * What a sign-up says, as a digest: the duplicate window absorbs only a repeat that says the same.
- * signup.ts builds every body in one fixed key order, so the same fields give the same JSON,
- * whatever order the visitor sent them in.
+ * Counted as `retried`: an attempt that reached CC (or the network) and failed for a reason that
+ * retrying can fix (5xx, 429, a dropped connection, a 401 after a refresh). Waiting for a pacing
+ * slot, a pause or a reconnect sent nothing, so it is not an attempt; CC's 403 is account-wide
+ * and parks the outbox for the owner, as a lost connection does, so it is not one either.
  */
-export function payloadDigest(payload: SignUpFormBody): Promise<string> {
-  return hashKey('payload', JSON.stringify(payload))
-}
-
-/** A stable, non-reversible-at-a-glance key for logs and duplicate detection. */
-export async function hashKey(...parts: string[]): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(parts.join('\0')))
-  return [...new Uint8Array(digest).slice(0, 12)]
-    .map((b) => b.toString(16).padStart(2, '0'))
-    .join('')
+export function isRetry(attempt: Undelivered): boolean {
+  return attempt.kind !== 'no_slot' && attempt.kind !== 'no_token' && attempt.kind !== 'forbidden'
 }

@@ -1,5 +1,5 @@
 /**
- * @module admission
+ * @module core/outbox/submit
  * Takes a validated sign-up and either delivers it at once or stores it durably before answering:
  * the promise behind "a success answer always means delivered or stored".
  *
@@ -7,9 +7,9 @@
  *   email to the same form within DUPLICATE_WINDOW_SECONDS that says the same (the same payload
  *   digest) is answered as the first one was, and not sent twice. A repeat that says something
  *   else is sent: it goes after the earlier one, so CC ends up with the newer values.
- * - Fast path: a healthy, unthrottled sign-up is sent inline (cc-api.ts) and answered `delivered`.
+ * - Fast path: a healthy, unthrottled sign-up is sent inline (cc/api.ts) and answered `delivered`.
  * - Otherwise it goes to the outbox before the answer leaves, and is answered `queued`; the outbox
- *   drains on a wake-up (delivery.ts). CC refusing it for good makes it a dead letter; CC's 403
+ *   drains on a wake-up (outbox/drain.ts). CC refusing it for good makes it a dead letter; CC's 403
  *   parks the whole outbox until the owner reconnects (the sign-up is queued, not refused).
  *
  * The bounded backlog (OUTBOX_MAX_PENDING). The backlog is the count of pending items. A sign-up
@@ -25,31 +25,25 @@
 import type { Alert } from '../alerts/alert-webhook.ts'
 import type { Config } from '../app/config.ts'
 import type { CcApi } from '../cc/api.ts'
-import { signUpRequest } from '../cc/client.ts'
+import { signupRequest } from '../cc/client.ts'
 import type { Clock } from '../lib/clock.ts'
-import {
-  type EventOutcome,
-  isRetry,
-  type MetricEvent,
-  signUpEvent,
-  type Tally,
-} from '../metrics/metrics.ts'
+import { type EventOutcome, type MetricEvent, signupEvent, type Tally } from '../metrics/metrics.ts'
 import type { AfterAnswer } from '../relay/after-answer.ts'
-import type { AcceptedStatus, OutboxRepo } from '../relay/store.ts'
-import type { SignUpFormBody } from '../signup/sign-up-form.ts'
+import type { SignupFormBody } from '../signup/validate-signup.ts'
 import type { ClientLimiter } from './client-limiter.ts'
 import { forbiddenMessage, recordDeadLetter, watchBacklog } from './drain.ts'
-import { parksForOwner, retryPlan, type Undelivered } from './retry-plan.ts'
+import type { AcceptedStatus, OutboxRepo } from './repo.ts'
+import { isRetry, parksForOwner, retryPlan, type Undelivered } from './retry-plan.ts'
 
 export interface Submission {
   formId: string
-  payload: SignUpFormBody
+  payload: SignupFormBody
   /** hash(form, email): duplicate detection and queue merging without storing the address twice. */
   emailHash: string
   /** hash(the client's network), for the per-client limit (network-key.ts). */
   clientKey: string
   /**
-   * outbox.ts `payloadDigest`: what the sign-up says, for the duplicate window. Hashed by the
+   * retry-plan.ts `payloadDigest`: what the sign-up says, for the duplicate window. Hashed by the
    * caller, like the keys: the stateless worker scales out, while the object is one thread for
    * the whole account, and its group commit (worker.ts `#together`) wants the object's part of a
    * sign-up to run through without waiting on anything.
@@ -118,7 +112,7 @@ export class Admission {
     }
     const dupKey = `${input.formId}:${input.emailHash}`
     const { digest } = input
-    const sign: SignUp = { input, dupKey, received: now }
+    const sign: Signup = { input, dupKey, received: now }
     if (input.skipDuplicateCheck) return this.#accept(sign, false)
     const ahead = this.#submitting.get(dupKey)
     if (ahead?.digest === digest) {
@@ -145,7 +139,7 @@ export class Admission {
    * `ahead` is a different sign-up of the same form+email still in flight. This one waits for
    * it, so that the two reach CC (an upsert) in the order they were made: the newer values win.
    */
-  async #admit(sign: SignUp, ahead: Promise<SubmitResult> | undefined): Promise<SubmitResult> {
+  async #admit(sign: Signup, ahead: Promise<SubmitResult> | undefined): Promise<SubmitResult> {
     if (ahead) await ahead.catch(() => undefined)
     const window = this.#deps.config().DUPLICATE_WINDOW_SECONDS * 1000
     const now = this.#deps.clock.now()
@@ -164,7 +158,7 @@ export class Admission {
    * same step: a submission that failed (or whose object died mid-send) is never "remembered",
    * so the visitor's retry is attempted again rather than answered "thanks" for nothing.
    */
-  async #accept(sign: SignUp, behindQueued: boolean): Promise<SubmitResult> {
+  async #accept(sign: Signup, behindQueued: boolean): Promise<SubmitResult> {
     const { clock, tally } = this.#deps
     const { input, dupKey } = sign
     const cap = this.#deps.config().OUTBOX_MAX_PENDING
@@ -175,7 +169,7 @@ export class Admission {
     try {
       const apiBase = this.#deps.config().CC_API_BASE_URL
       const attempt = await this.#deps.api.call((token) =>
-        signUpRequest(apiBase, token, input.payload)
+        signupRequest(apiBase, token, input.payload)
       )
       const after = clock.now()
       const result = attempt.kind === 'answered' ? attempt.outcome : attempt
@@ -225,7 +219,7 @@ export class Admission {
     return true
   }
 
-  async #store(sign: SignUp, undelivered: Undelivered, maxBacklog: number): Promise<SubmitResult> {
+  async #store(sign: Signup, undelivered: Undelivered, maxBacklog: number): Promise<SubmitResult> {
     const { repo, clock, tally } = this.#deps
     const { input, dupKey } = sign
     const now = clock.now()
@@ -249,12 +243,12 @@ export class Admission {
 
   /** Counts an intake outcome decided here that writes nothing else (a write of its own). */
   #refused(input: Submission, outcome: EventOutcome, at: number): Promise<void> {
-    return this.#deps.count([signUpEvent(input.formId, outcome, at, input.payload.email_address)])
+    return this.#deps.count([signupEvent(input.formId, outcome, at, input.payload.email_address)])
   }
 }
 
 /** A sign-up on its way through admission. */
-interface SignUp {
+interface Signup {
   input: Submission
   /** form + email hash: the key of the duplicate window and of queued merges. */
   dupKey: string
@@ -263,8 +257,8 @@ interface SignUp {
 }
 
 /** A metric event of this sign-up: accepted when it came in, the rest when they happened. */
-function event(sign: SignUp, outcome: EventOutcome, at = sign.received) {
+function event(sign: Signup, outcome: EventOutcome, at = sign.received) {
   const { formId, payload } = sign.input
   const latency = outcome === 'delivered' ? at - sign.received : undefined
-  return signUpEvent(formId, outcome, at, payload.email_address, latency)
+  return signupEvent(formId, outcome, at, payload.email_address, latency)
 }

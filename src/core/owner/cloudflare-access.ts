@@ -1,5 +1,5 @@
 /**
- * @module access
+ * @module core/owner/cloudflare-access
  * Cloudflare Access as an optional way to be the owner. When the owner puts /admin and
  * /oauth/authorize behind an Access application, Access signs every request it lets through with
  * a `Cf-Access-Jwt-Assertion` header (RS256, keys at `https://<team>/cdn-cgi/access/certs`).

@@ -1,5 +1,5 @@
 /**
- * @module owner
+ * @module core/owner/credentials
  * Who counts as the owner: a session cookie set by POST /admin/login, or
  * `Authorization: Bearer <ADMIN_TOKEN>` for scripts. The cookie is a JWT signed with a key
  * derived from ADMIN_TOKEN (rotating the token signs every session out) that names a session the

@@ -1,13 +1,12 @@
-/** @module views/admin: the owner's pages. */
+/** @module core/owner/dashboard-pages: the owner's pages. */
 
-import type { SandboxView } from '../../sandbox/model.ts'
 import { AlertsCard } from '../alerts/alerts-card.tsx'
 import type { Catalog, ProfileCheck } from '../cc/catalog.ts'
 import { FormAuditCard, FormSource, NewFormLink } from '../forms/form-pages.tsx'
+import type { FormAuditEntry } from '../forms/repo.ts'
 import { TurnstileWarning } from '../forms/turnstile-warning.tsx'
 import { type Insights, InsightsSection } from '../metrics/metrics-pages.tsx'
-import type { DeadLetterView, RelayStatus } from '../relay/relay-service.ts'
-import type { FormAuditEntry } from '../relay/store.ts'
+import type { DeadLetterView, RelayStatus, SandboxView } from '../relay/backend.ts'
 import { NextStep, Page } from '../ui/layout.tsx'
 
 export function SignInPage({ error, sandboxHint }: { error?: string; sandboxHint?: boolean }) {

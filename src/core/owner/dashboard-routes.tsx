@@ -1,5 +1,5 @@
 /**
- * @module routes/admin
+ * @module core/owner/dashboard-routes
  * The owner's dashboard and its actions, mounted at /admin. /admin itself shows the sign-in form
  * to anyone else; every other route but login and logout is owner-only. Errors are the app's
  * onError's (app.ts): a page or JSON, by what the request accepts.
@@ -10,6 +10,7 @@ import { csrf } from 'hono/csrf'
 import { Hono } from 'hono/tiny'
 import type { AppEnv } from '../app/app-env.ts'
 import { AppError } from '../app/errors.ts'
+import { ownerPageHeaders } from '../app/security-headers.ts'
 import { randomToken } from '../connection/oauth.ts'
 import { formCards, formEditorRoutes } from '../forms/form-routes.tsx'
 import { type FormDirectory, withCurrentForm } from '../forms/forms.ts'
@@ -32,7 +33,7 @@ import {
 } from './credentials.ts'
 import { DashboardPage, SignInPage, TestSignupPage } from './dashboard-pages.tsx'
 import { formField, ownerForm } from './owner-body.ts'
-import { type OwnerCheck, ownerPageHeaders, tryAdminToken } from './owner-only.ts'
+import { type OwnerCheck, tryAdminToken } from './owner-only.ts'
 
 export interface AdminDeps extends AcceptDeps {
   isOwner: OwnerCheck

@@ -1,10 +1,10 @@
 /**
- * @module jwt
+ * @module core/owner/jwt
  * The compact JWS (RFC 7515) handling the relay needs, on WebCrypto alone:
- * - HS256, signed and verified, for the owner's session cookie (owner.ts: our own tokens);
- * - RS256 verification, for Cloudflare Access assertions (access.ts);
+ * - HS256, signed and verified, for the owner's session cookie (credentials.ts: our own tokens);
+ * - RS256 verification, for Cloudflare Access assertions (cloudflare-access.ts);
  * - reading the claims of Constant Contact's access token, which is never verified here: CC
- *   checks it, and the relay reads only its expiry and scopes (cc-client.ts).
+ *   checks it, and the relay reads only its expiry and scopes (cc/client.ts).
  *
  * Why not a JWT library: jose (used by the sandbox and the tests) covers every algorithm and key
  * type, and in the deployed bundle it weighed 8 KB of the 64 KB gzipped budget

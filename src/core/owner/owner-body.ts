@@ -1,7 +1,7 @@
 /**
- * @module owner-form
+ * @module core/owner/owner-body
  * The body of every owner POST (/admin/…, /__sandbox/…), read once by the visitors' bounded
- * reader (submission.ts): at most MAX_BODY_BYTES, checked on the bytes before any parsing, else
+ * reader (read-fields.ts): at most MAX_BODY_BYTES, checked on the bytes before any parsing, else
  * 413 `payload_too_large`. Routes read fields with `formField`, never `c.req.parseBody()`, which
  * would buffer a body of any size.
  *

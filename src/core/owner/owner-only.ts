@@ -1,5 +1,5 @@
 /**
- * @module owner-middleware
+ * @module core/owner/owner-only
  * Who may use the owner's pages, as Hono middleware. The owner is, in this order:
  * - a request carrying a valid Cloudflare Access assertion (when ACCESS_TEAM_DOMAIN and
  *   ACCESS_AUD are set; an absent or invalid one falls through to the other checks);
@@ -18,9 +18,9 @@ import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app/app-env.ts'
 import type { Config } from '../app/config.ts'
 import { AppError } from '../app/errors.ts'
+import { hashKey } from '../lib/hash-key.ts'
 import { networkKey } from '../lib/network-key.ts'
-import { hashKey } from '../outbox/retry-plan.ts'
-import type { RelayBackend } from '../relay/relay-service.ts'
+import type { RelayBackend } from '../relay/backend.ts'
 import { ACCESS_JWT_HEADER, createAccessVerifier } from './cloudflare-access.ts'
 import { adminTokenMatches, SESSION_COOKIE, verifySession } from './credentials.ts'
 
@@ -103,35 +103,3 @@ export function ownerOnly(isOwner: OwnerCheck): MiddlewareHandler<AppEnv> {
     await next()
   })
 }
-
-/**
- * The headers of every owner page, the sign-in form included: no script can run at all
- * (default-src 'none' and no script-src), styles only from /assets, forms post only here, and
- * no framing. The views have no inline styles or scripts, so nothing needs an exception. The rest
- * are the usual hardening headers (the set hono's secureHeaders sends by default), written out
- * as constants: this runs on every page, and the middleware itself cost bytes in every bundle.
- */
-const OWNER_PAGE_HEADERS: readonly [string, string][] = [
-  [
-    'Content-Security-Policy',
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  ],
-  ['Cross-Origin-Resource-Policy', 'same-origin'],
-  ['Cross-Origin-Opener-Policy', 'same-origin'],
-  ['Origin-Agent-Cluster', '?1'],
-  ['Referrer-Policy', 'no-referrer'],
-  ['Strict-Transport-Security', 'max-age=15552000; includeSubDomains'],
-  ['X-Content-Type-Options', 'nosniff'],
-  ['X-DNS-Prefetch-Control', 'off'],
-  ['X-Download-Options', 'noopen'],
-  ['X-Frame-Options', 'SAMEORIGIN'],
-  ['X-Permitted-Cross-Domain-Policies', 'none'],
-  ['X-XSS-Protection', '0'],
-]
-
-/** Sets the owner pages' headers on the answer, once the route has made it. */
-export const ownerPageHeaders = createMiddleware(async function ownerPageHeaders(c, next) {
-  await next()
-  for (const [name, value] of OWNER_PAGE_HEADERS) c.res.headers.set(name, value)
-  c.res.headers.delete('X-Powered-By')
-})

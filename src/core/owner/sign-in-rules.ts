@@ -1,5 +1,5 @@
 /**
- * @module owner-limits
+ * @module core/owner/sign-in-rules
  * What the owner's surface allows and keeps, as pure rules both stores apply (SQLite in the
  * Durable Object, Deno KV): the sign-in throttle (failed attempts per client network within a
  * sliding window) and the number of live sessions. The state lives in the store, not in isolate

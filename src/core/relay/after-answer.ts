@@ -1,5 +1,5 @@
 /**
- * @module after-answer
+ * @module core/relay/after-answer
  * Writes that may follow an answer instead of preceding it.
  *
  * A Durable Object's output gate holds every answer until the writes made before it are stored,

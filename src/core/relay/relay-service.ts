@@ -1,16 +1,16 @@
 /**
- * @module service
+ * @module core/relay/relay-service
  * `RelayService` is everything that must have a single writer: OAuth states, the token set and
  * the outbox. On Workers it lives inside the Durable Object and its public methods are the
  * object's whole RPC surface (`RelayBackend`); on Deno it runs in-process over KV.
  */
 
-import type { SandboxKit, SandboxModel } from '../../sandbox/kit.ts'
-import type { SandboxView } from '../../sandbox/model.ts'
-import { AlertGate } from '../alerts/alert-coalescing.ts'
+import { AlertCoalescer } from '../alerts/alert-coalescing.ts'
 import { type Alert, sendAlert } from '../alerts/alert-webhook.ts'
-import { type Config, type FormProfile, SANDBOX_ORIGIN } from '../app/config.ts'
+import type { AlertRepo } from '../alerts/repo.ts'
+import { type Config, SANDBOX_ORIGIN } from '../app/config.ts'
 import type { Outcome } from '../app/errors.ts'
+import type { SandboxKit, SandboxModel } from '../app/sandbox-slot.ts'
 import { CcApi } from '../cc/api.ts'
 import { type Catalog, fetchCatalog } from '../cc/catalog.ts'
 import { processAccountSummary } from '../cc/client.ts'
@@ -19,9 +19,13 @@ import { MemorySendGate, type SendGate } from '../cc/send-gate.ts'
 import { type AccessToken, Connection, type RefreshSerializer } from '../connection/connection.ts'
 import type { ConnectionHistoryEntry } from '../connection/history.ts'
 import { ccError } from '../connection/oauth.ts'
-import { type ConnectionStatus, lacksRequiredScope } from '../connection/state.ts'
+import type { AuthStateRepo, PendingAuthorization, TokenRepo } from '../connection/repo.ts'
+import { lacksRequiredScope } from '../connection/state.ts'
 import { describeChanges } from '../forms/forms.ts'
+import type { FormProfile } from '../forms/profile.ts'
+import type { FormAuditEntry, FormRepo, StoredForm } from '../forms/repo.ts'
 import type { Clock } from '../lib/clock.ts'
+import { maskEmail } from '../lib/mask-email.ts'
 import {
   type ActivityEntry,
   type CounterBucket,
@@ -33,154 +37,29 @@ import {
   type Tally,
   tallyOf,
 } from '../metrics/metrics.ts'
+import type { ActivityFilter, MetricsRepo } from '../metrics/repo.ts'
 import { type ClientLimiter, MemoryClientLimiter } from '../outbox/client-limiter.ts'
 import { Delivery } from '../outbox/drain.ts'
-import { maskEmail } from '../outbox/retry-plan.ts'
-import { Admission, type Submission, type SubmitResult } from '../outbox/submit.ts'
+import type { DeadLetter, OutboxRepo } from '../outbox/repo.ts'
+import { Admission, type Submission } from '../outbox/submit.ts'
+import type { OwnerRepo } from '../owner/repo.ts'
 import { type AfterAnswer, BEFORE_ANSWER } from './after-answer.ts'
 import type {
-  ActivityFilter,
-  AlertRepo,
-  AuthStateRepo,
-  DeadLetter,
-  FormAuditEntry,
-  FormRepo,
-  MetricsRepo,
-  OutboxRepo,
-  OwnerRepo,
-  PendingAuthorization,
-  StoredForm,
-  TokenRepo,
-} from './store.ts'
-
-export type { Submission, SubmitResult } from '../outbox/submit.ts'
+  Connected,
+  DeadLetterView,
+  OwnerVerdict,
+  RelayBackend,
+  RelayStatus,
+  SandboxView,
+  TickResult,
+} from './backend.ts'
 
 export const STATE_TTL_MS = 10 * 60_000
 /** Lists change rarely, and every GET spends CC quota: re-fetch at most every 5 minutes. */
 const CATALOG_TTL_MS = 5 * 60_000
 
-export interface OutboxStatus {
-  pending: number
-  /** Pending items that wait for a reconnect or for the daily quota to reset. */
-  parked: number
-  dead: number
-  delivered_today: number
-  quota_used_today: number
-  quota_limit: number
-  rate_per_second: number
-  oldest_pending_age_seconds: number | null
-  paused_until: string | null
-  parked_until: string | null
-  /** OUTBOX_MAX_PENDING: with `pending` at it, new sign-ups are refused (503 outbox_full). */
-  max_pending: number
-}
-
-/** One kind of alert's coalescing (alert-gate.ts), for /admin. */
-export interface AlertStatus {
-  event: string
-  last_sent_at: string | null
-  /** Held back since the last one sent: they go out with the next, or after the window. */
-  held: number
-  /** Held back, ever. */
-  held_total: number
-}
-
-export type RelayStatus = ConnectionStatus & { outbox: OutboxStatus; alerts: AlertStatus[] }
-
-export interface DeadLetterView {
-  id: number
-  form_id: string
-  email_masked: string
-  created_at: string
-  dead_at: string
-  error: { status: number; error_key: string; message: string } | null
-}
-
-/** What an attempt to act as the owner with ADMIN_TOKEN (sign-in form, Bearer) may do. */
-export type OwnerVerdict =
-  | { status: 'allowed' | 'refused' }
-  | { status: 'throttled'; retryAfterSeconds: number }
-
-/** The contract between the stateless app and the single writer (the Durable Object's RPC). */
-export interface RelayBackend {
-  /**
-   * One attempt with ADMIN_TOKEN from `client` (a hash of its network key): `valid` says whether
-   * the token matched. A wrong one is counted; a locked-out client is throttled either way.
-   */
-  ownerAttempt(client: string, valid: boolean): Promise<OwnerVerdict>
-  openSession(id: string, expiresAt: number): Promise<void>
-  sessionLive(id: string): Promise<boolean>
-  /** Sign-out: the session's cookie is refused from now on, wherever it was copied to. */
-  closeSession(id: string): Promise<void>
-  beginAuthorization(pending: PendingAuthorization): Promise<void>
-  /** `error` and `description` are CC's `error` and `error_description`, when it sent them. */
-  completeAuthorization(input: {
-    state: string
-    code?: string
-    error?: string
-    description?: string
-  }): Promise<Outcome<Connected>>
-  accessToken(options?: { rejected?: string }): Promise<Outcome<AccessToken>>
-  status(): Promise<RelayStatus>
-  disconnect(): Promise<void>
-  /**
-   * Delivers a validated sign-up now, or stores it durably before answering `queued`. With a
-   * `revision` (a dashboard form's), nothing is done unless the form is still at it: the answer
-   * is then `stale_profile`, with the form as it is now (forms.ts).
-   */
-  submit(
-    submission: Submission & { revision?: number }
-  ): Promise<SubmitResult | { status: 'stale_profile'; form: StoredForm | null }>
-  /**
-   * Sandbox mode only (null otherwise): what the stand-in CC holds, and list deletion to try
-   * config drift. The sandbox lives where CC traffic leaves from, so it is reached through here.
-   */
-  sandbox(op?: { deleteList?: string; restoreList?: string }): Promise<SandboxView | null>
-  /** The account's lists and custom fields, for the dashboard (cached a few minutes). */
-  catalog(options?: { refresh?: boolean }): Promise<Outcome<Catalog>>
-  /** The dashboard's forms (by id), and the newest entries of their audit trail. */
-  forms(): Promise<{ forms: StoredForm[]; audit: FormAuditEntry[] }>
-  form(id: string): Promise<StoredForm | null>
-  /** Creates or replaces a dashboard form (a no-op when nothing changed). */
-  saveForm(input: {
-    id: string
-    profile: FormProfile
-    types: FieldTypes
-  }): Promise<{ form: StoredForm; created: boolean }>
-  /** False when there was no such dashboard form. */
-  deleteForm(id: string): Promise<boolean>
-  /** Newest first; 100 unless `limit` says otherwise (the CSV export asks for them all). */
-  deadLetters(limit?: number): Promise<DeadLetterView[]>
-  retryDeadLetter(id: number | 'all'): Promise<number>
-  deleteDeadLetter(id: number): Promise<boolean>
-  /** The cron's entry: refresh ahead of expiry, watchdog, outbox drain, purge, held alerts. */
-  tick(): Promise<TickResult>
-  /** Counts what the app decided itself (outcome-recorder.ts): a write of its own. */
-  countOutcomes(tally: Tally): Promise<void>
-  /** The counters per hour or per UTC day, of buckets that start in [from, to). */
-  metrics(query: { span: Span; from: number; to: number }): Promise<CounterBucket[]>
-  activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]>
-  /** Oldest first: since `since`, preceded by the last entry before it (the starting state). */
-  connectionHistory(since: number): Promise<ConnectionHistoryEntry[]>
-}
-
-/** What a Connect established: whether it can refresh, and what the grant lacks. */
-export interface Connected {
-  refreshable: boolean
-  /** The grant lacks contact_data: connected, but parked (needs_reauth, `missing_scope`). */
-  missingScope: boolean
-}
-
-export interface TickResult {
-  refresh: string
-  delivered: number
-  purged: number
-  /** Held-back alerts sent because their window was over. */
-  alerts: number
-}
-
 export interface ServiceDeps {
-  /** The built-in sandbox: local entries only (sandbox-kit.ts). */
+  /** The built-in sandbox: local entries only (src/sandbox/kit.ts). */
   sandbox?: SandboxKit
   tokens: TokenRepo
   states: AuthStateRepo
@@ -225,7 +104,7 @@ export class RelayService implements RelayBackend {
   readonly #api: CcApi
   readonly #admission: Admission
   readonly #delivery: Delivery
-  readonly #alerts: AlertGate
+  readonly #alerts: AlertCoalescer
   readonly #afterAnswer: AfterAnswer
   #catalog: { value: Catalog; at: number; generation: string } | null = null
   #sandbox: SandboxModel | null = null
@@ -242,7 +121,7 @@ export class RelayService implements RelayBackend {
         : network(request)
     }
     this.#deps = deps = { ...deps, fetch: outbound }
-    this.#alerts = new AlertGate({
+    this.#alerts = new AlertCoalescer({
       repo: deps.alerts,
       clock: deps.clock,
       deliver: (a: Alert) => sendAlert(deps.config().ALERT_WEBHOOK_URL, deps.fetch, a),

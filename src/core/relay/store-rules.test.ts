@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { Alert } from '../alerts/alert-webhook.ts'
-import { parksForOwner, payloadDigest, retryPlan } from '../outbox/retry-plan.ts'
-import type { DeliveryError } from './store.ts'
+import { payloadDigest } from '../outbox/repeats.ts'
+import type { DeliveryError } from '../outbox/repo.ts'
+import { parksForOwner, retryPlan } from '../outbox/retry-plan.ts'
 import {
   ALERT_WINDOW_MS,
   backlogAlarm,
@@ -286,7 +287,7 @@ describe('alert coalescing', () => {
   })
 })
 
-// The outbox policy these rules store (outbox.ts).
+// The outbox policy these rules store (retry-plan.ts).
 describe('payloadDigest', () => {
   it('is the same for the same sign-up, and differs when a field does', async () => {
     const a = await payloadDigest({

@@ -1,22 +1,22 @@
 /**
- * @module store-rules
- * The storage rules of store.ts as pure functions, so that the two adapters (SQLite in the
+ * @module core/relay/store-rules
+ * The storage rules of the repo.ts of each domain as pure functions, so that the two adapters (SQLite in the
  * Durable Object, Deno KV) apply the same ones: each adapter reads, asks these what the new state
  * is, and writes it atomically. Where SQL selects rows itself (due items, purges) it spells the
  * same rule in SQL, and test/contract/storage-contract.ts holds both adapters to one behaviour.
  */
 import type { Alert, AlertEvent } from '../alerts/alert-webhook.ts'
-import { mergePayloads } from '../outbox/retry-plan.ts'
-import type { SignUpFormBody } from '../signup/sign-up-form.ts'
+import type { AlertRecord } from '../alerts/repo.ts'
+import type { ClaimResult } from '../connection/repo.ts'
+import { mergePayloads } from '../outbox/repeats.ts'
 import type {
-  AlertRecord,
-  ClaimResult,
   DeadLetter,
   DeadOutboxItem,
   DeliveryError,
   NewOutboxItem,
   OutboxItem,
-} from './store.ts'
+} from '../outbox/repo.ts'
+import type { SignupFormBody } from '../signup/validate-signup.ts'
 
 /** Used and expired OAuth states are kept a day, so a replay reads "used" rather than "unknown". */
 export const STATE_RETENTION_MS = 24 * 3600_000
@@ -59,7 +59,7 @@ export interface OutboxRecord {
   id: number
   formId: string
   emailHash: string
-  payload: SignUpFormBody
+  payload: SignupFormBody
   status: 'pending' | 'dead'
   attempts: number
   createdAt: number
@@ -118,7 +118,7 @@ export function canMergeInto(record: OutboxRecord): boolean {
   return record.status === 'pending' && record.leaseUntil === null
 }
 
-/** `record` with `item` merged in (outbox.ts `mergePayloads`), due at the earlier of the two. */
+/** `record` with `item` merged in (retry-plan.ts `mergePayloads`), due at the earlier of the two. */
 export function mergedInto(record: OutboxRecord, item: NewOutboxItem): OutboxRecord {
   return {
     ...record,

@@ -1,5 +1,5 @@
 /**
- * @module accept
+ * @module core/signup/accept-signup
  * Accepting one sign-up, apart from HTTP: the fields are checked against the form profile, then
  * the honeypot, then Turnstile, then the backend's `submit` (per-network rate limit, duplicate
  * window, the backlog's cap, inline delivery or the outbox). Each accepted or refused sign-up writes one `submission` log
@@ -13,18 +13,21 @@
  * const answer = signupAnswer(await acceptSignup(deps, { formId, profile, fields, clientIp }))
  * const { status, body } = signupJson(answer, visitorText(profile)) // 200 {"ok":true,…}
  */
-import type { Config, FormProfile } from '../app/config.ts'
+import type { Config } from '../app/config.ts'
 import { AppError, type ErrorCode, type ErrorStatus } from '../app/errors.ts'
 import type { FieldTypes } from '../cc/field-types.ts'
+import type { FormProfile } from '../forms/profile.ts'
+import type { StoredForm } from '../forms/repo.ts'
+import { hashKey } from '../lib/hash-key.ts'
 import { networkKey } from '../lib/network-key.ts'
-import { type IntakeOutcome, signUpEvent } from '../metrics/metrics.ts'
+import { type IntakeOutcome, signupEvent } from '../metrics/metrics.ts'
 import type { KeepAlive, OutcomeRecorder } from '../metrics/outcome-recorder.ts'
-import { hashKey, payloadDigest } from '../outbox/retry-plan.ts'
-import type { RelayBackend } from '../relay/relay-service.ts'
-import type { AcceptedStatus, StoredForm } from '../relay/store.ts'
+import { payloadDigest } from '../outbox/repeats.ts'
+import type { AcceptedStatus } from '../outbox/repo.ts'
+import type { RelayBackend } from '../relay/backend.ts'
 import type { Fields } from './read-fields.ts'
-import { validateSignup } from './sign-up-form.ts'
 import { verifyTurnstile } from './turnstile.ts'
+import { validateSignup } from './validate-signup.ts'
 import { type VisitorText, visitorText } from './visitor-text.ts'
 
 export interface AcceptDeps {
@@ -79,7 +82,7 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
   const { formId, profile } = request
   const signup = validateSignup(request.fields, profile, request.types)
   const count = (outcome: IntakeOutcome, email?: string) =>
-    deps.outcomes?.record(signUpEvent(formId, outcome, deps.now(), email), request.keepAlive)
+    deps.outcomes?.record(signupEvent(formId, outcome, deps.now(), email), request.keepAlive)
   // Refused before anything is attempted: no log line (Workers Logs has the request).
   if (!signup.ok) {
     count('invalid_input')

@@ -1,5 +1,5 @@
 /**
- * @module submission
+ * @module core/signup/read-fields
  * Reads a sign-up form's request body into `Fields`, whatever way the static site sent it: a plain
  * HTML form (urlencoded or multipart) or `fetch` with JSON. Web-standard APIs only, so it runs on
  * Workers and Deno alike.

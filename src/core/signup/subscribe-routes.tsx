@@ -1,5 +1,5 @@
 /**
- * @module routes/subscribe
+ * @module core/signup/subscribe-routes
  * `POST /subscribe/:formId`: the public contract that site owners' HTML depends on (README
  * "The form contract"). Two modes:
  * - JSON (Accept includes application/json, or a JSON body): status codes and small JSON bodies.
@@ -15,7 +15,7 @@ import { Hono } from 'hono/tiny'
 import type { AppEnv } from '../app/app-env.ts'
 import { AppError } from '../app/errors.ts'
 import { type FormDirectory, type FormEntry, withCurrentForm } from '../forms/forms.ts'
-import { signUpEvent } from '../metrics/metrics.ts'
+import { signupEvent } from '../metrics/metrics.ts'
 import { keepAliveOf } from '../metrics/outcome-recorder.ts'
 import {
   type AcceptDeps,
@@ -47,7 +47,7 @@ type SubscribeEnv = { Variables: AppEnv['Variables'] & { visitor?: Visitor } }
 export interface SubscribeDeps extends AcceptDeps {
   forms: FormDirectory
   /**
-   * app.ts's config gate. It runs inside this area, under its onError, so a sign-up that meets a
+   * app.ts's config check. It runs inside this area, under its onError, so a sign-up that meets a
    * configuration error gets this area's JSON answer rather than an owner page.
    */
   requireConfig: MiddlewareHandler<AppEnv>
@@ -127,7 +127,7 @@ export function subscribeRoutes(deps: SubscribeDeps): Hono<SubscribeEnv> {
       // The one refusal decided here rather than in acceptSignup (which counts its own).
       if (answer.error.code === 'origin_not_allowed') {
         deps.outcomes?.record(
-          signUpEvent(formId, 'origin_not_allowed', deps.now(), null),
+          signupEvent(formId, 'origin_not_allowed', deps.now(), null),
           keepAliveOf(c)
         )
       }

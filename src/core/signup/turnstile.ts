@@ -1,5 +1,5 @@
 /**
- * @module turnstile
+ * @module core/signup/turnstile
  * Server-side Turnstile verification (siteverify). Fails closed: any doubt is a failure.
  */
 import * as v from 'valibot'

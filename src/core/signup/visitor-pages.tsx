@@ -1,4 +1,4 @@
-/** @module views/visitor: the pages a visitor sees after a plain HTML form post. */
+/** @module core/signup/visitor-pages: the pages a visitor sees after a plain HTML form post. */
 
 import { NextStep, Page } from '../ui/layout.tsx'
 import type { VisitorText } from './visitor-text.ts'

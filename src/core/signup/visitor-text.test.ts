@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MESSAGES } from './sign-up-form.ts'
-import { LANGUAGES, MESSAGE_KEYS, visitorText } from './visitor-text.ts'
+import { FIELD_MESSAGES, LANGUAGES, MESSAGE_KEYS, visitorText } from './visitor-text.ts'
 
 /** What a visitor can meet on a working site, so what every language must say in its own words. */
 const VISITOR_ERRORS = [
@@ -14,7 +13,7 @@ const VISITOR_ERRORS = [
 ] as const
 
 describe('visitorText', () => {
-  it('English is the default, with the error and field messages of accept.ts and signup.ts', () => {
+  it('English is the default, with the error and field messages of accept-signup.ts and validate-signup.ts', () => {
     const text = visitorText()
     expect(text.lang).toBe('en')
     expect(text.success).toBe('Thanks! You are signed up.')
@@ -28,8 +27,8 @@ describe('visitorText', () => {
       expect(text.lang).toBe(language)
       for (const code of VISITOR_ERRORS)
         expect(text.errors[code], `${language} ${code}`).toBeTruthy()
-      for (const key of Object.keys(MESSAGES).filter((k) => k !== 'token')) {
-        expect(text.fields[key as keyof typeof MESSAGES], `${language} ${key}`).toBeTruthy()
+      for (const key of Object.keys(FIELD_MESSAGES).filter((k) => k !== 'token')) {
+        expect(text.fields[key as keyof typeof FIELD_MESSAGES], `${language} ${key}`).toBeTruthy()
       }
       for (const key of ['success', 'sending', 'network', 'thanks_title', 'back'] as const) {
         expect(text[key]).not.toBe(visitorText()[key])

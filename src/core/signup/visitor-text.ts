@@ -1,16 +1,15 @@
 /**
- * @module visitor-text
+ * @module core/signup/visitor-text
  * Everything a visitor reads, per form: the built-in texts in English, French, Spanish and German
  * (a profile's `language`), with the owner's own wording on top (a profile's `messages`). embed.js
  * shows them (the snippet carries the texts it needs before any answer; the answer carries the
  * rest), and so do the built-in thank-you and error pages.
  *
  * English is the fallback of every table: the English error and field messages live with the code
- * that raises them (`VISITOR_MESSAGES` in accept.ts, `MESSAGES` in signup.ts), so a message added
- * there is never missing here, only untranslated until it is added below.
+ * that raises them (`VISITOR_MESSAGES` in accept-signup.ts) or here (`FIELD_MESSAGES`), so a message
+ * added there is never missing in another language, only untranslated until it is added below.
  */
 import type { ErrorCode } from '../app/errors.ts'
-import type { MESSAGES } from './sign-up-form.ts'
 
 export const LANGUAGES = ['en', 'fr', 'es', 'de'] as const
 export type Language = (typeof LANGUAGES)[number]
@@ -34,7 +33,31 @@ export const MESSAGE_KEYS = [
 ] as const
 export type MessageKey = (typeof MESSAGE_KEYS)[number]
 
-type FieldMessage = keyof typeof MESSAGES
+/** The field messages of validate-signup.ts, in English: every other language falls back to them. */
+export const FIELD_MESSAGES = {
+  emailMissing: 'Enter your email address.',
+  emailInvalid: 'Enter a valid email address.',
+  notAllowed: 'Contains characters that are not allowed.',
+  unknownList: 'Unknown list.',
+  unknownField: 'Unknown field.',
+  month: 'Enter a month from 1 to 12.',
+  day: 'Enter a day from 1 to 31.',
+  monthMissing: 'Enter the month of the birthday too.',
+  dayMissing: 'Enter the day of the birthday too.',
+  noSuchDay: 'That month does not have that many days.',
+  dateFormat: 'Enter a date such as 06/15/2020 or 2020-06-15.',
+  noSuchDate: 'That date does not exist.',
+  token: 'The verification token is not valid.',
+  tooLong: 'Use at most {n} characters.',
+  // Typed custom fields (field-types.ts).
+  trueFalse: 'Answer true or false.',
+  number: 'Enter a number.',
+  wholeNumber: 'Enter a whole number.',
+  decimals: 'Too many decimals: at most {n}.',
+  negative: 'Enter a number of zero or more.',
+} as const
+
+type FieldMessage = keyof typeof FIELD_MESSAGES
 
 export interface VisitorText {
   lang: Language
@@ -50,9 +73,9 @@ export interface VisitorText {
   /** The snippet's email label and button. */
   email: string
   subscribe: string
-  /** By error code; absent: accept.ts's English. */
+  /** By error code; absent: accept-signup.ts's English. */
   errors: Partial<Record<ErrorCode, string>>
-  /** By signup.ts MESSAGES key; absent: the English there. `{n}` is a number. */
+  /** By FIELD_MESSAGES key; absent: the English there. `{n}` is a number. */
   fields: Partial<Record<FieldMessage, string>>
 }
 

@@ -1,7 +1,7 @@
 /**
- * @module views/layout
+ * @module core/ui/layout
  * Server-rendered pages, as hono/jsx components (text and attributes are escaped). No scripts and
- * no inline styles: the owner pages' CSP (`ownerPageHeaders` in owner-middleware.ts) forbids
+ * no inline styles: the owner pages' CSP (`ownerPageHeaders` in owner-only.ts) forbids
  * both, and every page works without JavaScript.
  */
 import { raw } from 'hono/html'

@@ -1,0 +1,31 @@
+/**
+ * @module core/alerts/repo
+ * Storage of the alerts' coalescing, one record per kind. Implemented by both
+ * storage adapters (SQLite in the Durable Object, Deno KV), every method atomic; the rules both
+ * apply are pure functions in relay/store-rules.ts, and test/contract/storage-contract.ts holds
+ * them to the same behaviour. docs/storage.md documents what is kept.
+ */
+import type { Alert, AlertEvent } from './alert-webhook.ts'
+
+/** One kind of alert's coalescing record (store-rules.ts `coalesce`). */
+export interface AlertRecord {
+  event: AlertEvent
+  /** When the last alert of this kind was sent (null: none yet). */
+  lastSentAt: number | null
+  /** Alerts held back since then. */
+  held: number
+  /** The newest of them, sent (with the count) once the window ends if no other comes first. */
+  latest: Alert | null
+  /** Alerts of this kind held back, ever. */
+  heldTotal: number
+}
+
+/** Coalescing state of the owner's alerts (docs/operations.md). Each method is atomic. */
+export interface AlertRepo {
+  /** Applies store-rules.ts `coalesce`: the alert to send now (with its count), or null: held. */
+  coalesce(alert: Alert, now: number): Promise<Alert | null>
+  /** Applies `releaseHeld` to every kind: the held alerts whose window is over, to send now. */
+  releaseHeld(now: number): Promise<Alert[]>
+  /** Every kind's record, for /admin. */
+  records(): Promise<AlertRecord[]>
+}

@@ -1,0 +1,34 @@
+/**
+ * @module core/metrics/repo
+ * Storage of the owner's metrics: counters, recent activity, the connection's history. Implemented by both
+ * storage adapters (SQLite in the Durable Object, Deno KV), every method atomic; the rules both
+ * apply are pure functions in relay/store-rules.ts, and test/contract/storage-contract.ts holds
+ * them to the same behaviour. docs/storage.md documents what is kept.
+ */
+import type { ConnectionHistoryEntry } from '../connection/history.ts'
+import type { ActivityEntry, CounterRow, EventOutcome, Span, Tally } from './metrics.ts'
+
+export interface ActivityFilter {
+  form?: string
+  outcome?: EventOutcome
+}
+
+/** The owner's metrics (docs/storage.md: `metrics`, `activity`, `connection_history`). */
+export interface MetricsRepo {
+  /** A write of its own, for events that have none (a duplicate, a rate limit, the app's sums). */
+  count(tally: Tally): Promise<void>
+  /**
+   * The counters of the hours in [from, to), each with the start of its bucket: its hour, or
+   * its UTC day (rows of one bucket, form and name may come apart; `groupCounters` adds them).
+   */
+  counters(span: Span, from: number, to: number): Promise<CounterRow[]>
+  /** The newest first, up to `limit` that match, among the last ACTIVITY_KEPT lines. */
+  activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]>
+  /** Oldest first: the entries since `since`, preceded by the last one before it, if any. */
+  connectionHistory(since: number): Promise<ConnectionHistoryEntry[]>
+  /**
+   * Deletes the counters, activity and history from before `before`, and trims the activity and
+   * history to their last ACTIVITY_KEPT and HISTORY_KEPT lines.
+   */
+  purgeMetrics(before: number): Promise<void>
+}

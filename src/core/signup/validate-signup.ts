@@ -1,0 +1,396 @@
+/**
+ * @module core/signup/validate-signup
+ * The public form contract: validates a visitor's `Fields` against a form profile and maps them to
+ * the exact body of Constant Contact's `POST /v3/contacts/sign_up_form`.
+ *
+ * Everything CC would reject with a 400 is caught here, field by field, because a 400 from CC is
+ * not retryable: the visitor must fix the input while they are still on the page. Limits are the
+ * ones in CC's OpenAPI spec for this endpoint (ContactCreateOrUpdateInput).
+ *
+ * Field names are part of the contract, since users' HTML depends on them. Fields outside the
+ * contract are ignored and never forwarded, except `custom.<alias>` with an alias the profile does
+ * not define: that is a typo in the site's HTML, and silently dropping it would lose data.
+ */
+import * as v from 'valibot'
+import { checkValue, type FieldTypes } from '../cc/field-types.ts'
+import type { FormProfile } from '../forms/profile.ts'
+import type { Fields } from './read-fields.ts'
+import { FIELD_MESSAGES, visitorText } from './visitor-text.ts'
+
+export type StreetAddress = {
+  kind: 'home'
+  street?: string
+  city?: string
+  state?: string
+  postal_code?: string
+  country?: string
+}
+
+export type SignupFormBody = {
+  email_address: string
+  list_memberships: string[]
+  first_name?: string
+  last_name?: string
+  job_title?: string
+  company_name?: string
+  phone_number?: string
+  birthday_month?: number
+  birthday_day?: number
+  anniversary?: string
+  street_address?: StreetAddress
+  custom_fields?: { custom_field_id: string; value: string }[]
+}
+
+export type SignupResult =
+  | {
+      ok: true
+      body: SignupFormBody
+      email: string
+      honeypotFilled: boolean
+      next?: string
+      turnstileToken?: string
+    }
+  | { ok: false; fields: Record<string, string> }
+
+/** FIELD_MESSAGES in a form's language (visitor-text.ts). */
+type Messages = Record<keyof typeof FIELD_MESSAGES, string>
+
+const withN = (message: string, n: number) => message.replace('{n}', String(n))
+
+/**
+ * C0 controls and DEL (CR/LF are the header-injection risk, TAB included because no contract
+ * field has a use for it), plus U+2028/U+2029, which are line breaks to JavaScript and to some
+ * mail clients. Checked on the raw value, before trimming could hide a trailing CR/LF.
+ */
+function allowedChars(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c <= 0x1f || c === 0x7f || c === 0x2028 || c === 0x2029) return false
+  }
+  return true
+}
+
+/** A visitor's text: control characters rejected, trimmed, and empty meaning absent. */
+function optionalText<T>(m: Messages, inner: v.GenericSchema<string, T>) {
+  return v.optional(
+    v.pipe(
+      v.string(),
+      v.check(allowedChars, m.notAllowed),
+      v.trim(),
+      v.transform((s) => (s === '' ? undefined : s)),
+      v.optional(inner)
+    )
+  )
+}
+
+// Lengths are UTF-16 code units (JavaScript's `length`). That is never less than the code-point
+// count JSON Schema uses, so a value that passes here cannot be over CC's limit either way.
+const text = (m: Messages, max: number) =>
+  optionalText(m, v.pipe(v.string(), v.maxLength(max, withN(m.tooLong, max))))
+
+const wholeNumber = (max: number, message: string) =>
+  v.pipe(
+    v.string(),
+    v.regex(/^\d{1,2}$/, message),
+    v.transform(Number),
+    v.minValue(1, message),
+    v.maxValue(max, message)
+  )
+
+/** Day counts with February at 29: CC stores no birth year, so Feb 29 is always possible. */
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/**
+ * CC documents its anniversary formats as MM/DD/YYYY, M/D/YYYY, YYYY/MM/DD, YYYY/M/D, YYYY-MM-DD,
+ * YYYY-M-D, M-D-YYYY and M-DD-YYYY. These are Java-style patterns, where a one-letter month or day
+ * reads one or two digits, so together they are: month and day of 1-2 digits, a 4-digit year,
+ * all `/` or all `-`, year first or year last.
+ */
+const ANNIVERSARY_FORMATS = [
+  { re: /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/, order: 'mdy' },
+  { re: /^(\d{4})\/(\d{1,2})\/(\d{1,2})$/, order: 'ymd' },
+  { re: /^(\d{4})-(\d{1,2})-(\d{1,2})$/, order: 'ymd' },
+  { re: /^(\d{1,2})-(\d{1,2})-(\d{4})$/, order: 'mdy' },
+] as const
+
+function anniversaryProblem(m: Messages, value: string): string | undefined {
+  for (const { re, order } of ANNIVERSARY_FORMATS) {
+    const parts = re.exec(value)
+    if (!parts) continue
+    const [a, b, c] = [Number(parts[1]), Number(parts[2]), Number(parts[3])]
+    const [year, month, day] = order === 'ymd' ? [a, b, c] : [c, a, b]
+    const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+    const days = month === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[month - 1]
+    return month >= 1 && month <= 12 && day >= 1 && day <= days ? undefined : m.noSuchDate
+  }
+  return m.dateFormat
+}
+
+const anniversary = (m: Messages) =>
+  v.pipe(
+    v.string(),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return
+      const message = anniversaryProblem(m, dataset.value)
+      if (message) addIssue({ message })
+    })
+  )
+
+const email = (m: Messages) =>
+  v.pipe(
+    v.string(),
+    v.check(allowedChars, m.notAllowed),
+    v.trim(),
+    v.nonEmpty(m.emailMissing),
+    // CC upserts on the address, and a plugin changelog blames capital letters for errors on
+    // resend, so one person is always one lowercase address.
+    v.toLowerCase(),
+    v.email(m.emailInvalid),
+    // The spec gives this endpoint maxLength 50 (POST /contacts allows 80). Whether CC's server
+    // enforces 50 is unconfirmed, so we keep to the documented limit: a 400 from CC after we
+    // accepted the visitor would lose the sign-up.
+    v.maxLength(50, withN(m.tooLong, 50))
+  )
+
+const STREET_KEYS = ['street', 'city', 'state', 'postal_code', 'country'] as const
+const PERSON_KEYS = [
+  'first_name',
+  'last_name',
+  'job_title',
+  'company_name',
+  'phone_number',
+] as const
+
+type CustomEntry = { alias: string; value: string | undefined }
+
+function buildSchema(profile: FormProfile, types: FieldTypes) {
+  const lists = new Map(profile.lists.map((id) => [id.toLowerCase(), id]))
+  const customIds = profile.custom_fields ?? {}
+  const language = profile.language ?? 'en'
+  const m: Messages = { ...FIELD_MESSAGES, ...visitorText({ language }).fields }
+
+  return v.pipe(
+    v.object({
+      email: email(m),
+      first_name: text(m, 50),
+      last_name: text(m, 50),
+      job_title: text(m, 50),
+      company_name: text(m, 50),
+      phone_number: text(m, 25),
+      birthday_month: optionalText(m, wholeNumber(12, m.month)),
+      birthday_day: optionalText(m, wholeNumber(31, m.day)),
+      anniversary: optionalText(m, anniversary(m)),
+      street: text(m, 255),
+      city: text(m, 50),
+      state: text(m, 50),
+      postal_code: text(m, 50),
+      country: text(m, 50),
+      list: v.pipe(
+        v.array(
+          v.pipe(
+            v.string(),
+            v.check(allowedChars, m.notAllowed),
+            v.trim(),
+            v.check((id) => id === '' || lists.has(id.toLowerCase()), m.unknownList)
+          )
+        ),
+        v.transform((ids) => {
+          const chosen = new Set<string>()
+          for (const id of ids) {
+            const known = lists.get(id.toLowerCase())
+            if (known) chosen.add(known)
+          }
+          return chosen.size > 0 ? [...chosen] : [...profile.lists]
+        }),
+        // CC's maxItems for list_memberships.
+        v.maxLength(50, 'Choose at most 50 lists.')
+      ),
+      custom: v.array(
+        v.pipe(
+          v.object({
+            alias: v.pipe(
+              v.string(),
+              v.check((alias) => Object.hasOwn(customIds, alias), m.unknownField)
+            ),
+            value: text(m, 255),
+          }),
+          // A typed field's value in CC's format (field-types.ts), or the visitor is told why.
+          v.rawTransform(({ dataset, addIssue, NEVER }) => {
+            const { alias, value } = dataset.value
+            if (value === undefined) return dataset.value
+            const type = types[customIds[alias].toLowerCase()]
+            const checked = checkValue(type, value, language)
+            if (checked.ok) return { alias, value: checked.value }
+            addIssue({ message: withN(m[checked.problem], checked.n ?? 0) })
+            return NEVER
+          })
+        )
+      ),
+      // Cloudflare's siteverify rejects tokens over 2048 characters, so a longer one is junk.
+      'cf-turnstile-response': text(m, 2048),
+    }),
+    v.forward(
+      v.partialCheck(
+        [['birthday_month'], ['birthday_day']],
+        (i) => i.birthday_month !== undefined || i.birthday_day === undefined,
+        m.monthMissing
+      ),
+      ['birthday_month']
+    ),
+    v.forward(
+      v.partialCheck(
+        [['birthday_month'], ['birthday_day']],
+        (i) => i.birthday_day !== undefined || i.birthday_month === undefined,
+        m.dayMissing
+      ),
+      ['birthday_day']
+    ),
+    v.forward(
+      v.partialCheck(
+        [['birthday_month'], ['birthday_day']],
+        (i) => {
+          // partialCheck also runs when a part failed a validation (only a failed schema or
+          // transformation untypes it), so an out-of-range month must pass here.
+          const days = DAYS_IN_MONTH[(i.birthday_month ?? 0) - 1]
+          return days === undefined || i.birthday_day === undefined || i.birthday_day <= days
+        },
+        m.noSuchDay
+      ),
+      ['birthday_day']
+    ),
+    v.transform((input) => {
+      const body: SignupFormBody = { email_address: input.email, list_memberships: input.list }
+      for (const key of PERSON_KEYS) {
+        const value = input[key]
+        if (value !== undefined) body[key] = value
+      }
+      if (input.birthday_month !== undefined && input.birthday_day !== undefined) {
+        body.birthday_month = input.birthday_month
+        body.birthday_day = input.birthday_day
+      }
+      if (input.anniversary !== undefined) body.anniversary = input.anniversary
+      const street: StreetAddress = { kind: 'home' }
+      let hasStreet = false
+      for (const key of STREET_KEYS) {
+        const value = input[key]
+        if (value !== undefined) {
+          street[key] = value
+          hasStreet = true
+        }
+      }
+      // CC answers 400 to a street_address without `kind`; a visitor's own address is 'home'.
+      if (hasStreet) body.street_address = street
+      const custom = input.custom.flatMap(({ alias, value }) =>
+        value === undefined ? [] : [{ custom_field_id: customIds[alias], value }]
+      )
+      if (custom.length > 0) body.custom_fields = custom
+      return { body, turnstileToken: input['cf-turnstile-response'] }
+    })
+  )
+}
+
+type Schema = ReturnType<typeof buildSchema>
+const schemas = new WeakMap<FormProfile, { types: FieldTypes; schema: Schema }>()
+
+/** Built once per profile (a form's copy is replaced, not edited, when the form changes). */
+function schemaFor(profile: FormProfile, types: FieldTypes): Schema {
+  let built = schemas.get(profile)
+  if (built?.types !== types) {
+    built = { types, schema: buildSchema(profile, types) }
+    schemas.set(profile, built)
+  }
+  return built.schema
+}
+
+const NO_TYPES: FieldTypes = {}
+
+function first(fields: Fields, name: string): string | undefined {
+  return Object.hasOwn(fields, name) ? fields[name][0] : undefined
+}
+
+function isBlank(value: string | undefined): boolean {
+  return value === undefined || value.trim() === ''
+}
+
+/**
+ * `_next` is only honoured for the site's own origins, so the relay cannot be used as an open
+ * redirect. A value with control characters is dropped rather than reported: URL parsing would
+ * silently strip CR/LF/TAB, and the visitor cannot fix a hidden field anyway.
+ */
+function nextUrl(value: string | undefined, origins: readonly string[]): string | undefined {
+  if (value === undefined || !allowedChars(value)) return undefined
+  const trimmed = value.trim()
+  if (!/^https?:\/\//i.test(trimmed)) return undefined
+  let url: URL
+  try {
+    url = new URL(trimmed)
+  } catch {
+    return undefined
+  }
+  return origins.includes(url.origin) ? url.href : undefined
+}
+
+/** `types`: the CC types of the profile's custom fields, when known (field-types.ts). */
+export function validateSignup(
+  fields: Fields,
+  profile: FormProfile,
+  types: FieldTypes = NO_TYPES
+): SignupResult {
+  // `email` wins over its alias `email_address`; errors are keyed by the name the visitor used.
+  // A blank `email` next to a filled `email_address` (say, a hidden empty input) yields to it.
+  const emailName =
+    isBlank(first(fields, 'email')) &&
+    Object.hasOwn(fields, 'email_address') &&
+    (!Object.hasOwn(fields, 'email') || !isBlank(first(fields, 'email_address')))
+      ? 'email_address'
+      : 'email'
+
+  const custom: CustomEntry[] = []
+  for (const name of Object.keys(fields)) {
+    if (name.startsWith('custom.'))
+      custom.push({ alias: name.slice(7), value: first(fields, name) })
+  }
+
+  const input: Record<string, unknown> = {
+    email: first(fields, emailName) ?? '',
+    list: Object.hasOwn(fields, 'list') ? fields.list : [],
+    custom,
+  }
+  for (const name of [
+    ...PERSON_KEYS,
+    'birthday_month',
+    'birthday_day',
+    'anniversary',
+    ...STREET_KEYS,
+    'cf-turnstile-response',
+  ]) {
+    const value = first(fields, name)
+    if (value !== undefined) input[name] = value
+  }
+
+  const result = v.safeParse(schemaFor(profile, types), input)
+  if (!result.success) {
+    const errors: Record<string, string> = {}
+    for (const issue of result.issues) {
+      const path = issue.path ?? []
+      let key = String(path[0]?.key ?? emailName)
+      if (key === 'email') key = emailName
+      if (key === 'custom') key = `custom.${custom[Number(path[1]?.key)]?.alias ?? ''}`
+      if (!(key in errors)) errors[key] = issue.message
+    }
+    return { ok: false, fields: errors }
+  }
+
+  const { body, turnstileToken } = result.output
+  const honeypot = profile.honeypot ?? '_gotcha'
+  const honeypotFilled = Object.hasOwn(fields, honeypot) && fields[honeypot].some((s) => s !== '')
+  const next = nextUrl(first(fields, '_next'), profile.origins)
+  return {
+    ok: true,
+    body,
+    email: body.email_address,
+    honeypotFilled,
+    ...(next === undefined ? {} : { next }),
+    ...(turnstileToken === undefined ? {} : { turnstileToken }),
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * axe-core (WCAG 2.2 A/AA and best practices) on every page an owner or a visitor meets: the
+ * sign-in page, the dashboard, the sandbox's consent page, the form editor (also with problems),
+ * the built-in thank-you and error pages, and the demo form showing field errors. Zero
+ * violations, each page in the state a person would see it.
+ */
+import { axeCheck, describeViolations } from '../../support/axe.mjs'
+
+export async function run({ browser, test, assert, signIn, RELAY, DEMO }) {
+  const owner = await browser.newContext()
+  const ownerPage = await owner.newPage()
+  await signIn(ownerPage)
+  const cookies = await owner.cookies()
+  await owner.close()
+
+  const pages = [
+    ['the sign-in page', `${RELAY}/admin`, {}],
+    ['the dashboard', `${RELAY}/admin`, { cookies }],
+    [
+      'the consent page (the sandbox’s stand-in for CC’s)',
+      `${RELAY}/__sandbox/authorize?client_id=sandbox-client&redirect_uri=${encodeURIComponent(`${RELAY}/oauth/callback`)}&state=s&scope=contact_data`,
+      {},
+    ],
+    ['the sandbox’s lists', `${RELAY}/__sandbox`, { cookies }],
+    ['the form editor', `${RELAY}/admin/forms/new`, { cookies }],
+    [
+      'the form editor, with problems to fix',
+      `${RELAY}/admin/forms/new`,
+      {
+        cookies,
+        prepare: async (page) => {
+          await page.fill('#f-id', 'not valid!')
+          await page.fill('#f-origins', 'not an origin')
+          await Promise.all([page.waitForLoadState(), page.click('button[value=save]')])
+          await page.waitForSelector('[role=alert]')
+        },
+      },
+    ],
+    [
+      'a test sign-up’s answer',
+      `${RELAY}/admin`,
+      {
+        cookies,
+        prepare: async (page) => {
+          await page.fill('[data-form=newsletter] input[name=email]', 'owner@example.com')
+          await Promise.all([
+            page.waitForURL(/\/admin\/forms\/newsletter\/test/),
+            page.click('[data-form=newsletter] button:has-text("Send test")'),
+          ])
+        },
+      },
+    ],
+    ['the built-in thank-you page', `${RELAY}/subscribe/newsletter/thanks`, {}],
+    ['the built-in thank-you page, in French', `${RELAY}/subscribe/spring/thanks`, {}],
+    [
+      'the built-in error page, with field errors',
+      `${DEMO}/?form=spring`,
+      {
+        // A plain form post, as a browser with JavaScript off sends it: form.submit() goes
+        // around the embed script's submit handler.
+        prepare: async (page) => {
+          await page.fill('input[name=email]', 'errors@example.com')
+          await page.fill('input[name=first_name]', 'x'.repeat(60))
+          await Promise.all([
+            page.waitForURL(/\/subscribe\/spring$/),
+            page.evaluate(() => document.querySelector('form')?.submit()),
+          ])
+          await page.waitForSelector('text=Höchstens 50 Zeichen.')
+        },
+      },
+    ],
+    [
+      'the demo form showing field errors',
+      DEMO,
+      {
+        prepare: async (page) => {
+          await page.fill('input[name=email]', 'long@example.com')
+          await page.fill('input[name=first_name]', 'x'.repeat(60))
+          await page.click('button')
+          await page.waitForSelector('form[data-state=error] [data-ctct-error=first_name]')
+        },
+      },
+    ],
+  ]
+  for (const [name, url, options] of pages) {
+    await test(`axe: ${name}: no violations`, async () => {
+      const violations = await axeCheck(browser, url, options)
+      assert(violations.length === 0, describeViolations(violations))
+    })
+  }
+}

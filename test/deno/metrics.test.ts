@@ -1,0 +1,164 @@
+/**
+ * Issue #15 on Deno: the same sign-ups of every outcome as test/metrics.test.ts, through the
+ * same app over Deno KV, and GET /admin/api/metrics must show exactly those deltas, per form and
+ * in total; latency lands in the hour of the delivery; the activity and its CSV list them.
+ */
+import assert from 'node:assert/strict'
+import { HOUR_MS, hourOf, type MetricsReport } from '../../src/core/metrics/metrics.ts'
+import { connect, ENV, type Instance, instance, network, OWNER } from '../support/deno-relay.ts'
+import {
+  EXPECTED_DELTAS,
+  ORIGINS,
+  signupsOfEveryOutcome,
+  ZERO_DELIVERY,
+  ZERO_INTAKE,
+} from '../support/every-outcome.ts'
+
+const FORMS = {
+  ...JSON.parse(ENV.FORMS),
+  events: { lists: ['9e2f7d10-1111-4c3b-8e42-000000000003'], origins: ['https://events.test'] },
+  protected: {
+    lists: ['9e2f7d10-1111-4c3b-8e42-000000000001'],
+    origins: ['https://site.test'],
+    turnstile: true,
+  },
+}
+const METRICS_ENV = {
+  ...ENV,
+  FORMS: JSON.stringify(FORMS),
+  TURNSTILE_SECRET_KEY: 'test-turnstile-secret',
+}
+
+let ip = 0
+function post(
+  i: Instance,
+  form: string,
+  body: Record<string, unknown>,
+  options: { origin?: string; ip?: string } = {}
+) {
+  return i.call(
+    `/subscribe/${form}`,
+    {
+      method: 'POST',
+      headers: { origin: options.origin ?? ORIGINS[form], 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    },
+    options.ip ?? `203.0.113.${++ip % 250}`
+  )
+}
+
+async function metrics(i: Instance, query: string): Promise<MetricsReport> {
+  const res = await i.call(`/admin/api/metrics?${query}`, { headers: OWNER })
+  assert.equal(res.status, 200)
+  return (await res.json()) as MetricsReport
+}
+
+/** Runs every wake-up the service asked for, moving the clock to it (bounded). */
+async function drainAll(i: Instance, clock: { now(): number; set(at: number): void }) {
+  for (let n = 0; n < 100 && i.wakes.length > 0; n++) {
+    const at = Math.max(...i.wakes.splice(0))
+    if (at > clock.now()) clock.set(at)
+    await i.relay.service.drain()
+  }
+}
+
+async function withMetricsInstance(
+  run: (t: ReturnType<typeof network> & { relay: Instance; kv: Deno.Kv }) => Promise<void>
+) {
+  const kv = await Deno.openKv(':memory:')
+  const n = network()
+  const relay = instance(kv, n.net, METRICS_ENV)
+  try {
+    assert.equal((await connect(relay, n.net)).status, 303)
+    await run({ ...n, relay, kv })
+  } finally {
+    relay.relay.close()
+    kv.close()
+  }
+}
+
+Deno.test('metrics: every outcome counted exactly, per form and in total', async () => {
+  await withMetricsInstance(async ({ relay, cc, clock }) => {
+    const report = async (form?: string) =>
+      (await metrics(relay, `hours=3${form ? `&form=${form}` : ''}`)).totals
+    const before = await report()
+    assert.deepEqual(before, { intake: ZERO_INTAKE, delivery: ZERO_DELIVERY })
+
+    await signupsOfEveryOutcome((...args) => post(relay, ...args), cc)
+    await drainAll(relay, clock)
+    assert.equal(cc.signupCalls.length, 14) // 1 + 1 + 2 + 10: nothing refused reached CC
+    assert.deepEqual(await report('newsletter'), EXPECTED_DELTAS.newsletter)
+    assert.deepEqual(await report('protected'), EXPECTED_DELTAS.protected)
+    assert.deepEqual(await report('events'), EXPECTED_DELTAS.events)
+    assert.deepEqual(await report(), EXPECTED_DELTAS.all)
+
+    // The recent activity and its CSV, addresses masked.
+    const page = await (
+      await relay.call('/admin/activity?form=newsletter&outcome=dead_lettered', { headers: OWNER })
+    ).text()
+    assert.deepEqual(page.match(/<tr data-outcome="\w+">/g), ['<tr data-outcome="dead_lettered">'])
+    assert.ok(page.includes('r•••d@example.com'))
+    const csv = await (
+      await relay.call('/admin/activity.csv?outcome=honeypot', { headers: OWNER })
+    ).text()
+    assert.match(
+      csv,
+      /^time_utc,form,outcome,email_masked,latency_ms\r\n[^,]+,newsletter,honeypot,b•••t@example\.com,\r\n$/
+    )
+  })
+})
+
+Deno.test('metrics: latency lands in the hour of the delivery, as bucket bounds', async () => {
+  await withMetricsInstance(async ({ relay, cc, clock }) => {
+    const boundary = hourOf(clock.now()) + 2 * HOUR_MS
+    clock.set(boundary - 5000)
+    cc.latency = { arrive: 0, answer: 40 }
+    for (const email of ['l1@example.com', 'l2@example.com', 'l3@example.com']) {
+      assert.equal((await post(relay, 'newsletter', { email })).status, 200)
+    }
+    clock.set(boundary - 1000)
+    cc.signupFaults = ['throttled']
+    assert.equal((await post(relay, 'newsletter', { email: 'l4@example.com' })).status, 202)
+    cc.latency = { arrive: 0, answer: 0 }
+    await drainAll(relay, clock)
+    assert.ok(clock.now() > boundary)
+
+    const [earlier, later] = (await metrics(relay, 'hours=2&form=newsletter')).hours
+    assert.equal(earlier.intake.accepted, 4)
+    assert.deepEqual(earlier.delivery, { delivered: 3, dead_lettered: 0, retried: 1 })
+    assert.deepEqual(earlier.latency_ms, { p50: 40, p95: 40 })
+    assert.deepEqual(later.delivery, { delivered: 1, dead_lettered: 0, retried: 0 })
+    assert.deepEqual(later.latency_ms, { p50: 2000, p95: 2000 })
+  })
+})
+
+Deno.test('metrics: a bad query is 400 invalid_input', async () => {
+  await withMetricsInstance(async ({ relay }) => {
+    for (const query of ['hours=0', 'hours=2161', 'hours=x', 'form=a/b']) {
+      const res = await relay.call(`/admin/api/metrics?${query}`, { headers: OWNER })
+      assert.equal(res.status, 400, query)
+      assert.equal(((await res.json()) as { error: string }).error, 'invalid_input')
+    }
+  })
+})
+
+Deno.test('metrics: kept 90 days, then the cron deletes them', async () => {
+  await withMetricsInstance(async ({ relay, clock, kv }) => {
+    const at = clock.now()
+    const bot = await post(relay, 'protected', { email: 'old@example.com', _gotcha: 'x' })
+    assert.equal(bot.status, 200)
+    const honeypots = async () =>
+      (await metrics(relay, 'hours=2160&form=protected')).hours.find(
+        (h) => h.hour === new Date(hourOf(at)).toISOString()
+      )?.intake.honeypot
+    assert.equal(await honeypots(), 1)
+    clock.set(at + 89 * 86_400_000)
+    await relay.relay.tick()
+    assert.equal(await honeypots(), 1)
+    clock.set(at + 91 * 86_400_000)
+    await relay.relay.tick()
+    const left = await Array.fromAsync(kv.list({ prefix: ['metrics'] }))
+    assert.deepEqual(left, [])
+    assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ['activity'] })), [])
+  })
+})

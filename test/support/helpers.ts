@@ -1,0 +1,148 @@
+import {
+  createExecutionContext,
+  createScheduledController,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from 'cloudflare:test'
+import { env, exports } from 'cloudflare:workers'
+import { beforeAll, beforeEach, expect } from 'vitest'
+import { SLOT_REST_MS } from '../../src/core/cc/pacer.ts'
+import worker from '../../src/worker.ts'
+import { ConnectCookieJar } from './connect-cookie.ts'
+import { clock, net } from './edge.ts'
+
+export { CONNECT_COOKIE, cookieFrom } from './connect-cookie.ts'
+
+export const ORIGIN = 'https://relay.test'
+export const ADMIN_TOKEN = 'test-admin-token-0123456789'
+export const OWNER = { authorization: `Bearer ${ADMIN_TOKEN}` }
+
+/** The deployment's one Relay object, as the worker addresses it. */
+export const relay = () => env.RELAY.getByName('main')
+
+export function call(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(`${ORIGIN}${path}`, { redirect: 'manual', ...init }))
+}
+
+/** Signs in at /admin as a browser does; returns the session cookie (`name=value`). */
+export async function signIn(): Promise<string> {
+  const login = await call('/admin/login', {
+    method: 'POST',
+    headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: ADMIN_TOKEN }),
+  })
+  expect(login.status).toBe(303)
+  return (login.headers.get('set-cookie') ?? '').split(';')[0]
+}
+
+/** The owner's browser's Connect cookie, kept as a browser keeps it. */
+const jar = new ConnectCookieJar()
+
+/**
+ * Starts a Connect (as the owner, unless `headers` say otherwise) and returns the authorize URL
+ * the worker redirected to. Like a browser, it keeps the Connect cookie for `callback`.
+ */
+export async function startConnect(headers: Record<string, string> = OWNER): Promise<URL> {
+  const res = await call('/oauth/authorize', { headers })
+  expect(res.status).toBe(302)
+  jar.keep(res)
+  return new URL(res.headers.get('location') ?? '')
+}
+
+/**
+ * A Connect whose callback carries a code that CC issued for another PKCE challenge (one an
+ * attacker obtained and swapped in), with this Connect's own state and cookie.
+ */
+export async function callbackWithSwappedCode(): Promise<Response> {
+  const mine = await startConnect()
+  const theirs = new URL(mine)
+  theirs.searchParams.set('code_challenge', 'A'.repeat(43))
+  const stolen = (await net.consent(theirs)).searchParams.get('code') ?? ''
+  const state = mine.searchParams.get('state') ?? ''
+  return callback(`/oauth/callback?code=${encodeURIComponent(stolen)}&state=${state}`)
+}
+
+/**
+ * Follows CC's redirect back to the callback from the browser that started the Connect: with its
+ * cookie (or `cookie`, '' for none), which the browser drops when the callback deletes it.
+ */
+export async function callback(back: URL | string, cookie = jar.cookie): Promise<Response> {
+  const url = new URL(back, ORIGIN)
+  const res = await call(url.pathname + url.search, { headers: cookie ? { cookie } : {} })
+  jar.keep(res)
+  return res
+}
+
+/** A full connect: authorize, consent at (the model of) CC, then the callback it sends back to. */
+export async function connect(): Promise<Response> {
+  return callback(await net.consent(await startConnect()))
+}
+
+export async function status(): Promise<Record<string, unknown>> {
+  const res = await call('/admin/status', { headers: OWNER })
+  expect(res.status).toBe(200)
+  return res.json()
+}
+
+export interface OutboxFigures {
+  pending: number
+  parked: number
+  dead: number
+  delivered_today: number
+  quota_used_today: number
+  oldest_pending_age_seconds: number | null
+  parked_until: string | null
+}
+
+export async function outbox(): Promise<OutboxFigures> {
+  return (await status()).outbox as OutboxFigures
+}
+
+/** When the Relay object's alarm is set for (virtual time), or null. */
+export function alarmAt(): Promise<number | null> {
+  return runInDurableObject(relay(), (_instance, state) => state.storage.getAlarm())
+}
+
+/**
+ * Runs the outbox the way its alarm would: moves the clock to each wake-up the object asked for
+ * and runs the alarm, until none is set (or the next one is after `until`). Bounded.
+ */
+export async function runOutbox(options: { until?: number; maxWakes?: number } = {}) {
+  for (let wakes = 0; wakes < (options.maxWakes ?? 1000); wakes++) {
+    const at = await alarmAt()
+    if (at === null || (options.until !== undefined && at > options.until)) return
+    if (at > clock.now()) clock.set(at)
+    await runDurableObjectAlarm(relay())
+  }
+  throw new Error('the outbox still asks for wake-ups after the bound')
+}
+
+/** Drains the outbox and lets the pacing slots rest, so the next case starts on the fast path. */
+export async function settle(): Promise<void> {
+  await runOutbox()
+  expect((await outbox()).pending).toBe(0)
+  clock.advance(SLOT_REST_MS + 100)
+}
+
+/** The cron trigger, as Cloudflare runs it. */
+export async function cron(): Promise<void> {
+  const ctx = createExecutionContext()
+  await worker.scheduled(createScheduledController({ cron: '*/15 * * * *' }), env, ctx)
+  await waitOnExecutionContext(ctx)
+}
+
+/**
+ * For relay and outbox suites: connect once (24 h tokens), and start each case with an empty
+ * outbox and rested pacing slots, so the fast path (inline delivery, 200) is what each case sees
+ * unless it tests otherwise. Real pacing (4/s) is on, in virtual time.
+ */
+export function connectedWithSettledOutbox(): void {
+  beforeAll(async () => {
+    expect((await connect()).status).toBe(303)
+  })
+  beforeEach(async () => {
+    await settle()
+    net.reset()
+  })
+}

@@ -1,0 +1,245 @@
+/**
+ * The dashboard's form editor, as a browser without JavaScript uses it: plain pages and form
+ * posts with the session cookie. Lists as checkboxes with their CC names, custom fields with
+ * their CC types (select types flagged), a server-rendered preview, saving, editing, deleting,
+ * and the audit trail on /admin.
+ */
+import { beforeAll, describe, expect, it } from 'vitest'
+import { cc } from '../support/edge.ts'
+import { call, connect, ORIGIN, relay, signIn } from '../support/helpers.ts'
+import { COLOUR_FIELD, LIST_1, LIST_2, MEMBER_FIELD, VISITS_FIELD } from '../support/network.ts'
+
+let cookie = ''
+
+beforeAll(async () => {
+  expect((await connect()).status).toBe(303)
+  cookie = await signIn()
+})
+
+const page = async (path: string) => {
+  const res = await call(path, { headers: { cookie } })
+  return { res, html: await res.text() }
+}
+const post = (path: string, form: [string, string][]) =>
+  call(path, {
+    method: 'POST',
+    headers: { cookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form),
+  })
+
+/** What the editor posts for the form "bakery" (a new one), the way a browser would. */
+const bakery = (action: 'preview' | 'save', extra: [string, string][] = []): [string, string][] => [
+  ['mode', 'new'],
+  ['id', 'bakery'],
+  ['lists', LIST_1],
+  ['lists', LIST_2],
+  ['fields', MEMBER_FIELD],
+  [`alias.${MEMBER_FIELD}`, 'member'],
+  [`alias.${VISITS_FIELD}`, 'visits'], // not ticked: not asked for
+  ['origins', 'https://bakery.test\r\nhttps://www.bakery.test'],
+  ['success_url', ''],
+  ['error_url', ''],
+  ['turnstile_site_key', ''],
+  ['honeypot', '_gotcha'],
+  ['language', 'es'],
+  ['message.success', '¡Bienvenido a la panadería!'],
+  ['message.sending', ''],
+  ['action', action],
+  ...extra,
+]
+
+describe('the form editor', () => {
+  it('offers lists by name, custom fields by label with their CC type; select types flagged', async () => {
+    const { res, html } = await page('/admin/forms/new')
+    expect(res.status).toBe(200)
+    expect(html).toMatch(
+      /<input type="checkbox" name="lists" value="9e2f7d10-[^"]+0001"\/?> Newsletter/
+    )
+    expect(html).toContain('Product updates')
+    expect(html).toContain('Member')
+    expect(html).toContain('boolean (a checkbox: true or false)')
+    expect(html).toContain('number (up to 1 decimals, not negative)')
+    expect(html).toContain('currency (whole numbers)')
+    expect(html).toContain('date (sent as text)')
+    const colour = html.slice(html.indexOf(`data-field="${COLOUR_FIELD}"`)).slice(0, 600)
+    expect(colour).toContain('disabled')
+    expect(colour).toContain('single_select: sign_up_form cannot set it')
+    expect(html).toContain('<option value="fr">Français</option>')
+  })
+
+  it('Preview renders the form and its snippet from what was typed, and saves nothing', async () => {
+    const res = await post('/admin/forms/editor', bakery('preview'))
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toContain('<div class="preview" inert="">')
+    // The preview: in Spanish, with both lists and the member checkbox.
+    expect(html).toContain(
+      'action="https://relay.test/subscribe/bakery" method="post" data-ctct-relay lang="es"'
+    )
+    expect(html).toContain(
+      '<label><input type="checkbox" name="custom.member" value="true"> Member</label>'
+    )
+    expect(html).toContain('<button>Suscribirse</button>')
+    // The snippet, escaped inside a focusable, named <pre>.
+    expect(html).toMatch(/<pre tabindex="0" role="region" aria-labelledby="snippet-heading">/)
+    expect(html).toContain('&lt;script src=&quot;https://relay.test/embed.js&quot; defer&gt;')
+    expect(html).toContain('¡Bienvenido a la panadería!')
+    expect(await relay().form('bakery')).toBeNull()
+  })
+
+  it('Save with problems answers 400 with every problem listed and the values kept', async () => {
+    const res = await post('/admin/forms/editor', [
+      ...bakery('save').filter(([k]) => !['origins', 'id', 'message.success'].includes(k)),
+      ['id', 'has space'],
+      ['origins', 'bakery.test'],
+      ['message.success', 'x'.repeat(301)],
+    ])
+    expect(res.status).toBe(400)
+    const html = await res.text()
+    expect(html).toContain('role="alert"')
+    expect(html).toContain('Not saved: fix these first')
+    expect(html).toContain('<a href="#f-id">id</a>')
+    expect(html).toContain('<a href="#f-origins">origins.0</a>')
+    expect(html).toContain('<a href="#f-message.success">messages.success</a>')
+    expect(html).toMatch(/id="f-origins"[^>]*aria-invalid="true"/)
+    expect(html).toContain('value="has space"')
+    expect(await relay().form('has space')).toBeNull()
+  })
+
+  it('Save stores the form; /admin lists it with its snippet, Edit and Delete, and the change', async () => {
+    const saved = await post('/admin/forms/editor', bakery('save'))
+    expect(saved.status).toBe(303)
+    expect(saved.headers.get('location')).toBe('/admin?notice=form_saved#form-bakery')
+    const form = await relay().form('bakery')
+    expect(form?.profile).toEqual({
+      lists: [LIST_1, LIST_2],
+      origins: ['https://bakery.test', 'https://www.bakery.test'],
+      custom_fields: { member: MEMBER_FIELD },
+      honeypot: '_gotcha',
+      language: 'es',
+      messages: { success: '¡Bienvenido a la panadería!' },
+    })
+    expect(form?.types).toEqual({ [MEMBER_FIELD]: { type: 'boolean' } })
+    const { html } = await page('/admin?notice=form_saved')
+    const card = html.slice(html.indexOf('data-form="bakery"'))
+    expect(card).toContain('Made in the dashboard')
+    expect(card).toContain('href="/admin/forms/bakery/edit"')
+    expect(card).toContain('action="/admin/forms/bakery/delete"')
+    expect(card).toContain('name=&quot;custom.member&quot; value=&quot;true&quot;')
+    const config = html.slice(html.indexOf('data-form="newsletter"'))
+    expect(config.slice(0, 400)).toContain('data-source="config"')
+    const trail = html.slice(html.indexOf('id="form-changes"'))
+    expect(trail).toContain('bakery created')
+    expect(trail).toContain('language: (none) → &quot;es&quot;')
+  })
+
+  it('a new form cannot take the id of one that exists', async () => {
+    const res = await post('/admin/forms/editor', bakery('save'))
+    expect(res.status).toBe(400)
+    expect(await res.text()).toContain('is taken by another form')
+  })
+
+  it('Edit shows the saved values; saving a change is in the trail', async () => {
+    const { html } = await page('/admin/forms/bakery/edit')
+    expect(html).toContain('<input type="hidden" name="mode" value="edit"')
+    expect(html).toMatch(/value="9e2f7d10-[^"]+0002" checked/)
+    expect(html).toContain('<option value="es" selected="">Español</option>')
+    const edited = await post('/admin/forms/editor', [
+      ...bakery('save').filter(([k, v]) => k !== 'mode' && v !== LIST_2),
+      ['mode', 'edit'],
+    ])
+    expect(edited.status).toBe(303)
+    expect((await relay().form('bakery'))?.profile.lists).toEqual([LIST_1])
+    const trail = (await page('/admin')).html
+    expect(trail).toContain('bakery updated')
+    expect(trail).toContain(`lists: −${LIST_2}`)
+  })
+
+  it('ids the account no longer has stay in the editor, ticked and marked, never dropped', async () => {
+    const ghostList = '9e2f7d10-1111-4c3b-8e42-0000000000ff'
+    const ghostField = '5a1d0c6e-2222-4f1a-9b7c-0000000000ff'
+    await relay().saveForm({
+      id: 'drifted',
+      profile: {
+        lists: [LIST_1, ghostList],
+        origins: ['https://drift.test'],
+        custom_fields: { gone: ghostField },
+        honeypot: '_gotcha',
+      },
+      types: {},
+    })
+    const { html } = await page('/admin/forms/drifted/edit')
+    expect(html).toContain(`value="${ghostList}" checked=""/> Not in your account:`)
+    expect(html).toContain(`name="fields" value="${ghostField}" checked=""`)
+    expect(html).toContain(`name="alias.${ghostField}" value="gone"`)
+    // Saved as it is, the account says no: the owner decides, nothing is dropped silently.
+    const form: [string, string][] = [
+      ['mode', 'edit'],
+      ['id', 'drifted'],
+      ['lists', LIST_1],
+      ['lists', ghostList],
+      ['fields', ghostField],
+      [`alias.${ghostField}`, 'gone'],
+      ['origins', 'https://drift.test'],
+      ['action', 'save'],
+    ]
+    const res = await post('/admin/forms/editor', form)
+    expect(res.status).toBe(400)
+    const body = await res.text()
+    expect(body).toContain('lists.1</a>: Constant Contact has no such list')
+    expect(body).toContain('custom_fields.gone</a>: Constant Contact has no such custom field')
+    await relay().deleteForm('drifted')
+  })
+
+  it('forms from FORMS are not edited here: 409', async () => {
+    const res = await call('/admin/forms/newsletter/edit', {
+      headers: { cookie, accept: 'text/html' },
+    })
+    expect(res.status).toBe(409)
+    expect((await post('/admin/forms/newsletter/delete', [])).status).toBe(409)
+  })
+
+  it('Delete removes it: the trail says so, and its sign-ups are refused', async () => {
+    const res = await post('/admin/forms/bakery/delete', [])
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/admin?notice=form_deleted')
+    const { html } = await page('/admin?notice=form_deleted')
+    expect(html).toContain('Form deleted.')
+    expect(html).not.toContain('data-form="bakery"')
+    expect(html).toContain('bakery deleted')
+    const signup = await call('/subscribe/bakery', {
+      method: 'POST',
+      headers: { origin: 'https://bakery.test', 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'late@example.com' }),
+    })
+    expect(signup.status).toBe(404)
+    expect(cc.signupCalls).toHaveLength(0)
+  })
+
+  it('has no script and no inline style under the strict CSP; owner only', async () => {
+    for (const path of ['/admin/forms/new', '/admin']) {
+      const { res, html } = await page(path)
+      expect(html).not.toMatch(/<script/i)
+      expect(html).not.toMatch(/style=/i)
+      expect(res.headers.get('content-security-policy')).toContain("default-src 'none'")
+    }
+    expect((await call('/admin/forms/new')).status).toBe(401)
+    const anonymous = await call('/admin/forms/editor', {
+      method: 'POST',
+      headers: { origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(bakery('save')),
+    })
+    expect(anonymous.status).toBe(401)
+    // The dashboard's CSRF check holds for the editor: a cross-site post is refused.
+    const crossSite = await call('/admin/forms/editor', {
+      method: 'POST',
+      headers: {
+        cookie,
+        origin: 'https://evil.test',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams(bakery('save')),
+    })
+    expect(crossSite.status).toBe(403)
+  })
+})
