@@ -7,7 +7,7 @@
  *   (behind a small node:http adapter, bench/fake-cc.mjs).
  *
  * It routes by path, whatever the host: `…/authorize`, `…/token`, and `…/v3/<API path>`.
- * Behaviour mirrors CC where it matters to the relay (see ../shared/reference/constant-contact-api.md):
+ * Behaviour mirrors CC where it matters to the relay (docs/constant-contact.md):
  * - 5-minute single-use codes, bound to redirect_uri, client_id and the PKCE challenge; client
  *   authentication by PKCE verifier or HTTP Basic;
  * - JWT access tokens with `exp`; rotating single-use refresh tokens, where reusing a rotated
@@ -222,7 +222,7 @@ export class CcModel {
   maxListPageSize = 500
   /**
    * The account refuses this app: every API call answers 403, as CC does for a deactivated app
-   * or a user without the privileges (reference §12). Account-wide, unlike a 403 fault.
+   * or a user without the privileges (docs/constant-contact.md §2, §10). Account-wide, unlike a 403 fault.
    */
   accountForbidden = false
   /**

@@ -29,7 +29,7 @@ export interface ProfileCheck {
 /**
  * Page sizes: the most CC accepts. An account holds up to 1,000 lists [D lists_overview];
  * GET /contact_lists takes `limit` up to 500 by the docs and 1,000 by the spec
- * (../shared/reference/constant-contact-api.md §8, §12), so the documented 500: two requests at
+ * (docs/constant-contact.md §8), so the documented 500: two requests at
  * most. Custom fields: `limit` up to 100, and an account has at most 100 of them: one request.
  */
 export const LIST_PAGE_SIZE = 500

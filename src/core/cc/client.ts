@@ -5,7 +5,7 @@
  * small I/O function, `exchange()`, sends a request and reads its whole answer. What to do with an
  * answer (retry, park, dead-letter, refresh) is policy and lives with the callers.
  *
- * Endpoints (../shared/reference/constant-contact-api.md §1–8):
+ * Endpoints (docs/constant-contact.md §1–§10):
  *   POST {CC_TOKEN_URL}                    authorization_code and refresh_token grants
  *   POST {CC_API_BASE_URL}/contacts/sign_up_form
  *   GET  {CC_API_BASE_URL}/contact_lists, /contact_custom_fields, /account/summary
@@ -224,7 +224,7 @@ export type CcOutcome =
   /**
    * 403: a missing scope, missing user privileges or a deactivated app (CC's spec). Account-wide:
    * no body can succeed until the owner acts, so it parks the outbox rather than refusing the
-   * sign-up (reference §12).
+   * sign-up (docs/constant-contact.md §10).
    */
   | { kind: 'forbidden'; status: number; errorKey: string; message: string }
   /** 5xx, 408, 409, network errors, timeouts: retry with backoff. */
@@ -236,7 +236,7 @@ const ErrorItem = v.object({
   error_key: v.optional(v.string()),
   error_message: v.optional(v.string()),
 })
-/** CC error bodies are an array normally, and a single object on 401 and 429 (reference §5). */
+/** CC error bodies are an array normally, and a single object on 401 and 429 (docs/constant-contact.md §10). */
 const ErrorBody = v.union([v.array(ErrorItem), ErrorItem])
 
 export function parseCcError(body: unknown): { errorKey: string; message: string } {

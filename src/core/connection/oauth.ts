@@ -59,7 +59,7 @@ export function buildAuthorizeUrl(p: AuthorizeParams): string {
   url.searchParams.set('code_challenge', p.codeChallenge)
   url.searchParams.set('code_challenge_method', 'S256')
   // CC wants spaces between scopes; URLSearchParams writes them as '+', never as a literal
-  // '%2B' (which CC rejects, see the reference §10.6), so set scope last as-is.
+  // '%2B' (which CC rejects, docs/constant-contact.md §1), so set scope last as-is.
   url.searchParams.set('scope', p.scopes)
   return url.toString()
 }

@@ -242,7 +242,7 @@ export function transition(record: ConnectionRecord, event: ConnectionEvent): Tr
   }
 }
 
-/** The scope every sign-up needs (sign_up_form: contact_data, reference §1). */
+/** The scope every sign-up needs (sign_up_form: contact_data, docs/constant-contact.md §2). */
 export const REQUIRED_SCOPE = 'contact_data'
 
 /** A grant that names its scopes without contact_data. (A grant that names none is taken on trust.) */
