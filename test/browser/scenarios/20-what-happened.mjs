@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import { axeCheck, describeViolations } from '../../support/axe.mjs'
 
-export async function run({ browser, test, assert, watchCsp, signIn, root, RELAY, DEMO }) {
+export async function run({ browser, test, assert, waitFor, watchCsp, signIn, root, RELAY, DEMO }) {
   const owner = await browser.newContext({
     javaScriptEnabled: false,
     viewport: { width: 900, height: 700 },
@@ -74,10 +74,18 @@ export async function run({ browser, test, assert, watchCsp, signIn, root, RELAY
   })
 
   await test('the recent activity lists and filters them, addresses masked', async () => {
-    await page.goto(`${RELAY}/admin/activity`)
-    const outcomes = await page
-      .locator('#activity tbody tr')
-      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-outcome')))
+    const listed = async () => {
+      await page.goto(`${RELAY}/admin/activity`)
+      return page
+        .locator('#activity tbody tr')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-outcome')))
+    }
+    // A sign-up answered 202 is delivered by the outbox a moment later: wait for it, bounded.
+    let outcomes = []
+    await waitFor(async () => {
+      outcomes = await listed()
+      return outcomes.includes('delivered')
+    }, 'a delivery')
     for (const o of ['accepted', 'delivered', 'duplicate', 'invalid_input', 'honeypot']) {
       assert(outcomes.includes(o), `${o} listed: ${outcomes.join(',')}`)
     }
