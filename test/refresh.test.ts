@@ -34,6 +34,7 @@ function expectSpacedAtLeastOneSecond() {
 
 beforeEach(async () => {
   await relay().disconnect()
+  net.reset()
 })
 
 describe('single flight', () => {
@@ -282,5 +283,29 @@ describe('cron', () => {
     await cron() // a third failure: no second watchdog alert for the same expired token
     expect(net.alertEvents()).toEqual(['degraded', 'stale_refresh'])
     expect((await relay().accessToken()).ok).toBe(false)
+  })
+})
+
+describe('a slow token endpoint with opaque access tokens (a strict server)', () => {
+  it('counts expires_in from when the request was sent, for the code exchange and the refresh', async () => {
+    cc.opaqueAccessTokens = true // no exp to read: expires_in is all the relay has
+    cc.tokenTtlSeconds = 30
+    cc.latency.answer = 20_000
+    expect((await connect()).status).toBe(303)
+    const [exchange] = cc.tokenCalls
+    expect(exchange.grant).toBe('authorization_code')
+    expect(clock.now()).toBeGreaterThanOrEqual(exchange.at + 20_000)
+    expect(Date.parse(String((await status()).access_token_expires_at))).toBe(exchange.at + 30_000)
+
+    const first = await relay().accessToken()
+    if (!first.ok) throw new Error(first.message)
+    // CC rejected it with a 401: one refresh, answered 20 s after it was sent.
+    const renewed = await relay().accessToken({ rejected: first.value.token })
+    expect(renewed.ok).toBe(true)
+    const refresh = refreshCalls().at(-1)
+    expect(refresh?.status).toBe(200)
+    expect(Date.parse(String((await status()).access_token_expires_at))).toBe(
+      (refresh?.at ?? 0) + 30_000
+    )
   })
 })

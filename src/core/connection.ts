@@ -173,13 +173,16 @@ export class Connection {
   ): Promise<Outcome<{ refreshable: boolean; generation: number; tokens: Tokens }>> {
     await this.#spaceTokenCalls()
     const { clock } = this.#deps
-    await this.#apply(await this.#load(), { type: 'token_call', at: clock.now() })
+    const sentAt = clock.now()
+    await this.#apply(await this.#load(), { type: 'token_call', at: sentAt })
     const answer = await exchange(
       this.#deps.fetch,
       tokenRequest(this.#deps.config(), grant),
       TOKEN_CALL_TIMEOUT_MS
     )
-    const result = processTokenResponse(answer, clock.now())
+    // expires_in counts from when the server issued the token, somewhere during the call: from
+    // the send, never from the answer, or a slow endpoint has us send expired (opaque) tokens.
+    const result = processTokenResponse(answer, sentAt)
     if (!result.ok) {
       const message =
         result.kind === 'lost'
@@ -317,7 +320,8 @@ export class Connection {
         return outcomeFromRecord(record)
       const sentRefreshToken = record.tokens.refreshToken as string
       // Persisted before the request leaves (output gates make it durable first).
-      record = await this.#apply(record, { type: 'refresh_sent', at: clock.now() })
+      const sentAt = clock.now()
+      record = await this.#apply(record, { type: 'refresh_sent', at: sentAt })
       const answer = await exchange(
         this.#deps.fetch,
         tokenRequest(this.#deps.config(), {
@@ -326,7 +330,8 @@ export class Connection {
         }),
         TOKEN_CALL_TIMEOUT_MS
       )
-      const result = processTokenResponse(answer, clock.now(), sentRefreshToken)
+      // Expiry counts from the send, as in exchangeCode.
+      const result = processTokenResponse(answer, sentAt, sentRefreshToken)
       // The input gate was open during the call: re-read before acting on the answer.
       record = await this.#load()
       if (record.generation !== generation || record.state === 'not_connected')
