@@ -2,7 +2,10 @@
  * The one-time owner authorization (PKCE flavour: this project has no CC_CLIENT_SECRET).
  * Every case asserts what reached, or did not reach, the fake token endpoint.
  */
+import { createExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import worker from '../src/worker.ts'
 import { cc, net } from './edge.ts'
 import {
   ADMIN_TOKEN,
@@ -12,6 +15,7 @@ import {
   callbackWithSwappedCode,
   connect,
   cookieFrom,
+  ORIGIN,
   OWNER,
   relay,
   startConnect,
@@ -161,12 +165,35 @@ describe('GET /oauth/callback (PKCE)', () => {
     expect((await status()).state).toBe('not_connected')
   })
 
-  it('tells the owner plainly when no refresh token came back', async () => {
+  it('tells the owner plainly when no refresh token came back, though offline_access was asked for', async () => {
     cc.omitRefreshToken = true
     const res = await connect()
     expect(res.status).toBe(200)
-    expect(await res.text()).toContain('offline_access')
+    const page = await res.text()
+    // CC_SCOPES already has offline_access: telling the owner to add it would send them in circles.
+    expect(page).not.toContain('Add offline_access')
+    expect(page).toContain('issued no refresh token')
+    expect(page).toContain('authorised again')
+    expect(page).toContain('CC_PROMPT')
+    const dashboard = await (await call('/admin', { headers: OWNER })).text()
+    expect(dashboard).not.toContain('Add offline_access')
+    expect(dashboard).toContain('CC_PROMPT')
     expect((await status()).refreshable).toBe(false)
+  })
+
+  it('sends CC_PROMPT as prompt on the authorize redirect when set, and no prompt otherwise', async () => {
+    expect((await startConnect()).searchParams.has('prompt')).toBe(false)
+    const res = await worker.fetch(
+      new Request(`${ORIGIN}/oauth/authorize`, { headers: OWNER }) as Request<
+        unknown,
+        IncomingRequestCfProperties
+      >,
+      { ...env, CC_PROMPT: 'consent  login' } as Env,
+      createExecutionContext()
+    )
+    expect(res.status).toBe(302)
+    const url = new URL(res.headers.get('location') ?? '')
+    expect(url.searchParams.get('prompt')).toBe('consent login')
   })
 
   it('never shows a secret on /healthz or /admin/status', async () => {

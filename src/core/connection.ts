@@ -43,6 +43,7 @@ import {
   usableToken,
 } from './connection-state.ts'
 import type { Outcome } from './errors.ts'
+import { noRefreshTokenAdvice } from './oauth.ts'
 import type { TokenRepo } from './store.ts'
 
 export interface AccessToken {
@@ -296,8 +297,7 @@ export class Connection {
     if (!record.tokens.refreshToken) {
       return this.#fail(record, true, false, {
         code: 'no_refresh_token',
-        message:
-          'Constant Contact issued no refresh token (is offline_access in CC_SCOPES?); reconnect from /admin',
+        message: `Constant Contact issued no refresh token, so the connection cannot be renewed. ${noRefreshTokenAdvice(this.#deps.config().CC_SCOPES)}`,
       })
     }
     if (!forced && !isDue(record.tokens, clock.now()) && record.state !== 'degraded') {

@@ -48,6 +48,8 @@ export interface AuthorizeParams {
   scopes: string
   state: string
   codeChallenge: string
+  /** CC_PROMPT, when set. */
+  prompt?: string
 }
 
 export function buildAuthorizeUrl(p: AuthorizeParams): string {
@@ -58,10 +60,22 @@ export function buildAuthorizeUrl(p: AuthorizeParams): string {
   url.searchParams.set('state', p.state)
   url.searchParams.set('code_challenge', p.codeChallenge)
   url.searchParams.set('code_challenge_method', 'S256')
+  if (p.prompt) url.searchParams.set('prompt', p.prompt)
   // CC wants spaces between scopes; URLSearchParams writes them as '+', never as a literal
   // '%2B' (which CC rejects, see the reference §10.6), so set scope last as-is.
   url.searchParams.set('scope', p.scopes)
   return url.toString()
+}
+
+/**
+ * What the owner is told when a Connect brought no refresh token. With offline_access among the
+ * scopes asked for, it is not the scopes: the server chose not to issue one (some do so only
+ * after an explicit consent, or when the app may not have offline access).
+ */
+export function noRefreshTokenAdvice(requestedScopes: string): string {
+  if (!requestedScopes.split(/\s+/).includes('offline_access'))
+    return 'Add offline_access to CC_SCOPES (and make sure your Constant Contact app allows it), then Reconnect from /admin.'
+  return 'offline_access was requested (CC_SCOPES), but the server issued no refresh token. Check that your app is allowed offline access; if the server issues refresh tokens only after an explicit consent, set CC_PROMPT to consent. Then Reconnect from /admin.'
 }
 
 /**

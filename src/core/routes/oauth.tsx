@@ -19,6 +19,7 @@ import {
   boundState,
   buildAuthorizeUrl,
   ccError,
+  noRefreshTokenAdvice,
   pkceChallenge,
   randomToken,
   stateMatches,
@@ -59,6 +60,7 @@ export function oauthRoutes(deps: OauthDeps): Hono<AppEnv> {
       scopes: config.CC_SCOPES,
       state,
       codeChallenge: await pkceChallenge(codeVerifier),
+      prompt: config.CC_PROMPT,
     })
     setOwnerCookie(c, CONNECT_COOKIE, binding, STATE_TTL_MS / 1000)
     return c.redirect(url, 302)
@@ -98,7 +100,7 @@ export function oauthRoutes(deps: OauthDeps): Hono<AppEnv> {
       return c.html(
         <MessagePage
           title="Connected, but without a refresh token"
-          message="Constant Contact returned no refresh token, so this connection stops working when the access token expires (24 hours). Add offline_access to CC_SCOPES (and make sure your CC app allows it), then Reconnect from /admin."
+          message={`Constant Contact returned no refresh token, so this connection stops working when the access token expires, and will need to be authorised again then. ${noRefreshTokenAdvice(c.var.config.CC_SCOPES)}`}
           next={{ href: '/admin', label: 'Go to /admin' }}
         />
       )
