@@ -43,6 +43,7 @@ it.each([
   [{ CC_PROMPT: 'always' }, 'CC_PROMPT', 'none, login, consent, select_account'],
   [{ CC_PROMPT: 'consent,login' }, 'CC_PROMPT', 'space-separated'],
   [{ CC_PROMPT: 'none consent' }, 'CC_PROMPT', 'must not combine none'],
+  [{ CC_ISSUER: 'http://authz.cc.test' }, 'CC_ISSUER', 'https:'],
 ])('%o → config_invalid naming %s', async (overrides, key, fragment) => {
   const log = vi.spyOn(console, 'error').mockImplementation(() => {})
   const { status, body } = await healthz(overrides)

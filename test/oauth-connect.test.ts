@@ -291,3 +291,43 @@ describe("GET /oauth/callback: CC's errors, as CC described them", () => {
     expect(cc.tokenCalls).toHaveLength(0)
   })
 })
+
+describe('GET /oauth/callback: the issuer (RFC 9207)', () => {
+  /** A Connect whose consent answers with `iss` (or none): its callback URL and its cookie. */
+  async function consentWithIssuer(issuer: string | null) {
+    const started = await call('/oauth/authorize', { headers: OWNER })
+    cc.issuer = issuer
+    const back = await net.consent(started.headers.get('location') ?? '')
+    cc.issuer = null
+    return { back, cookie: cookieFrom(started, CONNECT_COOKIE) }
+  }
+
+  it("accepts the configured issuer (CC_AUTHORIZE_URL's origin when CC_ISSUER is unset)", async () => {
+    const { back, cookie } = await consentWithIssuer('https://authz.cc.test')
+    expect(back.searchParams.get('iss')).toBe('https://authz.cc.test')
+    expect((await callback(back, cookie)).status).toBe(303)
+    expect(cc.tokenCalls).toHaveLength(1)
+  })
+
+  it('refuses another issuer with 400 issuer_mismatch, makes no token request, and burns the state', async () => {
+    await relay().disconnect()
+    const { back, cookie } = await consentWithIssuer('https://authz.evil.test')
+    const res = await callback(back, cookie)
+    expect(res.status).toBe(400)
+    const page = await res.text()
+    expect(page).toContain('wrong issuer')
+    expect(page).toContain('authz.evil.test')
+    expect(cc.tokenCalls).toHaveLength(0)
+    // The same answer without its iss, or with the right one, cannot finish this Connect.
+    for (const iss of [null, 'https://authz.cc.test']) {
+      const replay = new URL(back)
+      if (iss) replay.searchParams.set('iss', iss)
+      else replay.searchParams.delete('iss')
+      const again = await callback(replay, cookie)
+      expect(again.status).toBe(400)
+      expect(await again.text()).toContain('already used')
+    }
+    expect(cc.tokenCalls).toHaveLength(0)
+    expect((await status()).state).toBe('not_connected')
+  })
+})

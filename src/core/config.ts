@@ -177,6 +177,11 @@ const KEYS = {
     )
   ),
   CC_AUTHORIZE_URL: v.optional(secureUrl, DEFAULTS.CC_AUTHORIZE_URL),
+  /**
+   * The authorization server's issuer identifier, which a callback's `iss` must equal (RFC 9207).
+   * Unset: CC_AUTHORIZE_URL's origin (oauth.ts `expectedIssuer`).
+   */
+  CC_ISSUER: v.optional(secureUrl),
   CC_TOKEN_URL: v.optional(secureUrl, DEFAULTS.CC_TOKEN_URL),
   CC_API_BASE_URL: v.optional(
     v.pipe(

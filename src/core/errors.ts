@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'state_expired'
   | 'state_used'
   | 'state_mismatch'
+  | 'issuer_mismatch'
   | 'consent_denied'
   | 'code_missing'
   | 'token_exchange_failed'
@@ -45,6 +46,7 @@ const STATUS = {
   state_expired: 400,
   state_used: 400,
   state_mismatch: 400,
+  issuer_mismatch: 400,
   consent_denied: 400,
   code_missing: 400,
   token_exchange_failed: 400,

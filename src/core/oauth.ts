@@ -5,6 +5,7 @@
  * starting browser, verifiers, the authorize URL, and when to refresh. The token endpoint's
  * requests and answers are in cc-client.ts.
  */
+import type { Config } from './config.ts'
 import { base64urlEncode } from './jwt.ts'
 
 const encoder = new TextEncoder()
@@ -34,6 +35,14 @@ export async function boundState(): Promise<{ state: string; binding: string }> 
 
 export async function stateMatches(state: string, binding: string | undefined): Promise<boolean> {
   return binding !== undefined && (await pkceChallenge(binding)) === state
+}
+
+/**
+ * The issuer a callback's `iss` must equal (RFC 9207 §2.4: compared as strings): CC_ISSUER, or
+ * else the origin of CC_AUTHORIZE_URL.
+ */
+export function expectedIssuer(config: Pick<Config, 'CC_ISSUER' | 'CC_AUTHORIZE_URL'>): string {
+  return config.CC_ISSUER ?? new URL(config.CC_AUTHORIZE_URL).origin
 }
 
 /** An error CC sent to the callback, for a page (which escapes it): its description kept short. */

@@ -221,6 +221,8 @@ export class CcModel {
    * has only `expires_in`, which counts from when the server issued the token.
    */
   opaqueAccessTokens = false
+  /** Sent as `iss` on the authorize redirect (RFC 9207) when set; CC sends none. */
+  issuer: string | null = null
   /** The scopes CC grants, whatever was asked (null: what the authorize request asked). */
   grantScope: string | null = null
   /** The largest `limit` GET /contact_lists accepts (CC documents 500). */
@@ -275,6 +277,7 @@ export class CcModel {
     this.latency = { arrive: 0, answer: 0 }
     this.omitRefreshToken = false
     this.opaqueAccessTokens = false
+    this.issuer = null
     this.grantScope = null
     this.maxListPageSize = 500
     this.accountForbidden = false
@@ -349,6 +352,7 @@ export class CcModel {
       return json({ error: 'invalid_request', error_description: 'redirect_uri' }, 400)
     }
     back.searchParams.set('state', q.get('state') ?? '')
+    if (this.issuer !== null) back.searchParams.set('iss', this.issuer)
     back.searchParams.set(
       'code',
       await issueSandboxCode({

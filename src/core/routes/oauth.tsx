@@ -67,7 +67,7 @@ export function oauthRoutes(deps: OauthDeps): Hono<AppEnv> {
   })
 
   oauth.get('/callback', async (c) => {
-    const { state, code, error, error_description: description } = c.req.query()
+    const { state, code, error, error_description: description, iss } = c.req.query()
     if (!state) {
       throw new AppError(
         'state_missing',
@@ -85,7 +85,7 @@ export function oauthRoutes(deps: OauthDeps): Hono<AppEnv> {
     // The state is claimed now, whatever the outcome: its cookie has no further use.
     setOwnerCookie(c, CONNECT_COOKIE, null)
     const { refreshable, missingScope } = unwrap(
-      await deps.backend().completeAuthorization({ state, code, error, description })
+      await deps.backend().completeAuthorization({ state, code, error, description, iss })
     )
     if (missingScope) {
       return c.html(
