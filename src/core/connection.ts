@@ -38,9 +38,9 @@ import {
   isDue,
   type LinkedRecord,
   type Tokens,
+  tokenPlan,
   toStored,
   transition,
-  usableToken,
 } from './connection-state.ts'
 import type { Outcome } from './errors.ts'
 import { noRefreshTokenAdvice } from './oauth.ts'
@@ -206,28 +206,52 @@ export class Connection {
   }
 
   /**
-   * A usable access token. Refreshes when the token is expired or within its margin. Pass the
-   * token CC just rejected with 401 as `rejected`, and it is refreshed once even if not due.
+   * A usable access token. A valid one is handed out at once, and when it is due (or the
+   * connection is degraded) a refresh is started behind it, single flight: callers never wait for
+   * a refresh while a valid token exists. Without one (expired, or `rejected`: the token CC just
+   * answered 401 to), the caller waits for the refresh, unless it passes `wait: false`: then the
+   * refresh is started and it gets `token_refreshing` at once (a visitor's sign-up goes to the
+   * outbox, whose drain waits for the refresh and delivers when it lands).
    */
-  async accessToken(options: { rejected?: string } = {}): Promise<Outcome<AccessToken>> {
-    const now = this.#deps.clock.now()
+  async accessToken(
+    options: { rejected?: string; wait?: boolean } = {}
+  ): Promise<Outcome<AccessToken>> {
     const cached = this.#cached
-    if (cached && cached.accessToken !== options.rejected && !isDue(cached, now)) return ok(cached)
+    if (cached && cached.accessToken !== options.rejected && !isDue(cached, this.#deps.clock.now()))
+      return ok(cached)
     const record = await this.#load()
-    if (record.state === 'not_connected' || record.state === 'needs_reauth')
-      return outcomeFromRecord(record)
-    const forced = options.rejected !== undefined && options.rejected === record.tokens.accessToken
-    // A degraded connection keeps retrying (within its backoff) until it recovers, even while
-    // the old token is still fresh; otherwise "degraded" could stand for most of a day.
-    if (!forced && !isDue(record.tokens, now) && record.state !== 'degraded') {
-      this.#cached = record.tokens
-      return ok(record.tokens)
+    const plan = tokenPlan(record, this.#deps.clock.now(), options.rejected)
+    switch (plan.kind) {
+      case 'owner':
+        return outcomeFromRecord(record)
+      case 'use':
+        if (plan.refresh) this.#refreshBehind(false)
+        else this.#cached = plan.tokens
+        return ok(plan.tokens)
+      case 'backing_off':
+        return {
+          ok: false,
+          code: 'token_unavailable',
+          message: `Refresh is backing off until ${new Date(plan.retryAt).toISOString()}`,
+        }
+      case 'refresh':
+        if (options.wait !== false) return this.#refreshOnce(plan.forced)
+        this.#refreshBehind(plan.forced)
+        return {
+          ok: false,
+          code: 'token_refreshing',
+          message: 'No valid access token: a refresh is under way',
+        }
     }
-    const refreshed = await this.#refreshOnce(forced)
-    if (refreshed.ok || forced || refreshed.code !== 'token_unavailable') return refreshed
-    // A failed refresh inside the margin is not an outage: the old token still works.
-    const usable = usableToken(await this.#load(), this.#deps.clock.now())
-    return usable ? ok(usable) : refreshed
+  }
+
+  /**
+   * Starts the refresh (or joins the one in flight) without waiting for it. Its outcome is in the
+   * stored record, which every later caller reads; in the Durable Object it runs on after the
+   * call that started it has answered.
+   */
+  #refreshBehind(forced: boolean): void {
+    this.#refreshOnce(forced).catch(() => undefined)
   }
 
   /**

@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'not_connected'
   | 'needs_reauth'
   | 'token_unavailable'
+  /** Internal: no valid token, a refresh is under way and the caller chose not to wait. */
+  | 'token_refreshing'
   | 'sandbox_forbidden'
   | 'unknown_form'
   | 'origin_not_allowed'
@@ -53,6 +55,7 @@ const STATUS = {
   not_connected: 503,
   needs_reauth: 503,
   token_unavailable: 503,
+  token_refreshing: 503,
   sandbox_forbidden: 403,
   unknown_form: 404,
   origin_not_allowed: 403,

@@ -237,6 +237,8 @@ export class CcModel {
    * while they are in flight, then resolves it. Later arrivals are not held once it is unset.
    */
   gate: Promise<void> | null = null
+  /** The same for the token endpoint alone (a slow token endpoint; the API answers as usual). */
+  tokenGate: Promise<void> | null = null
 
   // --- the account ------------------------------------------------------------------------
   lists: ModelList[]
@@ -282,6 +284,7 @@ export class CcModel {
     this.maxListPageSize = 500
     this.accountForbidden = false
     this.gate = null
+    this.tokenGate = null
     this.deletedLists.clear()
     this.contacts = new Map()
     this.tokenCalls = []
@@ -377,7 +380,7 @@ export class CcModel {
       status: 0,
     }
     this.tokenCalls.push(call)
-    const gate = this.gate
+    const gate = this.gate ?? this.tokenGate
     const answer = async (response: Response) => {
       await this.#beforeAnswer(gate)
       call.status = response.status
