@@ -85,6 +85,7 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
     code?: string
     error?: string
     description?: string
+    iss?: string
   }) {
     return this.#service.completeAuthorization(input)
   }

@@ -216,6 +216,13 @@ export class CcModel {
   latency: { arrive: Delay; answer: Delay } = { arrive: 0, answer: 0 }
   /** Leave refresh_token out of token answers (an app without offline_access). */
   omitRefreshToken = false
+  /**
+   * Issue opaque access tokens (no readable `exp`), as a strict OAuth server may: the relay then
+   * has only `expires_in`, which counts from when the server issued the token.
+   */
+  opaqueAccessTokens = false
+  /** Sent as `iss` on the authorize redirect (RFC 9207) when set; CC sends none. */
+  issuer: string | null = null
   /** The scopes CC grants, whatever was asked (null: what the authorize request asked). */
   grantScope: string | null = null
   /** The largest `limit` GET /contact_lists accepts (CC documents 500). */
@@ -230,6 +237,8 @@ export class CcModel {
    * while they are in flight, then resolves it. Later arrivals are not held once it is unset.
    */
   heldUntil: Promise<void> | null = null
+  /** The same for the token endpoint alone (a slow token endpoint; the API answers as usual). */
+  tokenHeldUntil: Promise<void> | null = null
 
   // --- the account ------------------------------------------------------------------------
   lists: ModelList[]
@@ -269,10 +278,13 @@ export class CcModel {
     this.quotaLeft = Number.POSITIVE_INFINITY
     this.latency = { arrive: 0, answer: 0 }
     this.omitRefreshToken = false
+    this.opaqueAccessTokens = false
+    this.issuer = null
     this.grantScope = null
     this.maxListPageSize = 500
     this.accountForbidden = false
     this.heldUntil = null
+    this.tokenHeldUntil = null
     this.deletedLists.clear()
     this.contacts = new Map()
     this.tokenCalls = []
@@ -343,6 +355,7 @@ export class CcModel {
       return json({ error: 'invalid_request', error_description: 'redirect_uri' }, 400)
     }
     back.searchParams.set('state', q.get('state') ?? '')
+    if (this.issuer !== null) back.searchParams.set('iss', this.issuer)
     back.searchParams.set(
       'code',
       await issueSandboxCode({
@@ -367,7 +380,7 @@ export class CcModel {
       status: 0,
     }
     this.tokenCalls.push(call)
-    const heldUntil = this.heldUntil
+    const heldUntil = this.heldUntil ?? this.tokenHeldUntil
     const answer = async (response: Response) => {
       await this.#beforeAnswer(heldUntil)
       call.status = response.status
@@ -455,7 +468,7 @@ export class CcModel {
       ? await new SignJWT({ fam, gen, scope }).setProtectedHeader({ alg: 'HS256' }).sign(KEY)
       : undefined
     return {
-      access_token: access,
+      access_token: this.opaqueAccessTokens ? toOpaque(access) : access,
       token_type: 'Bearer',
       expires_in: this.tokenTtlSeconds,
       scope,
@@ -465,7 +478,7 @@ export class CcModel {
 
   /** The bearer's scopes, or null when the token is invalid or expired. */
   async #bearer(request: Request): Promise<string[] | null> {
-    const token = request.headers.get('authorization')?.replace(/^Bearer /, '') ?? ''
+    const token = fromOpaque(request.headers.get('authorization')?.replace(/^Bearer /, '') ?? '')
     try {
       const { payload } = await jwtVerify(token, KEY, {
         issuer: ISSUER,
@@ -671,6 +684,20 @@ function page<T>(
     body._links = { next: { href: `${url.pathname}?${next}` } }
   }
   return json(body)
+}
+
+/**
+ * An opaque form of a signed access token, so the model stays stateless: `~` for `.` (a valid
+ * bearer character, RFC 6750 §2.1) keeps it from reading as a JWT, and it is reversed on use.
+ */
+const OPAQUE_PREFIX = 'opaque~'
+function toOpaque(jwt: string): string {
+  return OPAQUE_PREFIX + jwt.replaceAll('.', '~')
+}
+function fromOpaque(token: string): string {
+  return token.startsWith(OPAQUE_PREFIX)
+    ? token.slice(OPAQUE_PREFIX.length).replaceAll('~', '.')
+    : token
 }
 
 /** An HTTP Basic header's id and secret, each form-urlencoded (RFC 6749 §2.3.1), or null. */

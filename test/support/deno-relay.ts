@@ -107,10 +107,13 @@ export async function status(i: Instance): Promise<Record<string, unknown>> {
   return (await res.json()) as Record<string, unknown>
 }
 
-/** Moves the clock to one minute before the access token expires: inside its refresh margin. */
+/**
+ * Moves the clock just past the access token's expiry: callers then have no valid token and wait
+ * for the refresh (inside the margin they would get the valid one at once, the refresh behind).
+ */
 export async function makeDue(i: Instance, clock: VirtualClock): Promise<void> {
   const expiresAt = Date.parse(String((await status(i)).access_token_expires_at))
-  clock.set(expiresAt - 60_000)
+  clock.set(expiresAt + 1000)
 }
 
 export function submit(

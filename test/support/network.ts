@@ -121,15 +121,17 @@ export class TestNetwork {
   /**
    * Holds CC's answers to the requests that arrive from now on, so a test can act while they
    * are in flight. `stop()`: later arrivals are answered as usual; `release()`: the held ones too.
+   * `tokenEndpointOnly`: only the token endpoint's (a slow token endpoint; the API answers).
    */
-  hold(): { stop: () => void; release: () => void } {
+  hold(options: { tokenEndpointOnly?: boolean } = {}): { stop: () => void; release: () => void } {
     let open = () => {}
     const released = new Promise<void>((resolve) => {
       open = resolve
     })
-    this.cc.heldUntil = released
+    const slot = options.tokenEndpointOnly ? 'tokenHeldUntil' : 'heldUntil'
+    this.cc[slot] = released
     const stop = () => {
-      if (this.cc.heldUntil === released) this.cc.heldUntil = null
+      if (this.cc[slot] === released) this.cc[slot] = null
     }
     return {
       stop,

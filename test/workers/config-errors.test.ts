@@ -40,6 +40,10 @@ it.each([
   [{ OUTBOX_MAX_PENDING: '9' }, 'OUTBOX_MAX_PENDING', 'at least 10'],
   [{ OUTBOX_MAX_PENDING: '1000001' }, 'OUTBOX_MAX_PENDING', 'at most 1000000'],
   [{ OUTBOX_MAX_PENDING: 'lots' }, 'OUTBOX_MAX_PENDING', 'whole number'],
+  [{ CC_PROMPT: 'always' }, 'CC_PROMPT', 'none, login, consent, select_account'],
+  [{ CC_PROMPT: 'consent,login' }, 'CC_PROMPT', 'space-separated'],
+  [{ CC_PROMPT: 'none consent' }, 'CC_PROMPT', 'must not combine none'],
+  [{ CC_ISSUER: 'http://authz.cc.test' }, 'CC_ISSUER', 'https:'],
 ])('%o → config_invalid naming %s', async (overrides, key, fragment) => {
   const log = vi.spyOn(console, 'error').mockImplementation(() => {})
   const { status, body } = await healthz(overrides)

@@ -2,7 +2,10 @@
  * The one-time owner authorization (PKCE flavour: this project has no CC_CLIENT_SECRET).
  * Every case asserts what reached, or did not reach, the fake token endpoint.
  */
+import { createExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import worker from '../../src/worker.ts'
 import { cc, net } from '../support/edge.ts'
 import {
   ADMIN_TOKEN,
@@ -12,6 +15,7 @@ import {
   callbackWithSwappedCode,
   connect,
   cookieFrom,
+  ORIGIN,
   OWNER,
   relay,
   startConnect,
@@ -161,12 +165,35 @@ describe('GET /oauth/callback (PKCE)', () => {
     expect((await status()).state).toBe('not_connected')
   })
 
-  it('tells the owner plainly when no refresh token came back', async () => {
+  it('tells the owner plainly when no refresh token came back, though offline_access was asked for', async () => {
     cc.omitRefreshToken = true
     const res = await connect()
     expect(res.status).toBe(200)
-    expect(await res.text()).toContain('offline_access')
+    const page = await res.text()
+    // CC_SCOPES already has offline_access: telling the owner to add it would send them in circles.
+    expect(page).not.toContain('Add offline_access')
+    expect(page).toContain('issued no refresh token')
+    expect(page).toContain('authorised again')
+    expect(page).toContain('CC_PROMPT')
+    const dashboard = await (await call('/admin', { headers: OWNER })).text()
+    expect(dashboard).not.toContain('Add offline_access')
+    expect(dashboard).toContain('CC_PROMPT')
     expect((await status()).refreshable).toBe(false)
+  })
+
+  it('sends CC_PROMPT as prompt on the authorize redirect when set, and no prompt otherwise', async () => {
+    expect((await startConnect()).searchParams.has('prompt')).toBe(false)
+    const res = await worker.fetch(
+      new Request(`${ORIGIN}/oauth/authorize`, { headers: OWNER }) as Request<
+        unknown,
+        IncomingRequestCfProperties
+      >,
+      { ...env, CC_PROMPT: 'consent  login' } as Env,
+      createExecutionContext()
+    )
+    expect(res.status).toBe(302)
+    const url = new URL(res.headers.get('location') ?? '')
+    expect(url.searchParams.get('prompt')).toBe('consent login')
   })
 
   it('never shows a secret on /healthz or /admin/status', async () => {
@@ -262,5 +289,45 @@ describe("GET /oauth/callback: CC's errors, as CC described them", () => {
     expect(stateless).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
     expect(stateless).toContain('Start again from /admin')
     expect(cc.tokenCalls).toHaveLength(0)
+  })
+})
+
+describe('GET /oauth/callback: the issuer (RFC 9207)', () => {
+  /** A Connect whose consent answers with `iss` (or none): its callback URL and its cookie. */
+  async function consentWithIssuer(issuer: string | null) {
+    const started = await call('/oauth/authorize', { headers: OWNER })
+    cc.issuer = issuer
+    const back = await net.consent(started.headers.get('location') ?? '')
+    cc.issuer = null
+    return { back, cookie: cookieFrom(started, CONNECT_COOKIE) }
+  }
+
+  it("accepts the configured issuer (CC_AUTHORIZE_URL's origin when CC_ISSUER is unset)", async () => {
+    const { back, cookie } = await consentWithIssuer('https://authz.cc.test')
+    expect(back.searchParams.get('iss')).toBe('https://authz.cc.test')
+    expect((await callback(back, cookie)).status).toBe(303)
+    expect(cc.tokenCalls).toHaveLength(1)
+  })
+
+  it('refuses another issuer with 400 issuer_mismatch, makes no token request, and burns the state', async () => {
+    await relay().disconnect()
+    const { back, cookie } = await consentWithIssuer('https://authz.evil.test')
+    const res = await callback(back, cookie)
+    expect(res.status).toBe(400)
+    const page = await res.text()
+    expect(page).toContain('wrong issuer')
+    expect(page).toContain('authz.evil.test')
+    expect(cc.tokenCalls).toHaveLength(0)
+    // The same answer without its iss, or with the right one, cannot finish this Connect.
+    for (const iss of [null, 'https://authz.cc.test']) {
+      const replay = new URL(back)
+      if (iss) replay.searchParams.set('iss', iss)
+      else replay.searchParams.delete('iss')
+      const again = await callback(replay, cookie)
+      expect(again.status).toBe(400)
+      expect(await again.text()).toContain('already used')
+    }
+    expect(cc.tokenCalls).toHaveLength(0)
+    expect((await status()).state).toBe('not_connected')
   })
 })

@@ -13,14 +13,18 @@ import { connect, cron, relay, status } from '../support/helpers.ts'
 const refreshCalls = () => net.refreshCalls()
 const sentRefreshTokens = () => refreshCalls().map((c) => c.form.get('refresh_token') ?? '')
 
-/** Connects (24 h tokens, so a 1 h margin) and moves the clock 30 minutes before expiry. */
-async function connectAndMakeDue() {
+/**
+ * Connects (24 h tokens, so a 1 h margin) and moves the clock to `beforeExpiryMs` before expiry:
+ * by default just past it, where a caller has no valid token and waits for the refresh. (Inside
+ * the margin, with the token still valid, callers get it at once and the refresh runs behind.)
+ */
+async function connectAndMakeDue(beforeExpiryMs?: number) {
   expect((await connect()).status).toBe(303)
-  await makeDue()
+  await makeDue(beforeExpiryMs)
   net.reset()
 }
 
-async function makeDue(beforeExpiryMs = 30 * 60_000) {
+async function makeDue(beforeExpiryMs = -1000) {
   const expiresAt = Date.parse(String((await status()).access_token_expires_at))
   clock.set(expiresAt - beforeExpiryMs)
 }
@@ -34,6 +38,7 @@ function expectSpacedAtLeastOneSecond() {
 
 beforeEach(async () => {
   await relay().disconnect()
+  net.reset()
 })
 
 describe('single flight', () => {
@@ -50,6 +55,20 @@ describe('single flight', () => {
     expect(results.every((r) => r.ok)).toBe(true)
     expect(cc.refreshTokenState(sentRefreshTokens()[0])).toBe('rotated')
     expect((await status()).state).toBe('connected')
+  })
+
+  it('inside the margin the valid token is handed out at once, while one refresh runs behind it', async () => {
+    await connectAndMakeDue(30 * 60_000)
+    const held = net.hold() // the refresh stays in flight
+    const results = await Promise.all(Array.from({ length: 20 }, () => relay().accessToken()))
+    expect(new Set(results.map((r) => (r.ok ? r.value.token : r.code))).size).toBe(1)
+    expect(results.every((r) => r.ok)).toBe(true) // nobody waited for the held refresh
+    await until(() => refreshCalls().length === 1, 'the refresh to reach CC')
+    held.release()
+    await until(async () => (await status()).last_refresh_at !== null, 'the refresh to land')
+    const after = await relay().accessToken()
+    expect(after.ok && results[0].ok && after.value.token !== results[0].value.token).toBe(true)
+    expect(refreshCalls()).toHaveLength(1)
   })
 
   it('a token that is not due is served from memory with no token call', async () => {
@@ -188,12 +207,12 @@ describe('failures', () => {
   })
 
   it('a 4xx page from a proxy (no OAuth error) degrades, never disconnects', async () => {
-    await connectAndMakeDue()
+    await connectAndMakeDue(30 * 60_000)
     cc.tokenFaults = ['proxy403', 'proxy403', 'proxy403']
     const result = await relay().accessToken()
-    expect(result.ok).toBe(true) // the old token is still valid
+    expect(result.ok).toBe(true) // the old token is still valid: handed out, refreshed behind
+    await until(async () => (await status()).state === 'degraded', 'the refresh to give up')
     expect(refreshCalls()).toHaveLength(3)
-    expect((await status()).state).toBe('degraded')
     expect(net.alertEvents()).toEqual(['degraded'])
   })
 
@@ -207,18 +226,19 @@ describe('failures', () => {
   })
 
   it('a 500 storm degrades (one alert), keeps the still-valid token, then recovers (one alert)', async () => {
-    await connectAndMakeDue()
+    await connectAndMakeDue(30 * 60_000)
     cc.tokenFaults = ['error500', 'error500', 'error500']
     const during = await relay().accessToken()
     expect(during.ok).toBe(true) // inside the margin the old token still works
+    await until(async () => (await status()).state === 'degraded', 'the refresh to give up')
     expect(refreshCalls()).toHaveLength(3)
     let s = await status()
     expect(s.state).toBe('degraded')
     expect(s.consecutive_failures).toBe(1)
     expect(net.alertEvents()).toEqual(['degraded'])
     expect(JSON.stringify(net.alerts[0])).not.toMatch(/eyJ/)
-    // Backoff: the next request does not hammer the token endpoint.
-    await relay().accessToken()
+    // Backoff: the next request does not hammer the token endpoint (and still gets the token).
+    expect((await relay().accessToken()).ok).toBe(true)
     expect(refreshCalls()).toHaveLength(3)
     clock.advance(2100) // past the first backoff (1-2 s)
     await cron()
@@ -254,7 +274,7 @@ describe('failures', () => {
 
 describe('cron', () => {
   it('refreshes an idle token inside its margin', async () => {
-    await connectAndMakeDue()
+    await connectAndMakeDue(30 * 60_000)
     await cron()
     expect(refreshCalls()).toHaveLength(1)
     const s = await status()
@@ -271,7 +291,7 @@ describe('cron', () => {
   })
 
   it('is a watchdog: alerts once when the token expired without a successful refresh', async () => {
-    await connectAndMakeDue()
+    await connectAndMakeDue(30 * 60_000)
     cc.tokenFaults = ['error500', 'error500', 'error500']
     await cron()
     await makeDue(-60_000) // a minute past expiry, and past the backoff
@@ -282,5 +302,29 @@ describe('cron', () => {
     await cron() // a third failure: no second watchdog alert for the same expired token
     expect(net.alertEvents()).toEqual(['degraded', 'stale_refresh'])
     expect((await relay().accessToken()).ok).toBe(false)
+  })
+})
+
+describe('a slow token endpoint with opaque access tokens (a strict server)', () => {
+  it('counts expires_in from when the request was sent, for the code exchange and the refresh', async () => {
+    cc.opaqueAccessTokens = true // no exp to read: expires_in is all the relay has
+    cc.tokenTtlSeconds = 30
+    cc.latency.answer = 20_000
+    expect((await connect()).status).toBe(303)
+    const [exchange] = cc.tokenCalls
+    expect(exchange.grant).toBe('authorization_code')
+    expect(clock.now()).toBeGreaterThanOrEqual(exchange.at + 20_000)
+    expect(Date.parse(String((await status()).access_token_expires_at))).toBe(exchange.at + 30_000)
+
+    const first = await relay().accessToken()
+    if (!first.ok) throw new Error(first.message)
+    // CC rejected it with a 401: one refresh, answered 20 s after it was sent.
+    const renewed = await relay().accessToken({ rejected: first.value.token })
+    expect(renewed.ok).toBe(true)
+    const refresh = refreshCalls().at(-1)
+    expect(refresh?.status).toBe(200)
+    expect(Date.parse(String((await status()).access_token_expires_at))).toBe(
+      (refresh?.at ?? 0) + 30_000
+    )
   })
 })

@@ -5,7 +5,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { until } from '../support/arrivals.ts'
 import { cc, clock, net } from '../support/edge.ts'
-import { call, connectedWithSettledOutbox, outbox, runOutbox } from '../support/helpers.ts'
+import { call, connectedWithSettledOutbox, outbox, runOutbox, status } from '../support/helpers.ts'
 import { LIST_1, LIST_2, SOURCE_FIELD } from '../support/network.ts'
 
 const SITE = 'https://site.test'
@@ -160,10 +160,11 @@ describe('accepted sign-ups', () => {
     expect(cc.signupCalls).toHaveLength(1)
   })
 
-  it('a 401 from CC refreshes once and retries once', async () => {
+  it('a 401 from CC refreshes once and retries once, from the outbox: the visitor is not held', async () => {
     cc.signupFaults = ['401']
     const res = await postJson('newsletter', { email: 'expired-token@example.com' })
-    expect(res.status).toBe(200)
+    expect(res.status).toBe(202) // no valid token left: queued while the refresh runs
+    await runOutbox()
     expect(net.refreshCalls()).toHaveLength(1)
     expect(cc.signupCalls).toHaveLength(2)
     expect(cc.signupCalls[0].authorization).not.toBe(cc.signupCalls[1].authorization)
@@ -542,5 +543,70 @@ describe('one budget per network', () => {
     expect((await submitFrom('::FFFF:c000:022c')).status).toBe(429)
     expect((await submitFrom('192.0.2.45')).status).toBeLessThan(300)
     await runOutbox()
+  })
+})
+
+describe('a slow token endpoint: visitors never wait for a refresh', () => {
+  const expiresAt = async () => Date.parse(String((await status()).access_token_expires_at))
+
+  /** Sign-ups sent together; each answer notes its virtual time. */
+  function signups(prefix: string, count: number) {
+    const answered: { status: number; at: number }[] = []
+    const emails = Array.from({ length: count }, (_, i) => `${prefix}${i}@example.com`)
+    const all = Promise.all(
+      emails.map((email) =>
+        postJson('newsletter', { email }).then((res) => {
+          answered.push({ status: res.status, at: clock.now() })
+        })
+      )
+    )
+    return { emails, answered, all }
+  }
+
+  it('token expired, refresh held: every visitor is answered at once (queued), all delivered once it lands', async () => {
+    clock.set((await expiresAt()) + 1000)
+    const slow = net.hold({ tokenEndpointOnly: true }) // the refresh takes as long as the test says
+    const sent = clock.now()
+    const { emails, answered, all } = signups('slowtoken', 6)
+    await until(() => answered.length === emails.length, 'every visitor to be answered') // times out without the fix
+    await all
+    expect(net.refreshCalls()).toHaveLength(1) // one refresh, however many visitors
+    for (const a of answered) {
+      expect(a.at - sent).toBeLessThan(5000)
+      expect([200, 202]).toContain(a.status)
+    }
+    expect(cc.signupCalls).toHaveLength(0) // no valid token: nothing was sent with the expired one
+    expect((await outbox()).pending).toBe(emails.length) // durably queued before the answers
+    clock.advance(20_000) // the endpoint answers 20 s after the refresh left
+    slow.release()
+    await runOutbox()
+    expect(net.refreshCalls()).toHaveLength(1)
+    const delivered = cc.signupCalls.filter((c) => c.answered === 200 || c.answered === 201)
+    expect(delivered.map((c) => c.body.email_address).sort()).toEqual([...emails].sort())
+    expect(cc.signupCalls).toHaveLength(emails.length) // each once, with the new token
+    expect((await outbox()).pending).toBe(0)
+    expect((await status()).state).toBe('connected')
+  })
+
+  it('token due but valid, refresh held: visitors are delivered with it while the refresh runs', async () => {
+    clock.set((await expiresAt()) - 30 * 60_000) // inside its 1 h margin
+    const before = cc.tokenCalls.length
+    const slow = net.hold({ tokenEndpointOnly: true })
+    const sent = clock.now()
+    const { emails, answered, all } = signups('duetoken', 3)
+    await until(() => answered.length === emails.length, 'every visitor to be answered') // times out without the fix
+    await all
+    expect(answered.map((a) => a.status)).toEqual([200, 200, 200])
+    expect(Math.max(...answered.map((a) => a.at)) - sent).toBeLessThan(5000)
+    expect(net.refreshCalls()).toHaveLength(1)
+    expect(cc.tokenCalls.length - before).toBe(1)
+    const old = new Set(cc.signupCalls.map((c) => c.authorization))
+    expect(old.size).toBe(1)
+    slow.release()
+    await until(async () => (await status()).refresh_pending_since === null, 'the refresh to land')
+    // Stored before use: the next sign-up goes out with the new token, with no second refresh.
+    expect((await postJson('newsletter', { email: 'afterrefresh@example.com' })).status).toBe(200)
+    expect(old.has(cc.signupCalls.at(-1)?.authorization ?? null)).toBe(false)
+    expect(net.refreshCalls()).toHaveLength(1)
   })
 })

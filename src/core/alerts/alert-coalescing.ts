@@ -12,7 +12,7 @@ import type { Clock } from '../lib/clock.ts'
 import type { Alert } from './alert-webhook.ts'
 import type { AlertRepo } from './repo.ts'
 
-export interface AlertGateDeps {
+export interface AlertCoalescerDeps {
   repo: AlertRepo
   clock: Clock
   /** Delivers one alert (sendAlert: best effort, to ALERT_WEBHOOK_URL). */
@@ -20,9 +20,9 @@ export interface AlertGateDeps {
 }
 
 export class AlertCoalescer {
-  readonly #deps: AlertGateDeps
+  readonly #deps: AlertCoalescerDeps
 
-  constructor(deps: AlertGateDeps) {
+  constructor(deps: AlertCoalescerDeps) {
     this.#deps = deps
   }
 

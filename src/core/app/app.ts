@@ -175,6 +175,7 @@ const ERROR_TITLES: Partial<Record<AppError['code'], string>> = {
   state_expired: 'Connection link expired',
   state_used: 'Connection link already used',
   state_mismatch: 'Connection started elsewhere',
+  issuer_mismatch: 'Connection refused: wrong issuer',
   consent_denied: 'Access was not granted',
   code_missing: 'Connection failed',
   token_exchange_failed: 'Connection failed',

@@ -57,7 +57,29 @@ const KEYS = {
     ),
     DEFAULTS.CC_SCOPES
   ),
+  /**
+   * Sent as `prompt` on the authorize redirect when set (OpenID Connect Core §3.1.2.1): some
+   * servers issue a refresh token only after an explicit consent (`consent`). `none` asks for no
+   * page at all, so it cannot be combined with another value.
+   */
+  CC_PROMPT: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.regex(
+        /^(none|login|consent|select_account)( +(none|login|consent|select_account))*$/,
+        'must be space-separated prompt values: none, login, consent, select_account'
+      ),
+      v.check((s) => s === 'none' || !/\bnone\b/.test(s), 'must not combine none with others'),
+      v.transform((s) => s.split(/ +/).join(' '))
+    )
+  ),
   CC_AUTHORIZE_URL: v.optional(secureUrl, DEFAULTS.CC_AUTHORIZE_URL),
+  /**
+   * The authorization server's issuer identifier, which a callback's `iss` must equal (RFC 9207).
+   * Unset: CC_AUTHORIZE_URL's origin (oauth.ts `expectedIssuer`).
+   */
+  CC_ISSUER: v.optional(secureUrl),
   CC_TOKEN_URL: v.optional(secureUrl, DEFAULTS.CC_TOKEN_URL),
   CC_API_BASE_URL: v.optional(
     v.pipe(

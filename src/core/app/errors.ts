@@ -15,12 +15,15 @@ export type ErrorCode =
   | 'state_expired'
   | 'state_used'
   | 'state_mismatch'
+  | 'issuer_mismatch'
   | 'consent_denied'
   | 'code_missing'
   | 'token_exchange_failed'
   | 'not_connected'
   | 'needs_reauth'
   | 'token_unavailable'
+  /** Internal: no valid token, a refresh is under way and the caller chose not to wait. */
+  | 'token_refreshing'
   | 'sandbox_forbidden'
   | 'unknown_form'
   | 'origin_not_allowed'
@@ -45,12 +48,14 @@ const STATUS = {
   state_expired: 400,
   state_used: 400,
   state_mismatch: 400,
+  issuer_mismatch: 400,
   consent_denied: 400,
   code_missing: 400,
   token_exchange_failed: 400,
   not_connected: 503,
   needs_reauth: 503,
   token_unavailable: 503,
+  token_refreshing: 503,
   sandbox_forbidden: 403,
   unknown_form: 404,
   origin_not_allowed: 403,

@@ -32,7 +32,7 @@ export interface CcApiDeps {
   config: () => Config
   fetch: typeof fetch
   clock: Clock
-  accessToken: (options?: { rejected?: string }) => Promise<Outcome<AccessToken>>
+  accessToken: (options?: { rejected?: string; wait?: boolean }) => Promise<Outcome<AccessToken>>
 }
 
 /** The longest one request to CC's API may take; a send gate's slot lease outlives it. */
@@ -53,13 +53,21 @@ export class CcApi {
     return !token.ok && token.code !== 'token_unavailable'
   }
 
-  /** One attempt: a token, the gates, the request; on a 401 one refresh and one more try. */
-  async call(build: (accessToken: string) => Request): Promise<ApiAttempt> {
-    const token = await this.#deps.accessToken()
+  /**
+   * One attempt: a token, the gates, the request; on a 401 one refresh and one more try.
+   * `waitForRefresh: false` (a visitor's inline send): with no valid token, a refresh is started
+   * and the attempt ends `no_token` (`token_refreshing`) instead of waiting for it.
+   */
+  async call(
+    build: (accessToken: string) => Request,
+    options: { waitForRefresh?: boolean } = {}
+  ): Promise<ApiAttempt> {
+    const wait = options.waitForRefresh
+    const token = await this.#deps.accessToken({ wait })
     if (!token.ok) return { kind: 'no_token', code: token.code, message: token.message }
     const first = await this.#send(build(token.value.token), token.value.token)
     if (first.kind !== 'answered' || first.outcome.kind !== 'unauthorized') return first
-    const renewed = await this.#deps.accessToken({ rejected: token.value.token })
+    const renewed = await this.#deps.accessToken({ rejected: token.value.token, wait })
     if (!renewed.ok) return { kind: 'no_token', code: renewed.code, message: renewed.message }
     const second = await this.#send(build(renewed.value.token), renewed.value.token)
     if (second.kind === 'answered' && second.outcome.kind === 'unauthorized') {

@@ -136,11 +136,13 @@ export type TokenEndpointResult =
 /**
  * Validates a token endpoint answer. `exp` and `sub` come from the access token itself (a JWT at
  * CC); it is decoded without verifying the signature because it came straight from the token
- * endpoint over TLS, and the claims only schedule our own refresh.
+ * endpoint over TLS, and the claims only schedule our own refresh. `sentAt` is when the request
+ * left: `expires_in` is counted from it (the server issued the token after that, so the token
+ * lives at least that long), never from when the answer arrived.
  */
 export function processTokenResponse(
   answer: Exchanged,
-  now: number,
+  sentAt: number,
   previousRefreshToken?: string
 ): TokenEndpointResult {
   if (!answer.ok) {
@@ -177,7 +179,7 @@ export function processTokenResponse(
     }
   }
   const t = parsed.output
-  let expiresAt = t.expires_in ? now + t.expires_in * 1000 : undefined
+  let expiresAt = t.expires_in ? sentAt + t.expires_in * 1000 : undefined
   let sub: string | undefined
   // Not a JWT: expires_in (or the documented 24 h) decides.
   const claims = readClaims(t.access_token)
@@ -190,7 +192,7 @@ export function processTokenResponse(
       // Long-lived refresh tokens may be omitted from a refresh answer: keep the one we used.
       refreshToken: t.refresh_token ?? previousRefreshToken,
       // CC documents 24 h; without exp or expires_in assume that rather than "never".
-      expiresAt: expiresAt ?? now + 86_400_000,
+      expiresAt: expiresAt ?? sentAt + 86_400_000,
       scope: t.scope ?? '',
       sub,
     },

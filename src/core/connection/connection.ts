@@ -30,6 +30,7 @@ import {
 } from '../cc/client.ts'
 import type { Clock } from '../lib/clock.ts'
 import { historyEntry } from './history.ts'
+import { noRefreshTokenAdvice } from './oauth.ts'
 import type { TokenRepo } from './repo.ts'
 import {
   type ConnectionEvent,
@@ -40,9 +41,9 @@ import {
   isDue,
   type LinkedRecord,
   type Tokens,
+  tokenPlan,
   toStored,
   transition,
-  usableToken,
 } from './state.ts'
 
 export interface AccessToken {
@@ -173,13 +174,16 @@ export class Connection {
   ): Promise<Outcome<{ refreshable: boolean; generation: number; tokens: Tokens }>> {
     await this.#spaceTokenCalls()
     const { clock } = this.#deps
-    await this.#apply(await this.#load(), { type: 'token_call', at: clock.now() })
+    const sentAt = clock.now()
+    await this.#apply(await this.#load(), { type: 'token_call', at: sentAt })
     const answer = await exchange(
       this.#deps.fetch,
       tokenRequest(this.#deps.config(), grant),
       TOKEN_CALL_TIMEOUT_MS
     )
-    const result = processTokenResponse(answer, clock.now())
+    // expires_in counts from when the server issued the token, somewhere during the call: from
+    // the send, never from the answer, or a slow endpoint has us send expired (opaque) tokens.
+    const result = processTokenResponse(answer, sentAt)
     if (!result.ok) {
       const message =
         result.kind === 'lost'
@@ -202,28 +206,52 @@ export class Connection {
   }
 
   /**
-   * A usable access token. Refreshes when the token is expired or within its margin. Pass the
-   * token CC just rejected with 401 as `rejected`, and it is refreshed once even if not due.
+   * A usable access token. A valid one is handed out at once, and when it is due (or the
+   * connection is degraded) a refresh is started behind it, single flight: callers never wait for
+   * a refresh while a valid token exists. Without one (expired, or `rejected`: the token CC just
+   * answered 401 to), the caller waits for the refresh, unless it passes `wait: false`: then the
+   * refresh is started and it gets `token_refreshing` at once (a visitor's sign-up goes to the
+   * outbox, whose drain waits for the refresh and delivers when it lands).
    */
-  async accessToken(options: { rejected?: string } = {}): Promise<Outcome<AccessToken>> {
-    const now = this.#deps.clock.now()
+  async accessToken(
+    options: { rejected?: string; wait?: boolean } = {}
+  ): Promise<Outcome<AccessToken>> {
     const cached = this.#cached
-    if (cached && cached.accessToken !== options.rejected && !isDue(cached, now)) return ok(cached)
+    if (cached && cached.accessToken !== options.rejected && !isDue(cached, this.#deps.clock.now()))
+      return ok(cached)
     const record = await this.#load()
-    if (record.state === 'not_connected' || record.state === 'needs_reauth')
-      return outcomeFromRecord(record)
-    const forced = options.rejected !== undefined && options.rejected === record.tokens.accessToken
-    // A degraded connection keeps retrying (within its backoff) until it recovers, even while
-    // the old token is still fresh; otherwise "degraded" could stand for most of a day.
-    if (!forced && !isDue(record.tokens, now) && record.state !== 'degraded') {
-      this.#cached = record.tokens
-      return ok(record.tokens)
+    const plan = tokenPlan(record, this.#deps.clock.now(), options.rejected)
+    switch (plan.kind) {
+      case 'owner':
+        return outcomeFromRecord(record)
+      case 'use':
+        if (plan.refresh) this.#refreshBehind(false)
+        else this.#cached = plan.tokens
+        return ok(plan.tokens)
+      case 'backing_off':
+        return {
+          ok: false,
+          code: 'token_unavailable',
+          message: `Refresh is backing off until ${new Date(plan.retryAt).toISOString()}`,
+        }
+      case 'refresh':
+        if (options.wait !== false) return this.#refreshOnce(plan.forced)
+        this.#refreshBehind(plan.forced)
+        return {
+          ok: false,
+          code: 'token_refreshing',
+          message: 'No valid access token: a refresh is under way',
+        }
     }
-    const refreshed = await this.#refreshOnce(forced)
-    if (refreshed.ok || forced || refreshed.code !== 'token_unavailable') return refreshed
-    // A failed refresh inside the margin is not an outage: the old token still works.
-    const usable = usableToken(await this.#load(), this.#deps.clock.now())
-    return usable ? ok(usable) : refreshed
+  }
+
+  /**
+   * Starts the refresh (or joins the one in flight) without waiting for it. Its outcome is in the
+   * stored record, which every later caller reads; in the Durable Object it runs on after the
+   * call that started it has answered.
+   */
+  #refreshBehind(forced: boolean): void {
+    this.#refreshOnce(forced).catch(() => undefined)
   }
 
   /**
@@ -293,8 +321,7 @@ export class Connection {
     if (!record.tokens.refreshToken) {
       return this.#fail(record, true, false, {
         code: 'no_refresh_token',
-        message:
-          'Constant Contact issued no refresh token (is offline_access in CC_SCOPES?); reconnect from /admin',
+        message: `Constant Contact issued no refresh token, so the connection cannot be renewed. ${noRefreshTokenAdvice(this.#deps.config().CC_SCOPES)}`,
       })
     }
     if (!forced && !isDue(record.tokens, clock.now()) && record.state !== 'degraded') {
@@ -317,7 +344,8 @@ export class Connection {
         return outcomeFromRecord(record)
       const sentRefreshToken = record.tokens.refreshToken as string
       // Persisted before the request leaves (output gates make it durable first).
-      record = await this.#apply(record, { type: 'refresh_sent', at: clock.now() })
+      const sentAt = clock.now()
+      record = await this.#apply(record, { type: 'refresh_sent', at: sentAt })
       const answer = await exchange(
         this.#deps.fetch,
         tokenRequest(this.#deps.config(), {
@@ -326,7 +354,8 @@ export class Connection {
         }),
         TOKEN_CALL_TIMEOUT_MS
       )
-      const result = processTokenResponse(answer, clock.now(), sentRefreshToken)
+      // Expiry counts from the send, as in exchangeCode.
+      const result = processTokenResponse(answer, sentAt, sentRefreshToken)
       // The input gate was open during the call: re-read before acting on the answer.
       record = await this.#load()
       if (record.generation !== generation || record.state === 'not_connected')

@@ -24,6 +24,7 @@ import {
   boundState,
   buildAuthorizeUrl,
   ccError,
+  noRefreshTokenAdvice,
   pkceChallenge,
   randomToken,
   stateMatches,
@@ -60,13 +61,14 @@ export function oauthRoutes(deps: OauthDeps): Hono<AppEnv> {
       scopes: config.CC_SCOPES,
       state,
       codeChallenge: await pkceChallenge(codeVerifier),
+      prompt: config.CC_PROMPT,
     })
     setOwnerCookie(c, CONNECT_COOKIE, binding, STATE_TTL_MS / 1000)
     return c.redirect(url, 302)
   })
 
   oauth.get('/callback', async (c) => {
-    const { state, code, error, error_description: description } = c.req.query()
+    const { state, code, error, error_description: description, iss } = c.req.query()
     if (!state) {
       throw new AppError(
         'state_missing',
@@ -84,7 +86,7 @@ export function oauthRoutes(deps: OauthDeps): Hono<AppEnv> {
     // The state is claimed now, whatever the outcome: its cookie has no further use.
     setOwnerCookie(c, CONNECT_COOKIE, null)
     const { refreshable, missingScope } = unwrap(
-      await deps.backend().completeAuthorization({ state, code, error, description })
+      await deps.backend().completeAuthorization({ state, code, error, description, iss })
     )
     if (missingScope) {
       return c.html(
@@ -99,7 +101,7 @@ export function oauthRoutes(deps: OauthDeps): Hono<AppEnv> {
       return c.html(
         <MessagePage
           title="Connected, but without a refresh token"
-          message="Constant Contact returned no refresh token, so this connection stops working when the access token expires (24 hours). Add offline_access to CC_SCOPES (and make sure your CC app allows it), then Reconnect from /admin."
+          message={`Constant Contact returned no refresh token, so this connection stops working when the access token expires, and will need to be authorised again then. ${noRefreshTokenAdvice(c.var.config.CC_SCOPES)}`}
           next={{ href: '/admin', label: 'Go to /admin' }}
         />
       )

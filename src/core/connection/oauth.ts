@@ -5,6 +5,7 @@
  * starting browser, verifiers, the authorize URL, and when to refresh. The token endpoint's
  * requests and answers are in cc/client.ts.
  */
+import type { Config } from '../app/config.ts'
 import { base64urlEncode } from '../owner/jwt.ts'
 
 const encoder = new TextEncoder()
@@ -36,6 +37,14 @@ export async function stateMatches(state: string, binding: string | undefined): 
   return binding !== undefined && (await pkceChallenge(binding)) === state
 }
 
+/**
+ * The issuer a callback's `iss` must equal (RFC 9207 §2.4: compared as strings): CC_ISSUER, or
+ * else the origin of CC_AUTHORIZE_URL.
+ */
+export function expectedIssuer(config: Pick<Config, 'CC_ISSUER' | 'CC_AUTHORIZE_URL'>): string {
+  return config.CC_ISSUER ?? new URL(config.CC_AUTHORIZE_URL).origin
+}
+
 /** An error CC sent to the callback, for a page (which escapes it): its description kept short. */
 export function ccError(error: string, description: string | undefined): string {
   return description ? `${error} ("${description.slice(0, 300)}")` : error
@@ -48,6 +57,8 @@ export interface AuthorizeParams {
   scopes: string
   state: string
   codeChallenge: string
+  /** CC_PROMPT, when set. */
+  prompt?: string
 }
 
 export function buildAuthorizeUrl(p: AuthorizeParams): string {
@@ -58,8 +69,20 @@ export function buildAuthorizeUrl(p: AuthorizeParams): string {
   url.searchParams.set('state', p.state)
   url.searchParams.set('code_challenge', p.codeChallenge)
   url.searchParams.set('code_challenge_method', 'S256')
+  if (p.prompt) url.searchParams.set('prompt', p.prompt)
   // CC wants spaces between scopes; URLSearchParams writes them as '+', never as a literal
   // '%2B' (which CC rejects, docs/constant-contact.md §1), so set scope last as-is.
   url.searchParams.set('scope', p.scopes)
   return url.toString()
+}
+
+/**
+ * What the owner is told when a Connect brought no refresh token. With offline_access among the
+ * scopes asked for, it is not the scopes: the server chose not to issue one (some do so only
+ * after an explicit consent, or when the app may not have offline access).
+ */
+export function noRefreshTokenAdvice(requestedScopes: string): string {
+  if (!requestedScopes.split(/\s+/).includes('offline_access'))
+    return 'Add offline_access to CC_SCOPES (and make sure your Constant Contact app allows it), then Reconnect from /admin.'
+  return 'offline_access was requested (CC_SCOPES), but the server issued no refresh token. Check that your app is allowed offline access; if the server issues refresh tokens only after an explicit consent, set CC_PROMPT to consent. Then Reconnect from /admin.'
 }

@@ -10,6 +10,7 @@ import {
   type NeedsReauth,
   NOT_CONNECTED,
   type Tokens,
+  tokenPlan,
   toStored,
   transition,
 } from './state.ts'
@@ -411,5 +412,65 @@ describe('describeStatus', () => {
       account: { sub: 'owner', summary: { organization_name: 'Bakery' } },
     })
     expect(JSON.stringify(status)).not.toMatch(/access-1|refresh-1/)
+  })
+})
+
+describe('tokenPlan: nobody waits for a refresh while a valid token exists', () => {
+  const expires = connected.tokens.expiresAt
+  const inMargin = expires - 30 * 60_000
+  it.each([
+    ['connected, fresh: used, no refresh', connected, T0, undefined, 'use', false],
+    [
+      'connected, inside the margin: used, refreshed behind',
+      connected,
+      inMargin,
+      undefined,
+      'use',
+      true,
+    ],
+    [
+      'degraded, valid: used, refreshed behind (within its backoff)',
+      degraded,
+      T0,
+      undefined,
+      'use',
+      true,
+    ],
+    ['connected, expired: a refresh', connected, expires, undefined, 'refresh', null],
+    [
+      'connected, rejected by CC (401): a forced refresh',
+      connected,
+      T0,
+      'access-1',
+      'refresh',
+      null,
+    ],
+    ['an older token rejected: the current one is used', connected, T0, 'access-0', 'use', false],
+    [
+      'degraded, expired, in backoff: none',
+      { ...degraded, retryAt: expires + 5000 },
+      expires,
+      undefined,
+      'backing_off',
+      null,
+    ],
+    [
+      'degraded, expired, backoff over: a refresh',
+      { ...degraded, retryAt: expires },
+      expires,
+      undefined,
+      'refresh',
+      null,
+    ],
+    ['needs_reauth: the owner', needsReauth, T0, undefined, 'owner', null],
+    ['not connected: the owner', notConnected, T0, undefined, 'owner', null],
+  ] as const)('%s', (_name, record, now, rejected, kind, refresh) => {
+    const plan = tokenPlan(record, now, rejected)
+    expect(plan.kind).toBe(kind)
+    if (plan.kind === 'use') {
+      expect(plan.refresh).toBe(refresh)
+      expect(plan.tokens).toBe(record.state === 'not_connected' ? null : record.tokens)
+    }
+    if (plan.kind === 'refresh') expect(plan.forced).toBe(rejected !== undefined)
   })
 })

@@ -270,6 +270,38 @@ export function isDue(tokens: Pick<Tokens, 'expiresAt' | 'receivedAt'>, now: num
   return now >= tokens.expiresAt - refreshMargin(tokens.expiresAt - tokens.receivedAt)
 }
 
+/**
+ * What a caller asking for an access token gets, decided from the stored record alone:
+ * - `use`: a valid token, at once; with `refresh`, a refresh is started behind it (the token is
+ *   due, or the connection is degraded). Nobody waits for a refresh while a valid token exists.
+ * - `refresh`: no valid token (expired, or `rejected` by CC with a 401): only a refresh gives one.
+ * - `backing_off`: none, and a degraded connection's backoff forbids a refresh before `retryAt`.
+ * - `owner`: none until the owner connects or reconnects.
+ */
+export type TokenPlan =
+  | { kind: 'use'; tokens: Tokens; refresh: boolean }
+  | { kind: 'refresh'; forced: boolean }
+  | { kind: 'backing_off'; retryAt: number }
+  | { kind: 'owner' }
+
+export function tokenPlan(record: ConnectionRecord, now: number, rejected?: string): TokenPlan {
+  if (record.state === 'not_connected' || record.state === 'needs_reauth') return { kind: 'owner' }
+  const forced = rejected !== undefined && rejected === record.tokens.accessToken
+  const usable = forced ? null : usableToken(record, now)
+  if (usable) {
+    // A degraded connection keeps retrying (within its backoff) until it recovers, even while
+    // the old token is still fresh; otherwise "degraded" could stand for most of a day.
+    return {
+      kind: 'use',
+      tokens: usable,
+      refresh: isDue(usable, now) || record.state === 'degraded',
+    }
+  }
+  if (record.state === 'degraded' && record.retryAt > now)
+    return { kind: 'backing_off', retryAt: record.retryAt }
+  return { kind: 'refresh', forced }
+}
+
 /** The token can be handed out: a linked state other than needs_reauth, not yet expired. */
 export function usableToken(record: ConnectionRecord, now: number): Tokens | null {
   if (record.state !== 'connected' && record.state !== 'degraded') return null

@@ -78,7 +78,8 @@ export function retryPlan(
     case 'no_slot':
       return { attempts, nextAttemptAt: attempt.until, error: null }
     case 'no_token':
-      // Parked items are due as soon as a token exists again; reconnecting wakes the drain.
+      // Parked items are due as soon as a token exists again; reconnecting wakes the drain. A
+      // refresh under way: due at once, and the drain waits for the refresh (connection.ts).
       return {
         attempts,
         nextAttemptAt: attempt.code === 'token_unavailable' ? now + TOKEN_RETRY_MS : now,
@@ -90,7 +91,9 @@ export function retryPlan(
 /** Parks the outbox until the owner acts: no token to send with, or CC's account-wide 403. */
 export function parksForOwner(attempt: Undelivered): boolean {
   return (
-    (attempt.kind === 'no_token' && attempt.code !== 'token_unavailable') ||
+    (attempt.kind === 'no_token' &&
+      attempt.code !== 'token_unavailable' &&
+      attempt.code !== 'token_refreshing') ||
     attempt.kind === 'forbidden'
   )
 }

@@ -168,8 +168,11 @@ export class Admission {
     let holding = true
     try {
       const apiBase = this.#deps.config().CC_API_BASE_URL
-      const attempt = await this.#deps.api.call((token) =>
-        signupRequest(apiBase, token, input.payload)
+      // A visitor is never held for a refresh: without a valid token the sign-up is stored, due
+      // at once, and the drain (which waits for the refresh) delivers it when the refresh lands.
+      const attempt = await this.#deps.api.call(
+        (token) => signupRequest(apiBase, token, input.payload),
+        { waitForRefresh: false }
       )
       const after = clock.now()
       const result = attempt.kind === 'answered' ? attempt.outcome : attempt

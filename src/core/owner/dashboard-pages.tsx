@@ -2,6 +2,7 @@
 
 import { AlertsCard } from '../alerts/alerts-card.tsx'
 import type { Catalog, ProfileCheck } from '../cc/catalog.ts'
+import { noRefreshTokenAdvice } from '../connection/oauth.ts'
 import { FormAuditCard, FormSource, NewFormLink } from '../forms/form-pages.tsx'
 import type { FormAuditEntry } from '../forms/repo.ts'
 import { TurnstileWarning } from '../forms/turnstile-warning.tsx'
@@ -41,7 +42,7 @@ const STATE_TEXT: Record<RelayStatus['state'], string> = {
   not_connected: 'Not connected',
 }
 
-function ConnectionCard({ status: s }: { status: RelayStatus }) {
+function ConnectionCard({ status: s, scopes }: { status: RelayStatus; scopes: string }) {
   const connected = s.state !== 'not_connected'
   return (
     <section class="card" id="connection">
@@ -68,8 +69,8 @@ function ConnectionCard({ status: s }: { status: RelayStatus }) {
       </dl>
       {!s.refreshable && connected && (
         <p class="error">
-          No refresh token: add <code>offline_access</code> to CC_SCOPES and reconnect, or the
-          connection stops when the token expires.
+          No refresh token: the connection stops when the access token expires, and must be
+          authorised again then. {noRefreshTokenAdvice(scopes)}
         </p>
       )}
       <p>
@@ -331,6 +332,8 @@ export function DashboardPage(props: {
   insights: Insights
   notice?: string
   sandbox: boolean
+  /** CC_SCOPES: what a Connect asks for. */
+  scopes: string
 }) {
   return (
     <Page title="ctct-relay">
@@ -344,7 +347,7 @@ export function DashboardPage(props: {
           Sandbox mode: Constant Contact is simulated locally. Nothing leaves this machine.
         </p>
       )}
-      <ConnectionCard status={props.status} />
+      <ConnectionCard status={props.status} scopes={props.scopes} />
       <DeliveryCard status={props.status} deadLetters={props.deadLetters} />
       <InsightsSection insights={props.insights} status={props.status} />
       <FormsCard forms={props.forms} />

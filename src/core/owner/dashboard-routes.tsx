@@ -90,6 +90,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
         insights={insights}
         notice={NOTICES[c.req.query('notice') ?? '']}
         sandbox={config.sandbox}
+        scopes={config.CC_SCOPES}
       />
     )
   })

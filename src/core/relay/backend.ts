@@ -76,12 +76,16 @@ export interface RelayBackend {
   /** Sign-out: the session's cookie is refused from now on, wherever it was copied to. */
   closeSession(id: string): Promise<void>
   beginAuthorization(pending: PendingAuthorization): Promise<void>
-  /** `error` and `description` are CC's `error` and `error_description`, when it sent them. */
+  /**
+   * `error` and `description` are CC's `error` and `error_description`, and `iss` its issuer
+   * (RFC 9207), when it sent them.
+   */
   completeAuthorization(input: {
     state: string
     code?: string
     error?: string
     description?: string
+    iss?: string
   }): Promise<Outcome<Connected>>
   accessToken(options?: { rejected?: string }): Promise<Outcome<AccessToken>>
   status(): Promise<RelayStatus>

@@ -18,7 +18,7 @@ import type { FieldTypes } from '../cc/field-types.ts'
 import { MemorySendGate, type SendGate } from '../cc/send-gate.ts'
 import { type AccessToken, Connection, type RefreshSerializer } from '../connection/connection.ts'
 import type { ConnectionHistoryEntry } from '../connection/history.ts'
-import { ccError } from '../connection/oauth.ts'
+import { ccError, expectedIssuer } from '../connection/oauth.ts'
 import type { AuthStateRepo, PendingAuthorization, TokenRepo } from '../connection/repo.ts'
 import { lacksRequiredScope } from '../connection/state.ts'
 import { describeChanges } from '../forms/forms.ts'
@@ -205,11 +205,25 @@ export class RelayService implements RelayBackend {
     code?: string
     error?: string
     description?: string
+    iss?: string
   }): Promise<Outcome<Connected>> {
     // The state is claimed even when CC reports an error, so it can never be replayed.
     const claim = await this.#deps.states.claim(input.state, this.#deps.clock.now())
     if (claim.status !== 'ok') {
       return { ok: false, code: `state_${claim.status}`, message: STATE_MESSAGES[claim.status] }
+    }
+    // RFC 9207: an answer from another issuer (a mix-up: the owner was sent to an authorization
+    // server that is not the configured one) must not have its code redeemed, or its error
+    // believed. Checked after the claim on purpose: this Connect is over either way, and only
+    // the browser holding its cookie gets here (routes/oauth.tsx), so no stranger can burn it.
+    // A callback without `iss` (a server that does not send it, as before) is not refused.
+    const issuer = expectedIssuer(this.#deps.config())
+    if (input.iss !== undefined && input.iss !== issuer) {
+      return {
+        ok: false,
+        code: 'issuer_mismatch',
+        message: `The answer came from the issuer "${input.iss.slice(0, 200)}", not "${issuer}" (CC_ISSUER, or else CC_AUTHORIZE_URL's origin). Nothing was exchanged. Check CC_ISSUER and CC_AUTHORIZE_URL, then Connect again from /admin.`,
+      }
     }
     if (input.error) {
       return {

@@ -332,4 +332,10 @@ describe('retryPlan and parking', () => {
     expect(parksForOwner({ kind: 'no_token', code: 'token_unavailable' })).toBe(false)
     expect(parksForOwner({ kind: 'throttled', status: 429 })).toBe(false)
   })
+
+  it('a refresh under way: due at once (the drain waits for it), not parked, no attempt burned', () => {
+    const refreshing = { kind: 'no_token', code: 'token_refreshing' } as const
+    expect(retryPlan(refreshing, 1, T)).toEqual({ attempts: 1, nextAttemptAt: T, error: null })
+    expect(parksForOwner(refreshing)).toBe(false)
+  })
 })
