@@ -16,7 +16,7 @@ import {
   SqlOutboxRepo,
   SqlOwnerRepo,
   SqlTokenRepo,
-} from './adapters/workers/sql-store.ts'
+} from './adapters/workers/sqlite/outbox-repo.ts'
 import { createApp } from './core/app/app.ts'
 import { configFrom } from './core/app/config.ts'
 import type { PendingAuthorization } from './core/connection/repo.ts'

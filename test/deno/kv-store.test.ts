@@ -10,7 +10,7 @@ import {
   KvTokenRepo,
   migrate,
   SCHEMA_VERSION,
-} from '../../src/adapters/deno/kv-store.ts'
+} from '../../src/adapters/deno/kv/outbox-repo.ts'
 import { withTwoHandles } from '../support/deno-relay.ts'
 
 const payload = (email: string, list = '9e2f7d10-1111-4c3b-8e42-000000000001') => ({

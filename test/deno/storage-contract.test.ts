@@ -11,7 +11,7 @@ import {
   KvOwnerRepo,
   KvTokenRepo,
   migrate,
-} from '../../src/adapters/deno/kv-store.ts'
+} from '../../src/adapters/deno/kv/outbox-repo.ts'
 import { metricsContract } from '../contract/metrics-contract.ts'
 import { type ContractRunner, storageContract } from '../contract/storage-contract.ts'
 

@@ -6,7 +6,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { SqlOutboxRepo } from '../../src/adapters/workers/sql-store.ts'
+import { SqlOutboxRepo } from '../../src/adapters/workers/sqlite/outbox-repo.ts'
 import { pkceChallenge, randomToken } from '../../src/core/connection/oauth.ts'
 import type { RelayStatus } from '../../src/core/relay/backend.ts'
 import { cc, clock, net } from '../support/edge.ts'

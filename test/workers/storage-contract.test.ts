@@ -14,7 +14,7 @@ import {
   SqlOutboxRepo,
   SqlOwnerRepo,
   SqlTokenRepo,
-} from '../../src/adapters/workers/sql-store.ts'
+} from '../../src/adapters/workers/sqlite/outbox-repo.ts'
 import { metricsContract } from '../contract/metrics-contract.ts'
 import { type ContractRunner, storageContract } from '../contract/storage-contract.ts'
 import { rowsOf } from '../support/sqlite-dump.ts'

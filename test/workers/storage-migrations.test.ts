@@ -12,7 +12,7 @@ import {
   SqlAuthStateRepo,
   SqlOutboxRepo,
   SqlTokenRepo,
-} from '../../src/adapters/workers/sql-store.ts'
+} from '../../src/adapters/workers/sqlite/outbox-repo.ts'
 import { utcDay } from '../../src/core/lib/utc-day.ts'
 import { clock } from '../support/edge.ts'
 import { rowsOf, schemaOf } from '../support/sqlite-dump.ts'

@@ -24,7 +24,6 @@ import { type Clock, systemClock } from '../../core/lib/clock.ts'
 import { isLoopbackHost } from '../../core/lib/url.ts'
 import { OutcomeRecorder } from '../../core/metrics/outcome-recorder.ts'
 import { RelayService } from '../../core/relay/relay-service.ts'
-import { KvClientLimiter, KvSendGate } from './kv-limits.ts'
 import {
   KvAlertRepo,
   KvAuthStateRepo,
@@ -33,7 +32,8 @@ import {
   KvOutboxRepo,
   KvOwnerRepo,
   KvTokenRepo,
-} from './kv-store.ts'
+} from './kv/outbox-repo.ts'
+import { KvClientLimiter, KvSendGate } from './kv-limits.ts'
 
 export interface DenoRelayOptions {
   kv: Deno.Kv

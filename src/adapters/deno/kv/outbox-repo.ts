@@ -37,17 +37,17 @@
  * store-rules.ts, shared with SQLite.
  */
 
-import type { Alert, AlertEvent } from '../../core/alerts/alert-webhook.ts'
-import type { AlertRecord, AlertRepo } from '../../core/alerts/repo.ts'
-import { type ConnectionHistoryEntry, HISTORY_KEPT } from '../../core/connection/history.ts'
+import type { Alert, AlertEvent } from '../../../core/alerts/alert-webhook.ts'
+import type { AlertRecord, AlertRepo } from '../../../core/alerts/repo.ts'
+import { type ConnectionHistoryEntry, HISTORY_KEPT } from '../../../core/connection/history.ts'
 import type {
   AuthStateRepo,
   ClaimResult,
   PendingAuthorization,
   TokenRepo,
-} from '../../core/connection/repo.ts'
-import type { FormAuditEntry, FormChange, FormRepo, StoredForm } from '../../core/forms/repo.ts'
-import { utcDay } from '../../core/lib/utc-day.ts'
+} from '../../../core/connection/repo.ts'
+import type { FormAuditEntry, FormChange, FormRepo, StoredForm } from '../../../core/forms/repo.ts'
+import { utcDay } from '../../../core/lib/utc-day.ts'
 import {
   ACTIVITY_KEPT,
   type ActivityEntry,
@@ -55,8 +55,8 @@ import {
   dayOf,
   type Span,
   type Tally,
-} from '../../core/metrics/metrics.ts'
-import type { ActivityFilter, MetricsRepo } from '../../core/metrics/repo.ts'
+} from '../../../core/metrics/metrics.ts'
+import type { ActivityFilter, MetricsRepo } from '../../../core/metrics/repo.ts'
 import type {
   AcceptedStatus,
   BacklogAlarm,
@@ -70,14 +70,14 @@ import type {
   OutboxItem,
   OutboxRepo,
   RecentSubmission,
-} from '../../core/outbox/repo.ts'
-import type { OwnerRepo } from '../../core/owner/repo.ts'
+} from '../../../core/outbox/repo.ts'
+import type { OwnerRepo } from '../../../core/owner/repo.ts'
 import {
   lockedFor,
   MAX_SESSIONS,
   SIGN_IN_WINDOW_MS,
   withFailure,
-} from '../../core/owner/sign-in-rules.ts'
+} from '../../../core/owner/sign-in-rules.ts'
 import {
   backlogAlarm,
   canMergeInto,
@@ -102,7 +102,7 @@ import {
   toDeadLetter,
   toOutboxItem,
   type UnsavedRecord,
-} from '../../core/relay/store-rules.ts'
+} from '../../../core/relay/store-rules.ts'
 
 const VERSION: Deno.KvKey = ['schema_version']
 const CONNECTION: Deno.KvKey = ['connection']

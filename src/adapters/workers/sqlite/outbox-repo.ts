@@ -5,17 +5,17 @@
  * decisions (claim order, merging, revival, …) are store-rules.ts, shared with Deno KV.
  */
 
-import type { Alert } from '../../core/alerts/alert-webhook.ts'
-import type { AlertRecord, AlertRepo } from '../../core/alerts/repo.ts'
-import { type ConnectionHistoryEntry, HISTORY_KEPT } from '../../core/connection/history.ts'
+import type { Alert } from '../../../core/alerts/alert-webhook.ts'
+import type { AlertRecord, AlertRepo } from '../../../core/alerts/repo.ts'
+import { type ConnectionHistoryEntry, HISTORY_KEPT } from '../../../core/connection/history.ts'
 import type {
   AuthStateRepo,
   ClaimResult,
   PendingAuthorization,
   TokenRepo,
-} from '../../core/connection/repo.ts'
-import type { FormAuditEntry, FormChange, FormRepo, StoredForm } from '../../core/forms/repo.ts'
-import { utcDay } from '../../core/lib/utc-day.ts'
+} from '../../../core/connection/repo.ts'
+import type { FormAuditEntry, FormChange, FormRepo, StoredForm } from '../../../core/forms/repo.ts'
+import { utcDay } from '../../../core/lib/utc-day.ts'
 import {
   ACTIVITY_KEPT,
   type ActivityEntry,
@@ -24,8 +24,8 @@ import {
   HOUR_MS,
   type Span,
   type Tally,
-} from '../../core/metrics/metrics.ts'
-import type { ActivityFilter, MetricsRepo } from '../../core/metrics/repo.ts'
+} from '../../../core/metrics/metrics.ts'
+import type { ActivityFilter, MetricsRepo } from '../../../core/metrics/repo.ts'
 import type {
   AcceptedStatus,
   BacklogAlarm,
@@ -39,15 +39,15 @@ import type {
   OutboxItem,
   OutboxRepo,
   RecentSubmission,
-} from '../../core/outbox/repo.ts'
-import type { OwnerRepo } from '../../core/owner/repo.ts'
+} from '../../../core/outbox/repo.ts'
+import type { OwnerRepo } from '../../../core/owner/repo.ts'
 import {
   lockedFor,
   MAX_SESSIONS,
   SIGN_IN_CLIENTS,
   SIGN_IN_WINDOW_MS,
   withFailure,
-} from '../../core/owner/sign-in-rules.ts'
+} from '../../../core/owner/sign-in-rules.ts'
 import {
   backlogAlarm,
   canMergeInto,
@@ -68,8 +68,8 @@ import {
   toDeadLetter,
   toOutboxItem,
   type UnsavedRecord,
-} from '../../core/relay/store-rules.ts'
-import type { SignupFormBody } from '../../core/signup/validate-signup.ts'
+} from '../../../core/relay/store-rules.ts'
+import type { SignupFormBody } from '../../../core/signup/validate-signup.ts'
 
 /**
  * The schema, one entry per version: migration n takes the database from version n - 1 to n.
