@@ -152,7 +152,7 @@ function statusRowsRead(stub: RelayStub): Promise<[number, RelayStatus]> {
 describe('running counts', () => {
   it('status reads the same few rows with 3,000 items as with none', async () => {
     const stub = await connectedObject()
-    await stub.status() // the delivery blocks row is read once, then kept (sql-store.ts)
+    await stub.status() // the delivery blocks row is read once, then kept (sqlite/outbox-repo.ts)
     const [emptyRows, empty] = await statusRowsRead(stub)
     expect([empty.outbox.pending, empty.outbox.dead]).toEqual([0, 0])
     await fill(stub, 2_950, 50)
