@@ -10,7 +10,7 @@
  * the KV database attached to the app, shared by all of its instances).
  */
 
-import { migrate } from './adapters/deno/kv-store.ts'
+import { migrate } from './adapters/deno/kv/migrations.ts'
 import { createDenoRelay } from './adapters/deno/relay.ts'
 import { sandboxKit } from './sandbox/kit.ts'
 

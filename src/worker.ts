@@ -7,16 +7,7 @@ import { DurableObject } from 'cloudflare:workers'
 import { analyticsSink } from './adapters/workers/analytics.ts'
 import { clock } from './adapters/workers/clock.ts'
 import { devSandbox } from './adapters/workers/dev-sandbox.ts'
-import {
-  migrate,
-  SqlAlertRepo,
-  SqlAuthStateRepo,
-  SqlFormRepo,
-  SqlMetricsRepo,
-  SqlOutboxRepo,
-  SqlOwnerRepo,
-  SqlTokenRepo,
-} from './adapters/workers/sql-store.ts'
+import { sqlStores } from './adapters/workers/sqlite/stores.ts'
 import { createApp } from './core/app/app.ts'
 import { configFrom } from './core/app/config.ts'
 import type { PendingAuthorization } from './core/connection/repo.ts'
@@ -39,17 +30,12 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
-    migrate(ctx.storage)
+    // Migrates the schema first, before any request reaches the object.
+    const stores = sqlStores(ctx.storage)
     const config = () => configFrom(env as unknown as Record<string, unknown>)
     this.#service = new RelayService({
-      tokens: new SqlTokenRepo(ctx.storage.sql),
-      states: new SqlAuthStateRepo(ctx.storage.sql),
-      outbox: new SqlOutboxRepo(ctx.storage.sql),
-      forms: new SqlFormRepo(ctx.storage.sql),
-      metrics: new SqlMetricsRepo(ctx.storage.sql),
+      ...stores,
       observe: analyticsSink(env),
-      owner: new SqlOwnerRepo(ctx.storage.sql),
-      alerts: new SqlAlertRepo(ctx.storage.sql),
       // One alarm per object: keep the earliest wake-up that is still in the future.
       wake: async (at) => {
         const current = await ctx.storage.getAlarm()

@@ -1,19 +1,16 @@
 /**
- * The storage contract (src/core/store.ts), written once and run against both adapters: SQLite
- * inside the Durable Object (test/storage-contract.test.ts, in workerd) and Deno KV
+ * The storage contract (`Stores`, src/core/relay/stores.ts, and each domain's repo.ts), written
+ * once and run against both adapters: SQLite inside the Durable Object
+ * (test/workers/storage-contract.test.ts, in workerd) and Deno KV
  * (test/deno/storage-contract.test.ts). It asserts through the repos' methods only, plus a dump
  * of everything stored for "nothing is left" checks, so it holds for any adapter. Runtime
  * neutral on purpose: node:assert/strict works in workerd (nodejs_compat) and in Deno.
  */
 import assert from 'node:assert/strict'
 import type { Alert } from '../../src/core/alerts/alert-webhook.ts'
-import type { AlertRepo } from '../../src/core/alerts/repo.ts'
-import type { AuthStateRepo, TokenRepo } from '../../src/core/connection/repo.ts'
-import type { FormChange, FormRepo } from '../../src/core/forms/repo.ts'
+import type { FormChange } from '../../src/core/forms/repo.ts'
 import { utcDay } from '../../src/core/lib/utc-day.ts'
-import type { MetricsRepo } from '../../src/core/metrics/repo.ts'
-import type { DeliveryError, NewOutboxItem, OutboxRepo } from '../../src/core/outbox/repo.ts'
-import type { OwnerRepo } from '../../src/core/owner/repo.ts'
+import type { DeliveryError, NewOutboxItem } from '../../src/core/outbox/repo.ts'
 import {
   MAX_SESSIONS,
   SIGN_IN_FAILURES,
@@ -24,17 +21,11 @@ import {
   FORM_AUDIT_KEEP,
   STATE_RETENTION_MS,
 } from '../../src/core/relay/store-rules.ts'
+import type { Stores } from '../../src/core/relay/stores.ts'
 import type { SignupFormBody } from '../../src/core/signup/validate-signup.ts'
 
-/** Fresh repos over one empty, migrated store. */
-export interface StoreUnderTest {
-  tokens: TokenRepo
-  states: AuthStateRepo
-  outbox: OutboxRepo
-  forms: FormRepo
-  metrics: MetricsRepo
-  owner: OwnerRepo
-  alerts: AlertRepo
+/** Fresh repos over one empty, migrated store (the runtime's `Stores` factory). */
+export interface StoreUnderTest extends Stores {
   /** Everything the store holds, as text. */
   dump(): Promise<string>
 }

@@ -4,13 +4,10 @@
  * What every adapter must do is test/contract/storage-contract.ts (storage-contract.test.ts).
  */
 import assert from 'node:assert/strict'
-import {
-  KvAuthStateRepo,
-  KvOutboxRepo,
-  KvTokenRepo,
-  migrate,
-  SCHEMA_VERSION,
-} from '../../src/adapters/deno/kv-store.ts'
+import { KvAuthStateRepo } from '../../src/adapters/deno/kv/auth-state-repo.ts'
+import { migrate, SCHEMA_VERSION } from '../../src/adapters/deno/kv/migrations.ts'
+import { KvOutboxRepo } from '../../src/adapters/deno/kv/outbox-repo.ts'
+import { KvTokenRepo } from '../../src/adapters/deno/kv/token-repo.ts'
 import { withTwoHandles } from '../support/deno-relay.ts'
 
 const payload = (email: string, list = '9e2f7d10-1111-4c3b-8e42-000000000001') => ({

@@ -6,7 +6,7 @@
  * counts what the model of CC and the alert webhook received.
  */
 import assert from 'node:assert/strict'
-import { KvOutboxRepo } from '../../src/adapters/deno/kv-store.ts'
+import { KvOutboxRepo } from '../../src/adapters/deno/kv/outbox-repo.ts'
 import { ALERT_WINDOW_MS } from '../../src/core/relay/store-rules.ts'
 import { maxPerSecond } from '../support/arrivals.ts'
 import {

@@ -5,7 +5,7 @@
  * the clock is moved to make tokens due, so nothing waits for real expiry.
  */
 import assert from 'node:assert/strict'
-import { KvTokenRepo } from '../../src/adapters/deno/kv-store.ts'
+import { KvTokenRepo } from '../../src/adapters/deno/kv/token-repo.ts'
 import {
   connect,
   type Instance,

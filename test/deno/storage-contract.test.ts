@@ -2,16 +2,8 @@
  * The storage contract (test/contract/storage-contract.ts) against Deno KV: a fresh in-memory KV
  * per case, migrated as src/deno.ts does before serving.
  */
-import {
-  KvAlertRepo,
-  KvAuthStateRepo,
-  KvFormRepo,
-  KvMetricsRepo,
-  KvOutboxRepo,
-  KvOwnerRepo,
-  KvTokenRepo,
-  migrate,
-} from '../../src/adapters/deno/kv-store.ts'
+import { migrate } from '../../src/adapters/deno/kv/migrations.ts'
+import { kvStores } from '../../src/adapters/deno/kv/stores.ts'
 import { metricsContract } from '../contract/metrics-contract.ts'
 import { type ContractRunner, storageContract } from '../contract/storage-contract.ts'
 
@@ -26,13 +18,7 @@ const runner: ContractRunner = {
     try {
       await migrate(kv)
       await body({
-        tokens: new KvTokenRepo(kv),
-        states: new KvAuthStateRepo(kv),
-        outbox: new KvOutboxRepo(kv),
-        forms: new KvFormRepo(kv),
-        metrics: new KvMetricsRepo(kv),
-        owner: new KvOwnerRepo(kv),
-        alerts: new KvAlertRepo(kv),
+        ...kvStores(kv),
         dump: async () => JSON.stringify(await Array.fromAsync(kv.list({ prefix: [] })), asText),
       })
     } finally {

@@ -6,7 +6,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { SqlOutboxRepo } from '../../src/adapters/workers/sql-store.ts'
+import { SqlOutboxRepo } from '../../src/adapters/workers/sqlite/outbox-repo.ts'
 import { pkceChallenge, randomToken } from '../../src/core/connection/oauth.ts'
 import type { RelayStatus } from '../../src/core/relay/backend.ts'
 import { cc, clock, net } from '../support/edge.ts'
@@ -152,7 +152,7 @@ function statusRowsRead(stub: RelayStub): Promise<[number, RelayStatus]> {
 describe('running counts', () => {
   it('status reads the same few rows with 3,000 items as with none', async () => {
     const stub = await connectedObject()
-    await stub.status() // the delivery blocks row is read once, then kept (sql-store.ts)
+    await stub.status() // the delivery blocks row is read once, then kept (sqlite/outbox-repo.ts)
     const [emptyRows, empty] = await statusRowsRead(stub)
     expect([empty.outbox.pending, empty.outbox.dead]).toEqual([0, 0])
     await fill(stub, 2_950, 50)

@@ -1,25 +1,22 @@
 /**
- * Versioned schema migrations of the Durable Object's SQLite (src/adapters/workers/sql-store.ts
- * `migrate`, run by the Relay constructor): a deployment from before versioning is upgraded with
+ * Versioned schema migrations of the Durable Object's SQLite
+ * (src/adapters/workers/sqlite/migrations.ts `migrate`, run by the Relay constructor): a deployment from before versioning is upgraded with
  * nothing lost, and migrating again changes nothing.
  */
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import {
-  migrate,
-  SCHEMA_VERSION,
-  SqlAuthStateRepo,
-  SqlOutboxRepo,
-  SqlTokenRepo,
-} from '../../src/adapters/workers/sql-store.ts'
+import { SqlAuthStateRepo } from '../../src/adapters/workers/sqlite/auth-state-repo.ts'
+import { migrate, SCHEMA_VERSION } from '../../src/adapters/workers/sqlite/migrations.ts'
+import { SqlOutboxRepo } from '../../src/adapters/workers/sqlite/outbox-repo.ts'
+import { SqlTokenRepo } from '../../src/adapters/workers/sqlite/token-repo.ts'
 import { utcDay } from '../../src/core/lib/utc-day.ts'
 import { clock } from '../support/edge.ts'
 import { rowsOf, schemaOf } from '../support/sqlite-dump.ts'
 
 /**
- * The schema every deployment had before versioning: the DDL of src/adapters/workers/sql-store.ts at
- * commit 921d3a4, frozen here. Never edit it: it stands for databases that exist.
+ * The schema every deployment had before versioning: the DDL of src/workers/sql-store.ts at
+ * commit 921d3a4 (now migration 1 in src/adapters/workers/sqlite/migrations.ts), frozen here. Never edit it: it stands for databases that exist.
  */
 const UNVERSIONED_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS connection (

@@ -24,7 +24,8 @@ import {
 } from '../../core/cc/send-gate.ts'
 import { utcDay } from '../../core/lib/utc-day.ts'
 import { admitHit, type ClientLimiter } from '../../core/outbox/client-limiter.ts'
-import { CONFLICT, requestCountKey, transact } from './kv-store.ts'
+import { requestCountKey } from './kv/keys.ts'
+import { CONFLICT, transact } from './kv/transact.ts'
 
 interface Slot {
   /** The ticket holding it, or null once its answer came. */

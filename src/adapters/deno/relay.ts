@@ -7,8 +7,9 @@
  * On Workers the Durable Object is the one place state lives. Here every instance (isolate,
  * process, Deno Deploy region) runs its own service over the shared KV, and what must happen once
  * is made to happen once by the KV itself: atomic commits for the outbox and OAuth states, the
- * refresh lease for the token endpoint (see kv-store.ts and core/connection.ts), and the limits
- * all instances share: the pacing to CC, the daily quota and the per-client limit (kv-limits.ts).
+ * refresh lease for the token endpoint (see kv/token-repo.ts and core/connection/connection.ts),
+ * and the limits all instances share: the pacing to CC, the daily quota and the per-client limit
+ * (kv-limits.ts).
  */
 import { createApp, hostIsLoopback } from '../../core/app/app.ts'
 import { configFrom } from '../../core/app/config.ts'
@@ -24,16 +25,9 @@ import { type Clock, systemClock } from '../../core/lib/clock.ts'
 import { isLoopbackHost } from '../../core/lib/url.ts'
 import { OutcomeRecorder } from '../../core/metrics/outcome-recorder.ts'
 import { RelayService } from '../../core/relay/relay-service.ts'
+import { kvStores } from './kv/stores.ts'
+import type { KvTokenRepo } from './kv/token-repo.ts'
 import { KvClientLimiter, KvSendGate } from './kv-limits.ts'
-import {
-  KvAlertRepo,
-  KvAuthStateRepo,
-  KvFormRepo,
-  KvMetricsRepo,
-  KvOutboxRepo,
-  KvOwnerRepo,
-  KvTokenRepo,
-} from './kv-store.ts'
 
 export interface DenoRelayOptions {
   kv: Deno.Kv
@@ -139,15 +133,9 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
   }
 
   const wake = options.wake ?? defaultWake
-  const tokens = new KvTokenRepo(kv)
+  const stores = kvStores(kv)
   const service: RelayService = new RelayService({
-    tokens,
-    states: new KvAuthStateRepo(kv),
-    outbox: new KvOutboxRepo(kv),
-    forms: new KvFormRepo(kv),
-    metrics: new KvMetricsRepo(kv),
-    owner: new KvOwnerRepo(kv),
-    alerts: new KvAlertRepo(kv),
+    ...stores,
     sendGate: new KvSendGate(kv, config),
     clientLimiter: new KvClientLimiter(kv),
     wake,
@@ -155,7 +143,7 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
     fetch: network,
     clock,
     sandbox: options.sandbox,
-    serializeRefresh: refreshLease(tokens, clock),
+    serializeRefresh: refreshLease(stores.tokens, clock),
   })
 
   // The outcomes counted in this process: sent at shutdown too, before KV closes.

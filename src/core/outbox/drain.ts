@@ -41,8 +41,8 @@ export interface DeliveryDeps {
 /**
  * Outlives the slowest attempt (a refresh of 3 × (1.1 s + 30 s), a 10 s send, a 401, another
  * refresh and send: about 207 s), with half a minute to spare, so only a crash lets a lease
- * lapse; a new Durable Object instance releases its predecessor's leases at once (sql-store.ts
- * `migrate`).
+ * lapse; a new Durable Object instance releases its predecessor's leases at once
+ * (adapters/workers/sqlite/migrations.ts `migrate`).
  */
 export const LEASE_MS = 2 * (SLOWEST_REFRESH_MS + SEND_TIMEOUT_MS) + 30_000
 const DRAIN_BUDGET_MS = 25_000

@@ -7,7 +7,6 @@
 
 import { AlertCoalescer } from '../alerts/alert-coalescing.ts'
 import { type Alert, sendAlert } from '../alerts/alert-webhook.ts'
-import type { AlertRepo } from '../alerts/repo.ts'
 import { type Config, SANDBOX_ORIGIN } from '../app/config.ts'
 import type { Outcome } from '../app/errors.ts'
 import type { SandboxKit, SandboxModel } from '../app/sandbox-slot.ts'
@@ -19,11 +18,11 @@ import { MemorySendGate, type SendGate } from '../cc/send-gate.ts'
 import { type AccessToken, Connection, type RefreshSerializer } from '../connection/connection.ts'
 import type { ConnectionHistoryEntry } from '../connection/history.ts'
 import { ccError, expectedIssuer } from '../connection/oauth.ts'
-import type { AuthStateRepo, PendingAuthorization, TokenRepo } from '../connection/repo.ts'
+import type { PendingAuthorization } from '../connection/repo.ts'
 import { lacksRequiredScope } from '../connection/state.ts'
 import { describeChanges } from '../forms/forms.ts'
 import type { FormProfile } from '../forms/profile.ts'
-import type { FormAuditEntry, FormRepo, StoredForm } from '../forms/repo.ts'
+import type { FormAuditEntry, StoredForm } from '../forms/repo.ts'
 import type { Clock } from '../lib/clock.ts'
 import { maskEmail } from '../lib/mask-email.ts'
 import {
@@ -37,12 +36,11 @@ import {
   type Tally,
   tallyOf,
 } from '../metrics/metrics.ts'
-import type { ActivityFilter, MetricsRepo } from '../metrics/repo.ts'
+import type { ActivityFilter } from '../metrics/repo.ts'
 import { type ClientLimiter, MemoryClientLimiter } from '../outbox/client-limiter.ts'
 import { Delivery } from '../outbox/drain.ts'
-import type { DeadLetter, OutboxRepo } from '../outbox/repo.ts'
+import type { DeadLetter } from '../outbox/repo.ts'
 import { Admission, type Submission } from '../outbox/submit.ts'
-import type { OwnerRepo } from '../owner/repo.ts'
 import { type AfterAnswer, BEFORE_ANSWER } from './after-answer.ts'
 import type {
   Connected,
@@ -53,23 +51,18 @@ import type {
   SandboxView,
   TickResult,
 } from './backend.ts'
+import type { Stores } from './stores.ts'
 
 export const STATE_TTL_MS = 10 * 60_000
 /** Lists change rarely, and every GET spends CC quota: re-fetch at most every 5 minutes. */
 const CATALOG_TTL_MS = 5 * 60_000
 
-export interface ServiceDeps {
+/** The repos (`Stores`, built by each runtime's factory) and what else the service is given. */
+export interface ServiceDeps extends Stores {
   /** The built-in sandbox: local entries only (src/sandbox/kit.ts). */
   sandbox?: SandboxKit
-  tokens: TokenRepo
-  states: AuthStateRepo
-  outbox: OutboxRepo
-  forms: FormRepo
-  metrics: MetricsRepo
   /** Sees every event the service counts (Workers Analytics Engine, when bound). */
   observe?: EventSink
-  owner: OwnerRepo
-  alerts: AlertRepo
   /**
    * Where several instances send (Deno): the shared pacing slots and daily quota. Default: the
    * one sender's in-memory gate (the Durable Object).

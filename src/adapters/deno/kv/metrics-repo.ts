@@ -1,0 +1,80 @@
+/**
+ * @module adapters/deno/kv/metrics-repo
+ * The owner's metrics, the recent activity and the connection's history as the dashboard
+ * reads it, in Deno KV.
+ */
+
+import { type ConnectionHistoryEntry, HISTORY_KEPT } from '../../../core/connection/history.ts'
+import {
+  ACTIVITY_KEPT,
+  type ActivityEntry,
+  type CounterRow,
+  dayOf,
+  type Span,
+  type Tally,
+} from '../../../core/metrics/metrics.ts'
+import type { ActivityFilter, MetricsRepo } from '../../../core/metrics/repo.ts'
+import { addTally, CONFLICT, collect, deleteKeys, transact } from './transact.ts'
+
+export class KvMetricsRepo implements MetricsRepo {
+  readonly #kv: Deno.Kv
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv
+  }
+
+  count(tally: Tally): Promise<void> {
+    return transact(async () =>
+      (await addTally(this.#kv.atomic(), tally).commit()).ok ? undefined : CONFLICT
+    )
+  }
+
+  async counters(span: Span, from: number, to: number): Promise<CounterRow[]> {
+    const entries = this.#kv.list<Deno.KvU64>({ start: ['metrics', from], end: ['metrics', to] })
+    const rows: CounterRow[] = []
+    for await (const { key, value } of entries) {
+      const [, hour, form, name] = key as [string, number, string, string]
+      rows.push({ start: span === 'hour' ? hour : dayOf(hour), form, name, n: Number(value.value) })
+    }
+    return rows
+  }
+
+  async activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]> {
+    const lines = await collect(
+      this.#kv.list<ActivityEntry>(
+        { prefix: ['activity'] },
+        { reverse: true, limit: ACTIVITY_KEPT }
+      )
+    )
+    return lines
+      .map((e) => e.value)
+      .filter(
+        (a) =>
+          (!filter.form || a.form === filter.form) &&
+          (!filter.outcome || a.outcome === filter.outcome)
+      )
+      .slice(0, limit)
+  }
+
+  async connectionHistory(since: number): Promise<ConnectionHistoryEntry[]> {
+    const prefix = ['connection_history']
+    const list = (selector: Deno.KvListSelector, options?: Deno.KvListOptions) =>
+      collect(this.#kv.list<ConnectionHistoryEntry>(selector, options))
+    const before = await list({ prefix, end: [...prefix, since] }, { reverse: true, limit: 1 })
+    const after = await list({ prefix, start: [...prefix, since] })
+    return [...before, ...after].map((e) => e.value)
+  }
+
+  /** Keys are listed and deleted in batches: this runs in the cron, never on a sign-up. */
+  async purgeMetrics(before: number): Promise<void> {
+    const keys = async (selector: Deno.KvListSelector, options?: Deno.KvListOptions) =>
+      (await collect(this.#kv.list(selector, options))).map((e) => e.key)
+    const old = [
+      ...(await keys({ prefix: ['metrics'], end: ['metrics', before] })),
+      ...(await keys({ prefix: ['activity'], end: ['activity', before] })),
+      ...(await keys({ prefix: ['connection_history'], end: ['connection_history', before] })),
+      ...(await keys({ prefix: ['activity'] }, { reverse: true })).slice(ACTIVITY_KEPT),
+      ...(await keys({ prefix: ['connection_history'] }, { reverse: true })).slice(HISTORY_KEPT),
+    ]
+    await deleteKeys(this.#kv, [...new Map(old.map((k) => [JSON.stringify(k), k])).values()])
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * @module adapters/workers/sqlite/metrics-repo
+ * The owner's metrics (`metrics`, `activity`) and the connection's history as the dashboard
+ * reads it, in the Durable Object's SQLite.
+ */
+
+import type { ConnectionHistoryEntry } from '../../../core/connection/history.ts'
+import {
+  type ActivityEntry,
+  type CounterRow,
+  DAY_MS,
+  HOUR_MS,
+  type Span,
+  type Tally,
+} from '../../../core/metrics/metrics.ts'
+import type { ActivityFilter, MetricsRepo } from '../../../core/metrics/repo.ts'
+import { trimActivity, writeTally } from './tally.ts'
+
+type HistoryRow = { at: number; event: string; state: string; code: string | null }
+
+export class SqlMetricsRepo implements MetricsRepo {
+  readonly #sql: SqlStorage
+  constructor(sql: SqlStorage) {
+    this.#sql = sql
+  }
+
+  async count(tally: Tally): Promise<void> {
+    writeTally(this.#sql, tally)
+  }
+
+  /** One range of the primary key, summed per bucket in SQL: a day is 24 rows read, 1 returned. */
+  async counters(span: Span, from: number, to: number): Promise<CounterRow[]> {
+    return this.#sql
+      .exec<CounterRow & Record<string, SqlStorageValue>>(
+        `SELECT hour - hour % ? AS start, form_id AS form, name, SUM(n) AS n FROM metrics
+         WHERE hour >= ? AND hour < ? GROUP BY start, form_id, name`,
+        span === 'hour' ? HOUR_MS : DAY_MS,
+        from,
+        to
+      )
+      .toArray()
+  }
+
+  async activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]> {
+    return this.#sql
+      .exec<ActivityEntry & Record<string, SqlStorageValue>>(
+        `SELECT at, form_id AS form, outcome, email_masked AS email, latency_ms AS latencyMs
+         FROM activity WHERE (?1 IS NULL OR form_id = ?1) AND (?2 IS NULL OR outcome = ?2)
+         ORDER BY at DESC, id DESC LIMIT ?3`,
+        filter.form ?? null,
+        filter.outcome ?? null,
+        limit
+      )
+      .toArray()
+  }
+
+  async connectionHistory(since: number): Promise<ConnectionHistoryEntry[]> {
+    const select = 'SELECT at, event, state, code FROM connection_history WHERE at'
+    const before = this.#sql
+      .exec<HistoryRow>(`${select} < ? ORDER BY at DESC, id DESC LIMIT 1`, since)
+      .toArray()
+    const after = this.#sql.exec<HistoryRow>(`${select} >= ? ORDER BY at, id`, since).toArray()
+    return [...before, ...after] as ConnectionHistoryEntry[]
+  }
+
+  async purgeMetrics(before: number): Promise<void> {
+    this.#sql.exec('DELETE FROM metrics WHERE hour < ?', before)
+    this.#sql.exec('DELETE FROM activity WHERE at < ?', before)
+    trimActivity(this.#sql)
+    this.#sql.exec('DELETE FROM connection_history WHERE at < ?', before)
+  }
+}

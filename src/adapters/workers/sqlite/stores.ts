@@ -1,0 +1,32 @@
+/**
+ * @module adapters/workers/sqlite/stores
+ * `sqlStores`: every repo over the Durable Object's SQLite, once the schema is migrated. `sql.exec`
+ * is synchronous, so each repo method is atomic within the object's turn: no other request
+ * interleaves. The decisions (claim order, merging, revival, …) are store-rules.ts, shared with
+ * Deno KV.
+ */
+
+import type { Stores } from '../../../core/relay/stores.ts'
+import { SqlAlertRepo } from './alert-repo.ts'
+import { SqlAuthStateRepo } from './auth-state-repo.ts'
+import { SqlFormRepo } from './form-repo.ts'
+import { SqlMetricsRepo } from './metrics-repo.ts'
+import { migrate } from './migrations.ts'
+import { SqlOutboxRepo } from './outbox-repo.ts'
+import { SqlOwnerRepo } from './owner-repo.ts'
+import { SqlTokenRepo } from './token-repo.ts'
+
+/** Runs the pending migrations (`migrate`), then builds the repos: the Relay constructor's call. */
+export function sqlStores(storage: DurableObjectStorage): Stores {
+  migrate(storage)
+  const sql = storage.sql
+  return {
+    tokens: new SqlTokenRepo(sql),
+    states: new SqlAuthStateRepo(sql),
+    outbox: new SqlOutboxRepo(sql),
+    forms: new SqlFormRepo(sql),
+    metrics: new SqlMetricsRepo(sql),
+    owner: new SqlOwnerRepo(sql),
+    alerts: new SqlAlertRepo(sql),
+  }
+}

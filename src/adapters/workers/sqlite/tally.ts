@@ -1,0 +1,46 @@
+/**
+ * @module adapters/workers/sqlite/tally
+ * What the outbox and metrics repos share: writing a tally (metrics.ts) into `metrics` and
+ * `activity`, and trimming the activity.
+ */
+
+import { ACTIVITY_KEPT, type Tally } from '../../../core/metrics/metrics.ts'
+
+/**
+ * Writes a tally (metrics.ts): each count into its hour's row, and the activity lines.
+ * Synchronous, so it shares the commit of the event's own statements that run in the same step.
+ * The activity is trimmed to its last ACTIVITY_KEPT lines every hundredth line (and by the
+ * cron): one statement less on the sign-up path.
+ */
+export function writeTally(sql: SqlStorage, tally: Tally | undefined): void {
+  if (!tally) return
+  for (const c of tally.counts) {
+    sql.exec(
+      `INSERT INTO metrics (hour, form_id, name, n) VALUES (?, ?, ?, ?)
+       ON CONFLICT DO UPDATE SET n = n + excluded.n`,
+      c.hour,
+      c.form,
+      c.name,
+      c.n
+    )
+  }
+  let last = 0
+  for (const a of tally.activity) {
+    last = sql
+      .exec<{ id: number }>(
+        `INSERT INTO activity (at, form_id, outcome, email_masked, latency_ms)
+         VALUES (?, ?, ?, ?, ?) RETURNING id`,
+        a.at,
+        a.form,
+        a.outcome,
+        a.email,
+        a.latencyMs
+      )
+      .one().id
+  }
+  if (last % 100 === 0) trimActivity(sql)
+}
+
+export function trimActivity(sql: SqlStorage): void {
+  sql.exec('DELETE FROM activity WHERE id <= (SELECT MAX(id) FROM activity) - ?', ACTIVITY_KEPT)
+}

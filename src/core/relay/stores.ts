@@ -1,0 +1,22 @@
+/**
+ * @module core/relay/stores
+ * `Stores`, the seven repositories RelayService writes through, each defined in its domain's
+ * repo.ts. Each runtime builds the set in one factory: `sqlStores` (Workers) and `kvStores` (Deno).
+ */
+
+import type { AlertRepo } from '../alerts/repo.ts'
+import type { AuthStateRepo, TokenRepo } from '../connection/repo.ts'
+import type { FormRepo } from '../forms/repo.ts'
+import type { MetricsRepo } from '../metrics/repo.ts'
+import type { OutboxRepo } from '../outbox/repo.ts'
+import type { OwnerRepo } from '../owner/repo.ts'
+
+export interface Stores {
+  tokens: TokenRepo
+  states: AuthStateRepo
+  outbox: OutboxRepo
+  forms: FormRepo
+  metrics: MetricsRepo
+  owner: OwnerRepo
+  alerts: AlertRepo
+}
