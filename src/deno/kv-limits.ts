@@ -18,7 +18,7 @@ import type { Config } from '../core/config.ts'
 import { utcDay } from '../core/outbox.ts'
 import { SLOT_REST_MS } from '../core/pacer.ts'
 import { quotaRefusal, type SendGate, type SendTicket, type Taken } from '../core/send-gate.ts'
-import { CONFLICT, requestCountKey, transact } from './kv-store.ts'
+import { CONFLICT, expiresIn, requestCountKey, transact } from './kv-store.ts'
 
 interface Slot {
   /** The ticket holding it, or null once its answer came. */
@@ -150,7 +150,8 @@ export class KvClientLimiter implements ClientLimiter {
       const committed = await this.#kv
         .atomic()
         .check(entry)
-        .set(budgetKey(key), verdict.fullAt, { expireIn: Math.max(1, verdict.fullAt - now) })
+        // fullAt is fractional whenever the per-minute limit does not divide 60,000 ms.
+        .set(budgetKey(key), verdict.fullAt, expiresIn(verdict.fullAt - now))
         .commit()
       return committed.ok ? 0 : CONFLICT
     })

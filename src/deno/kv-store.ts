@@ -158,6 +158,16 @@ function isBusy(err: unknown): boolean {
   return /database is locked|SQLITE_BUSY/i.test(String(err))
 }
 
+/**
+ * The `expireIn` option of a write that should lapse `ms` from now. Deno KV takes a whole,
+ * positive number of milliseconds and throws on anything else, and the times it is computed from
+ * need not be whole: a client's budget refills every 60,000 / SUBMIT_RATE_LIMIT_PER_MINUTE ms
+ * (1,333.3… at 45). Rounded up, so an entry never lapses before the moment it stands for.
+ */
+export function expiresIn(ms: number): { expireIn: number } {
+  return { expireIn: Math.max(1, Math.ceil(ms)) }
+}
+
 /** A plain write, retried like a transaction if the shared SQLite file is busy. */
 function kvSet(kv: Deno.Kv, key: Deno.KvKey, value: unknown): Promise<void> {
   return transact(async () => {
@@ -299,7 +309,7 @@ export class KvTokenRepo implements TokenRepo {
       const committed = await this.#kv
         .atomic()
         .check(entry)
-        .set(LEASE, { holder, until: now + ttlMs } satisfies Lease, { expireIn: ttlMs })
+        .set(LEASE, { holder, until: now + ttlMs } satisfies Lease, expiresIn(ttlMs))
         .commit()
       return committed.ok ? true : CONFLICT
     })
@@ -740,7 +750,7 @@ export class KvOwnerRepo implements OwnerRepo {
     const ended = live.filter((e, i) => e.value <= now || i <= live.length - MAX_SESSIONS)
     for (const { key } of ended) await kvDelete(this.#kv, key)
     await transact(async () => {
-      await this.#kv.set(session(id), expiresAt, { expireIn: Math.max(1, expiresAt - now) })
+      await this.#kv.set(session(id), expiresAt, expiresIn(expiresAt - now))
     })
   }
 
@@ -763,7 +773,7 @@ export class KvOwnerRepo implements OwnerRepo {
       const committed = await this.#kv
         .atomic()
         .check(entry)
-        .set(failuresOf(client), withFailure(failures, now), { expireIn: SIGN_IN_WINDOW_MS })
+        .set(failuresOf(client), withFailure(failures, now), expiresIn(SIGN_IN_WINDOW_MS))
         .commit()
       return committed.ok ? 0 : CONFLICT
     })
