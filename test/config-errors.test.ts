@@ -21,6 +21,9 @@ async function healthz(overrides: Record<string, unknown>) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> }
 }
 
+/** A valid form profile, for the cases that break one of its fields. */
+const FORM = { lists: ['9e2f7d10-1111-4c3b-8e42-000000000001'], origins: ['https://a.test'] }
+
 it.each([
   [{ CC_CLIENT_ID: '' }, 'CC_CLIENT_ID', 'is required'],
   [{ ADMIN_TOKEN: undefined }, 'ADMIN_TOKEN', 'is required'],
@@ -37,6 +40,23 @@ it.each([
   [{ ALERT_WEBHOOK_URL: 'http://hooks.test/alert' }, 'ALERT_WEBHOOK_URL', 'https:'],
   [{ ALERT_WEBHOOK_URL: 'http://127.0.0.1.example.com/alert' }, 'ALERT_WEBHOOK_URL', 'https:'],
   [{ CC_SCOPES: 'contact_data,offline_access' }, 'CC_SCOPES', 'space-separated'],
+  // A line break in a redirect target would make every plain-form sign-up's answer a 500.
+  [
+    { FORMS: JSON.stringify({ f: { ...FORM, success_url: 'https://a.test/ok\r\nX: 1' } }) },
+    'FORMS',
+    'FORMS.f.success_url must not contain control characters',
+  ],
+  [
+    { FORMS: JSON.stringify({ f: { ...FORM, error_url: 'https://a.test/\nno' } }) },
+    'FORMS',
+    'FORMS.f.error_url must not contain control characters',
+  ],
+  [
+    { FORMS: JSON.stringify({ f: { ...FORM, origins: ['https://a.\ttest'] } }) },
+    'FORMS',
+    'FORMS.f.origins.0 must not contain control characters',
+  ],
+  [{ ALERT_WEBHOOK_URL: 'https://hooks.test/al\nert' }, 'ALERT_WEBHOOK_URL', 'control characters'],
   [{ OUTBOX_MAX_PENDING: '9' }, 'OUTBOX_MAX_PENDING', 'at least 10'],
   [{ OUTBOX_MAX_PENDING: '1000001' }, 'OUTBOX_MAX_PENDING', 'at most 1000000'],
   [{ OUTBOX_MAX_PENDING: 'lots' }, 'OUTBOX_MAX_PENDING', 'whole number'],

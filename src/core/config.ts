@@ -21,9 +21,20 @@ export const DEFAULTS = {
  */
 export const SANDBOX_ORIGIN = 'https://sandbox.ctct-relay.invalid'
 
+/**
+ * Control characters (and the Unicode line separators) are refused in every URL and origin. URL
+ * parsing silently drops tabs and newlines, so `v.url` lets them through, but the raw value is
+ * what lands in a Location header, where CR or LF makes the response unbuildable: a plain-form
+ * sign-up delivered to CC would then be answered 500.
+ */
+const noControlChars = v.regex(
+  /^[^\p{Cc}\u2028\u2029]*$/u,
+  'must not contain control characters (tabs, line breaks)'
+)
 const httpsUrl = v.pipe(
   v.string(),
   v.trim(),
+  noControlChars,
   v.url('must be an absolute URL'),
   v.check((s) => /^https?:\/\//.test(s), 'must be an http(s) URL')
 )
@@ -50,6 +61,7 @@ const visitorText = v.pipe(
 const origin = v.pipe(
   v.string(),
   v.trim(),
+  noControlChars,
   v.check((s) => {
     try {
       return new URL(s).origin === s.replace(/\/$/, '')
