@@ -223,6 +223,7 @@ export const withConfiguredRelay: WithConfigured = (overrides, run) =>
       await run({
         call: (path, init, ip) => relay.call(path, init, ip),
         cc,
+        owner: OWNER,
         drain: () => drainAll(relay, clock),
         outbox: async () => (await status(relay)).outbox as { pending: number; dead: number },
       })

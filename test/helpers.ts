@@ -10,7 +10,7 @@ import { beforeAll, beforeEach, expect } from 'vitest'
 import { SLOT_REST_MS } from '../src/core/pacer.ts'
 import worker, { Relay } from '../src/worker.ts'
 import { cc, clock, net } from './edge.ts'
-import type { WithConfigured } from './support/config-values.ts'
+import type { ConfiguredRelay, WithConfigured } from './support/config-values.ts'
 import { ConnectCookieJar } from './support/connect-cookie.ts'
 
 export { CONNECT_COOKIE, cookieFrom } from './support/connect-cookie.ts'
@@ -148,6 +148,19 @@ export function connectedWithSettledOutbox(): void {
   })
 }
 
+/** This project's own deployment (its bindings, the 'main' object), for the runtime-neutral scenarios. */
+export const deployment: ConfiguredRelay = {
+  call: (path, init, ip) =>
+    call(path, {
+      ...init,
+      headers: { ...Object.fromEntries(new Headers(init.headers)), 'cf-connecting-ip': ip },
+    }),
+  drain: () => runOutbox(),
+  cc,
+  owner: OWNER,
+  outbox,
+}
+
 let configured = 0
 
 /**
@@ -181,6 +194,7 @@ export const withConfiguredRelay: WithConfigured = (overrides, run) =>
     await run({
       call,
       cc,
+      owner: OWNER,
       // What runOutbox does, for this object: runDurableObjectAlarm would wake the other one.
       drain: async () => {
         for (let wakes = 0; wakes < 1000; wakes++) {

@@ -22,7 +22,7 @@ import { SLOWEST_REFRESH_MS } from './connection.ts'
 import { type EventOutcome, isRetry, type MetricEvent, signUpEvent, type Tally } from './metrics.ts'
 import { parksForOwner, retryPlan } from './outbox.ts'
 import type { SignUpFormBody } from './signup.ts'
-import type { OutboxItem, OutboxRepo } from './store.ts'
+import type { OutboxItem, OutboxRepo, Revival } from './store.ts'
 
 export interface DeliveryDeps {
   repo: OutboxRepo
@@ -127,15 +127,18 @@ export class Delivery {
     return this.#draining
   }
 
-  /** The owner's Retry: dead letters back to the queue, then deliver. */
-  async retryDead(id: number | 'all'): Promise<number> {
+  /**
+   * The owner's Retry: dead letters back to the queue, as many as `maxBacklog` leaves room for
+   * (the rest stay dead letters, counted in `waiting`), then deliver.
+   */
+  async retryDead(id: number | 'all', maxBacklog: number): Promise<Revival> {
     const now = this.#deps.clock.now()
-    const revived = await this.#deps.repo.revive(id, now)
-    if (revived > 0) {
+    const revival = await this.#deps.repo.revive(id, now, maxBacklog)
+    if (revival.revived > 0) {
       await watchBacklog(this.#deps)
       await this.#deps.wake(now)
     }
-    return revived
+    return revival
   }
 
   async purge(): Promise<number> {

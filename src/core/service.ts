@@ -49,6 +49,7 @@ import type {
   OutboxRepo,
   OwnerRepo,
   PendingAuthorization,
+  Revival,
   StoredForm,
   TokenRepo,
 } from './store.ts'
@@ -151,7 +152,8 @@ export interface RelayBackend {
   deleteForm(id: string): Promise<boolean>
   /** Newest first; 100 unless `limit` says otherwise (the CSV export asks for them all). */
   deadLetters(limit?: number): Promise<DeadLetterView[]>
-  retryDeadLetter(id: number | 'all'): Promise<number>
+  /** `waiting`: dead letters asked for that stay dead, the backlog being at OUTBOX_MAX_PENDING. */
+  retryDeadLetter(id: number | 'all'): Promise<Revival>
   deleteDeadLetter(id: number): Promise<boolean>
   /** The cron's entry: refresh ahead of expiry, watchdog, outbox drain, purge, held alerts. */
   tick(): Promise<TickResult>
@@ -535,8 +537,10 @@ export class RelayService implements RelayBackend {
     }))
   }
 
-  retryDeadLetter(id: number | 'all'): Promise<number> {
-    return this.#delivery.retryDead(id)
+  retryDeadLetter(id: number | 'all'): Promise<Revival> {
+    // The places inline sends in flight hold are taken, as for a new sign-up (admission.ts).
+    const room = this.#deps.config().OUTBOX_MAX_PENDING - this.#admission.placesHeld
+    return this.#delivery.retryDead(id, room)
   }
 
   deleteDeadLetter(id: number): Promise<boolean> {

@@ -11,12 +11,14 @@ import {
   call,
   connectedWithSettledOutbox,
   cron,
+  deployment,
   OWNER,
   outbox,
   runOutbox,
   status,
 } from '../helpers.ts'
 import { until } from '../support/arrivals.ts'
+import { replayKeepsToTheCap } from '../support/dead-letter-replay.ts'
 
 let ip = 0
 
@@ -184,4 +186,9 @@ describe('/admin and /admin/status', () => {
     cc.down = false
     await runOutbox()
   })
+})
+
+describe('Retry all', () => {
+  it('replays only what fits under the cap, and says how many dead letters are still waiting', () =>
+    replayKeepsToTheCap(deployment))
 })

@@ -18,6 +18,8 @@ export interface ConfiguredRelay {
   cc: CcModel
   /** The outbox's figures from /admin/status. */
   outbox(): Promise<{ pending: number; dead: number }>
+  /** The headers that make a request the owner's (Bearer ADMIN_TOKEN). */
+  owner: Record<string, string>
 }
 
 /** Runs `run` against a fresh deployment with `overrides` over the suite's bindings. */
