@@ -57,6 +57,7 @@ it.each([
     'FORMS.f.origins.0 must not contain control characters',
   ],
   [{ ALERT_WEBHOOK_URL: 'https://hooks.test/al\nert' }, 'ALERT_WEBHOOK_URL', 'control characters'],
+  [{ CLIENT_IP_HEADER: 'X-Forwarded-For: 1' }, 'CLIENT_IP_HEADER', 'one HTTP header name'],
   [{ OUTBOX_MAX_PENDING: '9' }, 'OUTBOX_MAX_PENDING', 'at least 10'],
   [{ OUTBOX_MAX_PENDING: '1000001' }, 'OUTBOX_MAX_PENDING', 'at most 1000000'],
   [{ OUTBOX_MAX_PENDING: 'lots' }, 'OUTBOX_MAX_PENDING', 'whole number'],

@@ -226,6 +226,24 @@ const KEYS = {
   ),
   CTCT_SANDBOX_TOKEN_TTL: positiveInt(WHOLE_NUMBER_SETTINGS.CTCT_SANDBOX_TOKEN_TTL),
   /**
+   * Deno behind a reverse proxy (docs/deno.md): the one header the proxy sets to the visitor's
+   * address, trusted instead of the connection's peer (which is then the proxy, the same for
+   * every visitor). Opt-in: a client can send any header, so only one the proxy overwrites may
+   * be named. Workers do not read it: there Cloudflare sets cf-connecting-ip, which clients
+   * cannot forge, and nothing stands between it and the worker.
+   */
+  CLIENT_IP_HEADER: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.toLowerCase(),
+      v.regex(
+        /^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/,
+        'must be one HTTP header name, such as x-forwarded-for or x-real-ip'
+      )
+    )
+  ),
+  /**
    * Cloudflare Access (optional owner sign-in, see access.ts): the team domain, as
    * `myteam.cloudflareaccess.com` or `https://myteam.cloudflareaccess.com`; kept as the bare host.
    */

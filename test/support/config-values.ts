@@ -36,7 +36,7 @@ export function postSignUp(
   relay: Pick<ConfiguredRelay, 'call'>,
   form: string,
   fields: Record<string, string>,
-  options: { origin: string; ip: string; mode: Mode }
+  options: { origin: string; ip: string; mode: Mode; headers?: Record<string, string> }
 ): Promise<Response> {
   const json = options.mode === 'json'
   return relay.call(
@@ -44,6 +44,7 @@ export function postSignUp(
     {
       method: 'POST',
       headers: {
+        ...options.headers,
         origin: options.origin,
         'content-type': json ? 'application/json' : 'application/x-www-form-urlencoded',
         ...(json ? {} : { accept: 'text/html' }),
