@@ -4,7 +4,15 @@
  * test/config-values.test.ts). A limit that does not divide 60,000 ms once made Deno KV throw on
  * a fractional `expireIn`, and every sign-up was answered 503.
  */
-import { RATE_LIMITS, rateLimitHolds } from '../test/support/config-values.ts'
+import fc from 'fast-check'
+import {
+  acceptedSettings,
+  acceptedValuesWork,
+  PROPERTY_RUNS,
+  profiles,
+  RATE_LIMITS,
+  rateLimitHolds,
+} from '../test/support/config-values.ts'
 import { withConfiguredRelay } from './helpers.ts'
 
 for (const perMinute of RATE_LIMITS) {
@@ -13,3 +21,11 @@ for (const perMinute of RATE_LIMITS) {
       rateLimitHolds(relay, perMinute)
     ))
 }
+
+Deno.test('config values: any settings and form profile the schema accepts take sign-ups, none 5xx, none lost', () =>
+  fc.assert(
+    fc.asyncProperty(acceptedSettings, profiles, (settings, profile) =>
+      acceptedValuesWork(withConfiguredRelay, settings, profile)
+    ),
+    PROPERTY_RUNS
+  ))

@@ -57,6 +57,12 @@ it.each([
     'FORMS.f.origins.0 must not contain control characters',
   ],
   [{ ALERT_WEBHOOK_URL: 'https://hooks.test/al\nert' }, 'ALERT_WEBHOOK_URL', 'control characters'],
+  // A honeypot named like a real field would take every person for a bot: thanks, and nothing sent.
+  [
+    { FORMS: JSON.stringify({ f: { ...FORM, honeypot: 'email' } }) },
+    'FORMS',
+    'FORMS.f.honeypot must not be a field the form sends',
+  ],
   [{ CLIENT_IP_HEADER: 'X-Forwarded-For: 1' }, 'CLIENT_IP_HEADER', 'one HTTP header name'],
   [{ OUTBOX_MAX_PENDING: '9' }, 'OUTBOX_MAX_PENDING', 'at least 10'],
   [{ OUTBOX_MAX_PENDING: '1000001' }, 'OUTBOX_MAX_PENDING', 'at most 1000000'],

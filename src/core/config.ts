@@ -6,6 +6,7 @@
  */
 import * as v from 'valibot'
 import { AppError } from './errors.ts'
+import { CONTRACT_FIELDS } from './signup.ts'
 import { LANGUAGES, MESSAGE_KEYS, type MessageKey } from './visitor-text.ts'
 
 export const DEFAULTS = {
@@ -96,7 +97,14 @@ export const FormProfileSchema = v.strictObject({
     v.pipe(v.string(), v.trim(), v.regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be a Turnstile site key'))
   ),
   honeypot: v.optional(
-    v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a plain field name')),
+    v.pipe(
+      v.string(),
+      v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a plain field name'),
+      v.check(
+        (name) => !CONTRACT_FIELDS.includes(name),
+        'must not be a field the form sends (email, first_name, …): filled in, it would mark a person as a bot'
+      )
+    ),
     '_gotcha'
   ),
   /** What visitors read: the built-in texts' language, and the owner's own wording (visitor-text.ts). */

@@ -184,6 +184,25 @@ const PERSON_KEYS = [
   'phone_number',
 ] as const
 
+/**
+ * Every field name the form contract reads (README "The form contract"; custom fields are
+ * `custom.<alias>`). A profile's honeypot must be none of them (config.ts): a visitor filling it
+ * in would be taken for a bot, and the sign-up answered with thanks but never sent.
+ */
+export const CONTRACT_FIELDS: readonly string[] = [
+  'email',
+  'email_address',
+  ...PERSON_KEYS,
+  'birthday_month',
+  'birthday_day',
+  'anniversary',
+  ...STREET_KEYS,
+  'list',
+  'custom',
+  '_next',
+  'cf-turnstile-response',
+]
+
 type CustomEntry = { alias: string; value: string | undefined }
 
 function buildSchema(profile: FormProfile, types: FieldTypes) {
