@@ -39,6 +39,8 @@ export interface ContractRunner {
 
 /** Noon, so that ± a few hours stays on one UTC day. */
 const T = Date.UTC(2030, 0, 1, 12)
+/** No backlog cap, for the cases about something else. */
+const NO_CAP = Number.POSITIVE_INFINITY
 const LIST_1 = '9e2f7d10-1111-4c3b-8e42-000000000001'
 const LIST_2 = '9e2f7d10-1111-4c3b-8e42-000000000002'
 const ERROR: DeliveryError = {
@@ -67,7 +69,7 @@ const signup = (email: string, over: Partial<NewOutboxItem> = {}): NewOutboxItem
 
 /** Enqueues with no cap and returns the item's id (stored or merged into). */
 async function enqueue(s: StoreUnderTest, item: NewOutboxItem): Promise<number> {
-  const result = await s.outbox.enqueue(item, Number.POSITIVE_INFINITY)
+  const result = await s.outbox.enqueue(item, NO_CAP)
   assert.notEqual(result.outcome, 'full')
   return result.outcome === 'full' ? -1 : result.id
 }
@@ -360,10 +362,10 @@ export function storageContract({ test, withStore }: ContractRunner): void {
     await s.outbox.claimDue(T, 1, T + 90_000)
     await s.outbox.kill({ id, formId: 'f', payload: payload('r@example.com') }, ERROR, T + 10)
     const other = await enqueue(s, signup('pending@example.com'))
-    assert.equal(await s.outbox.revive(id, T + 1_000), 1)
-    assert.equal(await s.outbox.revive(id, T + 1_000), 0) // pending now: nothing to revive
-    assert.equal(await s.outbox.revive(other, T + 1_000), 0)
-    assert.equal(await s.outbox.revive(999_999, T + 1_000), 0)
+    assert.deepEqual(await s.outbox.revive(id, T + 1_000, NO_CAP), { revived: 1, waiting: 0 })
+    // Pending now, pending all along, never there: nothing to revive, nothing waiting.
+    for (const not of [id, other, 999_999])
+      assert.deepEqual(await s.outbox.revive(not, T + 1_000, NO_CAP), { revived: 0, waiting: 0 })
     assert.deepEqual(await s.outbox.deadLetters(10), [])
     await s.outbox.claimDue(T, 10, T + 90_000) // takes `other` out of the way
     assert.deepEqual(await s.outbox.claimDue(T + 999, 10, T + 90_000), [])
@@ -380,7 +382,7 @@ export function storageContract({ test, withStore }: ContractRunner): void {
       T
     )
     await enqueue(s, signup('p@example.com'))
-    assert.equal(await s.outbox.revive('all', T + 1), 2)
+    assert.deepEqual(await s.outbox.revive('all', T + 1, NO_CAP), { revived: 2, waiting: 0 })
     const figures = await s.outbox.figures(T)
     assert.deepEqual([figures.pending, figures.dead], [3, 0])
     const claimed = await s.outbox.claimDue(T + 1, 10, T + 90_000)
@@ -390,6 +392,37 @@ export function storageContract({ test, withStore }: ContractRunner): void {
       'q@example.com',
     ])
   })
+
+  contract(
+    'outbox: revive stops at the cap, oldest first, and counts what is left waiting',
+    async (s) => {
+      const dead: number[] = []
+      for (let i = 0; i < 5; i++) {
+        const id = await enqueue(s, signup(`d${i}@example.com`))
+        await s.outbox.kill(
+          { id, formId: 'f', payload: payload(`d${i}@example.com`) },
+          ERROR,
+          T - i
+        )
+        dead.push(id)
+      }
+      await enqueue(s, signup('p@example.com'))
+      // One pending, a cap of 4: room for three, the oldest; the two newest stay dead letters.
+      assert.deepEqual(await s.outbox.revive('all', T, 4), { revived: 3, waiting: 2 })
+      const figures = await s.outbox.figures(T)
+      assert.deepEqual([figures.pending, figures.dead], [4, 2])
+      assert.deepEqual(
+        (await s.outbox.deadLetters(10)).map((d) => d.id).sort((a, b) => a - b),
+        dead.slice(3)
+      )
+      // At the cap, one asked for by id stays too; a pending one is no dead letter at all.
+      assert.deepEqual(await s.outbox.revive(dead[4], T, 4), { revived: 0, waiting: 1 })
+      assert.deepEqual(await s.outbox.revive(dead[0], T, 4), { revived: 0, waiting: 0 })
+      assert.deepEqual(await s.outbox.revive('all', T, 5), { revived: 1, waiting: 1 })
+      assert.deepEqual(await s.outbox.revive('all', T, NO_CAP), { revived: 1, waiting: 0 })
+      assert.equal((await s.outbox.figures(T)).pending, 6)
+    }
+  )
 
   contract('outbox: removeDead deletes a dead letter, and nothing else', async (s) => {
     const live = await enqueue(s, signup('live@example.com'))
@@ -583,14 +616,14 @@ export function storageContract({ test, withStore }: ContractRunner): void {
       await s.outbox.kill({ id, formId: 'f', payload: payload('x@example.com') }, ERROR, T)
     await s.outbox.kill({ formId: 'f', payload: payload('inline@example.com') }, ERROR, T)
     assert.deepEqual(await counted(), [2, 4])
-    assert.equal(await s.outbox.revive(ids[1], T), 1)
+    assert.equal((await s.outbox.revive(ids[1], T, NO_CAP)).revived, 1)
     assert.deepEqual(await counted(), [3, 3])
     assert.equal(await s.outbox.removeDead(ids[2]), true)
     assert.equal(await s.outbox.removeDead(ids[4]), false) // pending: not a dead letter
     assert.deepEqual(await counted(), [3, 2])
     assert.equal(await s.outbox.purgeDead(T + 1), 2)
     assert.deepEqual(await counted(), [3, 0])
-    assert.equal(await s.outbox.revive('all', T), 0)
+    assert.equal((await s.outbox.revive('all', T, NO_CAP)).revived, 0)
     assert.deepEqual(await counted(), [3, 0])
   })
 

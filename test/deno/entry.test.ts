@@ -4,19 +4,23 @@
  * the outbox through a timer and a KV queue message.
  */
 import assert from 'node:assert/strict'
-import { createDenoRelay, DRAIN_MESSAGE } from '../../src/adapters/deno/relay.ts'
+import { createDenoRelay, DRAIN_MESSAGE, forwardedClient } from '../../src/adapters/deno/relay.ts'
 import { sandboxKit } from '../../src/sandbox/kit.ts'
+import { postSignup, SITE } from '../support/config-values.ts'
 import {
+  ADMIN_TOKEN,
   CONNECT_COOKIE,
   connect,
   connInfo,
   cookieFrom,
   ENV,
+  type Instance,
   instance,
   network,
   ORIGIN,
   submit,
   TestNetwork,
+  withConfiguredRelay,
 } from '../support/deno-relay.ts'
 import { VirtualClock } from '../support/virtual-clock.ts'
 
@@ -188,6 +192,69 @@ Deno.test('client IP: from the connection; a client-sent CF-Connecting-IP is ove
     relay.relay.close()
     kv.close()
   }
+})
+
+/** One proxy in front of every visitor: the connection's peer is always its address. */
+const PROXY = '10.0.0.1'
+const [VISITOR_A, VISITOR_B] = ['198.51.100.21', '2001:db8:42::7']
+
+/** A sign-up through the proxy, which appended the visitor's address to X-Forwarded-For. */
+const viaProxy = (relay: Pick<Instance, 'call'>, email: string, forwardedFor: string) =>
+  postSignup(
+    relay,
+    'newsletter',
+    { email },
+    {
+      origin: SITE,
+      ip: PROXY,
+      mode: 'json',
+      headers: { 'x-forwarded-for': forwardedFor },
+    }
+  )
+const accepted = (res: Response) => res.status === 200 || res.status === 202
+
+Deno.test('behind a proxy, CLIENT_IP_HEADER=x-forwarded-for: each visitor has its own sign-up budget', () =>
+  withConfiguredRelay({ CLIENT_IP_HEADER: 'X-Forwarded-For' }, async (relay) => {
+    // A spends its ten a minute; earlier entries are the client's own, never its address.
+    for (let n = 0; n < 10; n++)
+      assert.ok(accepted(await viaProxy(relay, `a${n}@example.com`, `192.0.2.${n}, ${VISITOR_A}`)))
+    assert.equal((await viaProxy(relay, 'a10@example.com', `192.0.2.99, ${VISITOR_A}`)).status, 429)
+    // B, behind the same proxy, is another network.
+    assert.ok(accepted(await viaProxy(relay, 'b@example.com', VISITOR_B)))
+    // No address in the header (or none at all): the connection's, the proxy's own budget.
+    assert.ok(accepted(await viaProxy(relay, 'c@example.com', 'unknown')))
+  }))
+
+Deno.test('behind a proxy, CLIENT_IP_HEADER: wrong tokens from one visitor lock out only that one', () =>
+  withConfiguredRelay({ CLIENT_IP_HEADER: 'x-real-ip' }, async (relay) => {
+    const status = async (token: string, visitor: string) =>
+      (
+        await relay.call(
+          '/admin/status',
+          { headers: { authorization: `Bearer ${token}`, 'x-real-ip': visitor } },
+          PROXY
+        )
+      ).status
+    for (let n = 0; n < 10; n++) assert.equal(await status(`wrong-${n}`, VISITOR_A), 401)
+    assert.equal(await status(ADMIN_TOKEN, VISITOR_A), 429)
+    assert.equal(await status(ADMIN_TOKEN, VISITOR_B), 200)
+  }))
+
+Deno.test('CLIENT_IP_HEADER unset: a forwarded address is not trusted; everyone is the proxy', () =>
+  withConfiguredRelay({}, async (relay) => {
+    for (let n = 0; n < 10; n++)
+      assert.ok(accepted(await viaProxy(relay, `s${n}@example.com`, `198.51.100.${100 + n}`)))
+    assert.equal((await viaProxy(relay, 'other@example.com', VISITOR_B)).status, 429)
+  }))
+
+Deno.test('forwardedClient: the last hop of x-forwarded-for, another header whole; an address or nothing', () => {
+  assert.equal(forwardedClient('203.0.113.9, 198.51.100.1 ', 'x-forwarded-for'), '198.51.100.1')
+  assert.equal(forwardedClient('2001:db8::1', 'x-forwarded-for'), '2001:db8::1')
+  assert.equal(forwardedClient('198.51.100.1, evil', 'x-forwarded-for'), null)
+  assert.equal(forwardedClient('198.51.100.1, 203.0.113.9', 'x-real-ip'), null)
+  assert.equal(forwardedClient(' 198.51.100.1 ', 'x-real-ip'), '198.51.100.1')
+  assert.equal(forwardedClient('', 'x-real-ip'), null)
+  assert.equal(forwardedClient(null, 'x-real-ip'), null)
 })
 
 Deno.test('wake-ups: a timer and a KV queue message both drain; the item is sent once', async () => {

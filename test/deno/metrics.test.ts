@@ -5,7 +5,15 @@
  */
 import assert from 'node:assert/strict'
 import { HOUR_MS, hourOf, type MetricsReport } from '../../src/core/metrics/metrics.ts'
-import { connect, ENV, type Instance, instance, network, OWNER } from '../support/deno-relay.ts'
+import {
+  connect,
+  drainAll,
+  ENV,
+  type Instance,
+  instance,
+  network,
+  OWNER,
+} from '../support/deno-relay.ts'
 import {
   EXPECTED_DELTAS,
   ORIGINS,
@@ -51,15 +59,6 @@ async function metrics(i: Instance, query: string): Promise<MetricsReport> {
   const res = await i.call(`/admin/api/metrics?${query}`, { headers: OWNER })
   assert.equal(res.status, 200)
   return (await res.json()) as MetricsReport
-}
-
-/** Runs every wake-up the service asked for, moving the clock to it (bounded). */
-async function drainAll(i: Instance, clock: { now(): number; set(at: number): void }) {
-  for (let n = 0; n < 100 && i.wakes.length > 0; n++) {
-    const at = Math.max(...i.wakes.splice(0))
-    if (at > clock.now()) clock.set(at)
-    await i.relay.service.drain()
-  }
 }
 
 async function withMetricsInstance(

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { maxPerSecond } from '../support/arrivals.ts'
+import { replayKeepsToTheCap } from '../support/dead-letter-replay.ts'
 import {
   connect,
   type Instance,
@@ -14,6 +15,7 @@ import {
   status,
   submit,
   tempKvPath,
+  withConfiguredRelay,
   withInstance,
   withTwoInstances,
 } from '../support/deno-relay.ts'
@@ -165,8 +167,8 @@ Deno.test('outbox: a 400 becomes a dead letter; Retry delivers it; Delete remove
     assert.equal((await outbox(relay)).dead, 1)
     assert.deepEqual(net.alertEvents(), ['dead_letter'])
 
-    assert.equal(await service.retryDeadLetter(letter.id), 1)
-    assert.equal(await service.retryDeadLetter(letter.id), 0) // revived once, not twice
+    assert.deepEqual(await service.retryDeadLetter(letter.id), { revived: 1, waiting: 0 })
+    assert.deepEqual(await service.retryDeadLetter(letter.id), { revived: 0, waiting: 0 }) // once, not twice
     assert.equal(await service.drain(), 1)
     assert.ok(cc.contacts.has('deadletter@example.com'))
     const after = await outbox(relay)
@@ -185,3 +187,6 @@ Deno.test('outbox: a 400 becomes a dead letter; Retry delivers it; Delete remove
     kv.close()
   }
 })
+
+Deno.test('outbox: Retry all replays only what fits under OUTBOX_MAX_PENDING, and says what waits', () =>
+  withConfiguredRelay({ OUTBOX_MAX_PENDING: '10' }, replayKeepsToTheCap))

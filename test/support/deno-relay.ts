@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { createDenoRelay, type DenoRelay } from '../../src/adapters/deno/relay.ts'
+import type { WithConfigured } from './config-values.ts'
 import { ConnectCookieJar } from './connect-cookie.ts'
 import { ALERT_URL, API, AUTHORIZE_URL, TestNetwork, TOKEN_URL } from './network.ts'
 import type { VirtualClock } from './virtual-clock.ts'
@@ -67,6 +68,15 @@ export function instance(
     wakes,
     call: (path, init, ip = '192.0.2.1') =>
       relay.fetch(new Request(new URL(path, origin), init), connInfo(ip)),
+  }
+}
+
+/** Runs every wake-up the service asked for, moving the clock to it (bounded). */
+export async function drainAll(i: Instance, clock: { now(): number; set(at: number): void }) {
+  for (let n = 0; n < 100 && i.wakes.length > 0; n++) {
+    const at = Math.max(...i.wakes.splice(0))
+    if (at > clock.now()) clock.set(at)
+    await i.relay.service.drain()
   }
 }
 
@@ -204,6 +214,25 @@ export async function withInstance(
     kv.close()
   }
 }
+
+/**
+ * A connected instance with `overrides` over ENV, on an in-memory KV and a network of its own
+ * (test/support/config-values.ts).
+ */
+export const withConfiguredRelay: WithConfigured = (overrides, run) =>
+  withInstance(
+    async ({ relay, net, cc, clock }) => {
+      assert.equal((await connect(relay, net)).status, 303)
+      await run({
+        call: (path, init, ip) => relay.call(path, init, ip),
+        cc,
+        owner: OWNER,
+        drain: () => drainAll(relay, clock),
+        outbox: async () => (await status(relay)).outbox as { pending: number; dead: number },
+      })
+    },
+    { ...ENV, ...overrides }
+  )
 
 export { CONNECT_COOKIE, cookieFrom } from './connect-cookie.ts'
 export { network, TestNetwork }

@@ -8,9 +8,10 @@ import {
 import { env, exports } from 'cloudflare:workers'
 import { beforeAll, beforeEach, expect } from 'vitest'
 import { SLOT_REST_MS } from '../../src/core/cc/pacer.ts'
-import worker from '../../src/worker.ts'
+import worker, { Relay } from '../../src/worker.ts'
+import type { ConfiguredRelay, WithConfigured } from './config-values.ts'
 import { ConnectCookieJar } from './connect-cookie.ts'
-import { clock, net } from './edge.ts'
+import { cc, clock, net } from './edge.ts'
 
 export { CONNECT_COOKIE, cookieFrom } from './connect-cookie.ts'
 
@@ -146,3 +147,68 @@ export function connectedWithSettledOutbox(): void {
     net.reset()
   })
 }
+
+/** This project's own deployment (its bindings, the 'main' object), for the runtime-neutral scenarios. */
+export const deployment: ConfiguredRelay = {
+  call: (path, init, ip) =>
+    call(path, {
+      ...init,
+      headers: { ...Object.fromEntries(new Headers(init.headers)), 'cf-connecting-ip': ip },
+    }),
+  drain: () => runOutbox(),
+  cc,
+  owner: OWNER,
+  outbox,
+}
+
+let configured = 0
+
+/**
+ * A deployment with `overrides` over this project's bindings, connected (test/support/
+ * config-values.ts). The bindings are fixed per vitest project, so the worker's fetch gets an env
+ * of its own, and its RELAY is a Relay object built with that env over the storage of a fresh
+ * object: inside that object (runInDurableObject), where its SQLite and alarm can be reached.
+ */
+export const withConfiguredRelay: WithConfigured = (overrides, run) =>
+  runInDurableObject(env.RELAY.getByName(`configured-${++configured}`), async (_object, state) => {
+    const deployment = { ...env, ...overrides } as Env
+    const object = new Relay(state, deployment)
+    const appEnv = { ...deployment, RELAY: { getByName: () => object } } as unknown as Env
+    const call = async (path: string, init: RequestInit = {}, ip = '192.0.2.1') => {
+      const headers = new Headers(init.headers)
+      headers.set('cf-connecting-ip', ip)
+      const request = new Request(`${ORIGIN}${path}`, { redirect: 'manual', ...init, headers })
+      const ctx = createExecutionContext()
+      const res = await worker.fetch(request as Parameters<typeof worker.fetch>[0], appEnv, ctx)
+      await waitOnExecutionContext(ctx)
+      return res
+    }
+    const connectCookie = new ConnectCookieJar()
+    const authorize = await call('/oauth/authorize', { headers: OWNER })
+    connectCookie.keep(authorize)
+    const back = await net.consent(new URL(authorize.headers.get('location') ?? ''))
+    const connected = await call(back.pathname + back.search, {
+      headers: { cookie: connectCookie.cookie },
+    })
+    expect(connected.status).toBe(303)
+    await run({
+      call,
+      cc,
+      owner: OWNER,
+      // What runOutbox does, for this object: runDurableObjectAlarm would wake the other one.
+      drain: async () => {
+        for (let wakes = 0; wakes < 1000; wakes++) {
+          const at = await state.storage.getAlarm()
+          if (at === null) return
+          if (at > clock.now()) clock.set(at)
+          await state.storage.deleteAlarm()
+          await object.alarm()
+        }
+        throw new Error('the outbox still asks for wake-ups after the bound')
+      },
+      outbox: async () => {
+        const res = await call('/admin/status', { headers: OWNER })
+        return ((await res.json()) as { outbox: { pending: number; dead: number } }).outbox
+      },
+    })
+  })

@@ -21,6 +21,9 @@ async function healthz(overrides: Record<string, unknown>) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> }
 }
 
+/** A valid form profile, for the cases that break one of its fields. */
+const FORM = { lists: ['9e2f7d10-1111-4c3b-8e42-000000000001'], origins: ['https://a.test'] }
+
 it.each([
   [{ CC_CLIENT_ID: '' }, 'CC_CLIENT_ID', 'is required'],
   [{ ADMIN_TOKEN: undefined }, 'ADMIN_TOKEN', 'is required'],
@@ -29,6 +32,9 @@ it.each([
   [{ FORMS: '{"f": {"lists": ["nope"], "origins": ["https://a.test"]}}' }, 'FORMS', 'UUID'],
   [{ FORMS: '{"f": {"lists": [], "origins": ["https://a.test"]}}' }, 'FORMS', 'at least one list'],
   [{ CC_TOKEN_URL: 'ftp://x' }, 'CC_TOKEN_URL', 'http(s)'],
+  // No scheme at all: every check of the pipe still runs, and none may throw on it.
+  [{ CC_TOKEN_URL: 'authz.cc.test/token' }, 'CC_TOKEN_URL', 'absolute URL'],
+  [{ ALERT_WEBHOOK_URL: 'hooks.test' }, 'ALERT_WEBHOOK_URL', 'absolute URL'],
   // Tokens, codes and secrets travel over these: https only, except on a loopback host.
   [{ CC_AUTHORIZE_URL: 'http://authz.cc.test/authorize' }, 'CC_AUTHORIZE_URL', 'https:'],
   [{ CC_TOKEN_URL: 'http://authz.cc.test/token' }, 'CC_TOKEN_URL', 'https:'],
@@ -37,6 +43,30 @@ it.each([
   [{ ALERT_WEBHOOK_URL: 'http://hooks.test/alert' }, 'ALERT_WEBHOOK_URL', 'https:'],
   [{ ALERT_WEBHOOK_URL: 'http://127.0.0.1.example.com/alert' }, 'ALERT_WEBHOOK_URL', 'https:'],
   [{ CC_SCOPES: 'contact_data,offline_access' }, 'CC_SCOPES', 'space-separated'],
+  // A line break in a redirect target would make every plain-form sign-up's answer a 500.
+  [
+    { FORMS: JSON.stringify({ f: { ...FORM, success_url: 'https://a.test/ok\r\nX: 1' } }) },
+    'FORMS',
+    'FORMS.f.success_url must not contain control characters',
+  ],
+  [
+    { FORMS: JSON.stringify({ f: { ...FORM, error_url: 'https://a.test/\nno' } }) },
+    'FORMS',
+    'FORMS.f.error_url must not contain control characters',
+  ],
+  [
+    { FORMS: JSON.stringify({ f: { ...FORM, origins: ['https://a.\ttest'] } }) },
+    'FORMS',
+    'FORMS.f.origins.0 must not contain control characters',
+  ],
+  [{ ALERT_WEBHOOK_URL: 'https://hooks.test/al\nert' }, 'ALERT_WEBHOOK_URL', 'control characters'],
+  // A honeypot named like a real field would take every person for a bot: thanks, and nothing sent.
+  [
+    { FORMS: JSON.stringify({ f: { ...FORM, honeypot: 'email' } }) },
+    'FORMS',
+    'FORMS.f.honeypot must not be a field the form sends',
+  ],
+  [{ CLIENT_IP_HEADER: 'X-Forwarded-For: 1' }, 'CLIENT_IP_HEADER', 'one HTTP header name'],
   [{ OUTBOX_MAX_PENDING: '9' }, 'OUTBOX_MAX_PENDING', 'at least 10'],
   [{ OUTBOX_MAX_PENDING: '1000001' }, 'OUTBOX_MAX_PENDING', 'at most 1000000'],
   [{ OUTBOX_MAX_PENDING: 'lots' }, 'OUTBOX_MAX_PENDING', 'whole number'],

@@ -6,6 +6,7 @@
  */
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
+import { SqlFormRepo } from '../../src/adapters/workers/sqlite/form-repo.ts'
 import { cc, clock } from '../support/edge.ts'
 import {
   call,
@@ -139,6 +140,50 @@ describe('the owner JSON API', () => {
       id: 'form ids use A-Z a-z 0-9 _ - (at most 64)',
     })
     expect(await relay().form('broken')).toBeNull()
+  })
+
+  it('PUT: a control character in any URL or origin is 400 invalid_input naming it', async () => {
+    const res = await put('crlf', {
+      lists: [LIST_2],
+      origins: [PROMO, 'https://pro\tmo.test'],
+      success_url: `${PROMO}/thanks\r\nSet-Cookie: x=1`,
+      error_url: `${PROMO}/oops\n`.replace('oops', 'oo\u2028ps'),
+    })
+    expect(res.status).toBe(400)
+    const body = (await res.json()) as { error: string; fields: Record<string, string> }
+    expect(body.error).toBe('invalid_input')
+    expect(body.fields).toEqual({
+      'origins.1': 'must not contain control characters (tabs, line breaks)',
+      success_url: 'must not contain control characters (tabs, line breaks)',
+      error_url: 'must not contain control characters (tabs, line breaks)',
+    })
+    expect(await relay().form('crlf')).toBeNull()
+  })
+
+  it('a delivered plain-form sign-up is never answered 500, even if its success_url cannot be a Location', async () => {
+    // A form stored before URLs were checked for control characters: written to SQLite directly.
+    const profile = { ...promo(), success_url: `${PROMO}/thanks\r\nX-Injected: 1` }
+    await runInDurableObject(relay(), (_r, state) =>
+      new SqlFormRepo(state.storage.sql).write({
+        formId: 'unchecked',
+        form: { profile: { ...profile, honeypot: '_gotcha' }, types: {} },
+        action: 'created',
+        changes: [],
+        at: clock.now(),
+      })
+    )
+    const res = await call('/subscribe/unchecked', {
+      method: 'POST',
+      headers: {
+        origin: PROMO,
+        'content-type': 'application/x-www-form-urlencoded',
+        'cf-connecting-ip': `198.51.100.${++ip % 250}`,
+      },
+      body: new URLSearchParams({ email: 'plain@example.com' }),
+    })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/subscribe/unchecked/thanks')
+    expect(cc.contacts.has('plain@example.com')).toBe(true)
   })
 
   it('PUT: the account is checked; lists and fields it lacks, and select fields, are named', async () => {

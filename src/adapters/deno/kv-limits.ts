@@ -25,7 +25,7 @@ import {
 import { utcDay } from '../../core/lib/utc-day.ts'
 import { admitHit, type ClientLimiter } from '../../core/outbox/client-limiter.ts'
 import { requestCountKey } from './kv/keys.ts'
-import { CONFLICT, transact } from './kv/transact.ts'
+import { CONFLICT, expiresIn, transact } from './kv/transact.ts'
 
 interface Slot {
   /** The ticket holding it, or null once its answer came. */
@@ -157,7 +157,8 @@ export class KvClientLimiter implements ClientLimiter {
       const committed = await this.#kv
         .atomic()
         .check(entry)
-        .set(budgetKey(key), verdict.fullAt, { expireIn: Math.max(1, verdict.fullAt - now) })
+        // fullAt is fractional whenever the per-minute limit does not divide 60,000 ms.
+        .set(budgetKey(key), verdict.fullAt, expiresIn(verdict.fullAt - now))
         .commit()
       return committed.ok ? 0 : CONFLICT
     })

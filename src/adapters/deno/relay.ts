@@ -22,6 +22,7 @@ import {
 } from '../../core/connection/connection.ts'
 import { fromStored } from '../../core/connection/state.ts'
 import { type Clock, systemClock } from '../../core/lib/clock.ts'
+import { isIpAddress } from '../../core/lib/network-key.ts'
 import { isLoopbackHost } from '../../core/lib/url.ts'
 import { OutcomeRecorder } from '../../core/metrics/outcome-recorder.ts'
 import { RelayService } from '../../core/relay/relay-service.ts'
@@ -76,6 +77,14 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
   const now = clock.now
   const network = options.fetch ?? ((input, init) => fetch(input, init))
   const config = () => configFrom(env)
+  /** CLIENT_IP_HEADER; none while the configuration is invalid (the app answers config_invalid). */
+  const trustedHeader = () => {
+    try {
+      return config().CLIENT_IP_HEADER
+    } catch {
+      return undefined
+    }
+  }
 
   // In-flight work, so a shutdown can let it finish before the KV handle closes under it.
   const busy = new Set<Promise<unknown>>()
@@ -168,7 +177,8 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
 
   return {
     service,
-    fetch: (request, info) => track(Promise.resolve(app.fetch(withClientIp(request, info)))),
+    fetch: (request, info) =>
+      track(Promise.resolve(app.fetch(withClientIp(request, info, trustedHeader())))),
     onListen: (address) => {
       loopback = address.transport === 'tcp' && isLoopbackHost(address.hostname)
       if (address.transport === 'tcp') {
@@ -241,13 +251,32 @@ export function refreshLease(tokens: KvTokenRepo, clock: Clock): RefreshSerializ
 }
 
 /**
+ * The visitor's address in the proxy's header, or null (absent, or not an IP address: the
+ * connection's peer is used then). In X-Forwarded-For each proxy appends the address it saw, so
+ * only the last entry is the one our proxy wrote; those before it are whatever the client sent.
+ * Any other header (X-Real-IP and the like) holds one address, set by the proxy: taken whole.
+ */
+export function forwardedClient(value: string | null, header: string): string | null {
+  if (value === null) return null
+  const address = (header === 'x-forwarded-for' ? (value.split(',').at(-1) ?? '') : value).trim()
+  return isIpAddress(address) ? address : null
+}
+
+/**
  * The app reads the visitor's IP (rate limit, Turnstile) from CF-Connecting-IP, which Cloudflare
  * sets and clients cannot. Deno has no such header, so it is set here from the TCP peer, and a
  * client-sent value is overwritten: otherwise anyone could pick a fresh "IP" per request.
+ * Behind a reverse proxy the peer is the proxy, for everyone; `trusted` (CLIENT_IP_HEADER) names
+ * the header the proxy sets instead, and its address wins when it holds one.
  */
-export function withClientIp(request: Request, info: Deno.ServeHandlerInfo): Request {
+export function withClientIp(
+  request: Request,
+  info: Deno.ServeHandlerInfo,
+  trusted?: string
+): Request {
   const addr = info.remoteAddr
-  const ip = 'hostname' in addr ? addr.hostname : 'unknown'
+  const peer = 'hostname' in addr ? addr.hostname : 'unknown'
+  const ip = (trusted && forwardedClient(request.headers.get(trusted), trusted)) || peer
   const headers = new Headers(request.headers)
   headers.set('cf-connecting-ip', ip)
   // Served requests' headers are immutable, so this is a copy. Not `new Request(request, …)`:

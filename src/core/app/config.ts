@@ -24,8 +24,31 @@ export const SANDBOX_ORIGIN = 'https://sandbox.ctct-relay.invalid'
 
 const optionalString = v.optional(v.pipe(v.string(), v.trim(), v.nonEmpty()))
 
+/**
+ * The whole-number settings: default and bounds. One table, so that the property tests
+ * (test/support/config-values.ts) try exactly the values the schema accepts.
+ */
+export const WHOLE_NUMBER_SETTINGS = {
+  /** CC's per-app limit is 4 requests/second (partners: 10); every send to CC counts. */
+  CC_RATE_PER_SECOND: { fallback: 4, min: 1, max: 100 },
+  /** CC's per-app daily quota, reset at 00:00 UTC (partners: 250,000). */
+  CC_DAILY_QUOTA: { fallback: 10_000, min: 1, max: 10_000_000 },
+  /** Sign-ups accepted per client network (an IPv4 address, an IPv6 /64) per minute. */
+  SUBMIT_RATE_LIMIT_PER_MINUTE: { fallback: 10, min: 1, max: 10_000 },
+  /** A repeat of the same email to the same form within this window is absorbed. */
+  DUPLICATE_WINDOW_SECONDS: { fallback: 600, min: 1, max: 86_400 },
+  DEAD_LETTER_RETENTION_DAYS: { fallback: 30, min: 1, max: 3650 },
+  /**
+   * The most sign-ups the outbox holds waiting (queued plus parked); past it new ones are refused
+   * with 503 outbox_full (admission.ts). Bounds the storage a flood can take.
+   */
+  OUTBOX_MAX_PENDING: { fallback: 5000, min: 10, max: 1_000_000 },
+  /** The sandbox's access-token lifetime in seconds, short to watch refreshes happen locally. */
+  CTCT_SANDBOX_TOKEN_TTL: { fallback: 86_400, min: 10, max: 86_400 },
+} as const
+
 /** A whole number from a TOML number or a `--var`/secret string. */
-function positiveInt(fallback: number, max: number, min = 1) {
+function positiveInt({ fallback, min, max }: { fallback: number; min: number; max: number }) {
   return v.optional(
     v.pipe(
       v.union(
@@ -96,20 +119,12 @@ const KEYS = {
   FORMS: v.optional(FormsSchema, {}),
   ALERT_WEBHOOK_URL: v.optional(secureUrl),
   TURNSTILE_SECRET_KEY: optionalString,
-  /** CC's per-app limit is 4 requests/second (partners: 10); every send to CC counts. */
-  CC_RATE_PER_SECOND: positiveInt(4, 100),
-  /** CC's per-app daily quota, reset at 00:00 UTC (partners: 250,000). */
-  CC_DAILY_QUOTA: positiveInt(10_000, 10_000_000),
-  /** Sign-ups accepted per client network (an IPv4 address, an IPv6 /64) per minute. */
-  SUBMIT_RATE_LIMIT_PER_MINUTE: positiveInt(10, 10_000),
-  /** A repeat of the same email to the same form within this window is absorbed. */
-  DUPLICATE_WINDOW_SECONDS: positiveInt(600, 86_400),
-  DEAD_LETTER_RETENTION_DAYS: positiveInt(30, 3650),
-  /**
-   * The most sign-ups the outbox holds waiting (queued plus parked); past it new ones are refused
-   * with 503 outbox_full (outbox/submit.ts). Bounds the storage a flood can take.
-   */
-  OUTBOX_MAX_PENDING: positiveInt(5000, 1_000_000, 10),
+  CC_RATE_PER_SECOND: positiveInt(WHOLE_NUMBER_SETTINGS.CC_RATE_PER_SECOND),
+  CC_DAILY_QUOTA: positiveInt(WHOLE_NUMBER_SETTINGS.CC_DAILY_QUOTA),
+  SUBMIT_RATE_LIMIT_PER_MINUTE: positiveInt(WHOLE_NUMBER_SETTINGS.SUBMIT_RATE_LIMIT_PER_MINUTE),
+  DUPLICATE_WINDOW_SECONDS: positiveInt(WHOLE_NUMBER_SETTINGS.DUPLICATE_WINDOW_SECONDS),
+  DEAD_LETTER_RETENTION_DAYS: positiveInt(WHOLE_NUMBER_SETTINGS.DEAD_LETTER_RETENTION_DAYS),
+  OUTBOX_MAX_PENDING: positiveInt(WHOLE_NUMBER_SETTINGS.OUTBOX_MAX_PENDING),
   CTCT_SANDBOX: v.optional(
     v.pipe(
       v.picklist(['0', '1', 'true', 'false', ''], 'must be "1" or unset'),
@@ -117,8 +132,25 @@ const KEYS = {
     ),
     '0'
   ),
-  /** The sandbox's access-token lifetime in seconds, short to watch refreshes happen locally. */
-  CTCT_SANDBOX_TOKEN_TTL: positiveInt(86_400, 86_400, 10),
+  CTCT_SANDBOX_TOKEN_TTL: positiveInt(WHOLE_NUMBER_SETTINGS.CTCT_SANDBOX_TOKEN_TTL),
+  /**
+   * Deno behind a reverse proxy (docs/deno.md): the one header the proxy sets to the visitor's
+   * address, trusted instead of the connection's peer (which is then the proxy, the same for
+   * every visitor). Opt-in: a client can send any header, so only one the proxy overwrites may
+   * be named. Workers do not read it: there Cloudflare sets cf-connecting-ip, which clients
+   * cannot forge, and nothing stands between it and the worker.
+   */
+  CLIENT_IP_HEADER: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.toLowerCase(),
+      v.regex(
+        /^[a-z0-9!#$%&'*+.^_`|~-]{1,64}$/,
+        'must be one HTTP header name, such as x-forwarded-for or x-real-ip'
+      )
+    )
+  ),
   /**
    * Cloudflare Access (optional owner sign-in, see cloudflare-access.ts): the team domain, as
    * `myteam.cloudflareaccess.com` or `https://myteam.cloudflareaccess.com`; kept as the bare host.

@@ -4,7 +4,8 @@
  * from, and what its visitors read. The same schema checks `FORMS` and the dashboard's forms.
  */
 import * as v from 'valibot'
-import { httpsUrl } from '../lib/url.ts'
+import { httpsUrl, noControlChars } from '../lib/url.ts'
+import { CONTRACT_FIELDS } from '../signup/form-fields.ts'
 import { LANGUAGES, MESSAGE_KEYS, type MessageKey } from '../signup/visitor-text.ts'
 
 const uuid = v.pipe(v.string(), v.trim(), v.uuid('must be a UUID'))
@@ -19,6 +20,7 @@ const visitorText = v.pipe(
 const origin = v.pipe(
   v.string(),
   v.trim(),
+  noControlChars,
   v.check((s) => {
     try {
       return new URL(s).origin === s.replace(/\/$/, '')
@@ -53,7 +55,14 @@ export const FormProfileSchema = v.strictObject({
     v.pipe(v.string(), v.trim(), v.regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be a Turnstile site key'))
   ),
   honeypot: v.optional(
-    v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a plain field name')),
+    v.pipe(
+      v.string(),
+      v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a plain field name'),
+      v.check(
+        (name) => !CONTRACT_FIELDS.includes(name),
+        'must not be a field the form sends (email, first_name, …): filled in, it would mark a person as a bot'
+      )
+    ),
     '_gotcha'
   ),
   /** What visitors read: the built-in texts' language, and the owner's own wording (visitor-text.ts). */

@@ -35,6 +35,11 @@ export function networkKey(address: string | null | undefined): string {
   return `${groups.slice(0, 4).join(':')}::/64`
 }
 
+/** An IPv4 or IPv6 address (as networkKey reads them), not a name or anything else. */
+export function isIpAddress(text: string): boolean {
+  return !networkKey(text).startsWith('other:')
+}
+
 /** The eight groups of an IPv6 address, in canonical hex (no leading zeros), or null. */
 function ipv6Groups(text: string): string[] | null {
   let host: string

@@ -5,9 +5,21 @@
  */
 import * as v from 'valibot'
 
+/**
+ * Control characters (and the Unicode line separators) are refused in every URL and origin. URL
+ * parsing silently drops tabs and newlines, so `v.url` lets them through, but the raw value is
+ * what lands in a Location header, where CR or LF makes the response unbuildable: a plain-form
+ * sign-up delivered to CC would then be answered 500.
+ */
+export const noControlChars = v.regex(
+  /^[^\p{Cc}\u2028\u2029]*$/u,
+  'must not contain control characters (tabs, line breaks)'
+)
+
 export const httpsUrl = v.pipe(
   v.string(),
   v.trim(),
+  noControlChars,
   v.url('must be an absolute URL'),
   v.check((s) => /^https?:\/\//.test(s), 'must be an http(s) URL')
 )
@@ -17,9 +29,15 @@ export const httpsUrl = v.pipe(
  */
 export const secureUrl = v.pipe(
   httpsUrl,
+  // valibot runs every check of a pipe even after one failed, so a value that is no URL at all
+  // reaches this one too: it must fail, not throw.
   v.check((s) => {
-    const url = new URL(s)
-    return url.protocol === 'https:' || isLoopbackHost(url.hostname)
+    try {
+      const url = new URL(s)
+      return url.protocol === 'https:' || isLoopbackHost(url.hostname)
+    } catch {
+      return false
+    }
   }, 'must be https: (http: only on a loopback host)')
 )
 /** localhost, *.localhost, 127.0.0.0/8 and ::1: where plain http stays on this machine. */

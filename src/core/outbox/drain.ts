@@ -21,7 +21,7 @@ import { SLOWEST_REFRESH_MS } from '../connection/connection.ts'
 import type { Clock } from '../lib/clock.ts'
 import { type EventOutcome, type MetricEvent, signupEvent, type Tally } from '../metrics/metrics.ts'
 import type { SignupFormBody } from '../signup/validate-signup.ts'
-import type { OutboxItem, OutboxRepo } from './repo.ts'
+import type { OutboxItem, OutboxRepo, Revival } from './repo.ts'
 import { isRetry, parksForOwner, retryPlan } from './retry-plan.ts'
 
 export interface DeliveryDeps {
@@ -127,15 +127,18 @@ export class Delivery {
     return this.#draining
   }
 
-  /** The owner's Retry: dead letters back to the queue, then deliver. */
-  async retryDead(id: number | 'all'): Promise<number> {
+  /**
+   * The owner's Retry: dead letters back to the queue, as many as `maxBacklog` leaves room for
+   * (the rest stay dead letters, counted in `waiting`), then deliver.
+   */
+  async retryDead(id: number | 'all', maxBacklog: number): Promise<Revival> {
     const now = this.#deps.clock.now()
-    const revived = await this.#deps.repo.revive(id, now)
-    if (revived > 0) {
+    const revival = await this.#deps.repo.revive(id, now, maxBacklog)
+    if (revival.revived > 0) {
       await watchBacklog(this.#deps)
       await this.#deps.wake(now)
     }
-    return revived
+    return revival
   }
 
   async purge(): Promise<number> {

@@ -82,6 +82,13 @@ export interface NewOutboxItem {
   now: number
 }
 
+/** What a replay of dead letters did (OutboxRepo `revive`). */
+export interface Revival {
+  revived: number
+  /** Asked for, but left dead: the backlog was at its cap. */
+  waiting: number
+}
+
 /** What `kill` stores: a queued item (with its id), or an inline send CC refused (without). */
 export interface DeadOutboxItem {
   id?: number
@@ -126,8 +133,13 @@ export interface OutboxRepo {
   ): Promise<void>
   /** Stores a dead letter (from the queue, or straight from an inline send). */
   kill(item: DeadOutboxItem, error: DeliveryError, now: number, tally?: Tally): Promise<void>
-  /** Dead letter(s) back to pending, due now, attempts reset. Returns how many. */
-  revive(id: number | 'all', now: number): Promise<number>
+  /**
+   * Dead letter(s) back to pending, due now, attempts reset, oldest first, while fewer than
+   * `maxBacklog` are pending: a replay must not pass OUTBOX_MAX_PENDING any more than new
+   * sign-ups may. Atomic with `enqueue` as far as the cap goes. Returns how many came back, and
+   * how many of those asked for stay dead letters because the backlog had no room for them.
+   */
+  revive(id: number | 'all', now: number, maxBacklog: number): Promise<Revival>
   /** Deletes a dead letter; false when `id` is not one. */
   removeDead(id: number): Promise<boolean>
   /** Newest first (ties: higher id first). */

@@ -97,6 +97,11 @@ export class Admission {
   /** Bumped in the same synchronous step as each enqueue, to bound a stale backlog read. */
   #enqueues = 0
 
+  /** Places held by inline sends in flight: the owner's replay of dead letters leaves them. */
+  get placesHeld(): number {
+    return this.#placesHeld
+  }
+
   constructor(deps: AdmissionDeps) {
     this.#deps = deps
   }

@@ -9,6 +9,7 @@ import { getCookie } from 'hono/cookie'
 import { csrf } from 'hono/csrf'
 import { Hono } from 'hono/tiny'
 import type { AppEnv } from '../app/app-env.ts'
+import type { Config } from '../app/config.ts'
 import { AppError } from '../app/errors.ts'
 import { ownerPageHeaders } from '../app/security-headers.ts'
 import { randomToken } from '../connection/oauth.ts'
@@ -46,9 +47,19 @@ const NOTICES: Record<string, string> = {
   disconnected:
     'Disconnected. The tokens stored here are gone; the grant at Constant Contact is not revoked.',
   retrying: 'Queued for another delivery attempt.',
+  retry_full: 'Nothing was queued: the backlog is full (OUTBOX_MAX_PENDING).',
   deleted: 'Dead letter deleted.',
   form_saved: 'Form saved. It takes sign-ups from now on.',
   form_deleted: 'Form deleted.',
+}
+
+/** The notice a redirect named, and for a replay that hit the cap, how many are still waiting. */
+function noticeOf(key = '', waiting = '', config: Config): string | undefined {
+  const notice = NOTICES[key]
+  const left = /^\d{1,9}$/.test(waiting) ? Number(waiting) : 0
+  if (!notice || left === 0) return notice
+  const letters = left === 1 ? '1 dead letter is' : `${left} dead letters are`
+  return `${notice} ${letters} still waiting: the backlog is at OUTBOX_MAX_PENDING (${config.OUTBOX_MAX_PENDING}). Retry them once it has drained.`
 }
 
 /** The owner's test sign-ups share one rate-limit bucket, apart from every visitor's. */
@@ -88,7 +99,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
         formAudit={dashboardForms.audit}
         sandboxView={sandboxView}
         insights={insights}
-        notice={NOTICES[c.req.query('notice') ?? '']}
+        notice={noticeOf(c.req.query('notice'), c.req.query('waiting'), config)}
         sandbox={config.sandbox}
         scopes={config.CC_SCOPES}
       />
@@ -162,10 +173,13 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
     const id = c.req.param('id') === 'all' ? 'all' : Number(c.req.param('id'))
     if (id !== 'all' && !Number.isInteger(id))
       throw new AppError('not_dead_letter', 'No such dead letter')
-    const revived = await deps.backend().retryDeadLetter(id)
-    if (revived === 0)
+    const { revived, waiting } = await deps.backend().retryDeadLetter(id)
+    if (revived === 0 && waiting === 0)
       throw new AppError('not_dead_letter', 'No such dead letter (already retried or deleted?)')
-    return c.redirect('/admin?notice=retrying', 303)
+    // The replay stops at OUTBOX_MAX_PENDING; `waiting` tells the dashboard (and a script
+    // reading the Location) how many are still dead letters.
+    const notice = revived === 0 ? 'retry_full' : 'retrying'
+    return c.redirect(`/admin?notice=${notice}${waiting > 0 ? `&waiting=${waiting}` : ''}`, 303)
   })
 
   admin.post('/dead-letters/:id/delete', ownerOnly, async (c) => {

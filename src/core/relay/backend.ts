@@ -14,6 +14,7 @@ import type { FormProfile } from '../forms/profile.ts'
 import type { FormAuditEntry, StoredForm } from '../forms/repo.ts'
 import type { ActivityEntry, CounterBucket, Span, Tally } from '../metrics/metrics.ts'
 import type { ActivityFilter } from '../metrics/repo.ts'
+import type { Revival } from '../outbox/repo.ts'
 import type { Submission, SubmitResult } from '../outbox/submit.ts'
 
 /** What the sandbox's stand-in for Constant Contact holds, for the dashboard (sandbox mode). */
@@ -118,7 +119,8 @@ export interface RelayBackend {
   deleteForm(id: string): Promise<boolean>
   /** Newest first; 100 unless `limit` says otherwise (the CSV export asks for them all). */
   deadLetters(limit?: number): Promise<DeadLetterView[]>
-  retryDeadLetter(id: number | 'all'): Promise<number>
+  /** `waiting`: dead letters asked for that stay dead, the backlog being at OUTBOX_MAX_PENDING. */
+  retryDeadLetter(id: number | 'all'): Promise<Revival>
   deleteDeadLetter(id: number): Promise<boolean>
   /** The cron's entry: refresh ahead of expiry, watchdog, outbox drain, purge, held alerts. */
   tick(): Promise<TickResult>

@@ -39,7 +39,7 @@ import {
 import type { ActivityFilter } from '../metrics/repo.ts'
 import { type ClientLimiter, MemoryClientLimiter } from '../outbox/client-limiter.ts'
 import { Delivery } from '../outbox/drain.ts'
-import type { DeadLetter } from '../outbox/repo.ts'
+import type { DeadLetter, Revival } from '../outbox/repo.ts'
 import { Admission, type Submission } from '../outbox/submit.ts'
 import { type AfterAnswer, BEFORE_ANSWER } from './after-answer.ts'
 import type {
@@ -421,8 +421,10 @@ export class RelayService implements RelayBackend {
     }))
   }
 
-  retryDeadLetter(id: number | 'all'): Promise<number> {
-    return this.#delivery.retryDead(id)
+  retryDeadLetter(id: number | 'all'): Promise<Revival> {
+    // The places inline sends in flight hold are taken, as for a new sign-up (admission.ts).
+    const room = this.#deps.config().OUTBOX_MAX_PENDING - this.#admission.placesHeld
+    return this.#delivery.retryDead(id, room)
   }
 
   deleteDeadLetter(id: number): Promise<boolean> {

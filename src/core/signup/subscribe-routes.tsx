@@ -176,9 +176,19 @@ function accepted(
     const { status, body } = signupJson(answer, visitor.text)
     return c.json(body, status, visitor.origin ? corsHeaders(visitor.origin) : {})
   }
-  const target =
-    answer.next ?? visitor.form?.profile.success_url ?? `/subscribe/${visitor.formId}/thanks`
-  return c.redirect(target, 303)
+  const thanks = `/subscribe/${visitor.formId}/thanks`
+  const target = answer.next ?? visitor.form?.profile.success_url ?? thanks
+  try {
+    return c.redirect(target, 303)
+  } catch (err) {
+    // The sign-up is delivered or stored: a target that cannot be a Location header (a form
+    // stored before config.ts refused control characters in URLs) must not tell the visitor it
+    // failed. The built-in thank-you page says what happened; the log says why.
+    console.error(
+      JSON.stringify({ msg: 'redirect_unusable', form: visitor.formId, error: String(err) })
+    )
+    return c.redirect(thanks, 303)
+  }
 }
 
 /**

@@ -14,6 +14,7 @@
 import * as v from 'valibot'
 import { checkValue, type FieldTypes } from '../cc/field-types.ts'
 import type { FormProfile } from '../forms/profile.ts'
+import { PERSON_KEYS, STREET_KEYS } from './form-fields.ts'
 import type { Fields } from './read-fields.ts'
 import { FIELD_MESSAGES, visitorText } from './visitor-text.ts'
 
@@ -151,15 +152,6 @@ const email = (m: Messages) =>
     // accepted the visitor would lose the sign-up.
     v.maxLength(50, withN(m.tooLong, 50))
   )
-
-const STREET_KEYS = ['street', 'city', 'state', 'postal_code', 'country'] as const
-const PERSON_KEYS = [
-  'first_name',
-  'last_name',
-  'job_title',
-  'company_name',
-  'phone_number',
-] as const
 
 type CustomEntry = { alias: string; value: string | undefined }
 

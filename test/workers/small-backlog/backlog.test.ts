@@ -7,11 +7,13 @@ import { describe, expect, it } from 'vitest'
 import { SLOT_REST_MS } from '../../../src/core/cc/pacer.ts'
 import { ALERT_WINDOW_MS } from '../../../src/core/relay/store-rules.ts'
 import { until } from '../../support/arrivals.ts'
+import { replayKeepsToTheCap } from '../../support/dead-letter-replay.ts'
 import { cc, clock, net } from '../../support/edge.ts'
 import {
   call,
   connectedWithSettledOutbox,
   cron,
+  deployment,
   OWNER,
   outbox,
   runOutbox,
@@ -184,4 +186,9 @@ describe('/admin and /admin/status', () => {
     cc.down = false
     await runOutbox()
   })
+})
+
+describe('Retry all', () => {
+  it('replays only what fits under the cap, and says how many dead letters are still waiting', () =>
+    replayKeepsToTheCap(deployment))
 })

@@ -19,6 +19,7 @@ import type {
   OutboxItem,
   OutboxRepo,
   RecentSubmission,
+  Revival,
 } from '../../../core/outbox/repo.ts'
 import {
   backlogAlarm,
@@ -123,9 +124,10 @@ export class KvOutboxRepo implements OutboxRepo {
   }
 
   /**
-   * The check on ['outbox_seq'] serialises inserts, and only an insert (or the owner's Retry)
-   * adds to the pending count; deliveries that lower it meanwhile only make the count we read
-   * high. So the cap holds across instances: no commit stores an item past `maxBacklog`. The
+   * The check on ['outbox_seq'] serialises inserts and revivals (`revive` rewrites it too), the
+   * only writes that add to the pending count; deliveries that lower it meanwhile only make the
+   * count we read high. So the cap holds across instances: no commit stores an item past
+   * `maxBacklog`. The
    * tally joins the commit that stores (or merges) the item, and only that one.
    */
   enqueue(input: NewOutboxItem, maxBacklog: number, tally?: Tally): Promise<EnqueueResult> {
@@ -237,15 +239,37 @@ export class KvOutboxRepo implements OutboxRepo {
     else await this.#update(dead.id, (r) => killed(r, error, now), tally)
   }
 
-  /** One commit per item: each is revived exactly once, even by two instances at once. */
-  async revive(id: number | 'all', now: number): Promise<number> {
+  /**
+   * One commit per item, oldest first: each is revived exactly once, even by two instances at
+   * once. Each commit checks and rewrites ['outbox_seq'], as an insert does (`enqueue`), so the
+   * pending count it read is still the count when it lands: revivals and inserts on any
+   * instances never pass the cap together.
+   */
+  async revive(id: number | 'all', now: number, maxBacklog: number): Promise<Revival> {
     const ids =
       id === 'all'
-        ? (await collect(this.#kv.list({ prefix: ['outbox_dead'] }))).map((e) => e.key[2] as number)
+        ? (await collect(this.#kv.list({ prefix: ['outbox_dead'] })))
+            .map((e) => e.key[2] as number)
+            .sort((a, b) => a - b)
         : [id]
     let count = 0
-    for (const one of ids) if (await this.#update(one, (r) => revived(r, now))) count++
-    return count
+    for (const [i, one] of ids.entries()) {
+      const outcome = await transact(async () => {
+        const seq = await this.#kv.get<number>(SEQ)
+        const entry = await this.#kv.get<OutboxRecord>(item(one))
+        if (entry.value?.status !== 'dead') return 'gone' as const
+        if ((await readCounts(this.#kv)).pending >= maxBacklog) return 'full' as const
+        const op = this.#kv
+          .atomic()
+          .check(seq, entry)
+          .set(SEQ, seq.value ?? 0)
+        const committed = await write(op, entry.value, revived(entry.value, now)).commit()
+        return committed.ok ? ('revived' as const) : CONFLICT
+      })
+      if (outcome === 'full') return { revived: count, waiting: ids.length - i }
+      if (outcome === 'revived') count++
+    }
+    return { revived: count, waiting: 0 }
   }
 
   removeDead(id: number): Promise<boolean> {

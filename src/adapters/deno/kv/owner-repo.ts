@@ -11,7 +11,7 @@ import {
   withFailure,
 } from '../../../core/owner/sign-in-rules.ts'
 import { failuresOf, session } from './keys.ts'
-import { CONFLICT, collect, kvDelete, transact } from './transact.ts'
+import { CONFLICT, collect, expiresIn, kvDelete, transact } from './transact.ts'
 
 /**
  * Sessions and failed sign-ins. Both expire by themselves (`expireIn`): a session at its end,
@@ -31,7 +31,7 @@ export class KvOwnerRepo implements OwnerRepo {
     const ended = live.filter((e, i) => e.value <= now || i <= live.length - MAX_SESSIONS)
     for (const { key } of ended) await kvDelete(this.#kv, key)
     await transact(async () => {
-      await this.#kv.set(session(id), expiresAt, { expireIn: Math.max(1, expiresAt - now) })
+      await this.#kv.set(session(id), expiresAt, expiresIn(expiresAt - now))
     })
   }
 
@@ -54,7 +54,7 @@ export class KvOwnerRepo implements OwnerRepo {
       const committed = await this.#kv
         .atomic()
         .check(entry)
-        .set(failuresOf(client), withFailure(failures, now), { expireIn: SIGN_IN_WINDOW_MS })
+        .set(failuresOf(client), withFailure(failures, now), expiresIn(SIGN_IN_WINDOW_MS))
         .commit()
       return committed.ok ? 0 : CONFLICT
     })

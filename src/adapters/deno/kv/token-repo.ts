@@ -6,7 +6,7 @@
 import type { ConnectionHistoryEntry } from '../../../core/connection/history.ts'
 import type { TokenRepo } from '../../../core/connection/repo.ts'
 import { CONNECTION, LEASE } from './keys.ts'
-import { CONFLICT, kvSet, transact } from './transact.ts'
+import { CONFLICT, expiresIn, kvSet, transact } from './transact.ts'
 
 interface Lease {
   holder: string
@@ -45,7 +45,7 @@ export class KvTokenRepo implements TokenRepo {
       const committed = await this.#kv
         .atomic()
         .check(entry)
-        .set(LEASE, { holder, until: now + ttlMs } satisfies Lease, { expireIn: ttlMs })
+        .set(LEASE, { holder, until: now + ttlMs } satisfies Lease, expiresIn(ttlMs))
         .commit()
       return committed.ok ? true : CONFLICT
     })

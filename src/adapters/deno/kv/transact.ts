@@ -80,3 +80,13 @@ export async function collect<T>(iter: Deno.KvListIterator<T>): Promise<Deno.KvE
   for await (const entry of iter) out.push(entry)
   return out
 }
+
+/**
+ * The `expireIn` option of a write that should lapse `ms` from now. Deno KV takes a whole,
+ * positive number of milliseconds and throws on anything else, and the times it is computed from
+ * need not be whole: a client's budget refills every 60,000 / SUBMIT_RATE_LIMIT_PER_MINUTE ms
+ * (1,333.3… at 45). Rounded up, so an entry never lapses before the moment it stands for.
+ */
+export function expiresIn(ms: number): { expireIn: number } {
+  return { expireIn: Math.max(1, Math.ceil(ms)) }
+}

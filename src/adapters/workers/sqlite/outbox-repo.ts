@@ -20,6 +20,7 @@ import type {
   OutboxItem,
   OutboxRepo,
   RecentSubmission,
+  Revival,
 } from '../../../core/outbox/repo.ts'
 import {
   backlogAlarm,
@@ -221,12 +222,16 @@ export class SqlOutboxRepo implements OutboxRepo {
     writeTally(this.#sql, tally)
   }
 
-  async revive(id: number | 'all', now: number): Promise<number> {
-    const ids =
+  /** Synchronous, like `enqueue`: nothing else runs between the count and the updates. */
+  async revive(id: number | 'all', now: number, maxBacklog: number): Promise<Revival> {
+    const dead = (
       id === 'all'
-        ? this.#rows<{ id: number }>(`SELECT id FROM outbox WHERE status = 'dead'`).map((r) => r.id)
-        : [id]
-    return ids.filter((one) => this.#update(one, (r) => revived(r, now))).length
+        ? this.#rows<{ id: number }>(`SELECT id FROM outbox WHERE status = 'dead' ORDER BY id`)
+        : this.#rows<{ id: number }>(`SELECT id FROM outbox WHERE status = 'dead' AND id = ?`, id)
+    ).map((r) => r.id)
+    const room = Math.max(0, maxBacklog - this.#counts().pending)
+    const back = dead.slice(0, room).filter((one) => this.#update(one, (r) => revived(r, now)))
+    return { revived: back.length, waiting: dead.length - Math.min(room, dead.length) }
   }
 
   async removeDead(id: number): Promise<boolean> {
