@@ -1,6 +1,6 @@
 /**
- * Tokens jose would refuse to make: signed here with WebCrypto directly, so the suites can check
- * the relay refuses them. The old WebCrypto verifier accepted both kinds.
+ * An RS256 token jose refuses to make, signed by a 1024-bit RSA key: signed here with WebCrypto
+ * directly, so the suites can check that the relay refuses it (the old WebCrypto code did not).
  */
 import { base64url, exportJWK, type JWK } from 'jose'
 
@@ -17,7 +17,7 @@ export async function weakRsaKey(kid: string): Promise<{ privateKey: CryptoKey; 
   return { privateKey: pair.privateKey, jwk }
 }
 
-/** A compact RS256 JWS over exactly these header and claims, whatever the key's size. */
+/** A compact RS256 JWS over these header and claims, whatever the key's size. */
 export async function signRs256(
   header: Record<string, unknown>,
   claims: Record<string, unknown>,
