@@ -152,7 +152,7 @@ export function renderMarkdown(r) {
       '',
       '| Artifact | Raw | Gzipped | Budget |',
       '|---|---:|---:|---|',
-      `| Worker bundle (\`wrangler deploy --dry-run\`; wrangler says ${s.bundle.wranglerSays}) | ${kib(s.bundle.raw)} | ${kib(s.bundle.gzip)} | ≤ 64 KiB |`,
+      `| Worker bundle (\`wrangler deploy --dry-run\`; wrangler says ${s.bundle.wranglerSays}) | ${kib(s.bundle.raw)} | ${kib(s.bundle.gzip)} | ≤ 100 KiB |`,
       `| embed.js (${s.embed ? `\`${s.embed.from}\`` : 'not built yet'}) | ${s.embed ? kib(s.embed.raw) : 'not built yet'} | ${s.embed ? kib(s.embed.gzip) : 'not built yet'} | ≤ 2 KiB |`,
       `| Baseline bundle (for scale) | ${kib(s.baseline.raw)} | ${kib(s.baseline.gzip)} | |`,
       '',
@@ -167,7 +167,15 @@ export function renderMarkdown(r) {
     out.push(
       '## 5. Cold start',
       '',
-      `- Miniflare construction → first \`200\` on \`/healthz\` (spawns workerd, loads the bundle, constructs the Durable Object and runs its migrations): relay ${ms(c.relayFirst, 0)} the first time, median ${ms(c.relayMedian, 0)} over ${c.relay.length} starts; baseline ${ms(c.baselineFirst, 0)}.`,
+      `The time from constructing Miniflare to the first \`200\` on \`/healthz\`, for a fresh workerd process each time: spawning workerd, loading and evaluating the bundle, and serving the request; the relay's \`/healthz\` reads its Durable Object, so that includes constructing the object and running its SQLite migrations. On Cloudflare workerd is already running, so much of either figure is local; what the relay adds to it, loading its bundle and starting its object, a first visitor after a deploy waits for too. ${c.starts} starts of each worker (after one unmeasured start of each), relay and baseline alternating, and which goes first alternating too, so that a noisy neighbour hits both alike; the budget is the ratio of the medians.`,
+      '',
+      '| Worker | median | min | max |',
+      '|---|---:|---:|---:|',
+      `| baseline | ${ms(c.baselineMedian, 0)} | ${ms(Math.min(...c.baseline), 0)} | ${ms(Math.max(...c.baseline), 0)} |`,
+      `| relay | ${ms(c.relayMedian, 0)} | ${ms(Math.min(...c.relay), 0)} | ${ms(Math.max(...c.relay), 0)} |`,
+      '',
+      `- Relay vs baseline: **${round(c.ratio, 2)}×** (budget ≤ 1.3×). Most of either figure is Miniflare and workerd starting, the same for both; the difference is the relay's bigger bundle and its Durable Object.${c.cpu?.relay != null ? ` workerd's own CPU time up to that answer (median, 10 ms resolution), which a noisy neighbour disturbs far less: relay ${ms(c.cpu.relay, 0)}, baseline ${ms(c.cpu.baseline, 0)}.` : ''}`,
+      "- The bundle is handed to Miniflare as the one ES module it is, as wrangler uploads it. Given `modules: true` instead, Miniflare parses the script with acorn in Node on every start to look for imports, longer for a bigger bundle, in no deployment: measured that way the relay's ratio was about 1.4×, with or without jose.",
       `- Top-level work: the first \`import()\` of the built bundle in a fresh Node ${m.node} process (V8 parse + module evaluation; median of 5 processes): relay ${imp(c.imports.relay)}, baseline ${imp(c.imports.baseline)}, an empty module ${imp(c.imports.empty)}; so the relay's own parse and top-level work is about ${ms((c.imports.relay?.ms ?? Number.NaN) - (c.imports.empty?.ms ?? Number.NaN))}. workerd freezes its clock while a script evaluates, so this is measured in Node's V8 instead.`,
       ''
     )

@@ -6,25 +6,35 @@
  */
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose'
+import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose'
 import { HttpResponse, http } from 'msw'
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import worker from '../../src/worker.ts'
 import { clock, server } from '../support/edge.ts'
+import { signRs256, weakRsaKey } from '../support/forged-jwt.ts'
 import { ORIGIN } from '../support/helpers.ts'
 
 const TEAM = 'test-team.cloudflareaccess.com'
 const ISSUER = `https://${TEAM}`
 const AUD = '9f0a8e6c1b2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f'
 const KID = 'http-access-key'
+const WEAK_KID = 'http-access-key-1024'
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>
 let signing: KeyPair
+/** A 1024-bit key the team's set publishes beside the real one. */
+let weak: Awaited<ReturnType<typeof weakRsaKey>>
 let jwks: { keys: JWK[] }
 
 beforeAll(async () => {
   signing = await generateKeyPair('RS256', { extractable: true })
-  jwks = { keys: [{ ...(await exportJWK(signing.publicKey)), kid: KID, alg: 'RS256', use: 'sig' }] }
+  weak = await weakRsaKey(WEAK_KID)
+  jwks = {
+    keys: [
+      { ...(await exportJWK(signing.publicKey)), kid: KID, alg: 'RS256', use: 'sig' },
+      weak.jwk,
+    ],
+  }
 })
 
 beforeEach(() => {
@@ -93,6 +103,31 @@ describe('Cloudflare Access as the owner', () => {
       const authorize = await call('/oauth/authorize', await viaAccess(jwt))
       expect(authorize.status).toBe(401)
       expect(authorize.headers.get('location')).toBeNull()
+    }
+  })
+
+  it('an assertion signed with a 1024-bit RSA key of the set is 401', async () => {
+    const at = Math.floor(clock.now() / 1000)
+    const claims = { email: 'owner@example.com', iss: ISSUER, aud: [AUD], iat: at, exp: at + 600 }
+    const jwt = await signRs256({ alg: 'RS256', kid: WEAK_KID }, claims, weak.privateKey)
+    for (const path of ['/admin/status', '/oauth/authorize']) {
+      const res = await call(path, await viaAccess(jwt))
+      expect(res.status, path).toBe(401)
+      expect(res.headers.get('location')).toBeNull()
+    }
+  })
+
+  it('an assertion whose iat is not a number is 401', async () => {
+    const at = Math.floor(clock.now() / 1000)
+    for (const iat of [String(at), 'now']) {
+      const jwt = await new SignJWT({ email: 'owner@example.com', iat } as unknown as JWTPayload)
+        .setProtectedHeader({ alg: 'RS256', kid: KID })
+        .setIssuer(ISSUER)
+        .setAudience([AUD])
+        .setExpirationTime(at + 600)
+        .sign(signing.privateKey)
+      expect((await call('/admin/status', await viaAccess(jwt))).status, iat).toBe(401)
+      expect((await call('/oauth/authorize', await viaAccess(jwt))).status, iat).toBe(401)
     }
   })
 

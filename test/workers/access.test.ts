@@ -12,25 +12,30 @@ import {
   createAccessVerifier,
 } from '../../src/core/owner/cloudflare-access.ts'
 import { server } from '../support/edge.ts'
+import { signRs256, weakRsaKey } from '../support/forged-jwt.ts'
 
 const TEAM = 'test-team.cloudflareaccess.com'
 const ISSUER = `https://${TEAM}`
 const CERTS = `${ISSUER}/cdn-cgi/access/certs`
 const AUD = '4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2'
 const KID = 'access-key-1'
+const WEAK_KID = 'access-key-1024'
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>
 let signing: KeyPair
 /** A second pair whose public half is never published. */
 let stranger: KeyPair
+/** A 1024-bit key, published in the team's set beside the real one. */
+let weak: Awaited<ReturnType<typeof weakRsaKey>>
 let jwks: { keys: JWK[] }
 let certsCalls = 0
 
 beforeAll(async () => {
   signing = await generateKeyPair('RS256', { extractable: true })
   stranger = await generateKeyPair('RS256', { extractable: true })
+  weak = await weakRsaKey(WEAK_KID)
   const jwk = await exportJWK(signing.publicKey)
-  jwks = { keys: [{ ...jwk, kid: KID, alg: 'RS256', use: 'sig' }] }
+  jwks = { keys: [{ ...jwk, kid: KID, alg: 'RS256', use: 'sig' }, weak.jwk] }
 })
 
 beforeEach(() => {
@@ -166,6 +171,26 @@ describe('createAccessVerifier', () => {
       new TextEncoder().encode(pem),
     ]) {
       expect(await verifier()(await claims().sign(secret))).toBe(false)
+    }
+  })
+
+  it('refuses a token signed with an RSA key under 2048 bits, even one the team publishes', async () => {
+    const at = nowSeconds()
+    const claims = { iss: ISSUER, aud: [AUD], iat: at, nbf: at, exp: at + 600 }
+    expect(
+      await verifier()(await signRs256({ alg: 'RS256', kid: WEAK_KID }, claims, weak.privateKey))
+    ).toBe(false)
+  })
+
+  it('refuses a token whose iat is not a number', async () => {
+    for (const iat of [String(nowSeconds()), 'now', null]) {
+      const jwt = await new SignJWT({ iat } as unknown as JWTPayload)
+        .setProtectedHeader({ alg: 'RS256', kid: KID })
+        .setIssuer(ISSUER)
+        .setAudience([AUD])
+        .setExpirationTime('5m')
+        .sign(signing.privateKey)
+      expect(await verifier()(jwt), String(iat)).toBe(false)
     }
   })
 

@@ -1,7 +1,9 @@
+import { decodeJwt, type JWTPayload, SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
 import { MAX_SESSIONS } from '../../src/core/owner/sign-in-rules.ts'
 import { clock } from '../support/edge.ts'
-import { ADMIN_TOKEN, call, cookieFrom, ORIGIN } from '../support/helpers.ts'
+import { ADMIN_TOKEN, call, cookieFrom, ORIGIN, relay } from '../support/helpers.ts'
+import { OLD_SESSION } from '../support/old-session-cookie.ts'
 // The local entry (npm start's): its sandbox pages are owner pages too, checked here with the rest.
 import '../../src/worker-sandbox.ts'
 
@@ -195,5 +197,43 @@ describe.each(OWNER_ROUTES)('%s %s is owner only', (method, path) => {
   it('lets the owner through to the route', async () => {
     const res = await ownerRequest(method, path, { authorization: `Bearer ${ADMIN_TOKEN}` })
     expect(res.status).not.toBe(401)
+  })
+})
+
+/** The session key as owner.ts derives it, written out here so a change to it fails a test. */
+async function sessionSecret(): Promise<Uint8Array> {
+  const label = new TextEncoder().encode(`ctct-relay session v1\0${ADMIN_TOKEN}`)
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', label))
+}
+
+describe('the session cookie, checked by jose', () => {
+  it('a cookie with the right key and a live session, but an iat that is not a number, is 401', async () => {
+    const genuine = sessionCookie(await login(ADMIN_TOKEN))
+    const { jti } = decodeJwt(genuine.slice(`${SESSION}=`.length))
+    const at = Math.floor(clock.now() / 1000)
+    const cookieWith = async (iat: unknown) =>
+      `${SESSION}=${await new SignJWT({ sub: 'owner', jti, iat, exp: at + 3600 } as JWTPayload)
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(await sessionSecret())}`
+    // The same cookie with a numeric iat is the owner's: only iat differs.
+    expect(
+      (await call('/admin/status', { headers: { cookie: await cookieWith(at) } })).status
+    ).toBe(200)
+    for (const iat of [String(at), 'now']) {
+      const cookie = await cookieWith(iat)
+      expect((await call('/admin/status', { headers: { cookie } })).status, iat).toBe(401)
+      expect((await call('/oauth/authorize', { headers: { cookie } })).status, iat).toBe(401)
+    }
+  })
+
+  it('a cookie minted by the WebCrypto code before jose still signs its owner in', async () => {
+    const { MINTED_AT, ID, COOKIE } = OLD_SESSION
+    clock.set(MINTED_AT + 60_000)
+    await relay().openSession(ID, MINTED_AT + 8 * 3600_000)
+    const cookie = `${SESSION}=${COOKIE}`
+    expect((await call('/admin/status', { headers: { cookie } })).status).toBe(200)
+    expect(await (await call('/admin', { headers: { cookie } })).text()).toContain(
+      '/oauth/authorize'
+    )
   })
 })

@@ -12,8 +12,8 @@
  */
 import * as v from 'valibot'
 import type { Config } from '../app/config.ts'
+import { readClaims } from '../lib/jwt.ts'
 import { fetchWithin } from '../lib/timeout.ts'
-import { readClaims } from '../owner/jwt.ts'
 import type { SignupFormBody } from '../signup/validate-signup.ts'
 import type { FieldType } from './field-types.ts'
 

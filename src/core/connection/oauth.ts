@@ -5,19 +5,20 @@
  * starting browser, verifiers, the authorize URL, and when to refresh. The token endpoint's
  * requests and answers are in cc/client.ts.
  */
+
+import { base64url } from 'jose'
 import type { Config } from '../app/config.ts'
-import { base64urlEncode } from '../owner/jwt.ts'
 
 const encoder = new TextEncoder()
 
 /** A random, URL-safe string with `bytes` bytes of entropy (43 characters for 32 bytes). */
 export function randomToken(bytes = 32): string {
-  return base64urlEncode(crypto.getRandomValues(new Uint8Array(bytes)))
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)))
 }
 
 /** RFC 7636 S256: the challenge is base64url(SHA-256(verifier)). */
 export async function pkceChallenge(verifier: string): Promise<string> {
-  return base64urlEncode(
+  return base64url.encode(
     new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(verifier)))
   )
 }

@@ -5,7 +5,7 @@
  * a `Cf-Access-Jwt-Assertion` header (RS256, keys at `https://<team>/cdn-cgi/access/certs`).
  * A valid assertion for this application's audience counts as the owner.
  *
- * Runtime-agnostic: web-standard APIs only (the JWS checks are jwt.ts). The key set is fetched
+ * Runtime-agnostic: web-standard APIs and jose (through jwt.ts). The key set is fetched
  * on first use and cached per team: refetched when it is 10 minutes old, and when a token names
  * a key id it does not know, at most every 30 s, so a rotation of Access's keys needs no restart
  * and a flood of made-up key ids costs one fetch per 30 s.
@@ -14,9 +14,9 @@
  * const verify = createAccessVerifier({ teamDomain: 'myteam.cloudflareaccess.com', aud })
  * const isOwner = await verify(request.headers.get(ACCESS_JWT_HEADER) ?? '')
  */
-
+import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from 'jose'
+import { verifyRs256 } from '../lib/jwt.ts'
 import { fetchWithin } from '../lib/timeout.ts'
-import { claimsHold, headerIs, parseJws, RS256, rs256Signed } from './jwt.ts'
 
 /** The header Access adds to every request it forwards to the origin. */
 export const ACCESS_JWT_HEADER = 'cf-access-jwt-assertion'
@@ -58,11 +58,17 @@ const KEYS_MAX_AGE_MS = 10 * 60_000
 const KEYS_COOLDOWN_MS = 30_000
 const KEYS_TIMEOUT_MS = 5_000
 
-/** One team's signing keys, by key id, as its certs endpoint last published them. */
+/**
+ * One team's signing keys, as its certs endpoint last published them. Not jose's
+ * createRemoteJWKSet: its cache runs on Date.now() (the injected clock could not drive it), a
+ * failed refetch of a stale set refuses every token instead of keeping the keys it had, a failure
+ * starts no cooldown, and on Workers it starts one fetch per request instead of sharing one.
+ */
 class AccessKeySet {
   readonly #url: string
   readonly #fetch: typeof fetch
-  #keys = new Map<string, CryptoKey>()
+  #kids = new Set<string>()
+  #keys: JWTVerifyGetKey | null = null
   #fetchedAt = Number.NEGATIVE_INFINITY
   #fetching: Promise<void> | null = null
 
@@ -71,9 +77,10 @@ class AccessKeySet {
     this.#fetch = fetchImpl
   }
 
-  async key(kid: string, now: number): Promise<CryptoKey | undefined> {
+  /** The keys to verify a token naming `kid` with, fetched first when due. */
+  async keys(kid: string, now: number): Promise<JWTVerifyGetKey | null> {
     const age = now - this.#fetchedAt
-    const due = age >= KEYS_MAX_AGE_MS || (!this.#keys.has(kid) && age >= KEYS_COOLDOWN_MS)
+    const due = age >= KEYS_MAX_AGE_MS || (!this.#kids.has(kid) && age >= KEYS_COOLDOWN_MS)
     if (due && !this.#fetching) {
       // Its time counts even when it fails: that is the cooldown.
       this.#fetching = this.#refresh(now).finally(() => {
@@ -82,7 +89,7 @@ class AccessKeySet {
     }
     // A request that arrives during a fetch waits for it, as the one that started it does.
     if (this.#fetching) await this.#fetching
-    return this.#keys.get(kid)
+    return this.#keys
   }
 
   async #refresh(now: number): Promise<void> {
@@ -91,32 +98,23 @@ class AccessKeySet {
       const res = await fetchWithin(KEYS_TIMEOUT_MS, (signal) => this.#fetch(this.#url, { signal }))
       if (!res.ok) return
       const body = (await res.json()) as { keys?: unknown }
-      const keys = new Map<string, CryptoKey>()
-      for (const jwk of Array.isArray(body.keys) ? body.keys : []) {
-        const key = await rsaVerifyKey(jwk)
-        if (key) keys.set(key.kid, key.key)
-      }
+      const keys = (Array.isArray(body.keys) ? body.keys : []).filter(isRsaKeyWithId)
       // An answer without a usable key leaves the ones we had: Access never publishes none.
-      if (keys.size > 0) this.#keys = keys
+      if (keys.length === 0) return
+      // jose picks the key by kid, `alg` and `use`, and imports it on first use.
+      this.#keys = createLocalJWKSet({ keys })
+      this.#kids = new Set(keys.map((key) => key.kid))
     } catch {
       // Unreachable or not JSON: keep what we had, try again after the cooldown.
     }
   }
 }
 
-/** An RSA signing key of the set (kid, `alg` RS256 or unset, `use` sig or unset), imported. */
-async function rsaVerifyKey(jwk: unknown): Promise<{ kid: string; key: CryptoKey } | null> {
-  if (jwk === null || typeof jwk !== 'object') return null
-  const { kty, kid, alg, use, n, e } = jwk as Record<string, unknown>
-  if (kty !== 'RSA' || typeof kid !== 'string' || typeof n !== 'string' || typeof e !== 'string')
-    return null
-  if ((alg !== undefined && alg !== 'RS256') || (use !== undefined && use !== 'sig')) return null
-  try {
-    const key = await crypto.subtle.importKey('jwk', { kty, n, e }, RS256, false, ['verify'])
-    return { kid, key }
-  } catch {
-    return null
-  }
+/** Tokens name their key by kid, so a key without one could never be used. */
+function isRsaKeyWithId(jwk: unknown): jwk is JWK & { kid: string } {
+  if (jwk === null || typeof jwk !== 'object') return false
+  const { kty, kid } = jwk as Record<string, unknown>
+  return kty === 'RSA' && typeof kid === 'string'
 }
 
 /** Key sets by team origin, per fetch implementation: one per isolate, shared by every request. */
@@ -155,12 +153,14 @@ export function createAccessVerifier(
   const now = options.now ?? Date.now
   return async function verifyAccessJwt(jwt: string): Promise<boolean> {
     if (typeof jwt !== 'string' || jwt.length === 0 || jwt.length > MAX_JWT_LENGTH) return false
-    const jws = parseJws(jwt)
-    // RS256 only: anything else (HS256, none, …) is refused before any key is looked up.
-    if (!jws || !headerIs(jws, 'RS256') || typeof jws.header.kid !== 'string') return false
     const at = now()
-    if (!claimsHold(jws.claims, { now: at, issuer, audience })) return false
-    const key = await keys.key(jws.header.kid, at)
-    return key !== undefined && (await rs256Signed(jws, key))
+    // Called by jose once the header says RS256; the key it returns must be 2048 bits or more.
+    const key: JWTVerifyGetKey = async (header, token) => {
+      if (typeof header.kid !== 'string') throw new Error('no kid')
+      const set = await keys.keys(header.kid, at)
+      if (!set) throw new Error('no key set')
+      return set(header, token)
+    }
+    return (await verifyRs256(jwt, key, { now: at, issuer, audience })) !== null
   }
 }

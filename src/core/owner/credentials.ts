@@ -9,7 +9,7 @@ import type { Context } from 'hono'
 import { setCookie } from 'hono/cookie'
 import { timingSafeEqual } from 'hono/utils/buffer'
 import type { CookieOptions } from 'hono/utils/cookie'
-import { hs256Key, signHs256, verifyHs256 } from './jwt.ts'
+import { signHs256, verifyHs256 } from '../lib/jwt.ts'
 
 /**
  * Sent as `__Host-…` (`prefix: 'host'`): Secure, Path=/ and no Domain, so no sibling subdomain can
@@ -20,12 +20,16 @@ export const SESSION_TTL_SECONDS = 8 * 3600
 
 const encoder = new TextEncoder()
 
-async function sessionKey(adminToken: string): Promise<CryptoKey> {
+/**
+ * The HS256 secret, derived from ADMIN_TOKEN. Any other derivation would sign every owner out
+ * of every deployment that updates.
+ */
+async function sessionKey(adminToken: string): Promise<Uint8Array> {
   const digest = await crypto.subtle.digest(
     'SHA-256',
     encoder.encode(`ctct-relay session v1\0${adminToken}`)
   )
-  return hs256Key(new Uint8Array(digest))
+  return new Uint8Array(digest)
 }
 
 /** Constant time: both sides are hashed before comparing, so length leaks nothing either. */
