@@ -3,7 +3,9 @@
  * Connect, and the load generators. Shared by bench/run.mjs and bench/profile.mjs.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -179,6 +181,99 @@ export async function startWorker(options) {
   const coldMs = performance.now() - started
   const fresh = [...workerdPids()].filter((pid) => !before.has(pid))
   return { mf, url, tail, readyMs, coldMs, pid: fresh.length === 1 ? fresh[0] : null }
+}
+
+/** The workerd binary Miniflare runs (the `workerd` package Miniflare depends on). */
+const workerdBinary = createRequire(createRequire(import.meta.url).resolve('miniflare'))(
+  'workerd'
+).default
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** A capnp text literal: JSON's escapes (\", \\, \n, \uXXXX) are capnp's too. */
+const capnpText = (value) => JSON.stringify(String(value))
+
+/**
+ * One cold start of workerd itself: a fresh process spawned with a config file that embeds the
+ * worker's bundle from disk, as `workerd serve` runs in production, timed from the spawn to the
+ * first 200 on /healthz. Not through Miniflare: its Node-side config encoder copies its buffer
+ * each time it grows, about 0.3 ms per KiB of script on the bench machine, so through it the
+ * figure was mostly the bundle's bytes passing through Node, which no deployment pays.
+ * `durableObject`: the class the `RELAY` binding names, SQLite-backed, on a fresh disk.
+ */
+export async function workerdColdStart({
+  dir,
+  bundle,
+  bindings,
+  durableObject,
+  compat,
+  path = '/healthz',
+}) {
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(join(dir, 'do'), { recursive: true })
+  writeFileSync(join(dir, 'worker.js'), bundle)
+  const port = await freePort()
+  const text = Object.entries(bindings).map(
+    ([name, value]) => `(name = ${capnpText(name)}, text = ${capnpText(value)})`
+  )
+  if (durableObject)
+    text.push(`(name = "RELAY", durableObjectNamespace = ${capnpText(durableObject)})`)
+  const objects = durableObject
+    ? `durableObjectNamespaces = [(className = ${capnpText(durableObject)}, uniqueKey = "bench", enableSql = true)],
+  durableObjectStorage = (localDisk = "do-disk"),`
+    : ''
+  writeFileSync(
+    join(dir, 'config.capnp'),
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    (name = "do-disk", disk = (path = ${capnpText(join(dir, 'do'))}, writable = true)),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const worker :Workerd.Worker = (
+  modules = [(name = "worker.js", esModule = embed "worker.js")],
+  compatibilityDate = ${capnpText(compat.date)},
+  compatibilityFlags = [${(compat.compatibilityFlags ?? []).map(capnpText).join(', ')}],
+  bindings = [${text.join(', ')}],
+  ${objects}
+);
+`
+  )
+  const started = performance.now()
+  const child = spawn(workerdBinary, ['serve', join(dir, 'config.capnp')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
+  })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  try {
+    const deadline = started + 20_000
+    for (;;) {
+      const res = await request(`http://127.0.0.1:${port}${path}`).catch(() => null)
+      if (res?.status === 200) break
+      if (child.exitCode !== null || performance.now() > deadline)
+        throw new Error(`workerd: no 200 from /healthz (${res?.status ?? 'refused'}) ${stderr}`)
+      await sleep(2)
+    }
+    return { wall: performance.now() - started, cpu: cpuMs(child.pid) }
+  } finally {
+    child.kill('SIGKILL')
+    await exited
+    rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 /** Our workerd children, from /proc (Linux); empty elsewhere. */
