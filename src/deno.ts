@@ -1,13 +1,9 @@
 /**
  * @module deno
- * The Deno entry: `deno serve src/deno.ts` (see docs/deno.md). The same routes, configuration
- * names and guarantees as the Workers entry, with Deno's primitives instead of a Durable Object:
- * Deno KV for the token set, OAuth states and outbox, Deno.cron for the watchdog, and a KV queue
- * for wake-ups. The port is `deno serve --port` (npm run start:deno maps PORT onto it); Deno
- * Deploy picks its own.
- *
- * DENO_KV_PATH names the local KV file; unset, Deno.openKv() uses its default (on Deno Deploy,
- * the KV database attached to the app, shared by all of its instances).
+ * The Deno entry: `deno serve src/deno.ts` (docs/deno.md). Same routes, settings and guarantees
+ * as on Workers, with Deno KV instead of a Durable Object, Deno.cron as the watchdog and a KV queue
+ * for wake-ups. DENO_KV_PATH names a local KV file; unset, Deno.openKv() uses its default (on Deno
+ * Deploy, the app's shared KV).
  */
 
 import { migrate } from './adapters/deno/kv/migrations.ts'

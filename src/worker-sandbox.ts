@@ -1,8 +1,8 @@
 /**
  * @module worker-sandbox
- * The local Workers entry: src/worker.ts plus the built-in sandbox (src/core/sandbox-kit.ts).
- * `npm start` and the sandbox tests run this one; `wrangler deploy` bundles src/worker.ts, which
- * refuses CTCT_SANDBOX (403 sandbox_forbidden) because it has no sandbox to run.
+ * The local Workers entry: src/worker.ts plus the built-in sandbox (src/sandbox/kit.ts), for
+ * `npm start` and the sandbox tests. `wrangler deploy` bundles src/worker.ts, which answers
+ * CTCT_SANDBOX with 403 `sandbox_forbidden`.
  */
 
 import { devSandbox } from './adapters/workers/dev-sandbox.ts'

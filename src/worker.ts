@@ -1,7 +1,7 @@
 /**
  * @module worker
- * The Cloudflare Workers entry: the `Relay` Durable Object (the single writer of the token set)
- * and `export default { fetch, scheduled }`. Everything else lives in the runtime-agnostic core.
+ * The Cloudflare Workers entry: the `Relay` Durable Object (the single writer) and
+ * `export default { fetch, scheduled }`. Everything else is in the runtime-agnostic core.
  */
 import { DurableObject } from 'cloudflare:workers'
 import { analyticsSink } from './adapters/workers/analytics.ts'

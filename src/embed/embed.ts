@@ -1,17 +1,10 @@
 /**
  * @module embed/embed
- * `GET /embed.js`: progressive enhancement for `<form data-ctct-relay>`. Without it the form
- * posts and the browser follows the 303; with it the form submits with fetch in JSON mode and
- * shows the outcome in place. No dependencies, no inline styles (so a strict CSP works), and
- * small: the budget is 2 KB gzipped (checked by `npm run bench` and test/dashboard.test.ts).
- *
- * What it shows is the form's, in the form's language (visitor-text.ts): the relay's answer
- * carries its `message`; the texts needed before or without an answer come from the snippet's
- * `data-ctct-sending` and `data-ctct-network`. A site's own `data-ctct-success` wins over the
- * answer's message. English is the fallback for hand-written forms.
- *
- * Kept as a string so every runtime serves the same bytes without a build step; it is plain
- * ES2017 that every current browser runs. test/browser/ exercises it in Chromium.
+ * `GET /embed.js`: progressive enhancement for `<form data-ctct-relay>`: submits with fetch in JSON
+ * mode and shows the outcome in place, in the form's language; without it the form still posts.
+ * No dependencies and no inline styles (strict CSP works); size budget 2 KB gzipped (npm run
+ * bench). Kept as a string of plain ES2017 so every runtime serves the same bytes without a build
+ * step.
  */
 export const EMBED_JS = `(function () {
   'use strict'

@@ -1,10 +1,8 @@
 /**
  * @module sandbox/kit
- * The built-in sandbox as one optional dependency: the model of Constant Contact that answers
- * the relay's CC traffic in-process (src/sandbox/model.ts), and its pages at /__sandbox
- * (src/sandbox/routes.tsx). The app and the service import only its type. The local entries carry
- * it (src/worker-sandbox.ts for `npm start` and the tests, src/deno.ts); the deployed Workers
- * bundle (src/worker.ts) does not, so it ships no stand-in for Constant Contact at all.
+ * `sandboxKit`: the built-in sandbox bundled as one optional dependency: the model of Constant
+ * Contact (model.ts) and its pages at /__sandbox (routes.tsx). Only the local entries import it,
+ * so the deployed Workers bundle contains no stand-in for CC.
  */
 import type { Hono } from 'hono/tiny'
 import type { AppEnv } from '../core/app/app-env.ts'

@@ -1,25 +1,12 @@
 /**
  * @module sandbox/model
- * A model of Constant Contact: the one stand-in for CC in this project. It serves
- * - `npm start` without credentials (the sandbox: CTCT_SANDBOX=1 on a loopback host only, see
- *   app.ts; its traffic is addressed to SANDBOX_ORIGIN, a `.invalid` name that never resolves),
- * - the workerd tests (through MSW), the Deno tests (as the injected `fetch`) and the benchmarks
- *   (behind a small node:http adapter, bench/fake-cc.mjs).
- *
- * It routes by path, whatever the host: `…/authorize`, `…/token`, and `…/v3/<API path>`.
- * Behaviour mirrors CC where it matters to the relay (docs/constant-contact.md):
- * - 5-minute single-use codes, bound to redirect_uri, client_id and the PKCE challenge; client
- *   authentication by PKCE verifier or HTTP Basic;
- * - JWT access tokens with `exp`; rotating single-use refresh tokens, where reusing a rotated
- *   token revokes the whole family (a token of a family it never saw, after a restart, is adopted);
- * - `sign_up_form` as an upsert keyed on the email address, with CC's field limits and list checks,
- *   and custom field values held to their type's documented format (see `typeProblem`);
- * - 4 requests per second per app (429 `throttled`) and a daily quota (429 `quota_exceeded`),
- *   counted on arrival; lists and custom fields paged through `_links.next.href`.
- *
- * Test knobs (public fields) script faults, latency, limits and lifetimes; every request is logged.
- * Codes and tokens are self-verifying JWTs, so the consent page (served by any isolate) and the
- * token endpoint (answered where the relay's traffic leaves) need not share memory.
+ * A model of Constant Contact, the project's only stand-in for CC: used by `npm start` without
+ * credentials (loopback only; traffic goes to SANDBOX_ORIGIN, a `.invalid` host), the workerd and
+ * Deno tests, and the benchmarks. It mirrors CC where the relay depends on it
+ * (docs/constant-contact.md): single-use PKCE-bound codes, rotating refresh tokens (reuse revokes
+ * the family), sign_up_form as an upsert with CC's limits, 4 requests/s and a daily quota counted
+ * on arrival. Codes and tokens are self-verifying JWTs, so isolates need not share memory. Tests
+ * script faults, latency and limits through its public fields.
  */
 import { decodeJwt, jwtVerify, SignJWT } from 'jose'
 import { SANDBOX_ORIGIN } from '../core/app/config.ts'

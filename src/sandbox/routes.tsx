@@ -1,10 +1,8 @@
 /**
  * @module sandbox/routes
- * The sandbox's pages, mounted at /__sandbox (CTCT_SANDBOX=1, and only on a loopback host: the
- * app's config check refuses the sandbox anywhere else). `/authorize` stands in for Constant
- * Contact's consent page; `/` and `/lists/…` let the owner delete and restore the stand-in's
- * lists. Without the sandbox every route here is 404 `not_found` (after the owner check, where
- * there is one).
+ * The sandbox's pages at /__sandbox (CTCT_SANDBOX=1, loopback host only): `/authorize` stands in
+ * for Constant Contact's consent page, `/` and `/lists/…` delete and restore the stand-in's lists.
+ * Without the sandbox every route is 404 `not_found` (after the owner check, where there is one).
  */
 import type { MiddlewareHandler } from 'hono'
 import { csrf } from 'hono/csrf'

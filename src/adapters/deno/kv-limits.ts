@@ -1,16 +1,9 @@
 /**
  * @module adapters/deno/kv-limits
- * The limits that several Deno instances sharing one KV (as on Deno Deploy) must enforce
- * together, as atomic KV operations: the send gate (the pacing to Constant Contact and the daily
- * quota, core/send-gate.ts) and the per-client limit (core/client-limiter.ts). On Workers the one
- * Durable Object keeps both in memory; here memory is per instance, so it would multiply them.
- *
- * Keys (documented in docs/deno.md):
- *   ['send_slot', n]            { holder, until } for n < CC_RATE_PER_SECOND: held by `holder`
- *                               until its answer (a lease ending at `until`), or resting until
- *                               `until` after it (holder null)
- *   ['daily_stats', day, 'cc_requests']   the day's requests to CC, counted as a slot is taken
- *   ['client_limit', key]       when that network's sign-up budget is full again (expires then)
+ * The limits that all Deno instances sharing one KV enforce together, as atomic KV commits: the
+ * pacing to Constant Contact with the daily quota (`KvSendGate`) and the per-client sign-up limit
+ * (`KvClientLimiter`). On Workers the one Durable Object keeps both in memory; here each
+ * instance's memory would multiply them. Keys and reasoning: docs/deno.md.
  */
 
 import type { Config } from '../../core/app/config.ts'

@@ -1,15 +1,9 @@
 /**
  * @module adapters/deno/relay
- * Wires the runtime-agnostic core for Deno: RelayService over Deno KV, the app, wake-ups and the
- * client IP. src/deno.ts is this plus the process-wide parts (Deno.openKv, Deno.cron, the queue
- * listener); the tests build the same thing over an in-memory or temporary KV.
- *
- * On Workers the Durable Object is the one place state lives. Here every instance (isolate,
- * process, Deno Deploy region) runs its own service over the shared KV, and what must happen once
- * is made to happen once by the KV itself: atomic commits for the outbox and OAuth states, the
- * refresh lease for the token endpoint (see kv/token-repo.ts and core/connection/connection.ts),
- * and the limits all instances share: the pacing to CC, the daily quota and the per-client limit
- * (kv-limits.ts).
+ * Wires the core for Deno: RelayService over Deno KV, the app, wake-ups and the client IP.
+ * src/deno.ts adds the process-wide parts (Deno.openKv, Deno.cron, the queue listener).
+ * Every instance runs its own service over the shared KV, so what must happen once is enforced by
+ * KV: atomic commits, the refresh lease (`refreshLease`) and kv-limits.ts. See docs/deno.md.
  */
 import { createApp, hostIsLoopback } from '../../core/app/app.ts'
 import { configFrom } from '../../core/app/config.ts'

@@ -1,8 +1,8 @@
 /**
  * @module adapters/workers/clock
- * The clock of this isolate's worker and its Relay object: the system clock, always, in a
- * deployment. The workerd tests swap `workerClock.current` for a virtual clock (they run in the
- * same isolate); nothing a request carries can reach module scope.
+ * The clock of this isolate's Worker and its Durable Object: always the system clock when
+ * deployed. The workerd tests swap `workerClock.current` for a virtual clock; no request can
+ * change it.
  */
 import { type Clock, systemClock } from '../../core/lib/clock.ts'
 

@@ -1,9 +1,7 @@
 /**
  * @module adapters/workers/dev-sandbox
- * The sandbox of this isolate's worker and its Relay object: none in a deployment. The local
- * entry (src/worker-sandbox.ts) installs it before the first request; src/worker.ts reads it when
- * it builds the app and the object, so the deployed bundle, which never imports the kit, has no
- * sandbox code in it.
+ * The built-in sandbox for this isolate's Worker and Durable Object: none when deployed. Only the
+ * local entry (src/worker-sandbox.ts) sets it, so the deployed bundle contains no sandbox code.
  */
 import type { SandboxKit } from '../../core/app/sandbox-slot.ts'
 

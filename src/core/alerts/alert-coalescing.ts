@@ -1,11 +1,9 @@
 /**
  * @module core/alerts/alert-coalescing
- * Coalesces the owner's alerts: at most one of a kind (an `event`) per 15 minutes. One that comes
- * sooner is held back and counted; the next one of its kind to go out carries the count
- * (`suppressed`), and if none comes, the cron sends the latest held one once the window is over,
- * so a burst that stops is still reported. The records are stored (AlertRepo), so a restart of
- * the Durable Object neither forgets what it held nor lets a burst through again; on Deno the
- * instances share them. The rule itself is store-rules.ts `coalesce` / `releaseHeld`.
+ * At most one alert of a kind per 15 minutes. A later one is held back and counted; the next one
+ * sent carries the count (`suppressed`); if none comes, the cron sends the latest held one when
+ * the window ends. The records are stored, so a restart neither forgets them nor lets a burst
+ * through again.
  */
 
 import type { Clock } from '../lib/clock.ts'

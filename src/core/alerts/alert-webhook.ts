@@ -1,8 +1,7 @@
 /**
  * @module core/alerts/alert-webhook
- * The owner's webhook (ALERT_WEBHOOK_URL). One small JSON shape, documented in
- * docs/operations.md: `text` is what Slack shows and `content` is what Discord shows, so the same
- * URL works for either without an adapter. Never carries a token, a secret or an email address.
+ * The owner's alert webhook (ALERT_WEBHOOK_URL). One JSON shape (docs/operations.md) that both
+ * Slack (`text`) and Discord (`content`) read. Never carries a token, a secret or an email address.
  */
 
 export type AlertEvent =

@@ -1,9 +1,7 @@
 /**
  * @module core/alerts/repo
- * Storage of the alerts' coalescing, one record per kind. Implemented by both
- * storage adapters (SQLite in the Durable Object, Deno KV), every method atomic; the rules both
- * apply are pure functions in relay/store-rules.ts, and test/contract/storage-contract.ts holds
- * them to the same behaviour. docs/storage.md documents what is kept.
+ * Storage interface for alert coalescing, one record per kind. Both adapters implement it
+ * atomically; docs/storage.md describes what is kept.
  */
 import type { Alert, AlertEvent } from './alert-webhook.ts'
 

@@ -1,11 +1,9 @@
 /**
  * @module core/app/app
- * The runtime-agnostic HTTP app. `createApp(deps)` closes over its dependencies instead of reading
- * `c.env`, so the same routes run on Workers (backend = Durable Object stub) and Deno (backend =
- * in-process service over KV). It serves the static assets and /healthz itself, runs the config
- * check and the owner pages' error handler, and mounts one sub-app per area (one folder per part of src/core/).
- * Every answer passes through `securityHeaders` (nosniff; the strict CSP on every page; no-store
- * on the owner's paths).
+ * The runtime-agnostic HTTP app. `createApp(deps)` takes its dependencies instead of reading
+ * `c.env`, so the same routes run on Workers and Deno. It serves the static assets and /healthz,
+ * checks the config, handles the owner pages' errors, and mounts one sub-app per src/core/ folder.
+ * Every answer passes through `securityHeaders`.
  *
  * Routes:
  *   GET  /embed.js                the progressive-enhancement script (cacheable, CORS *)
@@ -19,7 +17,7 @@
  *   GET  /admin                   sign-in form, or the owner's dashboard
  *   POST /admin/login             field `token` → session cookie, 303 /admin (401 when wrong;
  *                                 429 once a network has failed ten times in 15 minutes)
- *   POST /admin/logout            ends the session where it is kept, and clears the cookie
+ *   POST /admin/logout            ends the session and clears the cookie
  *   GET  /admin/status            owner only: connection health as JSON
  *   POST /admin/forms/:formId/test  owner only: a test sign-up, answered as a visitor would be
  *   POST /admin/dead-letters/:id/retry   owner only (`all` retries every dead letter)
@@ -35,8 +33,7 @@
  *   connection/oauth-routes.tsx:
  *   GET  /oauth/authorize         owner only: 302 to Constant Contact's consent page
  *   GET  /oauth/callback          state and its browser's cookie checked, code exchange, 303 /admin
- *   src/sandbox/routes.tsx, local entries only (src/sandbox/kit.ts), CTCT_SANDBOX=1 on a loopback host,
- *   else 404:
+ *   src/sandbox/routes.tsx, local entries only, CTCT_SANDBOX=1 on a loopback host, else 404:
  *   GET  /__sandbox/authorize     the stand-in consent page; POST answers it
  *   GET  /__sandbox               owner only: the stand-in's lists
  *   POST /__sandbox/lists/:id/delete|restore  owner only

@@ -1,8 +1,8 @@
 /**
  * @module core/app/config
- * The public configuration contract (README "Configuration"). Every value is validated with
- * valibot the first time a request needs it; a bad or missing value becomes a `config_invalid`
- * error that names the key and never echoes a secret.
+ * The public configuration (README "Configuration"), validated with valibot the first time a
+ * request needs it. A bad or missing value is a `config_invalid` error that names the key and
+ * never echoes a secret.
  */
 import * as v from 'valibot'
 import { FormsSchema } from '../forms/profile.ts'

@@ -1,8 +1,8 @@
 /**
  * @module core/app/errors
- * Every failure the app reports carries a stable machine `code`, and the code fixes its HTTP
- * status. Routes throw; the error handlers (app.ts for the owner's pages, signup/subscribe-routes.tsx for
- * visitors) turn the error into a response, so no route builds an error response by hand.
+ * Every failure carries a stable `code`, and the code fixes the HTTP status. Routes throw; the
+ * error handlers (app.ts for owner pages, signup/subscribe-routes.tsx for visitors) build the
+ * response.
  */
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 

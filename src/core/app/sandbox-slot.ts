@@ -1,8 +1,8 @@
 /**
  * @module core/app/sandbox-slot
- * The shape of the built-in sandbox, as the app and the relay service see it. The sandbox itself
- * (src/sandbox/) implements this and is handed in only by the local entries, so the core names
- * no sandbox module and the deployed bundle carries none.
+ * The interface of the optional built-in sandbox, as the app and the relay service use it. Only
+ * the local entries pass an implementation (src/sandbox/), so the core imports no sandbox code and
+ * the deployed bundle contains none.
  */
 import type { MiddlewareHandler } from 'hono'
 import type { Hono } from 'hono/tiny'

@@ -1,13 +1,11 @@
 /**
  * @module core/app/security-headers
- * What every answer carries, whichever area or error handler produced it (app.ts runs this
- * first, around everything):
- * - `X-Content-Type-Options: nosniff` on everything (/embed.js and the stylesheet included);
- * - on every HTML page that has no policy of its own (the visitors' pages, the callback's and
- *   every error page), the owner pages' headers: the strict CSP with `frame-ancestors 'none'`,
- *   `Referrer-Policy: no-referrer` and the rest of `ownerPageHeaders`;
- * - `Cache-Control: no-store` on the owner's paths (/admin…, /oauth/…, /__sandbox…), pages and
- *   JSON alike, so no browser or proxy keeps a dashboard, a status or a Connect redirect.
+ * Headers on every answer (app.ts applies this around everything):
+ * - `X-Content-Type-Options: nosniff` everywhere;
+ * - on HTML pages without their own policy (visitor, callback and error pages), the owner pages'
+ *   headers (`ownerPageHeaders`): strict CSP, `frame-ancestors 'none'`, `no-referrer`, …;
+ * - `Cache-Control: no-store` on /admin…, /oauth/… and /__sandbox…, so no browser or proxy
+ *   keeps a dashboard, a status or a Connect redirect.
  */
 import { createMiddleware } from 'hono/factory'
 

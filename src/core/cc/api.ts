@@ -1,11 +1,9 @@
 /**
  * @module core/cc/api
- * The one way out to Constant Contact's API. Every call (a sign-up sent inline or from the
- * outbox, the dashboard's list reads) passes the same gates, in this order:
- *   1. a pause (CC answered `throttled`) or a park (the daily quota is spent) in force;
- *   2. the send gate (send-gate.ts): a pacing slot, held until the answer and rested a second
- *      after it, and one request of CC_DAILY_QUOTA (counted per UTC day, the day CC's resets);
- * then it sends with a fresh access token, and on a 401 refreshes once and tries once more.
+ * The only way to call Constant Contact's API, for inline sign-ups, the outbox and the dashboard's
+ * reads. Each call first checks for a pause (CC answered `throttled`) or a hold (the daily quota is
+ * spent), then takes a pacing slot and one request of the daily quota (send-gate.ts),
+ * then sends with a fresh access token; on a 401 it refreshes once and tries once more.
  */
 
 import type { Config } from '../app/config.ts'

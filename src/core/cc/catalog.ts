@@ -1,8 +1,8 @@
 /**
  * @module core/cc/catalog
- * The owner's view of their CC account: lists and custom fields (paginated GETs, validated in
- * cc/client.ts), and a check of every FORMS profile against them, so an unknown list or custom
- * field id is flagged on /admin before a visitor's sign-up is refused for it.
+ * The owner's Constant Contact lists and custom fields (paginated reads), and a check of every
+ * FORMS profile against them, so /admin flags an unknown list or field id before a visitor's
+ * sign-up is refused for it.
  */
 
 import type { Forms } from '../forms/profile.ts'

@@ -1,11 +1,8 @@
 /**
  * @module core/cc/client
- * Every HTTP exchange with Constant Contact, split the oauth4webapi way: `…Request()` builds the
- * request, `process…()` validates the answer (pure, unit-tested in cc-client.test.ts), and one
- * small I/O function, `exchange()`, sends a request and reads its whole answer. What to do with an
- * answer (retry, park, dead-letter, refresh) is policy and lives with the callers.
- *
- * Endpoints (docs/constant-contact.md §1–§10):
+ * Every HTTP exchange with Constant Contact: `…Request()` builds a request, `process…()`
+ * validates the answer (pure), and `exchange()` does the I/O. What to do with an answer (retry,
+ * pause, dead-letter, refresh) is left to the callers. CC's quirks: docs/constant-contact.md.
  *   POST {CC_TOKEN_URL}                    authorization_code and refresh_token grants
  *   POST {CC_API_BASE_URL}/contacts/sign_up_form
  *   GET  {CC_API_BASE_URL}/contact_lists, /contact_custom_fields, /account/summary

@@ -1,28 +1,11 @@
 /**
  * @module core/cc/field-types
- * Constant Contact's custom field types, and the values `sign_up_form` takes for them.
- *
- * What CC documents, and so what is checked here:
- * - The types: string, text_area, date, datetime, number, currency, boolean, single_select,
- *   multi_select [D create_custom_fields:
- *   https://developer.constantcontact.com/api_guide/create_custom_fields.html].
- * - `boolean` "accepts true or false" [D create_custom_fields]. The value is a string in
- *   sign_up_form, so "true" or "false"; a checkbox's default "on" is read as "true".
- * - `number` "accepts a number"; `metadata.allow_negative` "determines if a value can be negative.
- *   By default, this value is false"; `metadata.decimal_places` "the number of decimal places
- *   possible in the value"; `metadata.integer` "whole numbers (integers) without decimal values"
- *   [D create_custom_fields; SW CustomFieldMetadata, v3.0.172]. Written as plain decimal digits
- *   with an optional leading minus and a point (the form of a JSON number); a form in French,
- *   Spanish or German may use a decimal comma, normalised to a point.
- * - `currency`: `decimal_places` and `integer` as for numbers [SW CustomFieldMetadata];
- *   `allow_negative` is documented for `number` only, so the sign is left to CC.
- * - `single_select`, `multi_select`: a contact's choices are set with `choice_ids`
- *   [SW ContactCustomField, used by POST/PUT /contacts], and sign_up_form's custom field object
- *   has only `custom_field_id` and `value` [SW CreateOrUpdateContactCustomField]: sign_up_form
- *   cannot set them. Profiles may not use them (forms.ts), and the dashboard says why.
- * What CC does not document for sign_up_form, and so is sent as text (at most 255 characters,
- * the spec's limit for every value): `string`, `text_area`, and `date`/`datetime`, whose
- * `metadata.display_format` only says how CC's own UI shows a date [SW CustomFieldMetadata].
+ * Constant Contact's custom field types and the values `sign_up_form` accepts for each. Only what
+ * CC documents is checked: `boolean` ("true" or "false"; a checkbox's "on" is true), `number` and
+ * `currency` (plain decimal digits; a decimal comma becomes a point; a currency's sign is left to
+ * CC). `string`, `text_area`, `date` and `datetime` go as text (≤ 255 characters). Select types
+ * cannot be set through sign_up_form, so profiles may not use them.
+ * Sources: docs/constant-contact.md §7.
  */
 import type { Language } from '../signup/visitor-text.ts'
 

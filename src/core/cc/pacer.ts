@@ -1,17 +1,9 @@
 /**
  * @module core/cc/pacer
- * Keeps requests to Constant Contact within CC_RATE_PER_SECOND, as CC counts them: on arrival.
- *
- * We never see a request arrive at CC. We only know when it left (the send) and when its answer
- * came back; the arrival lies somewhere between. So the pacer hands out `perSecond` slots: a slot
- * is held from the send until the answer (or the failure, a timeout included), and rests for one
- * second after that before anyone may take it again. Two requests on one slot therefore arrive at
- * least a second apart, and no 1-second window at CC sees more than `perSecond` arrivals, however
- * late our side runs (an await, a storage read, a busy scheduler between taking a slot and the
- * request leaving only delays the send; it never shortens the rest).
- *
- * Every request to CC's API takes a slot from the one pacer: inline sign-ups, queued ones and the
- * dashboard's reads alike (see cc/api.ts). Pure and synchronous, so taking a slot can never race.
+ * Keeps requests within CC_RATE_PER_SECOND as Constant Contact counts them: on arrival, which we
+ * never see. So each of `perSecond` slots is held from the send until the answer (or failure) and
+ * then rests one second: two requests on one slot arrive at least a second apart, however late our
+ * side runs. Pure and synchronous, so taking a slot cannot race.
  */
 
 /** How long a slot rests after the answer to the request that held it. */

@@ -1,15 +1,10 @@
 /**
  * @module core/cc/send-gate
- * What every request to Constant Contact's API must hold before it leaves (cc/api.ts): a pacing
- * slot, and one request of the day's quota. The rule is the pacer's (pacer.ts): a slot is held
- * from the send until the answer (or the timeout) and rests SLOT_REST_MS after it, so no 1-second
- * window at CC sees more than CC_RATE_PER_SECOND arrivals; and no more than CC_DAILY_QUOTA
- * requests are sent per UTC day.
- *
- * Where the gate lives depends on who sends. On Workers the Durable Object is the only sender,
- * so `MemorySendGate` keeps the slots and the day's count in memory (no write before a send: a
- * write would hold the fetch behind the object's output gate) and stores the count after each
- * answer. On Deno every instance sends, so the gate is shared in KV (src/adapters/deno/kv-limits.ts).
+ * What a request to Constant Contact's API must take before it leaves (cc/api.ts): a pacing slot
+ * (pacer.ts) and one request of CC_DAILY_QUOTA for the UTC day.
+ * On Workers the Durable Object is the only sender, so `MemorySendGate` keeps both in memory and
+ * stores the count only after the answer: a write before the send would hold the fetch behind the
+ * Durable Object's output gate. On Deno the check is shared in KV (adapters/deno/kv-limits.ts).
  */
 
 import type { Config } from '../app/config.ts'

@@ -1,21 +1,14 @@
 /**
  * @module core/connection/connection
- * The token set's owner: connect, refresh, status. It does the I/O (token calls, storage, alerts)
- * and hands every outcome to the state machine in connection/state.ts as an event.
- *
- * Why it looks like this (CC refresh tokens are usually rotating: each works once):
- * - Single flight. Concurrent callers share one in-flight refresh promise, so any number of
- *   requests arriving at expiry make exactly one token-endpoint call. On Workers the Durable
- *   Object hosting this class is the only instance, which makes the promise a global lock; where
- *   several instances share one store (Deno KV), `serializeRefresh` adds a cross-instance lease.
- * - Persist first. The in-flight marker is saved before a refresh request leaves, and the new
- *   pair is saved before anyone is handed the new access token.
- * - Re-check after I/O. `fetch` opens the Durable Object's input gate, so the record is re-read
- *   after it: a reconnect that landed meanwhile (a new `generation`) wins over our result.
- * - A lost answer (network error, timeout, unreadable 2xx) is retried promptly with the same
- *   refresh token; if CC then says invalid_grant, the status says "answer lost mid-rotation"
- *   rather than "revoked", because the two need different fixes.
- * - At most one token-endpoint call per 1.1 s (CC allows 1/s), across refreshes and exchanges.
+ * Owns the token set: connect, refresh, status. Does the I/O and feeds every outcome to state.ts.
+ * CC refresh tokens usually work once, so:
+ * - concurrent callers share one in-flight refresh (on Workers the single Durable Object makes it
+ *   a global lock; on Deno `serializeRefresh` adds a lease across instances);
+ * - the in-flight marker is saved before the request, the new pair before anyone gets it;
+ * - the record is re-read after each fetch (the Durable Object's input gate opens), and a
+ *   reconnect that landed meanwhile wins;
+ * - a lost answer is retried with the same refresh token; token calls are ≥ 1.1 s apart.
+ * See docs/architecture.md, "A refresh".
  */
 import type { Alert, AlertEvent } from '../alerts/alert-webhook.ts'
 import type { Config } from '../app/config.ts'

@@ -1,9 +1,8 @@
 /**
  * @module core/connection/history
- * The connection's recent history, for the dashboard's 30-day timeline: refreshes, failures,
- * connects and disconnects, and any other change of state. connection.ts saves an entry in the
- * same write as the record it describes (`TokenRepo.save`); the stores keep the last
- * HISTORY_KEPT entries for at most 90 days (docs/storage.md, table `connection_history`).
+ * The connection's history for the dashboard's 30-day timeline: refreshes, failures, connects,
+ * disconnects. Each entry is saved in the same write as the record it describes; the stores keep
+ * the last HISTORY_KEPT for at most 90 days (docs/storage.md).
  */
 import type { ConnectionEvent, ConnectionRecord, ConnectionState } from './state.ts'
 

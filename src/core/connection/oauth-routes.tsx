@@ -1,14 +1,10 @@
 /**
  * @module core/connection/oauth-routes
- * The owner's one-time Connect, mounted at /oauth: `/authorize` (owner only) sends the owner to
- * Constant Contact's consent page (or the sandbox's), and `/callback` is where CC sends them back.
- * Errors are the app's onError's, always as a page here: a person is following redirects.
- *
- * The client that starts a Connect must finish it: `/authorize` sets a short-lived `__Host-`
- * cookie bound to the state (oauth.ts `boundState`), and `/callback` refuses a state without it
- * (400 `state_mismatch`) before anything else, so a code swapped in by someone else, with a state
- * of the owner's they saw, never reaches the token endpoint. This holds for a Bearer-started
- * Connect too. PKCE binds the code to the verifier stored with the state, on every flow.
+ * Connect, at /oauth: `/authorize` (owner only) redirects to Constant Contact's consent page (or
+ * the sandbox's), `/callback` receives the code. Errors are always pages here.
+ * Security: `/authorize` sets a short-lived `__Host-` cookie bound to the state, and `/callback`
+ * refuses a state without it (400 `state_mismatch`) first, so a code swapped in by someone who saw
+ * the owner's state never reaches the token endpoint. PKCE binds the code to the stored verifier.
  */
 import type { MiddlewareHandler } from 'hono'
 import { getCookie } from 'hono/cookie'

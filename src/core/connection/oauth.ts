@@ -1,9 +1,8 @@
 /**
  * @module core/connection/oauth
- * The browser half of Constant Contact's OAuth2 Authorization Code flow, always with PKCE (S256,
- * for confidential clients too, as RFC 9700 §2.1.1 recommends): random states bound to the
- * starting browser, verifiers, the authorize URL, and when to refresh. The token endpoint's
- * requests and answers are in cc/client.ts.
+ * The browser side of CC's OAuth2 authorization code flow, always with PKCE (S256, as RFC 9700
+ * §2.1.1 recommends even for confidential clients): states bound to the starting browser,
+ * verifiers, the authorize URL. Token requests are in cc/client.ts.
  */
 
 import { base64url } from 'jose'

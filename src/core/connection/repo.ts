@@ -1,9 +1,7 @@
 /**
  * @module core/connection/repo
- * Storage of the connection: the token record and the OAuth states in flight. Implemented by both
- * storage adapters (SQLite in the Durable Object, Deno KV), every method atomic; the rules both
- * apply are pure functions in relay/store-rules.ts, and test/contract/storage-contract.ts holds
- * them to the same behaviour. docs/storage.md documents what is kept.
+ * Storage interface for the connection: the token record and the OAuth states in flight. Both
+ * adapters implement it atomically; docs/storage.md describes what is kept.
  */
 import type { ConnectionHistoryEntry } from './history.ts'
 

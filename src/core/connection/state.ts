@@ -1,9 +1,8 @@
 /**
  * @module core/connection/state
- * The connection to Constant Contact as an explicit state machine, with no I/O: the record (a
- * union keyed on `state`), the events that change it, and `transition(record, event)`, which
- * returns the next record and the alert the change calls for. connection.ts does the I/O (token
- * calls, storage) and feeds the outcomes in as events; connection-state.test.ts walks the table.
+ * The connection to Constant Contact as a state machine with no I/O: the record (keyed on
+ * `state`), the events, and `transition(record, event)`, which returns the next record and any
+ * alert. connection.ts does the I/O.
  *
  *   not_connected ──consented──► connected ──refresh_failed (transient)──► degraded
  *         ▲                        ▲   │                                    │   │
@@ -12,12 +11,8 @@
  *   (from any state)               └─────────────────────── needs_reauth ◄──┘   │
  *                                  (degraded ──refreshed──► connected) ◄────────┘
  *
- * Two more ways into needs_reauth: CC answers 403 to a sign-up (api_forbidden, from connected
- * or degraded: a scope, a privilege or the app itself is missing, for every sign-up alike), and
- * a consent whose grant lacks contact_data (consented lands in needs_reauth, `missing_scope`).
- *
- * Stored rows keep the flat shape of version 1 (docs/storage.md, table `connection`), so a record
- * written by any version reads back here: `fromStored` and `toStored` convert.
+ * Also into needs_reauth: CC's 403 to a sign-up (account-wide), and a consent without contact_data.
+ * Stored rows keep the flat version-1 shape (docs/storage.md): `fromStored` / `toStored` convert.
  */
 import * as v from 'valibot'
 import type { AlertEvent } from '../alerts/alert-webhook.ts'

@@ -1,8 +1,7 @@
 /**
  * @module core/forms/form-pages
- * The dashboard's forms: how each form says where it comes from (and, when made here, how to
- * edit or delete it), the audit trail of changes, and the form editor. Plain forms and links,
- * no script: the preview is rendered by the server, and Preview updates it without saving.
+ * The dashboard's form pages: each form's source (and edit/delete links for dashboard forms), the
+ * audit trail, and the editor. No script: the server renders the preview.
  */
 import { raw } from 'hono/html'
 import type { Catalog } from '../cc/catalog.ts'

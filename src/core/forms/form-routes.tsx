@@ -1,19 +1,16 @@
 /**
  * @module core/forms/form-routes
- * Forms made in the dashboard (forms.ts), over HTTP.
- *
- * The owner's JSON API, mounted at /admin/api/forms ahead of the dashboard's routes:
+ * HTTP for forms made in the dashboard (forms.ts). Both the JSON API and the editor check a
+ * profile with `checkForm`: the FORMS schema, Turnstile's secret, then the account's lists and
+ * custom fields when they can be read.
  *   GET    /admin/api/forms          200 {"forms":[{"id","source","profile","updated_at"}]}
- *   PUT    /admin/api/forms/:formId  a profile (the FORMS schema) → 201 created, 200 updated
- *                                    {"id","source":"dashboard","profile"}; 400 invalid_input
- *                                    with `fields`; 409 form_managed_by_config
+ *   PUT    /admin/api/forms/:formId  201 created / 200 updated; 400 invalid_input with `fields`;
+ *                                    409 form_managed_by_config
  *   DELETE /admin/api/forms/:formId  204; 404 unknown_form; 409 form_managed_by_config
- * The editor, mounted at /admin/forms inside the dashboard's routes (their CSP and CSRF check):
  *   GET  /admin/forms/new, /admin/forms/:formId/edit   the editor, with a preview
  *   POST /admin/forms/editor         action=preview re-renders; action=save saves, 303 /admin
  *   POST /admin/forms/:formId/delete
- * Both check a profile the same way (`checkForm`): the FORMS schema, Turnstile's secret, then the
- * account's lists and custom fields when the catalog can be read.
+ * The API is mounted ahead of the dashboard's routes; the editor inside them (their CSP and CSRF).
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { Hono } from 'hono/tiny'

@@ -1,15 +1,9 @@
 /**
  * @module core/forms/forms
- * Forms made in the dashboard, apart from HTTP: checking a profile (the FORMS schema, then the
- * account's catalog), describing a change for the audit trail, and `FormDirectory`, which finds
- * the profile a sign-up is validated against.
- *
- * The profile on the sign-up path (docs/architecture.md, "Forms made in the dashboard"): FORMS
- * needs no lookup. A dashboard form is kept as a copy per isolate, at the revision it was read
- * at, so an accepted sign-up costs no extra call to the Durable Object: `submit()` carries the
- * copy's revision, and the object answers `stale_profile` with the current form when it changed
- * (one read of its own storage), then the sign-up is validated again. An answer the object never
- * sees (a refusal, a honeypot) is given only once the copy is confirmed current.
+ * Forms made in the dashboard, apart from HTTP: checking a profile, describing a change for the
+ * audit trail, and `FormDirectory`, which finds the profile a sign-up is checked against. Each
+ * isolate keeps copies of dashboard forms, checked by revision on every `submit()`, so an accepted
+ * sign-up costs no extra Durable Object call (docs/architecture.md, "Forms made in the dashboard").
  */
 import * as v from 'valibot'
 import type { Config } from '../app/config.ts'

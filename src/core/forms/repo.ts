@@ -1,9 +1,7 @@
 /**
  * @module core/forms/repo
- * Storage of the forms made in the dashboard and their audit trail. Implemented by both
- * storage adapters (SQLite in the Durable Object, Deno KV), every method atomic; the rules both
- * apply are pure functions in relay/store-rules.ts, and test/contract/storage-contract.ts holds
- * them to the same behaviour. docs/storage.md documents what is kept.
+ * Storage interface for forms made in the dashboard and their audit trail. Both adapters implement
+ * it atomically; docs/storage.md describes what is kept.
  */
 import type { FieldTypes } from '../cc/field-types.ts'
 import type { FormProfile } from './profile.ts'

@@ -1,9 +1,8 @@
 /**
  * @module core/forms/snippet
- * The copy-paste HTML for a form profile: the public form contract (README "The form contract"),
- * pre-filled with the profile's lists and custom fields (an input for each field's CC type), in
- * the form's language. Works with no JavaScript; the embed script enhances it, reading the texts
- * it shows before any answer from the form's attributes.
+ * The copy-paste HTML for a form profile (README "The form contract"), pre-filled with its lists
+ * and custom fields, in the form's language. Works without JavaScript; embed.js reads the texts it
+ * needs before any answer from the form's attributes.
  */
 import { html } from 'hono/html'
 import type { Catalog } from '../cc/catalog.ts'

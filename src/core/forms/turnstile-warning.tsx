@@ -1,8 +1,8 @@
 /**
  * @module core/forms/turnstile-warning
- * The dashboard's warning on a form without Turnstile. Anyone can post any address to such a
- * form, and Constant Contact's sign_up_form takes it as the contact's own consent: it opts in
- * even a contact who had unsubscribed, and overwrites their names (README "Consent and abuse").
+ * The dashboard's warning on a form without Turnstile: anyone can post any address to it, and
+ * sign_up_form treats that as the contact's consent, re-subscribing even someone who unsubscribed
+ * (README "Consent and abuse").
  */
 export function TurnstileWarning({ turnstile }: { turnstile: boolean }) {
   if (turnstile) return null

@@ -1,10 +1,8 @@
 /**
  * @module core/lib/clock
- * Where the core reads time and waits. Every policy that depends on time (token expiry, refresh
- * margins and spacing, pacing slots, retries, the duplicate window, session lifetimes) reads
- * `clock.now()` and waits with `clock.sleep()`, never `Date.now()` or `setTimeout` directly. The
- * runtimes pass `systemClock`; tests pass a virtual clock and move time instead of sleeping, so no
- * assertion depends on how fast the machine runs.
+ * Where the core reads time and waits: `clock.now()` and `clock.sleep()`, never `Date.now()` or
+ * `setTimeout`. Runtimes pass `systemClock`; tests pass a virtual clock and move time instead of
+ * sleeping.
  */
 
 export interface Clock {

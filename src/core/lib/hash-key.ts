@@ -1,7 +1,7 @@
 /**
  * @module core/lib/hash-key
- * Short SHA-256 keys: logs and the duplicate window name an address or a network by one, never
- * by the value itself.
+ * Short SHA-256 keys, so logs and the duplicate window name an address or a network without
+ * storing it.
  */
 
 /** A stable, non-reversible-at-a-glance key for logs and duplicate detection. */

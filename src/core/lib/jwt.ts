@@ -1,10 +1,9 @@
 /**
  * @module core/lib/jwt
- * The relay's JWT rules, on jose: HS256 for the owner's session cookie (owner/credentials.ts),
- * RS256 for Cloudflare Access assertions (owner/cloudflare-access.ts), and the claims of Constant
- * Contact's access token, read unverified: CC checks it, and the relay reads only its expiry and
- * subject (cc/client.ts). Each caller pins one algorithm, `exp` is required, and every refusal is
- * null, never an exception.
+ * JWT helpers on jose: HS256 for the owner's session cookie, RS256 for Cloudflare Access
+ * assertions, and unverified reading of Constant Contact's access token (only its expiry and
+ * subject; CC verifies it). Each caller pins one algorithm, `exp` is required, and every refusal
+ * is null, never an exception.
  */
 import { decodeJwt, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose'
 

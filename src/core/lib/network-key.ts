@@ -1,15 +1,9 @@
 /**
  * @module core/lib/network-key
- * Which network a client address belongs to, for per-client limits: an IPv4 address is its own
- * network, an IPv6 address counts as its /64. One IPv6 subscriber is routinely given a whole /64
- * (RFC 6177) and can pick any of its 2^64 addresses per request, so keying the full /128 would
- * hand one client 2^64 budgets.
- *
- * Every text form of one address gives one key: IPv6 in any case, with or without `::`
- * compression, leading zeros, brackets or a zone (`%eth0`), with a dotted IPv4 tail (the URL
- * parser's IPv6 serializer, RFC 5952, does the normalising); and an IPv4-mapped IPv6 address
- * (`::ffff:192.0.2.1`, as a dual-stack socket reports an IPv4 peer) is the IPv4 address it
- * carries.
+ * The network a client address counts as, for per-client limits: an IPv4 address itself, an IPv6
+ * address its /64 (one subscriber routinely gets a whole /64, RFC 6177, so keying per address would
+ * give them 2^64 budgets). Every spelling of one address gives one key, and an IPv4-mapped IPv6
+ * address gives the IPv4 key.
  *
  * @example
  * networkKey('2001:DB8:0:7::1')        // '2001:db8:0:7::/64'

@@ -1,8 +1,8 @@
 /**
  * @module core/lib/timeout
- * `fetch` with a deadline whose timer is cleared as soon as the answer is in. AbortSignal.timeout
- * cannot be cleared: its pending timer would keep a Durable Object awake (and billed) for the
- * whole timeout after every request, and delays its eviction.
+ * `fetch` with a deadline whose timer is cleared once the answer is in. AbortSignal.timeout cannot
+ * be cleared, and its pending timer would keep a Durable Object awake (and billed) after every
+ * request.
  */
 export async function fetchWithin<T>(
   timeoutMs: number,

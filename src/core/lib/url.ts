@@ -1,7 +1,7 @@
 /**
  * @module core/lib/url
- * URLs in configuration and form profiles: valibot schemas for the http(s) URLs the relay
- * accepts, and what counts as a loopback host (where plain http is allowed).
+ * Valibot schemas for the http(s) URLs that config and form profiles accept, and the loopback hosts
+ * where plain http is allowed.
  */
 import * as v from 'valibot'
 

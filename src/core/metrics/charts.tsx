@@ -1,10 +1,8 @@
 /**
  * @module core/metrics/charts
- * Charts for the owner's pages as server-rendered inline SVG, with no script and no style
- * attribute: colours are classes in CHART_STYLES, so the owner pages' strict CSP holds. Each chart
- * is an `svg role="img"` named by its <title> and summarised by its <desc>, followed by the same
- * figures as a table (inside a <details>), for screen readers and for anyone who wants numbers.
- * Pure: data in, markup out (charts.test.tsx).
+ * Server-rendered SVG charts with no script and no style attribute (colours are CHART_STYLES
+ * classes), so the owner pages' strict CSP holds. Each chart is titled and described for screen
+ * readers and followed by its figures as a table. Pure: data in, markup out.
  */
 import type { ConnectionHistoryEntry } from '../connection/history.ts'
 

@@ -1,8 +1,8 @@
 /**
  * @module core/metrics/csv
- * CSV for the owner's exports (RFC 4180: CRLF lines, quotes doubled). A cell that starts with
- * `=`, `+`, `-`, `@`, a tab or a CR is prefixed with `'`: a spreadsheet would otherwise run it as
- * a formula, and some cells (a form's error message, CC's own words) come from outside.
+ * CSV for the owner's exports (RFC 4180). Cells that start with `=`, `+`, `-`, `@`, a tab or a CR
+ * get a leading `'`, so a spreadsheet does not run outside text (error messages, CC's words) as a
+ * formula.
  */
 export function toCsv(rows: readonly (readonly (string | number | null)[])[]): string {
   return rows.map((row) => `${row.map(cell).join(',')}\r\n`).join('')

@@ -1,8 +1,7 @@
 /**
  * @module core/metrics/metrics-pages
- * What happened, in pictures: the dashboard's "Sign-ups over time" section (per day for 30 days,
- * per hour for 48 hours, deliveries, the backlog and the quota, the connection's timeline), and
- * the recent activity page. Charts are views/charts.tsx.
+ * The dashboard's "Sign-ups over time" section (per day, per hour, deliveries, backlog, quota, the
+ * connection's timeline) and the recent activity page. Charts come from charts.tsx.
  */
 import type { ConnectionHistoryEntry } from '../connection/history.ts'
 import type { RelayStatus } from '../relay/backend.ts'

@@ -1,13 +1,12 @@
 /**
  * @module core/metrics/metrics-routes
- * The owner's view of what happened, mounted inside /admin by owner/dashboard-routes.tsx (so under its
- * security headers), every route owner only:
- *   GET /admin/api/metrics?hours=N&form=ID   counters per hour and form (1 ≤ N ≤ 2160, default 24)
- *   GET /admin/activity?form=&outcome=       the last 200 events that match
- *   GET /admin/activity.csv?form=&outcome=   every kept event that matches, as CSV
+ * The owner's metrics routes, mounted inside /admin (owner only, under its security headers):
+ *   GET /admin/api/metrics?hours=N&form=ID   counters per hour and form (N: 1–2160, default 24)
+ *   GET /admin/activity?form=&outcome=       the last 200 matching events
+ *   GET /admin/activity.csv?form=&outcome=   every kept matching event, as CSV
  *   GET /admin/dead-letters.csv              the dead letters, as CSV
- * plus `loadInsights`, the data of the dashboard's charts. Each read first flushes the outcomes
- * this isolate has counted but not sent yet (outcome-recorder.ts), so the owner sees them.
+ * plus `loadInsights` for the dashboard's charts. Each read first flushes this isolate's unsent
+ * outcome counts (outcome-recorder.ts).
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { Hono } from 'hono/tiny'

@@ -1,14 +1,9 @@
 /**
  * @module core/metrics/metrics
- * What the owner's charts, the recent activity and `GET /admin/api/metrics` count, as pure
- * functions (no I/O): the outcomes, the latency histogram, the `Tally` a store writes in the same
- * write as the event it counts, and the report built back from the stored counters.
- *
- * Counters are kept per hour and per form (a day is the sum of its hours, read as one range).
- * Latency (acceptance to delivery) is a
- * fixed histogram per hour and form: `LATENCY_BOUNDS_MS`, seven bounds per decade. A percentile is
- * reported as the upper bound of the bucket it falls in: never below the true value, at most 1.5×
- * above it (docs/storage.md, table `metrics`).
+ * What the owner's metrics count, as pure functions: outcomes, the latency histogram, the counter
+ * and activity writes (`Tally`) a store makes in the same write as the event, and the report.
+ * Counters are per hour and form; a latency percentile is the upper bound of its histogram bucket
+ * (never below the true value, at most 1.5× above). Details: docs/storage.md, table `metrics`.
  */
 import { maskEmail } from '../lib/mask-email.ts'
 

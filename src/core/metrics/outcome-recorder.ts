@@ -1,17 +1,10 @@
 /**
  * @module core/metrics/outcome-recorder
- * Counts the outcomes the stateless app decides before any `submit()`: `invalid_input`,
- * `honeypot`, `challenge_failed`, `origin_not_allowed`. They have no write of their own, and the
- * Durable Object must not get one write per junk request, nor may the accepted path wait for a
- * count. So each isolate sums them in memory (counts per hour, form and outcome, plus the last
- * few activity lines) and sends the sum to the backend's `countOutcomes` at most once per
- * FLUSH_DELAY_MS, after the answer has left: the flush is handed to the request's `waitUntil` on
- * Workers (the isolate stays up for it), and runs in-process on Deno. A flood of junk therefore
- * costs the object one write per isolate per 5 seconds.
- *
- * Precision (docs/storage.md): counts reach the object up to 5 s late (each carries the time it
- * happened, so it lands in the right hour); what an isolate holds when it dies unannounced is
- * lost; the owner's pages flush the isolate they run in before reading.
+ * Counts the outcomes the app decides before any `submit()` (invalid_input, honeypot,
+ * challenge_failed, origin_not_allowed) without a Durable Object write per junk request: each
+ * isolate sums them in memory and sends the sum at most every 5 s, after the answer has left
+ * (`waitUntil` on Workers). Counts may arrive late, and are lost if the isolate dies
+ * (docs/storage.md).
  */
 import type { Context } from 'hono'
 import type { RelayBackend } from '../relay/backend.ts'

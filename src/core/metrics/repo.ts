@@ -1,9 +1,7 @@
 /**
  * @module core/metrics/repo
- * Storage of the owner's metrics: counters, recent activity, the connection's history. Implemented by both
- * storage adapters (SQLite in the Durable Object, Deno KV), every method atomic; the rules both
- * apply are pure functions in relay/store-rules.ts, and test/contract/storage-contract.ts holds
- * them to the same behaviour. docs/storage.md documents what is kept.
+ * Storage interface for the owner's metrics: counters, recent activity, the connection's history.
+ * Both adapters implement it atomically; docs/storage.md describes what is kept.
  */
 import type { ConnectionHistoryEntry } from '../connection/history.ts'
 import type { ActivityEntry, CounterRow, EventOutcome, Span, Tally } from './metrics.ts'

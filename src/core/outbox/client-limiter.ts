@@ -1,14 +1,9 @@
 /**
  * @module core/outbox/client-limiter
- * The per-client limit on sign-ups (SUBMIT_RATE_LIMIT_PER_MINUTE), per network (network-key.ts:
- * an IPv4 address, an IPv6 /64). Each network has a budget of N sign-ups that refills at N per
- * minute, one every 60/N seconds: a burst of N is allowed, and then one every 60/N seconds.
- *
- * The budget is one number per network, `fullAt`, the time it is full again (the "theoretical
- * arrival time" of GCRA); a network whose `fullAt` has passed is the same as one never seen, so
- * its entry can go. `admitHit` is that rule, pure; `MemoryClientLimiter` keeps it in memory for
- * the Durable Object (the only instance: a restart forgives), and Deno keeps it in KV so that
- * every instance shares one budget per network (src/adapters/deno/kv-limits.ts).
+ * The per-client sign-up limit (SUBMIT_RATE_LIMIT_PER_MINUTE = N) per network (network-key.ts):
+ * bursts of N, refilled one every 60/N seconds (GCRA). `admitHit` is the pure rule;
+ * `MemoryClientLimiter` keeps it in the Durable Object's memory (a restart forgives), and Deno
+ * keeps it in KV so all instances share it (adapters/deno/kv-limits.ts).
  */
 
 const WINDOW_MS = 60_000

@@ -1,17 +1,12 @@
 /**
  * @module core/outbox/drain
- * Drains the outbox: nothing accepted is ever lost.
- *
- * - A wake-up (a Durable Object alarm on Workers) runs `drain()`, with the cron as a watchdog.
- *   It leases due items as pacing slots allow, sends them through cc/api.ts, and deletes them on
- *   success or reschedules them (retryPlan in retry-plan.ts). `throttled` pauses briefly,
- *   `quota_exceeded` parks until midnight UTC, `needs_reauth` parks until the owner reconnects.
- * - Sends are at-least-once: an item is leased while in flight, and a crash mid-send makes it due
- *   again after the lease. sign_up_form is an upsert by email, so a redelivery is harmless.
- * - CC refusing a sign-up for good makes it a dead letter, with an alert; the owner can Retry.
- *   CC's 403 is account-wide (a scope, a privilege, the app): it parks the outbox as a needed
- *   reconnect does, with no attempt burned and no dead letter.
- * - The backlog alarm (`watchBacklog`) is checked after anything that moves the backlog.
+ * Delivers the outbox; nothing accepted is lost. A wake-up (the Durable Object's alarm on Workers,
+ * with the cron as backup) leases due items as pacing slots allow, sends them, and deletes or
+ * reschedules each (retry-plan.ts). Delivery is at least once: a crash mid-send makes the item due
+ * again after its lease, and sign_up_form is an upsert by email, so a repeat is harmless.
+ * `throttled` pauses briefly; `quota_exceeded` holds the outbox until midnight UTC; needs_reauth
+ * and CC's account-wide 403 hold it until the owner reconnects. A sign-up CC refuses for good
+ * becomes a dead letter, with an alert.
  */
 import type { Alert } from '../alerts/alert-webhook.ts'
 import type { Config } from '../app/config.ts'

@@ -1,7 +1,7 @@
 /**
  * @module core/outbox/repeats
- * Repeated sign-ups of one address to one form: what makes two say the same (their digest), and
- * how two queued ones become one.
+ * Repeated sign-ups of one address to one form: when two say the same (their digest), and how two
+ * queued ones merge.
  */
 import { hashKey } from '../lib/hash-key.ts'
 import type { SignupFormBody } from '../signup/validate-signup.ts'

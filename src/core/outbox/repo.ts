@@ -1,9 +1,7 @@
 /**
  * @module core/outbox/repo
- * Storage of the outbox: pending sign-ups, dead letters, the duplicate window and the day's counts. Implemented by both
- * storage adapters (SQLite in the Durable Object, Deno KV), every method atomic; the rules both
- * apply are pure functions in relay/store-rules.ts, and test/contract/storage-contract.ts holds
- * them to the same behaviour. docs/storage.md documents what is kept.
+ * Storage interface for the outbox: pending sign-ups, dead letters, the duplicate window and the
+ * day's counts. Both adapters implement it atomically; docs/storage.md describes what is kept.
  */
 
 import type { Tally } from '../metrics/metrics.ts'

@@ -1,7 +1,7 @@
 /**
  * @module core/outbox/retry-plan
- * When an undelivered sign-up is tried again, after each kind of failure, and which attempts
- * count. No I/O here: submit.ts and drain.ts do it.
+ * When an undelivered sign-up is tried again after each kind of failure, and which attempts count.
+ * No I/O: submit.ts and drain.ts act on it.
  */
 import type { CcOutcome } from '../cc/client.ts'
 import { nextUtcMidnight } from '../lib/utc-day.ts'

@@ -1,25 +1,11 @@
 /**
  * @module core/outbox/submit
- * Takes a validated sign-up and either delivers it at once or stores it durably before answering:
- * the promise behind "a success answer always means delivered or stored".
- *
- * - The per-network limit (client-limiter.ts), then the duplicate window: a repeat of the same
- *   email to the same form within DUPLICATE_WINDOW_SECONDS that says the same (the same payload
- *   digest) is answered as the first one was, and not sent twice. A repeat that says something
- *   else is sent: it goes after the earlier one, so CC ends up with the newer values.
- * - Fast path: a healthy, unthrottled sign-up is sent inline (cc/api.ts) and answered `delivered`.
- * - Otherwise it goes to the outbox before the answer leaves, and is answered `queued`; the outbox
- *   drains on a wake-up (outbox/drain.ts). CC refusing it for good makes it a dead letter; CC's 403
- *   parks the whole outbox until the owner reconnects (the sign-up is queued, not refused).
- *
- * The bounded backlog (OUTBOX_MAX_PENDING). The backlog is the count of pending items. A sign-up
- * is refused with `outbox_full` when it has no place, and it is refused before anything reaches
- * CC, because a sign-up refused must leave CC untouched. An inline send takes a place first (it
- * needs one if CC answers with a transient failure, and it must then be stored, not refused),
- * so the rule is: a new item has a place while the backlog plus the places held by inline sends
- * in flight is below the cap. At the cap every new sign-up is refused, even one CC would have
- * taken at once; only a change to a sign-up still queued fits, merged into it. So the stored
- * count never passes the cap, nothing accepted is dropped, and nothing refused was sent.
+ * Accepts a validated sign-up: "success" always means delivered or durably stored. In order: the
+ * per-network limit, the duplicate window (an identical repeat is answered like the first and not
+ * sent again), then an inline send when healthy (`delivered`) or the outbox (`queued`).
+ * The backlog cap (OUTBOX_MAX_PENDING) is checked before anything reaches CC, and an inline send
+ * reserves a place first (it must be stored if CC fails transiently). So the stored count never
+ * passes the cap, nothing accepted is dropped, and nothing refused was sent.
  */
 
 import type { Alert } from '../alerts/alert-webhook.ts'

@@ -1,14 +1,9 @@
 /**
  * @module core/owner/cloudflare-access
- * Cloudflare Access as an optional way to be the owner. When the owner puts /admin and
- * /oauth/authorize behind an Access application, Access signs every request it lets through with
- * a `Cf-Access-Jwt-Assertion` header (RS256, keys at `https://<team>/cdn-cgi/access/certs`).
- * A valid assertion for this application's audience counts as the owner.
- *
- * Runtime-agnostic: web-standard APIs and jose (through jwt.ts). The key set is fetched
- * on first use and cached per team: refetched when it is 10 minutes old, and when a token names
- * a key id it does not know, at most every 30 s, so a rotation of Access's keys needs no restart
- * and a flood of made-up key ids costs one fetch per 30 s.
+ * Cloudflare Access as an optional way to be the owner: a valid `Cf-Access-Jwt-Assertion` (RS256)
+ * for this application's audience counts as the owner. The team's key set is cached: refetched
+ * when 10 minutes old, and for an unknown key id at most every 30 s, so a key rotation needs no
+ * restart and a flood of made-up key ids costs one fetch per 30 s.
  *
  * @example
  * const verify = createAccessVerifier({ teamDomain: 'myteam.cloudflareaccess.com', aud })

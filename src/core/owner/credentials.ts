@@ -1,9 +1,9 @@
 /**
  * @module core/owner/credentials
- * Who counts as the owner: a session cookie set by POST /admin/login, or
- * `Authorization: Bearer <ADMIN_TOKEN>` for scripts. The cookie is a JWT signed with a key
- * derived from ADMIN_TOKEN (rotating the token signs every session out) that names a session the
- * Durable Object keeps (sign-out deletes it, so a copied cookie stops working too).
+ * Owner credentials: a session cookie from POST /admin/login, or `Authorization: Bearer
+ * <ADMIN_TOKEN>` for scripts. The cookie is a JWT signed with a key derived from ADMIN_TOKEN
+ * (rotating the token signs every session out) and names a session kept in storage (sign-out
+ * deletes it, so a copied cookie stops working).
  */
 import type { Context } from 'hono'
 import { setCookie } from 'hono/cookie'

@@ -1,8 +1,7 @@
 /**
  * @module core/owner/dashboard-routes
- * The owner's dashboard and its actions, mounted at /admin. /admin itself shows the sign-in form
- * to anyone else; every other route but login and logout is owner-only. Errors are the app's
- * onError's (app.ts): a page or JSON, by what the request accepts.
+ * The owner's dashboard and its actions, at /admin. /admin shows the sign-in form to anyone else;
+ * every route except login and logout is owner only. Errors go to app.ts's handler.
  */
 import type { MiddlewareHandler } from 'hono'
 import { getCookie } from 'hono/cookie'

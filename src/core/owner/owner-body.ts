@@ -1,9 +1,8 @@
 /**
  * @module core/owner/owner-body
- * The body of every owner POST (/admin/…, /__sandbox/…), read once by the visitors' bounded
- * reader (read-fields.ts): at most MAX_BODY_BYTES, checked on the bytes before any parsing, else
- * 413 `payload_too_large`. Routes read fields with `formField`, never `c.req.parseBody()`, which
- * would buffer a body of any size.
+ * Reads the body of every owner POST (/admin/…, /__sandbox/…) with the bounded reader of
+ * read-fields.ts: over MAX_BODY_BYTES is 413 `payload_too_large`, before any parsing. Routes use
+ * `formField`, never `c.req.parseBody()`, which would buffer a body of any size.
  *
  * @example
  * admin.use(ownerForm)

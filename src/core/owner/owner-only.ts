@@ -1,11 +1,11 @@
 /**
  * @module core/owner/owner-only
- * Who may use the owner's pages, as Hono middleware. The owner is, in this order:
- * - a request carrying a valid Cloudflare Access assertion (when ACCESS_TEAM_DOMAIN and
- *   ACCESS_AUD are set; an absent or invalid one falls through to the other checks);
- * - `Authorization: Bearer <ADMIN_TOKEN>` (scripts; a wrong bearer is final, no cookie fallback,
- *   and counts as a failed sign-in: the sign-in throttle answers 429 `rate_limited` after ten);
- * - the session cookie set by POST /admin/login, while its session is live in the Durable Object.
+ * Hono middleware deciding who is the owner, checked in this order:
+ * - a valid Cloudflare Access assertion (when ACCESS_TEAM_DOMAIN and ACCESS_AUD are set; an
+ *   absent or invalid one falls through);
+ * - `Authorization: Bearer <ADMIN_TOKEN>`: a wrong one is final and counts as a failed sign-in
+ *   (429 `rate_limited` after ten);
+ * - the session cookie from POST /admin/login, while its session is live.
  *
  * @example
  * const isOwner = createOwnerCheck({ fetch, now: Date.now, backend })

@@ -1,9 +1,7 @@
 /**
  * @module core/owner/repo
- * Storage of the owner's sessions and failed sign-ins. Implemented by both
- * storage adapters (SQLite in the Durable Object, Deno KV), every method atomic; the rules both
- * apply are pure functions in relay/store-rules.ts, and test/contract/storage-contract.ts holds
- * them to the same behaviour. docs/storage.md documents what is kept.
+ * Storage interface for the owner's sessions and failed sign-ins. Both adapters implement it
+ * atomically; docs/storage.md describes what is kept.
  */
 
 /**

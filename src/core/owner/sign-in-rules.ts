@@ -1,9 +1,8 @@
 /**
  * @module core/owner/sign-in-rules
- * What the owner's surface allows and keeps, as pure rules both stores apply (SQLite in the
- * Durable Object, Deno KV): the sign-in throttle (failed attempts per client network within a
- * sliding window) and the number of live sessions. The state lives in the store, not in isolate
- * memory, so every isolate and instance sees the same counts and a restart forgives nothing.
+ * Pure rules both stores apply: the sign-in throttle (failures per client network in a sliding
+ * window) and the number of live sessions. Kept in storage, not isolate memory, so every isolate
+ * and instance sees the same counts and a restart forgives nothing.
  */
 
 /** Failed sign-ins (wrong ADMIN_TOKEN, by form or by Bearer) a client may make per window. */

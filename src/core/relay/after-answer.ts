@@ -1,17 +1,10 @@
 /**
  * @module core/relay/after-answer
- * Writes that may follow an answer instead of preceding it.
- *
- * A Durable Object's output gate holds every answer until the writes made before it are stored,
- * so a write made just before an answer costs the visitor its commit (about 1.5 ms of the c=1
- * bench's 3 ms over the baseline). Once a sign-up is at CC, what is left is bookkeeping: the
- * day's request count, the counters, the activity line, the duplicate window. None of it is what
- * the answer says, so it is written in a task of its own, after the answer has left. If the
- * object dies in between, one count and one duplicate-window entry are lost, never a sign-up
- * (and a repeat of it reaches CC as an upsert).
- *
- * Readers inside the object first wait for what is pending (`settled`), so the dashboard, the
- * metrics and the tests see every write that an earlier answer promised.
+ * Writes that may run after the answer instead of before it. A Durable Object's output gate holds
+ * an answer until earlier writes are stored, so bookkeeping after a delivered sign-up (request
+ * count, counters, activity, duplicate window) is written once the answer has left. A crash in
+ * between loses a count and a duplicate-window entry, never a sign-up. Readers first await
+ * `settled()`.
  */
 
 export interface AfterAnswer {

@@ -1,7 +1,7 @@
 /**
  * @module core/relay/backend
- * The contract between the stateless app and the single writer: the Durable Object's whole RPC
- * surface on Workers, an in-process object on Deno. `RelayService` implements it.
+ * The interface between the stateless app and the single writer: the Durable Object's RPC methods
+ * on Workers, an in-process object on Deno. `RelayService` implements it.
  */
 import type { Outcome } from '../app/errors.ts'
 import type { Catalog } from '../cc/catalog.ts'

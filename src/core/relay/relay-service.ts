@@ -1,8 +1,8 @@
 /**
  * @module core/relay/relay-service
- * `RelayService` is everything that must have a single writer: OAuth states, the token set and
- * the outbox. On Workers it lives inside the Durable Object and its public methods are the
- * object's whole RPC surface (`RelayBackend`); on Deno it runs in-process over KV.
+ * `RelayService`: everything that needs a single writer (OAuth states, the token set, the outbox).
+ * On Workers it runs inside the Durable Object and its public methods are the RPC interface
+ * (`RelayBackend`); on Deno it runs in-process over KV.
  */
 
 import { AlertCoalescer } from '../alerts/alert-coalescing.ts'

@@ -1,9 +1,8 @@
 /**
  * @module core/relay/store-rules
- * The storage rules of the repo.ts of each domain as pure functions, so that the two adapters (SQLite in the
- * Durable Object, Deno KV) apply the same ones: each adapter reads, asks these what the new state
- * is, and writes it atomically. Where SQL selects rows itself (due items, purges) it spells the
- * same rule in SQL, and test/contract/storage-contract.ts holds both adapters to one behaviour.
+ * The storage rules as pure functions, so SQLite and Deno KV apply the same ones: each adapter
+ * reads, asks these for the new state, and writes it atomically. Where SQL selects rows itself
+ * (due items, purges) it restates the rule, and test/contract/storage-contract.ts checks both.
  */
 import type { Alert, AlertEvent } from '../alerts/alert-webhook.ts'
 import type { AlertRecord } from '../alerts/repo.ts'

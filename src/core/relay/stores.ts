@@ -1,7 +1,7 @@
 /**
  * @module core/relay/stores
- * `Stores`, the seven repositories RelayService writes through, each defined in its domain's
- * repo.ts. Each runtime builds the set in one factory: `sqlStores` (Workers) and `kvStores` (Deno).
+ * `Stores`: the seven repositories RelayService writes through, each defined in its folder's
+ * repo.ts. Built by `sqlStores` (Workers) or `kvStores` (Deno).
  */
 
 import type { AlertRepo } from '../alerts/repo.ts'

@@ -1,13 +1,8 @@
 /**
  * @module core/signup/accept-signup
- * Accepting one sign-up, apart from HTTP: the fields are checked against the form profile, then
- * the honeypot, then Turnstile, then the backend's `submit` (per-network rate limit, duplicate
- * window, the backlog's cap, inline delivery or the outbox). Each accepted or refused sign-up writes one `submission` log
- * line (docs/operations.md).
- *
- * The visitor's `POST /subscribe/:formId` and the owner's "send a test sign-up" both call
- * `acceptSignup`, and both turn its result into an answer with `signupAnswer` and `signupJson`,
- * so the test shows exactly what a visitor's script would get.
+ * Accepts one sign-up, apart from HTTP: profile fields, honeypot, Turnstile, then the backend's
+ * `submit`. Each result writes one `submission` log line (docs/operations.md). Visitors' posts and
+ * the owner's test sign-up both use it, so the test answers exactly as a visitor's would.
  *
  * @example
  * const answer = signupAnswer(await acceptSignup(deps, { formId, profile, fields, clientIp }))

@@ -1,7 +1,7 @@
 /**
  * @module core/signup/form-fields
- * The field names of the public form contract (README "The form contract"), which users' HTML
- * depends on.
+ * The field names of the public form contract (README "The form contract"); users' HTML depends on
+ * them.
  */
 
 export const STREET_KEYS = ['street', 'city', 'state', 'postal_code', 'country'] as const

@@ -1,11 +1,8 @@
 /**
  * @module core/signup/read-fields
- * Reads a sign-up form's request body into `Fields`, whatever way the static site sent it: a plain
- * HTML form (urlencoded or multipart) or `fetch` with JSON. Web-standard APIs only, so it runs on
- * Workers and Deno alike.
- *
- * The size bound is enforced on the bytes actually read, not on `Content-Length`: the header is
- * optional (chunked uploads) and can lie, and this endpoint is public.
+ * Reads a sign-up body into `Fields`, from a plain HTML form (urlencoded or multipart) or JSON.
+ * The size limit applies to the bytes actually read, not `Content-Length`, which is optional and
+ * can lie on this public endpoint.
  */
 
 /** Generous for any sign-up form or owner action, small enough to bound parsing work. */

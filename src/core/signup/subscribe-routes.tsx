@@ -1,14 +1,9 @@
 /**
  * @module core/signup/subscribe-routes
- * `POST /subscribe/:formId`: the public contract that site owners' HTML depends on (README
- * "The form contract"). Two modes:
- * - JSON (Accept includes application/json, or a JSON body): status codes and small JSON bodies.
- * - HTML (a plain form post): 303 to `_next`, `success_url` or the built-in thank-you page; errors
- *   303 to `error_url?error=<code>`, or a built-in page that says what was wrong.
- * A success answer always means delivered to CC or durably stored: never "thanks" otherwise.
- *
- * This area answers its own errors (`visitorErrorResponse`), in the mode the visitor used and
- * with CORS headers for the profile's origins; the owner pages' error handler never sees them.
+ * `POST /subscribe/:formId`, the public contract site owners' HTML depends on (README "The form
+ * contract"): JSON answers, or for a plain form post 303 redirects (`_next`, `success_url`,
+ * `error_url?error=<code>`) and built-in pages. Success always means delivered or durably stored.
+ * Errors are answered here, in the visitor's mode and with CORS for the profile's origins.
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { Hono } from 'hono/tiny'

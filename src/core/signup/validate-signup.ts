@@ -1,15 +1,10 @@
 /**
  * @module core/signup/validate-signup
- * The public form contract: validates a visitor's `Fields` against a form profile and maps them to
- * the exact body of Constant Contact's `POST /v3/contacts/sign_up_form`.
- *
- * Everything CC would reject with a 400 is caught here, field by field, because a 400 from CC is
- * not retryable: the visitor must fix the input while they are still on the page. Limits are the
- * ones in CC's OpenAPI spec for this endpoint (ContactCreateOrUpdateInput).
- *
- * Field names are part of the contract, since users' HTML depends on them. Fields outside the
- * contract are ignored and never forwarded, except `custom.<alias>` with an alias the profile does
- * not define: that is a typo in the site's HTML, and silently dropping it would lose data.
+ * Validates a visitor's `Fields` against a form profile and builds the body of CC's
+ * `POST /v3/contacts/sign_up_form`. CC's 400 is not retryable, so everything it would reject
+ * (limits from CC's OpenAPI spec) is caught here while the visitor is still on the page. Unknown
+ * fields are dropped, except `custom.<alias>` with an unknown alias: a typo that would silently
+ * lose data.
  */
 import * as v from 'valibot'
 import { checkValue, type FieldTypes } from '../cc/field-types.ts'

@@ -1,13 +1,8 @@
 /**
  * @module core/signup/visitor-text
- * Everything a visitor reads, per form: the built-in texts in English, French, Spanish and German
- * (a profile's `language`), with the owner's own wording on top (a profile's `messages`). embed.js
- * shows them (the snippet carries the texts it needs before any answer; the answer carries the
- * rest), and so do the built-in thank-you and error pages.
- *
- * English is the fallback of every table: the English error and field messages live with the code
- * that raises them (`VISITOR_MESSAGES` in accept-signup.ts) or here (`FIELD_MESSAGES`), so a message
- * added there is never missing in another language, only untranslated until it is added below.
+ * Everything a visitor reads, per form: built-in texts in English, French, Spanish and German (the
+ * profile's `language`), overridden by the profile's `messages`. Used by embed.js and the built-in
+ * pages. English is every table's fallback: a new message is untranslated, never missing.
  */
 import type { ErrorCode } from '../app/errors.ts'
 

@@ -1,8 +1,8 @@
 /**
  * @module core/ui/layout
- * Server-rendered pages, as hono/jsx components (text and attributes are escaped). No scripts and
- * no inline styles: the owner pages' CSP (`ownerPageHeaders` in owner-only.ts) forbids
- * both, and every page works without JavaScript.
+ * Server-rendered page layout as hono/jsx components (escaped text and attributes). No scripts
+ * and no inline styles, as the owner pages' CSP (security-headers.ts) requires; every page works
+ * without JavaScript.
  */
 import { raw } from 'hono/html'
 import type { PropsWithChildren } from 'hono/jsx'

@@ -1,6 +1,6 @@
 /**
  * @module adapters/deno/kv/alert-repo
- * The alert coalescing records in Deno KV: of two instances alerting at once, one sends.
+ * Alert coalescing records in Deno KV: when two instances alert at once, only one sends.
  */
 
 import type { Alert } from '../../../core/alerts/alert-webhook.ts'

@@ -1,6 +1,6 @@
 /**
  * @module adapters/deno/kv/auth-state-repo
- * OAuth states in Deno KV: each claimed once, ever, whichever instances race for it.
+ * OAuth states in Deno KV: each is claimed once, even when instances race for it.
  */
 
 import type {

@@ -1,35 +1,9 @@
 /**
  * @module adapters/deno/kv/keys
- * The key layout of Deno KV (documented in docs/deno.md), and the keys the repos, the
- * migrations and kv-limits.ts name:
- *   ['schema_version']                           the version `migrate` brought the keys to
- *   ['connection']                               the token set (ConnectionRecord)
- *   ['refresh_lease']                            { holder, until }: who may call the token endpoint
- *   ['oauth_state', state]                       an issued OAuth state, and when it was used
- *   ['outbox_seq']                               the last outbox id handed out
- *   ['outbox', id]                               an outbox item (pending or dead), payload included
- *   ['outbox_due', max(nextAttemptAt, leaseUntil), id]   pending items by due time → createdAt
- *   ['outbox_key', formId, emailHash, id]        pending items by form and email (for merging)
- *   ['outbox_dead', deadAt, id]                  dead letters by time of death
- *   ['outbox_since', createdAt, id]              pending items by acceptance time (the oldest)
- *   ['outbox_count', 'pending' | 'dead', 'in' | 'out']   Deno.KvU64 running counts (below)
- *   ['backlog_level']                            the backlog alarm's level (0, 50 or 90)
- *   ['daily_stats', day, 'cc_requests' | 'delivered']    Deno.KvU64 counters per UTC day
- *   ['delivery_blocks']                          { pausedUntil, parkedUntil }
- *   ['recent_submissions', key]                  { at, status, digest } of the last accepted form+email
- *   ['alerts', event]                            an alert kind's coalescing record
- *   ['form', id]                                 a form made in the dashboard (StoredForm)
- *   ['form_seq']                                 the last form revision handed out
- *   ['form_audit', revision]                     the audit entry of that revision
- *   ['metrics', hour, formId, name]              Deno.KvU64 counters per hour (metrics.ts)
- *   ['activity', at, n:uuid]                     one line of the recent activity
- *   ['connection_history', at, uuid]             one line of the connection's history
- *   ['owner_session', id]                        a live owner session: its expiry time
- *   ['signin_failures', client]                  a client network's failed sign-in times
- * The indexes and the running counts are written in the same atomic commit as their item, so
- * they never disagree. A count is two monotonic sums, what came in and what went out, because
- * `sum` is the one mutation that needs no check (concurrent commits never conflict on it) and a
- * KvU64 cannot go below zero.
+ * The Deno KV keys that more than one module builds (the repos, the migrations, kv-limits.ts).
+ * The whole layout is documented in docs/deno.md, "KV keys"; add a new key there too.
+ * An index or running count is written in the same atomic commit as its item. A count is two
+ * monotonic `sum`s (in and out), since a KvU64 cannot go below zero and `sum` never conflicts.
  */
 
 import type { AlertEvent } from '../../../core/alerts/alert-webhook.ts'

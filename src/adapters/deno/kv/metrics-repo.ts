@@ -1,7 +1,7 @@
 /**
  * @module adapters/deno/kv/metrics-repo
- * The owner's metrics, the recent activity and the connection's history as the dashboard
- * reads it, in Deno KV.
+ * The owner's metrics, recent activity and connection history, as the dashboard reads them, in
+ * Deno KV.
  */
 
 import { type ConnectionHistoryEntry, HISTORY_KEPT } from '../../../core/connection/history.ts'

@@ -1,7 +1,7 @@
 /**
  * @module adapters/deno/kv/migrations
- * The KV key layout's migrations, in order, and `migrate`, which src/deno.ts runs once the
- * KV is open, before serving.
+ * The KV key layout's migrations, in order, and `migrate`, which src/deno.ts runs before serving
+ * (docs/deno.md, "Migrations").
  */
 
 import type { OutboxRecord } from '../../../core/relay/store-rules.ts'

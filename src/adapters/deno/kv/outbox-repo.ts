@@ -1,7 +1,7 @@
 /**
  * @module adapters/deno/kv/outbox-repo
- * The outbox in Deno KV, with its indexes and running counts written in the same atomic
- * commit as each item, and the daily counters, delivery pauses and duplicate window.
+ * The outbox in Deno KV (indexes and running counts in the same atomic commit as each item), plus
+ * the daily counters, delivery pauses and duplicate window.
  */
 
 import { utcDay } from '../../../core/lib/utc-day.ts'

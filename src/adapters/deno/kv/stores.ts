@@ -1,10 +1,8 @@
 /**
  * @module adapters/deno/kv/stores
- * `kvStores`: every repo over Deno KV, method for method the same as adapters/workers/sqlite/.
- * The Durable Object gets atomicity for free (one instance, synchronous SQL); here several
+ * `kvStores`: every repo over Deno KV, with the same methods as adapters/workers/sqlite/. Several
  * instances may share one KV, so every read-modify-write is an optimistic transaction
- * (transact.ts). The decisions (claim order, merging, revival, …) are store-rules.ts, shared
- * with SQLite.
+ * (transact.ts); the decisions themselves are core/relay/store-rules.ts, shared with SQLite.
  */
 
 import type { Stores } from '../../../core/relay/stores.ts'

@@ -1,6 +1,7 @@
 /**
  * @module adapters/deno/kv/token-repo
- * The token set, the connection's history and the cross-instance refresh lease in Deno KV.
+ * The token set, the connection's history and the refresh lease shared across instances, in
+ * Deno KV.
  */
 
 import type { ConnectionHistoryEntry } from '../../../core/connection/history.ts'

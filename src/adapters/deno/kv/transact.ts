@@ -1,8 +1,8 @@
 /**
  * @module adapters/deno/kv/transact
- * What every KV repo shares. Several isolates or instances may share one KV, so every
- * read-modify-write is an optimistic transaction: read the entries with their versionstamps,
- * commit with `check`s on them, and retry on conflict (`transact`).
+ * Helpers every KV repo shares. Several instances may share one KV, so each read-modify-write is an
+ * optimistic transaction (`transact`): read with versionstamps, commit with `check`s, retry on
+ * conflict.
  */
 
 import type { Tally } from '../../../core/metrics/metrics.ts'

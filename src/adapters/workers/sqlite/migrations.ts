@@ -1,7 +1,7 @@
 /**
  * @module adapters/workers/sqlite/migrations
  * The Durable Object's SQLite schema (the tables are documented in docs/storage.md): the
- * migrations in order, and `migrate`, which `sqlStores` runs in the object's constructor.
+ * migrations in order, and `migrate`, which `sqlStores` runs in the Durable Object's constructor.
  */
 
 /**

@@ -1,8 +1,8 @@
 /**
  * @module adapters/workers/sqlite/outbox-repo
- * The outbox, its running counts, the daily counters, the delivery pauses and the duplicate
- * window in the Durable Object's SQLite. `sql.exec` is synchronous, so each method is atomic
- * within the object's turn; the decisions (claim order, merging, revival, …) are store-rules.ts.
+ * The outbox, its running counts, the daily counters, the delivery pauses and the duplicate window
+ * in the Durable Object's SQLite. `sql.exec` is synchronous, so each method is atomic within the
+ * Durable Object's turn; the decisions are core/relay/store-rules.ts.
  */
 
 import { utcDay } from '../../../core/lib/utc-day.ts'

@@ -1,9 +1,8 @@
 /**
  * @module adapters/workers/sqlite/stores
- * `sqlStores`: every repo over the Durable Object's SQLite, once the schema is migrated. `sql.exec`
- * is synchronous, so each repo method is atomic within the object's turn: no other request
- * interleaves. The decisions (claim order, merging, revival, …) are store-rules.ts, shared with
- * Deno KV.
+ * `sqlStores`: migrates the schema, then builds every repo over the Durable Object's SQLite.
+ * `sql.exec` is synchronous, so each repo method is atomic: no other request interleaves. The
+ * decisions are core/relay/store-rules.ts, shared with Deno KV.
  */
 
 import type { Stores } from '../../../core/relay/stores.ts'

@@ -1,7 +1,7 @@
 /**
  * @module adapters/workers/sqlite/tally
- * What the outbox and metrics repos share: writing a tally (metrics.ts) into `metrics` and
- * `activity`, and trimming the activity.
+ * Shared by the outbox and metrics repos: writes an event's counters and activity lines
+ * (`Tally`, metrics.ts) into `metrics` and `activity`, and trims the activity.
  */
 
 import { ACTIVITY_KEPT, type Tally } from '../../../core/metrics/metrics.ts'
