@@ -317,6 +317,21 @@ describe('createAccessVerifier', () => {
       expect(fetched).toBe(2)
     })
 
+    it('keeps its keys when a refetch publishes only keys that do not import', async () => {
+      const jwt = await signedBy(signing.privateKey, KID)
+      expect(await verify(jwt)).toBe(true)
+      // RSA entries with key ids but no usable modulus: nothing to verify with.
+      published = {
+        keys: [
+          { kty: 'RSA', kid: 'broken-1', n: 'not base64url!', e: 'AQAB' },
+          { kty: 'RSA', kid: 'broken-2', e: 'AQAB' },
+        ],
+      }
+      at += 10 * 60_000
+      expect(await verify(jwt)).toBe(true)
+      expect(fetched).toBe(2)
+    })
+
     it('shares one fetch between requests that arrive together', async () => {
       const jwt = await signedBy(signing.privateKey, KID)
       const all = await Promise.all(Array.from({ length: 10 }, () => verify(jwt)))

@@ -9,7 +9,7 @@
  * const verify = createAccessVerifier({ teamDomain: 'myteam.cloudflareaccess.com', aud })
  * const isOwner = await verify(request.headers.get(ACCESS_JWT_HEADER) ?? '')
  */
-import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from 'jose'
+import { createLocalJWKSet, importJWK, type JWK, type JWTVerifyGetKey } from 'jose'
 import { verifyRs256 } from '../lib/jwt.ts'
 import { fetchWithin } from '../lib/timeout.ts'
 
@@ -93,7 +93,11 @@ class AccessKeySet {
       const res = await fetchWithin(KEYS_TIMEOUT_MS, (signal) => this.#fetch(this.#url, { signal }))
       if (!res.ok) return
       const body = (await res.json()) as { keys?: unknown }
-      const keys = (Array.isArray(body.keys) ? body.keys : []).filter(isRsaKeyWithId)
+      const candidates = (Array.isArray(body.keys) ? body.keys : []).filter(isRsaKeyWithId)
+      // Only keys that import count, so a malformed entry never displaces a working set.
+      const keys = (await Promise.all(candidates.map(importsAsRs256))).filter(
+        (key): key is JWK & { kid: string } => key !== null
+      )
       // An answer without a usable key leaves the ones we had: Access never publishes none.
       if (keys.length === 0) return
       // jose picks the key by kid, `alg` and `use`, and imports it on first use.
@@ -110,6 +114,15 @@ function isRsaKeyWithId(jwk: unknown): jwk is JWK & { kid: string } {
   if (jwk === null || typeof jwk !== 'object') return false
   const { kty, kid } = jwk as Record<string, unknown>
   return kty === 'RSA' && typeof kid === 'string'
+}
+
+async function importsAsRs256(jwk: JWK & { kid: string }): Promise<(JWK & { kid: string }) | null> {
+  try {
+    await importJWK(jwk, 'RS256')
+    return jwk
+  } catch {
+    return null
+  }
 }
 
 /** Key sets by team origin, per fetch implementation: one per isolate, shared by every request. */
