@@ -47,7 +47,7 @@ step('wrangler deploy --dry-run')
 run('wrangler', ['deploy', '--dry-run', '--outdir', 'dist', '--env='])
 
 // Sizes of what visitors and Cloudflare load (budgets: 100 KiB and 2 KiB gzipped; enforced by
-// `npm run bench` and, for embed.js, by test/dashboard.test.ts).
+// `npm run bench` and, for embed.js, by test/workers/dashboard.test.ts).
 const gz = (bytes) => `${(gzipSync(bytes).length / 1024).toFixed(1)} KB gzipped`
 const embedSource = readFileSync(join(root, 'src/embed/embed.ts'), 'utf8')
 const embed = /export const EMBED_JS = `([\s\S]*)`\s*$/.exec(embedSource)?.[1] ?? ''

@@ -4,8 +4,8 @@
  * wrangler.toml edit. No I/O happens here (scripts/setup.ts prompts, writes and runs commands),
  * so every rule is covered by scripts/setup.test.ts with node:test.
  *
- * Form profiles are checked with the worker's own schemas (src/core/config.ts), so setup can
- * never write a FORMS value the worker would refuse.
+ * Form profiles are checked with the worker's own schemas (src/core/app/config.ts and
+ * src/core/forms/profile.ts), so setup can never write a FORMS value the worker would refuse.
  */
 import * as v from 'valibot'
 import {

@@ -1,6 +1,6 @@
 /**
  * The one-time owner authorization on Deno (PKCE: no CC_CLIENT_SECRET), mirroring
- * test/oauth-connect.test.ts. Every case asserts what reached, or did not reach, the token
+ * test/workers/oauth-connect.test.ts. Every case asserts what reached, or did not reach, the token
  * endpoint, and the state's single use holds across two instances sharing one KV.
  */
 import assert from 'node:assert/strict'

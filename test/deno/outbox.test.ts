@@ -1,5 +1,5 @@
 /**
- * Zero lost sign-ups on Deno: the outbox in Deno KV, mirroring test/outbox.test.ts. Wake-ups are
+ * Zero lost sign-ups on Deno: the outbox in Deno KV, mirroring test/workers/outbox.test.ts. Wake-ups are
  * recorded rather than timed, and the tests call drain() (what a wake-up or the cron would do)
  * after moving the clock past the retry time.
  */

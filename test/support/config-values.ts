@@ -61,7 +61,7 @@ export function postSignup(
 }
 
 /** An accepted sign-up's answer: 200 delivered or 202 queued (JSON), 303 onwards (a plain form). */
-export function isAccepted(res: Response, mode: Mode): boolean {
+function isAccepted(res: Response, mode: Mode): boolean {
   return mode === 'json' ? res.status === 200 || res.status === 202 : res.status === 303
 }
 
@@ -69,7 +69,7 @@ export function isAccepted(res: Response, mode: Mode): boolean {
  * Nothing accepted is lost: after a drain, each address is at CC, or still in the outbox (a
  * quota of 1 parks the rest until midnight UTC), and the outbox holds no more than those.
  */
-export async function assertNoneLost(relay: ConfiguredRelay, accepted: string[]): Promise<void> {
+async function assertNoneLost(relay: ConfiguredRelay, accepted: string[]): Promise<void> {
   await relay.drain()
   const missing = accepted.filter((email) => !relay.cc.contacts.has(email))
   const { pending, dead } = await relay.outbox()

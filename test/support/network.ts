@@ -21,7 +21,7 @@ export const LIST_1 = '9e2f7d10-1111-4c3b-8e42-000000000001'
 export const LIST_2 = '9e2f7d10-1111-4c3b-8e42-000000000002'
 export const LIST_3 = '9e2f7d10-1111-4c3b-8e42-000000000003'
 export const SOURCE_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000001'
-/** Typed custom fields (src/core/field-types.ts): one of each kind the relay treats apart. */
+/** Typed custom fields (src/core/cc/field-types.ts): one of each kind the relay treats apart. */
 export const MEMBER_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000002'
 export const VISITS_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000003'
 export const BUDGET_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000004'

@@ -1,6 +1,6 @@
 /**
  * Every outcome key of GET /admin/api/metrics, in the contract's order, at zero: spelled out here
- * rather than derived from src/core/metrics.ts, so a key the code drops fails the tests.
+ * rather than derived from src/core/metrics/metrics.ts, so a key the code drops fails the tests.
  * No imports: src/core unit tests use it too (test/deno/runtime-agnostic.test.ts).
  */
 export const ZERO_INTAKE = {

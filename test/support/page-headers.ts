@@ -1,4 +1,4 @@
-/** What every HTML answer must carry (src/core/security-headers.ts), asserted one way everywhere. */
+/** What every HTML answer must carry (src/core/app/security-headers.ts), asserted one way everywhere. */
 import { expect } from 'vitest'
 
 export function expectPageHeaders(res: Response): void {

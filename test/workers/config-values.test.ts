@@ -1,7 +1,7 @@
 /**
  * Every configuration value the schema accepts works on Workers (issue #18 item 7): sign-ups
  * through deployments built with them (test/support/config-values.ts, the same cases as
- * test-deno/config-values.test.ts).
+ * test/deno/config-values.test.ts).
  */
 
 import fc from 'fast-check'

@@ -200,7 +200,7 @@ describe.each(OWNER_ROUTES)('%s %s is owner only', (method, path) => {
   })
 })
 
-/** The session key as owner.ts derives it, written out here so a change to it fails a test. */
+/** The session key as owner/credentials.ts derives it, written out here so a change to it fails a test. */
 async function sessionSecret(): Promise<Uint8Array> {
   const label = new TextEncoder().encode(`ctct-relay session v1\0${ADMIN_TOKEN}`)
   return new Uint8Array(await crypto.subtle.digest('SHA-256', label))

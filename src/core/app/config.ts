@@ -40,7 +40,7 @@ export const WHOLE_NUMBER_SETTINGS = {
   DEAD_LETTER_RETENTION_DAYS: { fallback: 30, min: 1, max: 3650 },
   /**
    * The most sign-ups the outbox holds waiting (queued plus parked); past it new ones are refused
-   * with 503 outbox_full (admission.ts). Bounds the storage a flood can take.
+   * with 503 outbox_full (outbox/submit.ts). Bounds the storage a flood can take.
    */
   OUTBOX_MAX_PENDING: { fallback: 5000, min: 10, max: 1_000_000 },
   /** The sandbox's access-token lifetime in seconds, short to watch refreshes happen locally. */

@@ -93,3 +93,54 @@ describe('the token call timeout', () => {
     expect(LEASE_MS).toBeGreaterThan(2 * (SLOWEST_REFRESH_MS + SEND_TIMEOUT_MS))
   })
 })
+
+describe('a 401 reported for a token another caller has already replaced', () => {
+  it('is answered with the new token, and the refresh token is not spent again', async () => {
+    const clock = new VirtualClock()
+    const issued: string[] = []
+    // A token endpoint that rotates: every refresh gets a new access and refresh token.
+    const tokenEndpoint: typeof globalThis.fetch = async () => {
+      const n = issued.length + 2
+      issued.push(`access-${n}`)
+      return Response.json({
+        access_token: `access-${n}`,
+        refresh_token: `refresh-${n}`,
+        token_type: 'Bearer',
+        expires_in: 3600,
+        scope: 'account_read contact_data offline_access',
+      })
+    }
+    // One stored record shared by two instances, as Deno KV is.
+    let stored: unknown = {
+      state: 'connected',
+      generation: 1,
+      accessToken: 'access-1',
+      refreshToken: 'refresh-1',
+      expiresAt: clock.now() + 3_600_000,
+      receivedAt: clock.now(),
+      scope: 'account_read contact_data offline_access',
+      connectedAt: clock.now(),
+    }
+    const repo = {
+      load: async () => stored,
+      save: async (record: object) => {
+        stored = record
+      },
+    }
+    const deps = { repo, config: () => config, fetch: tokenEndpoint, clock, alert: async () => {} }
+    const a = new Connection(deps)
+    // B takes the refresh lock only after A, answered 401 for the same token, has replaced it:
+    // the interleaving two instances can fall into when B reads the record just before A saves.
+    const b = new Connection({
+      ...deps,
+      serializeRefresh: async (refresh) => {
+        const first = await a.accessToken({ rejected: 'access-1' })
+        expect(first.ok && first.value.token).toBe('access-2')
+        return refresh()
+      },
+    })
+    const answer = await b.accessToken({ rejected: 'access-1' })
+    expect(answer.ok && answer.value.token).toBe('access-2')
+    expect(issued).toEqual(['access-2'])
+  })
+})

@@ -218,7 +218,7 @@ export class Connection {
       case 'owner':
         return outcomeFromRecord(record)
       case 'use':
-        if (plan.refresh) this.#refreshBehind(false)
+        if (plan.refresh) this.#refreshBehind()
         else this.#cached = plan.tokens
         return ok(plan.tokens)
       case 'backing_off':
@@ -228,8 +228,10 @@ export class Connection {
           message: `Refresh is backing off until ${new Date(plan.retryAt).toISOString()}`,
         }
       case 'refresh':
-        if (options.wait !== false) return this.#refreshOnce(plan.forced)
-        this.#refreshBehind(plan.forced)
+        // The rejected token goes down, not the plan's `forced`: the refresh re-reads the record
+        // once it holds the lock, and by then another caller or instance may have replaced it.
+        if (options.wait !== false) return this.#refreshOnce(options.rejected)
+        this.#refreshBehind(options.rejected)
         return {
           ok: false,
           code: 'token_refreshing',
@@ -243,8 +245,8 @@ export class Connection {
    * stored record, which every later caller reads; in the Durable Object it runs on after the
    * call that started it has answered.
    */
-  #refreshBehind(forced: boolean): void {
-    this.#refreshOnce(forced).catch(() => undefined)
+  #refreshBehind(rejected?: string): void {
+    this.#refreshOnce(rejected).catch(() => undefined)
   }
 
   /**
@@ -256,7 +258,7 @@ export class Connection {
     const record = await this.#load()
     if (record.state === 'not_connected' || record.state === 'needs_reauth') return 'skipped'
     if (!isDue(record.tokens, this.#deps.clock.now()) && record.state !== 'degraded') return 'fresh'
-    if ((await this.#refreshOnce(false)).ok) return 'refreshed'
+    if ((await this.#refreshOnce()).ok) return 'refreshed'
     const after = await this.#load()
     const now = this.#deps.clock.now()
     if (
@@ -294,18 +296,18 @@ export class Connection {
     this.#cached = null
   }
 
-  #refreshOnce(forced: boolean): Promise<Outcome<AccessToken>> {
+  #refreshOnce(rejected?: string): Promise<Outcome<AccessToken>> {
     // No await between the check and the assignment: this is what makes it single flight.
     if (!this.#inflight) {
       const serialize = this.#deps.serializeRefresh ?? ((refresh) => refresh())
-      this.#inflight = serialize(() => this.#refresh(forced)).finally(() => {
+      this.#inflight = serialize(() => this.#refresh(rejected)).finally(() => {
         this.#inflight = null
       })
     }
     return this.#inflight
   }
 
-  async #refresh(forced: boolean): Promise<Outcome<AccessToken>> {
+  async #refresh(rejected?: string): Promise<Outcome<AccessToken>> {
     const { clock } = this.#deps
     let record = await this.#load()
     if (record.state === 'not_connected' || record.state === 'needs_reauth')
@@ -317,6 +319,10 @@ export class Connection {
         message: `Constant Contact issued no refresh token, so the connection cannot be renewed. ${noRefreshTokenAdvice(this.#deps.config().CC_SCOPES)}`,
       })
     }
+    // Forced only while the rejected token is still the stored one: a caller that reports a token
+    // already replaced (by a refresh it waited behind, here or on another instance) gets the new
+    // one, and a rotating refresh token is not spent twice.
+    const forced = rejected !== undefined && rejected === record.tokens.accessToken
     if (!forced && !isDue(record.tokens, clock.now()) && record.state !== 'degraded') {
       this.#cached = record.tokens
       return ok(record.tokens)

@@ -14,7 +14,6 @@ import { AppError, unwrap } from '../app/errors.ts'
 import { ownerPageHeaders } from '../app/security-headers.ts'
 import { setOwnerCookie } from '../owner/credentials.ts'
 import type { RelayBackend } from '../relay/backend.ts'
-import { STATE_TTL_MS } from '../relay/relay-service.ts'
 import { MessagePage } from '../ui/layout.tsx'
 import {
   boundState,
@@ -23,6 +22,7 @@ import {
   noRefreshTokenAdvice,
   pkceChallenge,
   randomToken,
+  STATE_TTL_MS,
   stateMatches,
 } from './oauth.ts'
 

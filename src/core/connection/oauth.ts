@@ -8,6 +8,9 @@
 import { base64url } from 'jose'
 import type { Config } from '../app/config.ts'
 
+/** How long a Connect may take, from the authorize redirect to the callback. */
+export const STATE_TTL_MS = 10 * 60_000
+
 const encoder = new TextEncoder()
 
 /** A random, URL-safe string with `bytes` bytes of entropy (43 characters for 32 bytes). */

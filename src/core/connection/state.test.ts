@@ -471,6 +471,5 @@ describe('tokenPlan: nobody waits for a refresh while a valid token exists', () 
       expect(plan.refresh).toBe(refresh)
       expect(plan.tokens).toBe(record.state === 'not_connected' ? null : record.tokens)
     }
-    if (plan.kind === 'refresh') expect(plan.forced).toBe(rejected !== undefined)
   })
 })

@@ -275,14 +275,14 @@ export function isDue(tokens: Pick<Tokens, 'expiresAt' | 'receivedAt'>, now: num
  */
 export type TokenPlan =
   | { kind: 'use'; tokens: Tokens; refresh: boolean }
-  | { kind: 'refresh'; forced: boolean }
+  | { kind: 'refresh' }
   | { kind: 'backing_off'; retryAt: number }
   | { kind: 'owner' }
 
 export function tokenPlan(record: ConnectionRecord, now: number, rejected?: string): TokenPlan {
   if (record.state === 'not_connected' || record.state === 'needs_reauth') return { kind: 'owner' }
-  const forced = rejected !== undefined && rejected === record.tokens.accessToken
-  const usable = forced ? null : usableToken(record, now)
+  const rejectedNow = rejected !== undefined && rejected === record.tokens.accessToken
+  const usable = rejectedNow ? null : usableToken(record, now)
   if (usable) {
     // A degraded connection keeps retrying (within its backoff) until it recovers, even while
     // the old token is still fresh; otherwise "degraded" could stand for most of a day.
@@ -294,11 +294,11 @@ export function tokenPlan(record: ConnectionRecord, now: number, rejected?: stri
   }
   if (record.state === 'degraded' && record.retryAt > now)
     return { kind: 'backing_off', retryAt: record.retryAt }
-  return { kind: 'refresh', forced }
+  return { kind: 'refresh' }
 }
 
 /** The token can be handed out: a linked state other than needs_reauth, not yet expired. */
-export function usableToken(record: ConnectionRecord, now: number): Tokens | null {
+function usableToken(record: ConnectionRecord, now: number): Tokens | null {
   if (record.state !== 'connected' && record.state !== 'degraded') return null
   return record.tokens.expiresAt > now ? record.tokens : null
 }
@@ -461,6 +461,6 @@ export function toStored(record: ConnectionRecord): StoredConnection {
  * How long before expiry we refresh: the lesser of one hour and a quarter of the token's
  * lifetime, so 24 h CC tokens refresh an hour early and 8 s test tokens 2 s early.
  */
-export function refreshMargin(lifetimeMs: number): number {
+function refreshMargin(lifetimeMs: number): number {
   return Math.max(0, Math.min(3_600_000, Math.floor(lifetimeMs / 4)))
 }

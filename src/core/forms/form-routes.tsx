@@ -27,7 +27,7 @@ import { type Fields, MAX_BODY_BYTES, readBounded } from '../signup/read-fields.
 import { LANGUAGES, type Language, MESSAGE_KEYS } from '../signup/visitor-text.ts'
 import { type FormDraft, FormEditorPage } from './form-pages.tsx'
 import { catalogProblems, type FieldProblems, type FormDirectory, parseProfile } from './forms.ts'
-import { FORM_ID, type FormProfile } from './profile.ts'
+import { DEFAULT_HONEYPOT, FORM_ID, type FormProfile } from './profile.ts'
 import type { StoredForm } from './repo.ts'
 import { formMarkup, formSnippet, type SnippetProfile } from './snippet.ts'
 
@@ -207,7 +207,7 @@ function draftOf(id: string, profile: FormProfile | null): FormDraft {
     error_url: profile?.error_url ?? '',
     turnstile: profile?.turnstile ?? false,
     turnstile_site_key: profile?.turnstile_site_key ?? '',
-    honeypot: profile?.honeypot ?? '_gotcha',
+    honeypot: profile?.honeypot ?? DEFAULT_HONEYPOT,
     language: profile?.language ?? 'en',
     messages: profile?.messages ?? {},
   }
@@ -304,7 +304,7 @@ export function formEditorRoutes(deps: FormsDeps): Hono<AppEnv> {
 
   editor.post('/editor', async (c) => {
     const config = c.var.config
-    // Read by the owner-form middleware, bounded like every owner POST.
+    // Read by `ownerForm` (owner/owner-body.ts), bounded like every owner POST.
     const body = formFields(c)
     const { draft, problems } = draftFromBody(body)
     if (body.action?.[0] !== 'save') return editorPage(c, deps, draft, {})

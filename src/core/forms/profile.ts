@@ -4,7 +4,7 @@
  * from, and what its visitors read. The same schema checks `FORMS` and the dashboard's forms.
  */
 import * as v from 'valibot'
-import { httpsUrl, noControlChars } from '../lib/url.ts'
+import { httpsUrl, noControlChars, ONE_LINE } from '../lib/url.ts'
 import { CONTRACT_FIELDS } from '../signup/form-fields.ts'
 import { LANGUAGES, MESSAGE_KEYS, type MessageKey } from '../signup/visitor-text.ts'
 
@@ -15,7 +15,7 @@ const visitorText = v.pipe(
   v.trim(),
   v.nonEmpty('must not be empty'),
   v.maxLength(300, 'must be at most 300 characters'),
-  v.regex(/^[^\p{Cc}\u2028\u2029]*$/u, 'must be one line of text')
+  v.regex(ONE_LINE, 'must be one line of text')
 )
 const origin = v.pipe(
   v.string(),
@@ -30,6 +30,9 @@ const origin = v.pipe(
   }, 'must be an origin such as https://site.example (scheme, host and optional port, no path)'),
   v.transform((s) => s.replace(/\/$/, ''))
 )
+
+/** The honeypot field's name when a profile names none (in the snippet, hidden from people). */
+export const DEFAULT_HONEYPOT = '_gotcha'
 
 export const FormProfileSchema = v.strictObject({
   lists: v.pipe(
@@ -63,7 +66,7 @@ export const FormProfileSchema = v.strictObject({
         'must not be a field the form sends (email, first_name, …): filled in, it would mark a person as a bot'
       )
     ),
-    '_gotcha'
+    DEFAULT_HONEYPOT
   ),
   /** What visitors read: the built-in texts' language, and the owner's own wording (visitor-text.ts). */
   language: v.optional(v.picklist(LANGUAGES, `must be one of ${LANGUAGES.join(', ')}`)),

@@ -8,7 +8,7 @@ import { html } from 'hono/html'
 import type { Catalog } from '../cc/catalog.ts'
 import type { FieldType, FieldTypes } from '../cc/field-types.ts'
 import { visitorText } from '../signup/visitor-text.ts'
-import type { FormProfile } from './profile.ts'
+import { DEFAULT_HONEYPOT, type FormProfile } from './profile.ts'
 
 /** What the snippet needs of a profile: a draft in the dashboard's editor may lack the rest. */
 export type SnippetProfile = Pick<
@@ -54,7 +54,7 @@ export async function formMarkup(
     : ''
   const form = html`<form action="${relayOrigin}/subscribe/${formId}" method="post" data-ctct-relay lang="${text.lang}" data-ctct-sending="${text.sending}" data-ctct-network="${text.network}">
   <label>${text.email} <input type="email" name="email" required autocomplete="email"></label>${lists}${custom}
-  <input type="text" name="${profile.honeypot ?? '_gotcha'}" hidden tabindex="-1" autocomplete="off">${turnstile}
+  <input type="text" name="${profile.honeypot ?? DEFAULT_HONEYPOT}" hidden tabindex="-1" autocomplete="off">${turnstile}
   <button>${text.subscribe}</button>
   <p data-ctct-status aria-live="polite"></p>
 </form>`

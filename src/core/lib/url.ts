@@ -11,8 +11,11 @@ import * as v from 'valibot'
  * what lands in a Location header, where CR or LF makes the response unbuildable: a plain-form
  * sign-up delivered to CC would then be answered 500.
  */
+/** One line of text: no control characters, no Unicode line or paragraph separators. */
+export const ONE_LINE = /^[^\p{Cc}\u2028\u2029]*$/u
+
 export const noControlChars = v.regex(
-  /^[^\p{Cc}\u2028\u2029]*$/u,
+  ONE_LINE,
   'must not contain control characters (tabs, line breaks)'
 )
 

@@ -12,7 +12,7 @@ export type AcceptedStatus = 'delivered' | 'queued'
 /** What the duplicate window remembers of an accepted sign-up. */
 export interface RecentSubmission {
   status: AcceptedStatus
-  /** retry-plan.ts `payloadDigest` of what it said; null for one remembered before digests. */
+  /** repeats.ts `payloadDigest` of what it said; null for one remembered before digests. */
   digest: string | null
 }
 

@@ -29,7 +29,7 @@ export interface Submission {
   /** hash(the client's network), for the per-client limit (network-key.ts). */
   clientKey: string
   /**
-   * retry-plan.ts `payloadDigest`: what the sign-up says, for the duplicate window. Hashed by the
+   * repeats.ts `payloadDigest`: what the sign-up says, for the duplicate window. Hashed by the
    * caller, like the keys: the stateless worker scales out, while the object is one thread for
    * the whole account, and its group commit (worker.ts `#together`) wants the object's part of a
    * sign-up to run through without waiting on anything.

@@ -12,13 +12,13 @@ import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app/app-env.ts'
 import { AppError } from '../app/errors.ts'
-import { type Fields, MAX_BODY_BYTES, readSubmission } from '../signup/read-fields.ts'
+import { type Fields, MAX_BODY_BYTES, readFields } from '../signup/read-fields.ts'
 
 const forms = new WeakMap<Request, Fields>()
 
 export const ownerForm = createMiddleware<AppEnv>(async function ownerForm(c, next) {
   if (c.req.method === 'POST') {
-    const read = await readSubmission(c.req.raw, { maxBytes: MAX_BODY_BYTES, emptyAllowed: true })
+    const read = await readFields(c.req.raw, { maxBytes: MAX_BODY_BYTES, emptyAllowed: true })
     if (!read.ok) throw new AppError(read.error, read.message)
     forms.set(c.req.raw, read.fields)
   }

@@ -53,7 +53,6 @@ import type {
 } from './backend.ts'
 import type { Stores } from './stores.ts'
 
-export const STATE_TTL_MS = 10 * 60_000
 /** Lists change rarely, and every GET spends CC quota: re-fetch at most every 5 minutes. */
 const CATALOG_TTL_MS = 5 * 60_000
 
@@ -208,7 +207,7 @@ export class RelayService implements RelayBackend {
     // RFC 9207: an answer from another issuer (a mix-up: the owner was sent to an authorization
     // server that is not the configured one) must not have its code redeemed, or its error
     // believed. Checked after the claim on purpose: this Connect is over either way, and only
-    // the browser holding its cookie gets here (routes/oauth.tsx), so no stranger can burn it.
+    // the browser holding its cookie gets here (connection/oauth-routes.tsx), so no stranger can burn it.
     // A callback without `iss` (a server that does not send it, as before) is not refused.
     const issuer = expectedIssuer(this.#deps.config())
     if (input.iss !== undefined && input.iss !== issuer) {
@@ -422,7 +421,7 @@ export class RelayService implements RelayBackend {
   }
 
   retryDeadLetter(id: number | 'all'): Promise<Revival> {
-    // The places inline sends in flight hold are taken, as for a new sign-up (admission.ts).
+    // The places inline sends in flight hold are taken, as for a new sign-up (outbox/submit.ts).
     const room = this.#deps.config().OUTBOX_MAX_PENDING - this.#admission.placesHeld
     return this.#delivery.retryDead(id, room)
   }

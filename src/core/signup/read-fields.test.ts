@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { readSubmission } from './read-fields.ts'
+import { readFields } from './read-fields.ts'
 
 const URL_ = 'https://relay.test/f/newsletter'
 const FORM = 'application/x-www-form-urlencoded'
@@ -13,7 +13,7 @@ function post(body: BodyInit | null, contentType?: string, headers: Record<strin
   })
 }
 
-const read = (request: Request, maxBytes = MAX) => readSubmission(request, { maxBytes })
+const read = (request: Request, maxBytes = MAX) => readFields(request, { maxBytes })
 
 /** A body with no Content-Length at all, as a chunked upload has. */
 function streamPost(chunks: Uint8Array[] | (() => Uint8Array), contentType = FORM) {
@@ -44,7 +44,7 @@ function multipart(parts: string[], boundary = 'XyZbOuNdArY') {
 const part = (name: string, value: string) =>
   `Content-Disposition: form-data; name="${name}"\r\n\r\n${value}`
 
-describe('readSubmission: media types', () => {
+describe('readFields: media types', () => {
   it('reads urlencoded fields, keeping repeats as lists', async () => {
     const result = await read(
       post('email=Ann%40Site.test&list=a&list=b&first_name=J%C3%B6rg+M&empty=&flag', FORM)
@@ -180,7 +180,7 @@ describe('readSubmission: media types', () => {
   })
 })
 
-describe('readSubmission: size bound', () => {
+describe('readFields: size bound', () => {
   const tooLarge = {
     ok: false,
     error: 'payload_too_large',
@@ -245,7 +245,7 @@ describe('readSubmission: size bound', () => {
   })
 })
 
-describe('readSubmission: bad encodings', () => {
+describe('readFields: bad encodings', () => {
   const invalid = (message: string | unknown) => ({ ok: false, error: 'invalid_input', message })
   const badUtf8 = invalid('The request body is not valid UTF-8.')
 

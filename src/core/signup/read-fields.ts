@@ -11,11 +11,11 @@ export const MAX_BODY_BYTES = 16 * 1024
 /** Every field is a list, so repeatable fields (`list`) and single ones share one shape. */
 export type Fields = Record<string, string[]>
 
-export type SubmissionError = 'payload_too_large' | 'unsupported_media_type' | 'invalid_input'
+export type ReadError = 'payload_too_large' | 'unsupported_media_type' | 'invalid_input'
 
 export type ReadResult =
   | { ok: true; fields: Fields; json: boolean }
-  | { ok: false; error: SubmissionError; message: string }
+  | { ok: false; error: ReadError; message: string }
 
 type MediaType = 'urlencoded' | 'multipart' | 'json'
 
@@ -31,7 +31,7 @@ class InputError extends Error {}
  * `emptyAllowed`: a request with no Content-Type and no body reads as no fields (a script's
  * `POST /admin/disconnect`); with a body it is still 415. Either way the bound comes first.
  */
-export async function readSubmission(
+export async function readFields(
   request: Request,
   options: { maxBytes: number; emptyAllowed?: boolean }
 ): Promise<ReadResult> {
@@ -76,7 +76,7 @@ export async function readSubmission(
   }
 }
 
-function fail(error: SubmissionError, message: string): ReadResult {
+function fail(error: ReadError, message: string): ReadResult {
   return { ok: false, error, message }
 }
 

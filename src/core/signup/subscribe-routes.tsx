@@ -21,7 +21,7 @@ import {
   signupJson,
   visitorMessage,
 } from './accept-signup.ts'
-import { MAX_BODY_BYTES, type ReadResult, readSubmission } from './read-fields.ts'
+import { MAX_BODY_BYTES, type ReadResult, readFields } from './read-fields.ts'
 import { SignupErrorPage, ThanksPage } from './visitor-pages.tsx'
 import { type VisitorText, visitorText } from './visitor-text.ts'
 
@@ -99,7 +99,7 @@ export function subscribeRoutes(deps: SubscribeDeps): Hono<SubscribeEnv> {
       if (origin === null || !form.profile.origins.includes(origin))
         return unconfirmed('origin_not_allowed', `Origin ${origin ?? '(none)'} is not allowed`)
       visitor.origin = origin
-      read ??= await readSubmission(c.req.raw, { maxBytes: MAX_BODY_BYTES })
+      read ??= await readFields(c.req.raw, { maxBytes: MAX_BODY_BYTES })
       if (!read.ok) return { done: refusal(read.error, read.message), confirmed: true }
       // FORMS with Turnstile needs the secret to start at all (config.ts); a dashboard form
       // refuses instead of taking sign-ups unchecked.
@@ -177,7 +177,7 @@ function accepted(
     return c.redirect(target, 303)
   } catch (err) {
     // The sign-up is delivered or stored: a target that cannot be a Location header (a form
-    // stored before config.ts refused control characters in URLs) must not tell the visitor it
+    // stored before the profile schema refused control characters in URLs) must not tell the visitor it
     // failed. The built-in thank-you page says what happened; the log says why.
     console.error(
       JSON.stringify({ msg: 'redirect_unusable', form: visitor.formId, error: String(err) })

@@ -158,7 +158,7 @@ describe('validateSignup: the whole result', () => {
     })
   })
 
-  it('accepts Fields with a null prototype, as readSubmission makes them', () => {
+  it('accepts Fields with a null prototype, as readFields makes them', () => {
     const input = Object.assign(Object.create(null) as Fields, { email: [EMAIL] })
     expect(validateSignup(input, PROFILE)).toStrictEqual({
       ok: true,

@@ -8,7 +8,7 @@
  */
 import * as v from 'valibot'
 import { checkValue, type FieldTypes } from '../cc/field-types.ts'
-import type { FormProfile } from '../forms/profile.ts'
+import { DEFAULT_HONEYPOT, type FormProfile } from '../forms/profile.ts'
 import { PERSON_KEYS, STREET_KEYS } from './form-fields.ts'
 import type { Fields } from './read-fields.ts'
 import { FIELD_MESSAGES, visitorText } from './visitor-text.ts'
@@ -369,7 +369,7 @@ export function validateSignup(
   }
 
   const { body, turnstileToken } = result.output
-  const honeypot = profile.honeypot ?? '_gotcha'
+  const honeypot = profile.honeypot ?? DEFAULT_HONEYPOT
   const honeypotFilled = Object.hasOwn(fields, honeypot) && fields[honeypot].some((s) => s !== '')
   const next = nextUrl(first(fields, '_next'), profile.origins)
   return {

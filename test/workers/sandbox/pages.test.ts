@@ -1,5 +1,5 @@
 /**
- * The sandbox's pages carry every page's headers (test/security-headers.test.ts has the rest):
+ * The sandbox's pages carry every page's headers (test/workers/security-headers.test.ts has the rest):
  * a CSP with frame-ancestors, nosniff, a Referrer-Policy, and no-store on /__sandbox….
  */
 import { exports } from 'cloudflare:workers'
