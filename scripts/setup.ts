@@ -7,9 +7,9 @@
  *   4. optionally, a form in FORMS, checked with the worker's own schema (forms are made in
  *      /admin; FORMS is for read-only ones kept in the configuration)
  *   5. CC_CLIENT_ID (and FORMS, if given) written into wrangler.toml [vars] (preview + confirm)
- *   6. `wrangler secret put` for the secrets (values on stdin, never echoed), then `wrangler deploy`
- * `--dry-run` prints each wrangler command instead of running it. The rules live in setup-lib.ts;
- * this file only asks, prints, writes and spawns.
+ *   6. `wrangler secret put` for the secrets (values on stdin, never echoed), then `wrangler
+ * deploy` `--dry-run` prints each wrangler command instead of running it. The rules live in
+ * setup-lib.ts; this file only asks, prints, writes and spawns.
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'

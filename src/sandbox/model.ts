@@ -216,7 +216,8 @@ export class CcModel {
   maxListPageSize = 500
   /**
    * The account refuses this app: every API call answers 403, as CC does for a deactivated app
-   * or a user without the privileges (docs/constant-contact.md §2, §10). Account-wide, unlike a 403 fault.
+   * or a user without the privileges (docs/constant-contact.md §2, §10). Account-wide, unlike a 403
+   * fault.
    */
   accountForbidden = false
   /**

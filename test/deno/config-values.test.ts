@@ -1,8 +1,8 @@
 /**
  * Every configuration value the schema accepts works on Deno (issue #18 item 7): sign-ups through
  * instances built with them (test/support/config-values.ts, the same cases as
- * test/workers/config-values.test.ts). A limit that does not divide 60,000 ms once made Deno KV throw on
- * a fractional `expireIn`, and every sign-up was answered 503.
+ * test/workers/config-values.test.ts). A limit that does not divide 60,000 ms once made Deno KV
+ * throw on a fractional `expireIn`, and every sign-up was answered 503.
  */
 import fc from 'fast-check'
 import {

@@ -1,7 +1,7 @@
 /**
- * Issue #15 on Deno: the same sign-ups of every outcome as test/workers/metrics.test.ts, through the
- * same app over Deno KV, and GET /admin/api/metrics must show exactly those deltas, per form and
- * in total; latency lands in the hour of the delivery; the activity and its CSV list them.
+ * Issue #15 on Deno: the same sign-ups of every outcome as test/workers/metrics.test.ts, through
+ * the same app over Deno KV, and GET /admin/api/metrics must show exactly those deltas, per form
+ * and in total; latency lands in the hour of the delivery; the activity and its CSV list them.
  */
 import assert from 'node:assert/strict'
 import { HOUR_MS, hourOf, type MetricsReport } from '../../src/core/metrics/metrics.ts'

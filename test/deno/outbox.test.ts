@@ -1,7 +1,7 @@
 /**
- * Zero lost sign-ups on Deno: the outbox in Deno KV, mirroring test/workers/outbox.test.ts. Wake-ups are
- * recorded rather than timed, and the tests call drain() (what a wake-up or the cron would do)
- * after moving the clock past the retry time.
+ * Zero lost sign-ups on Deno: the outbox in Deno KV, mirroring test/workers/outbox.test.ts.
+ * Wake-ups are recorded rather than timed, and the tests call drain() (what a wake-up or the cron
+ * would do) after moving the clock past the retry time.
  */
 import assert from 'node:assert/strict'
 import { maxPerSecond } from '../support/arrivals.ts'

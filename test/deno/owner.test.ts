@@ -2,7 +2,8 @@
  * The owner's surface on Deno, where several instances share one KV (as on Deno Deploy): the
  * sign-in throttle counts failures from every instance, exactly, even when they race; sign-out on
  * one instance refuses the copied cookie on all; owner bodies are bounded; pages carry their
- * security headers. Mirrors test/workers/owner-throttle.test.ts, owner-auth.test.ts, owner-body.test.ts.
+ * security headers. Mirrors test/workers/owner-throttle.test.ts, owner-auth.test.ts,
+ * owner-body.test.ts.
  */
 import assert from 'node:assert/strict'
 import { REFRESH_LEASE_MS } from '../../src/adapters/deno/relay.ts'

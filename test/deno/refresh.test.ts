@@ -1,8 +1,8 @@
 /**
  * A connection that never dies, on Deno: serialised, rotation-safe refresh when several
  * instances share one KV (here two KV handles on one file, as two processes would have).
- * Mirrors test/workers/refresh.test.ts. Every case counts the calls that reached the token endpoint;
- * the clock is moved to make tokens due, so nothing waits for real expiry.
+ * Mirrors test/workers/refresh.test.ts. Every case counts the calls that reached the token
+ * endpoint; the clock is moved to make tokens due, so nothing waits for real expiry.
  */
 import assert from 'node:assert/strict'
 import { KvTokenRepo } from '../../src/adapters/deno/kv/token-repo.ts'

@@ -1,6 +1,7 @@
 /**
  * The owner's browser's cookies as the tests need them, for the workerd and Deno suites alike:
- * reading a Set-Cookie, and keeping the Connect cookie (connection/oauth-routes.tsx) the way a browser does.
+ * reading a Set-Cookie, and keeping the Connect cookie (connection/oauth-routes.tsx) the way a
+ * browser does.
  */
 
 /** The cookie that binds a Connect to the browser that started it. */

@@ -106,17 +106,26 @@ export function alarmAt(): Promise<number | null> {
 }
 
 /**
- * Runs the outbox the way its alarm would: moves the clock to each wake-up the object asked for
- * and runs the alarm, until none is set (or the next one is after `until`). Bounded.
+ * Runs an outbox the way its alarm would: moves the clock to each wake-up the object asked for
+ * (`at`) and runs the alarm (`run`), until none is set (or the next one is after `until`).
+ * Bounded.
  */
-export async function runOutbox(options: { until?: number; maxWakes?: number } = {}) {
+async function runAlarms(
+  alarm: { at: () => Promise<number | null>; run: () => Promise<unknown> },
+  options: { until?: number; maxWakes?: number } = {}
+): Promise<void> {
   for (let wakes = 0; wakes < (options.maxWakes ?? 1000); wakes++) {
-    const at = await alarmAt()
+    const at = await alarm.at()
     if (at === null || (options.until !== undefined && at > options.until)) return
     if (at > clock.now()) clock.set(at)
-    await runDurableObjectAlarm(relay())
+    await alarm.run()
   }
   throw new Error('the outbox still asks for wake-ups after the bound')
+}
+
+/** Runs this deployment's outbox (the 'main' object's alarm); see `runAlarms`. */
+export function runOutbox(options: { until?: number; maxWakes?: number } = {}): Promise<void> {
+  return runAlarms({ at: alarmAt, run: () => runDurableObjectAlarm(relay()) }, options)
 }
 
 /** Drains the outbox and lets the pacing slots rest, so the next case starts on the fast path. */
@@ -195,17 +204,15 @@ export const withConfiguredRelay: WithConfigured = (overrides, run) =>
       call,
       cc,
       owner: OWNER,
-      // What runOutbox does, for this object: runDurableObjectAlarm would wake the other one.
-      drain: async () => {
-        for (let wakes = 0; wakes < 1000; wakes++) {
-          const at = await state.storage.getAlarm()
-          if (at === null) return
-          if (at > clock.now()) clock.set(at)
-          await state.storage.deleteAlarm()
-          await object.alarm()
-        }
-        throw new Error('the outbox still asks for wake-ups after the bound')
-      },
+      // This object's alarm, run in place: runDurableObjectAlarm would wake the other one.
+      drain: () =>
+        runAlarms({
+          at: () => state.storage.getAlarm(),
+          run: async () => {
+            await state.storage.deleteAlarm()
+            await object.alarm()
+          },
+        }),
       outbox: async () => {
         const res = await call('/admin/status', { headers: OWNER })
         return ((await res.json()) as { outbox: { pending: number; dead: number } }).outbox

@@ -4,7 +4,8 @@
  * hosts the relay talks to, the owner's alert webhook and Turnstile's siteverify. Everything is
  * counted; anything else is refused, so no test can reach a real network.
  *
- * The workerd suite puts this behind MSW (test/support/edge.ts); the Deno suite passes `fetch` to the app.
+ * The workerd suite puts this behind MSW (test/support/edge.ts); the Deno suite passes `fetch` to
+ * the app.
  */
 import { CcModel } from '../../src/sandbox/model.ts'
 import { VirtualClock } from './virtual-clock.ts'

@@ -1,6 +1,6 @@
 /**
- * RFC 7636's S256 (base64url of SHA-256), written here apart from src/core/connection/oauth.ts, so that the
- * workerd and Deno suites check the relay's challenges and state bindings against an
+ * RFC 7636's S256 (base64url of SHA-256), written here apart from src/core/connection/oauth.ts, so
+ * that the workerd and Deno suites check the relay's challenges and state bindings against an
  * independent computation rather than against themselves.
  */
 export async function s256(verifier: string): Promise<string> {

@@ -1,6 +1,6 @@
 /**
- * The Cloudflare Access verifier (src/core/owner/cloudflare-access.ts), directly: JWTs signed with a local RSA key,
- * the team's key set served by MSW at https://test-team.cloudflareaccess.com/cdn-cgi/access/certs.
+ * The Cloudflare Access verifier (src/core/owner/cloudflare-access.ts), directly: JWTs signed with
+ * a local RSA key, the team's key set served by MSW at https://test-team.cloudflareaccess.com/cdn-cgi/access/certs.
  */
 import { exportJWK, exportSPKI, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose'
 import { HttpResponse, http } from 'msw'

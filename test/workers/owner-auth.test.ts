@@ -123,7 +123,8 @@ describe('sign-out ends the session where it is kept', () => {
     const out = await logout(copied)
     expect(out.status).toBe(303)
     expect(out.headers.get('set-cookie')).toMatch(/^__Host-ctct_relay_session=;.*Max-Age=0/)
-    // The signature still verifies, but the session is gone: 401 everywhere, sign-in form on /admin.
+    // The signature still verifies, but the session is gone: 401 everywhere, sign-in form on
+    // /admin.
     expect((await call('/admin/status', { headers: { cookie: copied } })).status).toBe(401)
     expect((await call('/oauth/authorize', { headers: { cookie: copied } })).status).toBe(401)
     const page = await (await call('/admin', { headers: { cookie: copied } })).text()

@@ -1,7 +1,7 @@
 /**
  * Versioned schema migrations of the Durable Object's SQLite
- * (src/adapters/workers/sqlite/migrations.ts `migrate`, run by the Relay constructor): a deployment from before versioning is upgraded with
- * nothing lost, and migrating again changes nothing.
+ * (src/adapters/workers/sqlite/migrations.ts `migrate`, run by the Relay constructor): a deployment
+ * from before versioning is upgraded with nothing lost, and migrating again changes nothing.
  */
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
@@ -16,7 +16,8 @@ import { rowsOf, schemaOf } from '../support/sqlite-dump.ts'
 
 /**
  * The schema every deployment had before versioning: the DDL of src/workers/sql-store.ts at
- * commit 921d3a4 (now migration 1 in src/adapters/workers/sqlite/migrations.ts), frozen here. Never edit it: it stands for databases that exist.
+ * commit 921d3a4 (now migration 1 in src/adapters/workers/sqlite/migrations.ts), frozen here. Never
+ * edit it: it stands for databases that exist.
  */
 const UNVERSIONED_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS connection (

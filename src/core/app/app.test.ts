@@ -34,7 +34,8 @@ function appWith(submit: (s: Submission) => Promise<SubmitResult>) {
       submissions.push(s)
       return submit(s)
     },
-    // The owner's Bearer: right or wrong, never throttled here (test/workers/owner-throttle.test.ts).
+    // The owner's Bearer: right or wrong, never throttled here
+    // (test/workers/owner-throttle.test.ts).
     ownerAttempt: async (_client: string, valid: boolean) => ({
       status: valid ? 'allowed' : 'refused',
     }),

@@ -75,7 +75,8 @@ export interface AppDeps {
   /**
    * Whether the request reached a local server, the sandbox's precondition. Default: its host is
    * a loopback name, which holds on Workers (a deployed worker is never served on one). On Deno
-   * any client can send `Host: localhost`, so src/adapters/deno/relay.ts also requires a loopback listener.
+   * any client can send `Host: localhost`, so src/adapters/deno/relay.ts also requires a loopback
+   * listener.
    */
   isLocal?: (request: Request) => boolean
   /** The built-in sandbox: local entries only (src/sandbox/kit.ts). Without it, CTCT_SANDBOX is refused. */

@@ -28,8 +28,8 @@ export function mergePayloads(older: SignupFormBody, newer: SignupFormBody): Sig
 
 /**
  * What a sign-up says, as a digest: the duplicate window absorbs only a repeat that says the same.
- * validate-signup.ts builds every body in one fixed key order, so the same fields give the same JSON,
- * whatever order the visitor sent them in.
+ * validate-signup.ts builds every body in one fixed key order, so the same fields give the same
+ * JSON, whatever order the visitor sent them in.
  */
 export function payloadDigest(payload: SignupFormBody): Promise<string> {
   return hashKey('payload', JSON.stringify(payload))

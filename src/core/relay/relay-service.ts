@@ -207,8 +207,8 @@ export class RelayService implements RelayBackend {
     // RFC 9207: an answer from another issuer (a mix-up: the owner was sent to an authorization
     // server that is not the configured one) must not have its code redeemed, or its error
     // believed. Checked after the claim on purpose: this Connect is over either way, and only
-    // the browser holding its cookie gets here (connection/oauth-routes.tsx), so no stranger can burn it.
-    // A callback without `iss` (a server that does not send it, as before) is not refused.
+    // the browser holding its cookie gets here (connection/oauth-routes.tsx), so no stranger can
+    // burn it. A callback without `iss` (a server that does not send it, as before) is not refused.
     const issuer = expectedIssuer(this.#deps.config())
     if (input.iss !== undefined && input.iss !== issuer) {
       return {

@@ -189,8 +189,8 @@ export const FORM_AUDIT_KEEP = 200
 /**
  * How a write changes the running counts of pending and dead items (null: no item). SQLite keeps
  * the same counts with triggers on the outbox table (adapters/workers/sqlite/migrations.ts,
- * migration 3); Deno KV adds this to the commit of every item write (adapters/deno/kv/outbox-repo.ts
- * `write`).
+ * migration 3); Deno KV adds this to the commit of every item write
+ * (adapters/deno/kv/outbox-repo.ts `write`).
  */
 export function countChange(
   before: Pick<OutboxRecord, 'status'> | null,

@@ -15,8 +15,8 @@ export const PERSON_KEYS = [
 
 /**
  * Every field name the form contract reads (README "The form contract"; custom fields are
- * `custom.<alias>`). A profile's honeypot must be none of them (forms/profile.ts): a visitor filling it
- * in would be taken for a bot, and the sign-up answered with thanks but never sent.
+ * `custom.<alias>`). A profile's honeypot must be none of them (forms/profile.ts): a visitor
+ * filling it in would be taken for a bot, and the sign-up answered with thanks but never sent.
  */
 export const CONTRACT_FIELDS: readonly string[] = [
   'email',

@@ -177,8 +177,8 @@ function accepted(
     return c.redirect(target, 303)
   } catch (err) {
     // The sign-up is delivered or stored: a target that cannot be a Location header (a form
-    // stored before the profile schema refused control characters in URLs) must not tell the visitor it
-    // failed. The built-in thank-you page says what happened; the log says why.
+    // stored before the profile schema refused control characters in URLs) must not tell the
+    // visitor it failed. The built-in thank-you page says what happened; the log says why.
     console.error(
       JSON.stringify({ msg: 'redirect_unusable', form: visitor.formId, error: String(err) })
     )

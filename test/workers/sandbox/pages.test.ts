@@ -1,6 +1,6 @@
 /**
- * The sandbox's pages carry every page's headers (test/workers/security-headers.test.ts has the rest):
- * a CSP with frame-ancestors, nosniff, a Referrer-Policy, and no-store on /__sandbox….
+ * The sandbox's pages carry every page's headers (test/workers/security-headers.test.ts has the
+ * rest): a CSP with frame-ancestors, nosniff, a Referrer-Policy, and no-store on /__sandbox….
  */
 import { exports } from 'cloudflare:workers'
 import { expect, it } from 'vitest'
