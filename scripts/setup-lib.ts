@@ -10,9 +10,9 @@
 import * as v from 'valibot'
 import {
   type FormProfile,
-  FormProfileSchema,
   type Forms,
   FormsSchema,
+  PROFILE_ENTRIES,
 } from '../src/core/forms/profile.ts'
 
 export type Check<T> = { ok: true; value: T } | { ok: false; message: string }
@@ -237,7 +237,7 @@ export function parseYesNo(input: string, fallback: boolean): Check<boolean> {
 
 // ─── Form profiles (validated with the worker's own schemas) ───────────────────────────────────
 
-type ProfileKey = keyof typeof FormProfileSchema.entries
+type ProfileKey = keyof typeof PROFILE_ENTRIES
 
 /** The key schema of FORMS' record: the worker's own rule for form ids. */
 const FormIdSchema = (() => {
@@ -270,9 +270,9 @@ export function splitList(input: string): string[] {
   ]
 }
 
-/** Parses one profile field with FormProfileSchema's own entry for it. */
+/** Parses one profile field with its own entry in PROFILE_ENTRIES for it. */
 function checkEntry(key: ProfileKey, value: unknown) {
-  return v.safeParse(FormProfileSchema.entries[key] as v.GenericSchema, value)
+  return v.safeParse(PROFILE_ENTRIES[key] as v.GenericSchema, value)
 }
 
 /** The offending item of an array-valued answer, for the message. */

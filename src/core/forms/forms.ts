@@ -12,7 +12,7 @@ import type { Catalog } from '../cc/catalog.ts'
 import { type FieldTypes, signupFormCanSet } from '../cc/field-types.ts'
 import type { RelayBackend } from '../relay/backend.ts'
 import { profileFor } from '../signup/accept-signup.ts'
-import { FORM_ID, type FormProfile, FormProfileSchema } from './profile.ts'
+import { FORM_ID, type FormProfile, FormProfileSchema, PROFILE_ENTRIES } from './profile.ts'
 import type { StoredForm } from './repo.ts'
 
 export type FieldProblems = Record<string, string>
@@ -40,9 +40,19 @@ export function catalogProblems(
   const types: FieldTypes = {}
   const lists = new Set(catalog.lists.map((l) => l.list_id.toLowerCase()))
   const known = new Map(catalog.custom_fields.map((f) => [f.custom_field_id.toLowerCase(), f]))
-  profile.lists.forEach((id, i) => {
-    if (!lists.has(id.toLowerCase())) fields[`lists.${i}`] = 'Constant Contact has no such list'
-  })
+  for (const key of ['lists', 'optional_lists'] as const) {
+    profile[key]?.forEach((id, i) => {
+      if (!lists.has(id.toLowerCase())) fields[`${key}.${i}`] = 'Constant Contact has no such list'
+    })
+  }
+  // Where a sign-up came from is text (a URL, a campaign name): only text fields take it.
+  for (const [key, id] of Object.entries(profile.capture ?? {})) {
+    if (id === undefined) continue
+    const field = known.get(id.toLowerCase())
+    if (!field) fields[`capture.${key}`] = 'Constant Contact has no such custom field'
+    else if (field.type !== 'string' && field.type !== 'text_area')
+      fields[`capture.${key}`] = `is a ${field.type || 'untyped'} field; it must take text`
+  }
   for (const [alias, id] of Object.entries(profile.custom_fields ?? {})) {
     const field = known.get(id.toLowerCase())
     if (!field) fields[`custom_fields.${alias}`] = 'Constant Contact has no such custom field'
@@ -63,7 +73,7 @@ export function describeChanges(before: FormProfile | null, after: FormProfile |
   const changes: string[] = []
   const from = (before ?? {}) as Record<string, unknown>
   const to = (after ?? {}) as Record<string, unknown>
-  for (const key of Object.keys(FormProfileSchema.entries)) {
+  for (const key of Object.keys(PROFILE_ENTRIES)) {
     const [a, b] = [from[key], to[key]]
     if (JSON.stringify(a) === JSON.stringify(b)) continue
     if (Array.isArray(a ?? b)) {

@@ -31,14 +31,81 @@ const origin = v.pipe(
   v.transform((s) => s.replace(/\/$/, ''))
 )
 
+/** A list of 0 to `max` CC ids (lists and tags are UUIDs). */
+function ids(noun: string, max: number) {
+  return v.pipe(
+    v.array(uuid, `must be a list of Constant Contact ${noun} ids`),
+    v.maxLength(max, `takes at most ${max} ${noun} ids (a Constant Contact limit)`)
+  )
+}
+
+/** Text with line breaks (a consent statement may have paragraphs), no other control characters. */
+const PARAGRAPHS = /^[^\p{Cc}\u2028\u2029]*(?:\n[^\p{Cc}\u2028\u2029]*)*$/u
+
+/** Where a sign-up came from: the page, its referrer, and the page's utm_* parameters. */
+export const CAPTURE_KEYS = [
+  'page',
+  'referrer',
+  'utm_source',
+  'utm_medium',
+  'utm_campaign',
+  'utm_term',
+  'utm_content',
+] as const
+export type CaptureKey = (typeof CAPTURE_KEYS)[number]
+
+/** The path of an issue at `profile[key][index]`, so errors name it as `optional_lists.1`. */
+function issuePath(
+  profile: Record<string, unknown>,
+  key: string,
+  index?: number
+): [v.IssuePathItem, ...v.IssuePathItem[]] {
+  const value = profile[key] as unknown[]
+  const path: [v.IssuePathItem, ...v.IssuePathItem[]] = [
+    { type: 'object', origin: 'value', input: profile, key, value },
+  ]
+  if (index !== undefined)
+    path.push({ type: 'array', origin: 'value', input: value, key: index, value: value[index] })
+  return path
+}
+
 /** The honeypot field's name when a profile names none (in the snippet, hidden from people). */
 export const DEFAULT_HONEYPOT = '_gotcha'
 
-export const FormProfileSchema = v.strictObject({
-  lists: v.pipe(
-    v.array(uuid, 'must be a list of Constant Contact list ids'),
-    v.minLength(1, 'needs at least one list id'),
-    v.maxLength(50, 'takes at most 50 list ids (a Constant Contact limit)')
+/** The profile's keys, each checked alone; `FormProfileSchema` adds the checks across keys. */
+export const PROFILE_ENTRIES = {
+  /** Applied to every sign-up. May be empty when `optional_lists` is not. */
+  lists: ids('list', 50),
+  /** The lists a visitor may tick (`list` fields); each ticked one is added to `lists`. */
+  optional_lists: v.optional(ids('list', 50)),
+  /** Added to every contact delivered through the form (sign_up_form takes no tags). */
+  tags: v.optional(ids('tag', 50)),
+  /** The statement beside the consent checkbox; a given consent leaves a receipt (core/consent). */
+  consent: v.optional(
+    v.strictObject(
+      {
+        text: v.pipe(
+          v.string(),
+          v.trim(),
+          v.nonEmpty('must not be empty'),
+          v.maxLength(1000, 'must be at most 1000 characters'),
+          v.regex(PARAGRAPHS, 'must be text (line breaks allowed, no other control characters)')
+        ),
+        required: v.boolean('must be true or false'),
+        privacy_url: v.optional(httpsUrl),
+      },
+      'must be an object with text, required and optionally privacy_url'
+    )
+  ),
+  /** Where a sign-up came from, written into these text custom fields. */
+  capture: v.optional(
+    v.strictObject(
+      Object.fromEntries(CAPTURE_KEYS.map((key) => [key, v.optional(uuid)])) as Record<
+        CaptureKey,
+        v.OptionalSchema<typeof uuid, undefined>
+      >,
+      `must be an object mapping any of ${CAPTURE_KEYS.join(', ')} to a custom field id`
+    )
   ),
   origins: v.pipe(v.array(origin), v.minLength(1, 'needs at least one origin')),
   success_url: v.optional(httpsUrl),
@@ -78,7 +145,37 @@ export const FormProfileSchema = v.strictObject({
       >
     )
   ),
-})
+}
+
+export const FormProfileSchema = v.pipe(
+  v.strictObject(PROFILE_ENTRIES),
+  v.forward(
+    v.partialCheck(
+      [['lists'], ['optional_lists']],
+      (p) => p.lists.length > 0 || (p.optional_lists?.length ?? 0) > 0,
+      'needs at least one list id (or optional_lists for the visitor to choose from)'
+    ),
+    ['lists']
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return
+    const always = new Set(dataset.value.lists.map((id) => id.toLowerCase()))
+    const optional = dataset.value.optional_lists ?? []
+    optional.forEach((id, i) => {
+      if (always.has(id.toLowerCase()))
+        addIssue({
+          message: 'is also in lists, which every sign-up gets: it cannot be optional',
+          path: issuePath(dataset.value, 'optional_lists', i),
+        })
+    })
+    // CC's maxItems for list_memberships: the union must fit, whatever the visitor ticks.
+    if (always.size + optional.length > 50)
+      addIssue({
+        message: 'with lists, makes more than 50 lists (a Constant Contact limit)',
+        path: issuePath(dataset.value, 'optional_lists'),
+      })
+  })
+)
 export type FormProfile = v.InferOutput<typeof FormProfileSchema>
 
 /** The form ids of FORMS and of the dashboard's forms alike: they are URL path segments. */

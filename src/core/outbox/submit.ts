@@ -12,6 +12,7 @@ import type { Alert } from '../alerts/alert-webhook.ts'
 import type { Config } from '../app/config.ts'
 import type { CcApi } from '../cc/api.ts'
 import { signupRequest } from '../cc/client.ts'
+import type { ConsentGiven } from '../consent/receipt.ts'
 import type { Clock } from '../lib/clock.ts'
 import { type EventOutcome, type MetricEvent, signupEvent, type Tally } from '../metrics/metrics.ts'
 import type { AfterAnswer } from '../relay/after-answer.ts'
@@ -37,6 +38,13 @@ export interface Submission {
   digest: string
   /** The owner's "send a test sign-up": always attempted, so the answer is CC's, not a replay. */
   skipDuplicateCheck?: boolean
+  /**
+   * The form's `tags` when the sign-up was accepted: added to the contact once CC has answered
+   * with its contact_id (sign_up_form takes no tags).
+   */
+  tags?: string[]
+  /** The consent the visitor gave: its receipt is written in the step that accepts the sign-up. */
+  consent?: ConsentGiven
 }
 
 export type SubmitResult =
