@@ -4,6 +4,7 @@
  */
 import { migrate } from '../../src/adapters/deno/kv/migrations.ts'
 import { kvStores } from '../../src/adapters/deno/kv/stores.ts'
+import { consentContract } from '../contract/consent-contract.ts'
 import { metricsContract } from '../contract/metrics-contract.ts'
 import { type ContractRunner, storageContract } from '../contract/storage-contract.ts'
 
@@ -28,3 +29,4 @@ const runner: ContractRunner = {
 }
 storageContract(runner)
 metricsContract(runner)
+consentContract(runner)

@@ -8,6 +8,7 @@ import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { it } from 'vitest'
 import { sqlStores } from '../../src/adapters/workers/sqlite/stores.ts'
+import { consentContract } from '../contract/consent-contract.ts'
 import { metricsContract } from '../contract/metrics-contract.ts'
 import { type ContractRunner, storageContract } from '../contract/storage-contract.ts'
 import { rowsOf } from '../support/sqlite-dump.ts'
@@ -26,3 +27,4 @@ const runner: ContractRunner = {
 }
 storageContract(runner)
 metricsContract(runner)
+consentContract(runner)

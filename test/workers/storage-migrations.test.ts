@@ -7,6 +7,7 @@ import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { SqlAuthStateRepo } from '../../src/adapters/workers/sqlite/auth-state-repo.ts'
+import { SqlConsentRepo } from '../../src/adapters/workers/sqlite/consent-repo.ts'
 import { migrate, SCHEMA_VERSION } from '../../src/adapters/workers/sqlite/migrations.ts'
 import { SqlOutboxRepo } from '../../src/adapters/workers/sqlite/outbox-repo.ts'
 import { SqlTokenRepo } from '../../src/adapters/workers/sqlite/token-repo.ts'
@@ -68,6 +69,16 @@ const UNVERSIONED_SCHEMA = [
 ]
 
 const LIST = '9e2f7d10-1111-4c3b-8e42-000000000001'
+const RECEIPT = {
+  form: 'newsletter',
+  email: 'a@example.com',
+  givenAt: 1_000,
+  text: 'I agree.',
+  textSha256: '0'.repeat(64),
+  origin: null,
+  page: null,
+  network: '192.0.2.1',
+}
 
 const version = (sql: SqlStorage) =>
   sql.exec<{ version: number }>('SELECT version FROM schema_version').toArray()
@@ -242,6 +253,11 @@ describe('schema migrations', () => {
       )
       expect(next).toEqual({ outcome: 'stored', id: 4, backlog: 3 })
       expect((await outbox.figures(now)).pending).toBe(3)
+      // Migration 7's receipts, with the triggers that count them per form.
+      const consents = new SqlConsentRepo(sql)
+      await consents.record(RECEIPT)
+      expect(await consents.receiptsOf(RECEIPT.email)).toEqual([RECEIPT])
+      expect(await consents.countsByForm()).toEqual({ newsletter: 1 })
     })
   })
 
@@ -262,6 +278,7 @@ describe('schema migrations', () => {
         5000
       )
       await outbox.remember('newsletter:h', 1_000, { status: 'queued', digest: 'd' })
+      await new SqlConsentRepo(sql).record(RECEIPT)
       const before = { schema: schemaOf(sql), rows: rowsOf(sql) }
       expect(version(sql)).toEqual([{ version: SCHEMA_VERSION }])
       migrate(state.storage)

@@ -4,6 +4,7 @@
  * day's counts. Both adapters implement it atomically; docs/storage.md describes what is kept.
  */
 
+import type { ConsentReceipt } from '../consent/receipt.ts'
 import type { Tally } from '../metrics/metrics.ts'
 import type { SignupFormBody } from '../signup/validate-signup.ts'
 
@@ -78,6 +79,8 @@ export interface NewOutboxItem {
   attempts: number
   nextAttemptAt: number
   now: number
+  /** Its consent receipt (consent/repo.ts): written in the same step, when it is stored or merged. */
+  receipt?: ConsentReceipt
 }
 
 /** What a replay of dead letters did (OutboxRepo `revive`). */
@@ -93,6 +96,11 @@ export interface DeadOutboxItem {
   formId: string
   emailHash?: string
   payload: SignupFormBody
+  /**
+   * An inline send's consent receipt, written in the same step (the owner may replay the dead
+   * letter). A queued item's was written when it was queued.
+   */
+  receipt?: ConsentReceipt
 }
 
 /**

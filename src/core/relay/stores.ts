@@ -1,11 +1,12 @@
 /**
  * @module core/relay/stores
- * `Stores`: the seven repositories RelayService writes through, each defined in its folder's
+ * `Stores`: the eight repositories RelayService writes through, each defined in its folder's
  * repo.ts. Built by `sqlStores` (Workers) or `kvStores` (Deno).
  */
 
 import type { AlertRepo } from '../alerts/repo.ts'
 import type { AuthStateRepo, TokenRepo } from '../connection/repo.ts'
+import type { ConsentRepo } from '../consent/repo.ts'
 import type { FormRepo } from '../forms/repo.ts'
 import type { MetricsRepo } from '../metrics/repo.ts'
 import type { OutboxRepo } from '../outbox/repo.ts'
@@ -19,4 +20,5 @@ export interface Stores {
   metrics: MetricsRepo
   owner: OwnerRepo
   alerts: AlertRepo
+  consents: ConsentRepo
 }

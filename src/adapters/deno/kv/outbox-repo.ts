@@ -4,6 +4,7 @@
  * the daily counters, delivery pauses and duplicate window.
  */
 
+import type { ConsentReceipt } from '../../../core/consent/receipt.ts'
 import { utcDay } from '../../../core/lib/utc-day.ts'
 import type { Tally } from '../../../core/metrics/metrics.ts'
 import type {
@@ -39,6 +40,7 @@ import {
   toOutboxItem,
   type UnsavedRecord,
 } from '../../../core/relay/store-rules.ts'
+import { addReceipt } from './consent-repo.ts'
 import { BACKLOG_LEVEL, BLOCKS, COUNT_KEYS, count, item, recent, SEQ, stat } from './keys.ts'
 import { addTally, CONFLICT, collect, kvDelete, kvSet, transact } from './transact.ts'
 
@@ -98,10 +100,14 @@ export class KvOutboxRepo implements OutboxRepo {
    * Inserts a new item. The check on ['outbox_seq'] serialises all inserts: it hands out unique
    * ids, and an insert whose reads were overtaken by another insert fails and is retried.
    */
-  async #insert(record: UnsavedRecord, tally?: Tally): Promise<number | typeof CONFLICT> {
+  async #insert(
+    record: UnsavedRecord,
+    tally?: Tally,
+    receipt?: ConsentReceipt
+  ): Promise<number | typeof CONFLICT> {
     const seq = await this.#kv.get<number>(SEQ)
     const id = (seq.value ?? 0) + 1
-    const op = addTally(this.#kv.atomic().check(seq).set(SEQ, id), tally)
+    const op = addReceipt(addTally(this.#kv.atomic().check(seq).set(SEQ, id), tally), receipt)
     const committed = await write(op, null, { id, ...record }).commit()
     return committed.ok ? id : CONFLICT
   }
@@ -128,7 +134,7 @@ export class KvOutboxRepo implements OutboxRepo {
    * only writes that add to the pending count; deliveries that lower it meanwhile only make the
    * count we read high. So the cap holds across instances: no commit stores an item past
    * `maxBacklog`. The
-   * tally joins the commit that stores (or merges) the item, and only that one.
+   * tally and the receipt join the commit that stores (or merges) the item, and only that one.
    */
   enqueue(input: NewOutboxItem, maxBacklog: number, tally?: Tally): Promise<EnqueueResult> {
     return transact(async () => {
@@ -145,7 +151,7 @@ export class KvOutboxRepo implements OutboxRepo {
         const r = entry.value
         if (!r || !canMergeInto(r)) continue
         const committed = await write(
-          addTally(this.#kv.atomic().check(entry), tally),
+          addReceipt(addTally(this.#kv.atomic().check(entry), tally), input.receipt),
           r,
           mergedInto(r, input)
         ).commit()
@@ -159,7 +165,7 @@ export class KvOutboxRepo implements OutboxRepo {
         .atomic()
         .check(...seen)
         .set(SEQ, id)
-      const committed = await write(addTally(op, tally), null, {
+      const committed = await write(addReceipt(addTally(op, tally), input.receipt), null, {
         id,
         ...queuedRecord(input),
       }).commit()
@@ -235,7 +241,7 @@ export class KvOutboxRepo implements OutboxRepo {
     tally?: Tally
   ): Promise<void> {
     if (dead.id === undefined)
-      await transact(() => this.#insert(inlineDeadRecord(dead, error, now), tally))
+      await transact(() => this.#insert(inlineDeadRecord(dead, error, now), tally, dead.receipt))
     else await this.#update(dead.id, (r) => killed(r, error, now), tally)
   }
 

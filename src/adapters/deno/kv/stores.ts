@@ -8,6 +8,7 @@
 import type { Stores } from '../../../core/relay/stores.ts'
 import { KvAlertRepo } from './alert-repo.ts'
 import { KvAuthStateRepo } from './auth-state-repo.ts'
+import { KvConsentRepo } from './consent-repo.ts'
 import { KvFormRepo } from './form-repo.ts'
 import { KvMetricsRepo } from './metrics-repo.ts'
 import { KvOutboxRepo } from './outbox-repo.ts'
@@ -29,5 +30,6 @@ export function kvStores(kv: Deno.Kv): KvStores {
     metrics: new KvMetricsRepo(kv),
     owner: new KvOwnerRepo(kv),
     alerts: new KvAlertRepo(kv),
+    consents: new KvConsentRepo(kv),
   }
 }

@@ -152,6 +152,40 @@ dead = dead + (NEW.status = 'dead') - (OLD.status = 'dead'); END`,
      code TEXT
    )`,
   ],
+  // 7: consent receipts (core/consent/). Each statement's text once per version, by its SHA-256;
+  //    receipts refer to it by the text's row id (a few bytes instead of 64), and are found by
+  //    address (lookup, erasure), by time (the export, retention) and by text (whether a text is
+  //    still referred to). The count per form is kept by triggers, as outbox_counts is, so the
+  //    dashboard never counts rows.
+  [
+    `CREATE TABLE consent_texts (
+     id INTEGER PRIMARY KEY,
+     sha256 TEXT NOT NULL UNIQUE,
+     text TEXT NOT NULL
+   )`,
+    `CREATE TABLE consent_receipts (
+     id INTEGER PRIMARY KEY,
+     form_id TEXT NOT NULL,
+     email TEXT NOT NULL,
+     given_at INTEGER NOT NULL,
+     text_id INTEGER NOT NULL REFERENCES consent_texts (id),
+     origin TEXT,
+     page TEXT,
+     network TEXT NOT NULL
+   )`,
+    'CREATE INDEX consent_receipts_email ON consent_receipts (email, given_at)',
+    'CREATE INDEX consent_receipts_given ON consent_receipts (given_at)',
+    'CREATE INDEX consent_receipts_text ON consent_receipts (text_id)',
+    `CREATE TABLE consent_counts (
+     form_id TEXT PRIMARY KEY,
+     receipts INTEGER NOT NULL
+   ) WITHOUT ROWID`,
+    `CREATE TRIGGER consent_counts_insert AFTER INSERT ON consent_receipts BEGIN
+INSERT INTO consent_counts (form_id, receipts) VALUES (NEW.form_id, 1)
+ON CONFLICT (form_id) DO UPDATE SET receipts = receipts + 1; END`,
+    `CREATE TRIGGER consent_counts_delete AFTER DELETE ON consent_receipts BEGIN
+UPDATE consent_counts SET receipts = receipts - 1 WHERE form_id = OLD.form_id; END`,
+  ],
 ]
 
 /** The version `migrate` brings the database to. */

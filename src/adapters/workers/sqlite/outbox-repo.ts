@@ -38,6 +38,7 @@ import {
   type UnsavedRecord,
 } from '../../../core/relay/store-rules.ts'
 import type { SignupFormBody } from '../../../core/signup/validate-signup.ts'
+import { writeReceipt } from './consent-repo.ts'
 import { DUE_AT } from './migrations.ts'
 import { writeTally } from './tally.ts'
 
@@ -146,13 +147,15 @@ export class SqlOutboxRepo implements OutboxRepo {
     if (target) {
       this.#save(mergedInto(target, item))
       writeTally(this.#sql, tally)
+      writeReceipt(this.#sql, item.receipt)
       return { outcome: 'merged', id: target.id, backlog: this.#counts().pending }
     }
     const backlog = this.#counts().pending
     if (backlog >= maxBacklog) return { outcome: 'full', backlog }
-    // The insert trigger counts it in the same statement; the tally joins the same step.
+    // The insert trigger counts it in the same statement; the tally and receipt join the step.
     const id = this.#insert(queuedRecord(item))
     writeTally(this.#sql, tally)
+    writeReceipt(this.#sql, item.receipt)
     return { outcome: 'stored', id, backlog: backlog + 1 }
   }
 
@@ -220,6 +223,7 @@ export class SqlOutboxRepo implements OutboxRepo {
     if (item.id === undefined) this.#insert(inlineDeadRecord(item, error, now))
     else if (!this.#update(item.id, (r) => killed(r, error, now))) return
     writeTally(this.#sql, tally)
+    writeReceipt(this.#sql, item.receipt)
   }
 
   /** Synchronous, like `enqueue`: nothing else runs between the count and the updates. */

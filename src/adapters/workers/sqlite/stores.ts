@@ -8,6 +8,7 @@
 import type { Stores } from '../../../core/relay/stores.ts'
 import { SqlAlertRepo } from './alert-repo.ts'
 import { SqlAuthStateRepo } from './auth-state-repo.ts'
+import { SqlConsentRepo } from './consent-repo.ts'
 import { SqlFormRepo } from './form-repo.ts'
 import { SqlMetricsRepo } from './metrics-repo.ts'
 import { migrate } from './migrations.ts'
@@ -27,5 +28,6 @@ export function sqlStores(storage: DurableObjectStorage): Stores {
     metrics: new SqlMetricsRepo(sql),
     owner: new SqlOwnerRepo(sql),
     alerts: new SqlAlertRepo(sql),
+    consents: new SqlConsentRepo(sql),
   }
 }
