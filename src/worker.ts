@@ -156,6 +156,18 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
   connectionHistory(since: number) {
     return this.#service.connectionHistory(since)
   }
+  consentsOf(email: string) {
+    return this.#service.consentsOf(email)
+  }
+  consentsBetween(query: { from: number; to: number; after?: string }) {
+    return this.#service.consentsBetween(query)
+  }
+  consentCounts() {
+    return this.#service.consentCounts()
+  }
+  eraseConsents(email: string) {
+    return this.#service.eraseConsents(email)
+  }
   /** Alarms run at least once; drain() is idempotent (leases, upserts), so a rerun is harmless. */
   async alarm() {
     await this.#service.drain()

@@ -25,6 +25,9 @@
  *   POST /admin/disconnect        owner only: forget the local token set
  *   forms/form-routes.tsx, owner only: forms made in the dashboard
  *   GET|PUT|DELETE /admin/api/forms[/:formId]   the owner's JSON API
+ *   consent/consent-routes.ts, owner only: consent receipts
+ *   GET|DELETE /admin/api/consents?email=   a person's receipts, or their erasure
+ *   GET  /admin/api/consents.csv?from=&to=  every receipt of a period, as CSV
  *   GET  /admin/forms/new, /admin/forms/:formId/edit; POST /admin/forms/editor, …/delete
  *   metrics/metrics-routes.tsx, inside /admin, owner only:
  *   GET  /admin/api/metrics?hours=N&form=ID   counters per hour and form, as JSON
@@ -44,6 +47,7 @@ import { HTTPException } from 'hono/http-exception'
 import { Hono } from 'hono/tiny'
 import { EMBED_JS } from '../../embed/embed.ts'
 import { oauthRoutes } from '../connection/oauth-routes.tsx'
+import { consentRoutes } from '../consent/consent-routes.ts'
 import { formsApiRoutes } from '../forms/form-routes.tsx'
 import { FormDirectory } from '../forms/forms.ts'
 import { isLoopbackHost } from '../lib/url.ts'
@@ -118,6 +122,7 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   const owner = { isOwner, ownerOnly: ownerOnly(isOwner) }
   // Ahead of the dashboard's routes, whose CSRF check would refuse a script's DELETE.
   app.route('/admin/api/forms', formsApiRoutes({ ...deps, ...owner, forms }))
+  app.route('/admin/api', consentRoutes({ ...deps, ...owner }))
   app.route('/admin', adminRoutes({ ...deps, ...owner, forms }))
   app.route('/oauth', oauthRoutes({ ...deps, ...owner }))
   if (deps.sandbox) app.route('/__sandbox', deps.sandbox.routes({ ...deps, ...owner }))

@@ -38,6 +38,8 @@ export const WHOLE_NUMBER_SETTINGS = {
   /** A repeat of the same email to the same form within this window is absorbed. */
   DUPLICATE_WINDOW_SECONDS: { fallback: 600, min: 1, max: 86_400 },
   DEAD_LETTER_RETENTION_DAYS: { fallback: 30, min: 1, max: 3650 },
+  /** Consent receipts are kept this long (five years by default), then purged by the cron. */
+  CONSENT_RETENTION_DAYS: { fallback: 1825, min: 1, max: 3650 },
   /**
    * The most sign-ups the outbox holds waiting (queued plus parked); past it new ones are refused
    * with 503 outbox_full (outbox/submit.ts). Bounds the storage a flood can take.
@@ -124,6 +126,7 @@ const KEYS = {
   SUBMIT_RATE_LIMIT_PER_MINUTE: positiveInt(WHOLE_NUMBER_SETTINGS.SUBMIT_RATE_LIMIT_PER_MINUTE),
   DUPLICATE_WINDOW_SECONDS: positiveInt(WHOLE_NUMBER_SETTINGS.DUPLICATE_WINDOW_SECONDS),
   DEAD_LETTER_RETENTION_DAYS: positiveInt(WHOLE_NUMBER_SETTINGS.DEAD_LETTER_RETENTION_DAYS),
+  CONSENT_RETENTION_DAYS: positiveInt(WHOLE_NUMBER_SETTINGS.CONSENT_RETENTION_DAYS),
   OUTBOX_MAX_PENDING: positiveInt(WHOLE_NUMBER_SETTINGS.OUTBOX_MAX_PENDING),
   CTCT_SANDBOX: v.optional(
     v.pipe(

@@ -15,8 +15,7 @@ import { type CcOutcome, signupRequest } from '../cc/client.ts'
 import { SLOWEST_REFRESH_MS } from '../connection/connection.ts'
 import type { Clock } from '../lib/clock.ts'
 import { type EventOutcome, type MetricEvent, signupEvent, type Tally } from '../metrics/metrics.ts'
-import type { SignupFormBody } from '../signup/validate-signup.ts'
-import type { OutboxItem, OutboxRepo, Revival } from './repo.ts'
+import type { DeadOutboxItem, OutboxItem, OutboxRepo, Revival } from './repo.ts'
 import { isRetry, parksForOwner, retryPlan } from './retry-plan.ts'
 
 export interface DeliveryDeps {
@@ -50,7 +49,7 @@ const MAX_SLOT_WAIT_MS = 2_000
  */
 export async function recordDeadLetter(
   deps: Pick<DeliveryDeps, 'repo' | 'alert' | 'tally'>,
-  item: { id?: number; formId: string; emailHash?: string; payload: SignupFormBody },
+  item: DeadOutboxItem,
   outcome: Extract<CcOutcome, { kind: 'dead' }>,
   now: number,
   events: MetricEvent[]

@@ -5,14 +5,17 @@
  * sent again), then an inline send when healthy (`delivered`) or the outbox (`queued`).
  * The backlog cap (OUTBOX_MAX_PENDING) is checked before anything reaches CC, and an inline send
  * reserves a place first (it must be stored if CC fails transiently). So the stored count never
- * passes the cap, nothing accepted is dropped, and nothing refused was sent.
+ * passes the cap, nothing accepted is dropped, and nothing refused was sent. A sign-up that
+ * carries consent has its receipt written wherever it is stored (delivered, queued or dead
+ * lettered), always before it is answered.
  */
 
 import type { Alert } from '../alerts/alert-webhook.ts'
 import type { Config } from '../app/config.ts'
 import type { CcApi } from '../cc/api.ts'
 import { signupRequest } from '../cc/client.ts'
-import type { ConsentGiven } from '../consent/receipt.ts'
+import type { ConsentGiven, ConsentReceipt } from '../consent/receipt.ts'
+import type { ConsentRepo } from '../consent/repo.ts'
 import type { Clock } from '../lib/clock.ts'
 import { type EventOutcome, type MetricEvent, signupEvent, type Tally } from '../metrics/metrics.ts'
 import type { AfterAnswer } from '../relay/after-answer.ts'
@@ -74,6 +77,8 @@ export interface AdmissionDeps {
   count: (events: MetricEvent[]) => Promise<void>
   /** Where an inline delivery's bookkeeping is written: before or after its answer. */
   afterAnswer: AfterAnswer
+  /** Where the receipt of a consent given with a sign-up CC took inline is written. */
+  consents: ConsentRepo
 }
 
 /**
@@ -143,6 +148,9 @@ export class Admission {
     const window = this.#deps.config().DUPLICATE_WINDOW_SECONDS * 1000
     const now = this.#deps.clock.now()
     const prior = await this.#deps.repo.recentOutcome(sign.dupKey, now, window)
+    // An absorbed repeat writes no receipt: the one it repeats said the same, consent included
+    // (the digest covers it), so that one has its receipt. A repeat that adds the consent the
+    // first lacked says something else, and goes on to be stored with its own.
     if (prior && prior.digest === sign.input.digest) {
       await this.#refused(sign.input, 'duplicate', now)
       return { status: 'duplicate', of: prior.status }
@@ -179,6 +187,11 @@ export class Admission {
       // the write below, with what became of it (delivered, dead lettered) when it did.
       if (result.kind === 'delivered') {
         const events = [event(sign, 'accepted'), event(sign, 'delivered', after)]
+        // The receipt is no bookkeeping: a 200 must never leave without it. (Should the object
+        // die before it is stored, the visitor gets no 200 and no duplicate-window entry, so
+        // their retry is sent again, and recorded.)
+        const receipt = receiptOf(sign)
+        if (receipt) await this.#deps.consents.record(receipt)
         // The sign-up is at CC: the rest is bookkeeping, which need not delay the answer.
         await this.#deps.afterAnswer.run(async () => {
           await this.#deps.repo.delivered(null, after, tally(events))
@@ -190,7 +203,8 @@ export class Admission {
         return { status: 'delivered' }
       }
       if (result.kind === 'dead') {
-        await recordDeadLetter(this.#deps, input, result, after, [
+        // Kept with its receipt: the owner may replay it, and CC take it then.
+        await recordDeadLetter(this.#deps, { ...input, receipt: receiptOf(sign) }, result, after, [
           event(sign, 'accepted'),
           event(sign, 'dead_lettered', after),
         ])
@@ -229,8 +243,9 @@ export class Admission {
     const events = [event(sign, 'accepted')]
     if (isRetry(undelivered)) events.push(event(sign, 'retried', now))
     this.#enqueues++
-    const item = { ...input, attempts, nextAttemptAt, now }
-    // The tally is written only when the item is stored (or merged), in that same step.
+    const item = { ...input, attempts, nextAttemptAt, now, receipt: receiptOf(sign) }
+    // The tally and the receipt are written only when the item is stored (or merged), in that
+    // same step.
     const stored = await repo.enqueue(item, maxBacklog, tally(events))
     if (stored.outcome === 'full') {
       await this.#refused(input, 'outbox_full', now)
@@ -256,6 +271,22 @@ interface Signup {
   dupKey: string
   /** When it reached the object: the `accepted` time, and the start of its latency. */
   received: number
+}
+
+/** The receipt of the consent a sign-up carries, given when the sign-up reached the object. */
+function receiptOf(sign: Signup): ConsentReceipt | undefined {
+  const { formId, payload, consent } = sign.input
+  if (!consent) return undefined
+  return {
+    form: formId,
+    email: payload.email_address.toLowerCase(),
+    givenAt: sign.received,
+    text: consent.text,
+    textSha256: consent.textSha256,
+    origin: consent.origin,
+    page: consent.page,
+    network: consent.network,
+  }
 }
 
 /** A metric event of this sign-up: accepted when it came in, the rest when they happened. */

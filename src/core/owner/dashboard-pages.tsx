@@ -3,6 +3,7 @@
 import { AlertsCard } from '../alerts/alerts-card.tsx'
 import type { Catalog, ProfileCheck } from '../cc/catalog.ts'
 import { noRefreshTokenAdvice } from '../connection/oauth.ts'
+import { ConsentReceipts } from '../consent/consent-pages.tsx'
 import { FormAuditCard, FormSource, NewFormLink } from '../forms/form-pages.tsx'
 import type { FormAuditEntry } from '../forms/repo.ts'
 import { TurnstileWarning } from '../forms/turnstile-warning.tsx'
@@ -263,7 +264,13 @@ function ProfileCheckNote({ check }: { check: ProfileCheck | null }) {
   )
 }
 
-function FormsCard({ forms }: { forms: FormCard[] }) {
+function FormsCard({
+  forms,
+  consentCounts,
+}: {
+  forms: FormCard[]
+  consentCounts: Record<string, number>
+}) {
   return (
     <section class="card" id="forms">
       <h2>Forms</h2>
@@ -275,6 +282,7 @@ function FormsCard({ forms }: { forms: FormCard[] }) {
           <FormSource formId={f.formId} updatedAt={f.updatedAt} />
           <ProfileCheckNote check={f.check} />
           <TurnstileWarning turnstile={f.turnstile} />
+          <ConsentReceipts formId={f.formId} count={consentCounts[f.formId] ?? 0} />
           <p>Paste this into your site:</p>
           {/* biome-ignore lint/a11y/useSemanticElements: a scrolling <pre> must be focusable and named; <pre> takes no name without a role */}
           <pre tabindex={0} role="region" aria-label={`Snippet of the form ${f.formId}`}>
@@ -327,6 +335,8 @@ export function DashboardPage(props: {
   catalog: Catalog | null
   catalogError: string | null
   forms: FormCard[]
+  /** Consent receipts kept per form id. */
+  consentCounts: Record<string, number>
   formAudit: FormAuditEntry[]
   sandboxView: SandboxView | null
   insights: Insights
@@ -350,7 +360,7 @@ export function DashboardPage(props: {
       <ConnectionCard status={props.status} scopes={props.scopes} />
       <DeliveryCard status={props.status} deadLetters={props.deadLetters} />
       <InsightsSection insights={props.insights} status={props.status} />
-      <FormsCard forms={props.forms} />
+      <FormsCard forms={props.forms} consentCounts={props.consentCounts} />
       <FormAuditCard audit={props.formAudit} />
       <CatalogCard catalog={props.catalog} catalogError={props.catalogError} />
       <AlertsCard alerts={props.status.alerts} />

@@ -76,13 +76,15 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
     const config = c.var.config
     if (!(await isOwner(c))) return c.html(<SignInPage sandboxHint={config.sandbox} />)
     const backend = deps.backend()
-    const [status, deadLetters, sandboxView, dashboardForms, insights] = await Promise.all([
-      backend.status(),
-      backend.deadLetters(),
-      backend.sandbox(),
-      backend.forms(),
-      loadInsights(deps, c),
-    ])
+    const [status, deadLetters, sandboxView, dashboardForms, insights, consentCounts] =
+      await Promise.all([
+        backend.status(),
+        backend.deadLetters(),
+        backend.sandbox(),
+        backend.forms(),
+        loadInsights(deps, c),
+        backend.consentCounts(),
+      ])
     const catalogResult = status.connected ? await backend.catalog() : null
     const catalog = catalogResult?.ok ? catalogResult.value : null
     const catalogError = catalogResult && !catalogResult.ok ? catalogResult.message : null
@@ -95,6 +97,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
         catalog={catalog}
         catalogError={catalogError}
         forms={forms}
+        consentCounts={consentCounts}
         formAudit={dashboardForms.audit}
         sandboxView={sandboxView}
         insights={insights}

@@ -91,6 +91,27 @@ export function createOwnerCheck(deps: OwnerCheckDeps): OwnerCheck {
   }
 }
 
+/**
+ * hono's csrf() rule, which the dashboard's own forms are held to (a same-origin Sec-Fetch-Site
+ * or Origin), for every method but GET and HEAD, whatever the body (JSON, or none): a browser sends
+ * the session cookie on its own, a Bearer token only when a script adds it. For the owner's APIs
+ * mounted ahead of the dashboard, whose csrf() would refuse a script's DELETE.
+ */
+export const sameOriginUnlessBearer: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const bearer = c.req.header('authorization')?.startsWith('Bearer ')
+  if (!/^(GET|HEAD)$/.test(c.req.method) && !bearer) {
+    const sameOrigin =
+      c.req.header('sec-fetch-site') === 'same-origin' ||
+      c.req.header('origin') === new URL(c.req.url).origin
+    if (!sameOrigin)
+      throw new AppError(
+        'cross_origin_request',
+        'Owner requests come from the dashboard itself, or carry Authorization: Bearer'
+      )
+  }
+  await next()
+}
+
 /** Refuses anyone but the owner with 401 `unauthorized`, before the route runs. */
 export function ownerOnly(isOwner: OwnerCheck): MiddlewareHandler<AppEnv> {
   return createMiddleware<AppEnv>(async function ownerOnly(c, next) {

@@ -10,6 +10,7 @@ import type { AccessToken } from '../connection/connection.ts'
 import type { ConnectionHistoryEntry } from '../connection/history.ts'
 import type { PendingAuthorization } from '../connection/repo.ts'
 import type { ConnectionStatus } from '../connection/state.ts'
+import type { ConsentPage, ConsentReceipt } from '../consent/receipt.ts'
 import type { FormProfile } from '../forms/profile.ts'
 import type { FormAuditEntry, StoredForm } from '../forms/repo.ts'
 import type { ActivityEntry, CounterBucket, Span, Tally } from '../metrics/metrics.ts'
@@ -131,6 +132,17 @@ export interface RelayBackend {
   activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]>
   /** Oldest first: since `since`, preceded by the last entry before it (the starting state). */
   connectionHistory(since: number): Promise<ConnectionHistoryEntry[]>
+  /** The consent receipts of `email` (lowercased), newest first. */
+  consentsOf(email: string): Promise<ConsentReceipt[]>
+  /**
+   * The receipts given in [from, to), oldest first, a page at a time (the CSV export): `after` is
+   * the `next` of the page before.
+   */
+  consentsBetween(query: { from: number; to: number; after?: string }): Promise<ConsentPage>
+  /** How many consent receipts each form has (forms with none left out). */
+  consentCounts(): Promise<Record<string, number>>
+  /** Erasure: deletes every consent receipt of `email` (lowercased); returns how many went. */
+  eraseConsents(email: string): Promise<number>
 }
 
 /** What a Connect established: whether it can refresh, and what the grant lacks. */
@@ -146,4 +158,6 @@ export interface TickResult {
   purged: number
   /** Held-back alerts sent because their window was over. */
   alerts: number
+  /** Consent receipts older than CONSENT_RETENTION_DAYS, deleted. */
+  receiptsPurged: number
 }

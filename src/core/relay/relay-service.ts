@@ -20,6 +20,7 @@ import type { ConnectionHistoryEntry } from '../connection/history.ts'
 import { ccError, expectedIssuer } from '../connection/oauth.ts'
 import type { PendingAuthorization } from '../connection/repo.ts'
 import { lacksRequiredScope } from '../connection/state.ts'
+import type { ConsentPage, ConsentReceipt } from '../consent/receipt.ts'
 import { describeChanges } from '../forms/forms.ts'
 import type { FormProfile } from '../forms/profile.ts'
 import type { FormAuditEntry, StoredForm } from '../forms/repo.ts'
@@ -28,6 +29,7 @@ import { maskEmail } from '../lib/mask-email.ts'
 import {
   type ActivityEntry,
   type CounterBucket,
+  DAY_MS,
   type EventSink,
   groupCounters,
   METRICS_RETENTION_MS,
@@ -55,6 +57,8 @@ import type { Stores } from './stores.ts'
 
 /** Lists change rarely, and every GET spends CC quota: re-fetch at most every 5 minutes. */
 const CATALOG_TTL_MS = 5 * 60_000
+/** Consent receipts per page of the export: well inside an RPC message, texts included. */
+const CONSENT_PAGE = 1000
 
 /** The repos (`Stores`, built by each runtime's factory) and what else the service is given. */
 export interface ServiceDeps extends Stores {
@@ -161,6 +165,7 @@ export class RelayService implements RelayBackend {
       ...outboxDeps,
       limiter: deps.clientLimiter ?? new MemoryClientLimiter(),
       afterAnswer: this.#afterAnswer,
+      consents: deps.consents,
     })
     this.#delivery = new Delivery(outboxDeps)
   }
@@ -441,8 +446,10 @@ export class RelayService implements RelayBackend {
     const delivered = await this.#delivery.drain()
     const purged = await this.#delivery.purge()
     await this.#deps.metrics.purgeMetrics(this.#deps.clock.now() - METRICS_RETENTION_MS)
+    const retention = this.#deps.config().CONSENT_RETENTION_DAYS * DAY_MS
+    const receiptsPurged = await this.#deps.consents.purge(this.#deps.clock.now() - retention)
     const alerts = await this.#alerts.releaseHeld()
-    return { refresh, delivered, purged, alerts }
+    return { refresh, delivered, purged, alerts, receiptsPurged }
   }
 
   countOutcomes(tally: Tally): Promise<void> {
@@ -461,5 +468,21 @@ export class RelayService implements RelayBackend {
 
   connectionHistory(since: number): Promise<ConnectionHistoryEntry[]> {
     return this.#deps.metrics.connectionHistory(since)
+  }
+
+  consentsOf(email: string): Promise<ConsentReceipt[]> {
+    return this.#deps.consents.receiptsOf(email)
+  }
+
+  consentsBetween(query: { from: number; to: number; after?: string }): Promise<ConsentPage> {
+    return this.#deps.consents.between(query.from, query.to, CONSENT_PAGE, query.after)
+  }
+
+  consentCounts(): Promise<Record<string, number>> {
+    return this.#deps.consents.countsByForm()
+  }
+
+  eraseConsents(email: string): Promise<number> {
+    return this.#deps.consents.erase(email)
   }
 }
