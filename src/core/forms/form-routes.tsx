@@ -155,6 +155,23 @@ export function formsApiRoutes(deps: FormsDeps): Hono<AppEnv> {
     return c.json({ id, source: 'dashboard', profile: form.profile }, created ? 201 : 200)
   })
 
+  // The snippet to paste, as the dashboard shows it: a form of FORMS or of the dashboard.
+  api.get('/:formId/snippet', async (c) => {
+    const id = c.req.param('formId')
+    const form = FORM_ID.test(id) ? await deps.forms.find(c.var.config, id) : null
+    if (!form) throw new AppError('unknown_form', `There is no form "${id}"`)
+    const read = await deps.backend().catalog()
+    const origin = new URL(c.req.url).origin
+    const snippet = await formSnippet(
+      origin,
+      id,
+      form.profile,
+      read.ok ? read.value : null,
+      form.types
+    )
+    return c.body(snippet, 200, { 'content-type': 'text/html; charset=utf-8' })
+  })
+
   api.delete('/:formId', async (c) => {
     const id = c.req.param('formId')
     if (profileFor(c.var.config, id)) throw managedByConfig(id)
