@@ -1,6 +1,8 @@
 // The demo "static site": serves demo/ on its own origin (default http://localhost:8788), with the
 // relay's URL filled into the snippet, so the newcomer flow ends with a real cross-origin sign-up.
 // `?form=<id>` points the page's form at another form (one made in /admin, say) than newsletter.
+// /form.html?form=<id> is a page with that form's own snippet, as the dashboard gives it (read
+// with the sandbox's ADMIN_TOKEN: the demo site only runs with the sandbox).
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { extname, join, normalize } from 'node:path'
@@ -8,7 +10,20 @@ import { root } from './node.mjs'
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css; charset=utf-8' }
 
-export function startDemoServer({ port, relay }) {
+/** The form's snippet from the relay (GET /admin/api/forms/:formId/snippet), or why not. */
+async function snippetOf(relay, form, token) {
+  try {
+    const res = await fetch(`${relay}/admin/api/forms/${form}/snippet`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    if (res.ok) return await res.text()
+    return `<p>The relay answered ${res.status} for this form's snippet.</p>`
+  } catch (err) {
+    return `<p>The relay could not be reached: ${String(err).replace(/[<&]/g, '')}</p>`
+  }
+}
+
+export function startDemoServer({ port, relay, adminToken }) {
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
     const path = normalize(url.pathname).replace(/^(\.\.[/\\])+/, '')
@@ -16,9 +31,11 @@ export function startDemoServer({ port, relay }) {
     const form = /^[A-Za-z0-9_-]{1,64}$/.test(asked) ? asked : 'newsletter'
     const file = join(root, 'demo', path === '/' ? 'index.html' : path)
     try {
-      const body = (await readFile(file, 'utf8'))
+      let body = (await readFile(file, 'utf8'))
         .replaceAll('{{RELAY}}', relay)
         .replaceAll('{{FORM}}', form)
+      if (body.includes('{{SNIPPET}}'))
+        body = body.replace('{{SNIPPET}}', await snippetOf(relay, form, adminToken))
       res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'text/plain' })
       res.end(body)
     } catch {

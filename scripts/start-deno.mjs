@@ -25,7 +25,11 @@ if (env.CC_CLIENT_ID) {
   // Sandbox mode: these win, as `--var` does for `npm start`.
   const demoPort = Number(process.env.DEMO_PORT ?? SANDBOX.DEMO_PORT)
   env = { ...env, ...sandboxVars(demoPort) }
-  startDemoServer({ port: demoPort, relay: `http://localhost:${port}` })
+  startDemoServer({
+    port: demoPort,
+    relay: `http://localhost:${port}`,
+    adminToken: SANDBOX.ADMIN_TOKEN,
+  })
   console.log(`
   ctct-relay sandbox on Deno (no CC_CLIENT_ID in the environment or .dev.vars, so Constant
   Contact is simulated)

@@ -23,7 +23,11 @@ if (local.CC_CLIENT_ID) {
   // The local entry: the deployed one (wrangler.toml's main) plus the sandbox, which it lacks.
   args.splice(1, 0, 'src/worker-sandbox.ts')
   for (const [k, val] of Object.entries(sandboxVars(demoPort))) args.push('--var', `${k}:${val}`)
-  startDemoServer({ port: demoPort, relay: `http://localhost:${port}` })
+  startDemoServer({
+    port: demoPort,
+    relay: `http://localhost:${port}`,
+    adminToken: SANDBOX.ADMIN_TOKEN,
+  })
   console.log(`
   ctct-relay sandbox (no .dev.vars with CC_CLIENT_ID found, so Constant Contact is simulated)
     Dashboard:    http://localhost:${port}/admin

@@ -30,8 +30,12 @@ export const EMBED_JS = `(function () {
       note.setAttribute('role', 'alert')
       note.textContent = fields[name]
       if (input) {
-        input.setAttribute('aria-invalid', 'true')
-        input.insertAdjacentElement('afterend', note)
+        // A checkbox's note ends its group (lists) or follows its label (consent), outside the label.
+        var box = input.type === 'checkbox'
+        var group = box && input.closest('fieldset')
+        form.querySelectorAll('[name="' + input.name + '"]').forEach(function (n) { n.setAttribute('aria-invalid', 'true') })
+        if (group) group.appendChild(note)
+        else ((box && input.closest('label')) || input).insertAdjacentElement('afterend', note)
       } else {
         statusOf(form).insertAdjacentElement('beforebegin', note)
       }
@@ -43,6 +47,9 @@ export const EMBED_JS = `(function () {
       if (typeof value !== 'string') return
       ;(data[key] = data[key] || []).push(value)
     })
+    // Where the sign-up came from, for forms that record it (a plain post has the Referer).
+    data._page = [location.href]
+    if (document.referrer) data._referrer = [document.referrer]
     return data
   }
   function text(form, name, fallback) {

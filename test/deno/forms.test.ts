@@ -15,7 +15,7 @@ import {
   tempKvPath,
   withTwoInstances,
 } from '../support/deno-relay.ts'
-import { LIST_1, LIST_2 } from '../support/network.ts'
+import { LIST_1, LIST_2, SOURCE_FIELD } from '../support/network.ts'
 
 const { FORMS: _forms, ...NO_FORMS } = ENV
 const SITE = 'https://shop.test'
@@ -96,4 +96,43 @@ Deno.test('forms: a form survives a restart (the KV reopened by a new process)',
   } finally {
     await removeKv(path)
   }
+})
+
+Deno.test('forms: optional lists, a required consent and capture work on Deno as on Workers', async () => {
+  await withTwoInstances(async ({ a, b, ...n }) => {
+    assert.equal((await connect(a, n.net)).status, 303)
+    const profile = {
+      lists: [LIST_1],
+      optional_lists: [LIST_2],
+      origins: [SITE],
+      consent: { text: 'Yes, email me.', required: true },
+      capture: { page: SOURCE_FIELD },
+    }
+    assert.equal((await put(a, 'shop', profile)).status, 201)
+    const post = (body: Record<string, unknown>, ip: string) =>
+      b.call(
+        '/subscribe/shop',
+        {
+          method: 'POST',
+          headers: { origin: SITE, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        },
+        ip
+      )
+    const refused = await post({ email: 'no@example.com', list: [LIST_2] }, '192.0.2.21')
+    assert.equal(refused.status, 400)
+    assert.deepEqual(((await refused.json()) as { fields: unknown }).fields, {
+      consent: 'Tick the box to give your consent.',
+    })
+    const page = 'https://shop.test/spring?utm_campaign=x'
+    const ok = await post(
+      { email: 'yes@example.com', list: [LIST_2], consent: 'on', _page: page },
+      '192.0.2.22'
+    )
+    assert.ok([200, 202].includes(ok.status), `answered ${ok.status}`)
+    assert.deepEqual(
+      n.cc.signupCalls.map((c) => [c.body.list_memberships, c.body.custom_fields]),
+      [[[LIST_1, LIST_2], [{ custom_field_id: SOURCE_FIELD, value: page }]]]
+    )
+  })
 })

@@ -7,7 +7,14 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { cc } from '../support/edge.ts'
 import { call, connect, ORIGIN, relay, signIn } from '../support/helpers.ts'
-import { COLOUR_FIELD, LIST_1, LIST_2, MEMBER_FIELD, VISITS_FIELD } from '../support/network.ts'
+import {
+  COLOUR_FIELD,
+  LIST_1,
+  LIST_2,
+  MEMBER_FIELD,
+  SOURCE_FIELD,
+  VISITS_FIELD,
+} from '../support/network.ts'
 
 let cookie = ''
 
@@ -241,5 +248,77 @@ describe('the form editor', () => {
       body: new URLSearchParams(bakery('save')),
     })
     expect(crossSite.status).toBe(403)
+  })
+})
+
+describe('the form editor: optional lists, consent and capture', () => {
+  const choir = (
+    action: 'preview' | 'save',
+    extra: [string, string][] = []
+  ): [string, string][] => [
+    ['mode', 'new'],
+    ['id', 'choir'],
+    ['optional_lists', LIST_1],
+    ['optional_lists', LIST_2],
+    ['consent_text', 'I agree to the choir newsletter.\r\nUnsubscribe at any time.'],
+    ['consent_required', 'on'],
+    ['consent_privacy_url', 'https://choir.test/privacy'],
+    ['capture.page', SOURCE_FIELD],
+    ['capture.utm_campaign', ''],
+    ['origins', 'https://choir.test'],
+    ['honeypot', '_gotcha'],
+    ['language', 'en'],
+    ['action', action],
+    ...extra,
+  ]
+
+  it('offers the lists again as optional, the consent statement, and text fields to capture into', async () => {
+    const { html } = await page('/admin/forms/new')
+    expect(html).toContain('<legend>Lists the visitor may tick (optional)</legend>')
+    expect(html).toMatch(
+      /<input type="checkbox" name="optional_lists" value="[^"]+0002"\/?> Product updates/
+    )
+    expect(html).toContain('<textarea rows="3" id="f-consent_text" name="consent_text"')
+    const capture = html.slice(html.indexOf('id="f-capture.page"')).slice(0, 800)
+    // Text fields only: a boolean field cannot hold a page address.
+    expect(capture).toContain('Where did you hear of us?')
+    expect(capture).not.toContain('>Member<')
+  })
+
+  it('Preview shows the ticks and the consent box; Save stores them as a profile', async () => {
+    const preview = await post('/admin/forms/editor', choir('preview'))
+    const html = await preview.text()
+    expect(html).toContain('&lt;legend&gt;Lists to join&lt;/legend&gt;')
+    expect(html).toContain('name="consent" value="yes" required')
+    const saved = await post('/admin/forms/editor', choir('save'))
+    expect(saved.status).toBe(303)
+    const form = await relay().form('choir')
+    expect(form?.profile).toMatchObject({
+      lists: [],
+      optional_lists: [LIST_1, LIST_2],
+      consent: {
+        text: 'I agree to the choir newsletter.\nUnsubscribe at any time.',
+        required: true,
+        privacy_url: 'https://choir.test/privacy',
+      },
+      capture: { page: SOURCE_FIELD },
+    })
+    // Editing starts from what was saved.
+    const { html: edit } = await page('/admin/forms/choir/edit')
+    expect(edit).toMatch(/name="optional_lists" value="[^"]+0001" checked/)
+    expect(edit).toMatch(/<option value="[^"]+" selected="">Where did you hear of us\?<\/option>/)
+  })
+
+  it('names what is wrong: a required consent without a statement, a list in both groups', async () => {
+    const res = await post(
+      '/admin/forms/editor',
+      choir('save', [['lists', LIST_1]]).map(([k, v]) => [k, k === 'consent_text' ? '' : v])
+    )
+    expect(res.status).toBe(400)
+    const html = await res.text()
+    expect(html).toContain('<a href="#f-consent_text">consent.text</a>: must not be empty')
+    expect(html).toContain('<a href="#f-optional_lists">optional_lists.0</a>')
+    // Nothing was saved over the stored form.
+    expect((await relay().form('choir'))?.profile.lists).toEqual([])
   })
 })

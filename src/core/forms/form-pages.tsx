@@ -17,6 +17,7 @@ import {
 } from '../signup/visitor-text.ts'
 import { Page } from '../ui/layout.tsx'
 import type { FieldProblems } from './forms.ts'
+import { CAPTURE_KEYS, type CaptureKey } from './profile.ts'
 import type { FormAuditEntry } from './repo.ts'
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')
@@ -96,6 +97,13 @@ export interface FormDraft {
   id: string
   isNew: boolean
   lists: string[]
+  optional_lists: string[]
+  /** The consent statement; empty: the form asks for no consent. */
+  consent_text: string
+  consent_required: boolean
+  consent_privacy_url: string
+  /** Where a sign-up came from → the custom field id it is written into. */
+  capture: Partial<Record<CaptureKey, string>>
   /** alias → custom field id */
   customFields: Record<string, string>
   origins: string
@@ -111,8 +119,10 @@ export interface FormDraft {
 /** The id of the input a problem is about (the summary links to it). */
 function problemInput(key: string): string {
   const [head, tail] = key.split('.')
-  if (head === 'lists' || head === 'custom_fields' || head === 'origins') return `f-${head}`
+  if (['lists', 'optional_lists', 'custom_fields', 'origins'].includes(head)) return `f-${head}`
   if (head === 'messages') return `f-message.${tail}`
+  if (head === 'consent') return `f-consent_${tail ?? 'text'}`
+  if (head === 'capture') return tail ? `f-capture.${tail}` : 'f-capture'
   return `f-${head === 'profile' ? 'id' : head}`
 }
 
@@ -128,6 +138,16 @@ function describeType({ type, integer, decimal_places, allow_negative }: FieldTy
         ? 'any decimals'
         : `up to ${decimal_places} decimals`
   return `${type} (${places}${type === 'number' && !allow_negative ? ', not negative' : ''})`
+}
+
+const CAPTURE_LABELS: Record<CaptureKey, string> = {
+  page: 'The page the form is on',
+  referrer: 'The page that led there (referrer)',
+  utm_source: 'utm_source of the page',
+  utm_medium: 'utm_medium of the page',
+  utm_campaign: 'utm_campaign of the page',
+  utm_term: 'utm_term of the page',
+  utm_content: 'utm_content of the page',
 }
 
 const MESSAGE_LABELS: Record<MessageKey, string> = {
@@ -203,15 +223,63 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
       </p>
     )
   }
+  const lower = (id: string) => id.toLowerCase()
+  const known = new Set(catalog?.lists.map((l) => lower(l.list_id)))
+  /** Lists by name from the catalog (else ids, one per line), ticked where `chosen`. */
+  const ListChoices = (p: { name: string; legend: string; hint?: string; chosen: string[] }) => {
+    const id = `f-${p.name}`
+    const selected = new Set(p.chosen.map(lower))
+    return (
+      <fieldset id={id} {...described(id, p.hint && `${id}-hint`)}>
+        <legend>{p.legend}</legend>
+        {p.hint && (
+          <p class="hint" id={`${id}-hint`}>
+            {p.hint}
+          </p>
+        )}
+        <Problem id={id} />
+        {catalog ? (
+          <>
+            {catalog.lists.map((l) => (
+              <label class="choice">
+                <input
+                  type="checkbox"
+                  name={p.name}
+                  value={l.list_id}
+                  checked={selected.has(lower(l.list_id))}
+                />{' '}
+                {l.name}
+              </label>
+            ))}
+            {p.chosen
+              .filter((listId) => !known.has(lower(listId)))
+              .map((listId) => (
+                <label class="choice">
+                  <input type="checkbox" name={p.name} value={listId} checked /> Not in your
+                  account: <code>{listId}</code>
+                </label>
+              ))}
+          </>
+        ) : (
+          <>
+            <p>{catalogError ?? 'Connect to Constant Contact to choose lists by name.'}</p>
+            <Text
+              name={`${p.name}_text`}
+              label="List ids, one per line"
+              value={p.chosen.join('\n')}
+              rows={3}
+            />
+          </>
+        )}
+      </fieldset>
+    )
+  }
   const text = visitorText({ language: draft.language })
   const builtIn = (key: MessageKey) =>
     key === 'success' || key === 'sending' || key === 'network'
       ? text[key]
       : (text.errors[key] ?? VISITOR_MESSAGES[key])
-  const lower = (id: string) => id.toLowerCase()
-  const selected = new Set(draft.lists.map(lower))
   const aliases = new Map(Object.entries(draft.customFields).map(([a, id]) => [lower(id), a]))
-  const known = new Set(catalog?.lists.map((l) => lower(l.list_id)))
   const fieldIds = new Set(catalog?.custom_fields.map((f) => lower(f.custom_field_id)))
   return (
     <Page title={draft.isNew ? 'New form' : `Edit form ${draft.id}`}>
@@ -243,43 +311,13 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
           </p>
         )}
 
-        <fieldset id="f-lists" {...described('f-lists')}>
-          <legend>Lists a sign-up joins</legend>
-          <Problem id="f-lists" />
-          {catalog ? (
-            <>
-              {catalog.lists.map((l) => (
-                <label class="choice">
-                  <input
-                    type="checkbox"
-                    name="lists"
-                    value={l.list_id}
-                    checked={selected.has(lower(l.list_id))}
-                  />{' '}
-                  {l.name}
-                </label>
-              ))}
-              {draft.lists
-                .filter((id) => !known.has(lower(id)))
-                .map((id) => (
-                  <label class="choice">
-                    <input type="checkbox" name="lists" value={id} checked /> Not in your account:{' '}
-                    <code>{id}</code>
-                  </label>
-                ))}
-            </>
-          ) : (
-            <>
-              <p>{catalogError ?? 'Connect to Constant Contact to choose lists by name.'}</p>
-              <Text
-                name="lists_text"
-                label="List ids, one per line"
-                value={draft.lists.join('\n')}
-                rows={3}
-              />
-            </>
-          )}
-        </fieldset>
+        <ListChoices name="lists" legend="Lists every sign-up joins" chosen={draft.lists} />
+        <ListChoices
+          name="optional_lists"
+          legend="Lists the visitor may tick (optional)"
+          hint="Shown as checkboxes in the snippet; a sign-up joins the ones ticked as well. If every sign-up joins no list, the visitor must tick one."
+          chosen={draft.optional_lists}
+        />
 
         <fieldset id="f-custom_fields" {...described('f-custom_fields')}>
           <legend>Custom fields</legend>
@@ -340,6 +378,76 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
               rows={3}
             />
           )}
+        </fieldset>
+
+        <fieldset>
+          <legend>Consent</legend>
+          <Text
+            name="consent_text"
+            label="Consent statement beside a checkbox (optional; empty: no consent box)"
+            value={draft.consent_text}
+            rows={3}
+            hint="Each sign-up with the box ticked keeps a receipt of this exact text, when and where it was given."
+          />
+          <label class="choice">
+            <input
+              id="f-consent_required"
+              type="checkbox"
+              name="consent_required"
+              checked={draft.consent_required}
+              {...described('f-consent_required')}
+            />{' '}
+            A sign-up needs the box ticked
+          </label>
+          <Problem id="f-consent_required" />
+          <Text
+            name="consent_privacy_url"
+            label="Privacy policy address (optional; linked beside the statement)"
+            value={draft.consent_privacy_url}
+            type="url"
+          />
+        </fieldset>
+
+        <fieldset id="f-capture" {...described('f-capture')}>
+          <legend>Where sign-ups came from</legend>
+          <p>Written into text custom fields of the contact (optional, each on its own).</p>
+          <Problem id="f-capture" />
+          {CAPTURE_KEYS.map((key) => {
+            const id = `f-capture.${key}`
+            const current = draft.capture[key] ?? ''
+            const textFields = (catalog?.custom_fields ?? []).filter(
+              (f) => f.type === 'string' || f.type === 'text_area'
+            )
+            const listed = textFields.some((f) => lower(f.custom_field_id) === lower(current))
+            return catalog ? (
+              <p>
+                <label for={id}>{CAPTURE_LABELS[key]}</label>
+                <select id={id} name={`capture.${key}`} {...described(id)}>
+                  <option value="">Not recorded</option>
+                  {textFields.map((f) => (
+                    <option
+                      value={f.custom_field_id}
+                      selected={lower(f.custom_field_id) === lower(current)}
+                    >
+                      {f.label}
+                    </option>
+                  ))}
+                  {current && !listed && (
+                    <option value={current} selected>
+                      Not a text field of your account: {current}
+                    </option>
+                  )}
+                </select>
+                <Problem id={id} />
+              </p>
+            ) : (
+              <Text
+                name={`capture.${key}`}
+                label={`${CAPTURE_LABELS[key]}: custom field id`}
+                value={current}
+              />
+            )
+          })}
         </fieldset>
 
         <fieldset>

@@ -27,7 +27,7 @@ import { type Fields, MAX_BODY_BYTES, readBounded } from '../signup/read-fields.
 import { LANGUAGES, type Language, MESSAGE_KEYS } from '../signup/visitor-text.ts'
 import { type FormDraft, FormEditorPage } from './form-pages.tsx'
 import { catalogProblems, type FieldProblems, type FormDirectory, parseProfile } from './forms.ts'
-import { DEFAULT_HONEYPOT, FORM_ID, type FormProfile } from './profile.ts'
+import { CAPTURE_KEYS, DEFAULT_HONEYPOT, FORM_ID, type FormProfile } from './profile.ts'
 import type { StoredForm } from './repo.ts'
 import { formMarkup, formSnippet, type SnippetProfile } from './snippet.ts'
 
@@ -155,6 +155,23 @@ export function formsApiRoutes(deps: FormsDeps): Hono<AppEnv> {
     return c.json({ id, source: 'dashboard', profile: form.profile }, created ? 201 : 200)
   })
 
+  // The snippet to paste, as the dashboard shows it: a form of FORMS or of the dashboard.
+  api.get('/:formId/snippet', async (c) => {
+    const id = c.req.param('formId')
+    const form = FORM_ID.test(id) ? await deps.forms.find(c.var.config, id) : null
+    if (!form) throw new AppError('unknown_form', `There is no form "${id}"`)
+    const read = await deps.backend().catalog()
+    const origin = new URL(c.req.url).origin
+    const snippet = await formSnippet(
+      origin,
+      id,
+      form.profile,
+      read.ok ? read.value : null,
+      form.types
+    )
+    return c.body(snippet, 200, { 'content-type': 'text/html; charset=utf-8' })
+  })
+
   api.delete('/:formId', async (c) => {
     const id = c.req.param('formId')
     if (profileFor(c.var.config, id)) throw managedByConfig(id)
@@ -201,6 +218,11 @@ function draftOf(id: string, profile: FormProfile | null): FormDraft {
     id,
     isNew: profile === null,
     lists: profile?.lists ?? [],
+    optional_lists: profile?.optional_lists ?? [],
+    consent_text: profile?.consent?.text ?? '',
+    consent_required: profile?.consent?.required ?? false,
+    consent_privacy_url: profile?.consent?.privacy_url ?? '',
+    capture: profile?.capture ?? {},
     customFields: profile?.custom_fields ?? {},
     origins: profile?.origins.join('\n') ?? '',
     success_url: profile?.success_url ?? '',
@@ -233,6 +255,13 @@ function draftFromBody(body: Fields): { draft: FormDraft; problems: FieldProblem
     id: one('id').trim(),
     isNew: one('mode') !== 'edit',
     lists: [...all('lists'), ...lines(one('lists_text'))],
+    optional_lists: [...all('optional_lists'), ...lines(one('optional_lists_text'))],
+    consent_text: one('consent_text'),
+    consent_required: one('consent_required') === 'on',
+    consent_privacy_url: one('consent_privacy_url'),
+    capture: Object.fromEntries(
+      CAPTURE_KEYS.map((key) => [key, one(`capture.${key}`).trim()]).filter(([, id]) => id)
+    ),
     customFields,
     origins: one('origins'),
     success_url: one('success_url'),
@@ -249,6 +278,18 @@ function draftFromBody(body: Fields): { draft: FormDraft; problems: FieldProblem
 /** The draft as a profile to check: empty optional fields left out, as in a FORMS entry. */
 function draftInput(draft: FormDraft): Record<string, unknown> {
   const input: Record<string, unknown> = { lists: draft.lists, origins: lines(draft.origins) }
+  if (draft.optional_lists.length > 0) input.optional_lists = draft.optional_lists
+  if (draft.consent_text.trim()) {
+    input.consent = {
+      // The textarea sends CRLF line breaks; the statement keeps plain LF ones.
+      text: draft.consent_text.replace(/\r\n?/g, '\n'),
+      required: draft.consent_required,
+      ...(draft.consent_privacy_url.trim() ? { privacy_url: draft.consent_privacy_url } : {}),
+    }
+  } else if (draft.consent_required || draft.consent_privacy_url.trim()) {
+    input.consent = { text: '', required: draft.consent_required }
+  }
+  if (Object.keys(draft.capture).length > 0) input.capture = draft.capture
   if (Object.keys(draft.customFields).length > 0) input.custom_fields = draft.customFields
   for (const key of ['success_url', 'error_url', 'turnstile_site_key', 'honeypot'] as const) {
     if (draft[key].trim()) input[key] = draft[key]

@@ -13,7 +13,14 @@ import { DEFAULT_HONEYPOT, type FormProfile } from './profile.ts'
 /** What the snippet needs of a profile: a draft in the dashboard's editor may lack the rest. */
 export type SnippetProfile = Pick<
   FormProfile,
-  'lists' | 'custom_fields' | 'turnstile' | 'turnstile_site_key' | 'language' | 'messages'
+  | 'lists'
+  | 'optional_lists'
+  | 'consent'
+  | 'custom_fields'
+  | 'turnstile'
+  | 'turnstile_site_key'
+  | 'language'
+  | 'messages'
 > & { honeypot?: string }
 
 function customInput(name: string, label: string, field: FieldType | undefined) {
@@ -22,6 +29,25 @@ function customInput(name: string, label: string, field: FieldType | undefined) 
   const numeric = field?.type === 'number' || field?.type === 'currency'
   const mode = numeric ? (field.integer ? ' inputmode="numeric"' : ' inputmode="decimal"') : ''
   return html`\n  <label>${label} <input type="text" name="${name}"${mode}></label>`
+}
+
+/**
+ * The lists a visitor ticks, grouped under a legend: a profile's `optional_lists`, unticked (its
+ * `lists` are joined anyway, so they are not shown). A profile from before optional lists, with
+ * several `lists`, offers those, ticked: the visitor may untick some (`list` narrows them).
+ */
+function listChoices(profile: SnippetProfile, name: (id: string) => string, legend: string) {
+  const optional = profile.optional_lists ?? []
+  const [ids, checked] =
+    optional.length > 0
+      ? [optional, '']
+      : [profile.lists.length > 1 ? profile.lists : [], ' checked']
+  if (ids.length === 0) return ''
+  const boxes = ids.map(
+    (id) =>
+      html`\n    <label><input type="checkbox" name="list" value="${id}"${checked}> ${name(id)}</label>`
+  )
+  return html`\n  <fieldset>\n    <legend>${legend}</legend>${boxes}\n  </fieldset>`
 }
 
 /** The `<form>` element alone (the dashboard previews it); `formSnippet` adds the scripts. */
@@ -35,13 +61,10 @@ export async function formMarkup(
   const text = visitorText(profile)
   const listName = (id: string) =>
     catalog?.lists.find((l) => l.list_id.toLowerCase() === id.toLowerCase())?.name ?? id
-  const lists =
-    profile.lists.length > 1
-      ? profile.lists.map(
-          (id) =>
-            html`\n  <label><input type="checkbox" name="list" value="${id}" checked> ${listName(id)}</label>`
-        )
-      : ''
+  const lists = listChoices(profile, listName, text.lists_legend)
+  const consent = profile.consent
+    ? html`\n  <p><label><input type="checkbox" name="consent" value="yes"${profile.consent.required ? ' required' : ''}> ${profile.consent.text}</label>${profile.consent.privacy_url ? html` <a href="${profile.consent.privacy_url}">${text.privacy}</a>` : ''}</p>`
+    : ''
   const custom = Object.entries(profile.custom_fields ?? {}).map(([alias, id]) => {
     const known = catalog?.custom_fields.find(
       (f) => f.custom_field_id.toLowerCase() === id.toLowerCase()
@@ -53,7 +76,7 @@ export async function formMarkup(
     ? html`\n  <div class="cf-turnstile" data-sitekey="${profile.turnstile_site_key ?? 'YOUR_TURNSTILE_SITE_KEY'}" data-action="${formId}"></div>`
     : ''
   const form = html`<form action="${relayOrigin}/subscribe/${formId}" method="post" data-ctct-relay lang="${text.lang}" data-ctct-sending="${text.sending}" data-ctct-network="${text.network}">
-  <label>${text.email} <input type="email" name="email" required autocomplete="email"></label>${lists}${custom}
+  <label>${text.email} <input type="email" name="email" required autocomplete="email"></label>${lists}${custom}${consent}
   <input type="text" name="${profile.honeypot ?? DEFAULT_HONEYPOT}" hidden tabindex="-1" autocomplete="off">${turnstile}
   <button>${text.subscribe}</button>
   <p data-ctct-status aria-live="polite"></p>

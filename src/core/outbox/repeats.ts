@@ -29,8 +29,13 @@ export function mergePayloads(older: SignupFormBody, newer: SignupFormBody): Sig
 /**
  * What a sign-up says, as a digest: the duplicate window absorbs only a repeat that says the same.
  * validate-signup.ts builds every body in one fixed key order, so the same fields give the same
- * JSON, whatever order the visitor sent them in.
+ * JSON, whatever order the visitor sent them in. `more`: what else the sign-up says that is not
+ * in the body (a given consent); absent parts leave the digest as it was before they existed.
  */
-export function payloadDigest(payload: SignupFormBody): Promise<string> {
-  return hashKey('payload', JSON.stringify(payload))
+export function payloadDigest(
+  payload: SignupFormBody,
+  ...more: (string | undefined)[]
+): Promise<string> {
+  const extra = more.filter((part) => part !== undefined)
+  return hashKey('payload', JSON.stringify(payload), ...extra)
 }

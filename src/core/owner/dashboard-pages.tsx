@@ -307,6 +307,7 @@ function FormsCard({
 }
 
 function SandboxCard({ view }: { view: SandboxView }) {
+  const names = new Map(view.lists.map((l) => [l.list_id, l.name]))
   return (
     <section class="card" id="sandbox">
       <h2>Sandbox contacts</h2>
@@ -320,7 +321,8 @@ function SandboxCard({ view }: { view: SandboxView }) {
         <ul>
           {view.contacts.map((c) => (
             <li data-sandbox-contact={c.email_address}>
-              {c.email_address} · {c.updated_at}
+              {c.email_address} · {c.updated_at} · lists:{' '}
+              {c.list_memberships.map((id) => names.get(id) ?? id).join(', ') || 'none'}
             </li>
           ))}
         </ul>

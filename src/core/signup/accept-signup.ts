@@ -11,9 +11,10 @@
 import type { Config } from '../app/config.ts'
 import { AppError, type ErrorCode, type ErrorStatus } from '../app/errors.ts'
 import type { FieldTypes } from '../cc/field-types.ts'
+import type { ConsentGiven } from '../consent/receipt.ts'
 import type { FormProfile } from '../forms/profile.ts'
 import type { StoredForm } from '../forms/repo.ts'
-import { hashKey } from '../lib/hash-key.ts'
+import { hashKey, sha256Hex } from '../lib/hash-key.ts'
 import { networkKey } from '../lib/network-key.ts'
 import { type IntakeOutcome, signupEvent } from '../metrics/metrics.ts'
 import type { KeepAlive, OutcomeRecorder } from '../metrics/outcome-recorder.ts'
@@ -44,6 +45,10 @@ export interface SignupRequest {
   fields: Fields
   /** The client's IP: its network's rate-limit budget, and Turnstile's remoteip. Null: unknown. */
   clientIp: string | null
+  /** The post's Origin, when the site sent one: kept in a consent receipt. */
+  origin?: string | null
+  /** The Referer header: the page of a post made without JavaScript (no `_page`). */
+  referer?: string | null
   /** TURNSTILE_SECRET_KEY. Unset (the sandbox), a `turnstile: true` profile is not checked. */
   turnstileSecret?: string
   /** The owner's test sign-up: always attempted, so the answer is CC's, not a replay. */
@@ -75,7 +80,9 @@ export type Acceptance =
 export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Promise<Acceptance> {
   const started = deps.now()
   const { formId, profile } = request
-  const signup = validateSignup(request.fields, profile, request.types)
+  const signup = validateSignup(request.fields, profile, request.types, {
+    referer: request.referer,
+  })
   const count = (outcome: IntakeOutcome, email?: string) =>
     deps.outcomes?.record(signupEvent(formId, outcome, deps.now(), email), request.keepAlive)
   // Refused before anything is attempted: no log line (Workers Logs has the request).
@@ -85,11 +92,25 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
   }
   const next = signup.next
   // Per network (an IPv4 address, an IPv6 /64), not per address: see network-key.ts.
-  const [emailHash, digest, clientKey] = await Promise.all([
+  const network = networkKey(request.clientIp)
+  const statement = signup.consentGiven ? profile.consent?.text : undefined
+  const [emailHash, digest, clientKey, textSha256] = await Promise.all([
     hashKey(formId, signup.email),
-    payloadDigest(signup.body),
-    hashKey('net', networkKey(request.clientIp)),
+    // A repeat that gives consent the first did not is not the same sign-up: it needs a receipt.
+    payloadDigest(signup.body, statement === undefined ? undefined : 'consent'),
+    hashKey('net', network),
+    statement === undefined ? undefined : sha256Hex(statement),
   ])
+  const consent: ConsentGiven | undefined =
+    statement === undefined || textSha256 === undefined
+      ? undefined
+      : {
+          text: statement,
+          textSha256,
+          origin: request.origin ?? null,
+          page: signup.page ?? null,
+          network,
+        }
   const log = (outcome: Acceptance['outcome'], extra: Record<string, unknown> = {}) =>
     console.log(
       JSON.stringify({
@@ -134,6 +155,8 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
       digest,
       skipDuplicateCheck: request.skipDuplicateCheck,
       revision: request.revision,
+      ...(profile.tags?.length ? { tags: profile.tags } : {}),
+      ...(consent ? { consent } : {}),
     })
   } catch (err) {
     log('unavailable', { error: String(err) })

@@ -27,7 +27,10 @@ export const CONTRACT_FIELDS: readonly string[] = [
   'anniversary',
   ...STREET_KEYS,
   'list',
+  'consent',
   'custom',
   '_next',
+  '_page',
+  '_referrer',
   'cf-turnstile-response',
 ]

@@ -112,6 +112,8 @@ export function subscribeRoutes(deps: SubscribeDeps): Hono<SubscribeEnv> {
         revision: form.revision,
         fields: read.fields,
         clientIp: c.req.header('cf-connecting-ip') ?? null,
+        origin,
+        referer: c.req.header('referer') ?? null,
         turnstileSecret: config.TURNSTILE_SECRET_KEY,
         keepAlive: keepAliveOf(c),
       })
@@ -157,6 +159,13 @@ const unconfirmed = (...args: ConstructorParameters<typeof AppError>) => ({
   done: refusal(...args),
   confirmed: false,
 })
+
+/** What the visitor saw beside the boxes they must tick: the lists' legend, the statement. */
+function fieldLabels(text: VisitorText, profile: FormEntry['profile'] | undefined) {
+  const labels: Record<string, string> = { list: text.lists_legend }
+  if (profile?.consent) labels.consent = profile.consent.text
+  return labels
+}
 
 function corsHeaders(origin: string): Record<string, string> {
   return { 'access-control-allow-origin': origin, vary: 'Origin' }
@@ -212,6 +221,7 @@ function visitorErrorResponse(err: Error, c: Context<SubscribeEnv>): Response | 
     <SignupErrorPage
       message={visitorMessage(err, visitor.text)}
       fields={fields}
+      labels={fieldLabels(visitor.text, profile)}
       back={back}
       text={visitor.text}
     />,

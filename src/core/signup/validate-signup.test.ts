@@ -51,6 +51,7 @@ describe('validateSignup: the whole result', () => {
       body: BASE,
       email: EMAIL,
       honeypotFilled: false,
+      consentGiven: false,
     })
   })
 
@@ -81,6 +82,7 @@ describe('validateSignup: the whole result', () => {
       ok: true,
       email: EMAIL,
       honeypotFilled: false,
+      consentGiven: false,
       next: 'https://site.test/thanks',
       turnstileToken: 'token-123',
       body: {
@@ -165,6 +167,7 @@ describe('validateSignup: the whole result', () => {
       body: BASE,
       email: EMAIL,
       honeypotFilled: false,
+      consentGiven: false,
     })
   })
 })
@@ -177,6 +180,7 @@ describe('validateSignup: email', () => {
       body: { ...BASE, email_address: 'ann.lee@site.test' },
       email: 'ann.lee@site.test',
       honeypotFilled: false,
+      consentGiven: false,
     })
   })
 
@@ -575,10 +579,12 @@ describe('validateSignup: honeypot', () => {
       body: { email_address: EMAIL, list_memberships: [LIST_A] },
       email: EMAIL,
       honeypotFilled: true,
+      consentGiven: false,
     })
     expect(validate({ email: EMAIL, _gotcha: 'x' }, profile)).toMatchObject({
       ok: true,
       honeypotFilled: false,
+      consentGiven: false,
     })
   })
 
@@ -588,6 +594,7 @@ describe('validateSignup: honeypot', () => {
       body: { ...BASE, first_name: 'Ann' },
       email: EMAIL,
       honeypotFilled: true,
+      consentGiven: false,
     })
     expect(errors({ email: 'nope', _gotcha: 'x' })).toStrictEqual({
       email: FIELD_MESSAGES.emailInvalid,
@@ -603,6 +610,7 @@ describe('validateSignup: Turnstile token', () => {
       body: BASE,
       email: EMAIL,
       honeypotFilled: false,
+      consentGiven: false,
       turnstileToken: token,
     })
   })
@@ -619,6 +627,7 @@ describe('validateSignup: Turnstile token', () => {
       body: BASE,
       email: EMAIL,
       honeypotFilled: false,
+      consentGiven: false,
     })
   })
 })
@@ -719,5 +728,182 @@ describe('validateSignup: typed custom fields (field-types.ts)', () => {
       ok: false,
       fields: { email: 'Saisissez une adresse e-mail valide.' },
     })
+  })
+})
+
+describe('validateSignup: optional lists (optional_lists)', () => {
+  const LIST_C = '9e2f7d10-1111-4c3b-8e42-00000000000c'
+  const WITH_OPTIONAL = v.parse(FormProfileSchema, {
+    lists: [LIST_A],
+    optional_lists: [LIST_B, LIST_C],
+    origins: ['https://site.test'],
+  })
+  const ONLY_OPTIONAL = v.parse(FormProfileSchema, {
+    lists: [],
+    optional_lists: [LIST_B, LIST_C],
+    origins: ['https://site.test'],
+  })
+
+  it('always applies lists, and adds the ticked optional ones', () => {
+    expect(body({ email: EMAIL }, WITH_OPTIONAL).list_memberships).toStrictEqual([LIST_A])
+    expect(body({ email: EMAIL, list: [LIST_C] }, WITH_OPTIONAL).list_memberships).toStrictEqual([
+      LIST_A,
+      LIST_C,
+    ])
+    expect(
+      body({ email: EMAIL, list: [LIST_B, LIST_C.toUpperCase()] }, WITH_OPTIONAL).list_memberships
+    ).toStrictEqual([LIST_A, LIST_B, LIST_C])
+  })
+
+  it('takes a ticked list that every sign-up gets anyway, once', () => {
+    expect(
+      body({ email: EMAIL, list: [LIST_A, LIST_B] }, WITH_OPTIONAL).list_memberships
+    ).toStrictEqual([LIST_A, LIST_B])
+  })
+
+  it('refuses a list that is neither, naming the field', () => {
+    const other = '9e2f7d10-1111-4c3b-8e42-0000000000ff'
+    expect(errors({ email: EMAIL, list: [LIST_B, other] }, WITH_OPTIONAL)).toStrictEqual({
+      list: FIELD_MESSAGES.unknownList,
+    })
+  })
+
+  it('asks the visitor to choose a list when nothing would be joined', () => {
+    expect(errors({ email: EMAIL }, ONLY_OPTIONAL)).toStrictEqual({
+      list: FIELD_MESSAGES.chooseList,
+    })
+    expect(errors({ email: EMAIL, list: '' }, ONLY_OPTIONAL)).toStrictEqual({
+      list: FIELD_MESSAGES.chooseList,
+    })
+    expect(body({ email: EMAIL, list: LIST_B }, ONLY_OPTIONAL).list_memberships).toStrictEqual([
+      LIST_B,
+    ])
+  })
+
+  it('asks in the form language', () => {
+    const german = { ...ONLY_OPTIONAL, language: 'de' as const }
+    expect(errors({ email: EMAIL }, german)).toStrictEqual({
+      list: 'Wählen Sie mindestens eine Liste.',
+    })
+  })
+
+  it('leaves a profile without optional_lists as it was: list narrows lists', () => {
+    expect(body({ email: EMAIL, list: LIST_B }).list_memberships).toStrictEqual([LIST_B])
+  })
+})
+
+describe('validateSignup: consent', () => {
+  const STATEMENT = 'I agree to receive the newsletter.'
+  const consentProfile = (required: boolean) =>
+    v.parse(FormProfileSchema, {
+      lists: [LIST_A],
+      origins: ['https://site.test'],
+      consent: { text: STATEMENT, required },
+    })
+
+  it.each(['on', 'yes', 'YES', 'true', 'True', '1'])('reads %s as given', (value) => {
+    const result = validate({ email: EMAIL, consent: value }, consentProfile(true))
+    expect(result.ok && result.consentGiven).toBe(true)
+  })
+
+  it.each(['', 'no', 'false', '0', 'off', 'yes please'])('reads %j as not given', (value) => {
+    const result = validate({ email: EMAIL, consent: value }, consentProfile(false))
+    expect(result.ok && !result.consentGiven).toBe(true)
+  })
+
+  it('refuses a sign-up without consent when the form requires it', () => {
+    expect(errors({ email: EMAIL }, consentProfile(true))).toStrictEqual({
+      consent: FIELD_MESSAGES.consentRequired,
+    })
+    expect(errors({ email: EMAIL, consent: 'no' }, consentProfile(true))).toStrictEqual({
+      consent: FIELD_MESSAGES.consentRequired,
+    })
+  })
+
+  it('finds the tick behind a hidden "no" of the same name', () => {
+    const result = validate({ email: EMAIL, consent: ['no', 'yes'] }, consentProfile(true))
+    expect(result.ok && result.consentGiven).toBe(true)
+  })
+
+  it('accepts an optional consent left unticked, as not given', () => {
+    const result = validate({ email: EMAIL }, consentProfile(false))
+    expect(result.ok && result.consentGiven).toBe(false)
+  })
+
+  it('ignores a consent field on a form without a statement', () => {
+    const result = validate({ email: EMAIL, consent: 'yes' })
+    expect(result.ok && result.consentGiven).toBe(false)
+  })
+
+  it('never sends consent to CC', () => {
+    expect(body({ email: EMAIL, consent: 'yes' }, consentProfile(true))).toStrictEqual({
+      email_address: EMAIL,
+      list_memberships: [LIST_A],
+    })
+  })
+})
+
+describe('validateSignup: where the sign-up came from (capture)', () => {
+  const PAGE_ID = '5a1d0c6e-2222-4f1a-9b7c-0000000000a1'
+  const REF_ID = '5a1d0c6e-2222-4f1a-9b7c-0000000000a2'
+  const CAMPAIGN_ID = '5a1d0c6e-2222-4f1a-9b7c-0000000000a3'
+  const CAPTURING = v.parse(FormProfileSchema, {
+    lists: [LIST_A],
+    origins: ['https://site.test'],
+    custom_fields: { source: SOURCE_ID },
+    capture: { page: PAGE_ID, referrer: REF_ID, utm_campaign: CAMPAIGN_ID },
+  })
+  const captured = (
+    input: Record<string, string | string[]>,
+    context: { referer?: string } = {}
+  ) => {
+    const result = validateSignup(fields(input), CAPTURING, undefined, context)
+    if (!result.ok) throw new Error(JSON.stringify(result.fields))
+    return Object.fromEntries(
+      (result.body.custom_fields ?? []).map((f) => [f.custom_field_id, f.value])
+    )
+  }
+
+  it('writes the page, its referrer and its utm values into the mapped fields', () => {
+    const page = 'https://site.test/news?utm_campaign=spring&utm_source=mail'
+    expect(
+      captured({ email: EMAIL, _page: page, _referrer: 'https://search.example/?q=x' })
+    ).toStrictEqual({
+      [PAGE_ID]: page,
+      [REF_ID]: 'https://search.example/?q=x',
+      [CAMPAIGN_ID]: 'spring',
+    })
+  })
+
+  it('takes the page from the Referer header when the post has no _page (no JavaScript)', () => {
+    const referer = 'https://site.test/join?utm_campaign=fall'
+    expect(captured({ email: EMAIL }, { referer })).toStrictEqual({
+      [PAGE_ID]: referer,
+      [CAMPAIGN_ID]: 'fall',
+    })
+    expect(captured({ email: EMAIL, _page: 'https://site.test/a' }, { referer })).toStrictEqual({
+      [PAGE_ID]: 'https://site.test/a',
+    })
+  })
+
+  it('cuts each value to 255 characters', () => {
+    const page = `https://site.test/?utm_campaign=${'c'.repeat(300)}`
+    const values = captured({ email: EMAIL, _page: page })
+    expect(values[PAGE_ID]).toBe(page.slice(0, 255))
+    expect(values[CAMPAIGN_ID]).toBe('c'.repeat(255))
+  })
+
+  it('drops a value with control characters instead of refusing the visitor', () => {
+    expect(captured({ email: EMAIL, _referrer: 'https://x.example/\r\nevil' })).toStrictEqual({})
+  })
+
+  it('keeps the visitor own fields, and writes nothing for an unmapped key', () => {
+    expect(
+      captured({ email: EMAIL, 'custom.source': 'flyer', _page: 'https://site.test/?utm_term=x' })
+    ).toStrictEqual({ [SOURCE_ID]: 'flyer', [PAGE_ID]: 'https://site.test/?utm_term=x' })
+  })
+
+  it('captures nothing for a profile without capture', () => {
+    expect(body({ email: EMAIL, _page: 'https://site.test/', _referrer: 'x' })).toStrictEqual(BASE)
   })
 })

@@ -8,7 +8,12 @@
  */
 import * as v from 'valibot'
 import { checkValue, type FieldTypes } from '../cc/field-types.ts'
-import { DEFAULT_HONEYPOT, type FormProfile } from '../forms/profile.ts'
+import {
+  CAPTURE_KEYS,
+  type CaptureKey,
+  DEFAULT_HONEYPOT,
+  type FormProfile,
+} from '../forms/profile.ts'
 import { PERSON_KEYS, STREET_KEYS } from './form-fields.ts'
 import type { Fields } from './read-fields.ts'
 import { FIELD_MESSAGES, visitorText } from './visitor-text.ts'
@@ -45,8 +50,18 @@ export type SignupResult =
       honeypotFilled: boolean
       next?: string
       turnstileToken?: string
+      /** The visitor ticked the consent box of a form that has a consent statement. */
+      consentGiven: boolean
+      /** The page the form was on (`_page`, else the Referer), when known: for the receipt. */
+      page?: string
     }
   | { ok: false; fields: Record<string, string> }
+
+/** What the request says beyond its fields: where a plain form post came from. */
+export interface SignupContext {
+  /** The Referer header: the page, when `_page` is absent (a post without JavaScript). */
+  referer?: string | null
+}
 
 /** FIELD_MESSAGES in a form's language (visitor-text.ts). */
 type Messages = Record<keyof typeof FIELD_MESSAGES, string>
@@ -150,8 +165,83 @@ const email = (m: Messages) =>
 
 type CustomEntry = { alias: string; value: string | undefined }
 
+/** `on` (a checkbox's default), `yes`, `true` or `1`, in any case: the visitor gave consent. */
+export function givesConsent(value: string): boolean {
+  return /^(on|yes|true|1)$/i.test(value.trim())
+}
+
+/**
+ * The lists a sign-up joins, from the visitor's `list` fields. With `optional_lists`, every
+ * sign-up joins `lists` and the optional ones the visitor ticked; ticking one of `lists` is
+ * allowed (it is joined anyway). Without them (profiles from before optional lists), `list`
+ * narrows `lists`, and no `list` means all of them, as the form contract always said.
+ */
+function listsChosen(m: Messages, profile: FormProfile) {
+  const always = profile.lists
+  const optional = profile.optional_lists
+  const known = new Map([...always, ...(optional ?? [])].map((id) => [id.toLowerCase(), id]))
+  return v.pipe(
+    v.array(
+      v.pipe(
+        v.string(),
+        v.check(allowedChars, m.notAllowed),
+        v.trim(),
+        v.check((id) => id === '' || known.has(id.toLowerCase()), m.unknownList)
+      )
+    ),
+    v.transform((ids) => {
+      const ticked = new Set<string>()
+      for (const id of ids) {
+        const list = known.get(id.toLowerCase())
+        if (list) ticked.add(list)
+      }
+      if (optional) return [...new Set([...always, ...ticked])]
+      return ticked.size > 0 ? [...ticked] : [...always]
+    }),
+    // Only a profile with no `lists` can end here: the visitor ticked none of the optional ones.
+    v.minLength(1, m.chooseList),
+    // CC's maxItems for list_memberships (the profile schema keeps the union within it).
+    v.maxLength(50, 'Choose at most 50 lists.')
+  )
+}
+
+/** A value written into a capture field: one line, at most 255 characters (CC's text limit). */
+function captured(value: string | undefined): string | undefined {
+  if (value === undefined || !allowedChars(value)) return undefined
+  const trimmed = value.trim()
+  return trimmed === '' ? undefined : trimmed.slice(0, 255)
+}
+
+/**
+ * Where the sign-up came from: the page (`_page`, sent by embed.js, else the Referer of a plain
+ * post), its referrer (`_referrer`), and the page's utm_* query parameters.
+ */
+export function signupSource(
+  fields: Fields,
+  context: SignupContext
+): Partial<Record<CaptureKey, string>> {
+  const rawPage = first(fields, '_page') ?? context.referer ?? undefined
+  const page = captured(rawPage)
+  const source: Partial<Record<CaptureKey, string>> = {}
+  if (page !== undefined) source.page = page
+  const referrer = captured(first(fields, '_referrer'))
+  if (referrer !== undefined) source.referrer = referrer
+  // From the whole address: a long page cut to 255 characters may have lost its query.
+  let query: URLSearchParams | undefined
+  try {
+    query = page === undefined ? undefined : new URL((rawPage ?? '').trim()).searchParams
+  } catch {
+    query = undefined
+  }
+  for (const key of CAPTURE_KEYS) {
+    if (!key.startsWith('utm_')) continue
+    const value = captured(query?.get(key) ?? undefined)
+    if (value !== undefined) source[key] = value
+  }
+  return source
+}
+
 function buildSchema(profile: FormProfile, types: FieldTypes) {
-  const lists = new Map(profile.lists.map((id) => [id.toLowerCase(), id]))
   const customIds = profile.custom_fields ?? {}
   const language = profile.language ?? 'en'
   const m: Messages = { ...FIELD_MESSAGES, ...visitorText({ language }).fields }
@@ -172,26 +262,7 @@ function buildSchema(profile: FormProfile, types: FieldTypes) {
       state: text(m, 50),
       postal_code: text(m, 50),
       country: text(m, 50),
-      list: v.pipe(
-        v.array(
-          v.pipe(
-            v.string(),
-            v.check(allowedChars, m.notAllowed),
-            v.trim(),
-            v.check((id) => id === '' || lists.has(id.toLowerCase()), m.unknownList)
-          )
-        ),
-        v.transform((ids) => {
-          const chosen = new Set<string>()
-          for (const id of ids) {
-            const known = lists.get(id.toLowerCase())
-            if (known) chosen.add(known)
-          }
-          return chosen.size > 0 ? [...chosen] : [...profile.lists]
-        }),
-        // CC's maxItems for list_memberships.
-        v.maxLength(50, 'Choose at most 50 lists.')
-      ),
+      list: listsChosen(m, profile),
       custom: v.array(
         v.pipe(
           v.object({
@@ -215,6 +286,11 @@ function buildSchema(profile: FormProfile, types: FieldTypes) {
       ),
       // Cloudflare's siteverify rejects tokens over 2048 characters, so a longer one is junk.
       'cf-turnstile-response': text(m, 2048),
+      consent: v.pipe(
+        v.optional(v.string(), ''),
+        v.transform(givesConsent),
+        v.check((given) => given || !profile.consent?.required, m.consentRequired)
+      ),
     }),
     v.forward(
       v.partialCheck(
@@ -271,7 +347,12 @@ function buildSchema(profile: FormProfile, types: FieldTypes) {
         value === undefined ? [] : [{ custom_field_id: customIds[alias], value }]
       )
       if (custom.length > 0) body.custom_fields = custom
-      return { body, turnstileToken: input['cf-turnstile-response'] }
+      return {
+        body,
+        turnstileToken: input['cf-turnstile-response'],
+        // No statement, no receipt: a `consent` field on a form without one means nothing.
+        consentGiven: profile.consent !== undefined && input.consent,
+      }
     })
   )
 }
@@ -321,7 +402,8 @@ function nextUrl(value: string | undefined, origins: readonly string[]): string 
 export function validateSignup(
   fields: Fields,
   profile: FormProfile,
-  types: FieldTypes = NO_TYPES
+  types: FieldTypes = NO_TYPES,
+  context: SignupContext = {}
 ): SignupResult {
   // `email` wins over its alias `email_address`; errors are keyed by the name the visitor used.
   // A blank `email` next to a filled `email_address` (say, a hidden empty input) yields to it.
@@ -343,6 +425,9 @@ export function validateSignup(
     list: Object.hasOwn(fields, 'list') ? fields.list : [],
     custom,
   }
+  // A hidden `consent=no` before the checkbox (a common pattern) must not hide the tick.
+  if (Object.hasOwn(fields, 'consent'))
+    input.consent = fields.consent.find(givesConsent) ?? fields.consent[0]
   for (const name of [
     ...PERSON_KEYS,
     'birthday_month',
@@ -368,7 +453,9 @@ export function validateSignup(
     return { ok: false, fields: errors }
   }
 
-  const { body, turnstileToken } = result.output
+  const { body, turnstileToken, consentGiven } = result.output
+  const source = signupSource(fields, context)
+  addCapture(body, profile, source)
   const honeypot = profile.honeypot ?? DEFAULT_HONEYPOT
   const honeypotFilled = Object.hasOwn(fields, honeypot) && fields[honeypot].some((s) => s !== '')
   const next = nextUrl(first(fields, '_next'), profile.origins)
@@ -377,7 +464,25 @@ export function validateSignup(
     body,
     email: body.email_address,
     honeypotFilled,
+    consentGiven,
+    ...(source.page === undefined ? {} : { page: source.page }),
     ...(next === undefined ? {} : { next }),
     ...(turnstileToken === undefined ? {} : { turnstileToken }),
   }
+}
+
+/** Writes where the sign-up came from into the profile's capture fields (over a visitor's own). */
+function addCapture(
+  body: SignupFormBody,
+  profile: FormProfile,
+  source: Partial<Record<CaptureKey, string>>
+): void {
+  const custom = new Map((body.custom_fields ?? []).map((f) => [f.custom_field_id, f.value]))
+  for (const key of CAPTURE_KEYS) {
+    const id = profile.capture?.[key]
+    const value = source[key]
+    if (id !== undefined && value !== undefined) custom.set(id, value)
+  }
+  if (custom.size > 0)
+    body.custom_fields = [...custom].map(([custom_field_id, value]) => ({ custom_field_id, value }))
 }

@@ -13,10 +13,14 @@ export function ThanksPage({ siteUrl, text }: { siteUrl: string; text: VisitorTe
   )
 }
 
-/** Says what was wrong (field by field for invalid input) and links back to the form's site. */
+/**
+ * Says what was wrong (field by field for invalid input) and links back to the form's site. A
+ * field is named by its label where the visitor saw one (`labels`), else by its name.
+ */
 export function SignupErrorPage(props: {
   message: string
   fields: Record<string, string>
+  labels?: Record<string, string>
   back: string
   text: VisitorText
 }) {
@@ -28,7 +32,7 @@ export function SignupErrorPage(props: {
         <ul>
           {fields.map(([name, problem]) => (
             <li>
-              <strong>{name}</strong>: {problem}
+              <strong>{props.labels?.[name] ?? name}</strong>: {problem}
             </li>
           ))}
         </ul>

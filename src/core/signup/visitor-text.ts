@@ -34,6 +34,8 @@ export const FIELD_MESSAGES = {
   emailInvalid: 'Enter a valid email address.',
   notAllowed: 'Contains characters that are not allowed.',
   unknownList: 'Unknown list.',
+  chooseList: 'Choose at least one list.',
+  consentRequired: 'Tick the box to give your consent.',
   unknownField: 'Unknown field.',
   month: 'Enter a month from 1 to 12.',
   day: 'Enter a day from 1 to 31.',
@@ -68,6 +70,9 @@ export interface VisitorText {
   /** The snippet's email label and button. */
   email: string
   subscribe: string
+  /** The snippet's legend over the lists a visitor may tick, and its privacy link. */
+  lists_legend: string
+  privacy: string
   /** By error code; absent: accept-signup.ts's English. */
   errors: Partial<Record<ErrorCode, string>>
   /** By FIELD_MESSAGES key; absent: the English there. `{n}` is a number. */
@@ -84,6 +89,8 @@ const EN: VisitorText = {
   back: 'Back to the site',
   email: 'Email',
   subscribe: 'Subscribe',
+  lists_legend: 'Lists to join',
+  privacy: 'Privacy policy',
   errors: {},
   fields: {},
 }
@@ -102,6 +109,8 @@ const BUILT_IN: Record<Language, VisitorText> = {
     back: 'Retour au site',
     email: 'Adresse e-mail',
     subscribe: 'S’inscrire',
+    lists_legend: 'Listes à rejoindre',
+    privacy: 'Politique de confidentialité',
     errors: {
       unknown_form: 'Ce formulaire d’inscription n’existe pas.',
       origin_not_allowed: 'Ce formulaire ne peut pas être envoyé depuis ce site.',
@@ -118,6 +127,8 @@ const BUILT_IN: Record<Language, VisitorText> = {
       emailInvalid: 'Saisissez une adresse e-mail valide.',
       notAllowed: 'Contient des caractères non autorisés.',
       unknownList: 'Liste inconnue.',
+      chooseList: 'Choisissez au moins une liste.',
+      consentRequired: 'Cochez la case pour donner votre consentement.',
       unknownField: 'Champ inconnu.',
       month: 'Saisissez un mois de 1 à 12.',
       day: 'Saisissez un jour de 1 à 31.',
@@ -144,6 +155,8 @@ const BUILT_IN: Record<Language, VisitorText> = {
     back: 'Volver al sitio',
     email: 'Correo electrónico',
     subscribe: 'Suscribirse',
+    lists_legend: 'Listas a las que unirte',
+    privacy: 'Política de privacidad',
     errors: {
       unknown_form: 'Este formulario de suscripción no existe.',
       origin_not_allowed: 'Este formulario no se puede enviar desde este sitio.',
@@ -159,6 +172,8 @@ const BUILT_IN: Record<Language, VisitorText> = {
       emailInvalid: 'Introduce un correo electrónico válido.',
       notAllowed: 'Contiene caracteres no permitidos.',
       unknownList: 'Lista desconocida.',
+      chooseList: 'Elige al menos una lista.',
+      consentRequired: 'Marca la casilla para dar tu consentimiento.',
       unknownField: 'Campo desconocido.',
       month: 'Introduce un mes del 1 al 12.',
       day: 'Introduce un día del 1 al 31.',
@@ -185,6 +200,8 @@ const BUILT_IN: Record<Language, VisitorText> = {
     back: 'Zurück zur Website',
     email: 'E-Mail-Adresse',
     subscribe: 'Anmelden',
+    lists_legend: 'Listen zum Abonnieren',
+    privacy: 'Datenschutzerklärung',
     errors: {
       unknown_form: 'Dieses Anmeldeformular gibt es nicht.',
       origin_not_allowed: 'Dieses Formular kann von dieser Website aus nicht gesendet werden.',
@@ -201,6 +218,8 @@ const BUILT_IN: Record<Language, VisitorText> = {
       emailInvalid: 'Geben Sie eine gültige E-Mail-Adresse ein.',
       notAllowed: 'Enthält nicht erlaubte Zeichen.',
       unknownList: 'Unbekannte Liste.',
+      chooseList: 'Wählen Sie mindestens eine Liste.',
+      consentRequired: 'Kreuzen Sie das Kästchen an, um Ihre Einwilligung zu geben.',
       unknownField: 'Unbekanntes Feld.',
       month: 'Geben Sie einen Monat von 1 bis 12 ein.',
       day: 'Geben Sie einen Tag von 1 bis 31 ein.',

@@ -1,7 +1,8 @@
 /**
  * axe-core (WCAG 2.2 A/AA and best practices) on every page an owner or a visitor meets: the
  * sign-in page, the dashboard, the sandbox's consent page, the form editor (also with problems),
- * the built-in thank-you and error pages, and the demo form showing field errors. Zero
+ * the built-in thank-you and error pages, the demo form showing field errors, and a form with
+ * lists to tick and a consent box (its snippet, its errors, its editor). Zero
  * violations, each page in the state a person would see it.
  */
 import { axeCheck, describeViolations } from '../../support/axe.mjs'
@@ -47,6 +48,39 @@ export async function run({ browser, test, assert, signIn, RELAY, DEMO }) {
             page.waitForURL(/\/admin\/forms\/newsletter\/test/),
             page.click('[data-form=newsletter] button:has-text("Send test")'),
           ])
+        },
+      },
+    ],
+    [
+      'the form editor, with optional lists, a consent statement and capture',
+      `${RELAY}/admin/forms/choices/edit`,
+      { cookies },
+    ],
+    ['a snippet with lists to tick and a consent box', `${DEMO}/form.html?form=choices`, {}],
+    [
+      'that snippet showing the lists’ error',
+      `${DEMO}/form.html?form=choices`,
+      {
+        prepare: async (page) => {
+          await page.fill('input[name=email]', 'a11y-lists@example.com')
+          await page.check('input[name=consent]')
+          await page.click('button')
+          await page.waitForSelector('form[data-state=error] [data-ctct-error=list]')
+        },
+      },
+    ],
+    [
+      'the built-in error page saying what to tick',
+      `${DEMO}/form.html?form=choices`,
+      {
+        prepare: async (page) => {
+          await page.fill('input[name=email]', 'a11y-tick@example.com')
+          await page.check('input[name=consent]')
+          await Promise.all([
+            page.waitForURL(/\/subscribe\/choices$/),
+            page.evaluate(() => document.querySelector('form')?.submit()),
+          ])
+          await page.waitForSelector('text=Choose at least one list.')
         },
       },
     ],

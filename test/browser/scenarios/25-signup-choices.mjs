@@ -1,0 +1,146 @@
+/**
+ * What the owner decides about each sign-up (issue 19): the owner makes a form in the editor with
+ * lists the visitor may tick and a consent statement, picked by name (JavaScript off); visitors
+ * tick two lists and the consent box on the demo site, whose page holds the form's own snippet
+ * (GET /admin/api/forms/:formId/snippet), with JavaScript and without; field errors for the lists
+ * with JavaScript, and the built-in page without it (30-accessibility.mjs checks these pages
+ * with axe-core). Writes docs/img/form-editor-choices.png.
+ */
+import { join } from 'node:path'
+
+const STATEMENT = 'I agree to receive the bakery’s emails. I can unsubscribe at any time.'
+
+export async function run({ browser, test, assert, waitFor, watchCsp, signIn, root, RELAY, DEMO }) {
+  const owner = await browser.newContext({
+    javaScriptEnabled: false,
+    viewport: { width: 900, height: 1400 },
+  })
+  const page = await owner.newPage()
+  const cspViolations = []
+  watchCsp(page, cspViolations)
+
+  /** The lists a sandbox contact is in, by name, as /admin shows them. */
+  async function listsOf(email) {
+    await page.goto(`${RELAY}/admin`)
+    const line = await page.textContent(`[data-sandbox-contact="${email}"]`).catch(() => null)
+    return line?.split('lists: ')[1]?.trim() ?? null
+  }
+
+  await test('the owner offers lists to tick and a consent box, picked by name in the editor', async () => {
+    await signIn(page)
+    await page.goto(`${RELAY}/admin/forms/new`)
+    await page.fill('#f-id', 'choices')
+    await page.check('#f-optional_lists label.choice:has-text("Sandbox newsletter") input')
+    await page.check('#f-optional_lists label.choice:has-text("Sandbox product updates") input')
+    await page.fill('#f-consent_text', STATEMENT)
+    await page.check('#f-consent_required')
+    await page.fill('#f-consent_privacy_url', `${DEMO}/privacy.html`)
+    await page.selectOption('[id="f-capture.page"]', { label: 'Source' })
+    await page.fill('#f-origins', DEMO)
+    await Promise.all([
+      page.waitForURL(`${RELAY}/admin/forms/editor`),
+      page.click('button[value=preview]'),
+    ])
+    const preview = page.locator('.preview form[data-ctct-relay]')
+    assert(
+      (await preview.locator('fieldset legend').textContent()) === 'Lists to join',
+      'the preview groups the lists under a legend'
+    )
+    assert(
+      await page.isVisible(`.preview label:has-text("${STATEMENT}")`),
+      'the preview shows the consent statement'
+    )
+    // The README's picture: from the lists to where sign-ups came from.
+    const top = await page.locator('#f-lists').boundingBox()
+    const bottom = await page.locator('#f-capture').boundingBox()
+    if (top && bottom) {
+      await page.screenshot({
+        path: join(root, 'docs/img/form-editor-choices.png'),
+        fullPage: true,
+        clip: { x: 0, y: top.y - 8, width: 900, height: bottom.y + bottom.height - top.y + 16 },
+      })
+    }
+    await Promise.all([
+      page.waitForURL(/\/admin\?notice=form_saved/),
+      page.click('button[value=save]'),
+    ])
+    assert(cspViolations.length === 0, `no CSP violations: ${cspViolations.join('; ')}`)
+  })
+
+  await test('a visitor with JavaScript ticks two lists and the consent box', async () => {
+    const visitor = await browser.newContext({ viewport: { width: 700, height: 900 } })
+    const demo = await visitor.newPage()
+    await demo.goto(`${DEMO}/form.html?form=choices`)
+    await demo.fill('input[name=email]', 'two-lists@example.com')
+    await demo.check('label:has-text("Sandbox newsletter") input[name=list]')
+    await demo.check('label:has-text("Sandbox product updates") input[name=list]')
+    await demo.check('input[name=consent]')
+    await demo.click('button')
+    await demo.waitForSelector('form[data-state=done]')
+    await visitor.close()
+    // Delivered at once (200) or queued (202) by the pacer: wait for it to reach the sandbox.
+    await waitFor(
+      async () => (await listsOf('two-lists@example.com')) !== null,
+      'the sign-up to reach the sandbox'
+    )
+    assert(
+      (await listsOf('two-lists@example.com')) === 'Sandbox newsletter, Sandbox product updates',
+      `both lists: ${await listsOf('two-lists@example.com')}`
+    )
+  })
+
+  await test('with JavaScript, no list ticked: the error shows in the lists’ group', async () => {
+    const visitor = await browser.newContext()
+    const demo = await visitor.newPage()
+    await demo.goto(`${DEMO}/form.html?form=choices`)
+    await demo.fill('input[name=email]', 'no-list@example.com')
+    await demo.check('input[name=consent]')
+    await demo.click('button')
+    await demo.waitForSelector('form[data-state=error]')
+    const note = await demo.textContent('fieldset [data-ctct-error=list]')
+    assert(note === 'Choose at least one list.', `the note in the fieldset: ${note}`)
+    assert(
+      (await demo.getAttribute('input[name=list] >> nth=0', 'aria-invalid')) === 'true',
+      'the boxes are marked invalid'
+    )
+    await visitor.close()
+  })
+
+  await test('a visitor without JavaScript ticks two lists and the box, and is thanked', async () => {
+    const visitor = await browser.newContext({ javaScriptEnabled: false })
+    const demo = await visitor.newPage()
+    await demo.goto(`${DEMO}/form.html?form=choices`)
+    await demo.fill('input[name=email]', 'no-js-lists@example.com')
+    await demo.check('label:has-text("Sandbox newsletter") input[name=list]')
+    await demo.check('label:has-text("Sandbox product updates") input[name=list]')
+    await demo.check('input[name=consent]')
+    await Promise.all([demo.waitForURL(`${RELAY}/subscribe/choices/thanks`), demo.click('button')])
+    assert(await demo.isVisible('text=Thanks'), 'the built-in thank-you page')
+    await visitor.close()
+    await waitFor(
+      async () => (await listsOf('no-js-lists@example.com')) !== null,
+      'the sign-up to reach the sandbox'
+    )
+    assert(
+      (await listsOf('no-js-lists@example.com')) === 'Sandbox newsletter, Sandbox product updates',
+      'both lists'
+    )
+  })
+
+  await test('without JavaScript, no list ticked: the built-in page says what to tick', async () => {
+    const visitor = await browser.newContext({ javaScriptEnabled: false })
+    const demo = await visitor.newPage()
+    await demo.goto(`${DEMO}/form.html?form=choices`)
+    await demo.fill('input[name=email]', 'no-js-none@example.com')
+    await demo.check('input[name=consent]')
+    await Promise.all([demo.waitForURL(`${RELAY}/subscribe/choices`), demo.click('button')])
+    const text = await demo.textContent('main')
+    assert(
+      text?.includes('Lists to join: Choose at least one list.'),
+      `the page names the lists and what to do: ${text}`
+    )
+    await visitor.close()
+  })
+
+  await owner.close()
+}
