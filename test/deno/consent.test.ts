@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { KvConsentRepo } from '../../src/adapters/deno/kv/consent-repo.ts'
-import { type ConsentReceipt, textSha256 } from '../../src/core/consent/receipt.ts'
+import type { ConsentReceipt } from '../../src/core/consent/receipt.ts'
+import { sha256Hex } from '../../src/core/lib/hash-key.ts'
 import { DAY_MS } from '../../src/core/metrics/metrics.ts'
 import type { Submission } from '../../src/core/outbox/submit.ts'
 import {
@@ -30,7 +31,7 @@ async function signup(email: string): Promise<Submission> {
     digest: `digest:${email}`,
     consent: {
       text: STATEMENT,
-      textSha256: await textSha256(STATEMENT),
+      textSha256: await sha256Hex(STATEMENT),
       origin: 'https://site.test',
       page: null,
       network: '203.0.113.7',
@@ -65,7 +66,7 @@ Deno.test('consents: 200 and 202 leave with their receipt; any instance reads an
         email: 'inline@example.com',
         given_at: new Date(at).toISOString(),
         text: STATEMENT,
-        text_sha256: await textSha256(STATEMENT),
+        text_sha256: await sha256Hex(STATEMENT),
         origin: 'https://site.test',
         page: null,
         network: '203.0.113.7',
@@ -129,7 +130,7 @@ Deno.test('consents: an erasure dropping a statement never takes it from a new r
       email,
       givenAt: 1000,
       text: STATEMENT,
-      textSha256: await textSha256(STATEMENT),
+      textSha256: await sha256Hex(STATEMENT),
       origin: null,
       page: null,
       network: '192.0.2.1',

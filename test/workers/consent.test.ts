@@ -8,7 +8,8 @@ import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { WHOLE_NUMBER_SETTINGS } from '../../src/core/app/config.ts'
-import { type ConsentGiven, textSha256 } from '../../src/core/consent/receipt.ts'
+import type { ConsentGiven } from '../../src/core/consent/receipt.ts'
+import { sha256Hex } from '../../src/core/lib/hash-key.ts'
 import { DAY_MS } from '../../src/core/metrics/metrics.ts'
 import type { Submission } from '../../src/core/outbox/submit.ts'
 import { Relay } from '../../src/worker.ts'
@@ -33,7 +34,7 @@ let n = 0
 async function signup(email: string, over: Partial<Submission> = {}): Promise<Submission> {
   const consent: ConsentGiven = {
     text: STATEMENT,
-    textSha256: await textSha256(STATEMENT),
+    textSha256: await sha256Hex(STATEMENT),
     origin: 'https://site.test',
     page: 'https://site.test/join',
     network: '203.0.113.7',
@@ -158,6 +159,74 @@ describe('a sign-up with consent is answered only once its receipt is stored', (
   })
 })
 
+describe('through a visitor’s post (POST /subscribe/:formId)', () => {
+  const SITE = 'https://consent.test'
+  const WORDS = 'Yes, send me the newsletter. I can unsubscribe at any time.'
+  const put = (text: string) =>
+    call('/admin/api/forms/consenting', {
+      method: 'PUT',
+      headers: { ...OWNER, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        lists: [LIST_1],
+        origins: [SITE],
+        consent: { text, required: false },
+      }),
+    })
+  const post = (email: string, data: Record<string, unknown> = {}) =>
+    call('/subscribe/consenting', {
+      method: 'POST',
+      headers: {
+        origin: SITE,
+        'content-type': 'application/json',
+        'cf-connecting-ip': '198.51.100.23',
+      },
+      body: JSON.stringify({ email, ...data }),
+    })
+
+  it('a ticked box leaves a receipt of the words shown, where and when', async () => {
+    expect((await put(WORDS)).status).toBe(201)
+    const at = clock.now()
+    const res = await post('Visitor@Consent.test', { consent: 'yes', _page: `${SITE}/join` })
+    expect(res.status).toBe(200)
+    expect(await receiptsOf('visitor@consent.test')).toEqual([
+      {
+        form: 'consenting',
+        email: 'visitor@consent.test',
+        given_at: new Date(at).toISOString(),
+        text: WORDS,
+        text_sha256: await sha256Hex(WORDS),
+        origin: SITE,
+        page: `${SITE}/join`,
+        network: '198.51.100.23',
+      },
+    ])
+  })
+
+  it('none without the box; a repeat that ticks it is sent, with its receipt (202 too)', async () => {
+    expect((await post('later@consent.test')).status).toBe(200)
+    expect(await receiptsOf('later@consent.test')).toEqual([])
+    // Within the duplicate window, and CC unavailable: stored, and answered 202 with its receipt.
+    cc.down = true
+    expect((await post('later@consent.test', { consent: 'yes' })).status).toBe(202)
+    expect(await receiptsOf('later@consent.test')).toHaveLength(1)
+    // The same again is absorbed: the first already has its receipt.
+    expect((await post('later@consent.test', { consent: 'yes' })).status).toBe(202)
+    expect(await receiptsOf('later@consent.test')).toHaveLength(1)
+    cc.down = false
+    await runOutbox()
+  })
+
+  it('new words for new receipts; earlier receipts keep the words they were given with', async () => {
+    const NEW = 'Yes, send me the newsletter and event invitations.'
+    expect((await put(NEW)).status).toBe(200)
+    // Past the duplicate window (its digest notes that consent was given, not which words).
+    clock.advance(WHOLE_NUMBER_SETTINGS.DUPLICATE_WINDOW_SECONDS.fallback * 1000 + 1)
+    expect((await post('visitor@consent.test', { consent: 'on' })).status).toBe(200)
+    const texts = (await receiptsOf('visitor@consent.test')).map((r) => r.text)
+    expect(texts).toEqual([NEW, WORDS])
+  })
+})
+
 describe('GET /admin/api/consents', () => {
   it('lists an address’s receipts, newest first, in the documented shape', async () => {
     const email = 'shape@example.com'
@@ -169,7 +238,7 @@ describe('GET /admin/api/consents', () => {
         digest: 'two',
         consent: {
           text: 'Newer words.',
-          textSha256: await textSha256('Newer words.'),
+          textSha256: await sha256Hex('Newer words.'),
           origin: null,
           page: null,
           network: '2001:db8:1:2::/64',
@@ -183,7 +252,7 @@ describe('GET /admin/api/consents', () => {
         email,
         given_at: new Date(first + 60_000).toISOString(),
         text: 'Newer words.',
-        text_sha256: await textSha256('Newer words.'),
+        text_sha256: await sha256Hex('Newer words.'),
         origin: null,
         page: null,
         network: '2001:db8:1:2::/64',
@@ -193,7 +262,7 @@ describe('GET /admin/api/consents', () => {
         email,
         given_at: new Date(first).toISOString(),
         text: STATEMENT,
-        text_sha256: await textSha256(STATEMENT),
+        text_sha256: await sha256Hex(STATEMENT),
         origin: 'https://site.test',
         page: 'https://site.test/join',
         network: '203.0.113.7',
@@ -228,7 +297,7 @@ describe('GET /admin/api/consents.csv', () => {
       await signup('csv2@example.com', {
         consent: {
           text: '=cmd|calc, "quoted"\nsecond line',
-          textSha256: await textSha256('=cmd|calc, "quoted"\nsecond line'),
+          textSha256: await sha256Hex('=cmd|calc, "quoted"\nsecond line'),
           origin: 'https://site.test',
           page: null,
           network: '203.0.113.8',
@@ -243,11 +312,11 @@ describe('GET /admin/api/consents.csv', () => {
     )
     expect(lines[0]).toBe('form,email,given_at,text,text_sha256,origin,page,network')
     expect(lines[1]).toBe(
-      `newsletter,csv1@example.com,${new Date(start).toISOString()},${STATEMENT},${await textSha256(STATEMENT)},https://site.test,https://site.test/join,203.0.113.7`
+      `newsletter,csv1@example.com,${new Date(start).toISOString()},${STATEMENT},${await sha256Hex(STATEMENT)},https://site.test,https://site.test/join,203.0.113.7`
     )
     // Quoted, and kept from a spreadsheet's formulas: a leading ', as every export does.
     expect(lines.slice(2).join('\r\n')).toBe(
-      `newsletter,csv2@example.com,${new Date(start + 1000).toISOString()},"'=cmd|calc, ""quoted""\nsecond line",${await textSha256('=cmd|calc, "quoted"\nsecond line')},https://site.test,,203.0.113.8`
+      `newsletter,csv2@example.com,${new Date(start + 1000).toISOString()},"'=cmd|calc, ""quoted""\nsecond line",${await sha256Hex('=cmd|calc, "quoted"\nsecond line')},https://site.test,,203.0.113.8`
     )
     // A date-time bound is exact: from the second receipt's millisecond on.
     const second = new Date(start + 1000).toISOString()
@@ -303,7 +372,7 @@ describe('DELETE /admin/api/consents', () => {
       await signup('erase@example.com', {
         consent: {
           text: only,
-          textSha256: await textSha256(only),
+          textSha256: await sha256Hex(only),
           origin: null,
           page: null,
           network: '192.0.2.9',

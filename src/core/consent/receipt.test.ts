@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { toCsv } from '../metrics/csv.ts'
-import {
-  type ConsentReceipt,
-  RECEIPT_COLUMNS,
-  receiptRow,
-  receiptView,
-  textSha256,
-} from './receipt.ts'
+import { type ConsentReceipt, RECEIPT_COLUMNS, receiptRow, receiptView } from './receipt.ts'
 
 const receipt: ConsentReceipt = {
   form: 'newsletter',
@@ -18,19 +12,6 @@ const receipt: ConsentReceipt = {
   page: null,
   network: '203.0.113.7',
 }
-
-describe('textSha256', () => {
-  it('is the hex SHA-256 of the UTF-8 bytes', async () => {
-    // FIPS 180-2's example, and a text whose UTF-8 differs from Latin-1.
-    expect(await textSha256('abc')).toBe(
-      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
-    )
-    // é is two bytes in UTF-8 (c3 a9); its Latin-1 byte e9 would hash to de2e331d….
-    expect(await textSha256('é')).toBe(
-      '4a99557e4033c3539de2eb65472017cad5f9557f7a0625a09f1c3f6e2ba69c4c'
-    )
-  })
-})
 
 describe('receiptView and receiptRow', () => {
   it('shows a receipt in the API’s columns, the time in ISO 8601 UTC', () => {

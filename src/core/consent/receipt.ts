@@ -36,12 +36,6 @@ export interface ConsentPage {
   next: string | null
 }
 
-/** Hex SHA-256 of `text`'s UTF-8 bytes: the key a statement's version is stored under. */
-export async function textSha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('')
-}
-
 /** The columns of a receipt in the owner's API and CSV, in that order (README "Consent receipts"). */
 export const RECEIPT_COLUMNS = [
   'form',
