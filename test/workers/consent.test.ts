@@ -216,14 +216,18 @@ describe('through a visitor’s post (POST /subscribe/:formId)', () => {
     await runOutbox()
   })
 
-  it('new words for new receipts; earlier receipts keep the words they were given with', async () => {
+  it('new words for new receipts, even within the duplicate window; earlier ones keep theirs', async () => {
+    expect((await put(WORDS)).status).toBe(200)
+    expect((await post('words@consent.test', { consent: 'on' })).status).toBe(200)
     const NEW = 'Yes, send me the newsletter and event invitations.'
     expect((await put(NEW)).status).toBe(200)
-    // Past the duplicate window (its digest notes that consent was given, not which words).
-    clock.advance(WHOLE_NUMBER_SETTINGS.DUPLICATE_WINDOW_SECONDS.fallback * 1000 + 1)
-    expect((await post('visitor@consent.test', { consent: 'on' })).status).toBe(200)
-    const texts = (await receiptsOf('visitor@consent.test')).map((r) => r.text)
+    // Moments later: the same fields, but consent to other words is a sign-up of its own.
+    expect((await post('words@consent.test', { consent: 'on' })).status).toBe(200)
+    const texts = (await receiptsOf('words@consent.test')).map((r) => r.text)
     expect(texts).toEqual([NEW, WORDS])
+    // The same words again are absorbed: the last one already has its receipt.
+    expect((await post('words@consent.test', { consent: 'on' })).status).toBe(200)
+    expect(await receiptsOf('words@consent.test')).toHaveLength(2)
   })
 })
 

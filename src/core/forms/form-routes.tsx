@@ -21,6 +21,7 @@ import { type Catalog, checkProfiles } from '../cc/catalog.ts'
 import type { FieldTypes } from '../cc/field-types.ts'
 import type { FormCard } from '../owner/dashboard-pages.tsx'
 import { formFields } from '../owner/owner-body.ts'
+import { sameOriginUnlessBearer } from '../owner/owner-only.ts'
 import type { RelayBackend } from '../relay/backend.ts'
 import { profileFor } from '../signup/accept-signup.ts'
 import { type Fields, MAX_BODY_BYTES, readBounded } from '../signup/read-fields.ts'
@@ -76,26 +77,6 @@ async function checkForm(deps: FormsDeps, config: Config, input: unknown): Promi
   Object.assign(fields, found.fields)
   if (Object.keys(fields).length > 0) return { ok: false, fields }
   return { ok: true, profile, types: found.types }
-}
-
-/**
- * hono's csrf() rule, which the dashboard's own forms are held to (a same-origin Sec-Fetch-Site
- * or Origin), for every method but GET and HEAD, whatever the body (JSON, or none): a browser sends
- * the session cookie on its own, a Bearer token only when a script adds it.
- */
-const sameOriginUnlessBearer: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const bearer = c.req.header('authorization')?.startsWith('Bearer ')
-  if (!/^(GET|HEAD)$/.test(c.req.method) && !bearer) {
-    const sameOrigin =
-      c.req.header('sec-fetch-site') === 'same-origin' ||
-      c.req.header('origin') === new URL(c.req.url).origin
-    if (!sameOrigin)
-      throw new AppError(
-        'cross_origin_request',
-        'Owner requests come from the dashboard itself, or carry Authorization: Bearer'
-      )
-  }
-  await next()
 }
 
 async function readJson(request: Request): Promise<unknown> {

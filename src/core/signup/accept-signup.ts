@@ -94,12 +94,13 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
   // Per network (an IPv4 address, an IPv6 /64), not per address: see network-key.ts.
   const network = networkKey(request.clientIp)
   const statement = signup.consentGiven ? profile.consent?.text : undefined
-  const [emailHash, digest, clientKey, textSha256] = await Promise.all([
+  const textSha256 = statement === undefined ? undefined : await sha256Hex(statement)
+  const [emailHash, digest, clientKey] = await Promise.all([
     hashKey(formId, signup.email),
-    // A repeat that gives consent the first did not is not the same sign-up: it needs a receipt.
-    payloadDigest(signup.body, statement === undefined ? undefined : 'consent'),
+    // A repeat that gives consent the first did not, or to other words, is not the same sign-up:
+    // it needs a receipt of its own.
+    payloadDigest(signup.body, textSha256),
     hashKey('net', network),
-    statement === undefined ? undefined : sha256Hex(statement),
   ])
   const consent: ConsentGiven | undefined =
     statement === undefined || textSha256 === undefined
