@@ -186,7 +186,7 @@ export interface FormCard {
   turnstile: boolean
 }
 
-/** A list or custom field: its name, then the id to copy into FORMS. */
+/** A list, custom field or tag: its name, then the id to copy into FORMS. */
 function CatalogEntry({ name, id }: { name: string; id: string }) {
   return (
     <li>
@@ -205,14 +205,16 @@ function CatalogCard({
   if (!catalog) {
     return (
       <section class="card" id="catalog">
-        <h2>Lists and custom fields</h2>
-        <p>{catalogError ?? 'Connect to see your Constant Contact lists and custom fields.'}</p>
+        <h2>Lists, custom fields and tags</h2>
+        <p>
+          {catalogError ?? 'Connect to see your Constant Contact lists, custom fields and tags.'}
+        </p>
       </section>
     )
   }
   return (
     <section class="card" id="catalog">
-      <h2>Lists and custom fields</h2>
+      <h2>Lists, custom fields and tags</h2>
       <p>From your Constant Contact account ({catalog.fetched_at}), with their ids.</p>
       <h3>Lists</h3>
       <ul>
@@ -230,16 +232,28 @@ function CatalogCard({
           ))}
         </ul>
       )}
+      <h3>Tags</h3>
+      {catalog.tags.length === 0 ? (
+        <p>None.</p>
+      ) : (
+        <ul>
+          {catalog.tags.map((t) => (
+            <CatalogEntry name={t.name} id={t.tag_id} />
+          ))}
+        </ul>
+      )}
     </section>
   )
 }
 
 function ProfileCheckNote({ check }: { check: ProfileCheck | null }) {
   if (!check) return null
-  if (check.unknown_lists.length === 0 && check.unknown_custom_fields.length === 0) {
+  const drift =
+    check.unknown_lists.length + check.unknown_custom_fields.length + check.unknown_tags.length
+  if (drift === 0) {
     return (
       <p class="state-connected" data-check="ok">
-        Every list and custom field id exists in Constant Contact.
+        Every list, custom field and tag id exists in Constant Contact.
       </p>
     )
   }
@@ -257,6 +271,12 @@ function ProfileCheckNote({ check }: { check: ProfileCheck | null }) {
         <>
           {' '}
           custom field <code>{c.alias}</code> (<code>{c.custom_field_id}</code>)
+        </>
+      ))}
+      {check.unknown_tags.map((id) => (
+        <>
+          {' '}
+          tag <code>{id}</code>
         </>
       ))}
     </p>
@@ -299,6 +319,7 @@ function FormsCard({ forms }: { forms: FormCard[] }) {
 }
 
 function SandboxCard({ view }: { view: SandboxView }) {
+  const tagName = new Map(view.tags.map((t) => [t.tag_id, t.name]))
   return (
     <section class="card" id="sandbox">
       <h2>Sandbox contacts</h2>
@@ -313,6 +334,8 @@ function SandboxCard({ view }: { view: SandboxView }) {
           {view.contacts.map((c) => (
             <li data-sandbox-contact={c.email_address}>
               {c.email_address} · {c.updated_at}
+              {c.tag_ids.length > 0 &&
+                ` · tags: ${c.tag_ids.map((id) => tagName.get(id) ?? id).join(', ')}`}
             </li>
           ))}
         </ul>

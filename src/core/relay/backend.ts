@@ -20,7 +20,13 @@ import type { Submission, SubmitResult } from '../outbox/submit.ts'
 /** What the sandbox's stand-in for Constant Contact holds, for the dashboard (sandbox mode). */
 export interface SandboxView {
   lists: { list_id: string; name: string; deleted: boolean }[]
-  contacts: { email_address: string; list_memberships: string[]; updated_at: string }[]
+  tags: { tag_id: string; name: string }[]
+  contacts: {
+    email_address: string
+    list_memberships: string[]
+    tag_ids: string[]
+    updated_at: string
+  }[]
 }
 
 export interface OutboxStatus {
