@@ -132,6 +132,10 @@ function DeliveryCard({
         <dd>{o.oldest_pending_age_seconds === null ? '—' : `${o.oldest_pending_age_seconds} s`}</dd>
         <dt>Dead letters</dt>
         <dd data-figure="dead">{o.dead}</dd>
+        <dt>Taggings</dt>
+        <dd data-figure="taggings">
+          {o.tagging_pending} waiting, {o.tagging_dead} refused
+        </dd>
         <dt>Daily quota</dt>
         <dd>
           {o.quota_used_today} / {o.quota_limit} requests (resets 00:00 UTC)
@@ -147,28 +151,35 @@ function DeliveryCard({
         <>
           <h3>Dead letters</h3>
           <p>
-            Constant Contact refused these sign-ups. Fix the cause (often a deleted list or custom
-            field), then Retry.
+            Constant Contact refused these sign-ups, or the tagging of delivered ones. Fix the cause
+            (often a deleted list, custom field or tag), then Retry.
           </p>
           <form method="post" action="/admin/dead-letters/all/retry">
             <button type="submit">Retry all</button>
           </form>
           <ul class="dead-letters">
-            {deadLetters.map((d) => (
-              <li class="card" data-dead-letter={d.id}>
-                <strong>{d.email_masked}</strong> · form {d.form_id} · {d.dead_at}
-                <br />
-                {d.error && `${d.error.status} ${d.error.error_key}: ${d.error.message}`}{' '}
-                <form class="inline" method="post" action={`/admin/dead-letters/${d.id}/retry`}>
-                  <button type="submit">Retry</button>
-                </form>{' '}
-                <form class="inline" method="post" action={`/admin/dead-letters/${d.id}/delete`}>
-                  <button class="danger" type="submit">
-                    Delete
-                  </button>
-                </form>
-              </li>
-            ))}
+            {deadLetters.map((d) => {
+              const path =
+                d.kind === 'tagging'
+                  ? `/admin/dead-letters/tagging/${d.id}`
+                  : `/admin/dead-letters/${d.id}`
+              return (
+                <li class="card" data-dead-letter={d.id} data-kind={d.kind}>
+                  <strong>{d.email_masked}</strong> · form {d.form_id} · {d.dead_at}
+                  {d.kind === 'tagging' && ` · tagging with ${d.tag_ids?.join(', ')}`}
+                  <br />
+                  {d.error && `${d.error.status} ${d.error.error_key}: ${d.error.message}`}{' '}
+                  <form class="inline" method="post" action={`${path}/retry`}>
+                    <button type="submit">Retry</button>
+                  </form>{' '}
+                  <form class="inline" method="post" action={`${path}/delete`}>
+                    <button class="danger" type="submit">
+                      Delete
+                    </button>
+                  </form>
+                </li>
+              )
+            })}
           </ul>
         </>
       )}

@@ -1,6 +1,6 @@
 /**
  * @module core/relay/stores
- * `Stores`: the seven repositories RelayService writes through, each defined in its folder's
+ * `Stores`: the eight repositories RelayService writes through, each defined in its folder's
  * repo.ts. Built by `sqlStores` (Workers) or `kvStores` (Deno).
  */
 
@@ -10,6 +10,7 @@ import type { FormRepo } from '../forms/repo.ts'
 import type { MetricsRepo } from '../metrics/repo.ts'
 import type { OutboxRepo } from '../outbox/repo.ts'
 import type { OwnerRepo } from '../owner/repo.ts'
+import type { TaggingRepo } from '../tagging/repo.ts'
 
 export interface Stores {
   tokens: TokenRepo
@@ -19,4 +20,5 @@ export interface Stores {
   metrics: MetricsRepo
   owner: OwnerRepo
   alerts: AlertRepo
+  taggings: TaggingRepo
 }

@@ -12,6 +12,7 @@ import { KvFormRepo } from './form-repo.ts'
 import { KvMetricsRepo } from './metrics-repo.ts'
 import { KvOutboxRepo } from './outbox-repo.ts'
 import { KvOwnerRepo } from './owner-repo.ts'
+import { KvTaggingRepo } from './tagging-repo.ts'
 import { KvTokenRepo } from './token-repo.ts'
 
 /** The set, with the token repo as itself: the refresh lease (relay.ts) needs its lease methods. */
@@ -29,5 +30,6 @@ export function kvStores(kv: Deno.Kv): KvStores {
     metrics: new KvMetricsRepo(kv),
     owner: new KvOwnerRepo(kv),
     alerts: new KvAlertRepo(kv),
+    taggings: new KvTaggingRepo(kv),
   }
 }
