@@ -35,7 +35,7 @@ export interface ProfileCheck {
  * GET /contact_lists takes `limit` up to 500 by the docs and 1,000 by the spec
  * (docs/constant-contact.md §8), so the documented 500: two requests at
  * most. Custom fields: `limit` up to 100, and an account has at most 100 of them: one request.
- * Tags: `limit` up to 500, and an account has at most 500 of them (§11): one request.
+ * Tags: `limit` up to 500, and an account has at most 500 of them (§13): one request.
  */
 export const LIST_PAGE_SIZE = 500
 const FIELD_PAGE_SIZE = 100

@@ -218,7 +218,7 @@ export function signupRequest(apiBase: string, accessToken: string, body: Signup
 
 /**
  * Adds `tagIds` (at most 50) to `contactIds` (at most 500): CC answers 201 with an activity
- * that applies them in the background (docs/constant-contact.md §11).
+ * that applies them in the background (docs/constant-contact.md §13).
  */
 export function taggingRequest(
   apiBase: string,

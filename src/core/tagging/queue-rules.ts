@@ -15,7 +15,7 @@ import type { PendingTagging, TaggingDeadLetter } from './repo.ts'
  * (TaggingRepo `claimBatch`). Under steady load a tag set costs about one request per window.
  */
 export const TAGGING_GATHER_MS = 2_000
-/** CC's limits for one contacts_taggings_add call (docs/constant-contact.md §11). */
+/** CC's limits for one contacts_taggings_add call (docs/constant-contact.md §13). */
 export const CONTACTS_PER_TAGGING = 500
 export const TAGS_PER_TAGGING = 50
 

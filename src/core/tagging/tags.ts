@@ -1,7 +1,7 @@
 /**
  * @module core/tagging/tags
  * The account's tags as the owner makes them: the rule for a tag's name, and what CC's answer to
- * a new tag means (docs/constant-contact.md §11).
+ * a new tag means (docs/constant-contact.md §13).
  */
 import * as v from 'valibot'
 import type { Outcome } from '../app/errors.ts'
