@@ -15,7 +15,7 @@ import type { Span, Tally } from './core/metrics/metrics.ts'
 import type { ActivityFilter } from './core/metrics/repo.ts'
 import type { Submission } from './core/outbox/submit.ts'
 import { DeferredWrites } from './core/relay/after-answer.ts'
-import type { RelayBackend } from './core/relay/backend.ts'
+import type { DeadLetterKind, RelayBackend } from './core/relay/backend.ts'
 import { RelayService } from './core/relay/relay-service.ts'
 
 /** One deployment serves one CC account, so there is one Relay object. */
@@ -135,11 +135,14 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
   deadLetters(limit?: number) {
     return this.#service.deadLetters(limit)
   }
-  retryDeadLetter(id: number | 'all') {
-    return this.#service.retryDeadLetter(id)
+  retryDeadLetter(id: number | 'all', kind?: DeadLetterKind) {
+    return this.#service.retryDeadLetter(id, kind)
   }
-  deleteDeadLetter(id: number) {
-    return this.#service.deleteDeadLetter(id)
+  deleteDeadLetter(id: number, kind?: DeadLetterKind) {
+    return this.#service.deleteDeadLetter(id, kind)
+  }
+  createTag(name: string) {
+    return this.#service.createTag(name)
   }
   tick() {
     return this.#service.tick()

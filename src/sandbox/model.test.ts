@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { VirtualClock } from '../../test/support/virtual-clock.ts'
 import { tokenRequest } from '../core/cc/client.ts'
 import { pkceChallenge } from '../core/connection/oauth.ts'
-import { CcModel, DroppedConnection, SANDBOX_LISTS } from './model.ts'
+import { CcModel, DroppedConnection, SANDBOX_LISTS, SANDBOX_TAGS } from './model.ts'
 
 const BASE = 'https://cc.example'
 const LIST = SANDBOX_LISTS[0].list_id
@@ -318,5 +318,85 @@ describe('the API', () => {
     expect(second.lists).toHaveLength(20)
     expect(second._links).toBeUndefined()
     expect((await get('/v3/contact_lists?limit=501')).status).toBe(400)
+  })
+})
+
+describe('tags', () => {
+  const post = (cc: CcModel, access: string, path: string, body: unknown) =>
+    cc.handle(
+      new Request(`${BASE}/v3${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${access}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    )
+  const tagging = (cc: CcModel, access: string, contactIds: string[], tagIds: string[]) =>
+    post(cc, access, '/activities/contacts_taggings_add', {
+      source: { contact_ids: contactIds },
+      tag_ids: tagIds,
+    })
+  const TAG = SANDBOX_TAGS[0].tag_id
+
+  it('a tagging adds tags to the contacts sign_up_form named; they stay across upserts', async () => {
+    const { cc } = setup()
+    const { access_token } = await connected(cc)
+    const body = { email_address: 'ada@example.com', list_memberships: [LIST] }
+    const { contact_id } = (await (await signup(cc, access_token, body)).json()) as {
+      contact_id: string
+    }
+    const res = await tagging(cc, access_token, [contact_id], [TAG])
+    expect(res.status).toBe(201)
+    expect(await res.json()).toMatchObject({ state: 'completed', activity_errors: [] })
+    expect(await signup(cc, access_token, body)).toHaveProperty('status', 200)
+    expect(cc.view().contacts[0].tag_ids).toEqual([TAG])
+    expect(cc.apiCalls.map((c) => [c.path, c.body])).toEqual([
+      [
+        '/v3/activities/contacts_taggings_add',
+        { source: { contact_ids: [contact_id] }, tag_ids: [TAG] },
+      ],
+    ])
+  })
+
+  it('refuses an unknown or deleted tag (400), and more than 500 contacts or 50 tags', async () => {
+    const { cc } = setup()
+    const { access_token } = await connected(cc)
+    cc.perSecond = 0
+    const gone = '7a6c0000-0000-4000-8000-0000000000ff'
+    expect((await tagging(cc, access_token, ['c'], [gone])).status).toBe(400)
+    cc.tags = cc.tags.filter((t) => t.tag_id !== TAG)
+    expect((await tagging(cc, access_token, ['c'], [TAG])).status).toBe(400)
+    const many = Array.from({ length: 501 }, (_, i) => `c${i}`)
+    expect((await tagging(cc, access_token, many, [SANDBOX_TAGS[1].tag_id])).status).toBe(400)
+    expect((await tagging(cc, access_token, ['c'], [])).status).toBe(400)
+    // An unknown contact is the background activity's error, not the request's.
+    const unknown = await tagging(cc, access_token, ['nobody'], [SANDBOX_TAGS[1].tag_id])
+    expect(await unknown.json()).toMatchObject({
+      activity_errors: ['Contact nobody does not exist'],
+    })
+  })
+
+  it('creates a tag by a new name (201), 409 for a name taken; pages through tags', async () => {
+    const { cc } = setup()
+    const { access_token } = await connected(cc)
+    cc.perSecond = 0
+    const created = await post(cc, access_token, '/contact_tags', { name: 'Rye fans' })
+    expect(created.status).toBe(201)
+    const tag = (await created.json()) as { tag_id: string; name: string }
+    expect(tag.name).toBe('Rye fans')
+    expect((await post(cc, access_token, '/contact_tags', { name: 'rye FANS' })).status).toBe(409)
+    expect((await post(cc, access_token, '/contact_tags', { name: '<b>' })).status).toBe(400)
+    const get = (path: string) =>
+      cc.handle(
+        new Request(`${BASE}${path}`, { headers: { authorization: `Bearer ${access_token}` } })
+      )
+    const first = (await (await get('/v3/contact_tags?limit=2')).json()) as {
+      tags: { tag_id: string }[]
+      _links: { next: { href: string } }
+    }
+    expect(first.tags).toHaveLength(2)
+    const second = (await (await get(first._links.next.href)).json()) as {
+      tags: { tag_id: string }[]
+    }
+    expect(second.tags.map((t) => t.tag_id)).toEqual([tag.tag_id])
   })
 })

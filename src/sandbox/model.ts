@@ -4,9 +4,10 @@
  * credentials (loopback only; traffic goes to SANDBOX_ORIGIN, a `.invalid` host), the workerd and
  * Deno tests, and the benchmarks. It mirrors CC where the relay depends on it
  * (docs/constant-contact.md): single-use PKCE-bound codes, rotating refresh tokens (reuse revokes
- * the family), sign_up_form as an upsert with CC's limits, 4 requests/s and a daily quota counted
- * on arrival. Codes and tokens are self-verifying JWTs, so isolates need not share memory. Tests
- * script faults, latency and limits through its public fields.
+ * the family), sign_up_form as an upsert with CC's limits, tags and tagging activities (applied at
+ * once here; CC runs them in the background), 4 requests/s and a daily quota counted on arrival.
+ * Codes and tokens are self-verifying JWTs, so isolates need not share memory. Tests script
+ * faults, latency and limits through its public fields.
  */
 import { decodeJwt, jwtVerify, SignJWT } from 'jose'
 import { SANDBOX_ORIGIN } from '../core/app/config.ts'
@@ -22,6 +23,10 @@ export const SANDBOX_LISTS = [
   { list_id: '3a1b2c4d-0000-4000-8000-000000000001', name: 'Sandbox newsletter' },
   { list_id: '3a1b2c4d-0000-4000-8000-000000000002', name: 'Sandbox product updates' },
 ] as const
+export const SANDBOX_TAGS: readonly ModelTag[] = [
+  { tag_id: '7a6c0000-0000-4000-8000-000000000001', name: 'Sandbox website' },
+  { tag_id: '7a6c0000-0000-4000-8000-000000000002', name: 'Sandbox bread lover' },
+]
 export const SANDBOX_CUSTOM_FIELDS: readonly ModelCustomField[] = [
   {
     custom_field_id: '7c0de000-0000-4000-8000-000000000001',
@@ -64,7 +69,7 @@ export type TokenFault =
   | 'proxy403'
   | 'invalid_client'
 
-/** What the next sign_up_form calls do, in order (then they answer normally). */
+/** What the next sign_up_form (or tagging) calls do, in order (then they answer normally). */
 export type SignupFault =
   | '400'
   | '401'
@@ -78,6 +83,10 @@ export type SignupFault =
 
 export interface ModelList {
   list_id: string
+  name: string
+}
+export interface ModelTag {
+  tag_id: string
   name: string
 }
 export interface ModelCustomField {
@@ -116,6 +125,8 @@ export interface ApiCall {
   method: string
   /** Path and query, e.g. `/v3/contact_lists?limit=50`. */
   path: string
+  /** A POST's JSON body (a tagging, a new tag). */
+  body?: Record<string, unknown>
   authorization: string | null
   status: number
 }
@@ -123,12 +134,20 @@ export interface ModelContact {
   contact_id: string
   email_address: string
   body: Record<string, unknown>
+  /** Added by tagging activities, kept across sign_up_form's upserts. */
+  tag_ids: string[]
   updated_at: string
 }
 
 export interface SandboxView {
   lists: { list_id: string; name: string; deleted: boolean }[]
-  contacts: { email_address: string; list_memberships: string[]; updated_at: string }[]
+  tags: ModelTag[]
+  contacts: {
+    email_address: string
+    list_memberships: string[]
+    tag_ids: string[]
+    updated_at: string
+  }[]
 }
 
 /** Milliseconds, or a function giving them per request (for jitter). */
@@ -139,6 +158,7 @@ export interface CcModelOptions {
   tokenTtlSeconds?: number
   lists?: readonly ModelList[]
   customFields?: readonly ModelCustomField[]
+  tags?: readonly ModelTag[]
 }
 
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
@@ -193,6 +213,8 @@ export class CcModel {
   tokenTtlSeconds: number
   tokenFaults: TokenFault[] = []
   signupFaults: SignupFault[] = []
+  /** The same for POST /activities/contacts_taggings_add. */
+  taggingFaults: SignupFault[] = []
   /** While true, every sign_up_form call answers 503. */
   down = false
   /** CC's per-app limit, counted on arrival over API calls (0: no limit). */
@@ -231,6 +253,8 @@ export class CcModel {
   // --- the account ------------------------------------------------------------------------
   lists: ModelList[]
   customFields: ModelCustomField[]
+  /** The account's tags; a test deletes one by taking it out. At most 500 (CC's limit). */
+  tags: ModelTag[]
   /** Lists the owner "deleted in CC" (sandbox page, tests), to try config drift. */
   readonly deletedLists = new Set<string>()
   contacts = new Map<string, ModelContact>()
@@ -254,13 +278,15 @@ export class CcModel {
     this.tokenTtlSeconds = this.#defaultTtl
     this.lists = [...(options.lists ?? SANDBOX_LISTS)]
     this.customFields = [...(options.customFields ?? SANDBOX_CUSTOM_FIELDS)]
+    this.tags = [...(options.tags ?? SANDBOX_TAGS)]
   }
 
-  /** Back to a quiet, healthy CC with empty logs; the account's lists and issued tokens stay. */
+  /** Back to a quiet, healthy CC with empty logs; the account's lists, tags and tokens stay. */
   reset(): void {
     this.tokenTtlSeconds = this.#defaultTtl
     this.tokenFaults = []
     this.signupFaults = []
+    this.taggingFaults = []
     this.down = false
     this.perSecond = 4
     this.quotaLeft = Number.POSITIVE_INFINITY
@@ -314,9 +340,11 @@ export class CcModel {
   view(): SandboxView {
     return {
       lists: this.lists.map((l) => ({ ...l, deleted: this.deletedLists.has(l.list_id) })),
+      tags: this.tags.map((t) => ({ ...t })),
       contacts: [...this.contacts.values()].map((c) => ({
         email_address: c.email_address,
         list_memberships: (c.body.list_memberships as string[]) ?? [],
+        tag_ids: [...c.tag_ids],
         updated_at: c.updated_at,
       })),
     }
@@ -482,9 +510,10 @@ export class CcModel {
     await this.#wait(this.latency.arrive)
     const at = this.#clock.now()
     const signup = request.method === 'POST' && path === '/contacts/sign_up_form'
+    const tagging = request.method === 'POST' && path === '/activities/contacts_taggings_add'
     let body: Record<string, unknown> | null = null
     let bodyError: Response | null = null
-    if (signup) {
+    if (request.method === 'POST') {
       if (!(request.headers.get('content-type') ?? '').startsWith('application/json')) {
         bodyError = apiError(415, 'unsupported_media_type', 'Use application/json')
       } else {
@@ -508,6 +537,7 @@ export class CcModel {
       at,
       method: request.method,
       path: `/v3${path}${url.search}`,
+      ...(body ? { body } : {}),
       authorization: request.headers.get('authorization'),
       status: 0,
     }
@@ -531,7 +561,11 @@ export class CcModel {
       return answer(
         apiError(403, 'forbidden', 'This application is not authorized for the account')
       )
-    const fault = signup ? this.signupFaults.shift() : undefined
+    const fault = signup
+      ? this.signupFaults.shift()
+      : tagging
+        ? this.taggingFaults.shift()
+        : undefined
     if (fault === 'drop') throw new DroppedConnection()
     if (fault === 'throttled') return answer(apiError(429, 'throttled', 'Too Many Requests'))
     if (fault === 'quota' || this.quotaLeft <= 0)
@@ -553,10 +587,13 @@ export class CcModel {
     if (!scopes) return answer(apiError(401, 'unauthorized', 'Unauthorized'))
     if (bodyError) return answer(bodyError)
 
-    if (signup) {
+    if (request.method === 'POST') {
       if (!scopes.includes('contact_data'))
         return answer(apiError(403, 'forbidden', 'Missing scope contact_data'))
-      return answer(this.#signup(body ?? {}))
+      if (signup) return answer(this.#signup(body ?? {}))
+      if (tagging) return answer(this.#tagging(body ?? {}))
+      if (path === '/contact_tags') return answer(this.#createTag(body ?? {}))
+      return answer(apiError(404, 'not_found', 'Not found'))
     }
     if (request.method !== 'GET') return answer(apiError(404, 'not_found', 'Not found'))
     if (path === '/account/summary') {
@@ -578,6 +615,7 @@ export class CcModel {
     }
     if (path === '/contact_custom_fields')
       return answer(page(url, this.customFields, 'custom_fields', 50, 100))
+    if (path === '/contact_tags') return answer(page(url, this.tags, 'tags', 50, 500))
     return answer(apiError(404, 'not_found', 'Not found'))
   }
 
@@ -613,6 +651,7 @@ export class CcModel {
       contact_id: existing?.contact_id ?? crypto.randomUUID(),
       email_address: email,
       body,
+      tag_ids: existing?.tag_ids ?? [],
       updated_at: new Date(this.#clock.now()).toISOString(),
     }
     this.contacts.set(email, contact)
@@ -620,6 +659,58 @@ export class CcModel {
       { contact_id: contact.contact_id, action: existing ? 'updated' : 'created' },
       existing ? 200 : 201
     )
+  }
+
+  /**
+   * POST /activities/contacts_taggings_add with `source.contact_ids` (CC's limits: 1 to 500
+   * contacts, 1 to 50 tags). Every tag must exist: a deleted one is a 400. The tags are applied
+   * at once; a contact id the account does not have is reported in `activity_errors`, as CC's
+   * background activity would.
+   */
+  #tagging(body: Record<string, unknown>): Response {
+    const invalid = (message: string) => apiError(400, 'contacts.api.validation.error', message)
+    const source = (body.source ?? {}) as { contact_ids?: unknown }
+    const contactIds = Array.isArray(source.contact_ids) ? source.contact_ids.map(String) : []
+    const tagIds = Array.isArray(body.tag_ids) ? body.tag_ids.map(String) : []
+    if (contactIds.length < 1 || contactIds.length > 500)
+      return invalid('source.contact_ids takes 1 to 500 contact ids')
+    if (tagIds.length < 1 || tagIds.length > 50) return invalid('tag_ids takes 1 to 50 tag ids')
+    const known = new Set(this.tags.map((t) => t.tag_id))
+    const unknown = tagIds.find((id) => !known.has(id))
+    if (unknown) return invalid(`Tag ${unknown} does not exist`)
+    const byId = new Map([...this.contacts.values()].map((c) => [c.contact_id, c]))
+    const errors: string[] = []
+    for (const id of contactIds) {
+      const contact = byId.get(id)
+      if (contact) contact.tag_ids = [...new Set([...contact.tag_ids, ...tagIds])]
+      else errors.push(`Contact ${id} does not exist`)
+    }
+    const activityId = crypto.randomUUID()
+    return json(
+      {
+        activity_id: activityId,
+        state: 'completed',
+        percent_done: 100,
+        activity_errors: errors,
+        _links: { self: { href: `/v3/activities/${activityId}` } },
+      },
+      201
+    )
+  }
+
+  /** POST /contact_tags: a unique name of 1 to 255 characters, no `<` or `>`; 500 at most. */
+  #createTag(body: Record<string, unknown>): Response {
+    const name = typeof body.name === 'string' ? body.name : ''
+    if (name.length < 1 || name.length > 255 || /[<>]/.test(name))
+      return apiError(400, 'contacts.api.validation.error', 'The tag name is not valid')
+    if (this.tags.some((t) => t.name.toLowerCase() === name.toLowerCase()))
+      return apiError(409, 'conflict', `A tag named ${name} already exists`)
+    if (this.tags.length >= 500)
+      return apiError(400, 'contacts.api.validation.error', 'The account has 500 tags')
+    const tag = { tag_id: crypto.randomUUID(), name }
+    this.tags.push(tag)
+    const at = new Date(this.#clock.now()).toISOString()
+    return json({ ...tag, created_at: at, updated_at: at }, 201)
   }
 }
 

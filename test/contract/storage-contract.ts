@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import type { Alert } from '../../src/core/alerts/alert-webhook.ts'
 import type { FormChange } from '../../src/core/forms/repo.ts'
 import { utcDay } from '../../src/core/lib/utc-day.ts'
-import type { DeliveryError, NewOutboxItem } from '../../src/core/outbox/repo.ts'
+import type { ContactToTag, DeliveryError, NewOutboxItem } from '../../src/core/outbox/repo.ts'
 import {
   MAX_SESSIONS,
   SIGN_IN_FAILURES,
@@ -23,6 +23,8 @@ import {
 } from '../../src/core/relay/store-rules.ts'
 import type { Stores } from '../../src/core/relay/stores.ts'
 import type { SignupFormBody } from '../../src/core/signup/validate-signup.ts'
+import { TAGGING_GATHER_MS } from '../../src/core/tagging/queue-rules.ts'
+import type { TaggingBatch } from '../../src/core/tagging/repo.ts'
 
 /** Fresh repos over one empty, migrated store (the runtime's `Stores` factory). */
 export interface StoreUnderTest extends Stores {
@@ -674,6 +676,181 @@ export function storageContract({ test, withStore }: ContractRunner): void {
       assert.deepEqual(await alarm(), [20, 90, 90])
     }
   )
+
+  // ── TaggingRepo, and the outbox's tags ───────────────────────────────────────────────────────
+
+  const TAG_A = 'c6915956-fde3-4081-977e-00000000000a'
+  const TAG_B = 'c6915956-fde3-4081-977e-00000000000b'
+  const TAG_C = 'c6915956-fde3-4081-977e-00000000000c'
+  const toTag = (contactId: string, tagIds = [TAG_B, TAG_A]): ContactToTag => ({
+    formId: 'f',
+    contactId,
+    tagIds,
+    emailMasked: `${contactId[0]}•••@example.com`,
+  })
+  /** A sign-up delivered inline at `at` whose form has `tagIds`: its tagging is pending. */
+  const taggedDelivery = (s: StoreUnderTest, contactId: string, at: number, tagIds?: string[]) =>
+    s.outbox.delivered(null, at, undefined, toTag(contactId, tagIds))
+  const contacts = (batch: TaggingBatch | null) => batch?.items.map((item) => item.contactId)
+  const LEASE = T + 90_000
+
+  contract('outbox: a sign-up keeps its tags queued, merged, claimed and dead', async (s) => {
+    const id = await enqueue(s, signup('t@example.com', { tags: [TAG_A] }))
+    assert.equal(await enqueue(s, signup('t@example.com', { tags: [TAG_B, TAG_A] })), id)
+    const [item] = await s.outbox.claimDue(T, 10, LEASE)
+    assert.deepEqual(item.tags, [TAG_A, TAG_B])
+    await s.outbox.kill({ ...item, id }, ERROR, T)
+    await s.outbox.revive(id, T, NO_CAP)
+    assert.deepEqual((await s.outbox.claimDue(T, 10, LEASE))[0].tags, [TAG_A, TAG_B])
+    // An inline send CC refused keeps them too; a form without tags leaves no such key.
+    await s.outbox.kill({ formId: 'f', payload: payload('i@example.com'), tags: [TAG_C] }, ERROR, T)
+    await enqueue(s, signup('none@example.com'))
+    await s.outbox.revive('all', T + 1, NO_CAP)
+    const claimed = await s.outbox.claimDue(T + 1, 10, LEASE)
+    assert.deepEqual(
+      claimed.map((c) => [c.payload.email_address, c.tags]),
+      [
+        ['none@example.com', undefined],
+        ['i@example.com', [TAG_C]],
+      ]
+    )
+    assert.ok(!('tags' in claimed[0]))
+  })
+
+  contract(
+    'taggings: a delivery with tags leaves a tagging, due after the gathering window',
+    async (s) => {
+      const id = await enqueue(s, signup('d@example.com'))
+      await s.outbox.claimDue(T, 1, LEASE)
+      await s.outbox.delivered(id, T, undefined, toTag('d-contact'))
+      assert.ok(!(await s.dump()).includes('d@example.com'), 'only the masked address is kept')
+      assert.equal((await s.outbox.figures(T)).pending, 0) // not in the backlog
+      assert.deepEqual(await s.taggings.counts(), { pending: 1, dead: 0 })
+      assert.equal(await s.taggings.nextDueAt(), T + TAGGING_GATHER_MS)
+      assert.equal(
+        await s.taggings.claimBatch(T + TAGGING_GATHER_MS - 1, T + 5_000, LEASE, 9),
+        null
+      )
+      const batch = await s.taggings.claimBatch(T + TAGGING_GATHER_MS, T + 5_000, LEASE, 9)
+      // The tag set is sorted: taggings of one set share one key whatever order a form gave.
+      assert.deepEqual(batch, {
+        tagIds: [TAG_A, TAG_B],
+        items: [
+          {
+            id: batch?.items[0].id,
+            formId: 'f',
+            contactId: 'd-contact',
+            attempts: 0,
+            createdAt: T,
+          },
+        ],
+      })
+    }
+  )
+
+  contract(
+    'taggings: a claim takes the earliest due tag set, with its taggings due by the window end',
+    async (s) => {
+      const G = TAGGING_GATHER_MS
+      await taggedDelivery(s, 'a1', T)
+      await taggedDelivery(s, 'c1', T + 10, [TAG_C])
+      await taggedDelivery(s, 'a2', T + 500, [TAG_A, TAG_B])
+      await taggedDelivery(s, 'a3', T + 2 * G) // due after the window below
+      await taggedDelivery(s, 'a4', T + 600)
+      const now = T + G
+      const first = await s.taggings.claimBatch(now, now + G, LEASE, 500)
+      assert.deepEqual(first?.tagIds, [TAG_A, TAG_B])
+      assert.deepEqual(contacts(first), ['a1', 'a2', 'a4'])
+      // Leased: not claimed again; the other set is next, and then nothing is due.
+      const second = await s.taggings.claimBatch(now + 10, now + 10 + G, LEASE, 500)
+      assert.deepEqual([second?.tagIds, contacts(second)], [[TAG_C], ['c1']])
+      assert.equal(await s.taggings.claimBatch(now + 10, now + 10 + G, LEASE, 500), null)
+      assert.equal(await s.taggings.nextDueAt(), T + 3 * G) // a3
+      // At most `limit` a batch, earliest first.
+      const later = T + 3 * G
+      await taggedDelivery(s, 'a5', T + 2 * G + 1)
+      assert.deepEqual(contacts(await s.taggings.claimBatch(later, later, LEASE, 1)), ['a3'])
+      assert.deepEqual(await s.taggings.counts(), { pending: 6, dead: 0 })
+    }
+  )
+
+  contract('taggings: applied deletes; reschedule ends the lease and sets the retry', async (s) => {
+    await taggedDelivery(s, 'x', T)
+    await taggedDelivery(s, 'y', T)
+    const due = T + TAGGING_GATHER_MS
+    const batch = await s.taggings.claimBatch(due, due, LEASE, 500)
+    const [x, y] = batch?.items.map((item) => item.id) ?? []
+    await s.taggings.applied([x])
+    await s.taggings.reschedule([y], due + 5_000, 2, { ...ERROR, status: 503 })
+    assert.deepEqual(await s.taggings.counts(), { pending: 1, dead: 0 })
+    assert.equal(await s.taggings.nextDueAt(), due + 5_000) // before the lease would end
+    assert.equal(await s.taggings.claimBatch(due + 4_999, due + 4_999, LEASE, 500), null)
+    const again = await s.taggings.claimBatch(due + 5_000, due + 5_000, LEASE, 500)
+    assert.deepEqual(
+      again?.items.map((item) => [item.id, item.attempts]),
+      [[y, 2]]
+    )
+  })
+
+  contract(
+    'taggings: kill makes dead letters, newest first; revive, removeDead and purgeDead',
+    async (s) => {
+      for (const [contact, at] of [
+        ['k1', T],
+        ['k2', T],
+        ['k3', T],
+      ] as const)
+        await taggedDelivery(s, contact, at)
+      const due = T + TAGGING_GATHER_MS
+      const ids = (await s.taggings.claimBatch(due, due, LEASE, 500))?.items.map((i) => i.id) ?? []
+      await s.taggings.kill([ids[0]], ERROR, T + 10)
+      await s.taggings.kill([ids[1], ids[2]], ERROR, T + 20)
+      assert.deepEqual(await s.taggings.counts(), { pending: 0, dead: 3 })
+      assert.equal(await s.taggings.nextDueAt(), null)
+      const letters = await s.taggings.deadLetters(10)
+      assert.deepEqual(
+        letters.map((d) => [d.id, d.emailMasked, d.tagIds, d.deadAt]),
+        [
+          [ids[2], 'k•••@example.com', [TAG_A, TAG_B], T + 20],
+          [ids[1], 'k•••@example.com', [TAG_A, TAG_B], T + 20],
+          [ids[0], 'k•••@example.com', [TAG_A, TAG_B], T + 10],
+        ]
+      )
+      assert.deepEqual(letters[0].error, ERROR)
+      assert.equal((await s.taggings.deadLetters(1)).length, 1)
+      // Revived: pending, due now, attempts reset.
+      assert.equal(await s.taggings.revive(ids[1], T + 30), 1)
+      assert.equal(await s.taggings.revive(ids[1], T + 30), 0)
+      const back = await s.taggings.claimBatch(T + 30, T + 30, LEASE, 500)
+      assert.deepEqual(
+        back?.items.map((i) => [i.id, i.attempts]),
+        [[ids[1], 0]]
+      )
+      assert.equal(await s.taggings.removeDead(ids[1]), false) // pending, not dead
+      assert.equal(await s.taggings.removeDead(ids[2]), true)
+      assert.equal(await s.taggings.removeDead(ids[2]), false)
+      assert.equal(await s.taggings.purgeDead(T + 10), 0)
+      assert.equal(await s.taggings.purgeDead(T + 11), 1)
+      assert.deepEqual(await s.taggings.counts(), { pending: 1, dead: 0 })
+      // Revive all takes every dead letter back.
+      await s.taggings.kill([ids[1]], ERROR, T + 40)
+      assert.equal(await s.taggings.revive('all', T + 50), 1)
+      assert.deepEqual(await s.taggings.deadLetters(10), [])
+    }
+  )
+
+  contract('taggings: more than 50 tags become taggings of at most 50 each', async (s) => {
+    const tags = Array.from(
+      { length: 60 },
+      (_, i) => `c6915956-fde3-4081-977e-${String(i).padStart(12, '0')}`
+    )
+    await taggedDelivery(s, 'many', T, tags)
+    const due = T + TAGGING_GATHER_MS
+    const first = await s.taggings.claimBatch(due, due, LEASE, 500)
+    const second = await s.taggings.claimBatch(due, due, LEASE, 500)
+    assert.deepEqual([first?.tagIds, second?.tagIds].map((set) => set?.length).sort(), [10, 50])
+    assert.deepEqual(new Set([...(first?.tagIds ?? []), ...(second?.tagIds ?? [])]), new Set(tags))
+  })
 
   // ── AlertRepo ────────────────────────────────────────────────────────────────────────────────
 

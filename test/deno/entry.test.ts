@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import { createDenoRelay, DRAIN_MESSAGE, forwardedClient } from '../../src/adapters/deno/relay.ts'
+import { SLOT_REST_MS } from '../../src/core/cc/pacer.ts'
 import { sandboxKit } from '../../src/sandbox/kit.ts'
 import { postSignup, SITE } from '../support/config-values.ts'
 import {
@@ -47,19 +48,21 @@ const noNetwork: typeof fetch = (input) => {
 const LOOPBACK: Deno.NetAddr = { transport: 'tcp', hostname: '127.0.0.1', port: 8000 }
 
 /** The relay of `npm run start:deno`: the sandbox in, no network. Not listening yet. */
-function sandboxRelay(kv: Deno.Kv) {
+function sandboxRelay(kv: Deno.Kv, clock?: VirtualClock) {
   return createDenoRelay({
     kv,
     env: SANDBOX_ENV,
     sandbox: sandboxKit,
     fetch: noNetwork,
+    clock,
     wake: async () => {},
   })
 }
 
 Deno.test('sandbox: sign-in → Connect → sandbox consent → callback → connected', async () => {
   const kv = await Deno.openKv(':memory:')
-  const relay = sandboxRelay(kv)
+  const clock = new VirtualClock(Date.now())
+  const relay = sandboxRelay(kv, clock)
   relay.onListen(LOOPBACK)
   const local = 'http://localhost:8000'
   const call = (path: string, init?: RequestInit) =>
@@ -104,7 +107,9 @@ Deno.test('sandbox: sign-in → Connect → sandbox consent → callback → con
     assert.match(dashboard, /data-state="connected"/)
     assert.deepEqual(await (await call('/healthz')).json(), { ok: true, connected: true })
 
-    // And a sign-up goes through to the sandbox's Constant Contact.
+    // And a sign-up goes through to the sandbox's Constant Contact, once the dashboard's reads
+    // (the account summary, lists, custom fields and tags) have left a pacing slot.
+    clock.advance(SLOT_REST_MS + 100)
     const signup = await call('/subscribe/newsletter', {
       method: 'POST',
       headers: { origin: 'http://localhost:8788', 'content-type': 'application/json' },

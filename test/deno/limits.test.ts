@@ -93,19 +93,20 @@ Deno.test('limits: two instances never pass the backlog cap together; nothing re
       }
       assert.equal(net.cc.contacts.size, 10)
       assert.ok(maxPerSecond(net.cc.signupCalls.map((c) => c.at)) <= 4)
-      // The backlog alarm went off once each at 50 % and 90 %, whichever instance crossed.
-      const backlog = net.alerts.filter((x) => x.event === 'backlog')
-      assert.deepEqual(
-        backlog.map((x) => (x.reason as { code: string }).code),
-        ['backlog_50']
-      ) // 90 % came within 15 minutes of it: held back…
+      // The backlog alarm went off at 90 %, once, whichever instance crossed it; and at 50 % once
+      // before it, unless the racing sign-ups took the backlog past both between two checks (an
+      // alarm reports the highest level it finds crossed: store-rules.ts `backlogAlarm`).
+      const codes = () =>
+        net.alerts
+          .filter((x) => x.event === 'backlog')
+          .map((x) => (x.reason as { code: string }).code)
+      const first = codes()
+      assert.equal(first.length, 1) // a second within 15 minutes of it is held back…
       net.clock.advance(ALERT_WINDOW_MS)
       await a.relay.tick() // …and sent by the cron once the window is over
       assert.deepEqual(
-        net.alerts
-          .filter((x) => x.event === 'backlog')
-          .map((x) => (x.reason as { code: string }).code),
-        ['backlog_50', 'backlog_90']
+        codes(),
+        first[0] === 'backlog_50' ? ['backlog_50', 'backlog_90'] : ['backlog_90']
       )
     },
     { ...ENV, OUTBOX_MAX_PENDING: '10' }

@@ -199,6 +199,39 @@ export async function withTwoInstances(
   }
 }
 
+/**
+ * Processes of one deployment, one after another, on one KV file: `start()` opens a KV handle
+ * and an instance on it, as a new process does; `stop()` ends one as a process going away does
+ * (its timers, its memory, its KV handle).
+ */
+export async function withRestarts(
+  run: (t: Network & { start(): Promise<Instance>; stop(i: Instance): void }) => Promise<void>
+): Promise<void> {
+  const path = await tempKvPath()
+  const n = network()
+  const running = new Map<Instance, Deno.Kv>()
+  const stop = (i: Instance) => {
+    i.relay.close()
+    running.get(i)?.close()
+    running.delete(i)
+  }
+  try {
+    await run({
+      ...n,
+      start: async () => {
+        const kv = await Deno.openKv(path)
+        const i = instance(kv, n.net)
+        running.set(i, kv)
+        return i
+      },
+      stop,
+    })
+  } finally {
+    for (const i of [...running.keys()]) stop(i)
+    await removeKv(path)
+  }
+}
+
 /** One app instance on an in-memory KV. */
 export async function withInstance(
   run: (t: Network & { relay: Instance; kv: Deno.Kv }) => Promise<void>,

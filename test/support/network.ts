@@ -28,6 +28,15 @@ export const VISITS_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000003'
 export const BUDGET_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000004'
 export const JOINED_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000005'
 export const COLOUR_FIELD = '5a1d0c6e-2222-4f1a-9b7c-000000000006'
+/** The test account's tags. */
+export const TAG_1 = 'c6915956-fde3-4081-977e-000000000001'
+export const TAG_2 = 'c6915956-fde3-4081-977e-000000000002'
+export const TAG_3 = 'c6915956-fde3-4081-977e-000000000003'
+export const TAGS = [
+  { tag_id: TAG_1, name: 'Website' },
+  { tag_id: TAG_2, name: 'Bread lover' },
+  { tag_id: TAG_3, name: 'Events' },
+]
 
 /** Siteverify's verdict per test token: the host and action it vouches for. */
 const VERDICTS: Record<string, Record<string, unknown>> = {
@@ -82,6 +91,7 @@ export class TestNetwork {
           type: 'single_select',
         },
       ],
+      tags: TAGS,
     })
   }
 

@@ -35,15 +35,17 @@ const dashboard = async () => {
 }
 
 describe('/admin', () => {
-  it('lists CC lists and custom fields with their ids, reading 500 lists a request', async () => {
+  it('lists CC lists, custom fields and tags with their ids, reading 500 lists a request', async () => {
     const { page } = await dashboard()
     expect(page).toContain('Newsletter <code>9e2f7d10-1111-4c3b-8e42-000000000001</code>')
     expect(page).toContain('Product updates <code>9e2f7d10-1111-4c3b-8e42-000000000002</code>')
     expect(page).toContain('List 59 <code>0000ffff-0000-4000-8000-000000000059</code>')
     expect(page).toContain('Where did you hear of us?')
+    expect(page).toContain('Bread lover <code>c6915956-fde3-4081-977e-000000000002</code>')
     expect(cc.apiCalls.map((c) => c.path).filter((p) => p !== '/v3/account/summary')).toEqual([
       '/v3/contact_lists?limit=500&status=active',
       '/v3/contact_custom_fields?limit=100',
+      '/v3/contact_tags?limit=500',
     ])
     // The catalog is cached: a second view spends no more of CC's quota.
     const before = cc.apiCalls.length

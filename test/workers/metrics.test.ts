@@ -296,8 +296,8 @@ describe('recent activity', () => {
 
     const dead = await (await call('/admin/dead-letters.csv', { headers: OWNER })).text()
     const [header, letter] = dead.split('\r\n')
-    expect(header).toBe('id,form,email_masked,created_at,dead_at,status,error_key,message')
-    expect(letter).toMatch(/^\d+,newsletter,r•••d@example\.com,[^,]+,[^,]+,400,/)
+    expect(header).toBe('id,form,email_masked,created_at,dead_at,status,error_key,message,kind')
+    expect(letter).toMatch(/^\d+,newsletter,r•••d@example\.com,[^,]+,[^,]+,400,.*,signup$/)
   })
 
   it('is the owner’s only, and a bad filter is 400 invalid_input', async () => {

@@ -182,6 +182,7 @@ describe('schema migrations', () => {
     expect(await relay.deadLetters()).toEqual([
       {
         id: 3,
+        kind: 'signup',
         form_id: 'newsletter',
         email_masked: 'r•••d@example.com',
         created_at: new Date(now - 2_000).toISOString(),
@@ -209,7 +210,8 @@ describe('schema migrations', () => {
       expect(rowsAfter).toEqual({
         ...Object.fromEntries(added.map((table) => [table, []])),
         ...rowsBefore,
-        outbox: rowsBefore.outbox.map((row) => ({ ...row, lease_until: null })),
+        // Sign-ups queued before tags carry none.
+        outbox: rowsBefore.outbox.map((row) => ({ ...row, lease_until: null, tags: null })),
         // Remembered before digests: unknown, so a repeat is sent rather than absorbed.
         recent_submissions: rowsBefore.recent_submissions.map((row) => ({ ...row, digest: null })),
       })

@@ -9,6 +9,7 @@ export type AlertEvent =
   | 'degraded'
   | 'recovered'
   | 'dead_letter'
+  | 'tagging_dead_letter'
   | 'stale_refresh'
   | 'backlog'
 
@@ -28,6 +29,8 @@ export function alertPayload(alert: Alert): Record<string, unknown> {
     degraded: 'ctct-relay cannot refresh its Constant Contact token right now; it keeps retrying.',
     recovered: 'ctct-relay is connected to Constant Contact again.',
     dead_letter: 'ctct-relay: Constant Contact rejected a sign-up; see /admin for the dead letter.',
+    tagging_dead_letter:
+      'ctct-relay: Constant Contact refused to tag delivered contacts; see /admin for the dead letters.',
     stale_refresh: 'ctct-relay has not refreshed its Constant Contact token for too long.',
     backlog: 'ctct-relay: sign-ups are piling up in the outbox; see /admin.',
   }

@@ -20,14 +20,15 @@
  *   POST /admin/logout            ends the session and clears the cookie
  *   GET  /admin/status            owner only: connection health as JSON
  *   POST /admin/forms/:formId/test  owner only: a test sign-up, answered as a visitor would be
- *   POST /admin/dead-letters/:id/retry   owner only (`all` retries every dead letter)
- *   POST /admin/dead-letters/:id/delete  owner only
+ *   POST /admin/dead-letters[/tagging]/:id/retry   owner only (`all` retries every dead letter)
+ *   POST /admin/dead-letters[/tagging]/:id/delete  owner only (/tagging: a tagging's)
  *   POST /admin/disconnect        owner only: forget the local token set
  *   forms/form-routes.tsx, owner only: forms made in the dashboard
  *   GET|PUT|DELETE /admin/api/forms[/:formId]   the owner's JSON API
  *   consent/consent-routes.ts, owner only: consent receipts
  *   GET|DELETE /admin/api/consents?email=   a person's receipts, or their erasure
  *   GET  /admin/api/consents.csv?from=&to=  every receipt of a period, as CSV
+ *   tagging/tag-routes.ts, owner only: GET /admin/api/tags, POST /admin/api/tags {"name"}
  *   GET  /admin/forms/new, /admin/forms/:formId/edit; POST /admin/forms/editor, …/delete
  *   metrics/metrics-routes.tsx, inside /admin, owner only:
  *   GET  /admin/api/metrics?hours=N&form=ID   counters per hour and form, as JSON
@@ -57,6 +58,7 @@ import { adminRoutes } from '../owner/dashboard-routes.tsx'
 import { createOwnerCheck, ownerOnly } from '../owner/owner-only.ts'
 import type { RelayBackend } from '../relay/backend.ts'
 import { subscribeRoutes } from '../signup/subscribe-routes.tsx'
+import { tagRoutes } from '../tagging/tag-routes.ts'
 import { MessagePage, STYLESHEET } from '../ui/layout.tsx'
 import type { AppEnv } from './app-env.ts'
 import type { Config } from './config.ts'
@@ -123,6 +125,7 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   // Ahead of the dashboard's routes, whose CSRF check would refuse a script's DELETE.
   app.route('/admin/api/forms', formsApiRoutes({ ...deps, ...owner, forms }))
   app.route('/admin/api', consentRoutes({ ...deps, ...owner }))
+  app.route('/admin/api/tags', tagRoutes({ ...deps, ...owner }))
   app.route('/admin', adminRoutes({ ...deps, ...owner, forms }))
   app.route('/oauth', oauthRoutes({ ...deps, ...owner }))
   if (deps.sandbox) app.route('/__sandbox', deps.sandbox.routes({ ...deps, ...owner }))

@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'not_dead_letter'
   | 'form_managed_by_config'
   | 'cross_origin_request'
+  | 'tag_exists'
 
 const STATUS = {
   config_invalid: 500,
@@ -70,6 +71,7 @@ const STATUS = {
   not_dead_letter: 404,
   form_managed_by_config: 409,
   cross_origin_request: 403,
+  tag_exists: 409,
 } as const satisfies Record<ErrorCode, ContentfulStatusCode>
 
 /** The HTTP statuses an AppError can have: exactly those in the table above. */

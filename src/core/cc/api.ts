@@ -24,6 +24,21 @@ export type ApiAttempt =
   /** Nothing was sent: a pause, a park, the quota or the pacing holds until `until`. */
   | { kind: 'no_slot'; until: number }
 
+/** CC's answer to a request the owner waits for, or why none came (CcApi `forOwner`). */
+export type OwnerAnswer =
+  | { ok: true; outcome: CcOutcome; body: unknown }
+  | { ok: false; code: ErrorCode; message: string }
+
+/** What the owner reads when CC did not do what they asked (`status` 0: no answer). */
+export function ownerRefusal(status: number): string {
+  return status === 0
+    ? 'Constant Contact did not answer'
+    : status === 403
+      ? // A read refused is not a sign-up refused: only sign_up_form's 403 parks the outbox.
+        'Constant Contact answered 403: reconnect with contact_data, as a user who can manage contacts'
+      : `Constant Contact answered ${status}`
+}
+
 export interface CcApiDeps {
   repo: Pick<OutboxRepo, 'blocks' | 'setBlocks'>
   gate: SendGate
@@ -82,9 +97,20 @@ export class CcApi {
 
   /** A GET for the owner's dashboard, waiting briefly for a slot. */
   async get(url: string): Promise<Outcome<unknown>> {
+    const answer = await this.forOwner((token) => apiGetRequest(url, token))
+    if (!answer.ok) return answer
+    if (answer.outcome.kind === 'delivered') return { ok: true, value: answer.body }
+    return { ok: false, code: 'unavailable', message: ownerRefusal(answer.outcome.status) }
+  }
+
+  /**
+   * A request the owner waits for (a dashboard read, a new tag): a slot is waited for briefly;
+   * CC's answer, whatever it is, is the caller's to read.
+   */
+  async forOwner(build: (accessToken: string) => Request): Promise<OwnerAnswer> {
     const { clock } = this.#deps
     for (let tries = 0; tries < 8; tries++) {
-      const attempt = await this.call((token) => apiGetRequest(url, token))
+      const attempt = await this.call(build)
       if (attempt.kind === 'no_token')
         return { ok: false, code: attempt.code, message: attempt.message }
       if (attempt.kind === 'no_slot') {
@@ -93,19 +119,7 @@ export class CcApi {
         await clock.sleep(Math.max(wait, 50))
         continue
       }
-      if (attempt.outcome.kind === 'delivered') return { ok: true, value: attempt.body }
-      const { status } = attempt.outcome
-      return {
-        ok: false,
-        code: 'unavailable',
-        message:
-          status === 0
-            ? 'Constant Contact did not answer'
-            : status === 403
-              ? // A read refused is not a sign-up refused: only sign_up_form's 403 parks the outbox.
-                'Constant Contact answered 403: reconnect with contact_data, as a user who can manage contacts'
-              : `Constant Contact answered ${status}`,
-      }
+      return { ok: true, outcome: attempt.outcome, body: attempt.body }
     }
     return { ok: false, code: 'unavailable', message: 'CC rate limit or quota in force' }
   }

@@ -14,6 +14,11 @@ describe('fetchCatalog', () => {
       [`${API}/contact_custom_fields?limit=100`]: {
         custom_fields: [{ custom_field_id: 'f', name: 'source', label: 'Source' }],
       },
+      [`${API}/contact_tags?limit=500`]: {
+        tags: [{ tag_id: 't', name: 'Baker', contacts_count: 3 }],
+        _links: { next: { href: '/v3/contact_tags?cursor=2' } },
+      },
+      'https://api.cc.test/v3/contact_tags?cursor=2': { tags: [{ tag_id: 'u', name: 'Cook' }] },
     }
     const requested: string[] = []
     const result = await fetchCatalog(
@@ -24,7 +29,7 @@ describe('fetchCatalog', () => {
       },
       Date.UTC(2026, 0, 1)
     )
-    expect(requested).toHaveLength(3)
+    expect(requested).toHaveLength(5)
     expect(result).toEqual({
       ok: true,
       value: {
@@ -33,6 +38,10 @@ describe('fetchCatalog', () => {
           { list_id: 'b', name: 'B' },
         ],
         custom_fields: [{ custom_field_id: 'f', name: 'source', label: 'Source', type: '' }],
+        tags: [
+          { tag_id: 't', name: 'Baker' },
+          { tag_id: 'u', name: 'Cook' },
+        ],
         fetched_at: '2026-01-01T00:00:00.000Z',
       },
     })
@@ -46,12 +55,12 @@ describe('fetchCatalog', () => {
         requested.push(url)
         return url.includes('contact_lists')
           ? { ok: true, value: { lists: [], _links: { next: { href: 'https://evil.test/x' } } } }
-          : { ok: true, value: { custom_fields: [] } }
+          : { ok: true, value: { custom_fields: [], tags: [] } }
       },
       0
     )
     expect(requested.every((u) => u.startsWith('https://api.cc.test/'))).toBe(true)
-    expect(requested).toHaveLength(2)
+    expect(requested).toHaveLength(3)
   })
 
   it('asks for 500 lists a page (the documented maximum) and follows every next link', async () => {
@@ -70,7 +79,7 @@ describe('fetchCatalog', () => {
                 _links: n < pages ? { next: { href: `/v3/contact_lists?cursor=${n}` } } : {},
               },
             }
-          : { ok: true, value: { custom_fields: [] } }
+          : { ok: true, value: { custom_fields: [], tags: [] } }
       },
       0
     )
@@ -98,7 +107,7 @@ describe('fetchCatalog', () => {
 })
 
 describe('checkProfiles', () => {
-  it('flags list and custom field ids the account does not have', () => {
+  it('flags list, custom field and tag ids the account does not have', () => {
     const catalog = {
       lists: [{ list_id: 'AAAAAAAA-0000-4000-8000-000000000001', name: 'News' }],
       custom_fields: [
@@ -109,6 +118,7 @@ describe('checkProfiles', () => {
           type: '',
         },
       ],
+      tags: [{ tag_id: 'CCCCCCCC-0000-4000-8000-000000000001', name: 'Baker' }],
       fetched_at: '',
     }
     const checks = checkProfiles(
@@ -117,25 +127,28 @@ describe('checkProfiles', () => {
           lists: ['aaaaaaaa-0000-4000-8000-000000000001'],
           origins: ['https://a.test'],
           custom_fields: { source: 'ffffffff-0000-4000-8000-000000000001' },
+          tags: ['cccccccc-0000-4000-8000-000000000001'],
           honeypot: '_gotcha',
         },
         drifted: {
           lists: ['aaaaaaaa-0000-4000-8000-000000000001', 'bbbbbbbb-0000-4000-8000-000000000002'],
           origins: ['https://a.test'],
           custom_fields: { gone: 'eeeeeeee-0000-4000-8000-000000000009' },
+          tags: ['cccccccc-0000-4000-8000-000000000001', 'dddddddd-0000-4000-8000-000000000009'],
           honeypot: '_gotcha',
         },
       },
       catalog
     )
     expect(checks).toEqual([
-      { form_id: 'ok', unknown_lists: [], unknown_custom_fields: [] },
+      { form_id: 'ok', unknown_lists: [], unknown_custom_fields: [], unknown_tags: [] },
       {
         form_id: 'drifted',
         unknown_lists: ['bbbbbbbb-0000-4000-8000-000000000002'],
         unknown_custom_fields: [
           { alias: 'gone', custom_field_id: 'eeeeeeee-0000-4000-8000-000000000009' },
         ],
+        unknown_tags: ['dddddddd-0000-4000-8000-000000000009'],
       },
     ])
   })

@@ -1,22 +1,25 @@
 /**
  * @module core/cc/catalog
- * The owner's Constant Contact lists and custom fields (paginated reads), and a check of every
- * FORMS profile against them, so /admin flags an unknown list or field id before a visitor's
- * sign-up is refused for it.
+ * The owner's Constant Contact lists, custom fields and tags (paginated reads), and a check of
+ * every FORMS profile against them, so /admin flags an unknown list, field or tag id before a
+ * visitor's sign-up (or its tagging) is refused for it.
  */
 
 import type { Forms } from '../forms/profile.ts'
 import {
   type CcCustomField,
   type CcList,
+  type CcTag,
   type Page,
   processCustomFieldsPage,
   processListsPage,
+  processTagsPage,
 } from './client.ts'
 
 export interface Catalog {
   lists: CcList[]
   custom_fields: CcCustomField[]
+  tags: CcTag[]
   fetched_at: string
 }
 
@@ -24,6 +27,7 @@ export interface ProfileCheck {
   form_id: string
   unknown_lists: string[]
   unknown_custom_fields: { alias: string; custom_field_id: string }[]
+  unknown_tags: string[]
 }
 
 /**
@@ -31,9 +35,11 @@ export interface ProfileCheck {
  * GET /contact_lists takes `limit` up to 500 by the docs and 1,000 by the spec
  * (docs/constant-contact.md §8), so the documented 500: two requests at
  * most. Custom fields: `limit` up to 100, and an account has at most 100 of them: one request.
+ * Tags: `limit` up to 500, and an account has at most 500 of them (§13): one request.
  */
 export const LIST_PAGE_SIZE = 500
 const FIELD_PAGE_SIZE = 100
+const TAG_PAGE_SIZE = 500
 /**
  * Only a guard against a `next` link that never ends (a loop at CC): 100 pages is 50,000 lists,
  * 50 times the most an account can hold, so no real account is ever cut short.
@@ -82,11 +88,16 @@ export async function fetchCatalog(
     (body) => processCustomFieldsPage(apiBase, body)
   )
   if (!fields.ok) return fields
+  const tags = await collect(get, `${apiBase}/contact_tags?limit=${TAG_PAGE_SIZE}`, (body) =>
+    processTagsPage(apiBase, body)
+  )
+  if (!tags.ok) return tags
   return {
     ok: true,
     value: {
       lists: lists.value,
       custom_fields: fields.value,
+      tags: tags.value,
       fetched_at: new Date(now).toISOString(),
     },
   }
@@ -95,11 +106,13 @@ export async function fetchCatalog(
 export function checkProfiles(forms: Forms, catalog: Catalog): ProfileCheck[] {
   const lists = new Set(catalog.lists.map((l) => l.list_id.toLowerCase()))
   const fields = new Set(catalog.custom_fields.map((f) => f.custom_field_id.toLowerCase()))
+  const tags = new Set(catalog.tags.map((t) => t.tag_id.toLowerCase()))
   return Object.entries(forms).map(([formId, profile]) => ({
     form_id: formId,
     unknown_lists: profile.lists.filter((id) => !lists.has(id.toLowerCase())),
     unknown_custom_fields: Object.entries(profile.custom_fields ?? {})
       .filter(([, id]) => !fields.has(id.toLowerCase()))
       .map(([alias, custom_field_id]) => ({ alias, custom_field_id })),
+    unknown_tags: (profile.tags ?? []).filter((id) => !tags.has(id.toLowerCase())),
   }))
 }

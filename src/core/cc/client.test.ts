@@ -2,13 +2,17 @@ import { SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
 import {
   classifyApiResponse,
+  createTagRequest,
   type Exchanged,
   exchange,
   processAccountSummary,
   processApiResponse,
+  processCreatedTag,
   processCustomFieldsPage,
   processListsPage,
+  processTagsPage,
   processTokenResponse,
+  taggingRequest,
   tokenRequest,
 } from './client.ts'
 
@@ -153,6 +157,16 @@ describe('classifyApiResponse', () => {
     expect(classifyApiResponse(status, body).kind).toBe(kind)
   })
 
+  it("keeps sign_up_form's contact_id, which a tagging needs", () => {
+    expect(classifyApiResponse(201, { contact_id: 'c1', action: 'created' })).toMatchObject({
+      kind: 'delivered',
+      contactId: 'c1',
+    })
+    // A tagging activity's answer names no contact; neither does an unreadable 2xx.
+    expect(classifyApiResponse(201, { activity_id: 'a' })).toMatchObject({ kind: 'delivered' })
+    expect(classifyApiResponse(201, 'x')).toEqual({ kind: 'delivered', status: 201 })
+  })
+
   it('reads the error key and message from the array and the single-object shapes', () => {
     expect(classifyApiResponse(400, [{ error_key: 'k', error_message: 'm' }])).toEqual({
       kind: 'dead',
@@ -203,6 +217,39 @@ describe('exchange', () => {
     const result = await exchange(never, new Request('https://x.test'), 5)
     expect(result).toMatchObject({ ok: false })
     expect(!result.ok && result.error).toContain('TimeoutError')
+  })
+})
+
+describe('tags', () => {
+  it('a tagging adds the tag ids to the contact ids, as one bulk activity', async () => {
+    const req = taggingRequest(API, 'tok', { contactIds: ['c1', 'c2'], tagIds: ['t1'] })
+    expect([req.method, req.url]).toEqual(['POST', `${API}/activities/contacts_taggings_add`])
+    expect(req.headers.get('authorization')).toBe('Bearer tok')
+    expect(req.headers.get('content-type')).toBe('application/json')
+    expect(await req.json()).toEqual({ source: { contact_ids: ['c1', 'c2'] }, tag_ids: ['t1'] })
+  })
+
+  it('a new tag is a POST of its name; the answer gives its id', async () => {
+    const req = createTagRequest(API, 'tok', 'Bakers')
+    expect([req.method, req.url]).toEqual(['POST', `${API}/contact_tags`])
+    expect(await req.json()).toEqual({ name: 'Bakers' })
+    expect(
+      processCreatedTag({ tag_id: 't', name: 'Bakers', tag_source: 'x', created_at: '2031' })
+    ).toEqual({ tag_id: 't', name: 'Bakers' })
+    expect(processCreatedTag([{ error_key: 'conflict' }])).toBeNull()
+  })
+
+  it('tag pages keep the id and the name, and follow the next link', () => {
+    expect(
+      processTagsPage(API, {
+        tags: [{ tag_id: 't', name: 'T', contacts_count: 2 }],
+        _links: { next: { href: '/v3/contact_tags?cursor=2' } },
+      })
+    ).toEqual({
+      items: [{ tag_id: 't', name: 'T' }],
+      next: 'https://api.cc.test/v3/contact_tags?cursor=2',
+    })
+    expect(processTagsPage(API, { lists: [] })).toBeNull()
   })
 })
 

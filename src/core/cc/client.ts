@@ -5,7 +5,8 @@
  * pause, dead-letter, refresh) is left to the callers. CC's quirks: docs/constant-contact.md.
  *   POST {CC_TOKEN_URL}                    authorization_code and refresh_token grants
  *   POST {CC_API_BASE_URL}/contacts/sign_up_form
- *   GET  {CC_API_BASE_URL}/contact_lists, /contact_custom_fields, /account/summary
+ *   POST {CC_API_BASE_URL}/activities/contacts_taggings_add, /contact_tags
+ *   GET  {CC_API_BASE_URL}/contact_lists, /contact_custom_fields, /contact_tags, /account/summary
  */
 import * as v from 'valibot'
 import type { Config } from '../app/config.ts'
@@ -197,10 +198,10 @@ export function processTokenResponse(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The API: sign_up_form
+// The API: sign_up_form, tagging contacts, creating a tag
 
-export function signupRequest(apiBase: string, accessToken: string, body: SignupFormBody) {
-  return new Request(`${apiBase}/contacts/sign_up_form`, {
+function apiPostRequest(url: string, accessToken: string, body: unknown): Request {
+  return new Request(url, {
     method: 'POST',
     headers: {
       authorization: `Bearer ${accessToken}`,
@@ -211,9 +212,34 @@ export function signupRequest(apiBase: string, accessToken: string, body: Signup
   })
 }
 
+export function signupRequest(apiBase: string, accessToken: string, body: SignupFormBody) {
+  return apiPostRequest(`${apiBase}/contacts/sign_up_form`, accessToken, body)
+}
+
+/**
+ * Adds `tagIds` (at most 50) to `contactIds` (at most 500): CC answers 201 with an activity
+ * that applies them in the background (docs/constant-contact.md §13).
+ */
+export function taggingRequest(
+  apiBase: string,
+  accessToken: string,
+  tagging: { contactIds: string[]; tagIds: string[] }
+): Request {
+  return apiPostRequest(`${apiBase}/activities/contacts_taggings_add`, accessToken, {
+    source: { contact_ids: tagging.contactIds },
+    tag_ids: tagging.tagIds,
+  })
+}
+
+/** Creates a tag named `name` (unique in the account, 1 to 255 characters, no `<` or `>`). */
+export function createTagRequest(apiBase: string, accessToken: string, name: string): Request {
+  return apiPostRequest(`${apiBase}/contact_tags`, accessToken, { name })
+}
+
 /** What CC's answer to an API call means for the relay. */
 export type CcOutcome =
-  | { kind: 'delivered'; status: number; action?: string }
+  /** `contactId`: sign_up_form's answer names the contact, which a tagging needs. */
+  | { kind: 'delivered'; status: number; action?: string; contactId?: string }
   /** The token was rejected: refresh once, then retry once. */
   | { kind: 'unauthorized'; status: number }
   /** Per-second limit hit: back off briefly. */
@@ -254,7 +280,9 @@ const SignupSuccess = v.object({
 export function classifyApiResponse(status: number, body: unknown): CcOutcome {
   if (status >= 200 && status < 300) {
     const parsed = v.safeParse(SignupSuccess, body)
-    return { kind: 'delivered', status, action: parsed.success ? parsed.output.action : undefined }
+    if (!parsed.success) return { kind: 'delivered', status }
+    const { action, contact_id: contactId } = parsed.output
+    return { kind: 'delivered', status, action, contactId }
   }
   const { errorKey, message } = parseCcError(body)
   if (status === 401) return { kind: 'unauthorized', status }
@@ -388,6 +416,29 @@ const AccountSummarySchema = v.object({
   organization_name: v.optional(v.string()),
   encoded_account_id: v.optional(v.string()),
 })
+
+const Tag = v.object({ tag_id: v.string(), name: v.string() })
+const TagsPage = v.object({ tags: v.array(Tag), _links: NextLink })
+
+export interface CcTag {
+  tag_id: string
+  name: string
+}
+
+export function processTagsPage(apiBase: string, body: unknown): Page<CcTag> | null {
+  const parsed = v.safeParse(TagsPage, body)
+  if (!parsed.success) return null
+  return {
+    items: parsed.output.tags.map((t) => ({ tag_id: t.tag_id, name: t.name })),
+    next: nextUrl(apiBase, parsed.output._links?.next?.href),
+  }
+}
+
+/** CC's answer to a new tag (201 `Tag`): its id and name, or null when it is not one. */
+export function processCreatedTag(body: unknown): CcTag | null {
+  const parsed = v.safeParse(Tag, body)
+  return parsed.success ? { tag_id: parsed.output.tag_id, name: parsed.output.name } : null
+}
 
 export function processAccountSummary(body: unknown): AccountSummary | null {
   const parsed = v.safeParse(AccountSummarySchema, body)

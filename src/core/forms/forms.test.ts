@@ -17,6 +17,7 @@ import type { StoredForm } from './repo.ts'
 const LIST_A = '9e2f7d10-1111-4c3b-8e42-00000000000a'
 const LIST_B = '9e2f7d10-1111-4c3b-8e42-00000000000b'
 const FIELD = '5a1d0c6e-2222-4f1a-9b7c-00000000000f'
+const TAG = 'c6915956-fde3-4081-977e-00000000000a'
 
 const profile = (over: Partial<FormProfile> = {}): FormProfile => ({
   lists: [LIST_A],
@@ -70,6 +71,7 @@ describe('catalogProblems', () => {
         type: 'multi_select',
       },
     ],
+    tags: [{ tag_id: TAG.toUpperCase(), name: 'Bakers' }],
     fetched_at: '',
   }
 
@@ -84,6 +86,13 @@ describe('catalogProblems', () => {
     expect(found.fields).toEqual({
       'lists.1': 'Constant Contact has no such list',
       'custom_fields.gone': 'Constant Contact has no such custom field',
+    })
+  })
+
+  it('every tag must exist, each refused by its place in the list', () => {
+    const gone = 'c6915956-fde3-4081-977e-00000000000b'
+    expect(catalogProblems(profile({ tags: [TAG, gone] }), catalog).fields).toEqual({
+      'tags.1': 'Constant Contact has no such tag',
     })
   })
 

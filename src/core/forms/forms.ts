@@ -29,8 +29,8 @@ export function parseProfile(
 }
 
 /**
- * The profile against the account: every list and custom field must exist, and a custom field
- * must be of a type sign_up_form can set. Returns the problems, and the types of the fields.
+ * The profile against the account: every list, custom field and tag must exist, and a custom
+ * field must be of a type sign_up_form can set. Returns the problems, and the types of the fields.
  */
 export function catalogProblems(
   profile: FormProfile,
@@ -45,6 +45,10 @@ export function catalogProblems(
       if (!lists.has(id.toLowerCase())) fields[`${key}.${i}`] = 'Constant Contact has no such list'
     })
   }
+  const tags = new Set(catalog.tags.map((t) => t.tag_id.toLowerCase()))
+  profile.tags?.forEach((id, i) => {
+    if (!tags.has(id.toLowerCase())) fields[`tags.${i}`] = 'Constant Contact has no such tag'
+  })
   // Where a sign-up came from is text (a URL, a campaign name): only text fields take it.
   for (const [key, id] of Object.entries(profile.capture ?? {})) {
     if (id === undefined) continue

@@ -139,7 +139,18 @@ export function metricsRoutes(deps: MetricsDeps): Hono<AppEnv> {
   app.get('/dead-letters.csv', ownerOnly, async (c) => {
     const letters = await deps.backend().deadLetters(10_000)
     return csv(c, 'dead-letters', [
-      ['id', 'form', 'email_masked', 'created_at', 'dead_at', 'status', 'error_key', 'message'],
+      // `kind` last: the columns before it keep their places in existing spreadsheets.
+      [
+        'id',
+        'form',
+        'email_masked',
+        'created_at',
+        'dead_at',
+        'status',
+        'error_key',
+        'message',
+        'kind',
+      ],
       ...letters.map((d) => [
         d.id,
         d.form_id,
@@ -149,6 +160,7 @@ export function metricsRoutes(deps: MetricsDeps): Hono<AppEnv> {
         d.error?.status ?? null,
         d.error?.error_key ?? null,
         d.error?.message ?? null,
+        d.kind,
       ]),
     ])
   })

@@ -6,7 +6,8 @@
  * again after its lease, and sign_up_form is an upsert by email, so a repeat is harmless.
  * `throttled` pauses briefly; `quota_exceeded` holds the outbox until midnight UTC; needs_reauth
  * and CC's account-wide 403 hold it until the owner reconnects. A sign-up CC refuses for good
- * becomes a dead letter, with an alert.
+ * becomes a dead letter, with an alert. The taggings delivered sign-ups leave (core/tagging/) go
+ * out in the same drain, but only when no sign-up is due: they never hold a sign-up back.
  */
 import type { Alert } from '../alerts/alert-webhook.ts'
 import type { Config } from '../app/config.ts'
@@ -15,6 +16,7 @@ import { type CcOutcome, signupRequest } from '../cc/client.ts'
 import { SLOWEST_REFRESH_MS } from '../connection/connection.ts'
 import type { Clock } from '../lib/clock.ts'
 import { type EventOutcome, type MetricEvent, signupEvent, type Tally } from '../metrics/metrics.ts'
+import { contactToTag, type Tagging } from '../tagging/tagging.ts'
 import type { DeadOutboxItem, OutboxItem, OutboxRepo, Revival } from './repo.ts'
 import { isRetry, parksForOwner, retryPlan } from './retry-plan.ts'
 
@@ -30,6 +32,8 @@ export interface DeliveryDeps {
   tally: (events: MetricEvent[]) => Tally
   /** CC answered 403 to a sign-up sent with `accessToken`: the connection parks (needs_reauth). */
   forbidden: (accessToken: string, message: string) => Promise<void>
+  /** The taggings of delivered sign-ups, sent when no sign-up is due. */
+  tagging: Tagging
 }
 
 /**
@@ -135,9 +139,12 @@ export class Delivery {
     return revival
   }
 
+  /** Dead letters (of both kinds) past DEAD_LETTER_RETENTION_DAYS go; returns how many. */
   async purge(): Promise<number> {
     const days = this.#deps.config().DEAD_LETTER_RETENTION_DAYS
-    return this.#deps.repo.purgeDead(this.#deps.clock.now() - days * 86_400_000)
+    const before = this.#deps.clock.now() - days * 86_400_000
+    const signups = await this.#deps.repo.purgeDead(before)
+    return signups + (await this.#deps.tagging.purgeDead(before))
   }
 
   async #drain(): Promise<number> {
@@ -161,7 +168,16 @@ export class Delivery {
         continue
       }
       const items = await repo.claimDue(now, slots, now + LEASE_MS)
-      if (items.length === 0) break
+      if (items.length === 0) {
+        // No sign-up is due: one tagging call, then the loop looks for sign-ups again.
+        const tagged = await this.#deps.tagging.sendDue(now + LEASE_MS)
+        if (tagged === 'none') break
+        if (tagged === 'parked') {
+          parkedForAuth = true
+          break
+        }
+        continue
+      }
       const outcomes = await Promise.all(items.map((item) => this.#deliverQueued(item)))
       sent += outcomes.filter((o) => o === 'delivered').length
       if (outcomes.includes('parked')) {
@@ -188,7 +204,8 @@ export class Delivery {
       signupEvent(item.formId, outcome, now, item.payload.email_address, latencyMs)
     if (result.kind === 'delivered') {
       const latency = now - item.createdAt
-      await repo.delivered(item.id, now, this.#deps.tally([event('delivered', latency)]))
+      const tally = this.#deps.tally([event('delivered', latency)])
+      await repo.delivered(item.id, now, tally, contactToTag(item, result.contactId))
       return 'delivered'
     }
     if (result.kind === 'dead') {
@@ -204,8 +221,10 @@ export class Delivery {
   }
 
   async #scheduleWake() {
-    const next = await this.#deps.repo.nextDueAt()
-    if (next === null) return
+    const due = [await this.#deps.repo.nextDueAt(), await this.#deps.tagging.nextDueAt()]
+    const times = due.filter((at) => at !== null)
+    if (times.length === 0) return
+    const next = Math.min(...times)
     const now = this.#deps.clock.now()
     const api = this.#deps.api
     await this.#deps.wake(Math.max(next, await api.blockedUntil(now), await api.nextSlotAt(now)))

@@ -23,6 +23,20 @@ export interface OutboxItem {
   payload: SignupFormBody
   attempts: number
   createdAt: number
+  /** The form's tags at acceptance, added to the contact once delivered (absent: none). */
+  tags?: string[]
+}
+
+/**
+ * What a delivered sign-up leaves to do when its form has tags: add them to the contact CC
+ * answered with (core/tagging/). Written with the delivery, in the same step.
+ */
+export interface ContactToTag {
+  formId: string
+  contactId: string
+  tagIds: string[]
+  /** The address as the owner's pages show it (mask-email.ts), for a tagging's dead letter. */
+  emailMasked: string
 }
 
 export interface DeliveryError {
@@ -81,6 +95,7 @@ export interface NewOutboxItem {
   now: number
   /** Its consent receipt (consent/repo.ts): written in the same step, when it is stored or merged. */
   receipt?: ConsentReceipt
+  tags?: string[]
 }
 
 /** What a replay of dead letters did (OutboxRepo `revive`). */
@@ -101,6 +116,8 @@ export interface DeadOutboxItem {
    * letter). A queued item's was written when it was queued.
    */
   receipt?: ConsentReceipt
+  /** Kept with the dead letter, so that a Retry that delivers it tags it too. */
+  tags?: string[]
 }
 
 /**
@@ -127,8 +144,11 @@ export interface OutboxRepo {
    * (store-rules.ts `isDue`, `dueAt`; ties by id).
    */
   claimDue(now: number, limit: number, leaseUntil: number): Promise<OutboxItem[]>
-  /** Counts a delivery; for a queued item (id) also deletes it, payload and all. */
-  delivered(id: number | null, now: number, tally?: Tally): Promise<void>
+  /**
+   * Counts a delivery; for a queued item (id) also deletes it, payload and all. `toTag` is stored
+   * in the same step, as pending taggings (core/tagging/repo.ts), due a moment later.
+   */
+  delivered(id: number | null, now: number, tally?: Tally, toTag?: ContactToTag): Promise<void>
   /** Ends the lease; the item is due again at `nextAttemptAt`. A null error keeps the last one. */
   reschedule(
     id: number,

@@ -20,6 +20,7 @@ import type { Clock } from '../lib/clock.ts'
 import { type EventOutcome, type MetricEvent, signupEvent, type Tally } from '../metrics/metrics.ts'
 import type { AfterAnswer } from '../relay/after-answer.ts'
 import type { SignupFormBody } from '../signup/validate-signup.ts'
+import { contactToTag, taggingDueAfter } from '../tagging/tagging.ts'
 import type { ClientLimiter } from './client-limiter.ts'
 import { forbiddenMessage, recordDeadLetter, watchBacklog } from './drain.ts'
 import type { AcceptedStatus, OutboxRepo } from './repo.ts'
@@ -192,14 +193,20 @@ export class Admission {
         // their retry is sent again, and recorded.)
         const receipt = receiptOf(sign)
         if (receipt) await this.#deps.consents.record(receipt)
-        // The sign-up is at CC: the rest is bookkeeping, which need not delay the answer.
-        await this.#deps.afterAnswer.run(async () => {
-          await this.#deps.repo.delivered(null, after, tally(events))
+        const toTag = contactToTag(input, result.contactId)
+        const record = async () => {
+          await this.#deps.repo.delivered(null, after, tally(events), toTag)
           await this.#deps.repo.remember(dupKey, after, {
             status: 'delivered',
             digest: input.digest,
           })
-        })
+          if (toTag) await this.#deps.wake(taggingDueAfter(after))
+        }
+        // The sign-up is at CC: the rest is bookkeeping, which need not delay the answer. Unless
+        // it leaves a tagging: that must be stored before "delivered" is said, so that a crash
+        // in between answers 503 and the visitor's retry (an upsert) records it again.
+        if (toTag) await record()
+        else await this.#deps.afterAnswer.run(record)
         return { status: 'delivered' }
       }
       if (result.kind === 'dead') {

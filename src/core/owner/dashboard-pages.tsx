@@ -133,6 +133,10 @@ function DeliveryCard({
         <dd>{o.oldest_pending_age_seconds === null ? '—' : `${o.oldest_pending_age_seconds} s`}</dd>
         <dt>Dead letters</dt>
         <dd data-figure="dead">{o.dead}</dd>
+        <dt>Taggings</dt>
+        <dd data-figure="taggings">
+          {o.tagging_pending} waiting, {o.tagging_dead} refused
+        </dd>
         <dt>Daily quota</dt>
         <dd>
           {o.quota_used_today} / {o.quota_limit} requests (resets 00:00 UTC)
@@ -148,28 +152,35 @@ function DeliveryCard({
         <>
           <h3>Dead letters</h3>
           <p>
-            Constant Contact refused these sign-ups. Fix the cause (often a deleted list or custom
-            field), then Retry.
+            Constant Contact refused these sign-ups, or the tagging of delivered ones. Fix the cause
+            (often a deleted list, custom field or tag), then Retry.
           </p>
           <form method="post" action="/admin/dead-letters/all/retry">
             <button type="submit">Retry all</button>
           </form>
           <ul class="dead-letters">
-            {deadLetters.map((d) => (
-              <li class="card" data-dead-letter={d.id}>
-                <strong>{d.email_masked}</strong> · form {d.form_id} · {d.dead_at}
-                <br />
-                {d.error && `${d.error.status} ${d.error.error_key}: ${d.error.message}`}{' '}
-                <form class="inline" method="post" action={`/admin/dead-letters/${d.id}/retry`}>
-                  <button type="submit">Retry</button>
-                </form>{' '}
-                <form class="inline" method="post" action={`/admin/dead-letters/${d.id}/delete`}>
-                  <button class="danger" type="submit">
-                    Delete
-                  </button>
-                </form>
-              </li>
-            ))}
+            {deadLetters.map((d) => {
+              const path =
+                d.kind === 'tagging'
+                  ? `/admin/dead-letters/tagging/${d.id}`
+                  : `/admin/dead-letters/${d.id}`
+              return (
+                <li class="card" data-dead-letter={d.id} data-kind={d.kind}>
+                  <strong>{d.email_masked}</strong> · form {d.form_id} · {d.dead_at}
+                  {d.kind === 'tagging' && ` · tagging with ${d.tag_ids?.join(', ')}`}
+                  <br />
+                  {d.error && `${d.error.status} ${d.error.error_key}: ${d.error.message}`}{' '}
+                  <form class="inline" method="post" action={`${path}/retry`}>
+                    <button type="submit">Retry</button>
+                  </form>{' '}
+                  <form class="inline" method="post" action={`${path}/delete`}>
+                    <button class="danger" type="submit">
+                      Delete
+                    </button>
+                  </form>
+                </li>
+              )
+            })}
           </ul>
         </>
       )}
@@ -187,7 +198,7 @@ export interface FormCard {
   turnstile: boolean
 }
 
-/** A list or custom field: its name, then the id to copy into FORMS. */
+/** A list, custom field or tag: its name, then the id to copy into FORMS. */
 function CatalogEntry({ name, id }: { name: string; id: string }) {
   return (
     <li>
@@ -206,14 +217,16 @@ function CatalogCard({
   if (!catalog) {
     return (
       <section class="card" id="catalog">
-        <h2>Lists and custom fields</h2>
-        <p>{catalogError ?? 'Connect to see your Constant Contact lists and custom fields.'}</p>
+        <h2>Lists, custom fields and tags</h2>
+        <p>
+          {catalogError ?? 'Connect to see your Constant Contact lists, custom fields and tags.'}
+        </p>
       </section>
     )
   }
   return (
     <section class="card" id="catalog">
-      <h2>Lists and custom fields</h2>
+      <h2>Lists, custom fields and tags</h2>
       <p>From your Constant Contact account ({catalog.fetched_at}), with their ids.</p>
       <h3>Lists</h3>
       <ul>
@@ -231,16 +244,28 @@ function CatalogCard({
           ))}
         </ul>
       )}
+      <h3>Tags</h3>
+      {catalog.tags.length === 0 ? (
+        <p>None.</p>
+      ) : (
+        <ul>
+          {catalog.tags.map((t) => (
+            <CatalogEntry name={t.name} id={t.tag_id} />
+          ))}
+        </ul>
+      )}
     </section>
   )
 }
 
 function ProfileCheckNote({ check }: { check: ProfileCheck | null }) {
   if (!check) return null
-  if (check.unknown_lists.length === 0 && check.unknown_custom_fields.length === 0) {
+  const drift =
+    check.unknown_lists.length + check.unknown_custom_fields.length + check.unknown_tags.length
+  if (drift === 0) {
     return (
       <p class="state-connected" data-check="ok">
-        Every list and custom field id exists in Constant Contact.
+        Every list, custom field and tag id exists in Constant Contact.
       </p>
     )
   }
@@ -258,6 +283,12 @@ function ProfileCheckNote({ check }: { check: ProfileCheck | null }) {
         <>
           {' '}
           custom field <code>{c.alias}</code> (<code>{c.custom_field_id}</code>)
+        </>
+      ))}
+      {check.unknown_tags.map((id) => (
+        <>
+          {' '}
+          tag <code>{id}</code>
         </>
       ))}
     </p>
@@ -308,6 +339,7 @@ function FormsCard({
 
 function SandboxCard({ view }: { view: SandboxView }) {
   const names = new Map(view.lists.map((l) => [l.list_id, l.name]))
+  const tagName = new Map(view.tags.map((t) => [t.tag_id, t.name]))
   return (
     <section class="card" id="sandbox">
       <h2>Sandbox contacts</h2>
@@ -323,6 +355,8 @@ function SandboxCard({ view }: { view: SandboxView }) {
             <li data-sandbox-contact={c.email_address}>
               {c.email_address} · {c.updated_at} · lists:{' '}
               {c.list_memberships.map((id) => names.get(id) ?? id).join(', ') || 'none'}
+              {c.tag_ids.length > 0 &&
+                ` · tags: ${c.tag_ids.map((id) => tagName.get(id) ?? id).join(', ')}`}
             </li>
           ))}
         </ul>

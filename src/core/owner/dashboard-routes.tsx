@@ -171,26 +171,30 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
     )
   })
 
-  admin.post('/dead-letters/:id/retry', ownerOnly, async (c) => {
-    const id = c.req.param('id') === 'all' ? 'all' : Number(c.req.param('id'))
-    if (id !== 'all' && !Number.isInteger(id))
-      throw new AppError('not_dead_letter', 'No such dead letter')
-    const { revived, waiting } = await deps.backend().retryDeadLetter(id)
-    if (revived === 0 && waiting === 0)
-      throw new AppError('not_dead_letter', 'No such dead letter (already retried or deleted?)')
-    // The replay stops at OUTBOX_MAX_PENDING; `waiting` tells the dashboard (and a script
-    // reading the Location) how many are still dead letters.
-    const notice = revived === 0 ? 'retry_full' : 'retrying'
-    return c.redirect(`/admin?notice=${notice}${waiting > 0 ? `&waiting=${waiting}` : ''}`, 303)
-  })
+  // A sign-up's dead letters at /dead-letters/:id, a tagging's at /dead-letters/tagging/:id.
+  for (const kind of ['signup', 'tagging'] as const) {
+    const path = kind === 'signup' ? '/dead-letters' : '/dead-letters/tagging'
+    admin.post(`${path}/:id/retry`, ownerOnly, async (c) => {
+      const id = c.req.param('id') === 'all' ? 'all' : Number(c.req.param('id'))
+      if (id !== 'all' && !Number.isInteger(id))
+        throw new AppError('not_dead_letter', 'No such dead letter')
+      const { revived, waiting } = await deps.backend().retryDeadLetter(id, kind)
+      if (revived === 0 && waiting === 0)
+        throw new AppError('not_dead_letter', 'No such dead letter (already retried or deleted?)')
+      // The replay stops at OUTBOX_MAX_PENDING; `waiting` tells the dashboard (and a script
+      // reading the Location) how many are still dead letters.
+      const notice = revived === 0 ? 'retry_full' : 'retrying'
+      return c.redirect(`/admin?notice=${notice}${waiting > 0 ? `&waiting=${waiting}` : ''}`, 303)
+    })
 
-  admin.post('/dead-letters/:id/delete', ownerOnly, async (c) => {
-    const id = Number(c.req.param('id'))
-    if (!Number.isInteger(id) || !(await deps.backend().deleteDeadLetter(id))) {
-      throw new AppError('not_dead_letter', 'No such dead letter (already retried or deleted?)')
-    }
-    return c.redirect('/admin?notice=deleted', 303)
-  })
+    admin.post(`${path}/:id/delete`, ownerOnly, async (c) => {
+      const id = Number(c.req.param('id'))
+      if (!Number.isInteger(id) || !(await deps.backend().deleteDeadLetter(id, kind))) {
+        throw new AppError('not_dead_letter', 'No such dead letter (already retried or deleted?)')
+      }
+      return c.redirect('/admin?notice=deleted', 303)
+    })
+  }
 
   admin.route('/forms', formEditorRoutes(deps))
 

@@ -5,6 +5,7 @@
  */
 import type { Outcome } from '../app/errors.ts'
 import type { Catalog } from '../cc/catalog.ts'
+import type { CcTag } from '../cc/client.ts'
 import type { FieldTypes } from '../cc/field-types.ts'
 import type { AccessToken } from '../connection/connection.ts'
 import type { ConnectionHistoryEntry } from '../connection/history.ts'
@@ -21,7 +22,13 @@ import type { Submission, SubmitResult } from '../outbox/submit.ts'
 /** What the sandbox's stand-in for Constant Contact holds, for the dashboard (sandbox mode). */
 export interface SandboxView {
   lists: { list_id: string; name: string; deleted: boolean }[]
-  contacts: { email_address: string; list_memberships: string[]; updated_at: string }[]
+  tags: { tag_id: string; name: string }[]
+  contacts: {
+    email_address: string
+    list_memberships: string[]
+    tag_ids: string[]
+    updated_at: string
+  }[]
 }
 
 export interface OutboxStatus {
@@ -38,6 +45,10 @@ export interface OutboxStatus {
   parked_until: string | null
   /** OUTBOX_MAX_PENDING: with `pending` at it, new sign-ups are refused (503 outbox_full). */
   max_pending: number
+  /** Delivered contacts still waiting for their form's tags (not in the backlog). */
+  tagging_pending: number
+  /** Taggings CC refused: dead letters of kind "tagging" (not in `dead`). */
+  tagging_dead: number
 }
 
 /** One kind of alert's coalescing (alert-coalescing.ts), for /admin. */
@@ -52,13 +63,22 @@ export interface AlertStatus {
 
 export type RelayStatus = ConnectionStatus & { outbox: OutboxStatus; alerts: AlertStatus[] }
 
+/**
+ * What CC refused: a sign-up, or the tagging of a delivered one (core/tagging/). Each kind numbers
+ * its own dead letters, so a dead letter is named by its kind and its id.
+ */
+export type DeadLetterKind = 'signup' | 'tagging'
+
 export interface DeadLetterView {
   id: number
+  kind: DeadLetterKind
   form_id: string
   email_masked: string
   created_at: string
   dead_at: string
   error: { status: number; error_key: string; message: string } | null
+  /** A tagging's tags. */
+  tag_ids?: string[]
 }
 
 /** What an attempt to act as the owner with ADMIN_TOKEN (sign-in form, Bearer) may do. */
@@ -118,11 +138,19 @@ export interface RelayBackend {
   }): Promise<{ form: StoredForm; created: boolean }>
   /** False when there was no such dashboard form. */
   deleteForm(id: string): Promise<boolean>
-  /** Newest first; 100 unless `limit` says otherwise (the CSV export asks for them all). */
+  /**
+   * Newest first, of both kinds; 100 unless `limit` says otherwise (the CSV export asks for them
+   * all).
+   */
   deadLetters(limit?: number): Promise<DeadLetterView[]>
-  /** `waiting`: dead letters asked for that stay dead, the backlog being at OUTBOX_MAX_PENDING. */
-  retryDeadLetter(id: number | 'all'): Promise<Revival>
-  deleteDeadLetter(id: number): Promise<boolean>
+  /**
+   * `waiting`: dead letters asked for that stay dead, the backlog being at OUTBOX_MAX_PENDING
+   * (taggings are not in it). `all` retries both kinds; an id is of `kind` (default `signup`).
+   */
+  retryDeadLetter(id: number | 'all', kind?: DeadLetterKind): Promise<Revival>
+  deleteDeadLetter(id: number, kind?: DeadLetterKind): Promise<boolean>
+  /** Creates a tag in the account (the catalog kept here learns it at once). */
+  createTag(name: string): Promise<Outcome<CcTag>>
   /** The cron's entry: refresh ahead of expiry, watchdog, outbox drain, purge, held alerts. */
   tick(): Promise<TickResult>
   /** Counts what the app decided itself (outcome-recorder.ts): a write of its own. */

@@ -12,7 +12,7 @@ import type { Outcome } from '../app/errors.ts'
 import type { SandboxKit, SandboxModel } from '../app/sandbox-slot.ts'
 import { CcApi } from '../cc/api.ts'
 import { type Catalog, fetchCatalog } from '../cc/catalog.ts'
-import { processAccountSummary } from '../cc/client.ts'
+import { type CcTag, createTagRequest, processAccountSummary } from '../cc/client.ts'
 import type { FieldTypes } from '../cc/field-types.ts'
 import { MemorySendGate, type SendGate } from '../cc/send-gate.ts'
 import { type AccessToken, Connection, type RefreshSerializer } from '../connection/connection.ts'
@@ -43,9 +43,12 @@ import { type ClientLimiter, MemoryClientLimiter } from '../outbox/client-limite
 import { Delivery } from '../outbox/drain.ts'
 import type { DeadLetter, Revival } from '../outbox/repo.ts'
 import { Admission, type Submission } from '../outbox/submit.ts'
+import { Tagging } from '../tagging/tagging.ts'
+import { createdTag, tagExists, tagNamed } from '../tagging/tags.ts'
 import { type AfterAnswer, BEFORE_ANSWER } from './after-answer.ts'
 import type {
   Connected,
+  DeadLetterKind,
   DeadLetterView,
   OwnerVerdict,
   RelayBackend,
@@ -100,6 +103,7 @@ export class RelayService implements RelayBackend {
   readonly #api: CcApi
   readonly #admission: Admission
   readonly #delivery: Delivery
+  readonly #tagging: Tagging
   readonly #alerts: AlertCoalescer
   readonly #afterAnswer: AfterAnswer
   #catalog: { value: Catalog; at: number; generation: string } | null = null
@@ -149,6 +153,17 @@ export class RelayService implements RelayBackend {
       for (const event of events) deps.observe?.(event)
       return tallyOf(events)
     }
+    const forbidden = (accessToken: string, message: string) =>
+      this.#connection.apiForbidden(accessToken, message)
+    this.#tagging = new Tagging({
+      repo: deps.taggings,
+      api: this.#api,
+      config: deps.config,
+      clock: deps.clock,
+      alert,
+      wake: deps.wake,
+      forbidden,
+    })
     const outboxDeps = {
       repo: deps.outbox,
       api: this.#api,
@@ -158,8 +173,8 @@ export class RelayService implements RelayBackend {
       wake: deps.wake,
       tally,
       count: (events: MetricEvent[]) => deps.metrics.count(tally(events)),
-      forbidden: (accessToken: string, message: string) =>
-        this.#connection.apiForbidden(accessToken, message),
+      forbidden,
+      tagging: this.#tagging,
     }
     this.#admission = new Admission({
       ...outboxDeps,
@@ -264,10 +279,11 @@ export class RelayService implements RelayBackend {
     await this.#afterAnswer.settled()
     const connection = await this.#connection.status()
     const now = this.#deps.clock.now()
-    const [figures, blocks, alerts] = await Promise.all([
+    const [figures, blocks, alerts, taggings] = await Promise.all([
       this.#deps.outbox.figures(now),
       this.#deps.outbox.blocks(),
       this.#deps.alerts.records(),
+      this.#deps.taggings.counts(),
     ])
     const config = this.#deps.config()
     const ahead = (ms: number | null) => (ms !== null && ms > now ? ms : null)
@@ -293,6 +309,8 @@ export class RelayService implements RelayBackend {
         paused_until: iso(pausedUntil),
         parked_until: iso(parkedUntil),
         max_pending: config.OUTBOX_MAX_PENDING,
+        tagging_pending: taggings.pending,
+        tagging_dead: taggings.dead,
       },
       alerts: alerts.map((a) => ({
         event: a.event,
@@ -413,26 +431,61 @@ export class RelayService implements RelayBackend {
 
   async deadLetters(limit = 100): Promise<DeadLetterView[]> {
     const iso = (ms: number) => new Date(ms).toISOString()
-    return (await this.#deps.outbox.deadLetters(limit)).map((d: DeadLetter) => ({
+    const view = (kind: DeadLetterKind, d: Omit<DeadLetter, 'email'>, emailMasked: string) => ({
       id: d.id,
+      kind,
       form_id: d.formId,
-      email_masked: maskEmail(d.email),
+      email_masked: emailMasked,
       created_at: iso(d.createdAt),
       dead_at: iso(d.deadAt),
       error: d.error
         ? { status: d.error.status, error_key: d.error.errorKey, message: d.error.message }
         : null,
-    }))
+    })
+    const [signups, taggings] = await Promise.all([
+      this.#deps.outbox.deadLetters(limit),
+      this.#tagging.deadLetters(limit),
+    ])
+    const letters = [
+      ...signups.map((d: DeadLetter) => view('signup', d, maskEmail(d.email))),
+      ...taggings.map((d) => ({ ...view('tagging', d, d.emailMasked), tag_ids: d.tagIds })),
+    ]
+    // Newest first, as each kind is listed; ISO times of one format sort as text.
+    letters.sort((a, b) => (a.dead_at === b.dead_at ? b.id - a.id : b.dead_at < a.dead_at ? -1 : 1))
+    return letters.slice(0, limit)
   }
 
-  retryDeadLetter(id: number | 'all'): Promise<Revival> {
+  async retryDeadLetter(id: number | 'all', kind: DeadLetterKind = 'signup'): Promise<Revival> {
     // The places inline sends in flight hold are taken, as for a new sign-up (outbox/submit.ts).
     const room = this.#deps.config().OUTBOX_MAX_PENDING - this.#admission.placesHeld
-    return this.#delivery.retryDead(id, room)
+    const signups =
+      id === 'all' || kind === 'signup'
+        ? await this.#delivery.retryDead(id, room)
+        : { revived: 0, waiting: 0 }
+    const taggings = id === 'all' || kind === 'tagging' ? await this.#tagging.retryDead(id) : 0
+    return { revived: signups.revived + taggings, waiting: signups.waiting }
   }
 
-  deleteDeadLetter(id: number): Promise<boolean> {
-    return this.#deps.outbox.removeDead(id)
+  deleteDeadLetter(id: number, kind: DeadLetterKind = 'signup'): Promise<boolean> {
+    return kind === 'tagging' ? this.#tagging.removeDead(id) : this.#deps.outbox.removeDead(id)
+  }
+
+  async createTag(name: string): Promise<Outcome<CcTag>> {
+    const apiBase = this.#deps.config().CC_API_BASE_URL
+    const answer = await this.#api.forOwner((token) => createTagRequest(apiBase, token, name))
+    const created = createdTag(name, answer)
+    if (!created.ok && created.code === 'invalid_input') {
+      // CC may refuse a name that is taken with a 400 rather than the 409 its spec gives: the
+      // account's tags tell the two apart.
+      const catalog = await this.catalog({ refresh: true })
+      if (catalog.ok && tagNamed(catalog.value.tags, name)) return tagExists(name)
+    }
+    const cached = this.#catalog
+    if (created.ok && cached) {
+      const tags = [...cached.value.tags, created.value]
+      this.#catalog = { ...cached, value: { ...cached.value, tags } }
+    }
+    return created
   }
 
   /** The wake-up's entry (a Durable Object alarm): deliver what is due. */

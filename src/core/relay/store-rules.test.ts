@@ -147,6 +147,19 @@ describe('merging', () => {
     })
     expect(mergedInto(record({ nextAttemptAt: T }), { ...merged, now: T }).nextAttemptAt).toBe(T)
   })
+
+  it('mergedInto: both sign-ups’ tags, once each; none at all leaves no tags key', () => {
+    const newer = { formId: 'f', emailHash: 'h', payload: record().payload, attempts: 0, now: T }
+    const merged = mergedInto(record({ tags: ['t1', 't2'] }), {
+      ...newer,
+      nextAttemptAt: T,
+      tags: ['t2', 't3'],
+    })
+    expect(merged.tags).toEqual(['t1', 't2', 't3'])
+    expect(mergedInto(record(), { ...newer, nextAttemptAt: T, tags: ['t3'] }).tags).toEqual(['t3'])
+    expect('tags' in mergedInto(record(), { ...newer, nextAttemptAt: T })).toBe(false)
+    expect('tags' in queuedRecord({ ...newer, nextAttemptAt: T, tags: [] })).toBe(false)
+  })
 })
 
 describe('due', () => {

@@ -53,15 +53,13 @@ export function claimVerdict(
   }
 }
 
-/** An outbox item as stored: a Deno KV value, or one row of the SQLite `outbox` table. */
-export interface OutboxRecord {
-  id: number
-  formId: string
-  emailHash: string
-  payload: SignupFormBody
+/**
+ * What a queued record of the outbox and of the tagging queue (core/tagging/queue-rules.ts) has
+ * alike: the rules below about due times, retries and dead letters apply to both.
+ */
+export interface QueuedRecord {
   status: 'pending' | 'dead'
   attempts: number
-  createdAt: number
   nextAttemptAt: number
   /** Set while a send may be in flight; `reschedule`, `kill` and a Workers restart clear it. */
   leaseUntil: number | null
@@ -69,8 +67,24 @@ export interface OutboxRecord {
   deadAt: number | null
 }
 
+/** An outbox item as stored: a Deno KV value, or one row of the SQLite `outbox` table. */
+export interface OutboxRecord extends QueuedRecord {
+  id: number
+  formId: string
+  emailHash: string
+  payload: SignupFormBody
+  createdAt: number
+  /** The form's tags at acceptance (absent: none; rows from before tags have none). */
+  tags?: string[]
+}
+
 /** A record before the store has given it an id. */
 export type UnsavedRecord = Omit<OutboxRecord, 'id'>
+
+/** `{ tags }` when there are any, else nothing: a record without tags has no such key. */
+export function withTags(tags: readonly string[] | undefined): { tags?: string[] } {
+  return tags && tags.length > 0 ? { tags: [...tags] } : {}
+}
 
 export function queuedRecord(item: NewOutboxItem): UnsavedRecord {
   return {
@@ -84,6 +98,7 @@ export function queuedRecord(item: NewOutboxItem): UnsavedRecord {
     leaseUntil: null,
     lastError: null,
     deadAt: null,
+    ...withTags(item.tags),
   }
 }
 
@@ -104,6 +119,7 @@ export function inlineDeadRecord(
     leaseUntil: null,
     lastError: error,
     deadAt: now,
+    ...withTags(item.tags),
   }
 }
 
@@ -117,31 +133,36 @@ export function canMergeInto(record: OutboxRecord): boolean {
   return record.status === 'pending' && record.leaseUntil === null
 }
 
-/** `record` with `item` merged in (retry-plan.ts `mergePayloads`), due at the earlier of the two. */
+/**
+ * `record` with `item` merged in (retry-plan.ts `mergePayloads`), due at the earlier of the two.
+ * Both were accepted with their form's tags, so the contact gets both sets.
+ */
 export function mergedInto(record: OutboxRecord, item: NewOutboxItem): OutboxRecord {
+  const { tags: _, ...rest } = record
   return {
-    ...record,
+    ...rest,
     payload: mergePayloads(record.payload, item.payload),
     nextAttemptAt: Math.min(record.nextAttemptAt, item.nextAttemptAt),
+    ...withTags([...new Set([...(record.tags ?? []), ...(item.tags ?? [])])]),
   }
 }
 
-/** When a pending item is next due: its retry time and any lease have both passed. */
-export function dueAt(record: OutboxRecord): number {
+/** When a pending record is next due: its retry time and any lease have both passed. */
+export function dueAt(record: QueuedRecord): number {
   return Math.max(record.nextAttemptAt, record.leaseUntil ?? 0)
 }
 
-export function isDue(record: OutboxRecord, now: number): boolean {
+export function isDue(record: QueuedRecord, now: number): boolean {
   return record.status === 'pending' && dueAt(record) <= now
 }
 
 /** After a failed or deferred attempt: the lease ends; a null error keeps the last one. */
-export function rescheduled(
-  record: OutboxRecord,
+export function rescheduled<R extends QueuedRecord>(
+  record: R,
   nextAttemptAt: number,
   attempts: number,
   error: DeliveryError | null
-): OutboxRecord {
+): R {
   return {
     ...record,
     leaseUntil: null,
@@ -151,19 +172,19 @@ export function rescheduled(
   }
 }
 
-export function killed(record: OutboxRecord, error: DeliveryError, now: number): OutboxRecord {
+export function killed<R extends QueuedRecord>(record: R, error: DeliveryError, now: number): R {
   return { ...record, status: 'dead', leaseUntil: null, deadAt: now, lastError: error }
 }
 
 /** The owner's Retry: a dead letter is pending again, due now, with a fresh count of attempts. */
-export function revived(record: OutboxRecord, now: number): OutboxRecord | null {
+export function revived<R extends QueuedRecord>(record: R, now: number): R | null {
   if (record.status !== 'dead') return null
   return { ...record, status: 'pending', deadAt: null, attempts: 0, nextAttemptAt: now }
 }
 
 export function toOutboxItem(record: OutboxRecord): OutboxItem {
   const { id, formId, payload, attempts, createdAt } = record
-  return { id, formId, payload, attempts, createdAt }
+  return { id, formId, payload, attempts, createdAt, ...withTags(record.tags) }
 }
 
 export function toDeadLetter(record: OutboxRecord): DeadLetter {

@@ -11,6 +11,7 @@ import type { FormRepo } from '../forms/repo.ts'
 import type { MetricsRepo } from '../metrics/repo.ts'
 import type { OutboxRepo } from '../outbox/repo.ts'
 import type { OwnerRepo } from '../owner/repo.ts'
+import type { TaggingRepo } from '../tagging/repo.ts'
 
 export interface Stores {
   tokens: TokenRepo
@@ -21,4 +22,5 @@ export interface Stores {
   owner: OwnerRepo
   alerts: AlertRepo
   consents: ConsentRepo
+  taggings: TaggingRepo
 }

@@ -23,7 +23,7 @@ export async function run({ browser, test, assert, waitFor, watchCsp, signIn, ro
   async function listsOf(email) {
     await page.goto(`${RELAY}/admin`)
     const line = await page.textContent(`[data-sandbox-contact="${email}"]`).catch(() => null)
-    return line?.split('lists: ')[1]?.trim() ?? null
+    return line?.split('lists: ')[1]?.split(' · tags:')[0].trim() ?? null
   }
 
   await test('the owner offers lists to tick and a consent box, picked by name in the editor', async () => {

@@ -21,12 +21,6 @@ export const count = (status: Counted, way: 'in' | 'out'): Deno.KvKey => [
   status,
   way,
 ]
-export const COUNT_KEYS = [
-  count('pending', 'in'),
-  count('pending', 'out'),
-  count('dead', 'in'),
-  count('dead', 'out'),
-]
 export const recent = (key: string): Deno.KvKey => ['recent_submissions', key]
 export const stat = (day: string, name: 'cc_requests' | 'delivered'): Deno.KvKey => [
   'daily_stats',
@@ -35,6 +29,14 @@ export const stat = (day: string, name: 'cc_requests' | 'delivered'): Deno.KvKey
 ]
 /** The day's count of requests to CC (the send gate in kv-limits.ts takes from it). */
 export const requestCountKey = (day: string): Deno.KvKey => stat(day, 'cc_requests')
+
+export const TAGGING_SEQ: Deno.KvKey = ['tagging_seq']
+export const tagging = (id: number): Deno.KvKey => ['tagging', id]
+export const taggingCount = (status: Counted, way: 'in' | 'out'): Deno.KvKey => [
+  'tagging_count',
+  status,
+  way,
+]
 
 export const alertKey = (event: AlertEvent): Deno.KvKey => ['alerts', event]
 

@@ -10,6 +10,7 @@ import type { Tally } from '../../../core/metrics/metrics.ts'
 import type {
   AcceptedStatus,
   BacklogAlarm,
+  ContactToTag,
   DeadLetter,
   DeadOutboxItem,
   DeliveryBlocks,
@@ -25,7 +26,6 @@ import type {
 import {
   backlogAlarm,
   canMergeInto,
-  countChange,
   dueAt,
   inlineDeadRecord,
   isDue,
@@ -40,55 +40,36 @@ import {
   toOutboxItem,
   type UnsavedRecord,
 } from '../../../core/relay/store-rules.ts'
+import { taggingRecords } from '../../../core/tagging/queue-rules.ts'
 import { addReceipt } from './consent-repo.ts'
-import { BACKLOG_LEVEL, BLOCKS, COUNT_KEYS, count, item, recent, SEQ, stat } from './keys.ts'
+import { BACKLOG_LEVEL, BLOCKS, count, item, recent, SEQ, stat } from './keys.ts'
+import {
+  type QueueLayout,
+  readCounts as readQueueCounts,
+  updateRecord,
+  writeRecord,
+} from './queued.ts'
+import { addTaggings } from './tagging-repo.ts'
 import { addTally, CONFLICT, collect, kvDelete, kvSet, transact } from './transact.ts'
 
-/** The index entries an item owns in its current state (see the key list at the top). */
-function indexes(r: OutboxRecord): { key: Deno.KvKey; value: unknown }[] {
-  if (r.status === 'dead')
-    return [{ key: ['outbox_dead', r.deadAt ?? r.createdAt, r.id], value: 1 }]
-  return [
-    { key: ['outbox_due', dueAt(r), r.id], value: r.createdAt },
-    { key: ['outbox_key', r.formId, r.emailHash, r.id], value: 1 },
-    { key: ['outbox_since', r.createdAt, r.id], value: 1 },
-  ]
+/** The outbox's keys (see the key list in docs/deno.md). */
+const OUTBOX: QueueLayout<OutboxRecord> = {
+  item,
+  count,
+  indexes: (r) => {
+    if (r.status === 'dead')
+      return [{ key: ['outbox_dead', r.deadAt ?? r.createdAt, r.id], value: 1 }]
+    return [
+      { key: ['outbox_due', dueAt(r), r.id], value: r.createdAt },
+      { key: ['outbox_key', r.formId, r.emailHash, r.id], value: 1 },
+      { key: ['outbox_since', r.createdAt, r.id], value: 1 },
+    ]
+  },
 }
 
-/** The running counts as stored: what came in minus what went out, per status. */
-async function readCounts(kv: Deno.Kv): Promise<{ pending: number; dead: number }> {
-  const [pendingIn, pendingOut, deadIn, deadOut] = (await kv.getMany<Deno.KvU64[]>(COUNT_KEYS)).map(
-    (entry) => Number(entry.value?.value ?? 0n)
-  )
-  // Never below zero, even if an older instance wrote while migration 3 counted.
-  return {
-    pending: Math.max(0, pendingIn - pendingOut),
-    dead: Math.max(0, deadIn - deadOut),
-  }
-}
-
-/** Adds to `op` the writes that turn `before` into `after` (null: absent), indexes included. */
-function write(
-  op: Deno.AtomicOperation,
-  before: OutboxRecord | null,
-  after: OutboxRecord | null
-): Deno.AtomicOperation {
-  // Mutations apply in order, so deleting the old index entries first and then setting the new
-  // ones is right even when a key is in both.
-  if (before) for (const { key } of indexes(before)) op.delete(key)
-  if (after) {
-    op.set(item(after.id), after)
-    for (const { key, value } of indexes(after)) op.set(key, value)
-  } else if (before) {
-    op.delete(item(before.id))
-  }
-  const change = countChange(before, after)
-  for (const status of ['pending', 'dead'] as const) {
-    const n = change[status]
-    if (n !== 0) op.sum(count(status, n > 0 ? 'in' : 'out'), BigInt(Math.abs(n)))
-  }
-  return op
-}
+const write = (op: Deno.AtomicOperation, before: OutboxRecord | null, after: OutboxRecord | null) =>
+  writeRecord(OUTBOX, op, before, after)
+const readCounts = (kv: Deno.Kv) => readQueueCounts(kv, OUTBOX)
 
 export class KvOutboxRepo implements OutboxRepo {
   readonly #kv: Deno.Kv
@@ -118,15 +99,7 @@ export class KvOutboxRepo implements OutboxRepo {
     change: (r: OutboxRecord) => OutboxRecord | null,
     tally?: Tally
   ): Promise<OutboxRecord | null> {
-    return transact(async () => {
-      const entry = await this.#kv.get<OutboxRecord>(item(id))
-      if (!entry.value) return null
-      const next = change(entry.value)
-      if (!next) return null
-      const op = addTally(this.#kv.atomic().check(entry), tally)
-      const committed = await write(op, entry.value, next).commit()
-      return committed.ok ? next : CONFLICT
-    })
+    return updateRecord(this.#kv, OUTBOX, id, change, tally)
   }
 
   /**
@@ -211,7 +184,13 @@ export class KvOutboxRepo implements OutboxRepo {
     return claimed
   }
 
-  async delivered(id: number | null, now: number, tally?: Tally): Promise<void> {
+  /** The taggings `toTag` leaves join the same commit (tagging-repo.ts `addTaggings`). */
+  async delivered(
+    id: number | null,
+    now: number,
+    tally?: Tally,
+    toTag?: ContactToTag
+  ): Promise<void> {
     const day = utcDay(now)
     await transact(async () => {
       const op = addTally(this.#kv.atomic().sum(stat(day, 'delivered'), 1n), tally)
@@ -220,6 +199,7 @@ export class KvOutboxRepo implements OutboxRepo {
         // Deleted with its payload: a delivered sign-up leaves no address behind.
         if (entry.value) write(op.check(entry), entry.value, null)
       }
+      if (toTag) await addTaggings(this.#kv, op, taggingRecords(toTag, now))
       return (await op.commit()).ok ? undefined : CONFLICT
     })
   }

@@ -13,6 +13,7 @@ import { KvFormRepo } from './form-repo.ts'
 import { KvMetricsRepo } from './metrics-repo.ts'
 import { KvOutboxRepo } from './outbox-repo.ts'
 import { KvOwnerRepo } from './owner-repo.ts'
+import { KvTaggingRepo } from './tagging-repo.ts'
 import { KvTokenRepo } from './token-repo.ts'
 
 /** The set, with the token repo as itself: the refresh lease (relay.ts) needs its lease methods. */
@@ -31,5 +32,6 @@ export function kvStores(kv: Deno.Kv): KvStores {
     owner: new KvOwnerRepo(kv),
     alerts: new KvAlertRepo(kv),
     consents: new KvConsentRepo(kv),
+    taggings: new KvTaggingRepo(kv),
   }
 }

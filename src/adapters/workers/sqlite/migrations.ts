@@ -186,12 +186,41 @@ ON CONFLICT (form_id) DO UPDATE SET receipts = receipts + 1; END`,
     `CREATE TRIGGER consent_counts_delete AFTER DELETE ON consent_receipts BEGIN
 UPDATE consent_counts SET receipts = receipts - 1 WHERE form_id = OLD.form_id; END`,
   ],
+  // 8: tags (core/tagging/). The form's tags
+  //    on a queued sign-up, JSON (NULL: none, as on every row from before); and the taggings
+  //    delivered sign-ups leave, pending or dead, with an index for due taggings, one for a tag
+  //    set's batch (both on store-rules.ts `dueAt`, spelled as DUE_AT), and one for dead letters.
+  [
+    'ALTER TABLE outbox ADD COLUMN tags TEXT',
+    `CREATE TABLE taggings (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     form_id TEXT NOT NULL,
+     contact_id TEXT NOT NULL,
+     tag_ids TEXT NOT NULL,
+     tag_key TEXT NOT NULL,
+     email_masked TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('pending', 'dead')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL,
+     next_attempt_at INTEGER NOT NULL,
+     lease_until INTEGER,
+     last_error TEXT,
+     dead_at INTEGER
+   )`,
+    'CREATE INDEX taggings_due ON taggings (status, MAX(next_attempt_at, COALESCE(lease_until, 0)))',
+    `CREATE INDEX taggings_batch ON taggings
+     (status, tag_key, MAX(next_attempt_at, COALESCE(lease_until, 0)))`,
+    'CREATE INDEX taggings_dead ON taggings (status, dead_at)',
+  ],
 ]
 
 /** The version `migrate` brings the database to. */
 export const SCHEMA_VERSION = MIGRATIONS.length
 
-/** store-rules.ts `dueAt` in SQL, spelled exactly as in the outbox_due index (migration 2). */
+/**
+ * store-rules.ts `dueAt` in SQL, spelled exactly as in the outbox_due index (migration 2) and the
+ * taggings_due and taggings_batch indexes (migration 8).
+ */
 export const DUE_AT = 'MAX(next_attempt_at, COALESCE(lease_until, 0))'
 
 /**
@@ -218,6 +247,7 @@ export function migrate(storage: DurableObjectStorage): void {
     })
   }
   // A new instance is the only object, so nothing its predecessor leased is still in flight.
-  // Those items are due again now rather than when the lease lapses.
+  // Those items (and taggings) are due again now rather than when the lease lapses.
   sql.exec('UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL')
+  sql.exec('UPDATE taggings SET lease_until = NULL WHERE lease_until IS NOT NULL')
 }

@@ -10,6 +10,7 @@ import type { Tally } from '../../../core/metrics/metrics.ts'
 import type {
   AcceptedStatus,
   BacklogAlarm,
+  ContactToTag,
   DeadLetter,
   DeadOutboxItem,
   DeliveryBlocks,
@@ -36,10 +37,13 @@ import {
   toDeadLetter,
   toOutboxItem,
   type UnsavedRecord,
+  withTags,
 } from '../../../core/relay/store-rules.ts'
 import type { SignupFormBody } from '../../../core/signup/validate-signup.ts'
+import { taggingRecords } from '../../../core/tagging/queue-rules.ts'
 import { writeReceipt } from './consent-repo.ts'
 import { DUE_AT } from './migrations.ts'
+import { insertTaggings } from './tagging-repo.ts'
 import { writeTally } from './tally.ts'
 
 type OutboxRow = {
@@ -57,6 +61,7 @@ type OutboxRow = {
   last_error_message: string | null
   last_error_at: number | null
   dead_at: number | null
+  tags: string | null
 }
 
 function fromRow(row: OutboxRow): OutboxRecord {
@@ -80,6 +85,7 @@ function fromRow(row: OutboxRow): OutboxRecord {
             at: row.last_error_at ?? 0,
           },
     deadAt: row.dead_at,
+    ...withTags(row.tags === null ? undefined : (JSON.parse(row.tags) as string[])),
   }
 }
 
@@ -98,6 +104,7 @@ const COLUMNS: [string, (r: UnsavedRecord) => SqlStorageValue][] = [
   ['last_error_message', (r) => r.lastError?.message ?? null],
   ['last_error_at', (r) => r.lastError?.at ?? null],
   ['dead_at', (r) => r.deadAt],
+  ['tags', (r) => (r.tags ? JSON.stringify(r.tags) : null)],
 ]
 const columnValues = (r: UnsavedRecord) => COLUMNS.map(([, value]) => value(r))
 
@@ -192,9 +199,15 @@ export class SqlOutboxRepo implements OutboxRepo {
     return due.map(toOutboxItem)
   }
 
-  async delivered(id: number | null, now: number, tally?: Tally): Promise<void> {
+  async delivered(
+    id: number | null,
+    now: number,
+    tally?: Tally,
+    toTag?: ContactToTag
+  ): Promise<void> {
     writeTally(this.#sql, tally)
     if (id !== null) this.#sql.exec('DELETE FROM outbox WHERE id = ?', id)
+    if (toTag) insertTaggings(this.#sql, taggingRecords(toTag, now))
     this.#sql.exec(
       `INSERT INTO daily_stats (day, delivered) VALUES (?, 1)
        ON CONFLICT (day) DO UPDATE SET delivered = delivered + 1`,

@@ -14,6 +14,7 @@ import { SqlMetricsRepo } from './metrics-repo.ts'
 import { migrate } from './migrations.ts'
 import { SqlOutboxRepo } from './outbox-repo.ts'
 import { SqlOwnerRepo } from './owner-repo.ts'
+import { SqlTaggingRepo } from './tagging-repo.ts'
 import { SqlTokenRepo } from './token-repo.ts'
 
 /** Runs the pending migrations (`migrate`), then builds the repos: the Relay constructor's call. */
@@ -29,5 +30,6 @@ export function sqlStores(storage: DurableObjectStorage): Stores {
     owner: new SqlOwnerRepo(sql),
     alerts: new SqlAlertRepo(sql),
     consents: new SqlConsentRepo(sql),
+    taggings: new SqlTaggingRepo(sql),
   }
 }
