@@ -13,6 +13,7 @@ import {
   LIST_2,
   MEMBER_FIELD,
   SOURCE_FIELD,
+  TAG_2,
   VISITS_FIELD,
 } from '../support/network.ts'
 
@@ -320,5 +321,55 @@ describe('the form editor: optional lists, consent and capture', () => {
     expect(html).toContain('<a href="#f-optional_lists">optional_lists.0</a>')
     // Nothing was saved over the stored form.
     expect((await relay().form('choir'))?.profile.lists).toEqual([])
+  })
+})
+
+describe('the form editor: tags', () => {
+  const shop = (action: string, extra: [string, string][] = []): [string, string][] => [
+    ['mode', 'new'],
+    ['id', 'shop'],
+    ['lists', LIST_1],
+    ['origins', 'https://shop.test'],
+    ['honeypot', '_gotcha'],
+    ['language', 'en'],
+    ['action', action],
+    ...extra,
+  ]
+
+  it('offers the account’s tags by name, and saves the ticked ones', async () => {
+    const { html } = await page('/admin/forms/new')
+    expect(html).toContain('<legend>Tags every contact gets (optional)</legend>')
+    expect(html).toMatch(new RegExp(`name="tags" value="${TAG_2}"/?> Bread lover`))
+    const saved = await post('/admin/forms/editor', shop('save', [['tags', TAG_2]]))
+    expect(saved.status).toBe(303)
+    expect((await relay().form('shop'))?.profile.tags).toEqual([TAG_2])
+  })
+
+  it('Create tag makes it in Constant Contact by name and ticks it, saving nothing', async () => {
+    const before = cc.tags.length
+    const res = await post(
+      '/admin/forms/editor',
+      shop('create_tag', [
+        ['mode', 'edit'],
+        ['tags', TAG_2],
+        ['new_tag', 'Spring fair'],
+      ])
+    )
+    expect(res.status).toBe(200)
+    const made = cc.tags.find((t) => t.name === 'Spring fair')
+    expect(cc.tags.length).toBe(before + 1)
+    const html = await res.text()
+    // Listed by name now, and ticked with the one ticked before.
+    expect(html).toMatch(
+      new RegExp(`name="tags" value="${made?.tag_id}" checked=""/?> Spring fair`)
+    )
+    expect(html).toMatch(new RegExp(`name="tags" value="${TAG_2}" checked=""/?> Bread lover`))
+    expect((await relay().form('shop'))?.profile.tags).toEqual([TAG_2])
+  })
+
+  it('a name that is taken is said so, next to the field', async () => {
+    const res = await post('/admin/forms/editor', shop('create_tag', [['new_tag', 'Website']]))
+    const html = await res.text()
+    expect(html).toMatch(/id="f-new_tag-problem">[^<]*Website/)
   })
 })

@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest'
 import { cc, clock } from '../support/edge.ts'
-import { call, connect, ORIGIN, OWNER } from '../support/helpers.ts'
+import { call, connect, ORIGIN, OWNER, signIn } from '../support/helpers.ts'
 import { TAG_1, TAGS } from '../support/network.ts'
 
 beforeAll(async () => {
@@ -87,7 +87,16 @@ describe('/admin/api/tags', () => {
       body: 'name=Form',
     })
     expect(form.status).toBe(415)
-    expect(cc.tags.some((t) => t.name === 'Form' || t.name === 'Anon')).toBe(false)
+    // The owner's session cookie, sent by a page on another site: refused before anything else.
+    const cookie = await signIn()
+    const crossSite = await call('/admin/api/tags', {
+      method: 'POST',
+      headers: { cookie, origin: 'https://evil.test', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Cross' }),
+    })
+    expect(crossSite.status).toBe(403)
+    expect(((await crossSite.json()) as { error: string }).error).toBe('cross_origin_request')
+    expect(cc.tags.some((t) => ['Form', 'Anon', 'Cross'].includes(t.name))).toBe(false)
   })
 })
 

@@ -20,7 +20,10 @@ import {
   runOutbox,
   status,
 } from '../support/helpers.ts'
-import { TAG_1, TAG_2, TAG_3, TAGS } from '../support/network.ts'
+import { LIST_2, TAG_1, TAG_2, TAG_3, TAGS } from '../support/network.ts'
+
+const UNKNOWN_TAG = 'c6915956-fde3-4081-977e-0000000000ff'
+
 import { apiArrivals, taggedSubmission, taggingCalls, tagsOf } from '../support/tagging.ts'
 
 connectedWithSettledOutbox()
@@ -197,5 +200,45 @@ describe('durability', () => {
     await runOutbox()
     expect(tagsOf(cc, 'midcall@example.com')).toEqual([TAG_1, TAG_2])
     expect((await figures()).tagging_pending).toBe(0)
+  })
+})
+
+describe('through the real entry points', () => {
+  it('a form made with tags through the owner API tags its visitors’ contacts (POST /subscribe)', async () => {
+    const site = 'https://tagged.test'
+    const made = await call('/admin/api/forms/tagged', {
+      method: 'PUT',
+      headers: { ...OWNER, 'content-type': 'application/json' },
+      body: JSON.stringify({ lists: [], optional_lists: [LIST_2], tags: [TAG_3], origins: [site] }),
+    })
+    expect(made.status).toBe(201)
+    const unknown = await call('/admin/api/forms/tagged', {
+      method: 'PUT',
+      headers: { ...OWNER, 'content-type': 'application/json' },
+      body: JSON.stringify({ lists: [LIST_2], tags: [TAG_1, UNKNOWN_TAG], origins: [site] }),
+    })
+    expect(unknown.status).toBe(400)
+    expect(((await unknown.json()) as { fields: object }).fields).toEqual({
+      'tags.1': 'Constant Contact has no such tag',
+    })
+    const before = taggingCalls(cc).length
+    const emails = Array.from({ length: 6 }, (_, i) => `http-tag${i}@example.com`)
+    for (const [i, email] of emails.entries()) {
+      const res = await call('/subscribe/tagged', {
+        method: 'POST',
+        headers: {
+          origin: site,
+          'content-type': 'application/json',
+          'cf-connecting-ip': `203.0.113.${i + 1}`,
+        },
+        body: JSON.stringify({ email, list: LIST_2 }),
+      })
+      expect([200, 202]).toContain(res.status)
+      clock.advance(150)
+    }
+    await runOutbox()
+    for (const email of emails) expect(tagsOf(cc, email)).toEqual([TAG_3])
+    expect(taggingCalls(cc).length - before).toBeGreaterThan(0)
+    expect(taggingCalls(cc).length - before).toBeLessThanOrEqual(3)
   })
 })

@@ -98,6 +98,9 @@ export interface FormDraft {
   isNew: boolean
   lists: string[]
   optional_lists: string[]
+  tags: string[]
+  /** A tag to create in CC by name (the editor's "Create tag"), then ticked. */
+  new_tag: string
   /** The consent statement; empty: the form asks for no consent. */
   consent_text: string
   consent_required: boolean
@@ -119,7 +122,8 @@ export interface FormDraft {
 /** The id of the input a problem is about (the summary links to it). */
 function problemInput(key: string): string {
   const [head, tail] = key.split('.')
-  if (['lists', 'optional_lists', 'custom_fields', 'origins'].includes(head)) return `f-${head}`
+  if (['lists', 'optional_lists', 'tags', 'custom_fields', 'origins'].includes(head))
+    return `f-${head}`
   if (head === 'messages') return `f-message.${tail}`
   if (head === 'consent') return `f-consent_${tail ?? 'text'}`
   if (head === 'capture') return tail ? `f-capture.${tail}` : 'f-capture'
@@ -225,6 +229,8 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
   }
   const lower = (id: string) => id.toLowerCase()
   const known = new Set(catalog?.lists.map((l) => lower(l.list_id)))
+  const knownTags = new Set(catalog?.tags.map((t) => lower(t.tag_id)))
+  const chosenTags = new Set(draft.tags.map(lower))
   /** Lists by name from the catalog (else ids, one per line), ticked where `chosen`. */
   const ListChoices = (p: { name: string; legend: string; hint?: string; chosen: string[] }) => {
     const id = `f-${p.name}`
@@ -318,6 +324,55 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
           hint="Shown as checkboxes in the snippet; a sign-up joins the ones ticked as well. If every sign-up joins no list, the visitor must tick one."
           chosen={draft.optional_lists}
         />
+
+        <fieldset id="f-tags" {...described('f-tags', 'f-tags-hint')}>
+          <legend>Tags every contact gets (optional)</legend>
+          <p class="hint" id="f-tags-hint">
+            Added in Constant Contact to each contact delivered through this form.
+          </p>
+          <Problem id="f-tags" />
+          {catalog ? (
+            <>
+              {catalog.tags.map((t) => (
+                <label class="choice">
+                  <input
+                    type="checkbox"
+                    name="tags"
+                    value={t.tag_id}
+                    checked={chosenTags.has(lower(t.tag_id))}
+                  />{' '}
+                  {t.name}
+                </label>
+              ))}
+              {draft.tags
+                .filter((tagId) => !knownTags.has(lower(tagId)))
+                .map((tagId) => (
+                  <label class="choice">
+                    <input type="checkbox" name="tags" value={tagId} checked /> Not in your account:{' '}
+                    <code>{tagId}</code>
+                  </label>
+                ))}
+              <Text
+                name="new_tag"
+                label="Or create a tag in Constant Contact"
+                value={draft.new_tag}
+                placeholder="Spring fair 2030"
+              />
+              <p>
+                <button class="secondary" type="submit" name="action" value="create_tag">
+                  Create tag
+                </button>
+              </p>
+            </>
+          ) : (
+            <Text
+              name="tags_text"
+              label="Tag ids, one per line"
+              value={draft.tags.join('\n')}
+              rows={2}
+            />
+          )}
+        </fieldset>
 
         <fieldset id="f-custom_fields" {...described('f-custom_fields')}>
           <legend>Custom fields</legend>

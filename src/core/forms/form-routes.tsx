@@ -200,6 +200,8 @@ function draftOf(id: string, profile: FormProfile | null): FormDraft {
     isNew: profile === null,
     lists: profile?.lists ?? [],
     optional_lists: profile?.optional_lists ?? [],
+    tags: profile?.tags ?? [],
+    new_tag: '',
     consent_text: profile?.consent?.text ?? '',
     consent_required: profile?.consent?.required ?? false,
     consent_privacy_url: profile?.consent?.privacy_url ?? '',
@@ -237,6 +239,8 @@ function draftFromBody(body: Fields): { draft: FormDraft; problems: FieldProblem
     isNew: one('mode') !== 'edit',
     lists: [...all('lists'), ...lines(one('lists_text'))],
     optional_lists: [...all('optional_lists'), ...lines(one('optional_lists_text'))],
+    tags: [...all('tags'), ...lines(one('tags_text'))],
+    new_tag: one('new_tag'),
     consent_text: one('consent_text'),
     consent_required: one('consent_required') === 'on',
     consent_privacy_url: one('consent_privacy_url'),
@@ -260,6 +264,7 @@ function draftFromBody(body: Fields): { draft: FormDraft; problems: FieldProblem
 function draftInput(draft: FormDraft): Record<string, unknown> {
   const input: Record<string, unknown> = { lists: draft.lists, origins: lines(draft.origins) }
   if (draft.optional_lists.length > 0) input.optional_lists = draft.optional_lists
+  if (draft.tags.length > 0) input.tags = draft.tags
   if (draft.consent_text.trim()) {
     input.consent = {
       // The textarea sends CRLF line breaks; the statement keeps plain LF ones.
@@ -310,6 +315,19 @@ async function editorPage(
   )
 }
 
+/**
+ * The editor's "Create tag": makes the tag in CC (the owner pressed the button for it, never a
+ * side effect of Preview or Save) and shows the editor again with it ticked, or says why not.
+ */
+async function createTag(c: Context<AppEnv>, deps: FormsDeps, draft: FormDraft) {
+  const name = draft.new_tag.trim()
+  if (!name) return editorPage(c, deps, draft, { new_tag: 'type the new tag’s name first' })
+  const created = await deps.backend().createTag(name)
+  if (!created.ok) return editorPage(c, deps, draft, { new_tag: created.message })
+  const tags = [...draft.tags, created.value.tag_id]
+  return editorPage(c, deps, { ...draft, tags, new_tag: '' }, {})
+}
+
 export function formEditorRoutes(deps: FormsDeps): Hono<AppEnv> {
   const editor = new Hono<AppEnv>()
   editor.use(deps.ownerOnly)
@@ -329,6 +347,7 @@ export function formEditorRoutes(deps: FormsDeps): Hono<AppEnv> {
     // Read by `ownerForm` (owner/owner-body.ts), bounded like every owner POST.
     const body = formFields(c)
     const { draft, problems } = draftFromBody(body)
+    if (body.action?.[0] === 'create_tag') return createTag(c, deps, draft)
     if (body.action?.[0] !== 'save') return editorPage(c, deps, draft, {})
     const { id } = draft
     if (!FORM_ID.test(id)) problems.id = 'use A-Z a-z 0-9 _ - (at most 64)'

@@ -4,8 +4,9 @@
  *   GET  /admin/api/tags   200 {"tags":[{"tag_id","name"}]}, from the catalog (cached minutes)
  *   POST /admin/api/tags   body {"name"}: 201 {"tag_id","name"}; 400 invalid_input with
  *                          `fields.name`; 409 tag_exists; 415 unless the body is JSON
- * Owner only. A POST must say it is JSON: a page on another site cannot send that without a CORS
- * preflight, which /admin/api never answers, so the session cookie alone cannot be abused.
+ * Owner only, and a POST with the session cookie from the dashboard's own origin (as every owner
+ * API); it must also say it is JSON, which a page on another site cannot send without a CORS
+ * preflight, which /admin/api never answers.
  * Mounted ahead of the dashboard's routes, as the forms API is.
  */
 import type { MiddlewareHandler } from 'hono'
@@ -13,6 +14,7 @@ import { Hono } from 'hono/tiny'
 import * as v from 'valibot'
 import type { AppEnv } from '../app/app-env.ts'
 import { AppError, unwrap } from '../app/errors.ts'
+import { sameOriginUnlessBearer } from '../owner/owner-only.ts'
 import type { RelayBackend } from '../relay/backend.ts'
 import { MAX_BODY_BYTES, readBounded } from '../signup/read-fields.ts'
 import { TagNameSchema } from './tags.ts'
@@ -48,7 +50,7 @@ async function readNewTag(request: Request): Promise<string> {
 
 export function tagRoutes(deps: TagRoutesDeps): Hono<AppEnv> {
   const api = new Hono<AppEnv>()
-  api.use(deps.ownerOnly)
+  api.use(deps.ownerOnly, sameOriginUnlessBearer)
 
   api.get('/', async (c) => {
     const catalog = unwrap(await deps.backend().catalog())
