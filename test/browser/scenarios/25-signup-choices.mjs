@@ -1,6 +1,6 @@
 /**
  * What the owner decides about each sign-up (issue 19): the owner makes a form in the editor with
- * lists the visitor may tick and a consent statement, picked by name (JavaScript off); visitors
+ * lists the visitor may tick, a tag and a consent statement, picked by name (JavaScript off); visitors
  * tick two lists and the consent box on the demo site, whose page holds the form's own snippet
  * (GET /admin/api/forms/:formId/snippet), with JavaScript and without; field errors for the lists
  * with JavaScript, and the built-in page without it (30-accessibility.mjs checks these pages
@@ -19,19 +19,23 @@ export async function run({ browser, test, assert, waitFor, watchCsp, signIn, ro
   const cspViolations = []
   watchCsp(page, cspViolations)
 
-  /** The lists a sandbox contact is in, by name, as /admin shows them. */
-  async function listsOf(email) {
+  /** What /admin shows of a sandbox contact: its lists and its tags, by name. */
+  async function contact(email) {
     await page.goto(`${RELAY}/admin`)
     const line = await page.textContent(`[data-sandbox-contact="${email}"]`).catch(() => null)
-    return line?.split('lists: ')[1]?.split(' · tags:')[0].trim() ?? null
+    if (!line) return null
+    const [lists, tags] = line.split('lists: ')[1].split(' · tags: ')
+    return { lists: lists.trim(), tags: tags?.trim() ?? '' }
   }
+  const listsOf = async (email) => (await contact(email))?.lists ?? null
 
-  await test('the owner offers lists to tick and a consent box, picked by name in the editor', async () => {
+  await test('the owner offers lists to tick, a tag and a consent box, picked by name in the editor', async () => {
     await signIn(page)
     await page.goto(`${RELAY}/admin/forms/new`)
     await page.fill('#f-id', 'choices')
     await page.check('#f-optional_lists label.choice:has-text("Sandbox newsletter") input')
     await page.check('#f-optional_lists label.choice:has-text("Sandbox product updates") input')
+    await page.check('#f-tags label.choice:has-text("Sandbox website") input')
     await page.fill('#f-consent_text', STATEMENT)
     await page.check('#f-consent_required')
     await page.fill('#f-consent_privacy_url', `${DEMO}/privacy.html`)
@@ -86,6 +90,11 @@ export async function run({ browser, test, assert, waitFor, watchCsp, signIn, ro
     assert(
       (await listsOf('two-lists@example.com')) === 'Sandbox newsletter, Sandbox product updates',
       `both lists: ${await listsOf('two-lists@example.com')}`
+    )
+    // The form's tag follows the delivery (a tagging, batched a moment later).
+    await waitFor(
+      async () => (await contact('two-lists@example.com'))?.tags === 'Sandbox website',
+      'the contact to be tagged'
     )
   })
 
