@@ -5,20 +5,24 @@
  * `node bench/fake-cc.mjs` prints `{"port":N}` once listening.
  *
  * The model answers OAuth (authorize, token) and the API (sign_up_form, lists, account summary)
- * as CC does, counting arrivals against `perSecond` (429 throttled beyond it; 0 = no limit). Every
+ * and tagging activities as CC does, counting arrivals against `perSecond` (429 throttled beyond it; 0 = no limit). Every
  * answer waits `serviceMs`. The bench's controls: POST /__bench/config {serviceMs, perSecond,
  * ttlSeconds}, POST /__bench/reset, GET /__bench/stats, POST /__bench/token (a token set for the
  * baseline worker).
  */
 import { createServer } from 'node:http'
 import { CcModel, DroppedConnection } from '../src/sandbox/model.ts'
-import { BENCH_LIST } from './lib/bench-config.mjs'
+import { BENCH_LIST, BENCH_TAG } from './lib/bench-config.mjs'
 
 const clock = {
   now: () => performance.timeOrigin + performance.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 }
-const cc = new CcModel({ clock, lists: [{ list_id: BENCH_LIST, name: 'Bench list' }] })
+const cc = new CcModel({
+  clock,
+  lists: [{ list_id: BENCH_LIST, name: 'Bench list' }],
+  tags: [{ tag_id: BENCH_TAG, name: 'Bench tag' }],
+})
 const settings = { serviceMs: 20, perSecond: 4, ttlSeconds: 86_400 }
 
 function apply() {
@@ -89,6 +93,9 @@ async function control(req, res, url) {
       tokenCalls: cc.tokenCalls.map(({ at, grant, status }) => ({ at, grant, status })),
       signups: cc.signupCalls.map(({ at, answered }) => ({ at, status: answered })),
       contacts: cc.contacts.size,
+      tagged: [...cc.contacts.values()].filter((c) => c.tag_ids.includes(BENCH_TAG)).length,
+      // Every other API request (taggings, the catalog, …): with sign-ups, all CC counts.
+      api: cc.apiCalls.map(({ at, method, path, status }) => ({ at, method, path, status })),
       summaryCalls: cc.apiCalls.filter((c) => c.path.startsWith('/v3/account/summary')).length,
     })
   }

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
-import { BENCH_LIST as LIST } from './bench-config.mjs'
+import { BENCH_TAG, BENCH_LIST as LIST } from './bench-config.mjs'
 import { agent, now, request } from './http.mjs'
 import { countBy, percentile } from './stats.mjs'
 
@@ -335,7 +335,10 @@ export function relayOptions(relay, compat, fake, vars) {
     bindings: {
       CC_CLIENT_ID: '0f5c3a55-7c1a-4d8e-9d39-6a5b1e6cbe4c',
       ADMIN_TOKEN,
-      FORMS: JSON.stringify({ newsletter: { lists: [LIST], origins: [SITE] } }),
+      FORMS: JSON.stringify({
+        newsletter: { lists: [LIST], origins: [SITE] },
+        tagged: { lists: [LIST], origins: [SITE], tags: [BENCH_TAG] },
+      }),
       CC_AUTHORIZE_URL: `${fake.url}/oauth2/authorize`,
       CC_TOKEN_URL: `${fake.url}/oauth2/token`,
       CC_API_BASE_URL: `${fake.url}/v3`,
@@ -380,8 +383,9 @@ export function clientIp(i) {
   return `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`
 }
 
-export function subscribe(url, via, tag, i) {
-  return request(new URL('/subscribe/newsletter', url).href, {
+/** A sign-up to `form`: `newsletter`, or `tagged` (the same with a tag in CC). */
+export function subscribe(url, via, tag, i, form = 'newsletter') {
+  return request(new URL(`/subscribe/${form}`, url).href, {
     method: 'POST',
     agent: via,
     headers: {

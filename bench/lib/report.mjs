@@ -132,6 +132,26 @@ export function renderMarkdown(r) {
     )
   }
 
+  if (r.taggedBurst) {
+    const t = r.taggedBurst
+    out.push(
+      '### 2b. Burst on a tagged form',
+      '',
+      `${t.n} distinct sign-ups over ${t.overMs / 1000} s to a form with a tag, at the same pacing: each delivered contact leaves a tagging, which the relay sends to \`POST /v3/activities/contacts_taggings_add\`, batched per tag set (at most 500 contacts a call), through the same pacer and daily quota as the sign-ups.`,
+      '',
+      '| | |',
+      '|---|---|',
+      `| Answers to visitors | ${statuses(t.answers)} |`,
+      `| Requests that reached CC's API | ${t.ccRequests + t.apiRequests}: ${t.ccRequests} sign-ups, ${t.taggingCalls} tagging calls (${statuses(t.taggingStatuses)}) |`,
+      `| **Max CC requests in any 1-second window, all endpoints** | **${t.maxPerSecondAll}** (limit ${t.configuredRate}) |`,
+      `| Delivered and tagged | ${t.delivered} and ${t.tagged} of ${t.n} |`,
+      `| **Sign-up drain vs what ${t.configuredRate}/s leaves after the taggings** | ${t.taggingsInWindow} tagging calls during the measured deliveries, leaving ${round(t.leftoverRate, 3)}/s; sustained **${round(t.sustainedRate, 3)}/s = ${round(t.sustainedRate / t.leftoverRate, 3)}×** |`,
+      '',
+      'Taggings wait while sign-ups are due, so a burst is delivered first and tagged right after, in as few calls as the tag sets need.',
+      ''
+    )
+  }
+
   if (r.refresh) {
     const x = r.refresh
     out.push(
@@ -209,7 +229,7 @@ export function renderMarkdown(r) {
     '## Reproducing and investigating',
     '',
     '- `npm run bench` (about 7 minutes, most of it the burst draining at 4/s) rewrites this page; `npm run bench -- --ci` is the reduced run CI uses (under 2 minutes; it writes to the temp directory, not here).',
-    '- `--only=overhead,burst,refresh,size,cold,backlog` runs some scenarios; `--project=DIR` builds the relay from a patched copy of the repo, to measure a fix before it lands; `BENCH_LEVELS`, `BENCH_ROUNDS`, `BENCH_BURST=n,ms` and `BENCH_SERVICE_MS` change the load (see the top of bench/run.mjs).',
+    '- `--only=overhead,burst,tagged,refresh,size,cold,backlog` runs some scenarios; `--project=DIR` builds the relay from a patched copy of the repo, to measure a fix before it lands; `BENCH_LEVELS`, `BENCH_ROUNDS`, `BENCH_BURST=n,ms` and `BENCH_SERVICE_MS` change the load (see the top of bench/run.mjs).',
     "- `node scripts/with-node.mjs node bench/profile.mjs --concurrency=64` takes a CPU profile of the relay under load through workerd's inspector and prints where the time goes.",
     ''
   )
