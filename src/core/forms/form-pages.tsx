@@ -435,7 +435,7 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
           )}
         </fieldset>
 
-        <fieldset>
+        <fieldset id="f-consent">
           <legend>Consent</legend>
           <Text
             name="consent_text"

@@ -4,7 +4,7 @@
  * tick two lists and the consent box on the demo site, whose page holds the form's own snippet
  * (GET /admin/api/forms/:formId/snippet), with JavaScript and without; field errors for the lists
  * with JavaScript, and the built-in page without it (30-accessibility.mjs checks these pages
- * with axe-core). Writes docs/img/form-editor-choices.png.
+ * with axe-core). Writes the editor's pictures in docs/img/editor-*.png.
  */
 import { join } from 'node:path'
 
@@ -54,16 +54,14 @@ export async function run({ browser, test, assert, waitFor, watchCsp, signIn, ro
       await page.isVisible(`.preview label:has-text("${STATEMENT}")`),
       'the preview shows the consent statement'
     )
-    // The README's picture: from the lists to where sign-ups came from.
-    const top = await page.locator('#f-lists').boundingBox()
-    const bottom = await page.locator('#f-capture').boundingBox()
-    if (top && bottom) {
-      await page.screenshot({
-        path: join(root, 'docs/img/form-editor-choices.png'),
-        fullPage: true,
-        clip: { x: 0, y: top.y - 8, width: 900, height: bottom.y + bottom.height - top.y + 16 },
-      })
-    }
+    // The README's pictures, one per part of the editor.
+    for (const [part, file] of [
+      ['#f-optional_lists', 'editor-optional-lists.png'],
+      ['#f-tags', 'editor-tags.png'],
+      ['#f-consent', 'editor-consent.png'],
+      ['#f-capture', 'editor-capture.png'],
+    ])
+      await page.locator(part).screenshot({ path: join(root, 'docs/img', file) })
     await Promise.all([
       page.waitForURL(/\/admin\?notice=form_saved/),
       page.click('button[value=save]'),
