@@ -106,6 +106,31 @@ describe('a sign-up with consent is answered only once its receipt is stored', (
     expect(cc.contacts.has(email)).toBe(true)
   })
 
+  it('an inline send: the receipt is stored before the contact reaches CC', async () => {
+    const email = 'before-cc@example.com'
+    let release = () => {}
+    cc.heldUntil = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    try {
+      await inTheObject(async (object, sql) => {
+        const answer = object.submit(await signup(email))
+        // CC has the request and holds its answer: the send is under way.
+        for (let i = 0; i < 100 && cc.signupCalls.every((c) => c.body.email_address !== email); i++)
+          await new Promise((resolve) => setTimeout(resolve, 0))
+        expect(cc.signupCalls.some((c) => c.body.email_address === email)).toBe(true)
+        // Already stored: a failed write after CC took the contact cannot leave it unrecorded.
+        expect(storedReceipts(sql, email)).toHaveLength(1)
+        release()
+        expect(await answer).toEqual({ status: 'delivered' })
+        expect(storedReceipts(sql, email)).toHaveLength(1)
+      })
+    } finally {
+      cc.heldUntil = null
+      release()
+    }
+  })
+
   it('202: the receipt is written with the queued item', async () => {
     cc.down = true
     const email = 'queued@example.com'

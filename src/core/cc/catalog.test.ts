@@ -137,11 +137,30 @@ describe('checkProfiles', () => {
           tags: ['cccccccc-0000-4000-8000-000000000001', 'dddddddd-0000-4000-8000-000000000009'],
           honeypot: '_gotcha',
         },
+        choices: {
+          lists: [],
+          optional_lists: [
+            'aaaaaaaa-0000-4000-8000-000000000001',
+            'bbbbbbbb-0000-4000-8000-000000000003',
+          ],
+          origins: ['https://a.test'],
+          capture: {
+            page: 'ffffffff-0000-4000-8000-000000000001',
+            referrer: 'eeeeeeee-0000-4000-8000-000000000008',
+          },
+          honeypot: '_gotcha',
+        },
       },
       catalog
     )
     expect(checks).toEqual([
-      { form_id: 'ok', unknown_lists: [], unknown_custom_fields: [], unknown_tags: [] },
+      {
+        form_id: 'ok',
+        unknown_lists: [],
+        unknown_custom_fields: [],
+        unknown_tags: [],
+        capture_problems: [],
+      },
       {
         form_id: 'drifted',
         unknown_lists: ['bbbbbbbb-0000-4000-8000-000000000002'],
@@ -149,6 +168,26 @@ describe('checkProfiles', () => {
           { alias: 'gone', custom_field_id: 'eeeeeeee-0000-4000-8000-000000000009' },
         ],
         unknown_tags: ['dddddddd-0000-4000-8000-000000000009'],
+        capture_problems: [],
+      },
+      {
+        // An optional list is a list too; a capture field must exist and take text ('' does not).
+        form_id: 'choices',
+        unknown_lists: ['bbbbbbbb-0000-4000-8000-000000000003'],
+        unknown_custom_fields: [],
+        unknown_tags: [],
+        capture_problems: [
+          {
+            key: 'page',
+            custom_field_id: 'ffffffff-0000-4000-8000-000000000001',
+            problem: 'not_text',
+          },
+          {
+            key: 'referrer',
+            custom_field_id: 'eeeeeeee-0000-4000-8000-000000000008',
+            problem: 'unknown',
+          },
+        ],
       },
     ])
   })

@@ -28,6 +28,8 @@ export interface ProfileCheck {
   unknown_lists: string[]
   unknown_custom_fields: { alias: string; custom_field_id: string }[]
   unknown_tags: string[]
+  /** A capture key whose field does not exist, or does not take text. */
+  capture_problems: { key: string; custom_field_id: string; problem: 'unknown' | 'not_text' }[]
 }
 
 /**
@@ -103,16 +105,30 @@ export async function fetchCatalog(
   }
 }
 
+/** CC's custom field types that hold text: where a capture writes where a sign-up came from. */
+export function takesText(type: string): boolean {
+  return type === 'string' || type === 'text_area'
+}
+
 export function checkProfiles(forms: Forms, catalog: Catalog): ProfileCheck[] {
   const lists = new Set(catalog.lists.map((l) => l.list_id.toLowerCase()))
-  const fields = new Set(catalog.custom_fields.map((f) => f.custom_field_id.toLowerCase()))
+  const fields = new Map(catalog.custom_fields.map((f) => [f.custom_field_id.toLowerCase(), f]))
   const tags = new Set(catalog.tags.map((t) => t.tag_id.toLowerCase()))
   return Object.entries(forms).map(([formId, profile]) => ({
     form_id: formId,
-    unknown_lists: profile.lists.filter((id) => !lists.has(id.toLowerCase())),
+    // The lists every sign-up joins and the ones a visitor may tick: CC refuses either unknown.
+    unknown_lists: [...profile.lists, ...(profile.optional_lists ?? [])].filter(
+      (id) => !lists.has(id.toLowerCase())
+    ),
     unknown_custom_fields: Object.entries(profile.custom_fields ?? {})
       .filter(([, id]) => !fields.has(id.toLowerCase()))
       .map(([alias, custom_field_id]) => ({ alias, custom_field_id })),
     unknown_tags: (profile.tags ?? []).filter((id) => !tags.has(id.toLowerCase())),
+    capture_problems: Object.entries(profile.capture ?? {}).flatMap(([key, id]) => {
+      if (id === undefined) return []
+      const field = fields.get(id.toLowerCase())
+      if (field && takesText(field.type)) return []
+      return [{ key, custom_field_id: id, problem: field ? 'not_text' : 'unknown' } as const]
+    }),
   }))
 }

@@ -8,7 +8,7 @@
 import * as v from 'valibot'
 import type { Config } from '../app/config.ts'
 import { AppError } from '../app/errors.ts'
-import type { Catalog } from '../cc/catalog.ts'
+import { type Catalog, takesText } from '../cc/catalog.ts'
 import { type FieldTypes, signupFormCanSet } from '../cc/field-types.ts'
 import type { RelayBackend } from '../relay/backend.ts'
 import { profileFor } from '../signup/accept-signup.ts'
@@ -54,7 +54,7 @@ export function catalogProblems(
     if (id === undefined) continue
     const field = known.get(id.toLowerCase())
     if (!field) fields[`capture.${key}`] = 'Constant Contact has no such custom field'
-    else if (field.type !== 'string' && field.type !== 'text_area')
+    else if (!takesText(field.type))
       fields[`capture.${key}`] = `is a ${field.type || 'untyped'} field; it must take text`
   }
   for (const [alias, id] of Object.entries(profile.custom_fields ?? {})) {

@@ -174,6 +174,18 @@ export const FormProfileSchema = v.pipe(
         message: 'with lists, makes more than 50 lists (a Constant Contact limit)',
         path: issuePath(dataset.value, 'optional_lists'),
       })
+    // And for custom_fields: the visitor's fields and where the sign-up came from, together.
+    const fieldIds = new Set(
+      [
+        ...Object.values(dataset.value.custom_fields ?? {}),
+        ...Object.values(dataset.value.capture ?? {}),
+      ].flatMap((id) => (id === undefined ? [] : [id.toLowerCase()]))
+    )
+    if (fieldIds.size > 50)
+      addIssue({
+        message: 'with custom_fields, writes more than 50 custom fields (a Constant Contact limit)',
+        path: issuePath(dataset.value, 'capture'),
+      })
   })
 )
 export type FormProfile = v.InferOutput<typeof FormProfileSchema>

@@ -175,6 +175,11 @@ export class Admission {
       return this.#store(sign, straightToOutbox, cap - this.#placesHeld)
     let holding = true
     try {
+      // The receipt first: with a place held, the sign-up will be delivered, dead lettered or
+      // queued, and the consent was given whichever it is. Written after CC took the contact, a
+      // failed write would leave a contact at CC with no receipt (and the visitor a 503).
+      const receipt = receiptOf(sign)
+      if (receipt) await this.#deps.consents.record(receipt)
       const apiBase = this.#deps.config().CC_API_BASE_URL
       // A visitor is never held for a refresh: without a valid token the sign-up is stored, due
       // at once, and the drain (which waits for the refresh) delivers it when the refresh lands.
@@ -188,11 +193,6 @@ export class Admission {
       // the write below, with what became of it (delivered, dead lettered) when it did.
       if (result.kind === 'delivered') {
         const events = [event(sign, 'accepted'), event(sign, 'delivered', after)]
-        // The receipt is no bookkeeping: a 200 must never leave without it. (Should the object
-        // die before it is stored, the visitor gets no 200 and no duplicate-window entry, so
-        // their retry is sent again, and recorded.)
-        const receipt = receiptOf(sign)
-        if (receipt) await this.#deps.consents.record(receipt)
         const toTag = contactToTag(input, result.contactId)
         const record = async () => {
           await this.#deps.repo.delivered(null, after, tally(events), toTag)
@@ -210,8 +210,8 @@ export class Admission {
         return { status: 'delivered' }
       }
       if (result.kind === 'dead') {
-        // Kept with its receipt: the owner may replay it, and CC take it then.
-        await recordDeadLetter(this.#deps, { ...input, receipt: receiptOf(sign) }, result, after, [
+        // Its receipt is written (above): the owner may replay it, and CC take it then.
+        await recordDeadLetter(this.#deps, input, result, after, [
           event(sign, 'accepted'),
           event(sign, 'dead_lettered', after),
         ])
@@ -223,7 +223,7 @@ export class Admission {
       // The place this send held is the one it is stored in.
       this.#placesHeld--
       holding = false
-      return await this.#store(sign, result, cap - this.#placesHeld)
+      return await this.#store(sign, result, cap - this.#placesHeld, { receiptWritten: true })
     } finally {
       if (holding) this.#placesHeld--
     }
@@ -242,7 +242,13 @@ export class Admission {
     return true
   }
 
-  async #store(sign: Signup, undelivered: Undelivered, maxBacklog: number): Promise<SubmitResult> {
+  /** `receiptWritten`: an inline send's, written before it was sent; else it goes with the item. */
+  async #store(
+    sign: Signup,
+    undelivered: Undelivered,
+    maxBacklog: number,
+    { receiptWritten = false } = {}
+  ): Promise<SubmitResult> {
     const { repo, clock, tally } = this.#deps
     const { input, dupKey } = sign
     const now = clock.now()
@@ -250,7 +256,8 @@ export class Admission {
     const events = [event(sign, 'accepted')]
     if (isRetry(undelivered)) events.push(event(sign, 'retried', now))
     this.#enqueues++
-    const item = { ...input, attempts, nextAttemptAt, now, receipt: receiptOf(sign) }
+    const receipt = receiptWritten ? undefined : receiptOf(sign)
+    const item = { ...input, attempts, nextAttemptAt, now, receipt }
     // The tally and the receipt are written only when the item is stored (or merged), in that
     // same step.
     const stored = await repo.enqueue(item, maxBacklog, tally(events))

@@ -261,11 +261,15 @@ function CatalogCard({
 function ProfileCheckNote({ check }: { check: ProfileCheck | null }) {
   if (!check) return null
   const drift =
-    check.unknown_lists.length + check.unknown_custom_fields.length + check.unknown_tags.length
+    check.unknown_lists.length +
+    check.unknown_custom_fields.length +
+    check.unknown_tags.length +
+    check.capture_problems.length
   if (drift === 0) {
     return (
       <p class="state-connected" data-check="ok">
-        Every list, custom field and tag id exists in Constant Contact.
+        Every list, custom field and tag id exists in Constant Contact, and every capture field
+        takes text.
       </p>
     )
   }
@@ -289,6 +293,13 @@ function ProfileCheckNote({ check }: { check: ProfileCheck | null }) {
         <>
           {' '}
           tag <code>{id}</code>
+        </>
+      ))}
+      {check.capture_problems.map((c) => (
+        <>
+          {' '}
+          capture <code>{c.key}</code> into <code>{c.custom_field_id}</code> (
+          {c.problem === 'unknown' ? 'no such custom field' : 'not a text field'})
         </>
       ))}
     </p>

@@ -790,6 +790,34 @@ describe('validateSignup: optional lists (optional_lists)', () => {
   it('leaves a profile without optional_lists as it was: list narrows lists', () => {
     expect(body({ email: EMAIL, list: LIST_B }).list_memberships).toStrictEqual([LIST_B])
   })
+
+  it('reads an empty optional_lists as none: the snippet offers lists to untick, and they count', () => {
+    const empty = v.parse(FormProfileSchema, { ...PROFILE, optional_lists: [] })
+    expect(body({ email: EMAIL, list: LIST_B }, empty).list_memberships).toStrictEqual([LIST_B])
+  })
+
+  it('refuses a profile whose custom fields and capture fields pass CC’s 50 together', () => {
+    const ids = Array.from(
+      { length: 50 },
+      (_, i) => `5a1d0c6e-2222-4f1a-9b7c-${String(i).padStart(12, '0')}`
+    )
+    const profile = {
+      lists: [LIST_A],
+      origins: ['https://site.test'],
+      custom_fields: Object.fromEntries(ids.map((id, i) => [`f${i}`, id])),
+    }
+    expect(v.safeParse(FormProfileSchema, profile).success).toBe(true)
+    // The same field again is still 50; a new one is 51.
+    expect(v.safeParse(FormProfileSchema, { ...profile, capture: { page: ids[0] } }).success).toBe(
+      true
+    )
+    const over = v.safeParse(FormProfileSchema, {
+      ...profile,
+      capture: { page: SOURCE_ID.replace('1', '9') },
+    })
+    expect(over.success).toBe(false)
+    expect(over.issues?.map((i) => v.getDotPath(i))).toEqual(['capture'])
+  })
 })
 
 describe('validateSignup: consent', () => {

@@ -178,7 +178,8 @@ export function givesConsent(value: string): boolean {
  */
 function listsChosen(m: Messages, profile: FormProfile) {
   const always = profile.lists
-  const optional = profile.optional_lists
+  // An empty `optional_lists` offers nothing to tick: the profile reads as one without them.
+  const optional = profile.optional_lists?.length ? profile.optional_lists : undefined
   const known = new Map([...always, ...(optional ?? [])].map((id) => [id.toLowerCase(), id]))
   return v.pipe(
     v.array(
