@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { cc } from '../support/edge.ts'
-import { call, connectedWithSettledOutbox, OWNER, runOutbox } from '../support/helpers.ts'
+import { call, connectedWithSettledOutbox, ORIGIN, OWNER, runOutbox } from '../support/helpers.ts'
 import { LIST_1, LIST_2, LIST_3, MEMBER_FIELD, SOURCE_FIELD } from '../support/network.ts'
 
 const SITE = 'https://choices.test'
@@ -193,5 +193,26 @@ describe('GET /admin/api/forms/:formId/snippet', () => {
     expect((await call('/admin/api/forms/newsletter/snippet')).status).toBe(401)
     const missing = await call('/admin/api/forms/nosuch/snippet', { headers: OWNER })
     expect(missing.status).toBe(404)
+  })
+})
+
+describe('the owner’s test sign-up of such a form', () => {
+  it('offers the optional lists and the consent box, and sends what was ticked', async () => {
+    const page = await (await call('/admin', { headers: OWNER })).text()
+    const card = page.slice(page.indexOf('action="/admin/forms/choices/test"')).slice(0, 1500)
+    expect(card).toContain(`<input type="checkbox" name="list" value="${LIST_3}"/> Events`)
+    expect(card).toMatch(/<input type="checkbox" name="consent" value="yes" required=""\/>/)
+    const test = (body: string) =>
+      call('/admin/forms/choices/test', {
+        method: 'POST',
+        headers: { ...OWNER, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      })
+    const refused = await test('email=owner-test%40choices.test')
+    expect(refused.status).toBe(400)
+    expect(await refused.text()).toContain('Tick the box to give your consent.')
+    const sent = await test(`email=owner-test%40choices.test&list=${LIST_3}&consent=yes`)
+    expect(sent.status).toBe(200)
+    expect((await atCc('owner-test@choices.test'))?.list_memberships).toEqual([LIST_1, LIST_3])
   })
 })

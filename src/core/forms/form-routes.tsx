@@ -182,6 +182,13 @@ export async function formCards(
       check: checks.find((k) => k.form_id === f.id) ?? null,
       updatedAt: f.updatedAt,
       turnstile: f.profile.turnstile === true,
+      optionalLists: (f.profile.optional_lists ?? []).map((id) => ({
+        id,
+        name: catalog?.lists.find((l) => l.list_id.toLowerCase() === id.toLowerCase())?.name ?? id,
+      })),
+      consent: f.profile.consent
+        ? { text: f.profile.consent.text, required: f.profile.consent.required }
+        : null,
     }))
   )
 }

@@ -196,6 +196,9 @@ export interface FormCard {
   updatedAt: number | null
   /** Whether the form asks for a Turnstile token (the dashboard warns when it does not). */
   turnstile: boolean
+  /** What the test sign-up offers to tick, as the visitor's form does. */
+  optionalLists: { id: string; name: string }[]
+  consent: { text: string; required: boolean } | null
 }
 
 /** A list, custom field or tag: its name, then the id to copy into FORMS. */
@@ -340,6 +343,22 @@ function FormsCard({
               required
               placeholder="you@example.com"
             />{' '}
+            {f.optionalLists.length > 0 && (
+              <fieldset>
+                <legend>Lists to tick, as a visitor would</legend>
+                {f.optionalLists.map((l) => (
+                  <label class="choice">
+                    <input type="checkbox" name="list" value={l.id} /> {l.name}
+                  </label>
+                ))}
+              </fieldset>
+            )}
+            {f.consent && (
+              <label class="choice">
+                <input type="checkbox" name="consent" value="yes" required={f.consent.required} />{' '}
+                {f.consent.text} (ticked, it leaves a consent receipt for this address)
+              </label>
+            )}
             <button type="submit">Send test</button>
           </form>
         </article>

@@ -32,7 +32,7 @@ import {
   verifySession,
 } from './credentials.ts'
 import { DashboardPage, SignInPage, TestSignupPage } from './dashboard-pages.tsx'
-import { formField, ownerForm } from './owner-body.ts'
+import { formField, formFields, ownerForm } from './owner-body.ts'
 import { type OwnerCheck, tryAdminToken } from './owner-only.ts'
 
 export interface AdminDeps extends AcceptDeps {
@@ -141,7 +141,8 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
   // a repeated test reaches CC again.
   admin.post('/forms/:formId/test', ownerOnly, async (c) => {
     const formId = c.req.param('formId')
-    const email = formField(c, 'email')
+    // What a visitor of the form sends: the address, and the boxes they may tick.
+    const { email = [''], list = [], consent = [] } = formFields(c)
     type Answer = ReturnType<typeof signupJson>
     const { status, body } = await withCurrentForm<Answer>(
       deps.forms,
@@ -154,7 +155,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
           profile: f.profile,
           types: f.types,
           revision: f.revision,
-          fields: { email: [email] },
+          fields: { email: email.slice(0, 1), list, consent: consent.slice(0, 1) },
           clientIp: OWNER_TEST_CLIENT,
           turnstileSecret: c.var.config.TURNSTILE_SECRET_KEY,
           skipDuplicateCheck: true,
