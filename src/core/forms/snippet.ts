@@ -27,8 +27,11 @@ function customInput(name: string, label: string, field: FieldType | undefined) 
   if (field?.type === 'boolean')
     return html`\n  <label><input type="checkbox" name="${name}" value="true"> ${label}</label>`
   const numeric = field?.type === 'number' || field?.type === 'currency'
-  const mode = numeric ? (field.integer ? ' inputmode="numeric"' : ' inputmode="decimal"') : ''
-  return html`\n  <label>${label} <input type="text" name="${name}"${mode}></label>`
+  // The attribute's value, not the attribute: an interpolated `inputmode="…"` would be escaped.
+  const mode = numeric ? (field.integer ? 'numeric' : 'decimal') : null
+  return mode
+    ? html`\n  <label>${label} <input type="text" name="${name}" inputmode="${mode}"></label>`
+    : html`\n  <label>${label} <input type="text" name="${name}"></label>`
 }
 
 /**
