@@ -66,9 +66,18 @@ function project(
         miniflare: { bindings: { ...bindings, ...extra } },
       }),
     ],
-    // Time is virtual (test/support/setup.ts): no test waits for real seconds, so the default timeout
-    // stands.
-    test: { name, include, exclude, setupFiles: ['./test/support/setup.ts'], deps: { optimizer } },
+    // Time is virtual (test/support/setup.ts): no test waits for real seconds. The timeouts only
+    // catch a hang: on a starved machine (npm run test:busy, two files at a time on two busy
+    // cores) a 200-sign-up burst takes longer than vitest's default 5 s of wall time.
+    test: {
+      name,
+      include,
+      exclude,
+      setupFiles: ['./test/support/setup.ts'],
+      deps: { optimizer },
+      testTimeout: 60_000,
+      hookTimeout: 60_000,
+    },
   }
 }
 
