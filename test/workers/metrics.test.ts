@@ -24,6 +24,7 @@ import {
   runOutbox,
   status,
 } from '../support/helpers.ts'
+import { LIST_3 } from '../support/network.ts'
 
 let ip = 0
 
@@ -307,6 +308,20 @@ describe('recent activity', () => {
     const res = await call('/admin/activity?outcome=nope', { headers: OWNER })
     expect(res.status).toBe(400)
     expect(((await res.json()) as { error: string }).error).toBe('invalid_input')
+  })
+})
+
+describe('the form filter', () => {
+  it('offers the forms made in the dashboard too, on the activity page and the charts', async () => {
+    const made = await call('/admin/api/forms/made-here', {
+      method: 'PUT',
+      headers: { ...OWNER, 'content-type': 'application/json' },
+      body: JSON.stringify({ lists: [LIST_3], origins: ['https://made.test'] }),
+    })
+    expect(made.status).toBe(201)
+    const option = '<option value="made-here">made-here</option>'
+    expect(await (await call('/admin/activity', { headers: OWNER })).text()).toContain(option)
+    expect(await (await call('/admin', { headers: OWNER })).text()).toContain(option)
   })
 })
 

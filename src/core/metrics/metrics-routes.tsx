@@ -70,9 +70,15 @@ export interface MetricsDeps {
   ownerOnly: MiddlewareHandler<AppEnv>
 }
 
-/** The configured forms and any other form the counters know (a removed one's history). */
-const formsOf = (c: Context<AppEnv>, seen: string[] = []) =>
-  [...new Set([...Object.keys(c.var.config.FORMS), ...seen])].sort()
+/**
+ * The forms of FORMS, those made in the dashboard, and any other form the counters know (a
+ * removed one's history).
+ */
+async function formsOf(deps: MetricsDeps, c: Context<AppEnv>, seen: string[] = []) {
+  const { forms } = await deps.backend().forms()
+  const ids = [...Object.keys(c.var.config.FORMS), ...forms.map((f) => f.id), ...seen]
+  return [...new Set(ids)].sort()
+}
 
 function activityFilter(c: Context<AppEnv>): ActivityFilter {
   const q = parseQuery(ActivityQuery, c)
@@ -98,7 +104,8 @@ export function metricsRoutes(deps: MetricsDeps): Hono<AppEnv> {
     const buckets = await deps.backend().metrics({ span: 'hour', from, to: hourOf(now) + HOUR_MS })
     const forms = form
       ? [form]
-      : formsOf(
+      : await formsOf(
+          deps,
           c,
           buckets.map((b) => b.form)
         )
@@ -113,7 +120,7 @@ export function metricsRoutes(deps: MetricsDeps): Hono<AppEnv> {
     return c.html(
       <ActivityPage
         entries={entries}
-        forms={formsOf(c)}
+        forms={await formsOf(deps, c)}
         {...filter}
         csv={`/admin/activity.csv${query ? `?${query}` : ''}`}
       />
@@ -179,7 +186,8 @@ export async function loadInsights(deps: MetricsDeps, c: Context<AppEnv>): Promi
     backend.metrics({ span: 'hour', from: hourOf(now) - 47 * HOUR_MS, to: hourOf(now) + HOUR_MS }),
     backend.connectionHistory(now - 30 * DAY_MS),
   ])
-  const forms = formsOf(
+  const forms = await formsOf(
+    deps,
     c,
     days.map((d) => d.form)
   )
