@@ -171,6 +171,18 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
   eraseConsents(email: string) {
     return this.#service.eraseConsents(email)
   }
+  webhooks() {
+    return this.#service.webhooks()
+  }
+  saveWebhook(input: Parameters<RelayBackend['saveWebhook']>[0]) {
+    return this.#service.saveWebhook(input)
+  }
+  deleteWebhook(id: string) {
+    return this.#service.deleteWebhook(id)
+  }
+  testWebhook(id: string) {
+    return this.#service.testWebhook(id)
+  }
   /** Alarms run at least once; drain() is idempotent (leases, upserts), so a rerun is harmless. */
   async alarm() {
     await this.#service.drain()

@@ -7,6 +7,7 @@ import { kvStores } from '../../src/adapters/deno/kv/stores.ts'
 import { consentContract } from '../contract/consent-contract.ts'
 import { metricsContract } from '../contract/metrics-contract.ts'
 import { type ContractRunner, storageContract } from '../contract/storage-contract.ts'
+import { webhookContract } from '../contract/webhook-contract.ts'
 
 /** KV values may hold bigints (Deno.KvU64), which JSON cannot. */
 const asText = (_key: string, value: unknown) =>
@@ -30,3 +31,4 @@ const runner: ContractRunner = {
 storageContract(runner)
 metricsContract(runner)
 consentContract(runner)
+webhookContract(runner)

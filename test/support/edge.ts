@@ -7,7 +7,7 @@
 import { HttpResponse, http } from 'msw'
 import { setupServer } from 'msw/node'
 import { DroppedConnection } from '../../src/sandbox/model.ts'
-import { ALERT_URL, CC_HOSTS, SITEVERIFY_URL, TestNetwork } from './network.ts'
+import { ALERT_URL, CC_HOSTS, RECEIVER_HOST, SITEVERIFY_URL, TestNetwork } from './network.ts'
 
 export const net = new TestNetwork()
 export const cc = net.cc
@@ -25,5 +25,6 @@ async function answer(info: { request: unknown }) {
 export const server = setupServer(
   ...CC_HOSTS.map((host) => http.all(`https://${host}/*`, answer)),
   http.post(ALERT_URL, answer),
-  http.post(SITEVERIFY_URL, answer)
+  http.post(SITEVERIFY_URL, answer),
+  http.post(`https://${RECEIVER_HOST}/*`, answer)
 )

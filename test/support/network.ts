@@ -15,6 +15,9 @@ export const AUTHORIZE_URL = 'https://authz.cc.test/oauth2/default/v1/authorize'
 export const TOKEN_URL = 'https://authz.cc.test/oauth2/default/v1/token'
 export const API = 'https://api.cc.test/v3'
 export const ALERT_URL = 'https://hooks.test/alert'
+/** The owner's webhook receiver (core/webhooks/): `RECEIVER_HOST` answers any path. */
+export const RECEIVER_HOST = 'receiver.test'
+export const RECEIVER_URL = `https://${RECEIVER_HOST}/hook`
 export const SITEVERIFY_URL = 'https://challenges.cloudflare.com/turnstile/v0/siteverify'
 
 /** The test account's lists and custom field (the same ids as the tests' FORMS). */
@@ -51,6 +54,13 @@ export class TestNetwork {
   /** Every payload the alert webhook received. */
   alerts: Record<string, unknown>[] = []
   siteverifyCalls: URLSearchParams[] = []
+  /** Every request the webhook receiver got, with the virtual time it arrived. */
+  received: { url: string; headers: Record<string, string>; body: string; at: number }[] = []
+  /** The receiver's statuses, one per request, in order; then `receiverStatus`. */
+  receiverAnswers: number[] = []
+  receiverStatus = 204
+  /** While set, the receiver answers only once it resolves (a hanging receiver). */
+  receiverHeld: Promise<void> | null = null
 
   constructor(clock = new VirtualClock()) {
     this.clock = clock
@@ -100,6 +110,29 @@ export class TestNetwork {
     this.cc.reset()
     this.alerts = []
     this.siteverifyCalls = []
+    this.received = []
+    this.receiverAnswers = []
+    this.receiverStatus = 204
+    this.receiverHeld = null
+  }
+
+  /** The webhook receiver hangs until `release()`. */
+  holdReceiver(): { release: () => void } {
+    let release = () => {}
+    this.receiverHeld = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    return {
+      release: () => {
+        this.receiverHeld = null
+        release()
+      },
+    }
+  }
+
+  /** The event types the receiver got, in order. */
+  receivedTypes(): string[] {
+    return this.received.map((r) => String(JSON.parse(r.body).type))
   }
 
   readonly fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -109,6 +142,17 @@ export class TestNetwork {
     if (request.method === 'POST' && request.url === ALERT_URL) {
       this.alerts.push((await request.json()) as Record<string, unknown>)
       return Response.json({ ok: true })
+    }
+    if (request.method === 'POST' && url.host === RECEIVER_HOST) {
+      const headers = Object.fromEntries(request.headers)
+      this.received.push({
+        url: request.url,
+        headers,
+        body: await request.text(),
+        at: this.clock.now(),
+      })
+      if (this.receiverHeld) await this.receiverHeld
+      return new Response(null, { status: this.receiverAnswers.shift() ?? this.receiverStatus })
     }
     if (request.method === 'POST' && request.url === SITEVERIFY_URL) {
       const form = new URLSearchParams(await request.text())

@@ -11,6 +11,7 @@ import { sqlStores } from '../../src/adapters/workers/sqlite/stores.ts'
 import { consentContract } from '../contract/consent-contract.ts'
 import { metricsContract } from '../contract/metrics-contract.ts'
 import { type ContractRunner, storageContract } from '../contract/storage-contract.ts'
+import { webhookContract } from '../contract/webhook-contract.ts'
 import { rowsOf } from '../support/sqlite-dump.ts'
 
 let objects = 0
@@ -28,3 +29,4 @@ const runner: ContractRunner = {
 storageContract(runner)
 metricsContract(runner)
 consentContract(runner)
+webhookContract(runner)

@@ -12,6 +12,8 @@ export type AlertEvent =
   | 'tagging_dead_letter'
   | 'stale_refresh'
   | 'backlog'
+  | 'webhook_dropped'
+  | 'webhook_disabled'
 
 export interface Alert {
   event: AlertEvent
@@ -33,6 +35,10 @@ export function alertPayload(alert: Alert): Record<string, unknown> {
       'ctct-relay: Constant Contact refused to tag delivered contacts; see /admin for the dead letters.',
     stale_refresh: 'ctct-relay has not refreshed its Constant Contact token for too long.',
     backlog: 'ctct-relay: sign-ups are piling up in the outbox; see /admin.',
+    webhook_dropped:
+      'ctct-relay: a webhook endpoint is full, and new events for it are dropped; see /admin/webhooks.',
+    webhook_disabled:
+      'ctct-relay: a webhook endpoint failed for 24 hours and is disabled; see /admin/webhooks.',
   }
   const reason = alert.reason ? ` Reason: ${alert.reason.code}: ${alert.reason.message}` : ''
   const held = alert.suppressed ? ` (${alert.suppressed} more held back since the last)` : ''

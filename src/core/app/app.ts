@@ -29,6 +29,8 @@
  *   GET|DELETE /admin/api/consents?email=   a person's receipts, or their erasure
  *   GET  /admin/api/consents.csv?from=&to=  every receipt of a period, as CSV
  *   tagging/tag-routes.ts, owner only: GET /admin/api/tags, POST /admin/api/tags {"name"}
+ *   webhooks/webhook-routes.tsx, owner only: GET|PUT|DELETE /admin/api/webhooks[/:id],
+ *   POST /admin/api/webhooks/:id/test|enable; the page GET /admin/webhooks and its buttons
  *   GET  /admin/forms/new, /admin/forms/:formId/edit; POST /admin/forms/editor, …/delete
  *   metrics/metrics-routes.tsx, inside /admin, owner only:
  *   GET  /admin/api/metrics?hours=N&form=ID   counters per hour and form, as JSON
@@ -60,6 +62,7 @@ import type { RelayBackend } from '../relay/backend.ts'
 import { subscribeRoutes } from '../signup/subscribe-routes.tsx'
 import { tagRoutes } from '../tagging/tag-routes.ts'
 import { MessagePage, STYLESHEET } from '../ui/layout.tsx'
+import { webhookApiRoutes } from '../webhooks/webhook-routes.tsx'
 import type { AppEnv } from './app-env.ts'
 import type { Config } from './config.ts'
 import { AppError } from './errors.ts'
@@ -126,6 +129,7 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   app.route('/admin/api/forms', formsApiRoutes({ ...deps, ...owner, forms }))
   app.route('/admin/api', consentRoutes({ ...deps, ...owner }))
   app.route('/admin/api/tags', tagRoutes({ ...deps, ...owner }))
+  app.route('/admin/api/webhooks', webhookApiRoutes({ ...deps, ...owner }))
   app.route('/admin', adminRoutes({ ...deps, ...owner, forms }))
   app.route('/oauth', oauthRoutes({ ...deps, ...owner }))
   if (deps.sandbox) app.route('/__sandbox', deps.sandbox.routes({ ...deps, ...owner }))

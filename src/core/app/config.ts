@@ -45,6 +45,11 @@ export const WHOLE_NUMBER_SETTINGS = {
    * with 503 outbox_full (outbox/submit.ts). Bounds the storage a flood can take.
    */
   OUTBOX_MAX_PENDING: { fallback: 5000, min: 10, max: 1_000_000 },
+  /**
+   * The most events each webhook endpoint holds waiting (core/webhooks/); past it new ones for
+   * that endpoint are dropped and counted, with an alert.
+   */
+  WEBHOOK_MAX_PENDING: { fallback: 10_000, min: 1, max: 1_000_000 },
   /** The sandbox's access-token lifetime in seconds, short to watch refreshes happen locally. */
   CTCT_SANDBOX_TOKEN_TTL: { fallback: 86_400, min: 10, max: 86_400 },
 } as const
@@ -128,6 +133,7 @@ const KEYS = {
   DEAD_LETTER_RETENTION_DAYS: positiveInt(WHOLE_NUMBER_SETTINGS.DEAD_LETTER_RETENTION_DAYS),
   CONSENT_RETENTION_DAYS: positiveInt(WHOLE_NUMBER_SETTINGS.CONSENT_RETENTION_DAYS),
   OUTBOX_MAX_PENDING: positiveInt(WHOLE_NUMBER_SETTINGS.OUTBOX_MAX_PENDING),
+  WEBHOOK_MAX_PENDING: positiveInt(WHOLE_NUMBER_SETTINGS.WEBHOOK_MAX_PENDING),
   CTCT_SANDBOX: v.optional(
     v.pipe(
       v.picklist(['0', '1', 'true', 'false', ''], 'must be "1" or unset'),

@@ -20,11 +20,11 @@ import { AppError } from '../app/errors.ts'
 import { type Catalog, checkProfiles } from '../cc/catalog.ts'
 import type { FieldTypes } from '../cc/field-types.ts'
 import type { FormCard } from '../owner/dashboard-pages.tsx'
-import { formFields } from '../owner/owner-body.ts'
+import { formFields, readOwnerJson } from '../owner/owner-body.ts'
 import { sameOriginUnlessBearer } from '../owner/owner-only.ts'
 import type { RelayBackend } from '../relay/backend.ts'
 import { profileFor } from '../signup/accept-signup.ts'
-import { type Fields, MAX_BODY_BYTES, readBounded } from '../signup/read-fields.ts'
+import type { Fields } from '../signup/read-fields.ts'
 import { LANGUAGES, type Language, MESSAGE_KEYS } from '../signup/visitor-text.ts'
 import { type FormDraft, FormEditorPage } from './form-pages.tsx'
 import { catalogProblems, type FieldProblems, type FormDirectory, parseProfile } from './forms.ts'
@@ -79,21 +79,6 @@ async function checkForm(deps: FormsDeps, config: Config, input: unknown): Promi
   return { ok: true, profile, types: found.types }
 }
 
-async function readJson(request: Request): Promise<unknown> {
-  let bytes: Uint8Array | undefined
-  try {
-    bytes = await readBounded(request.body, MAX_BODY_BYTES)
-  } catch {
-    throw invalidInput({ profile: 'could not be read' })
-  }
-  if (!bytes) throw new AppError('payload_too_large', `Send at most ${MAX_BODY_BYTES} bytes`)
-  try {
-    return JSON.parse(new TextDecoder().decode(bytes))
-  } catch {
-    throw invalidInput({ profile: 'is not JSON' })
-  }
-}
-
 /** Every form, FORMS first; a dashboard form under a FORMS id is shadowed, so not listed. */
 function allForms(config: Config, dashboard: StoredForm[]) {
   return [
@@ -128,7 +113,7 @@ export function formsApiRoutes(deps: FormsDeps): Hono<AppEnv> {
     const id = c.req.param('formId')
     if (!FORM_ID.test(id)) throw invalidInput({ id: 'form ids use A-Z a-z 0-9 _ - (at most 64)' })
     if (profileFor(c.var.config, id)) throw managedByConfig(id)
-    const checked = await checkForm(deps, c.var.config, await readJson(c.req.raw))
+    const checked = await checkForm(deps, c.var.config, await readOwnerJson(c.req.raw, 'profile'))
     if (!checked.ok) throw invalidInput(checked.fields)
     const { profile, types } = checked
     const { form, created } = await deps.backend().saveForm({ id, profile, types })

@@ -7,7 +7,8 @@
  * `throttled` pauses briefly; `quota_exceeded` holds the outbox until midnight UTC; needs_reauth
  * and CC's account-wide 403 hold it until the owner reconnects. A sign-up CC refuses for good
  * becomes a dead letter, with an alert. The taggings delivered sign-ups leave (core/tagging/) go
- * out in the same drain, but only when no sign-up is due: they never hold a sign-up back.
+ * out in the same drain, but only when no sign-up is due: they never hold a sign-up back. Each
+ * delivery and dead letter is also a webhook event (core/webhooks/), queued in one write.
  */
 import type { Alert } from '../alerts/alert-webhook.ts'
 import type { Config } from '../app/config.ts'
@@ -17,6 +18,12 @@ import { SLOWEST_REFRESH_MS } from '../connection/connection.ts'
 import type { Clock } from '../lib/clock.ts'
 import { type EventOutcome, type MetricEvent, signupEvent, type Tally } from '../metrics/metrics.ts'
 import { contactToTag, type Tagging } from '../tagging/tagging.ts'
+import {
+  backlogRecovered,
+  type Emit,
+  signupDeadLettered,
+  signupDelivered,
+} from '../webhooks/events.ts'
 import type { DeadOutboxItem, OutboxItem, OutboxRepo, Revival } from './repo.ts'
 import { isRetry, parksForOwner, retryPlan } from './retry-plan.ts'
 
@@ -34,6 +41,8 @@ export interface DeliveryDeps {
   forbidden: (accessToken: string, message: string) => Promise<void>
   /** The taggings of delivered sign-ups, sent when no sign-up is due. */
   tagging: Tagging
+  /** Queues a webhook event (core/webhooks/): one write, never a wait on a receiver. */
+  emit: Emit
 }
 
 /**
@@ -52,7 +61,7 @@ const MAX_SLOT_WAIT_MS = 2_000
  * the same write, and tells the owner.
  */
 export async function recordDeadLetter(
-  deps: Pick<DeliveryDeps, 'repo' | 'alert' | 'tally'>,
+  deps: Pick<DeliveryDeps, 'repo' | 'alert' | 'tally' | 'emit'>,
   item: DeadOutboxItem,
   outcome: Extract<CcOutcome, { kind: 'dead' }>,
   now: number,
@@ -73,6 +82,8 @@ export async function recordDeadLetter(
       error_key: outcome.errorKey,
     })
   )
+  const code = outcome.errorKey
+  await deps.emit(signupDeadLettered(item, { code, message: outcome.message }, now))
   await deps.alert({
     event: 'dead_letter',
     state: 'dead_letter',
@@ -91,10 +102,11 @@ export function forbiddenMessage(ccMessage: string): string {
 
 /** Checks the backlog alarm (store-rules.ts `backlogAlarm`) and alerts a new crossing. */
 export async function watchBacklog(
-  deps: Pick<DeliveryDeps, 'repo' | 'config' | 'clock' | 'alert'>
+  deps: Pick<DeliveryDeps, 'repo' | 'config' | 'clock' | 'alert' | 'emit'>
 ): Promise<void> {
   const cap = deps.config().OUTBOX_MAX_PENDING
   const alarm = await deps.repo.backlogAlarm(cap)
+  if (alarm.recovered) await deps.emit(backlogRecovered(alarm.pending, cap, deps.clock.now()))
   if (alarm.crossed === null) return
   await deps.alert({
     event: 'backlog',
@@ -206,6 +218,7 @@ export class Delivery {
       const latency = now - item.createdAt
       const tally = this.#deps.tally([event('delivered', latency)])
       await repo.delivered(item.id, now, tally, contactToTag(item, result.contactId))
+      await this.#deps.emit(signupDelivered(item, result, item.createdAt, now))
       return 'delivered'
     }
     if (result.kind === 'dead') {

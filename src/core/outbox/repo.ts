@@ -83,6 +83,8 @@ export interface BacklogAlarm {
   level: number
   /** The level this check crossed, to alert once; null when nothing new was crossed. */
   crossed: number | null
+  /** This check re-armed the alarm: the backlog is back below 25 %. */
+  recovered: boolean
 }
 
 /** A sign-up to queue. */

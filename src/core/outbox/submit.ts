@@ -21,6 +21,7 @@ import { type EventOutcome, type MetricEvent, signupEvent, type Tally } from '..
 import type { AfterAnswer } from '../relay/after-answer.ts'
 import type { SignupFormBody } from '../signup/validate-signup.ts'
 import { contactToTag, taggingDueAfter } from '../tagging/tagging.ts'
+import { type Emit, signupDelivered } from '../webhooks/events.ts'
 import type { ClientLimiter } from './client-limiter.ts'
 import { forbiddenMessage, recordDeadLetter, watchBacklog } from './drain.ts'
 import type { AcceptedStatus, OutboxRepo } from './repo.ts'
@@ -80,6 +81,8 @@ export interface AdmissionDeps {
   afterAnswer: AfterAnswer
   /** Where the receipt of a consent given with a sign-up CC took inline is written. */
   consents: ConsentRepo
+  /** Queues a webhook event (core/webhooks/): one write, never a wait on a receiver. */
+  emit: Emit
 }
 
 /**
@@ -201,6 +204,7 @@ export class Admission {
             digest: input.digest,
           })
           if (toTag) await this.#deps.wake(taggingDueAfter(after))
+          await this.#deps.emit(signupDelivered(input, result, sign.received, after))
         }
         // The sign-up is at CC: the rest is bookkeeping, which need not delay the answer. Unless
         // it leaves a tagging: that must be stored before "delivered" is said, so that a crash

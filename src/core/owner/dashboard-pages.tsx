@@ -10,6 +10,8 @@ import { TurnstileWarning } from '../forms/turnstile-warning.tsx'
 import { type Insights, InsightsSection } from '../metrics/metrics-pages.tsx'
 import type { DeadLetterView, RelayStatus, SandboxView } from '../relay/backend.ts'
 import { NextStep, Page } from '../ui/layout.tsx'
+import type { WebhookView } from '../webhooks/webhooks.ts'
+import { WebhooksCard } from '../webhooks/webhooks-card.tsx'
 
 export function SignInPage({ error, sandboxHint }: { error?: string; sandboxHint?: boolean }) {
   return (
@@ -403,6 +405,7 @@ export function DashboardPage(props: {
   forms: FormCard[]
   /** Consent receipts kept per form id. */
   consentCounts: Record<string, number>
+  webhooks: WebhookView[]
   formAudit: FormAuditEntry[]
   sandboxView: SandboxView | null
   insights: Insights
@@ -430,6 +433,7 @@ export function DashboardPage(props: {
       <FormAuditCard audit={props.formAudit} />
       <CatalogCard catalog={props.catalog} catalogError={props.catalogError} />
       <AlertsCard alerts={props.status.alerts} />
+      <WebhooksCard webhooks={props.webhooks} />
       {props.sandboxView && <SandboxCard view={props.sandboxView} />}
       <form method="post" action="/admin/logout">
         <button class="secondary" type="submit">

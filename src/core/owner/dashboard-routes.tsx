@@ -24,6 +24,7 @@ import {
   signupJson,
 } from '../signup/accept-signup.ts'
 import { visitorText } from '../signup/visitor-text.ts'
+import { webhookPageRoutes } from '../webhooks/webhook-routes.tsx'
 import {
   issueSession,
   SESSION_COOKIE,
@@ -76,7 +77,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
     const config = c.var.config
     if (!(await isOwner(c))) return c.html(<SignInPage sandboxHint={config.sandbox} />)
     const backend = deps.backend()
-    const [status, deadLetters, sandboxView, dashboardForms, insights, consentCounts] =
+    const [status, deadLetters, sandboxView, dashboardForms, insights, consentCounts, webhooks] =
       await Promise.all([
         backend.status(),
         backend.deadLetters(),
@@ -84,6 +85,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
         backend.forms(),
         loadInsights(deps, c),
         backend.consentCounts(),
+        backend.webhooks(),
       ])
     const catalogResult = status.connected ? await backend.catalog() : null
     const catalog = catalogResult?.ok ? catalogResult.value : null
@@ -98,6 +100,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
         catalogError={catalogError}
         forms={forms}
         consentCounts={consentCounts}
+        webhooks={webhooks}
         formAudit={dashboardForms.audit}
         sandboxView={sandboxView}
         insights={insights}
@@ -198,6 +201,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
   }
 
   admin.route('/forms', formEditorRoutes(deps))
+  admin.route('/webhooks', webhookPageRoutes(deps))
 
   admin.post('/disconnect', ownerOnly, async (c) => {
     await deps.backend().disconnect()

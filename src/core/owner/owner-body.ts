@@ -12,7 +12,7 @@ import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import type { AppEnv } from '../app/app-env.ts'
 import { AppError } from '../app/errors.ts'
-import { type Fields, MAX_BODY_BYTES, readFields } from '../signup/read-fields.ts'
+import { type Fields, MAX_BODY_BYTES, readBounded, readFields } from '../signup/read-fields.ts'
 
 const forms = new WeakMap<Request, Fields>()
 
@@ -33,4 +33,27 @@ export function formField(c: Context, name: string): string {
 /** Every field of the POST body, each with all its values (empty when not a POST). */
 export function formFields(c: Context): Fields {
   return forms.get(c.req.raw) ?? {}
+}
+
+/**
+ * The JSON body of an owner API request, at most MAX_BODY_BYTES (413 past it); unreadable or not
+ * JSON is 400 `invalid_input`, the problem named under `field`.
+ */
+export async function readOwnerJson(request: Request, field: string): Promise<unknown> {
+  const invalid = (message: string) =>
+    new AppError('invalid_input', 'Some fields are invalid', {
+      details: { fields: { [field]: message } },
+    })
+  let bytes: Uint8Array | undefined
+  try {
+    bytes = await readBounded(request.body, MAX_BODY_BYTES)
+  } catch {
+    throw invalid('could not be read')
+  }
+  if (!bytes) throw new AppError('payload_too_large', `Send at most ${MAX_BODY_BYTES} bytes`)
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes))
+  } catch {
+    throw invalid('is not JSON')
+  }
 }

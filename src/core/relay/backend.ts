@@ -18,6 +18,8 @@ import type { ActivityEntry, CounterBucket, Span, Tally } from '../metrics/metri
 import type { ActivityFilter } from '../metrics/repo.ts'
 import type { Revival } from '../outbox/repo.ts'
 import type { Submission, SubmitResult } from '../outbox/submit.ts'
+import type { EndpointInput } from '../webhooks/repo.ts'
+import type { TestResult, WebhookView } from '../webhooks/webhooks.ts'
 
 /** What the sandbox's stand-in for Constant Contact holds, for the dashboard (sandbox mode). */
 export interface SandboxView {
@@ -171,6 +173,14 @@ export interface RelayBackend {
   consentCounts(): Promise<Record<string, number>>
   /** Erasure: deletes every consent receipt of `email` (lowercased); returns how many went. */
   eraseConsents(email: string): Promise<number>
+  /** The owner's webhook endpoints (core/webhooks/), each with its last 50 attempts. */
+  webhooks(): Promise<WebhookView[]>
+  /** Creates (with a new secret) or updates (keeping it) an endpoint; saving re-enables it. */
+  saveWebhook(input: EndpointInput): Promise<{ webhook: WebhookView; created: boolean }>
+  /** False when there was no such endpoint. Nothing more is sent to it. */
+  deleteWebhook(id: string): Promise<boolean>
+  /** Sends a `webhook.test` now; `not_found` for an unknown id. */
+  testWebhook(id: string): Promise<Outcome<TestResult>>
 }
 
 /** What a Connect established: whether it can refresh, and what the grant lacks. */

@@ -45,6 +45,9 @@ import type { DeadLetter, Revival } from '../outbox/repo.ts'
 import { Admission, type Submission } from '../outbox/submit.ts'
 import { Tagging } from '../tagging/tagging.ts'
 import { createdTag, tagExists, tagNamed } from '../tagging/tags.ts'
+import { alertEvent } from '../webhooks/events.ts'
+import type { EndpointInput } from '../webhooks/repo.ts'
+import { type TestResult, Webhooks, type WebhookView } from '../webhooks/webhooks.ts'
 import { type AfterAnswer, BEFORE_ANSWER } from './after-answer.ts'
 import type {
   Connected,
@@ -105,6 +108,7 @@ export class RelayService implements RelayBackend {
   readonly #delivery: Delivery
   readonly #tagging: Tagging
   readonly #alerts: AlertCoalescer
+  readonly #webhooks: Webhooks
   readonly #afterAnswer: AfterAnswer
   #catalog: { value: Catalog; at: number; generation: string } | null = null
   #sandbox: SandboxModel | null = null
@@ -126,7 +130,20 @@ export class RelayService implements RelayBackend {
       clock: deps.clock,
       deliver: (a: Alert) => sendAlert(deps.config().ALERT_WEBHOOK_URL, deps.fetch, a),
     })
-    const alert = (a: Alert) => this.#alerts.send(a)
+    this.#webhooks = new Webhooks({
+      repo: deps.webhooks,
+      config: deps.config,
+      clock: deps.clock,
+      fetch: deps.fetch,
+      alert: (a: Alert) => this.#alerts.send(a),
+      wake: deps.wake,
+    })
+    // Every alert of before webhooks is an event too (events.ts `alertEvent`).
+    const alert = async (a: Alert) => {
+      await this.#alerts.send(a)
+      const event = alertEvent(a)
+      if (event) await this.#webhooks.emit(event)
+    }
     this.#connection = new Connection({
       repo: deps.tokens,
       config: deps.config,
@@ -175,6 +192,7 @@ export class RelayService implements RelayBackend {
       count: (events: MetricEvent[]) => deps.metrics.count(tally(events)),
       forbidden,
       tagging: this.#tagging,
+      emit: this.#webhooks.emit,
     }
     this.#admission = new Admission({
       ...outboxDeps,
@@ -488,15 +506,37 @@ export class RelayService implements RelayBackend {
     return created
   }
 
-  /** The wake-up's entry (a Durable Object alarm): deliver what is due. */
-  drain(): Promise<number> {
-    return this.#delivery.drain()
+  /**
+   * The wake-up's entry (a Durable Object alarm): deliver what is due, then one pass of webhook
+   * events, which never holds a sign-up back (bounded: a few sends of at most 10 s).
+   */
+  async drain(): Promise<number> {
+    const delivered = await this.#delivery.drain()
+    await this.#webhooks.sendDue()
+    return delivered
+  }
+
+  webhooks(): Promise<WebhookView[]> {
+    return this.#webhooks.list()
+  }
+
+  saveWebhook(input: EndpointInput): Promise<{ webhook: WebhookView; created: boolean }> {
+    return this.#webhooks.save(input)
+  }
+
+  deleteWebhook(id: string): Promise<boolean> {
+    return this.#webhooks.remove(id)
+  }
+
+  testWebhook(id: string): Promise<Outcome<TestResult>> {
+    return this.#webhooks.test(id)
   }
 
   async tick(): Promise<TickResult> {
     const refresh = await this.#connection.refreshIfDue()
     // The watchdog for the outbox: a lost alarm must not strand queued sign-ups.
     const delivered = await this.#delivery.drain()
+    await this.#webhooks.sendDue()
     const purged = await this.#delivery.purge()
     await this.#deps.metrics.purgeMetrics(this.#deps.clock.now() - METRICS_RETENTION_MS)
     const retention = this.#deps.config().CONSENT_RETENTION_DAYS * DAY_MS

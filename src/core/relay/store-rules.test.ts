@@ -259,14 +259,14 @@ describe('running counts', () => {
   })
 
   it('backlogAlarm: 50 % and 90 % once each (a jump past both: once, at 90), re-armed below 25 %', () => {
-    expect(backlogAlarm(0, 499, 1000)).toEqual({ level: 0, crossed: null })
-    expect(backlogAlarm(0, 500, 1000)).toEqual({ level: 50, crossed: 50 })
-    expect(backlogAlarm(50, 899, 1000)).toEqual({ level: 50, crossed: null })
-    expect(backlogAlarm(50, 900, 1000)).toEqual({ level: 90, crossed: 90 })
-    expect(backlogAlarm(90, 1000, 1000)).toEqual({ level: 90, crossed: null })
-    expect(backlogAlarm(90, 250, 1000)).toEqual({ level: 90, crossed: null })
-    expect(backlogAlarm(90, 249, 1000)).toEqual({ level: 0, crossed: null })
-    expect(backlogAlarm(0, 950, 1000)).toEqual({ level: 90, crossed: 90 })
+    expect(backlogAlarm(0, 499, 1000)).toEqual({ level: 0, crossed: null, recovered: false })
+    expect(backlogAlarm(0, 500, 1000)).toEqual({ level: 50, crossed: 50, recovered: false })
+    expect(backlogAlarm(50, 899, 1000)).toEqual({ level: 50, crossed: null, recovered: false })
+    expect(backlogAlarm(50, 900, 1000)).toEqual({ level: 90, crossed: 90, recovered: false })
+    expect(backlogAlarm(90, 1000, 1000)).toEqual({ level: 90, crossed: null, recovered: false })
+    expect(backlogAlarm(90, 250, 1000)).toEqual({ level: 90, crossed: null, recovered: false })
+    expect(backlogAlarm(90, 249, 1000)).toEqual({ level: 0, crossed: null, recovered: true })
+    expect(backlogAlarm(0, 950, 1000)).toEqual({ level: 90, crossed: 90, recovered: false })
   })
 })
 

@@ -232,17 +232,20 @@ export const BACKLOG_REARM_BELOW = 25
 /**
  * The backlog alarm: fires once when the backlog crosses 50 % and once when it crosses 90 % of
  * the cap (a jump past both fires once, at 90), and re-arms only once it is below 25 %, so a
- * backlog that hovers around a level does not alert on every wobble.
+ * backlog that hovers around a level does not alert on every wobble. `recovered`: this check
+ * re-armed it (the `backlog.recovered` webhook event).
  */
 export function backlogAlarm(
   level: number,
   pending: number,
   cap: number
-): { level: number; crossed: number | null } {
+): { level: number; crossed: number | null; recovered: boolean } {
   const percent = (pending * 100) / cap
-  if (percent < BACKLOG_REARM_BELOW) return { level: 0, crossed: null }
+  if (percent < BACKLOG_REARM_BELOW) return { level: 0, crossed: null, recovered: level > 0 }
   const reached = Math.max(0, ...BACKLOG_LEVELS.filter((l) => percent >= l))
-  return reached > level ? { level: reached, crossed: reached } : { level, crossed: null }
+  return reached > level
+    ? { level: reached, crossed: reached, recovered: false }
+    : { level, crossed: null, recovered: false }
 }
 
 // ── Alert coalescing ────────────────────────────────────────────────────────────────────────────

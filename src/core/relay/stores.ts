@@ -1,6 +1,6 @@
 /**
  * @module core/relay/stores
- * `Stores`: the eight repositories RelayService writes through, each defined in its folder's
+ * `Stores`: the ten repositories RelayService writes through, each defined in its folder's
  * repo.ts. Built by `sqlStores` (Workers) or `kvStores` (Deno).
  */
 
@@ -12,6 +12,7 @@ import type { MetricsRepo } from '../metrics/repo.ts'
 import type { OutboxRepo } from '../outbox/repo.ts'
 import type { OwnerRepo } from '../owner/repo.ts'
 import type { TaggingRepo } from '../tagging/repo.ts'
+import type { WebhookRepo } from '../webhooks/repo.ts'
 
 export interface Stores {
   tokens: TokenRepo
@@ -23,4 +24,5 @@ export interface Stores {
   alerts: AlertRepo
   consents: ConsentRepo
   taggings: TaggingRepo
+  webhooks: WebhookRepo
 }

@@ -46,3 +46,19 @@ export const failuresOf = (client: string): Deno.KvKey => ['signin_failures', cl
 export const FORM_SEQ: Deno.KvKey = ['form_seq']
 export const form = (id: string): Deno.KvKey => ['form', id]
 export const audit = (revision: number): Deno.KvKey => ['form_audit', revision]
+
+export const WEBHOOK_SEQ: Deno.KvKey = ['webhook_seq']
+export const webhook = (id: string): Deno.KvKey => ['webhook', id]
+export const webhookDelivery = (id: number): Deno.KvKey => ['webhook_delivery', id]
+/** A pending event's place in its endpoint's due order (store-rules.ts `dueAt`). */
+export const webhookDue = (endpointId: string, dueAt: number, id: number): Deno.KvKey => [
+  'webhook_due',
+  endpointId,
+  dueAt,
+  id,
+]
+export const webhookAttempt = (endpointId: string, seq: number): Deno.KvKey => [
+  'webhook_attempt',
+  endpointId,
+  seq,
+]

@@ -156,10 +156,14 @@ export class KvOutboxRepo implements OutboxRepo {
       const entry = await this.#kv.get<number>(BACKLOG_LEVEL)
       const stored = entry.value ?? 0
       const { pending } = await readCounts(this.#kv)
-      const { level, crossed } = backlogAlarm(stored, pending, cap)
-      if (level === stored) return { pending, level, crossed }
-      const committed = await this.#kv.atomic().check(entry).set(BACKLOG_LEVEL, level).commit()
-      return committed.ok ? { pending, level, crossed } : CONFLICT
+      const alarm = backlogAlarm(stored, pending, cap)
+      if (alarm.level === stored) return { pending, ...alarm }
+      const committed = await this.#kv
+        .atomic()
+        .check(entry)
+        .set(BACKLOG_LEVEL, alarm.level)
+        .commit()
+      return committed.ok ? { pending, ...alarm } : CONFLICT
     })
   }
 

@@ -15,6 +15,7 @@ import { KvOutboxRepo } from './outbox-repo.ts'
 import { KvOwnerRepo } from './owner-repo.ts'
 import { KvTaggingRepo } from './tagging-repo.ts'
 import { KvTokenRepo } from './token-repo.ts'
+import { KvWebhookRepo } from './webhook-repo.ts'
 
 /** The set, with the token repo as itself: the refresh lease (relay.ts) needs its lease methods. */
 export interface KvStores extends Stores {
@@ -33,5 +34,6 @@ export function kvStores(kv: Deno.Kv): KvStores {
     alerts: new KvAlertRepo(kv),
     consents: new KvConsentRepo(kv),
     taggings: new KvTaggingRepo(kv),
+    webhooks: new KvWebhookRepo(kv),
   }
 }

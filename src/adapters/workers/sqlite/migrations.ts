@@ -212,14 +212,51 @@ UPDATE consent_counts SET receipts = receipts - 1 WHERE form_id = OLD.form_id; E
      (status, tag_key, MAX(next_attempt_at, COALESCE(lease_until, 0)))`,
     'CREATE INDEX taggings_dead ON taggings (status, dead_at)',
   ],
+  // 9: signed webhooks (core/webhooks/). The owner's endpoints, with their running `pending` and
+  //    `dropped` counts and health; the events waiting for each (due per endpoint, on DUE_AT); and
+  //    the log of attempts (the last 50 per endpoint are kept).
+  [
+    `CREATE TABLE webhook_endpoints (
+     id TEXT PRIMARY KEY,
+     url TEXT NOT NULL,
+     events TEXT NOT NULL,
+     forms TEXT,
+     secret TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     failing_since INTEGER,
+     disabled_at INTEGER,
+     last_delivery TEXT,
+     pending INTEGER NOT NULL DEFAULT 0,
+     dropped INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID`,
+    `CREATE TABLE webhook_deliveries (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     endpoint_id TEXT NOT NULL,
+     message_id TEXT NOT NULL,
+     type TEXT NOT NULL,
+     body TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL,
+     next_attempt_at INTEGER NOT NULL,
+     lease_until INTEGER
+   )`,
+    `CREATE INDEX webhook_deliveries_due ON webhook_deliveries
+     (endpoint_id, MAX(next_attempt_at, COALESCE(lease_until, 0)))`,
+    `CREATE TABLE webhook_attempts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     endpoint_id TEXT NOT NULL,
+     attempt TEXT NOT NULL
+   )`,
+    'CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id)',
+  ],
 ]
 
 /** The version `migrate` brings the database to. */
 export const SCHEMA_VERSION = MIGRATIONS.length
 
 /**
- * store-rules.ts `dueAt` in SQL, spelled exactly as in the outbox_due index (migration 2) and the
- * taggings_due and taggings_batch indexes (migration 8).
+ * store-rules.ts `dueAt` in SQL, spelled exactly as in the outbox_due index (migration 2), the
+ * taggings_due and taggings_batch indexes (migration 8) and webhook_deliveries_due (migration 9).
  */
 export const DUE_AT = 'MAX(next_attempt_at, COALESCE(lease_until, 0))'
 
@@ -250,4 +287,5 @@ export function migrate(storage: DurableObjectStorage): void {
   // Those items (and taggings) are due again now rather than when the lease lapses.
   sql.exec('UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL')
   sql.exec('UPDATE taggings SET lease_until = NULL WHERE lease_until IS NOT NULL')
+  sql.exec('UPDATE webhook_deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL')
 }

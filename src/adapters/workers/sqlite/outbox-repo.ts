@@ -179,10 +179,10 @@ export class SqlOutboxRepo implements OutboxRepo {
 
   async backlogAlarm(cap: number): Promise<BacklogAlarm> {
     const counts = this.#counts()
-    const { level, crossed } = backlogAlarm(counts.backlog_level, counts.pending, cap)
-    if (level !== counts.backlog_level)
-      this.#sql.exec('UPDATE outbox_counts SET backlog_level = ? WHERE id = 1', level)
-    return { pending: counts.pending, level, crossed }
+    const alarm = backlogAlarm(counts.backlog_level, counts.pending, cap)
+    if (alarm.level !== counts.backlog_level)
+      this.#sql.exec('UPDATE outbox_counts SET backlog_level = ? WHERE id = 1', alarm.level)
+    return { pending: counts.pending, ...alarm }
   }
 
   /** The selection is store-rules.ts `isDue`, and the order `dueAt`, spelled in SQL. */

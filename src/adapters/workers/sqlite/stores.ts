@@ -16,6 +16,7 @@ import { SqlOutboxRepo } from './outbox-repo.ts'
 import { SqlOwnerRepo } from './owner-repo.ts'
 import { SqlTaggingRepo } from './tagging-repo.ts'
 import { SqlTokenRepo } from './token-repo.ts'
+import { SqlWebhookRepo } from './webhook-repo.ts'
 
 /** Runs the pending migrations (`migrate`), then builds the repos: the Relay constructor's call. */
 export function sqlStores(storage: DurableObjectStorage): Stores {
@@ -31,5 +32,6 @@ export function sqlStores(storage: DurableObjectStorage): Stores {
     alerts: new SqlAlertRepo(sql),
     consents: new SqlConsentRepo(sql),
     taggings: new SqlTaggingRepo(sql),
+    webhooks: new SqlWebhookRepo(sql),
   }
 }
