@@ -8,7 +8,7 @@
  * and tagging activities as CC does, counting arrivals against `perSecond` (429 throttled beyond it; 0 = no limit). Every
  * answer waits `serviceMs`. The bench's controls: POST /__bench/config {serviceMs, perSecond,
  * ttlSeconds}, POST /__bench/reset, GET /__bench/stats, POST /__bench/token (a token set for the
- * baseline worker).
+ * baseline worker). POST /__hook is a webhook receiver that answers after `hookMs`.
  */
 import { createServer } from 'node:http'
 import { CcModel, DroppedConnection } from '../src/sandbox/model.ts'
@@ -23,7 +23,9 @@ const cc = new CcModel({
   lists: [{ list_id: BENCH_LIST, name: 'Bench list' }],
   tags: [{ tag_id: BENCH_TAG, name: 'Bench tag' }],
 })
-const settings = { serviceMs: 20, perSecond: 4, ttlSeconds: 86_400 }
+const settings = { serviceMs: 20, perSecond: 4, ttlSeconds: 86_400, hookMs: 2000 }
+/** Arrival times at the owner's webhook receiver (POST /__hook), which answers after hookMs. */
+let hookArrivals = []
 
 function apply() {
   cc.latency = { arrive: 0, answer: settings.serviceMs }
@@ -84,6 +86,7 @@ async function control(req, res, url) {
     cc.signupCalls = []
     cc.apiCalls = []
     cc.contacts = new Map()
+    hookArrivals = []
     return sendJson(res, 200, { ok: true })
   }
   if (url.pathname === '/__bench/token' && req.method === 'POST')
@@ -97,6 +100,7 @@ async function control(req, res, url) {
       // Every other API request (taggings, the catalog, …): with sign-ups, all CC counts.
       api: cc.apiCalls.map(({ at, method, path, status }) => ({ at, method, path, status })),
       summaryCalls: cc.apiCalls.filter((c) => c.path.startsWith('/v3/account/summary')).length,
+      hooks: hookArrivals.length,
     })
   }
   return sendJson(res, 404, { error_key: 'not_found' })
@@ -105,6 +109,14 @@ async function control(req, res, url) {
 const server = createServer(async (req, res) => {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1')
   if (url.pathname.startsWith('/__bench/')) return control(req, res, url)
+  // A slow webhook receiver (the webhook bench): every event answered 204 after hookMs.
+  if (url.pathname === '/__hook' && req.method === 'POST') {
+    await readBody(req)
+    hookArrivals.push(clock.now())
+    await clock.sleep(settings.hookMs)
+    res.writeHead(204).end()
+    return
+  }
   try {
     const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req)
     const answer = await cc.handle(

@@ -16,7 +16,8 @@
  *                absolute times, the c=1 overhead and the cold start are reported. Writes
  *                results to the temp dir, not docs/.
  *   --no-docs    do not write docs/benchmarks.md and docs/img/benchmarks.svg.
- *   --only=a,b   run some scenarios only: size, cold, overhead, burst, tagged, refresh, backlog.
+ *   --only=a,b   run some scenarios only: size, cold, overhead, burst, tagged, webhook, refresh,
+ *                backlog.
  *   --project=DIR  build the relay from DIR (a patched copy with a node_modules symlink), to
  *                measure a proposed fix before it lands.
  *
@@ -40,6 +41,7 @@ import {
   closedLoop,
   connect,
   cpuMs,
+  owner,
   project,
   readWranglerToml,
   relayOptions,
@@ -180,7 +182,7 @@ async function overhead(ctx) {
  * must also get its tag, and every request to CC's API counts against the 4 per second (the
  * taggings, batched per tag set, go through the same pacer).
  */
-async function burst(ctx, { form = 'newsletter', plan = PLAN.burst } = {}) {
+async function burst(ctx, { form = 'newsletter', plan = PLAN.burst, webhook = false } = {}) {
   const { relay, compat, fake } = ctx
   const { n, overMs } = plan
   const tagged = form === 'tagged'
@@ -189,6 +191,8 @@ async function burst(ctx, { form = 'newsletter', plan = PLAN.burst } = {}) {
   const r = await startWorker(relayOptions(relay, compat, fake, { CC_RATE_PER_SECOND: '4' }))
   try {
     await connect(r.url)
+    // The webhook bench: every delivered sign-up is also an event for a receiver that takes 2 s.
+    if (webhook) await addWebhook(r.url, `${fake.url}/__hook`)
     await fake.reset()
     await sleep(1200) // the relay's pacing window is clear
     const via = agent(512)
@@ -260,6 +264,7 @@ async function burst(ctx, { form = 'newsletter', plan = PLAN.burst } = {}) {
       taggingsInWindow,
       leftoverRate,
       tagged: stats.tagged,
+      hooks: stats.hooks,
       // Every CC arrival (ms after the first sign-up) and CC's answer, for a closer look.
       ccArrivals: stats.signups.map((x) => [round(x.at - t0, 1), x.status]),
       delivered: stats.contacts,
@@ -275,6 +280,16 @@ async function burst(ctx, { form = 'newsletter', plan = PLAN.burst } = {}) {
   } finally {
     await r.mf.dispose()
   }
+}
+
+/** An endpoint for `signup.delivered` events at `url` (a loopback http URL is allowed). */
+async function addWebhook(relayUrl, url) {
+  const res = await request(new URL('/admin/api/webhooks/bench', relayUrl).href, {
+    method: 'PUT',
+    headers: { ...owner, 'content-type': 'application/json' },
+    body: JSON.stringify({ url, events: ['signup.delivered'] }),
+  })
+  if (res.status !== 201) throw new Error(`webhook endpoint: ${res.status} ${res.body}`)
 }
 
 /**
@@ -623,6 +638,27 @@ function budgets(results) {
       `${b.delivered}/${b.n}`
     )
   }
+  const wb = results.webhookBurst
+  if (wb && b) {
+    const p50 = wb.p50 / b.p50
+    add(
+      'webhook burst: visitor p50 vs the same burst without a webhook',
+      p50,
+      '≤ 1.05×',
+      p50 <= 1.05,
+      !CI,
+      `${round(wb.p50, 2)} vs ${round(b.p50, 2)} ms = ${round(p50, 3)}×`
+    )
+    const rate = wb.sustainedRate / b.sustainedRate
+    add(
+      'webhook burst: CC drain rate vs the same burst without a webhook',
+      rate,
+      '≥ 0.95×',
+      rate >= 0.95,
+      true,
+      `${round(wb.sustainedRate, 2)} vs ${round(b.sustainedRate, 2)}/s = ${round(rate, 3)}× (${wb.hooks} events received)`
+    )
+  }
   if (tb) {
     add(
       'tagged burst: max CC requests in any 1 s, all endpoints',
@@ -777,6 +813,16 @@ function printTables(results, list) {
       'drain vs what 4/s leaves': `${round(t.sustainedRate, 2)}/s of ${round(t.leftoverRate, 2)}/s`,
     })
   }
+  if (results.webhookBurst && results.burst) {
+    const [w, b] = [results.webhookBurst, results.burst]
+    log('\nWebhook burst: the same burst, each delivered sign-up an event for a 2 s receiver')
+    console.table({
+      'visitor p50 (ms)': `${round(w.p50, 2)} with, ${round(b.p50, 2)} without`,
+      'CC drain rate (/s)': `${round(w.sustainedRate, 3)} with, ${round(b.sustainedRate, 3)} without`,
+      'events received': w.hooks,
+      answers: JSON.stringify(w.answers),
+    })
+  }
   if (results.refresh) {
     const r = results.refresh
     log(
@@ -900,6 +946,11 @@ async function main() {
       const t = PLAN.taggedBurst
       log(`tagged burst: ${t.n} sign-ups of a tagged form over ${t.overMs / 1000} s`)
       results.taggedBurst = await burst(ctx, { form: 'tagged', plan: t })
+    }
+    if (runs('webhook')) {
+      log(`webhook: the burst again, each sign-up an event for a receiver that answers in 2 s`)
+      results.burst ??= await burst(ctx)
+      results.webhookBurst = await burst(ctx, { webhook: true })
     }
     if (runs('refresh')) {
       log(`refresh: ${REFRESH_CONCURRENCY} concurrent requests at token expiry`)

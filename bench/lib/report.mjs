@@ -152,6 +152,23 @@ export function renderMarkdown(r) {
     )
   }
 
+  if (r.webhookBurst && r.burst) {
+    const [w, b] = [r.webhookBurst, r.burst]
+    out.push(
+      '### 2c. Burst with a slow webhook receiver',
+      '',
+      `The burst of section 2 again, with a webhook endpoint for \`signup.delivered\` whose receiver answers each event after 2 s (on 127.0.0.1, in the fake's process). Events are sent from the object's alarm after the sign-ups' pass, never through CC's pacer.`,
+      '',
+      '| | without a webhook | with a 2 s receiver | ratio |',
+      '|---|---:|---:|---:|',
+      `| Visitor-facing p50 | ${ms(b.p50)} | ${ms(w.p50)} | ${round(w.p50 / b.p50, 3)}× |`,
+      `| CC drain rate (sustained) | ${round(b.sustainedRate, 3)}/s | ${round(w.sustainedRate, 3)}/s | ${round(w.sustainedRate / b.sustainedRate, 3)}× |`,
+      `| Answers | ${statuses(b.answers)} | ${statuses(w.answers)} | |`,
+      `| Events the receiver got by the end | | ${w.hooks} | |`,
+      ''
+    )
+  }
+
   if (r.refresh) {
     const x = r.refresh
     out.push(
@@ -229,7 +246,7 @@ export function renderMarkdown(r) {
     '## Reproducing and investigating',
     '',
     '- `npm run bench` (about 7 minutes, most of it the burst draining at 4/s) rewrites this page; `npm run bench -- --ci` is the reduced run CI uses (under 2 minutes; it writes to the temp directory, not here).',
-    '- `--only=overhead,burst,tagged,refresh,size,cold,backlog` runs some scenarios; `--project=DIR` builds the relay from a patched copy of the repo, to measure a fix before it lands; `BENCH_LEVELS`, `BENCH_ROUNDS`, `BENCH_BURST=n,ms` and `BENCH_SERVICE_MS` change the load (see the top of bench/run.mjs).',
+    '- `--only=overhead,burst,tagged,webhook,refresh,size,cold,backlog` runs some scenarios; `--project=DIR` builds the relay from a patched copy of the repo, to measure a fix before it lands; `BENCH_LEVELS`, `BENCH_ROUNDS`, `BENCH_BURST=n,ms` and `BENCH_SERVICE_MS` change the load (see the top of bench/run.mjs).',
     "- `node scripts/with-node.mjs node bench/profile.mjs --concurrency=64` takes a CPU profile of the relay under load through workerd's inspector and prints where the time goes.",
     ''
   )

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { RETRY_DELAYS_MS } from '../../src/core/webhooks/delivery-rules.ts'
 import { newSecret, sign } from '../../src/core/webhooks/signature.ts'
 import { until } from '../support/arrivals.ts'
+import { postSignup } from '../support/config-values.ts'
 import { clock, net } from '../support/edge.ts'
 import {
   call,
@@ -19,6 +20,7 @@ import {
   relay,
   runOutbox,
   signIn,
+  withConfiguredRelay,
 } from '../support/helpers.ts'
 import { RECEIVER_URL } from '../support/network.ts'
 import { taggedSubmission } from '../support/tagging.ts'
@@ -266,4 +268,45 @@ describe("never in a sign-up's way", () => {
     await runOutbox()
     expect(net.receivedTypes()).toEqual(['signup.delivered', 'signup.delivered'])
   })
+})
+
+describe('the bound (WEBHOOK_MAX_PENDING)', () => {
+  it('at the bound, new events for that endpoint are dropped, counted, and one alert says so', () =>
+    withConfiguredRelay({ WEBHOOK_MAX_PENDING: '2' }, async (configured) => {
+      const owner = { ...configured.owner, 'content-type': 'application/json' }
+      const made = await configured.call(
+        '/admin/api/webhooks/full',
+        {
+          method: 'PUT',
+          headers: owner,
+          body: JSON.stringify({ url: RECEIVER_URL, events: ['signup.delivered'] }),
+        },
+        '192.0.2.1'
+      )
+      expect(made.status).toBe(201)
+      // The receiver refuses: its events wait for their retries, and so fill the bound.
+      net.receiverStatus = 500
+      net.alerts = []
+      for (let i = 0; i < 5; i++) {
+        clock.advance(1100)
+        const res = await postSignup(
+          configured,
+          'newsletter',
+          { email: `bound${i}@example.com` },
+          { origin: 'https://site.test', ip: `198.51.100.${60 + i}`, mode: 'json' }
+        )
+        // The sign-ups themselves are never refused for it.
+        expect([200, 202]).toContain(res.status)
+      }
+      await configured.outbox() // the deliveries' bookkeeping (the events) is written
+      const page = await configured.call(
+        '/admin/webhooks',
+        { headers: configured.owner },
+        '192.0.2.1'
+      )
+      expect(await page.text()).toContain('2 events; 3 dropped (WEBHOOK_MAX_PENDING reached)')
+      expect(net.alerts.filter((a) => a.event === 'webhook_dropped')).toHaveLength(1)
+      for (let i = 0; i < 5; i++)
+        expect(configured.cc.contacts.has(`bound${i}@example.com`)).toBe(true)
+    }))
 })

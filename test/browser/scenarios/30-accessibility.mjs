@@ -2,12 +2,20 @@
  * axe-core (WCAG 2.2 A/AA and best practices) on every page an owner or a visitor meets: the
  * sign-in page, the dashboard, the sandbox's consent page, the form editor (also with problems),
  * the built-in thank-you and error pages, the demo form showing field errors, and a form with
- * lists to tick and a consent box (its snippet, its errors, its editor). Zero
+ * lists to tick and a consent box (its snippet, its errors, its editor), and the webhooks page. Zero
  * violations, each page in the state a person would see it.
  */
 import { axeCheck, describeViolations } from '../../support/axe.mjs'
 
-export async function run({ browser, test, assert, signIn, RELAY, DEMO }) {
+export async function run({ browser, test, assert, signIn, RELAY, DEMO, ADMIN_TOKEN }) {
+  // A webhook endpoint, so that its page shows one (a loopback port nothing listens on: its
+  // attempts fail, and the page lists them).
+  const hook = await fetch(`${RELAY}/admin/api/webhooks/a11y`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: 'http://127.0.0.1:9/hook', events: ['signup.delivered'] }),
+  })
+  assert(hook.status === 201, `webhook endpoint made: ${hook.status}`)
   const owner = await browser.newContext()
   const ownerPage = await owner.newPage()
   await signIn(ownerPage)
@@ -84,6 +92,7 @@ export async function run({ browser, test, assert, signIn, RELAY, DEMO }) {
         },
       },
     ],
+    ['the webhooks page, with an endpoint', `${RELAY}/admin/webhooks`, { cookies }],
     ['the built-in thank-you page', `${RELAY}/subscribe/newsletter/thanks`, {}],
     ['the built-in thank-you page, in French', `${RELAY}/subscribe/spring/thanks`, {}],
     [
