@@ -29,7 +29,15 @@
  * Exit status: 0 when every enforced budget holds, 1 when one is missed, 2 when the run failed.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -448,16 +456,19 @@ async function fillOutbox(url, n, concurrency) {
 
 /**
  * Cold start: the first 200 from /healthz of a fresh workerd process (the bundle loaded and
- * evaluated, then the request served; the relay's /healthz also constructs its Durable Object,
- * which runs the SQLite migrations on a fresh disk). Measured two ways, each as pairs of starts,
- * relay and baseline back to back, which one goes first alternating, so that a noisy neighbour
- * on a shared machine hits both halves of a pair alike; a figure is the median of the pairs'
- * ratios, as the throughput rows read their rounds' ratios. One unmeasured start of each first,
- * so that neither pays for a cold disk cache alone.
+ * evaluated, then the request served; the relay's /healthz also constructs its Durable Object).
+ * A worker starts cold again and again over a deployment's life, each time over the object it
+ * already has; its storage is created and migrated once, on the very first start. So the budget
+ * is measured over an existing, migrated object (a copy of one, for each start), and the first
+ * start of a deployment, on empty storage, is reported beside it. Each figure is pairs of
+ * starts, relay and baseline back to back, which one goes first alternating, so that a noisy
+ * neighbour hits both halves of a pair alike; a figure is the median of the pairs' ratios. One
+ * unmeasured start of each first, so that neither pays for a cold disk cache alone.
  * - `miniflare` (the budget): Miniflare's construction to the answer, as every other scenario
- *   starts its workers.
+ *   starts its workers, over existing storage.
+ * - `fresh` (reported): the same on empty storage: the first start of a deployment.
  * - `workerd` (reported): workerd spawned directly from a config file (harness.mjs
- *   `workerdColdStart`), without Miniflare's own start-up, which is most of the other figure.
+ *   `workerdColdStart`), without Miniflare's own start-up, over existing storage.
  */
 async function coldStart(ctx) {
   const { relay, baseline, compat, fake, tmp } = ctx
@@ -466,13 +477,35 @@ async function coldStart(ctx) {
     relay: () => relayOptions(relay, compat, fake, {}),
     baseline: () => baselineOptions(baseline, compat, fake, 'unused'),
   }
+  // The existing object: migrated by one start of each kind, kept, and copied for every start
+  // (a start writes to it, so none may see another's leftovers).
+  const seeds = { miniflare: join(tmp, 'seed-miniflare'), workerd: join(tmp, 'seed-workerd') }
+  const seeding = await startWorker({ ...options.relay(), durableObjectsPersist: seeds.miniflare })
+  await seeding.mf.dispose()
+  await workerdColdStart({
+    dir: join(tmp, 'seeding'),
+    compat,
+    bundle: relay.contents,
+    bindings: options.relay().bindings,
+    durableObject: 'Relay',
+    keepDisk: seeds.workerd,
+  })
+  let copies = 0
+  const viaMiniflare = (existing) => async (which) => {
+    const persist = existing && which === 'relay' ? join(tmp, `object-${++copies}`) : null
+    if (persist) cpSync(seeds.miniflare, persist, { recursive: true })
+    const w = await startWorker({
+      ...options[which](),
+      ...(persist ? { durableObjectsPersist: persist } : {}),
+    })
+    const cpu = cpuMs(w.pid)
+    await w.mf.dispose()
+    if (persist) rmSync(persist, { recursive: true, force: true })
+    return { wall: w.coldMs, cpu }
+  }
   const ways = {
-    miniflare: async (which) => {
-      const w = await startWorker(options[which]())
-      const cpu = cpuMs(w.pid)
-      await w.mf.dispose()
-      return { wall: w.coldMs, cpu }
-    },
+    miniflare: viaMiniflare(true),
+    fresh: viaMiniflare(false),
     workerd: (which) =>
       workerdColdStart({
         dir: join(tmp, `cold-${which}`),
@@ -480,6 +513,7 @@ async function coldStart(ctx) {
         bundle: which === 'relay' ? relay.contents : baseline.script,
         bindings: options[which]().bindings,
         durableObject: which === 'relay' ? 'Relay' : undefined,
+        seedDisk: which === 'relay' ? seeds.workerd : undefined,
       }),
   }
   const measured = {}
@@ -513,7 +547,12 @@ async function coldStart(ctx) {
       `  cold start (${way}): relay median ${round(m.relayMedian, 0)} ms, baseline ${round(m.baselineMedian, 0)} ms; median pair ratio ${round(m.ratio, 2)}× (pairs ${pairRatios.map((r) => round(r, 2)).join(', ')})`
     )
   }
-  return { starts: PLAN.coldStarts, ...measured.miniflare, workerd: measured.workerd }
+  return {
+    starts: PLAN.coldStarts,
+    ...measured.miniflare,
+    fresh: measured.fresh,
+    workerd: measured.workerd,
+  }
 }
 
 /**
@@ -745,7 +784,7 @@ function budgets(results) {
   }
   if (c) {
     add(
-      'cold start: first /healthz, relay vs baseline',
+      'cold start: first /healthz, relay vs baseline (existing object)',
       c.ratio,
       `≤ ${BUDGETS.coldRatio}×`,
       c.ratio <= BUDGETS.coldRatio,
@@ -755,11 +794,20 @@ function budgets(results) {
       !CI,
       `${round(c.ratio, 2)}× (${round(c.relayMedian, 0)} vs ${round(c.baselineMedian, 0)} ms)`
     )
+    // A deployment's very first start, which also creates and migrates its storage: reported.
+    add(
+      'cold start: first start of a deployment (empty storage)',
+      c.fresh.ratio,
+      `≤ ${BUDGETS.coldRatio}×`,
+      c.fresh.ratio <= BUDGETS.coldRatio,
+      false,
+      `${round(c.fresh.ratio, 2)}× (${round(c.fresh.relayMedian, 0)} vs ${round(c.fresh.baselineMedian, 0)} ms)`
+    )
     // The same start without Miniflare's own, which is most of the figure above: what the
     // relay's bundle and object add, against the same limit, reported.
     const w = c.workerd
     add(
-      'cold start: first /healthz, workerd run directly',
+      'cold start: first /healthz, workerd run directly (existing object)',
       w.ratio,
       `≤ ${BUDGETS.coldRatio}×`,
       w.ratio <= BUDGETS.coldRatio,

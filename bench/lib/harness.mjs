@@ -3,7 +3,7 @@
  * Connect, and the load generators. Shared by bench/run.mjs and bench/profile.mjs.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
@@ -208,7 +208,8 @@ const capnpText = (value) => JSON.stringify(String(value))
  * first 200 on /healthz. Not through Miniflare: its Node-side config encoder copies its buffer
  * each time it grows, about 0.3 ms per KiB of script on the bench machine, so through it the
  * figure was mostly the bundle's bytes passing through Node, which no deployment pays.
- * `durableObject`: the class the `RELAY` binding names, SQLite-backed, on a fresh disk.
+ * `durableObject`: the class the `RELAY` binding names, SQLite-backed, on a fresh disk, or on a
+ * copy of `seedDisk` (an earlier start's, kept with `keepDisk`): a deployment's existing object.
  */
 export async function workerdColdStart({
   dir,
@@ -217,9 +218,12 @@ export async function workerdColdStart({
   durableObject,
   compat,
   path = '/healthz',
+  seedDisk,
+  keepDisk,
 }) {
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(join(dir, 'do'), { recursive: true })
+  if (seedDisk) cpSync(seedDisk, join(dir, 'do'), { recursive: true })
   writeFileSync(join(dir, 'worker.js'), bundle)
   const port = await freePort()
   const text = Object.entries(bindings).map(
@@ -272,6 +276,7 @@ const worker :Workerd.Worker = (
   } finally {
     child.kill('SIGKILL')
     await exited
+    if (keepDisk) cpSync(join(dir, 'do'), keepDisk, { recursive: true })
     rmSync(dir, { recursive: true, force: true })
   }
 }
