@@ -507,12 +507,13 @@ export class RelayService implements RelayBackend {
   }
 
   /**
-   * The wake-up's entry (a Durable Object alarm): deliver what is due, then one pass of webhook
-   * events, which never holds a sign-up back (bounded: a few sends of at most 10 s).
+   * The wake-up's entry (a Durable Object alarm): deliver what is due, and beside it one pass of
+   * webhook events. Beside, not after: the sign-ups' pass runs up to 25 s, and a slow receiver's
+   * sends (up to 10 s each) must not add to it, nor hold back the next wake-up's sign-ups. The
+   * two share no state but the clock; each claims its own work under a lease.
    */
   async drain(): Promise<number> {
-    const delivered = await this.#delivery.drain()
-    await this.#webhooks.sendDue()
+    const [delivered] = await Promise.all([this.#delivery.drain(), this.#webhooks.sendDue()])
     return delivered
   }
 
