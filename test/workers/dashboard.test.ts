@@ -167,3 +167,12 @@ describe('GET /embed.js', () => {
     expect(gzipped.byteLength).toBeLessThanOrEqual(2048)
   })
 })
+
+describe('/admin: asking first', () => {
+  it('asks before it disconnects: the button is inside a closed disclosure', async () => {
+    const { page } = await dashboard()
+    expect(page).toMatch(
+      /<details class="confirm"><summary>Disconnect…<\/summary>[\s\S]*?<form method="post" action="\/admin\/disconnect">/
+    )
+  })
+})

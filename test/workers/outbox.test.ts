@@ -185,6 +185,13 @@ describe('dead letters', () => {
     expect(page).not.toContain('deadletter@example.com')
     const id = /data-dead-letter="(\d+)"/.exec(page)?.[1]
     expect(id).toBeDefined()
+    // Delete asks first, apart from Retry: its button is inside a closed disclosure.
+    const card = page.slice(page.indexOf(`data-dead-letter="${id}"`)).slice(0, 1200)
+    expect(card).toMatch(
+      new RegExp(
+        `<details class="confirm"><summary>Delete…</summary>[\\s\\S]*action="/admin/dead-letters/${id}/delete"`
+      )
+    )
 
     const forged = await call(`/admin/dead-letters/${id}/retry`, {
       method: 'POST',

@@ -80,14 +80,21 @@ function ConnectionCard({ status: s, scopes }: { status: RelayStatus; scopes: st
         <a class="button" href="/oauth/authorize">
           {connected ? 'Reconnect' : 'Connect Constant Contact'}
         </a>{' '}
-        {connected && (
-          <form class="inline" method="post" action="/admin/disconnect">
+      </p>
+      {/* Asked first: sign-ups wait in the outbox until the owner connects again. */}
+      {connected && (
+        <details class="confirm">
+          <summary>Disconnect…</summary>
+          <p>
+            Until you connect again, sign-ups are kept in the outbox, not sent to Constant Contact.
+          </p>
+          <form method="post" action="/admin/disconnect">
             <button class="danger" type="submit">
-              Disconnect
+              Disconnect now
             </button>
           </form>
-        )}
-      </p>
+        </details>
+      )}
       {connected && (
         <p>
           Disconnect forgets the tokens stored here; it does not revoke the grant at Constant
@@ -175,11 +182,16 @@ function DeliveryCard({
                   <form class="inline" method="post" action={`${path}/retry`}>
                     <button type="submit">Retry</button>
                   </form>{' '}
-                  <form class="inline" method="post" action={`${path}/delete`}>
-                    <button class="danger" type="submit">
-                      Delete
-                    </button>
-                  </form>
+                  {/* Asked first, and apart from Retry: a deleted sign-up is gone for good. */}
+                  <details class="confirm">
+                    <summary>Delete…</summary>
+                    <p>The sign-up is deleted for good; it is not sent to Constant Contact.</p>
+                    <form method="post" action={`${path}/delete`}>
+                      <button class="danger" type="submit">
+                        Delete it for good
+                      </button>
+                    </form>
+                  </details>
                 </li>
               )
             })}
