@@ -165,6 +165,34 @@ const MESSAGE_LABELS: Record<MessageKey, string> = {
   unavailable: 'When sign-ups are unavailable',
 }
 
+/**
+ * The account's lists or tags as named checkboxes, ticked where `chosen`, then any chosen id the
+ * account does not have (still ticked, so that saving keeps it until the owner unticks it).
+ */
+function IdChoices(p: { name: string; options: { id: string; name: string }[]; chosen: string[] }) {
+  const lower = (id: string) => id.toLowerCase()
+  const selected = new Set(p.chosen.map(lower))
+  const known = new Set(p.options.map((o) => lower(o.id)))
+  return (
+    <>
+      {p.options.map((o) => (
+        <label class="choice">
+          <input type="checkbox" name={p.name} value={o.id} checked={selected.has(lower(o.id))} />{' '}
+          {o.name}
+        </label>
+      ))}
+      {p.chosen
+        .filter((id) => !known.has(lower(id)))
+        .map((id) => (
+          <label class="choice">
+            <input type="checkbox" name={p.name} value={id} checked /> Not in your account:{' '}
+            <code>{id}</code>
+          </label>
+        ))}
+    </>
+  )
+}
+
 interface EditorProps {
   draft: FormDraft
   catalog: Catalog | null
@@ -228,13 +256,9 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
     )
   }
   const lower = (id: string) => id.toLowerCase()
-  const known = new Set(catalog?.lists.map((l) => lower(l.list_id)))
-  const knownTags = new Set(catalog?.tags.map((t) => lower(t.tag_id)))
-  const chosenTags = new Set(draft.tags.map(lower))
   /** Lists by name from the catalog (else ids, one per line), ticked where `chosen`. */
   const ListChoices = (p: { name: string; legend: string; hint?: string; chosen: string[] }) => {
     const id = `f-${p.name}`
-    const selected = new Set(p.chosen.map(lower))
     return (
       <fieldset id={id} {...described(id, p.hint && `${id}-hint`)}>
         <legend>{p.legend}</legend>
@@ -245,27 +269,11 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
         )}
         <Problem id={id} />
         {catalog ? (
-          <>
-            {catalog.lists.map((l) => (
-              <label class="choice">
-                <input
-                  type="checkbox"
-                  name={p.name}
-                  value={l.list_id}
-                  checked={selected.has(lower(l.list_id))}
-                />{' '}
-                {l.name}
-              </label>
-            ))}
-            {p.chosen
-              .filter((listId) => !known.has(lower(listId)))
-              .map((listId) => (
-                <label class="choice">
-                  <input type="checkbox" name={p.name} value={listId} checked /> Not in your
-                  account: <code>{listId}</code>
-                </label>
-              ))}
-          </>
+          <IdChoices
+            name={p.name}
+            options={catalog.lists.map((l) => ({ id: l.list_id, name: l.name }))}
+            chosen={p.chosen}
+          />
         ) : (
           <>
             <p>{catalogError ?? 'Connect to Constant Contact to choose lists by name.'}</p>
@@ -333,25 +341,11 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
           <Problem id="f-tags" />
           {catalog ? (
             <>
-              {catalog.tags.map((t) => (
-                <label class="choice">
-                  <input
-                    type="checkbox"
-                    name="tags"
-                    value={t.tag_id}
-                    checked={chosenTags.has(lower(t.tag_id))}
-                  />{' '}
-                  {t.name}
-                </label>
-              ))}
-              {draft.tags
-                .filter((tagId) => !knownTags.has(lower(tagId)))
-                .map((tagId) => (
-                  <label class="choice">
-                    <input type="checkbox" name="tags" value={tagId} checked /> Not in your account:{' '}
-                    <code>{tagId}</code>
-                  </label>
-                ))}
+              <IdChoices
+                name="tags"
+                options={catalog.tags.map((t) => ({ id: t.tag_id, name: t.name }))}
+                chosen={draft.tags}
+              />
               <Text
                 name="new_tag"
                 label="Or create a tag in Constant Contact"
