@@ -603,6 +603,7 @@ export class CcModel {
         json({
           organization_name: 'Sandbox Bakery',
           encoded_account_id: 'sandbox-1',
+          time_zone_id: 'America/New_York',
           contact_email: 'owner@sandbox.invalid',
         })
       )

@@ -51,7 +51,11 @@ Deno.test('connect: the verifier sent matches the challenge, then 303 /admin', a
     assert.equal(s.state, 'connected')
     assert.deepEqual(s.account, {
       sub: 'sandbox-owner',
-      summary: { organization_name: 'Sandbox Bakery', encoded_account_id: 'sandbox-1' },
+      summary: {
+        organization_name: 'Sandbox Bakery',
+        encoded_account_id: 'sandbox-1',
+        time_zone_id: 'America/New_York',
+      },
     })
     assert.deepEqual(await (await relay.call('/healthz')).json(), { ok: true, connected: true })
   })

@@ -84,7 +84,11 @@ describe('GET /oauth/callback (PKCE)', () => {
     expect(s.state).toBe('connected')
     expect(s.account).toEqual({
       sub: 'sandbox-owner',
-      summary: { organization_name: 'Sandbox Bakery', encoded_account_id: 'sandbox-1' },
+      summary: {
+        organization_name: 'Sandbox Bakery',
+        encoded_account_id: 'sandbox-1',
+        time_zone_id: 'America/New_York',
+      },
     })
     const health = await (await call('/healthz')).json()
     expect(health).toEqual({ ok: true, connected: true })

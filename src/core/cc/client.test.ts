@@ -303,14 +303,19 @@ describe('pages', () => {
     ])
   })
 
-  it('the account summary keeps only its name and id', () => {
+  it('the account summary keeps only its name, id and time zone', () => {
     expect(
       processAccountSummary({
         organization_name: 'Bakery',
         encoded_account_id: 'e1',
         contact_email: 'owner@example.com',
+        time_zone_id: 'Europe/Paris',
       })
-    ).toEqual({ organization_name: 'Bakery', encoded_account_id: 'e1' })
+    ).toEqual({
+      organization_name: 'Bakery',
+      encoded_account_id: 'e1',
+      time_zone_id: 'Europe/Paris',
+    })
     expect(processAccountSummary('x')).toBeNull()
   })
 })

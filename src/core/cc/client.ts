@@ -410,11 +410,15 @@ export function processCustomFieldsPage(
 export interface AccountSummary {
   organization_name?: string
   encoded_account_id?: string
+  /** The account's time zone (an IANA id such as "America/New_York"): the owner's pages use it. */
+  time_zone_id?: string
 }
 
-const AccountSummarySchema = v.object({
+/** CC's answer, and the copy the connection keeps (connection/state.ts). */
+export const AccountSummarySchema = v.object({
   organization_name: v.optional(v.string()),
   encoded_account_id: v.optional(v.string()),
+  time_zone_id: v.optional(v.pipe(v.string(), v.maxLength(64))),
 })
 
 const Tag = v.object({ tag_id: v.string(), name: v.string() })
@@ -443,6 +447,6 @@ export function processCreatedTag(body: unknown): CcTag | null {
 export function processAccountSummary(body: unknown): AccountSummary | null {
   const parsed = v.safeParse(AccountSummarySchema, body)
   if (!parsed.success) return null
-  const { organization_name, encoded_account_id } = parsed.output
-  return { organization_name, encoded_account_id }
+  const { organization_name, encoded_account_id, time_zone_id } = parsed.output
+  return { organization_name, encoded_account_id, time_zone_id }
 }

@@ -16,7 +16,7 @@
  */
 import * as v from 'valibot'
 import type { AlertEvent } from '../alerts/alert-webhook.ts'
-import type { AccountSummary } from '../cc/client.ts'
+import { type AccountSummary, AccountSummarySchema } from '../cc/client.ts'
 
 export type ConnectionState = 'not_connected' | 'connected' | 'degraded' | 'needs_reauth'
 
@@ -381,13 +381,7 @@ const StoredSchema = v.object({
   lastTokenCallAt: nullableNumber,
   nextAttemptAt: nullableNumber,
   staleAlertAt: nullableNumber,
-  account: v.nullish(
-    v.object({
-      organization_name: v.optional(v.string()),
-      encoded_account_id: v.optional(v.string()),
-    }),
-    null
-  ),
+  account: v.nullish(AccountSummarySchema, null),
 })
 export type StoredConnection = v.InferOutput<typeof StoredSchema>
 

@@ -8,12 +8,54 @@ import { raw } from 'hono/html'
 import type { PropsWithChildren } from 'hono/jsx'
 import { CHART_STYLES } from '../metrics/charts.tsx'
 
+/** The owner's sections, in the header of every owner page. */
+export const OWNER_SECTIONS = [
+  { key: 'overview', href: '/admin', label: 'Overview' },
+  { key: 'forms', href: '/admin/forms', label: 'Forms' },
+  { key: 'activity', href: '/admin/activity', label: 'Activity' },
+  { key: 'connection', href: '/admin/connection', label: 'Connection' },
+  { key: 'webhooks', href: '/admin/webhooks', label: 'Webhooks' },
+] as const
+export type OwnerSection = (typeof OWNER_SECTIONS)[number]['key']
+
+/** The owner's navigation: every section, the current one marked, and Sign out (a POST). */
+function OwnerNav({ current }: { current: OwnerSection | null }) {
+  return (
+    <header class="owner-header">
+      <nav aria-label="Dashboard">
+        <ul>
+          {OWNER_SECTIONS.map((s) => (
+            <li>
+              <a href={s.href} aria-current={s.key === current ? 'page' : undefined}>
+                {s.label}
+              </a>
+            </li>
+          ))}
+          <li>
+            <form method="post" action="/admin/logout">
+              <button class="link" type="submit">
+                Sign out
+              </button>
+            </form>
+          </li>
+        </ul>
+      </nav>
+    </header>
+  )
+}
+
 /** Every page: the title is also the heading. `lang`: a visitor page in the form's language. */
 export function Page({
   title,
   lang,
+  owner,
   children,
-}: PropsWithChildren<{ title: string; lang?: string }>) {
+}: PropsWithChildren<{
+  title: string
+  lang?: string
+  /** An owner page: the navigation, with this section marked current (null: none). */
+  owner?: OwnerSection | null
+}>) {
   return (
     <>
       {raw('<!doctype html>')}
@@ -26,6 +68,7 @@ export function Page({
           <link rel="stylesheet" href="/assets/app.css" />
         </head>
         <body>
+          {owner !== undefined && <OwnerNav current={owner} />}
           <main>
             <h1>{title}</h1>
             {children}
@@ -92,5 +135,9 @@ fieldset { border: 1px solid #8884; border-radius: .4rem; margin: 1rem 0; }
 label.choice, .hint, .problem, .editor label, .preview label { display: block; margin: .3rem 0; }
 .field-row { margin: .75rem 0; }
 .preview { border: 1px dashed #888; border-radius: .4rem; padding: 1rem; }
+.owner-header { max-width: 64rem; margin: 0 auto 1rem; border-bottom: 1px solid #8884; }
+.owner-header ul { display: flex; flex-wrap: wrap; gap: .25rem 1.25rem; list-style: none; margin: 0; padding: 0 0 .5rem; }
+.owner-header a { text-decoration: none; } .owner-header a[aria-current=page] { font-weight: 700; text-decoration: underline; }
+button.link { background: none; color: var(--accent); padding: 0; text-decoration: underline; }
 table { border-collapse: collapse; } th, td { text-align: left; padding: .2rem 1rem .2rem 0; }
 ${CHART_STYLES}`
