@@ -336,6 +336,9 @@ export function storageContract({ test, withStore }: ContractRunner): void {
         createdAt: T - 100,
         deadAt: T + 10,
         error: ERROR,
+        // The refusal is an attempt: a dead letter shows every one it had.
+        attempts: 1,
+        lists: payload('dead@example.com').list_memberships,
       },
     ])
   })

@@ -66,7 +66,10 @@ export async function replayKeepsToTheCap(relay: ConfiguredRelay): Promise<void>
   const page = await (
     await relay.call(`${first.headers.get('location')}`, { headers: relay.owner }, '192.0.2.1')
   ).text()
-  assert.match(page, /Queued for another delivery attempt\. 8 dead letters are still waiting/)
+  assert.match(
+    page,
+    /Sent again: the sign-up is waiting to send\. 8 failed sign-ups are still waiting/
+  )
   assert.match(page, /OUTBOX_MAX_PENDING \(10\)/)
   // At the cap nothing fits, and a new sign-up is still refused.
   const full = await retry(relay, 'all')

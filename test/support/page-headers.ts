@@ -6,7 +6,8 @@ export function expectPageHeaders(res: Response): void {
   const csp = res.headers.get('content-security-policy') ?? ''
   expect(csp).toContain("frame-ancestors 'none'")
   expect(csp).toContain("default-src 'none'")
-  expect(csp).not.toContain('script-src')
+  // Scripts only from this origin's /assets (the snippet's Copy), never inline.
+  expect(csp).toContain("script-src 'self'")
   expect(csp).not.toContain('unsafe-inline')
   expect(res.headers.get('x-content-type-options')).toBe('nosniff')
   expect(res.headers.get('referrer-policy')).toBe('no-referrer')

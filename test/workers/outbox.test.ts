@@ -393,9 +393,14 @@ describe('a 403 from sign_up_form', () => {
 
   it('a refused account: the dashboard explains its 403 read; the first sign-up parks', async () => {
     cc.accountForbidden = true
-    const page = await (await call('/admin', { headers: { ...OWNER, accept: 'text/html' } })).text()
-    const catalog = page.slice(page.indexOf('id="catalog"'))
+    const page = async (path: string) =>
+      (await call(path, { headers: { ...OWNER, accept: 'text/html' } })).text()
+    const forms = await page('/admin/forms')
+    const catalog = forms.slice(forms.indexOf('id="catalog"'))
     expect(catalog.slice(0, 600)).toContain('Constant Contact answered 403')
+    const overview = await page('/admin')
+    const problem = overview.slice(overview.indexOf('data-problem="catalog"'))
+    expect(problem.slice(0, 600)).toContain('Constant Contact answered 403')
     // A read refused is not a sign-up refused: the outbox keeps going until one is.
     expect((await status()).state).toBe('connected')
     expect((await submit('account403@example.com')).status).toBe(202)
@@ -460,7 +465,9 @@ describe('one alert of a kind per 15 minutes', () => {
     for (let i = 0; i < 3; i++) await deadLetter()
     expect(net.alertEvents()).toEqual(['dead_letter'])
     expect(await held('dead_letter')).toMatchObject({ held: 2, held_total: before + 2 })
-    const page = await (await call('/admin', { headers: { ...OWNER, accept: 'text/html' } })).text()
+    const page = await (
+      await call('/admin/connection', { headers: { ...OWNER, accept: 'text/html' } })
+    ).text()
     const card = page.slice(page.indexOf('id="alerts"'))
     expect(card).toMatch(
       new RegExp(`data-alert="dead_letter" data-held="2" data-held-total="${before + 2}"`)

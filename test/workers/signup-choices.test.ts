@@ -198,7 +198,7 @@ describe('GET /admin/api/forms/:formId/snippet', () => {
 
 describe('the owner’s test sign-up of such a form', () => {
   it('offers the optional lists and the consent box, and sends what was ticked', async () => {
-    const page = await (await call('/admin', { headers: OWNER })).text()
+    const page = await (await call('/admin/forms/choices', { headers: OWNER })).text()
     const card = page.slice(page.indexOf('action="/admin/forms/choices/test"')).slice(0, 1500)
     expect(card).toContain(`<input type="checkbox" name="list" value="${LIST_3}"/> Events`)
     expect(card).toMatch(/<input type="checkbox" name="consent" value="yes" required=""\/>/)

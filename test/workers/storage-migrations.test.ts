@@ -188,6 +188,8 @@ describe('schema migrations', () => {
         created_at: new Date(now - 2_000).toISOString(),
         dead_at: new Date(now - 1_000).toISOString(),
         error: { status: 400, error_key: 'contacts.api.validation.error', message: 'bad list' },
+        attempts: 1,
+        lists: ['9e2f7d10-1111-4c3b-8e42-000000000001'],
       },
     ])
     expect(await relay.accessToken()).toEqual({

@@ -62,6 +62,7 @@ import type { RelayBackend } from '../relay/backend.ts'
 import { subscribeRoutes } from '../signup/subscribe-routes.tsx'
 import { tagRoutes } from '../tagging/tag-routes.ts'
 import { MessagePage, STYLESHEET } from '../ui/layout.tsx'
+import { OWNER_JS } from '../ui/owner-script.ts'
 import { webhookApiRoutes } from '../webhooks/webhook-routes.tsx'
 import type { AppEnv } from './app-env.ts'
 import type { Config } from './config.ts'
@@ -108,6 +109,11 @@ export function createApp(appDeps: AppDeps): Hono<AppEnv> {
   app.get('/assets/app.css', (c) => {
     c.header('cache-control', 'public, max-age=3600')
     return c.body(STYLESHEET, 200, { 'content-type': 'text/css; charset=utf-8' })
+  })
+
+  app.get('/assets/owner.js', (c) => {
+    c.header('cache-control', 'public, max-age=3600')
+    return c.body(OWNER_JS, 200, { 'content-type': 'text/javascript; charset=utf-8' })
   })
 
   // Everything below needs a valid configuration. The sign-up area is mounted first and runs

@@ -32,16 +32,16 @@ export const securityHeaders = createMiddleware(async function securityHeaders(c
 })
 
 /**
- * The headers of every owner page, the sign-in form included: no script can run at all
- * (default-src 'none' and no script-src), styles only from /assets, forms post only here, and
- * no framing. The views have no inline styles or scripts, so nothing needs an exception. The rest
+ * The headers of every owner page, the sign-in form included: scripts and styles only from
+ * /assets (owner.js, the snippet's Copy; never inline), forms post only here, and no framing.
+ * The views have no inline styles or scripts, so nothing needs an exception. The rest
  * are the usual hardening headers (the set hono's secureHeaders sends by default), written out
  * as constants: this runs on every page, and the middleware itself cost bytes in every bundle.
  */
 const OWNER_PAGE_HEADERS: readonly [string, string][] = [
   [
     'Content-Security-Policy',
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   ],
   ['Cross-Origin-Resource-Policy', 'same-origin'],
   ['Cross-Origin-Opener-Policy', 'same-origin'],

@@ -8,7 +8,7 @@
  *                                    409 form_managed_by_config
  *   DELETE /admin/api/forms/:formId  204; 404 unknown_form; 409 form_managed_by_config
  *   GET  /admin/forms/new, /admin/forms/:formId/edit   the editor, with a preview
- *   POST /admin/forms/editor         action=preview re-renders; action=save saves, 303 /admin
+ *   POST /admin/forms/editor         action=preview re-renders; action=save saves, 303 to its page
  *   POST /admin/forms/:formId/delete
  * The API is mounted ahead of the dashboard's routes; the editor inside them (their CSP and CSRF).
  */
@@ -19,13 +19,13 @@ import type { Config } from '../app/config.ts'
 import { AppError } from '../app/errors.ts'
 import { type Catalog, checkProfiles } from '../cc/catalog.ts'
 import type { FieldTypes } from '../cc/field-types.ts'
-import type { FormCard } from '../owner/dashboard-pages.tsx'
 import { formFields, readOwnerJson } from '../owner/owner-body.ts'
 import { sameOriginUnlessBearer } from '../owner/owner-only.ts'
 import type { RelayBackend } from '../relay/backend.ts'
 import { profileFor } from '../signup/accept-signup.ts'
 import type { Fields } from '../signup/read-fields.ts'
 import { LANGUAGES, type Language, MESSAGE_KEYS } from '../signup/visitor-text.ts'
+import type { FormCard } from './form-list-pages.tsx'
 import { type FormDraft, FormEditorPage } from './form-pages.tsx'
 import { catalogProblems, type FieldProblems, type FormDirectory, parseProfile } from './forms.ts'
 import { CAPTURE_KEYS, DEFAULT_HONEYPOT, FORM_ID, type FormProfile } from './profile.ts'
@@ -163,6 +163,8 @@ export async function formCards(
   return Promise.all(
     forms.map(async (f) => ({
       formId: f.id,
+      name: f.id,
+      profile: f.profile,
       snippet: await formSnippet(relayOrigin, f.id, f.profile, catalog, f.types),
       check: checks.find((k) => k.form_id === f.id) ?? null,
       updatedAt: f.updatedAt,
@@ -352,7 +354,7 @@ export function formEditorRoutes(deps: FormsDeps): Hono<AppEnv> {
     const { profile, types } = checked
     const { form } = await deps.backend().saveForm({ id, profile, types })
     deps.forms.remember(id, form)
-    return c.redirect(`/admin?notice=form_saved#form-${id}`, 303)
+    return c.redirect(`/admin/forms/${id}?notice=form_saved`, 303)
   })
 
   editor.post('/:formId/delete', async (c) => {
@@ -360,7 +362,7 @@ export function formEditorRoutes(deps: FormsDeps): Hono<AppEnv> {
     if (profileFor(c.var.config, id)) throw managedByConfig(id)
     if (!FORM_ID.test(id) || !(await deps.backend().deleteForm(id))) throw unknownForm(id)
     deps.forms.remember(id, null)
-    return c.redirect('/admin?notice=form_deleted', 303)
+    return c.redirect('/admin/forms?notice=form_deleted', 303)
   })
 
   return editor

@@ -7,7 +7,7 @@
 export function TurnstileWarning({ turnstile }: { turnstile: boolean }) {
   if (turnstile) return null
   return (
-    <p class="error" data-warning="no-turnstile">
+    <p class="advice" data-warning="no-turnstile">
       No Turnstile: anyone can sign up any address here, and Constant Contact takes it as consent,
       even from a contact who unsubscribed. See the README, "Consent and abuse".
     </p>

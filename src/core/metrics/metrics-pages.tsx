@@ -163,7 +163,7 @@ export function ActivityPage(props: {
   csv: string
 }) {
   return (
-    <Page title="Recent activity">
+    <Page title="Recent activity" owner="activity">
       <form method="get" action="/admin/activity" class="card">
         <FormPicker forms={props.forms} form={props.form} />
         <label for="pick-outcome">Outcome</label>{' '}

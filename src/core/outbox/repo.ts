@@ -53,6 +53,10 @@ export interface DeadLetter {
   createdAt: number
   deadAt: number
   error: DeliveryError | null
+  /** Every attempt, the refusal included. */
+  attempts: number
+  /** The lists the sign-up was sent to (what CC's refusal may name). */
+  lists: string[]
 }
 
 export interface OutboxFigures {

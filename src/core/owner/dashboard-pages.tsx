@@ -1,17 +1,16 @@
 /** @module core/owner/dashboard-pages: the owner's pages. */
 
-import { AlertsCard } from '../alerts/alerts-card.tsx'
-import type { Catalog, ProfileCheck } from '../cc/catalog.ts'
+import type { PropsWithChildren } from 'hono/jsx'
+import type { Catalog } from '../cc/catalog.ts'
+import { ConnectButton, ConnectionState } from '../connection/connection-page.tsx'
 import { noRefreshTokenAdvice } from '../connection/oauth.ts'
-import { ConsentReceipts } from '../consent/consent-pages.tsx'
-import { FormAuditCard, FormSource, NewFormLink } from '../forms/form-pages.tsx'
-import type { FormAuditEntry } from '../forms/repo.ts'
-import { TurnstileWarning } from '../forms/turnstile-warning.tsx'
-import { type Insights, InsightsSection } from '../metrics/metrics-pages.tsx'
+import { type FormCard, formLabels } from '../forms/form-list-pages.tsx'
+import { FailedSignups } from '../outbox/failed-signups.tsx'
 import type { DeadLetterView, RelayStatus, SandboxView } from '../relay/backend.ts'
+import type { SignupJsonBody } from '../signup/accept-signup.ts'
 import { NextStep, Page } from '../ui/layout.tsx'
+import { When } from '../ui/time.tsx'
 import type { WebhookView } from '../webhooks/webhooks.ts'
-import { WebhooksCard } from '../webhooks/webhooks-card.tsx'
 
 export function SignInPage({ error, sandboxHint }: { error?: string; sandboxHint?: boolean }) {
   return (
@@ -38,350 +37,7 @@ export function SignInPage({ error, sandboxHint }: { error?: string; sandboxHint
   )
 }
 
-const STATE_TEXT: Record<RelayStatus['state'], string> = {
-  connected: 'Connected',
-  degraded: 'Connected, but refreshing is failing (retrying)',
-  needs_reauth: 'Reconnect needed',
-  not_connected: 'Not connected',
-}
-
-function ConnectionCard({ status: s, scopes }: { status: RelayStatus; scopes: string }) {
-  const connected = s.state !== 'not_connected'
-  return (
-    <section class="card" id="connection">
-      <h2>Connection</h2>
-      <p class={`state-${s.state}`} data-state={s.state}>
-        <strong>{STATE_TEXT[s.state]}</strong>
-      </p>
-      <dl>
-        <dt>Account</dt>
-        <dd>
-          {s.account.summary?.organization_name && `${s.account.summary.organization_name} · `}
-          {s.account.sub ?? '—'}
-        </dd>
-        <dt>Token expires</dt>
-        <dd>{s.access_token_expires_at ?? '—'}</dd>
-        <dt>Last refresh</dt>
-        <dd>{s.last_refresh_at ?? '—'}</dd>
-        <dt>Last error</dt>
-        <dd>
-          {s.last_error
-            ? `${s.last_error.code} at ${s.last_error.at}: ${s.last_error.message}`
-            : '—'}
-        </dd>
-      </dl>
-      {!s.refreshable && connected && (
-        <p class="error">
-          No refresh token: the connection stops when the access token expires, and must be
-          authorised again then. {noRefreshTokenAdvice(scopes)}
-        </p>
-      )}
-      <p>
-        <a class="button" href="/oauth/authorize">
-          {connected ? 'Reconnect' : 'Connect Constant Contact'}
-        </a>{' '}
-      </p>
-      {/* Asked first: sign-ups wait in the outbox until the owner connects again. */}
-      {connected && (
-        <details class="confirm">
-          <summary>Disconnect…</summary>
-          <p>
-            Until you connect again, sign-ups are kept in the outbox, not sent to Constant Contact.
-          </p>
-          <form method="post" action="/admin/disconnect">
-            <button class="danger" type="submit">
-              Disconnect now
-            </button>
-          </form>
-        </details>
-      )}
-      {connected && (
-        <p>
-          Disconnect forgets the tokens stored here; it does not revoke the grant at Constant
-          Contact. To revoke it, remove the app's access in your{' '}
-          <a href="https://app.constantcontact.com/" rel="noopener noreferrer">
-            Constant Contact account
-          </a>{' '}
-          (account settings, connected apps and integrations), or rotate the app's client secret in
-          the{' '}
-          <a href="https://app.constantcontact.com/pages/dma/portal/" rel="noopener noreferrer">
-            developer portal
-          </a>
-          , which forces a reconnect.
-        </p>
-      )}
-    </section>
-  )
-}
-
-function DeliveryCard({
-  status,
-  deadLetters,
-}: {
-  status: RelayStatus
-  deadLetters: DeadLetterView[]
-}) {
-  const o = status.outbox
-  return (
-    <section class="card" id="delivery">
-      <h2>Delivery</h2>
-      <dl>
-        <dt>Delivered today</dt>
-        <dd data-figure="delivered_today">{o.delivered_today}</dd>
-        <dt>Pending</dt>
-        <dd data-figure="pending">
-          {o.pending}
-          {o.parked > 0 && ` (${o.parked} parked)`}
-        </dd>
-        <dt>Backlog</dt>
-        <dd data-figure="backlog">
-          {o.pending} of {o.max_pending} (OUTBOX_MAX_PENDING)
-          {o.pending >= o.max_pending && ': full, new sign-ups are refused'}
-        </dd>
-        <dt>Oldest pending</dt>
-        <dd>{o.oldest_pending_age_seconds === null ? '—' : `${o.oldest_pending_age_seconds} s`}</dd>
-        <dt>Dead letters</dt>
-        <dd data-figure="dead">{o.dead}</dd>
-        <dt>Taggings</dt>
-        <dd data-figure="taggings">
-          {o.tagging_pending} waiting, {o.tagging_dead} refused
-        </dd>
-        <dt>Daily quota</dt>
-        <dd>
-          {o.quota_used_today} / {o.quota_limit} requests (resets 00:00 UTC)
-        </dd>
-        {o.parked_until && (
-          <>
-            <dt>Parked until</dt>
-            <dd>{o.parked_until}</dd>
-          </>
-        )}
-      </dl>
-      {deadLetters.length > 0 && (
-        <>
-          <h3>Dead letters</h3>
-          <p>
-            Constant Contact refused these sign-ups, or the tagging of delivered ones. Fix the cause
-            (often a deleted list, custom field or tag), then Retry.
-          </p>
-          <form method="post" action="/admin/dead-letters/all/retry">
-            <button type="submit">Retry all</button>
-          </form>
-          <ul class="dead-letters">
-            {deadLetters.map((d) => {
-              const path =
-                d.kind === 'tagging'
-                  ? `/admin/dead-letters/tagging/${d.id}`
-                  : `/admin/dead-letters/${d.id}`
-              return (
-                <li class="card" data-dead-letter={d.id} data-kind={d.kind}>
-                  <strong>{d.email_masked}</strong> · form {d.form_id} · {d.dead_at}
-                  {d.kind === 'tagging' && ` · tagging with ${d.tag_ids?.join(', ')}`}
-                  <br />
-                  {d.error && `${d.error.status} ${d.error.error_key}: ${d.error.message}`}{' '}
-                  <form class="inline" method="post" action={`${path}/retry`}>
-                    <button type="submit">Retry</button>
-                  </form>{' '}
-                  {/* Asked first, and apart from Retry: a deleted sign-up is gone for good. */}
-                  <details class="confirm">
-                    <summary>Delete…</summary>
-                    <p>The sign-up is deleted for good; it is not sent to Constant Contact.</p>
-                    <form method="post" action={`${path}/delete`}>
-                      <button class="danger" type="submit">
-                        Delete it for good
-                      </button>
-                    </form>
-                  </details>
-                </li>
-              )
-            })}
-          </ul>
-        </>
-      )}
-    </section>
-  )
-}
-
-export interface FormCard {
-  formId: string
-  snippet: string
-  check: ProfileCheck | null
-  /** Made in the dashboard: when it last changed. Null: from FORMS. */
-  updatedAt: number | null
-  /** Whether the form asks for a Turnstile token (the dashboard warns when it does not). */
-  turnstile: boolean
-  /** What the test sign-up offers to tick, as the visitor's form does. */
-  optionalLists: { id: string; name: string }[]
-  consent: { text: string; required: boolean } | null
-}
-
-/** A list, custom field or tag: its name, then the id to copy into FORMS. */
-function CatalogEntry({ name, id }: { name: string; id: string }) {
-  return (
-    <li>
-      {name} <code>{id}</code>
-    </li>
-  )
-}
-
-function CatalogCard({
-  catalog,
-  catalogError,
-}: {
-  catalog: Catalog | null
-  catalogError: string | null
-}) {
-  if (!catalog) {
-    return (
-      <section class="card" id="catalog">
-        <h2>Lists, custom fields and tags</h2>
-        <p>
-          {catalogError ?? 'Connect to see your Constant Contact lists, custom fields and tags.'}
-        </p>
-      </section>
-    )
-  }
-  return (
-    <section class="card" id="catalog">
-      <h2>Lists, custom fields and tags</h2>
-      <p>From your Constant Contact account ({catalog.fetched_at}), with their ids.</p>
-      <h3>Lists</h3>
-      <ul>
-        {catalog.lists.map((l) => (
-          <CatalogEntry name={l.name} id={l.list_id} />
-        ))}
-      </ul>
-      <h3>Custom fields</h3>
-      {catalog.custom_fields.length === 0 ? (
-        <p>None.</p>
-      ) : (
-        <ul>
-          {catalog.custom_fields.map((f) => (
-            <CatalogEntry name={f.label} id={f.custom_field_id} />
-          ))}
-        </ul>
-      )}
-      <h3>Tags</h3>
-      {catalog.tags.length === 0 ? (
-        <p>None.</p>
-      ) : (
-        <ul>
-          {catalog.tags.map((t) => (
-            <CatalogEntry name={t.name} id={t.tag_id} />
-          ))}
-        </ul>
-      )}
-    </section>
-  )
-}
-
-function ProfileCheckNote({ check }: { check: ProfileCheck | null }) {
-  if (!check) return null
-  const drift =
-    check.unknown_lists.length +
-    check.unknown_custom_fields.length +
-    check.unknown_tags.length +
-    check.capture_problems.length
-  if (drift === 0) {
-    return (
-      <p class="state-connected" data-check="ok">
-        Every list, custom field and tag id exists in Constant Contact, and every capture field
-        takes text.
-      </p>
-    )
-  }
-  return (
-    <p class="error" data-check="drift">
-      This profile refers to ids your Constant Contact account does not have, so sign-ups would be
-      refused:
-      {check.unknown_lists.map((id) => (
-        <>
-          {' '}
-          list <code>{id}</code>
-        </>
-      ))}
-      {check.unknown_custom_fields.map((c) => (
-        <>
-          {' '}
-          custom field <code>{c.alias}</code> (<code>{c.custom_field_id}</code>)
-        </>
-      ))}
-      {check.unknown_tags.map((id) => (
-        <>
-          {' '}
-          tag <code>{id}</code>
-        </>
-      ))}
-      {check.capture_problems.map((c) => (
-        <>
-          {' '}
-          capture <code>{c.key}</code> into <code>{c.custom_field_id}</code> (
-          {c.problem === 'unknown' ? 'no such custom field' : 'not a text field'})
-        </>
-      ))}
-    </p>
-  )
-}
-
-function FormsCard({
-  forms,
-  consentCounts,
-}: {
-  forms: FormCard[]
-  consentCounts: Record<string, number>
-}) {
-  return (
-    <section class="card" id="forms">
-      <h2>Forms</h2>
-      {forms.length === 0 && <p>No forms yet: make one with New form.</p>}
-      <NewFormLink />
-      {forms.map((f) => (
-        <article class="card" data-form={f.formId} id={`form-${f.formId}`}>
-          <h3>{f.formId}</h3>
-          <FormSource formId={f.formId} updatedAt={f.updatedAt} />
-          <ProfileCheckNote check={f.check} />
-          <TurnstileWarning turnstile={f.turnstile} />
-          <ConsentReceipts formId={f.formId} count={consentCounts[f.formId] ?? 0} />
-          <p>Paste this into your site:</p>
-          {/* biome-ignore lint/a11y/useSemanticElements: a scrolling <pre> must be focusable and named; <pre> takes no name without a role */}
-          <pre tabindex={0} role="region" aria-label={`Snippet of the form ${f.formId}`}>
-            <code>{f.snippet}</code>
-          </pre>
-          <form method="post" action={`/admin/forms/${f.formId}/test`}>
-            <label for={`test-${f.formId}`}>Send a test sign-up through the relay</label>
-            <br />
-            <input
-              id={`test-${f.formId}`}
-              name="email"
-              type="email"
-              required
-              placeholder="you@example.com"
-            />{' '}
-            {f.optionalLists.length > 0 && (
-              <fieldset>
-                <legend>Lists to tick, as a visitor would</legend>
-                {f.optionalLists.map((l) => (
-                  <label class="choice">
-                    <input type="checkbox" name="list" value={l.id} /> {l.name}
-                  </label>
-                ))}
-              </fieldset>
-            )}
-            {f.consent && (
-              <label class="choice">
-                <input type="checkbox" name="consent" value="yes" required={f.consent.required} />{' '}
-                {f.consent.text} (ticked, it leaves a consent receipt for this address)
-              </label>
-            )}
-            <button type="submit">Send test</button>
-          </form>
-        </article>
-      ))}
-    </section>
-  )
-}
-
-function SandboxCard({ view }: { view: SandboxView }) {
+function SandboxCard({ view, zone }: { view: SandboxView; zone?: string }) {
   const names = new Map(view.lists.map((l) => [l.list_id, l.name]))
   const tagName = new Map(view.tags.map((t) => [t.tag_id, t.name]))
   return (
@@ -397,7 +53,7 @@ function SandboxCard({ view }: { view: SandboxView }) {
         <ul>
           {view.contacts.map((c) => (
             <li data-sandbox-contact={c.email_address}>
-              {c.email_address} · {c.updated_at} · lists:{' '}
+              {c.email_address} · <When at={c.updated_at} zone={zone} /> · lists:{' '}
               {c.list_memberships.map((id) => names.get(id) ?? id).join(', ') || 'none'}
               {c.tag_ids.length > 0 &&
                 ` · tags: ${c.tag_ids.map((id) => tagName.get(id) ?? id).join(', ')}`}
@@ -409,25 +65,175 @@ function SandboxCard({ view }: { view: SandboxView }) {
   )
 }
 
-export function DashboardPage(props: {
+/** A problem the Overview puts first: what is wrong, in words, and where to act. */
+function Problem({ kind, children }: PropsWithChildren<{ kind: string }>) {
+  return (
+    <li class="problem" data-problem={kind}>
+      {children}
+    </li>
+  )
+}
+
+/** What needs the owner, most urgent first; `refusedOrigins` comes from core/origins. */
+function NeedsYou(props: {
+  status: RelayStatus
+  deadLetters: DeadLetterView[]
+  forms: FormCard[]
+  webhooks: WebhookView[]
+  /** CC_SCOPES, for the advice when no refresh token came. */
+  scopes: string
+  catalogError: string | null
+}) {
+  const { status, deadLetters, forms } = props
+  const o = status.outbox
+  const drifting = forms.filter(
+    (f) =>
+      f.check &&
+      f.check.unknown_lists.length +
+        f.check.unknown_custom_fields.length +
+        f.check.unknown_tags.length +
+        f.check.capture_problems.length >
+        0
+  )
+  const disabledHooks = props.webhooks.filter((w) => w.disabled_at !== null)
+  const quotaShare = o.quota_limit > 0 ? o.quota_used_today / o.quota_limit : 0
+  const items = [
+    status.state !== 'connected' && (
+      <Problem kind="connection">
+        <ConnectionState status={status} />
+        {status.state === 'degraded'
+          ? 'Renewing the access token is failing; the relay keeps trying. '
+          : 'Sign-ups are kept, not sent, until you connect. '}
+        <ConnectButton status={status} /> <a href="/admin/connection">Connection details</a>
+      </Problem>
+    ),
+    status.state !== 'not_connected' && !status.refreshable && (
+      <Problem kind="no-refresh-token">
+        Constant Contact issued no refresh token: the connection stops when the access token expires
+        (<When at={status.access_token_expires_at} zone={zoneOf(status)} />
+        ), and must be authorised again then. {noRefreshTokenAdvice(props.scopes)}{' '}
+        <ConnectButton status={status} />
+      </Problem>
+    ),
+    props.catalogError && (
+      <Problem kind="catalog">
+        The relay could not read your lists, custom fields and tags: {props.catalogError}
+      </Problem>
+    ),
+    deadLetters.length > 0 && (
+      <Problem kind="failed">
+        <a href="#failed">
+          {deadLetters.length === 1 ? '1 failed sign-up' : `${deadLetters.length} failed sign-ups`}
+        </a>{' '}
+        to fix and retry (below).
+      </Problem>
+    ),
+    ...drifting.map((f) => (
+      <Problem kind="form">
+        <a href={`/admin/forms/${f.formId}`}>{f.name}</a> uses a list, field or tag your account no
+        longer has: its sign-ups would be refused.
+      </Problem>
+    )),
+    o.pending >= o.max_pending / 2 && (
+      <Problem kind="backlog">
+        {o.pending} sign-ups are waiting to send, of at most {o.max_pending}: when it is full, new
+        sign-ups are refused.
+      </Problem>
+    ),
+    o.parked_until && (
+      <Problem kind="parked">
+        Sending is paused until <When at={o.parked_until} zone={zoneOf(status)} /> (the daily quota,
+        or Constant Contact refused access).
+      </Problem>
+    ),
+    quotaShare >= 0.8 && (
+      <Problem kind="quota">
+        {Math.round(quotaShare * 100)} % of today's Constant Contact requests are used (
+        {o.quota_used_today} of {o.quota_limit}).
+      </Problem>
+    ),
+    ...disabledHooks.map((w) => (
+      <Problem kind="webhook">
+        <span data-webhook-disabled={w.id}>
+          The webhook <strong>{w.id}</strong> was switched off after failing for 24 hours.
+        </span>{' '}
+        <a href="/admin/webhooks">Re-enable it on the Webhooks page</a>
+      </Problem>
+    )),
+    forms.length === 0 && (
+      <Problem kind="no-forms">
+        No forms yet. <a href="/admin/forms/new">Make your first form</a>.
+      </Problem>
+    ),
+  ].filter(Boolean)
+  return (
+    <section class="card" id="needs-you">
+      <h2>Needs you</h2>
+      {items.length === 0 ? (
+        <p data-problem="none">Nothing: sign-ups are going through.</p>
+      ) : (
+        <ul>{items}</ul>
+      )}
+    </section>
+  )
+}
+
+const zoneOf = (status: RelayStatus) => status.account.summary?.time_zone_id
+
+/** Today's figures, in words; the charts are on /admin/activity. */
+function Today({ status }: { status: RelayStatus }) {
+  const o = status.outbox
+  return (
+    <section class="card" id="today">
+      <h2>Today</h2>
+      <dl>
+        <dt>Sent to Constant Contact</dt>
+        <dd data-figure="delivered_today">{o.delivered_today}</dd>
+        <dt>Waiting to send</dt>
+        <dd data-figure="pending">
+          {o.pending === 0
+            ? 'none'
+            : `${o.pending}, the oldest for ${o.oldest_pending_age_seconds ?? 0} s`}
+          {o.parked > 0 && ` (${o.parked} until you reconnect or the quota resets)`}
+        </dd>
+        <dt>Room to wait</dt>
+        <dd data-figure="backlog">
+          {o.pending} of {o.max_pending} (OUTBOX_MAX_PENDING)
+          {o.pending >= o.max_pending && ': full, new sign-ups are refused'}
+        </dd>
+        <dt>Failed sign-ups</dt>
+        <dd data-figure="dead">{o.dead}</dd>
+        <dt>Tags to add</dt>
+        <dd data-figure="taggings">
+          {o.tagging_pending} waiting, {o.tagging_dead} refused
+        </dd>
+        <dt>Constant Contact requests</dt>
+        <dd>
+          {o.quota_used_today} of {o.quota_limit} today (resets at midnight UTC)
+        </dd>
+      </dl>
+      <p>
+        <a href="/admin/activity">Every sign-up, and the charts</a>
+      </p>
+    </section>
+  )
+}
+
+export function OverviewPage(props: {
   status: RelayStatus
   deadLetters: DeadLetterView[]
   catalog: Catalog | null
   catalogError: string | null
   forms: FormCard[]
-  /** Consent receipts kept per form id. */
-  consentCounts: Record<string, number>
   webhooks: WebhookView[]
-  formAudit: FormAuditEntry[]
   sandboxView: SandboxView | null
-  insights: Insights
   notice?: string
   sandbox: boolean
-  /** CC_SCOPES: what a Connect asks for. */
   scopes: string
 }) {
+  const zone = zoneOf(props.status)
   return (
-    <Page title="ctct-relay">
+    <Page title="Overview" owner="overview">
       {props.notice && (
         <p class="card message" role="status">
           {props.notice}
@@ -438,40 +244,71 @@ export function DashboardPage(props: {
           Sandbox mode: Constant Contact is simulated locally. Nothing leaves this machine.
         </p>
       )}
-      <ConnectionCard status={props.status} scopes={props.scopes} />
-      <DeliveryCard status={props.status} deadLetters={props.deadLetters} />
-      <InsightsSection insights={props.insights} status={props.status} />
-      <FormsCard forms={props.forms} consentCounts={props.consentCounts} />
-      <FormAuditCard audit={props.formAudit} />
-      <CatalogCard catalog={props.catalog} catalogError={props.catalogError} />
-      <AlertsCard alerts={props.status.alerts} />
-      <WebhooksCard webhooks={props.webhooks} />
-      {props.sandboxView && <SandboxCard view={props.sandboxView} />}
-      <form method="post" action="/admin/logout">
-        <button class="secondary" type="submit">
-          Sign out
-        </button>
-      </form>
+      {props.status.state === 'connected' && <ConnectionState status={props.status} />}
+      <NeedsYou
+        status={props.status}
+        deadLetters={props.deadLetters}
+        forms={props.forms}
+        webhooks={props.webhooks}
+        scopes={props.scopes}
+        catalogError={props.catalogError}
+      />
+      <FailedSignups
+        letters={props.deadLetters}
+        catalog={props.catalog}
+        forms={formLabels(props.forms)}
+        zone={zone}
+      />
+      <Today status={props.status} />
+      {props.sandboxView && <SandboxCard view={props.sandboxView} zone={zone} />}
     </Page>
   )
 }
 
-/** What "Send a test sign-up" got: the status and JSON body a visitor's script would have. */
-export function TestSignupPage({ status, answer }: { status: number; answer: string }) {
+/** What "Send a test sign-up" got, in words; the JSON a visitor's script reads, folded. */
+export function TestSignupPage({
+  formId,
+  status,
+  body,
+}: {
+  formId: string
+  status: number
+  body: SignupJsonBody
+}) {
+  const fields =
+    !body.ok && body.fields ? Object.entries(body.fields as Record<string, string>) : []
+  const title = body.ok
+    ? body.status === 'delivered'
+      ? 'Sent to Constant Contact'
+      : 'Waiting to send'
+    : 'Refused'
   return (
-    <Page title={`Test sign-up: ${status}`}>
-      <p class="message">
-        The relay answered <strong data-test-status={status}>{status}</strong>:
+    <Page title={`Test sign-up: ${title}`} owner="forms">
+      <p class="message" data-test-status={status}>
+        {body.ok
+          ? body.status === 'delivered'
+            ? 'Constant Contact took the contact now. A visitor would read:'
+            : 'The sign-up is stored and will be sent to Constant Contact shortly (see Waiting to send on the Overview). A visitor would read:'
+          : 'The relay refused the sign-up, and a visitor would read:'}
       </p>
-      {/* biome-ignore lint/a11y/useSemanticElements: a scrolling <pre> must be focusable and named; <pre> takes no name without a role */}
-      <pre tabindex={0} role="region" aria-label="The relay's answer">
-        <code>{answer}</code>
-      </pre>
-      <p>
-        200 means Constant Contact accepted it now; 202 means it is queued and will be delivered;
-        anything else says what went wrong.
-      </p>
-      <NextStep href="/admin" label="Back to /admin" />
+      <blockquote>{body.message}</blockquote>
+      {fields.length > 0 && (
+        <ul>
+          {fields.map(([name, message]) => (
+            <li>
+              <strong>{name}</strong>: {message}
+            </li>
+          ))}
+        </ul>
+      )}
+      <details>
+        <summary>The answer a script gets ({status}, JSON)</summary>
+        {/* biome-ignore lint/a11y/useSemanticElements: a scrolling <pre> must be focusable and named; <pre> takes no name without a role */}
+        <pre tabindex={0} role="region" aria-label="The relay's answer">
+          <code>{JSON.stringify(body)}</code>
+        </pre>
+      </details>
+      <NextStep href={`/admin/forms/${formId}`} label="Back to the form" />
     </Page>
   )
 }

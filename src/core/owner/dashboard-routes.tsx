@@ -8,13 +8,14 @@ import { getCookie } from 'hono/cookie'
 import { csrf } from 'hono/csrf'
 import { Hono } from 'hono/tiny'
 import type { AppEnv } from '../app/app-env.ts'
-import type { Config } from '../app/config.ts'
 import { AppError } from '../app/errors.ts'
 import { ownerPageHeaders } from '../app/security-headers.ts'
+import { ConnectionPage } from '../connection/connection-page.tsx'
 import { randomToken } from '../connection/oauth.ts'
+import { catalogOf, formPageRoutes } from '../forms/form-page-routes.tsx'
 import { formCards, formEditorRoutes } from '../forms/form-routes.tsx'
 import { type FormDirectory, withCurrentForm } from '../forms/forms.ts'
-import { loadInsights, metricsRoutes } from '../metrics/metrics-routes.tsx'
+import { metricsRoutes } from '../metrics/metrics-routes.tsx'
 import { keepAliveOf } from '../metrics/outcome-recorder.ts'
 import {
   type AcceptDeps,
@@ -32,7 +33,8 @@ import {
   setOwnerCookie,
   verifySession,
 } from './credentials.ts'
-import { DashboardPage, SignInPage, TestSignupPage } from './dashboard-pages.tsx'
+import { OverviewPage, SignInPage, TestSignupPage } from './dashboard-pages.tsx'
+import { noticeOf } from './notices.ts'
 import { formField, formFields, ownerForm } from './owner-body.ts'
 import { type OwnerCheck, tryAdminToken } from './owner-only.ts'
 
@@ -40,26 +42,6 @@ export interface AdminDeps extends AcceptDeps {
   isOwner: OwnerCheck
   ownerOnly: MiddlewareHandler<AppEnv>
   forms: FormDirectory
-}
-
-const NOTICES: Record<string, string> = {
-  connected: 'Connected to Constant Contact.',
-  disconnected:
-    'Disconnected. The tokens stored here are gone; the grant at Constant Contact is not revoked.',
-  retrying: 'Queued for another delivery attempt.',
-  retry_full: 'Nothing was queued: the backlog is full (OUTBOX_MAX_PENDING).',
-  deleted: 'Dead letter deleted.',
-  form_saved: 'Form saved. It takes sign-ups from now on.',
-  form_deleted: 'Form deleted.',
-}
-
-/** The notice a redirect named, and for a replay that hit the cap, how many are still waiting. */
-function noticeOf(key = '', waiting = '', config: Config): string | undefined {
-  const notice = NOTICES[key]
-  const left = /^\d{1,9}$/.test(waiting) ? Number(waiting) : 0
-  if (!notice || left === 0) return notice
-  const letters = left === 1 ? '1 dead letter is' : `${left} dead letters are`
-  return `${notice} ${letters} still waiting: the backlog is at OUTBOX_MAX_PENDING (${config.OUTBOX_MAX_PENDING}). Retry them once it has drained.`
 }
 
 /** The owner's test sign-ups share one rate-limit bucket, apart from every visitor's. */
@@ -77,39 +59,42 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
     const config = c.var.config
     if (!(await isOwner(c))) return c.html(<SignInPage sandboxHint={config.sandbox} />)
     const backend = deps.backend()
-    const [status, deadLetters, sandboxView, dashboardForms, insights, consentCounts, webhooks] =
-      await Promise.all([
-        backend.status(),
-        backend.deadLetters(),
-        backend.sandbox(),
-        backend.forms(),
-        loadInsights(deps, c),
-        backend.consentCounts(),
-        backend.webhooks(),
-      ])
-    const catalogResult = status.connected ? await backend.catalog() : null
-    const catalog = catalogResult?.ok ? catalogResult.value : null
-    const catalogError = catalogResult && !catalogResult.ok ? catalogResult.message : null
+    const [status, deadLetters, sandboxView, dashboardForms, webhooks] = await Promise.all([
+      backend.status(),
+      backend.deadLetters(),
+      backend.sandbox(),
+      backend.forms(),
+      backend.webhooks(),
+    ])
+    const catalog = await catalogOf(backend, status)
     const origin = new URL(c.req.url).origin
-    const forms = await formCards(config, origin, dashboardForms.forms, catalog)
+    const forms = await formCards(config, origin, dashboardForms.forms, catalog.value)
     return c.html(
-      <DashboardPage
+      <OverviewPage
         status={status}
         deadLetters={deadLetters}
-        catalog={catalog}
-        catalogError={catalogError}
+        catalog={catalog.value}
+        catalogError={catalog.error}
         forms={forms}
-        consentCounts={consentCounts}
         webhooks={webhooks}
-        formAudit={dashboardForms.audit}
         sandboxView={sandboxView}
-        insights={insights}
-        notice={noticeOf(c.req.query('notice'), c.req.query('waiting'), config)}
+        notice={noticeOf(c)}
         sandbox={config.sandbox}
         scopes={config.CC_SCOPES}
       />
     )
   })
+
+  admin.get('/connection', ownerOnly, async (c) =>
+    c.html(
+      <ConnectionPage
+        status={await deps.backend().status()}
+        scopes={c.var.config.CC_SCOPES}
+        alertWebhookUrl={c.var.config.ALERT_WEBHOOK_URL}
+        notice={noticeOf(c)}
+      />
+    )
+  )
 
   admin.post('/login', async (c) => {
     const config = c.var.config
@@ -170,7 +155,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
       }
     )
     return c.html(
-      <TestSignupPage status={status} answer={JSON.stringify(body)} />,
+      <TestSignupPage formId={formId} status={status} body={body} />,
       status >= 400 ? 400 : 200
     )
   })
@@ -201,11 +186,13 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
   }
 
   admin.route('/forms', formEditorRoutes(deps))
+  // After the editor's, so /forms/new is the editor's.
+  admin.route('/forms', formPageRoutes(deps))
   admin.route('/webhooks', webhookPageRoutes(deps))
 
   admin.post('/disconnect', ownerOnly, async (c) => {
     await deps.backend().disconnect()
-    return c.redirect('/admin?notice=disconnected', 303)
+    return c.redirect('/admin/connection?notice=disconnected', 303)
   })
 
   return admin

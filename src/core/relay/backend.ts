@@ -79,6 +79,10 @@ export interface DeadLetterView {
   created_at: string
   dead_at: string
   error: { status: number; error_key: string; message: string } | null
+  /** Every attempt, the refusal included. */
+  attempts: number
+  /** A sign-up's lists. */
+  lists?: string[]
   /** A tagging's tags. */
   tag_ids?: string[]
 }

@@ -449,7 +449,11 @@ export class RelayService implements RelayBackend {
 
   async deadLetters(limit = 100): Promise<DeadLetterView[]> {
     const iso = (ms: number) => new Date(ms).toISOString()
-    const view = (kind: DeadLetterKind, d: Omit<DeadLetter, 'email'>, emailMasked: string) => ({
+    const view = (
+      kind: DeadLetterKind,
+      d: Omit<DeadLetter, 'email' | 'lists'>,
+      emailMasked: string
+    ) => ({
       id: d.id,
       kind,
       form_id: d.formId,
@@ -459,13 +463,17 @@ export class RelayService implements RelayBackend {
       error: d.error
         ? { status: d.error.status, error_key: d.error.errorKey, message: d.error.message }
         : null,
+      attempts: d.attempts,
     })
     const [signups, taggings] = await Promise.all([
       this.#deps.outbox.deadLetters(limit),
       this.#tagging.deadLetters(limit),
     ])
     const letters = [
-      ...signups.map((d: DeadLetter) => view('signup', d, maskEmail(d.email))),
+      ...signups.map((d: DeadLetter) => ({
+        ...view('signup', d, maskEmail(d.email)),
+        lists: d.lists,
+      })),
       ...taggings.map((d) => ({ ...view('tagging', d, d.emailMasked), tag_ids: d.tagIds })),
     ]
     // Newest first, as each kind is listed; ISO times of one format sort as text.

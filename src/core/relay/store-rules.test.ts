@@ -191,11 +191,12 @@ describe('transitions', () => {
     expect(rescheduled(leased, T + 5, 3, newer).lastError).toEqual(newer)
   })
 
-  it('killed: dead now, lease ended, with the error', () => {
+  it('killed: dead now, lease ended, with the error; the refusal counts as an attempt', () => {
     const leased = record({ leaseUntil: T + 90_000 })
     expect(killed(leased, ERROR, T + 1)).toEqual({
       ...leased,
       status: 'dead',
+      attempts: 3,
       leaseUntil: null,
       deadAt: T + 1,
       lastError: ERROR,
@@ -234,6 +235,8 @@ describe('views', () => {
       createdAt: T - 1_000,
       deadAt: T,
       error: ERROR,
+      attempts: 3,
+      lists: ['l1'],
     })
     expect(toDeadLetter(record({ status: 'dead' })).deadAt).toBe(T - 1_000)
   })

@@ -173,7 +173,15 @@ export function rescheduled<R extends QueuedRecord>(
 }
 
 export function killed<R extends QueuedRecord>(record: R, error: DeliveryError, now: number): R {
-  return { ...record, status: 'dead', leaseUntil: null, deadAt: now, lastError: error }
+  // The refusal is an attempt too: a dead letter's `attempts` is every one it had.
+  return {
+    ...record,
+    status: 'dead',
+    attempts: record.attempts + 1,
+    leaseUntil: null,
+    deadAt: now,
+    lastError: error,
+  }
 }
 
 /** The owner's Retry: a dead letter is pending again, due now, with a fresh count of attempts. */
@@ -195,6 +203,10 @@ export function toDeadLetter(record: OutboxRecord): DeadLetter {
     createdAt: record.createdAt,
     deadAt: record.deadAt ?? record.createdAt,
     error: record.lastError,
+    attempts: record.attempts,
+    lists: Array.isArray(record.payload.list_memberships)
+      ? record.payload.list_memberships.map(String)
+      : [],
   }
 }
 

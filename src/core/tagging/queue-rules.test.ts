@@ -76,6 +76,7 @@ describe('what a claim and the owner see', () => {
       createdAt: T,
       deadAt: T + 5,
       error,
+      attempts: 1,
     })
   })
 })

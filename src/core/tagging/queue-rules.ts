@@ -79,5 +79,6 @@ export function toTaggingDeadLetter(record: TaggingRecord): TaggingDeadLetter {
     createdAt: record.createdAt,
     deadAt: record.deadAt ?? record.createdAt,
     error: record.lastError,
+    attempts: record.attempts,
   }
 }

@@ -30,6 +30,8 @@ export interface TaggingDeadLetter {
   createdAt: number
   deadAt: number
   error: DeliveryError | null
+  /** Every attempt, the refusal included. */
+  attempts: number
 }
 
 /** Running counts, never a scan. */

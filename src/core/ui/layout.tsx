@@ -117,7 +117,7 @@ export const STYLESHEET = `
 :root { color-scheme: light dark; --accent: #1856ed; --bad: #c62828; --ok: #2e7d32; --warn: #935700; }
 * { box-sizing: border-box; }
 body { font: 16px/1.5 system-ui, sans-serif; margin: 0; padding: 1rem; }
-main { max-width: 52rem; margin: 0 auto; }
+main { max-width: 64rem; margin: 0 auto; }
 h1 { font-size: 1.5rem; }
 .card { border: 1px solid #8884; border-radius: .5rem; padding: 1rem; margin: 1rem 0; overflow-wrap: anywhere; }
 .button, button { display: inline-block; padding: .55rem 1rem; border-radius: .4rem; border: 0; background: var(--accent); color: #fff; text-decoration: none; font: inherit; cursor: pointer; }
@@ -126,6 +126,15 @@ button.danger { background: var(--bad); }
 input[type=password], input[type=text], input[type=email], input[type=url], textarea, select { font: inherit; padding: .5rem; width: 100%; max-width: 32rem; }
 .state-connected { color: var(--ok); } .state-degraded { color: var(--warn); }
 .state-needs_reauth, .state-not_connected, .error { color: var(--bad); }
+/* Advice is not an error: a bar in the warning colour, the text in the page's. */
+.advice { border-left: .3rem solid var(--warn); padding-left: .75rem; }
+#needs-you li { margin: .4rem 0; } #needs-you .button { padding: .3rem .8rem; }
+.form-tabs ul { display: flex; flex-wrap: wrap; gap: .25rem 1rem; list-style: none; padding: 0; }
+.form-tabs a[aria-current=page] { font-weight: 700; }
+.form-list, .dead-letters { list-style: none; padding: 0; }
+.form-list h2 { font-size: 1.2rem; margin: 0 0 .25rem; }
+textarea.snippet { font: .85rem/1.4 ui-monospace, monospace; width: 100%; max-width: none; white-space: pre-wrap; }
+blockquote { margin: .5rem 0; padding: .5rem 1rem; border-left: .3rem solid #8886; }
 .message { font-size: 1.1rem; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
 dt { font-weight: 600; } dd { margin: 0; }

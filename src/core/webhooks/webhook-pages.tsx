@@ -87,7 +87,7 @@ function Endpoint({ w }: { w: WebhookView }) {
 export function WebhooksPage({ webhooks, notice }: { webhooks: WebhookView[]; notice?: string }) {
   const message = notice ? NOTICES[notice] : undefined
   return (
-    <Page title="Webhooks">
+    <Page title="Webhooks" owner="webhooks">
       {message && (
         <p class="message" role="status">
           {message}
