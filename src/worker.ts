@@ -156,6 +156,9 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
   activity(filter: ActivityFilter, limit: number) {
     return this.#service.activity(filter, limit)
   }
+  refusedOrigins() {
+    return this.#service.refusedOrigins()
+  }
   connectionHistory(since: number) {
     return this.#service.connectionHistory(since)
   }

@@ -11,8 +11,15 @@ import {
   groupCounters,
   HOUR_MS,
   type MetricEvent,
+  refusalEvent,
   tallyOf,
 } from '../../src/core/metrics/metrics.ts'
+import {
+  NO_ORIGIN,
+  ORIGINS_PER_FORM_DAY,
+  OTHER_ORIGINS,
+  type RefusalCount,
+} from '../../src/core/origins/refusals.ts'
 import type { DeliveryError } from '../../src/core/outbox/repo.ts'
 import type { ContractRunner, StoreUnderTest } from './storage-contract.ts'
 
@@ -192,4 +199,82 @@ export function metricsContract({ test, withStore }: ContractRunner): void {
     assert.deepEqual(Object.keys(await counters(s, 'day')), [`${T - 12 * HOUR_MS}|f`])
     assert.doesNotMatch(await s.dump(), new RegExp(String(old)))
   })
+
+  /** The refusals from `since` on, as sorted "day form origin n lastAt" lines. */
+  const refusals = async (s: StoreUnderTest, since = 0) =>
+    (await s.metrics.refusals(since))
+      .map((r: RefusalCount) => `${r.day} ${r.form} ${r.origin || '(other)'} ${r.n} ${r.lastAt}`)
+      .sort()
+  const DAY = T - 12 * HOUR_MS
+
+  contract(
+    'refused origins: summed per UTC day, form and origin, in the metrics write',
+    async (s) => {
+      assert.deepEqual(await s.metrics.refusals(0), [])
+      await s.metrics.count(
+        tallyOf([refusalEvent('f', 'https://a.test', T), refusalEvent('f', null, T + 1)])
+      )
+      await s.metrics.count(
+        tallyOf([
+          refusalEvent('f', 'https://a.test', T - 5),
+          refusalEvent('g', 'https://a.test', T + 2),
+          refusalEvent('f', '__proto__', T + 3),
+          refusalEvent('f', 'https://a.test', T + DAY_MS),
+        ])
+      )
+      assert.deepEqual(await refusals(s), [
+        `${DAY} f __proto__ 1 ${T + 3}`,
+        `${DAY} f https://a.test 2 ${T}`,
+        `${DAY} f ${NO_ORIGIN} 1 ${T + 1}`,
+        `${DAY} g https://a.test 1 ${T + 2}`,
+        `${DAY + DAY_MS} f https://a.test 1 ${T + DAY_MS}`,
+      ])
+      // Read from a day on.
+      assert.deepEqual(await refusals(s, DAY + DAY_MS), [
+        `${DAY + DAY_MS} f https://a.test 1 ${T + DAY_MS}`,
+      ])
+      // They are origin_not_allowed in the counters too.
+      assert.deepEqual((await counters(s, 'day'))[`${DAY}|f`], { origin_not_allowed: 4 })
+    }
+  )
+
+  contract('refused origins: at most ORIGINS_PER_FORM_DAY named per form and day', async (s) => {
+    const flood = (from: number, to: number, form = 'f') =>
+      tallyOf(
+        Array.from({ length: to - from }, (_, i) =>
+          refusalEvent(form, `https://s${from + i}.test`, T)
+        )
+      )
+    // Across writes: the bound is the store's, not only each batch's.
+    await s.metrics.count(flood(0, 15))
+    await s.metrics.count(flood(15, 40))
+    await s.metrics.count(flood(0, 1))
+    await s.metrics.count(flood(0, 3, 'g'))
+    const rows = await s.metrics.refusals(0)
+    const f = rows.filter((r) => r.form === 'f')
+    assert.equal(f.length, ORIGINS_PER_FORM_DAY + 1)
+    assert.equal(f.find((r) => r.origin === OTHER_ORIGINS)?.n, 40 - ORIGINS_PER_FORM_DAY)
+    assert.equal(f.find((r) => r.origin === 'https://s0.test')?.n, 2)
+    assert.equal(
+      f.reduce((sum, r) => sum + r.n, 0),
+      41
+    )
+    assert.equal(rows.filter((r) => r.form === 'g').length, 3)
+  })
+
+  contract(
+    'refused origins: purgeMetrics deletes those last refused before the cutoff',
+    async (s) => {
+      const old = T - 100 * DAY_MS
+      await s.metrics.count(
+        tallyOf([
+          refusalEvent('f', 'https://old.test', old),
+          refusalEvent('f', 'https://new.test', T),
+        ])
+      )
+      await s.metrics.purgeMetrics(T - 90 * DAY_MS)
+      assert.deepEqual(await refusals(s), [`${DAY} f https://new.test 1 ${T}`])
+      assert.doesNotMatch(await s.dump(), /old\.test/)
+    }
+  )
 }

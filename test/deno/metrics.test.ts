@@ -161,3 +161,32 @@ Deno.test('metrics: kept 90 days, then the cron deletes them', async () => {
     assert.deepEqual(await Array.fromAsync(kv.list({ prefix: ['activity'] })), [])
   })
 })
+
+Deno.test('metrics: refused origins, preflight and post, by form and origin', async () => {
+  await withMetricsInstance(async ({ relay }) => {
+    const preflight = await relay.call('/subscribe/newsletter', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://www.example.com', 'access-control-request-method': 'POST' },
+    })
+    assert.equal(preflight.status, 403)
+    const refused = await post(
+      relay,
+      'newsletter',
+      { email: 'a@example.com' },
+      {
+        origin: 'https://www.example.com',
+      }
+    )
+    assert.equal(refused.status, 403)
+    const res = await relay.call('/admin/api/refused-origins', { headers: OWNER })
+    const { refused_origins } = (await res.json()) as { refused_origins: Record<string, unknown>[] }
+    assert.deepEqual(
+      refused_origins.map(({ form_id, origin, today, source }) => [form_id, origin, today, source]),
+      [['newsletter', 'https://www.example.com', 2, 'config']]
+    )
+    assert.equal(
+      (await metrics(relay, 'hours=1&form=newsletter')).totals.intake.origin_not_allowed,
+      2
+    )
+  })
+})

@@ -8,10 +8,13 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { SqlAuthStateRepo } from '../../src/adapters/workers/sqlite/auth-state-repo.ts'
 import { SqlConsentRepo } from '../../src/adapters/workers/sqlite/consent-repo.ts'
+import { SqlMetricsRepo } from '../../src/adapters/workers/sqlite/metrics-repo.ts'
 import { migrate, SCHEMA_VERSION } from '../../src/adapters/workers/sqlite/migrations.ts'
 import { SqlOutboxRepo } from '../../src/adapters/workers/sqlite/outbox-repo.ts'
 import { SqlTokenRepo } from '../../src/adapters/workers/sqlite/token-repo.ts'
 import { utcDay } from '../../src/core/lib/utc-day.ts'
+import { refusalEvent, tallyOf } from '../../src/core/metrics/metrics.ts'
+import { refusalDay } from '../../src/core/origins/refusals.ts'
 import { clock } from '../support/edge.ts'
 import { rowsOf, schemaOf } from '../support/sqlite-dump.ts'
 
@@ -262,6 +265,18 @@ describe('schema migrations', () => {
       await consents.record(RECEIPT)
       expect(await consents.receiptsOf(RECEIPT.email)).toEqual([RECEIPT])
       expect(await consents.countsByForm()).toEqual({ newsletter: 1 })
+      // Migration 10's refused origins.
+      const metrics = new SqlMetricsRepo(sql)
+      await metrics.count(tallyOf([refusalEvent('newsletter', 'https://www.example.com', now)]))
+      expect(await metrics.refusals(0)).toEqual([
+        {
+          day: refusalDay(now),
+          form: 'newsletter',
+          origin: 'https://www.example.com',
+          n: 1,
+          lastAt: now,
+        },
+      ])
     })
   })
 

@@ -36,6 +36,9 @@
  *   GET  /admin/api/metrics?hours=N&form=ID   counters per hour and form, as JSON
  *   GET  /admin/activity[.csv]?form=&outcome=  the recent activity, as a page or CSV
  *   GET  /admin/dead-letters.csv  the dead letters, as CSV
+ *   origins/origin-routes.tsx, inside /admin, owner only:
+ *   GET  /admin/api/refused-origins   the origins forms refused today and yesterday (UTC)
+ *   POST /admin/forms/:formId/origins  adds one to a dashboard form's origins, 303 to its page
  *   connection/oauth-routes.tsx:
  *   GET  /oauth/authorize         owner only: 302 to Constant Contact's consent page
  *   GET  /oauth/callback          state and its browser's cookie checked, code exchange, 303 /admin

@@ -6,6 +6,12 @@
  * (never below the true value, at most 1.5× above). Details: docs/storage.md, table `metrics`.
  */
 import { maskEmail } from '../lib/mask-email.ts'
+import {
+  type RefusalCount,
+  RefusalSums,
+  refusalDay,
+  refusedOriginKey,
+} from '../origins/refusals.ts'
 
 export const INTAKE_OUTCOMES = [
   'accepted',
@@ -41,6 +47,8 @@ export interface MetricEvent {
   email: string | null
   /** Acceptance to delivery, for `delivered`. */
   latencyMs?: number
+  /** For `origin_not_allowed`: the origin refused (refusals.ts `refusedOriginKey`). */
+  origin?: string
 }
 
 /** `n` more of counter `name` (an outcome, or a latency bucket) for `form` in one hour. */
@@ -60,10 +68,12 @@ export interface ActivityEntry {
   latencyMs: number | null
 }
 
-/** What one write adds: counter increments and activity lines. */
+/** What one write adds: counter increments and activity lines, and refused origins. */
 export interface Tally {
   counts: Count[]
   activity: ActivityEntry[]
+  /** Only in the app's own sums (outcome-recorder.ts), written by `MetricsRepo.count`. */
+  refusals?: RefusalCount[]
 }
 
 /** Reported by an observer of every event (Workers Analytics Engine, when bound). */
@@ -108,6 +118,14 @@ export function signupEvent(
   }
 }
 
+/**
+ * A refused origin, from a preflight or a post: an `origin_not_allowed` that also counts the
+ * origin it named (`origin`: the Origin header, or the Referer's; null when there was none).
+ */
+export function refusalEvent(form: string, origin: string | null, at: number): MetricEvent {
+  return { ...signupEvent(form, 'origin_not_allowed', at, null), origin: refusedOriginKey(origin) }
+}
+
 /** The counts and activity lines of `events`, counts summed per hour, form and name. */
 export function tallyOf(events: readonly MetricEvent[]): Tally {
   const counts = new Map<string, Count>()
@@ -117,11 +135,16 @@ export function tallyOf(events: readonly MetricEvent[]): Tally {
     if (count) count.n++
     else counts.set(key, { hour, form, name, n: 1 })
   }
+  const refusals = new RefusalSums()
   for (const e of events) {
     add(hourOf(e.at), e.form, e.outcome)
     if (e.latencyMs !== undefined) add(hourOf(e.at), e.form, latencyCounter(e.latencyMs))
+    if (e.origin !== undefined)
+      refusals.add({ day: refusalDay(e.at), form: e.form, origin: e.origin, n: 1, lastAt: e.at })
   }
+  const refused = refusals.counts()
   return {
+    ...(refused.length > 0 ? { refusals: refused } : {}),
     counts: [...counts.values()],
     activity: events.map((e) => ({
       at: e.at,

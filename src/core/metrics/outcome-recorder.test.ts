@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { ORIGINS_PER_FORM_DAY, OTHER_ORIGINS } from '../origins/refusals.ts'
 import type { RelayBackend } from '../relay/backend.ts'
-import { type MetricEvent, type Tally, tallyOf } from './metrics.ts'
+import { type MetricEvent, refusalEvent, type Tally, tallyOf } from './metrics.ts'
 import { FLUSH_DELAY_MS, OutcomeRecorder } from './outcome-recorder.ts'
 
 const T = Date.UTC(2030, 0, 1, 12)
@@ -126,5 +127,28 @@ describe('OutcomeRecorder', () => {
     expect(b.calls).toHaveLength(1)
     expect(b.calls[0].counts).toEqual([{ hour: T, form: 'f', name: 'honeypot', n: 3 }])
     expect(b.calls[0].activity.map((a) => a.at)).toEqual([T + 1, T + 2, T + 3])
+  })
+
+  it('sums refused origins bounded per form and day, and keeps them when a send fails', async () => {
+    const b = backend()
+    const recorder = new OutcomeRecorder({ backend: b.backend })
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    b.state.down = true
+    // A flood of made-up Origin headers: 500 refusals, 500 different origins.
+    for (let i = 0; i < 500; i++) recorder.record(refusalEvent('f', `https://x${i}.test`, T + i))
+    await recorder.flush()
+    b.state.down = false
+    recorder.record(refusalEvent('f', 'https://x0.test', T + 600))
+    await recorder.flush()
+    expect(b.calls).toHaveLength(1)
+    const [{ counts, refusals = [] }] = b.calls
+    expect(counts).toEqual([{ hour: T, form: 'f', name: 'origin_not_allowed', n: 501 }])
+    expect(refusals).toHaveLength(ORIGINS_PER_FORM_DAY + 1)
+    expect(refusals.reduce((sum, r) => sum + r.n, 0)).toBe(501)
+    expect(refusals.find((r) => r.origin === 'https://x0.test')).toMatchObject({
+      n: 2,
+      lastAt: T + 600,
+    })
+    expect(refusals.find((r) => r.origin === OTHER_ORIGINS)?.n).toBe(500 - ORIGINS_PER_FORM_DAY)
   })
 })

@@ -1,14 +1,16 @@
 /**
  * @module core/metrics/outcome-recorder
  * Counts the outcomes the app decides before any `submit()` (invalid_input, honeypot,
- * challenge_failed, origin_not_allowed) without a Durable Object write per junk request: each
+ * challenge_failed, origin_not_allowed, and the refused origins themselves, origins/refusals.ts)
+ * without a Durable Object write per junk request: each
  * isolate sums them in memory and sends the sum at most every 5 s, after the answer has left
  * (`waitUntil` on Workers). Counts may arrive late, and are lost if the isolate dies
  * (docs/storage.md).
  */
 import type { Context } from 'hono'
+import { RefusalSums } from '../origins/refusals.ts'
 import type { RelayBackend } from '../relay/backend.ts'
-import type { ActivityEntry, Count, EventSink, MetricEvent } from './metrics.ts'
+import type { ActivityEntry, Count, EventSink, MetricEvent, Tally } from './metrics.ts'
 import { tallyOf } from './metrics.ts'
 
 export const FLUSH_DELAY_MS = 5000
@@ -42,6 +44,8 @@ export class OutcomeRecorder {
   readonly #observe?: EventSink
   #counts = new Map<string, Count>()
   #activity: ActivityEntry[] = []
+  /** Bounded per form and day as stored (a flood of made-up origins stays 21 entries a form). */
+  #refusals = new RefusalSums()
   #timer: ReturnType<typeof setTimeout> | undefined
   /** Ends the scheduled send's wait early (close()). */
   #wake: (() => void) | undefined
@@ -55,8 +59,7 @@ export class OutcomeRecorder {
 
   record(event: MetricEvent, keepAlive?: KeepAlive): void {
     this.#observe?.(event)
-    const { counts, activity } = tallyOf([event])
-    this.#merge(counts, activity)
+    this.#merge(tallyOf([event]))
     if (this.#timer !== undefined) return
     // Real time on purpose: this paces writes to the object, it is not a policy of the relay.
     const due = new Promise<void>((resolve) => {
@@ -92,29 +95,32 @@ export class OutcomeRecorder {
   async #send(): Promise<void> {
     const counts = [...this.#counts.values()]
     const activity = this.#activity
+    const refusals = this.#refusals.counts()
     if (counts.length === 0) return
     this.#counts = new Map()
     this.#activity = []
+    this.#refusals = new RefusalSums()
     this.#sending++
     try {
-      await this.#backend().countOutcomes({ counts, activity })
+      await this.#backend().countOutcomes({ counts, activity, refusals })
     } catch (err) {
       // Kept for the next send (bounded: a few keys per form and hour).
       const newer = this.#activity
       this.#activity = activity
-      this.#merge(counts, newer)
+      this.#merge({ counts, activity: newer, refusals })
       console.error(JSON.stringify({ msg: 'metrics_flush_failed', error: String(err) }))
     } finally {
       this.#sending--
     }
   }
 
-  #merge(counts: readonly Count[], activity: readonly ActivityEntry[]): void {
+  #merge({ counts, activity, refusals = [] }: Tally): void {
     for (const c of counts) {
       const key = `${c.hour}|${c.form}|${c.name}`
       const held = this.#counts.get(key)
       this.#counts.set(key, { ...c, n: c.n + (held?.n ?? 0) })
     }
     this.#activity = [...this.#activity, ...activity].slice(-ACTIVITY_PER_FLUSH)
+    for (const r of refusals) this.#refusals.add(r)
   }
 }

@@ -4,6 +4,7 @@
  * Both adapters implement it atomically; docs/storage.md describes what is kept.
  */
 import type { ConnectionHistoryEntry } from '../connection/history.ts'
+import type { RefusalCount } from '../origins/refusals.ts'
 import type { ActivityEntry, CounterRow, EventOutcome, Span, Tally } from './metrics.ts'
 
 export interface ActivityFilter {
@@ -11,10 +12,19 @@ export interface ActivityFilter {
   outcome?: EventOutcome
 }
 
-/** The owner's metrics (docs/storage.md: `metrics`, `activity`, `connection_history`). */
+/**
+ * The owner's metrics (docs/storage.md: `metrics`, `activity`, `connection_history`,
+ * `refused_origins`).
+ */
 export interface MetricsRepo {
-  /** A write of its own, for events that have none (a duplicate, a rate limit, the app's sums). */
+  /**
+   * A write of its own, for events that have none (a duplicate, a rate limit, the app's sums).
+   * Its refused origins are added by origins/refusals.ts `addToDay`: at most
+   * ORIGINS_PER_FORM_DAY origins per form and UTC day, the rest under OTHER_ORIGINS.
+   */
   count(tally: Tally): Promise<void>
+  /** The refused origins counted on UTC days from `since` (a day's first millisecond) on. */
+  refusals(since: number): Promise<RefusalCount[]>
   /**
    * The counters of the hours in [from, to), each with the start of its bucket: its hour, or
    * its UTC day (rows of one bucket, form and name may come apart; `groupCounters` adds them).
@@ -25,8 +35,9 @@ export interface MetricsRepo {
   /** Oldest first: the entries since `since`, preceded by the last one before it, if any. */
   connectionHistory(since: number): Promise<ConnectionHistoryEntry[]>
   /**
-   * Deletes the counters, activity and history from before `before`, and trims the activity and
-   * history to their last ACTIVITY_KEPT and HISTORY_KEPT lines.
+   * Deletes the counters, activity, history and refused origins from before `before` (a refused
+   * origin's row by its last refusal), and trims the activity and history to their last
+   * ACTIVITY_KEPT and HISTORY_KEPT lines.
    */
   purgeMetrics(before: number): Promise<void>
 }

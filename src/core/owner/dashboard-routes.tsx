@@ -17,6 +17,7 @@ import { formCards, formEditorRoutes } from '../forms/form-routes.tsx'
 import { type FormDirectory, withCurrentForm } from '../forms/forms.ts'
 import { metricsRoutes } from '../metrics/metrics-routes.tsx'
 import { keepAliveOf } from '../metrics/outcome-recorder.ts'
+import { originRoutes } from '../origins/origin-routes.tsx'
 import {
   type AcceptDeps,
   acceptSignup,
@@ -124,6 +125,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
 
   admin.get('/status', ownerOnly, async (c) => c.json(await deps.backend().status()))
   admin.route('/', metricsRoutes(deps))
+  admin.route('/', originRoutes(deps))
 
   // "Send a test sign-up": the visitor's acceptance and answer, minus the duplicate window, so
   // a repeated test reaches CC again.

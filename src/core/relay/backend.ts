@@ -16,6 +16,7 @@ import type { FormProfile } from '../forms/profile.ts'
 import type { FormAuditEntry, StoredForm } from '../forms/repo.ts'
 import type { ActivityEntry, CounterBucket, Span, Tally } from '../metrics/metrics.ts'
 import type { ActivityFilter } from '../metrics/repo.ts'
+import type { RefusedOrigin } from '../origins/refusals.ts'
 import type { Revival } from '../outbox/repo.ts'
 import type { Submission, SubmitResult } from '../outbox/submit.ts'
 import type { EndpointInput } from '../webhooks/repo.ts'
@@ -164,6 +165,11 @@ export interface RelayBackend {
   /** The counters per hour or per UTC day, of buckets that start in [from, to). */
   metrics(query: { span: Span; from: number; to: number }): Promise<CounterBucket[]>
   activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]>
+  /**
+   * The origins refused today and yesterday (UTC days), by form, the latest first: what the
+   * stored sums hold (the app's own isolate's sums are flushed by the caller first).
+   */
+  refusedOrigins(): Promise<RefusedOrigin[]>
   /** Oldest first: since `since`, preceded by the last entry before it (the starting state). */
   connectionHistory(since: number): Promise<ConnectionHistoryEntry[]>
   /** The consent receipts of `email` (lowercased), newest first. */

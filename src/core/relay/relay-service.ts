@@ -39,6 +39,7 @@ import {
   tallyOf,
 } from '../metrics/metrics.ts'
 import type { ActivityFilter } from '../metrics/repo.ts'
+import { type RefusedOrigin, refusalDay, refusedOriginsOf } from '../origins/refusals.ts'
 import { type ClientLimiter, MemoryClientLimiter } from '../outbox/client-limiter.ts'
 import { Delivery } from '../outbox/drain.ts'
 import type { DeadLetter, Revival } from '../outbox/repo.ts'
@@ -566,6 +567,12 @@ export class RelayService implements RelayBackend {
   async activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]> {
     await this.#afterAnswer.settled()
     return this.#deps.metrics.activity(filter, limit)
+  }
+
+  async refusedOrigins(): Promise<RefusedOrigin[]> {
+    const now = this.#deps.clock.now()
+    const rows = await this.#deps.metrics.refusals(refusalDay(now) - DAY_MS)
+    return refusedOriginsOf(rows, now)
   }
 
   connectionHistory(since: number): Promise<ConnectionHistoryEntry[]> {

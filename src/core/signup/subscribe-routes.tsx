@@ -10,7 +10,7 @@ import { Hono } from 'hono/tiny'
 import type { AppEnv } from '../app/app-env.ts'
 import { AppError } from '../app/errors.ts'
 import { type FormDirectory, type FormEntry, withCurrentForm } from '../forms/forms.ts'
-import { signupEvent } from '../metrics/metrics.ts'
+import { refusalEvent } from '../metrics/metrics.ts'
 import { keepAliveOf } from '../metrics/outcome-recorder.ts'
 import {
   type AcceptDeps,
@@ -55,14 +55,23 @@ export function subscribeRoutes(deps: SubscribeDeps): Hono<SubscribeEnv> {
   app.use(deps.requireConfig)
 
   app.options('/:formId', async (c) => {
+    const formId = c.req.param('formId')
     const origin = c.req.header('origin') ?? ''
     // Only the profile's own origins get a preflight answer, echoed, never '*'. A refusal is
     // confirmed against the current form; a stale yes costs nothing (the post is checked).
-    const allowed = await withCurrentForm(deps.forms, c.var.config, c.req.param('formId'), (f) => {
+    const verdict = await withCurrentForm(deps.forms, c.var.config, formId, (f) => {
       const yes = f?.profile.origins.includes(origin) === true
-      return Promise.resolve({ done: yes, confirmed: yes })
+      return Promise.resolve({ done: f ? yes : null, confirmed: yes })
     })
-    if (!allowed) return c.body(null, 403, { vary: 'Origin' })
+    // A refused preflight is counted as a refused post is (an unknown form is not a form's, and
+    // is not counted). One attempt is never counted twice: a browser whose preflight is refused
+    // does not send the post, and a plain form post has no preflight. So the owner reads one
+    // refusal per visitor who tried, whichever way the page posts.
+    if (verdict === false) {
+      const refused = refusalEvent(formId, c.req.header('origin') ?? null, deps.now())
+      deps.outcomes?.record(refused, keepAliveOf(c))
+    }
+    if (!verdict) return c.body(null, 403, { vary: 'Origin' })
     return c.body(null, 204, {
       ...corsHeaders(origin),
       'access-control-allow-methods': 'POST',
@@ -123,10 +132,7 @@ export function subscribeRoutes(deps: SubscribeDeps): Hono<SubscribeEnv> {
     if (!answer.ok) {
       // The one refusal decided here rather than in acceptSignup (which counts its own).
       if (answer.error.code === 'origin_not_allowed') {
-        deps.outcomes?.record(
-          signupEvent(formId, 'origin_not_allowed', deps.now(), null),
-          keepAliveOf(c)
-        )
+        deps.outcomes?.record(refusalEvent(formId, requestOrigin(c), deps.now()), keepAliveOf(c))
       }
       throw answer.error
     }

@@ -1,7 +1,7 @@
 /**
  * @module adapters/deno/kv/metrics-repo
- * The owner's metrics, recent activity and connection history, as the dashboard reads them, in
- * Deno KV.
+ * The owner's metrics, recent activity, refused origins and connection history, as the dashboard
+ * reads them, in Deno KV.
  */
 
 import { type ConnectionHistoryEntry, HISTORY_KEPT } from '../../../core/connection/history.ts'
@@ -14,7 +14,12 @@ import {
   type Tally,
 } from '../../../core/metrics/metrics.ts'
 import type { ActivityFilter, MetricsRepo } from '../../../core/metrics/repo.ts'
+import { addToDay, type RefusalCount, type RefusalDay } from '../../../core/origins/refusals.ts'
 import { addTally, CONFLICT, collect, deleteKeys, transact } from './transact.ts'
+
+/** One form's refused origins on one UTC day: a single value, so its bound is one check. */
+type StoredRefusals = { origin: string; n: number; lastAt: number }[]
+const refusalsKey = (day: number, form: string): Deno.KvKey => ['refused_origins', day, form]
 
 export class KvMetricsRepo implements MetricsRepo {
   readonly #kv: Deno.Kv
@@ -23,9 +28,39 @@ export class KvMetricsRepo implements MetricsRepo {
   }
 
   count(tally: Tally): Promise<void> {
-    return transact(async () =>
-      (await addTally(this.#kv.atomic(), tally).commit()).ok ? undefined : CONFLICT
-    )
+    return transact(async () => {
+      const op = addTally(this.#kv.atomic(), tally)
+      await this.#addRefusals(op, tally.refusals ?? [])
+      return (await op.commit()).ok ? undefined : CONFLICT
+    })
+  }
+
+  /** Each form's day is read, added to (refusals.ts `addToDay`) and written, checked. */
+  async #addRefusals(op: Deno.AtomicOperation, refusals: readonly RefusalCount[]): Promise<void> {
+    const days = Map.groupBy(refusals, (r) => `${r.day}|${r.form}`)
+    for (const [first, ...rest] of days.values()) {
+      const key = refusalsKey(first.day, first.form)
+      const entry = await this.#kv.get<StoredRefusals>(key)
+      const day: RefusalDay = new Map(
+        (entry.value ?? []).map(({ origin, n, lastAt }) => [origin, { n, lastAt }])
+      )
+      for (const r of [first, ...rest]) addToDay(day, r.origin, r.n, r.lastAt)
+      const value: StoredRefusals = [...day].map(([origin, { n, lastAt }]) => ({
+        origin,
+        n,
+        lastAt,
+      }))
+      op.check(entry).set(key, value)
+    }
+  }
+
+  async refusals(since: number): Promise<RefusalCount[]> {
+    const prefix = ['refused_origins']
+    const days = await collect(this.#kv.list<StoredRefusals>({ prefix, start: [...prefix, since] }))
+    return days.flatMap(({ key, value }) => {
+      const [, day, form] = key as [string, number, string]
+      return value.map(({ origin, n, lastAt }) => ({ day, form, origin, n, lastAt }))
+    })
   }
 
   async counters(span: Span, from: number, to: number): Promise<CounterRow[]> {
@@ -74,6 +109,17 @@ export class KvMetricsRepo implements MetricsRepo {
       ...(await keys({ prefix: ['connection_history'], end: ['connection_history', before] })),
       ...(await keys({ prefix: ['activity'] }, { reverse: true })).slice(ACTIVITY_KEPT),
       ...(await keys({ prefix: ['connection_history'] }, { reverse: true })).slice(HISTORY_KEPT),
+      // A form's day goes once its last refusal is before the cutoff, as a SQLite row does.
+      ...(
+        await collect(
+          this.#kv.list<StoredRefusals>({
+            prefix: ['refused_origins'],
+            end: ['refused_origins', before],
+          })
+        )
+      )
+        .filter((e) => e.value.every((r) => r.lastAt < before))
+        .map((e) => e.key),
     ]
     await deleteKeys(this.#kv, [...new Map(old.map((k) => [JSON.stringify(k), k])).values()])
   }

@@ -1,7 +1,7 @@
 /**
  * @module adapters/workers/sqlite/metrics-repo
- * The owner's metrics (`metrics`, `activity`) and the connection's history as the dashboard
- * reads it, in the Durable Object's SQLite.
+ * The owner's metrics (`metrics`, `activity`), the refused origins (`refused_origins`) and the
+ * connection's history as the dashboard reads it, in the Durable Object's SQLite.
  */
 
 import type { ConnectionHistoryEntry } from '../../../core/connection/history.ts'
@@ -14,6 +14,11 @@ import {
   type Tally,
 } from '../../../core/metrics/metrics.ts'
 import type { ActivityFilter, MetricsRepo } from '../../../core/metrics/repo.ts'
+import {
+  ORIGINS_PER_FORM_DAY,
+  OTHER_ORIGINS,
+  type RefusalCount,
+} from '../../../core/origins/refusals.ts'
 import { trimActivity, writeTally } from './tally.ts'
 
 type HistoryRow = { at: number; event: string; state: string; code: string | null }
@@ -26,6 +31,37 @@ export class SqlMetricsRepo implements MetricsRepo {
 
   async count(tally: Tally): Promise<void> {
     writeTally(this.#sql, tally)
+    for (const r of tally.refusals ?? []) {
+      // refusals.ts `addToDay` in SQL: under its own origin if the form's day has it already or
+      // has fewer than ORIGINS_PER_FORM_DAY others, else under OTHER_ORIGINS. (`WHERE true`: an
+      // upsert from a SELECT needs a WHERE before ON CONFLICT.)
+      this.#sql.exec(
+        `INSERT INTO refused_origins (day, form_id, origin, n, last_at)
+         SELECT ?1, ?2, CASE WHEN EXISTS (
+           SELECT 1 FROM refused_origins WHERE day = ?1 AND form_id = ?2 AND origin = ?3
+         ) OR (
+           SELECT COUNT(*) FROM refused_origins WHERE day = ?1 AND form_id = ?2 AND origin <> ?6
+         ) < ?7 THEN ?3 ELSE ?6 END, ?4, ?5 WHERE true
+         ON CONFLICT DO UPDATE SET n = n + excluded.n, last_at = MAX(last_at, excluded.last_at)`,
+        r.day,
+        r.form,
+        r.origin,
+        r.n,
+        r.lastAt,
+        OTHER_ORIGINS,
+        ORIGINS_PER_FORM_DAY
+      )
+    }
+  }
+
+  async refusals(since: number): Promise<RefusalCount[]> {
+    return this.#sql
+      .exec<RefusalCount & Record<string, SqlStorageValue>>(
+        `SELECT day, form_id AS form, origin, n, last_at AS lastAt FROM refused_origins
+         WHERE day >= ?`,
+        since
+      )
+      .toArray()
   }
 
   /** One range of the primary key, summed per bucket in SQL: a day is 24 rows read, 1 returned. */
@@ -68,5 +104,7 @@ export class SqlMetricsRepo implements MetricsRepo {
     this.#sql.exec('DELETE FROM activity WHERE at < ?', before)
     trimActivity(this.#sql)
     this.#sql.exec('DELETE FROM connection_history WHERE at < ?', before)
+    // A row's day starts before its last refusal: the key's range first, then the exact test.
+    this.#sql.exec('DELETE FROM refused_origins WHERE day < ? AND last_at < ?', before, before)
   }
 }

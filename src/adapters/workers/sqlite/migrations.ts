@@ -249,6 +249,19 @@ UPDATE consent_counts SET receipts = receipts - 1 WHERE form_id = OLD.form_id; E
    )`,
     'CREATE INDEX webhook_attempts_endpoint ON webhook_attempts (endpoint_id, id)',
   ],
+  // 10: refused origins (core/origins/refusals.ts): per UTC day, form and origin, at most 20
+  //    origins per form and day plus the sum of the rest (origin ''), kept as long as the
+  //    metrics. The key is the range a day's read and the cron's purge take.
+  [
+    `CREATE TABLE refused_origins (
+     day INTEGER NOT NULL,
+     form_id TEXT NOT NULL,
+     origin TEXT NOT NULL,
+     n INTEGER NOT NULL,
+     last_at INTEGER NOT NULL,
+     PRIMARY KEY (day, form_id, origin)
+   ) WITHOUT ROWID`,
+  ],
 ]
 
 /** The version `migrate` brings the database to. */
