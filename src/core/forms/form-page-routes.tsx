@@ -14,6 +14,8 @@ import { Hono } from 'hono/tiny'
 import type { AppEnv } from '../app/app-env.ts'
 import { AppError } from '../app/errors.ts'
 import type { Catalog } from '../cc/catalog.ts'
+import type { OutcomeRecorder } from '../metrics/outcome-recorder.ts'
+import { FormRefusedOrigins, loadRefusalLines } from '../origins/refused-origins.tsx'
 import { noticeOf } from '../owner/notices.ts'
 import type { RelayBackend, RelayStatus } from '../relay/backend.ts'
 import {
@@ -52,6 +54,7 @@ async function formsView(deps: FormsDeps, c: Context<AppEnv>) {
     status,
     catalog,
     forms,
+    dashboard: dashboard.forms,
     audit: dashboard.audit,
     zone: status.account.summary?.time_zone_id,
   }
@@ -63,7 +66,7 @@ function formIn(forms: FormCard[], id: string): FormCard {
   return form
 }
 
-export function formPageRoutes(deps: FormsDeps): Hono<AppEnv> {
+export function formPageRoutes(deps: FormsDeps & { outcomes?: OutcomeRecorder }): Hono<AppEnv> {
   const pages = new Hono<AppEnv>()
   pages.use(deps.ownerOnly)
 
@@ -88,7 +91,12 @@ export function formPageRoutes(deps: FormsDeps): Hono<AppEnv> {
   pages.get('/:formId', async (c) => {
     const view = await formsView(deps, c)
     const form = formIn(view.forms, c.req.param('formId'))
-    return c.html(<FormSnippetPage form={form} notice={noticeOf(c)} />)
+    const refusals = await loadRefusalLines(deps, c.var.config, view.dashboard)
+    return c.html(
+      <FormSnippetPage form={form} notice={noticeOf(c)}>
+        <FormRefusedOrigins formId={form.formId} lines={refusals} zone={view.zone} />
+      </FormSnippetPage>
+    )
   })
 
   pages.get('/:formId/signups', async (c) => {

@@ -21,11 +21,6 @@ export interface RefusalLine extends RefusedOrigin {
   form_origins: string[]
 }
 
-/** The notices of origin-routes.tsx's redirects (`?notice=`), for the page that shows them. */
-export const ORIGIN_NOTICES: Record<string, string> = {
-  origin_added: 'Origin added to the form. Sign-ups from it are accepted from now on.',
-}
-
 /**
  * The refusals still to act on: of a form that exists (FORMS first, as sign-ups see it), from an
  * origin it does not allow yet. Once the origin is added, its line is gone: it is resolved.

@@ -5,6 +5,7 @@ import type { Catalog } from '../cc/catalog.ts'
 import { ConnectButton, ConnectionState } from '../connection/connection-page.tsx'
 import { noRefreshTokenAdvice } from '../connection/oauth.ts'
 import { type FormCard, formLabels } from '../forms/form-list-pages.tsx'
+import { type RefusalLine, RefusedOriginsOverview } from '../origins/refused-origins.tsx'
 import { FailedSignups } from '../outbox/failed-signups.tsx'
 import type { DeadLetterView, RelayStatus, SandboxView } from '../relay/backend.ts'
 import type { SignupJsonBody } from '../signup/accept-signup.ts'
@@ -80,6 +81,7 @@ function NeedsYou(props: {
   deadLetters: DeadLetterView[]
   forms: FormCard[]
   webhooks: WebhookView[]
+  refusals: RefusalLine[]
   /** CC_SCOPES, for the advice when no refresh token came. */
   scopes: string
   catalogError: string | null
@@ -126,6 +128,16 @@ function NeedsYou(props: {
           {deadLetters.length === 1 ? '1 failed sign-up' : `${deadLetters.length} failed sign-ups`}
         </a>{' '}
         to fix and retry (below).
+      </Problem>
+    ),
+    props.refusals.length > 0 && (
+      <Problem kind="refused-origins">
+        <a href="#refused-origins">
+          Sign-ups refused from{' '}
+          {props.refusals.length === 1 ? 'a site' : `${props.refusals.length} sites`}
+        </a>{' '}
+        that a form does not list among its origins: their visitors read “Could not reach the
+        sign-up service”.
       </Problem>
     ),
     ...drifting.map((f) => (
@@ -226,6 +238,7 @@ export function OverviewPage(props: {
   catalogError: string | null
   forms: FormCard[]
   webhooks: WebhookView[]
+  refusals: RefusalLine[]
   sandboxView: SandboxView | null
   notice?: string
   sandbox: boolean
@@ -250,6 +263,7 @@ export function OverviewPage(props: {
         deadLetters={props.deadLetters}
         forms={props.forms}
         webhooks={props.webhooks}
+        refusals={props.refusals}
         scopes={props.scopes}
         catalogError={props.catalogError}
       />
@@ -259,6 +273,7 @@ export function OverviewPage(props: {
         forms={formLabels(props.forms)}
         zone={zone}
       />
+      <RefusedOriginsOverview lines={props.refusals} zone={zone} />
       <Today status={props.status} />
       {props.sandboxView && <SandboxCard view={props.sandboxView} zone={zone} />}
     </Page>

@@ -18,6 +18,7 @@ import { type FormDirectory, withCurrentForm } from '../forms/forms.ts'
 import { metricsRoutes } from '../metrics/metrics-routes.tsx'
 import { keepAliveOf } from '../metrics/outcome-recorder.ts'
 import { originRoutes } from '../origins/origin-routes.tsx'
+import { loadRefusalLines } from '../origins/refused-origins.tsx'
 import {
   type AcceptDeps,
   acceptSignup,
@@ -67,7 +68,10 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
       backend.forms(),
       backend.webhooks(),
     ])
-    const catalog = await catalogOf(backend, status)
+    const [catalog, refusals] = await Promise.all([
+      catalogOf(backend, status),
+      loadRefusalLines(deps, config, dashboardForms.forms),
+    ])
     const origin = new URL(c.req.url).origin
     const forms = await formCards(config, origin, dashboardForms.forms, catalog.value)
     return c.html(
@@ -78,6 +82,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
         catalogError={catalog.error}
         forms={forms}
         webhooks={webhooks}
+        refusals={refusals}
         sandboxView={sandboxView}
         notice={noticeOf(c)}
         sandbox={config.sandbox}
