@@ -6,8 +6,10 @@
  */
 
 import { devSandbox } from './adapters/workers/dev-sandbox.ts'
+import { durableSandboxStorage } from './adapters/workers/sandbox-storage.ts'
 import { sandboxKit } from './sandbox/kit.ts'
 
 devSandbox.kit = sandboxKit
+devSandbox.storage = durableSandboxStorage
 
 export { default, Relay } from './worker.ts'

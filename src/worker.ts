@@ -33,6 +33,7 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
     // Migrates the schema first, before any request reaches the object.
     const stores = sqlStores(ctx.storage)
     const config = () => configFrom(env as unknown as Record<string, unknown>)
+    const { kit, storage } = devSandbox
     this.#service = new RelayService({
       ...stores,
       observe: analyticsSink(env),
@@ -47,7 +48,8 @@ export class Relay extends DurableObject<Env> implements RelayBackend {
       fetch: (input, init) => fetch(input, init),
       clock,
       afterAnswer: new DeferredWrites(),
-      sandbox: devSandbox.kit,
+      // The sandbox's model lives here, the one writer, and keeps its records in this storage.
+      sandbox: kit && storage && { kit, storage: storage(ctx.storage) },
     })
   }
 

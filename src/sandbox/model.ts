@@ -7,7 +7,8 @@
  * the family), sign_up_form as an upsert with CC's limits, tags and tagging activities (applied at
  * once here; CC runs them in the background), 4 requests/s and a daily quota counted on arrival.
  * Codes and tokens are self-verifying JWTs, so isolates need not share memory. Tests script
- * faults, latency and limits through its public fields.
+ * faults, latency and limits through its public fields. It holds everything in memory; for
+ * `npm start`, stored-sandbox.ts keeps the account's contacts, tags and deleted lists in storage.
  */
 import { decodeJwt, jwtVerify, SignJWT } from 'jose'
 import { SANDBOX_ORIGIN } from '../core/app/config.ts'
@@ -159,7 +160,16 @@ export interface CcModelOptions {
   lists?: readonly ModelList[]
   customFields?: readonly ModelCustomField[]
   tags?: readonly ModelTag[]
+  /**
+   * Told of each change a request makes to the account (a contact written or tagged, a tag
+   * made), as it is made, so a store can keep it (stored-sandbox.ts). The model itself keeps
+   * everything in memory.
+   */
+  onChange?: (change: ModelChange) => void
 }
+
+/** What a request changed in the account: the contact or the tag as it is now. */
+export type ModelChange = { contact: ModelContact } | { tag: ModelTag }
 
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), {
@@ -265,6 +275,7 @@ export class CcModel {
   apiCalls: ApiCall[] = []
 
   readonly #clock: Clock
+  readonly #onChange: (change: ModelChange) => void
   readonly #defaultTtl: number
   readonly #usedCodes = new Set<string>()
   /** Refresh-token family → the only generation still valid (-1: revoked after reuse). */
@@ -274,6 +285,7 @@ export class CcModel {
 
   constructor(options: CcModelOptions) {
     this.#clock = options.clock
+    this.#onChange = options.onChange ?? (() => {})
     this.#defaultTtl = options.tokenTtlSeconds ?? 86_400
     this.tokenTtlSeconds = this.#defaultTtl
     this.lists = [...(options.lists ?? SANDBOX_LISTS)]
@@ -656,6 +668,7 @@ export class CcModel {
       updated_at: new Date(this.#clock.now()).toISOString(),
     }
     this.contacts.set(email, contact)
+    this.#onChange({ contact })
     return json(
       { contact_id: contact.contact_id, action: existing ? 'updated' : 'created' },
       existing ? 200 : 201
@@ -683,8 +696,10 @@ export class CcModel {
     const errors: string[] = []
     for (const id of contactIds) {
       const contact = byId.get(id)
-      if (contact) contact.tag_ids = [...new Set([...contact.tag_ids, ...tagIds])]
-      else errors.push(`Contact ${id} does not exist`)
+      if (contact) {
+        contact.tag_ids = [...new Set([...contact.tag_ids, ...tagIds])]
+        this.#onChange({ contact })
+      } else errors.push(`Contact ${id} does not exist`)
     }
     const activityId = crypto.randomUUID()
     return json(
@@ -710,6 +725,7 @@ export class CcModel {
       return apiError(400, 'contacts.api.validation.error', 'The account has 500 tags')
     const tag = { tag_id: crypto.randomUUID(), name }
     this.tags.push(tag)
+    this.#onChange({ tag })
     const at = new Date(this.#clock.now()).toISOString()
     return json({ ...tag, created_at: at, updated_at: at }, 201)
   }

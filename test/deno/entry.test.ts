@@ -1,5 +1,6 @@
 /**
- * What the Deno entry adds around the app: the sandbox (mirroring test/sandbox/connect.test.ts),
+ * What the Deno entry adds around the app: the sandbox (mirroring test/sandbox/connect.test.ts;
+ * its records in KV, test/support/sandbox-storage.ts),
  * the client IP taken from the connection rather than from a header, and wake-ups that reach
  * the outbox through a timer and a KV queue message.
  */
@@ -23,6 +24,12 @@ import {
   TestNetwork,
   withConfiguredRelay,
 } from '../support/deno-relay.ts'
+import {
+  connectToSandbox,
+  contactsOutliveRestart,
+  deletedListOutlivesRestart,
+  type LocalSandboxRelay,
+} from '../support/sandbox-storage.ts'
 import { VirtualClock } from '../support/virtual-clock.ts'
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -159,6 +166,36 @@ Deno.test('sandbox: runs only on a loopback listener, whatever the Host header s
     assert.equal((await spoofed()).status, 200)
   } finally {
     relay.close()
+    kv.close()
+  }
+})
+
+Deno.test('sandbox: its contacts and deleted lists outlive a restart (KV)', async () => {
+  const kv = await Deno.openKv(':memory:')
+  const clock = new VirtualClock(Date.now())
+  const start = () => {
+    const relay = sandboxRelay(kv, clock)
+    relay.onListen(LOOPBACK)
+    return relay
+  }
+  let current = start()
+  const relay: LocalSandboxRelay = {
+    call: (path, init) =>
+      current.fetch(new Request(new URL(path, relay.origin), init), connInfo('127.0.0.1')),
+    origin: 'http://localhost:8000',
+    owner: { authorization: 'Bearer sandbox-admin-token' },
+    restart: async () => {
+      await current.settle()
+      current = start()
+    },
+    rest: () => clock.advance(SLOT_REST_MS + 100),
+  }
+  try {
+    await connectToSandbox(relay)
+    await contactsOutliveRestart(relay)
+    await deletedListOutlivesRestart(relay)
+  } finally {
+    await current.settle()
     kv.close()
   }
 })

@@ -20,6 +20,7 @@ import { isIpAddress } from '../../core/lib/network-key.ts'
 import { isLoopbackHost } from '../../core/lib/url.ts'
 import { OutcomeRecorder } from '../../core/metrics/outcome-recorder.ts'
 import { RelayService } from '../../core/relay/relay-service.ts'
+import { kvSandboxStorage } from './kv/sandbox-storage.ts'
 import { kvStores } from './kv/stores.ts'
 import type { KvTokenRepo } from './kv/token-repo.ts'
 import { KvClientLimiter, KvSendGate } from './kv-limits.ts'
@@ -145,7 +146,7 @@ export function createDenoRelay(options: DenoRelayOptions): DenoRelay {
     config,
     fetch: network,
     clock,
-    sandbox: options.sandbox,
+    sandbox: options.sandbox && { kit: options.sandbox, storage: kvSandboxStorage(kv) },
     serializeRefresh: refreshLease(stores.tokens, clock),
   })
 

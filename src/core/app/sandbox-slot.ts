@@ -13,8 +13,26 @@ import type { AppEnv } from './app-env.ts'
 /** The sandbox's stand-in for Constant Contact, as the relay service uses it. */
 export interface SandboxModel {
   handle(request: Request): Promise<Response>
-  readonly deletedLists: Set<string>
-  view(): SandboxView
+  /** Deletes or restores one of the account's lists, as the owner would in CC. */
+  setListDeleted(listId: string, deleted: boolean): Promise<void>
+  view(): Promise<SandboxView>
+}
+
+/** One record the sandbox keeps: a value (JSON-like) under its kind and id. */
+export interface SandboxRecord {
+  kind: string
+  id: string
+  value: unknown
+}
+
+/**
+ * Where the sandbox keeps what must outlive its isolate (contacts, deleted lists, made tags):
+ * the Durable Object's storage on Workers, Deno KV on Deno. Records are only ever overwritten.
+ */
+export interface SandboxStorage {
+  /** Every record of one kind. */
+  records(kind: string): Promise<SandboxRecord[]>
+  put(records: SandboxRecord[]): Promise<void>
 }
 
 /** What the sandbox's pages at /__sandbox need from the app. */
@@ -26,6 +44,12 @@ export interface SandboxDeps {
 
 /** The built-in sandbox: the model of Constant Contact and its pages. */
 export interface SandboxKit {
-  model(options: { clock: Clock; tokenTtlSeconds: number }): SandboxModel
+  model(options: { clock: Clock; tokenTtlSeconds: number; storage: SandboxStorage }): SandboxModel
   routes(deps: SandboxDeps): Hono<AppEnv>
+}
+
+/** The sandbox as the relay service holds it: the kit, and where its model keeps its records. */
+export interface ServiceSandbox {
+  kit: SandboxKit
+  storage: SandboxStorage
 }

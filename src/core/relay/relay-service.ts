@@ -9,7 +9,7 @@ import { AlertCoalescer } from '../alerts/alert-coalescing.ts'
 import { type Alert, sendAlert } from '../alerts/alert-webhook.ts'
 import { type Config, SANDBOX_ORIGIN } from '../app/config.ts'
 import type { Outcome } from '../app/errors.ts'
-import type { SandboxKit, SandboxModel } from '../app/sandbox-slot.ts'
+import type { SandboxModel, ServiceSandbox } from '../app/sandbox-slot.ts'
 import { CcApi } from '../cc/api.ts'
 import { type Catalog, fetchCatalog } from '../cc/catalog.ts'
 import { type CcTag, createTagRequest, processAccountSummary } from '../cc/client.ts'
@@ -69,8 +69,8 @@ const CONSENT_PAGE = 1000
 
 /** The repos (`Stores`, built by each runtime's factory) and what else the service is given. */
 export interface ServiceDeps extends Stores {
-  /** The built-in sandbox: local entries only (src/sandbox/kit.ts). */
-  sandbox?: SandboxKit
+  /** The built-in sandbox and its storage: local entries only (src/sandbox/kit.ts). */
+  sandbox?: ServiceSandbox
   /** Sees every event the service counts (Workers Analytics Engine, when bound). */
   observe?: EventSink
   /**
@@ -407,9 +407,13 @@ export class RelayService implements RelayBackend {
 
   /** The stand-in for CC, made on first use: null unless this build has one and it is on. */
   #sandboxModel(): SandboxModel | null {
-    const { sandbox: kit, config, clock } = this.#deps
-    if (!kit || !config().sandbox) return null
-    this.#sandbox ??= kit.model({ clock, tokenTtlSeconds: config().CTCT_SANDBOX_TOKEN_TTL })
+    const { sandbox, config, clock } = this.#deps
+    if (!sandbox || !config().sandbox) return null
+    this.#sandbox ??= sandbox.kit.model({
+      clock,
+      tokenTtlSeconds: config().CTCT_SANDBOX_TOKEN_TTL,
+      storage: sandbox.storage,
+    })
     return this.#sandbox
   }
 
@@ -418,8 +422,8 @@ export class RelayService implements RelayBackend {
   ): Promise<SandboxView | null> {
     const model = this.#sandboxModel()
     if (!model) return null
-    if (op.deleteList) model.deletedLists.add(op.deleteList)
-    if (op.restoreList) model.deletedLists.delete(op.restoreList)
+    if (op.deleteList) await model.setListDeleted(op.deleteList, true)
+    if (op.restoreList) await model.setListDeleted(op.restoreList, false)
     if (op.deleteList || op.restoreList) this.#catalog = null
     return model.view()
   }

@@ -1,7 +1,8 @@
 /**
  * Forms made in the dashboard: the owner creates one in the editor (JavaScript off: plain forms),
- * previews it, saves it, and a visitor on the demo site signs up through it at once, with no
- * restart in between. Writes docs/img/form-editor.png.
+ * previews it, saves it, and a visitor on the demo site (`/?form=spring`: the form's own snippet,
+ * in its language) signs up through it at once, with no restart in between. Writes
+ * docs/img/form-editor.png.
  */
 import { join } from 'node:path'
 
@@ -60,6 +61,20 @@ export async function run({ browser, test, assert, watchCsp, signIn, root, RELAY
     const visitor = await browser.newContext({ viewport: { width: 700, height: 700 } })
     const demo = await visitor.newPage()
     await demo.goto(`${DEMO}/?form=spring`)
+    // The demo site shows the form's own snippet, in French, on a page in French.
+    assert((await demo.getAttribute('html', 'lang')) === 'fr', 'the page is in French')
+    assert(
+      await demo.isVisible('form[data-ctct-relay][lang=fr] label:has-text("Adresse e-mail")'),
+      'the snippet’s label is in French'
+    )
+    assert(
+      (await demo.textContent('form[data-ctct-relay] button'))?.trim() === 'S’inscrire',
+      'the snippet’s button is in French'
+    )
+    assert(
+      await demo.isVisible('form[data-ctct-relay] label:has-text("Interested in baking classes")'),
+      'the snippet has the form’s own field'
+    )
     await demo.fill('input[name=email]', 'spring@example.com')
     await demo.click('button')
     await demo.waitForSelector('form[data-state=done]')
@@ -88,11 +103,12 @@ export async function run({ browser, test, assert, watchCsp, signIn, root, RELAY
     const visitor = await browser.newContext()
     const demo = await visitor.newPage()
     await demo.goto(`${DEMO}/?form=spring`)
-    await demo.fill('input[name=email]', 'lang@example.com')
-    await demo.fill('input[name=first_name]', 'x'.repeat(60))
+    assert((await demo.getAttribute('html', 'lang')) === 'de', 'the page follows the form')
+    // 51 characters: a valid address, one longer than sign_up_form takes.
+    await demo.fill('input[name=email]', `${'x'.repeat(39)}@example.com`)
     await demo.click('button')
     await demo.waitForSelector('form[data-state=error]')
-    const note = await demo.textContent('[data-ctct-error=first_name]')
+    const note = await demo.textContent('[data-ctct-error=email]')
     assert(note === 'Höchstens 50 Zeichen.', `in German now: ${note}`)
     await visitor.close()
   })
