@@ -88,7 +88,9 @@ export async function run({ browser, test, assert, waitFor, watchCsp, signIn, ro
     await ownerPage.goto(`${RELAY}/admin`)
     assert(await ownerPage.isVisible('[data-dead-letter]'), 'the dead letter is listed')
     assert(await ownerPage.isVisible('text=d•••t@example.com'), 'the address is masked')
-    assert(await ownerPage.isVisible('[data-check=drift]'), 'the form is flagged')
+    assert(await ownerPage.isVisible('[data-problem=form]'), 'the form is flagged')
+    const cause = (await ownerPage.textContent('[data-dead-letter] [data-cause]')) ?? ''
+    assert(/a list your account no longer has/.test(cause), `the cause in words: ${cause}`)
 
     // The owner fixes the cause, then clicks Retry.
     await ownerPage.goto(`${RELAY}/__sandbox`)

@@ -17,6 +17,7 @@ export async function run({ browser, test, assert, watchCsp, signIn, root, RELAY
 
   await test('the owner makes a form in the editor: lists and fields by name, a preview', async () => {
     await signIn(page)
+    await page.click('nav a:has-text("Forms")')
     await page.click('a:has-text("New form")')
     await page.waitForURL(`${RELAY}/admin/forms/new`)
     await page.fill('#f-id', 'spring')
@@ -49,11 +50,14 @@ export async function run({ browser, test, assert, watchCsp, signIn, root, RELAY
     )
     await page.screenshot({ path: join(root, 'docs/img/form-editor.png'), fullPage: true })
     await Promise.all([
-      page.waitForURL(/\/admin\?notice=form_saved/),
+      page.waitForURL(`${RELAY}/admin/forms/spring?notice=form_saved`),
       page.click('button[value=save]'),
     ])
-    assert(await page.isVisible('[data-form=spring] [data-source=dashboard]'), 'listed on /admin')
+    assert(await page.isVisible('text=Form saved.'), 'its page says so')
+    await page.click('.form-tabs a:has-text("Changes")')
     assert(await page.isVisible('[data-audit=spring]'), 'the change is in the audit trail')
+    await page.click('nav a:has-text("Forms")')
+    assert(await page.isVisible('[data-form=spring] [data-source=dashboard]'), 'listed')
     assert(cspViolations.length === 0, `no CSP violations: ${cspViolations.join('; ')}`)
   })
 
@@ -92,12 +96,13 @@ export async function run({ browser, test, assert, watchCsp, signIn, root, RELAY
   })
 
   await test('the owner edits the form; the next sign-up follows the change', async () => {
-    await page.click('a:has-text("Edit spring")')
+    await page.goto(`${RELAY}/admin/forms/spring`)
+    await page.click('.form-tabs a:has-text("Settings")')
     await page.waitForURL(`${RELAY}/admin/forms/spring/edit`)
     await page.fill('[name="message.success"]', '')
     await page.selectOption('#f-language', 'de')
     await Promise.all([
-      page.waitForURL(/\/admin\?notice=form_saved/),
+      page.waitForURL(`${RELAY}/admin/forms/spring?notice=form_saved`),
       page.click('button[value=save]'),
     ])
     const visitor = await browser.newContext()

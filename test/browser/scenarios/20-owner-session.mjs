@@ -25,6 +25,7 @@ export async function run({ browser, test, assert, signIn, RELAY }) {
   })
 
   await test('a Connect is finished only by the browser that started it', async () => {
+    await page.click('nav a:has-text("Connection")')
     await page.click('a[href="/oauth/authorize"]')
     await page.waitForURL(/\/__sandbox\/authorize/)
     const connect = cookie(await owner.cookies(RELAY), '__Host-ctct_relay_connect')

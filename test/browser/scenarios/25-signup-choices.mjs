@@ -63,7 +63,7 @@ export async function run({ browser, test, assert, waitFor, watchCsp, signIn, ro
     ])
       await page.locator(part).screenshot({ path: join(root, 'docs/img', file) })
     await Promise.all([
-      page.waitForURL(/\/admin\?notice=form_saved/),
+      page.waitForURL(/\/admin\/forms\/choices\?notice=form_saved/),
       page.click('button[value=save]'),
     ])
     assert(cspViolations.length === 0, `no CSP violations: ${cspViolations.join('; ')}`)

@@ -1,6 +1,7 @@
 /**
  * axe-core (WCAG 2.2 A/AA and best practices) on every page an owner or a visitor meets: the
- * sign-in page, the dashboard, the sandbox's consent page, the form editor (also with problems),
+ * sign-in page, every owner page (Overview, Forms, a form's Snippet, Sign-ups, Settings and
+ * Changes, Activity, Connection), the sandbox's consent page, the form editor (also with problems),
  * the built-in thank-you and error pages, the demo form showing field errors, and a form with
  * lists to tick and a consent box (its snippet, its errors, its editor), and the webhooks page. Zero
  * violations, each page in the state a person would see it.
@@ -24,7 +25,14 @@ export async function run({ browser, test, assert, signIn, RELAY, DEMO, ADMIN_TO
 
   const pages = [
     ['the sign-in page', `${RELAY}/admin`, {}],
-    ['the dashboard', `${RELAY}/admin`, { cookies }],
+    ['the Overview', `${RELAY}/admin`, { cookies }],
+    ['the forms list', `${RELAY}/admin/forms`, { cookies }],
+    ['a form’s snippet', `${RELAY}/admin/forms/newsletter`, { cookies }],
+    ['a form’s sign-ups', `${RELAY}/admin/forms/newsletter/signups`, { cookies }],
+    ['a FORMS form’s settings', `${RELAY}/admin/forms/newsletter/settings`, { cookies }],
+    ['a dashboard form’s changes', `${RELAY}/admin/forms/spring/changes`, { cookies }],
+    ['the activity', `${RELAY}/admin/activity`, { cookies }],
+    ['the connection', `${RELAY}/admin/connection`, { cookies }],
     [
       'the consent page (the sandbox’s stand-in for CC’s)',
       `${RELAY}/__sandbox/authorize?client_id=sandbox-client&redirect_uri=${encodeURIComponent(`${RELAY}/oauth/callback`)}&state=s&scope=contact_data`,
@@ -47,7 +55,7 @@ export async function run({ browser, test, assert, signIn, RELAY, DEMO, ADMIN_TO
     ],
     [
       'a test sign-up’s answer',
-      `${RELAY}/admin`,
+      `${RELAY}/admin/forms/newsletter`,
       {
         cookies,
         prepare: async (page) => {
