@@ -211,7 +211,7 @@ function ActivityFilter(props: { forms: string[]; form?: string; status?: Signup
 
 function SignupsTable({ rows, zone }: { rows: SignupRow[]; zone?: string }) {
   return (
-    <section class="scroll" aria-label="Recent sign-ups" tabindex={0}>
+    <section class="scroll" aria-label="Table of recent sign-ups" tabindex={0}>
       <table id="activity">
         <thead>
           <tr>
@@ -261,7 +261,7 @@ export function ActivityPage(props: {
   return (
     <Page title="Activity" owner="activity">
       <ActivityFilter forms={props.forms} form={props.form} status={props.status} />
-      <TodayFigures counts={props.lastDay} waiting={props.relay.outbox.pending} />
+      <TodayFigures counts={props.lastDay} waiting={props.relay.outbox.pending} form={props.form} />
       <section class="card" aria-labelledby="signups-h">
         <h2 id="signups-h">Recent sign-ups</h2>
         <p>

@@ -7,8 +7,8 @@
  *   GET /admin/activity.csv?form=&status=&outcome=  every kept matching sign-up, as CSV
  *   GET /admin/dead-letters.csv                     the dead letters, as CSV
  * `status` is where a sign-up ended (signups.ts STATUSES), `outcome` its last event's outcome.
- * Also `loadLastDay`, the Overview's figures. Each read first flushes this isolate's unsent
- * outcome counts (outcome-recorder.ts).
+ * Also `loadLastDay`, the last 24 hours' counters (`TodayFigures`). Each read first flushes this
+ * isolate's unsent outcome counts (outcome-recorder.ts).
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { Hono } from 'hono/tiny'
@@ -149,7 +149,7 @@ export function metricsRoutes(deps: MetricsDeps): Hono<AppEnv> {
     const [relay, insights, lastDay] = await Promise.all([
       deps.backend().status(),
       loadInsights(deps, c, filter.form ?? null),
-      loadLastDay(deps),
+      loadLastDay(deps, filter.form ?? null),
     ])
     const query = new URLSearchParams(c.req.query()).toString()
     return c.html(
@@ -230,12 +230,12 @@ export function metricsRoutes(deps: MetricsDeps): Hono<AppEnv> {
 
 /**
  * The charts: 30 days per day, 48 hours per hour, the connection's 30 days, of form `picked`
- * (by default the request's `?form=`; null or unknown: every form).
+ * (null or unknown: every form).
  */
-export async function loadInsights(
+async function loadInsights(
   deps: MetricsDeps,
   c: Context<AppEnv>,
-  picked: string | null = c.req.query('form') ?? null
+  picked: string | null
 ): Promise<Insights> {
   await deps.outcomes?.flush()
   const backend = deps.backend()
@@ -262,11 +262,15 @@ export async function loadInsights(
 
 /**
  * The counters of the last 24 hours (the current hour and the 23 before it), summed over every
- * form: `TodayFigures`' `counts`, on the Activity page and the Overview.
+ * form or over `form`'s: `TodayFigures`' `counts`.
  */
-export async function loadLastDay(deps: MetricsDeps): Promise<Record<string, number>> {
+export async function loadLastDay(
+  deps: MetricsDeps,
+  form: string | null = null
+): Promise<Record<string, number>> {
   await deps.outcomes?.flush()
   const now = deps.now()
   const from = hourOf(now) - 23 * HOUR_MS
-  return sumCounts(await deps.backend().metrics({ span: 'hour', from, to: hourOf(now) + HOUR_MS }))
+  const hours = await deps.backend().metrics({ span: 'hour', from, to: hourOf(now) + HOUR_MS })
+  return sumCounts(hours.filter((h) => form === null || h.form === form))
 }
