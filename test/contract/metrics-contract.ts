@@ -14,6 +14,7 @@ import {
   refusalEvent,
   tallyOf,
 } from '../../src/core/metrics/metrics.ts'
+import { signupRows, statusText } from '../../src/core/metrics/signups.ts'
 import {
   NO_ORIGIN,
   ORIGINS_PER_FORM_DAY,
@@ -102,34 +103,71 @@ export function metricsContract({ test, withStore }: ContractRunner): void {
     assert.equal((await s.outbox.figures(T)).dead, 2)
   })
 
-  contract('activity: newest first, filtered by form and outcome, up to the limit', async (s) => {
+  contract('activity: newest first, filtered by form, up to the limit', async (s) => {
     await s.metrics.count(tallyOf([ev('accepted', T), ev('delivered', T, 'f', 40)]))
-    await s.metrics.count(tallyOf([ev('honeypot', T + 1, 'g'), ev('accepted', T + 2, 'g')]))
+    await s.metrics.count(
+      tallyOf([
+        ev('honeypot', T + 1, 'g'),
+        { ...ev('invalid_input', T + 2, 'g'), email: null, reason: 'email:emailInvalid' },
+      ])
+    )
     const all = await s.metrics.activity({}, 10)
     assert.deepEqual(
-      all.map((a) => [a.at, a.form, a.outcome, a.latencyMs]),
+      all.map((a) => [a.at, a.form, a.outcome, a.latencyMs, a.reason, a.signup]),
       [
-        [T + 2, 'g', 'accepted', null],
-        [T + 1, 'g', 'honeypot', null],
+        [T + 2, 'g', 'invalid_input', null, 'email:emailInvalid', null],
+        [T + 1, 'g', 'honeypot', null, null, null],
         // One moment, two lines: the later one in the tally is the newer.
-        [T, 'f', 'delivered', 40],
-        [T, 'f', 'accepted', null],
+        [T, 'f', 'delivered', 40, null, null],
+        [T, 'f', 'accepted', null, null, null],
       ]
     )
-    assert.equal(all[0].email, 'a•••z@example.com')
-    assert.deepEqual(
-      (await s.metrics.activity({ outcome: 'accepted' }, 10)).map((a) => a.form),
-      ['g', 'f']
-    )
+    assert.equal(all[0].email, null)
+    assert.equal(all[1].email, 'a•••z@example.com')
     assert.deepEqual(
       (await s.metrics.activity({ form: 'f' }, 10)).map((a) => a.outcome),
       ['delivered', 'accepted']
     )
-    assert.deepEqual(
-      (await s.metrics.activity({ form: 'g', outcome: 'accepted' }, 10)).map((a) => a.at),
-      [T + 2]
-    )
     assert.equal((await s.metrics.activity({}, 3)).length, 3)
+  })
+
+  contract('activity: a queued sign-up’s lines are linked to its item, one row', async (s) => {
+    const payload = { email_address: 'a@example.com', list_memberships: ['l'] }
+    const item = { formId: 'f', emailHash: 'h', payload, attempts: 0, nextAttemptAt: T, now: T }
+    const stored = await s.outbox.enqueue(item, 100, tallyOf([ev('accepted')]))
+    if (stored.outcome !== 'stored') throw new Error(`not stored: ${stored.outcome}`)
+    // A second sign-up of the same address goes into the waiting item: its line joins it.
+    const merged = await s.outbox.enqueue(item, 100, tallyOf([ev('accepted', T + 1)]))
+    assert.deepEqual(merged.outcome === 'merged' && merged.id, stored.id)
+    await s.outbox.claimDue(T + 2, 1, T + 1000)
+    const retried = { ...ev('retried', T + 2), reason: '503 server_error' }
+    await s.outbox.reschedule(stored.id, T + 2, 1, null, tallyOf([retried]))
+    await s.outbox.delivered(stored.id, T + 3, tallyOf([ev('delivered', T + 3, 'f', 3)]))
+    // An inline delivery has no item; an inline refusal's dead letter is one.
+    await s.outbox.delivered(null, T + 4, tallyOf([ev('delivered', T + 4)]))
+    const dead = { ...ev('dead_lettered', T + 5), reason: '400 bad' }
+    await s.outbox.kill({ formId: 'f', payload }, ERROR, T + 5, tallyOf([dead]))
+    const [deadLetter] = await s.outbox.deadLetters(1)
+    const lines = await s.metrics.activity({}, 10)
+    assert.deepEqual(
+      lines.map((a) => [a.outcome, a.signup, a.reason]),
+      [
+        ['dead_lettered', deadLetter.id, '400 bad'],
+        ['delivered', null, null],
+        ['delivered', stored.id, null],
+        ['retried', stored.id, '503 server_error'],
+        ['accepted', stored.id, null],
+        ['accepted', stored.id, null],
+      ]
+    )
+    assert.deepEqual(
+      signupRows(lines).map((r) => [r.at, r.outcome, r.updatedAt, statusText(r)]),
+      [
+        [T + 5, 'dead_lettered', T + 5, 'Failed: Constant Contact answered 400 bad'],
+        [T + 4, 'delivered', T + 4, 'Sent to Constant Contact'],
+        [T, 'delivered', T + 3, 'Sent to Constant Contact'],
+      ]
+    )
   })
 
   contract('activity: only the last ACTIVITY_KEPT lines are kept', async (s) => {

@@ -91,18 +91,52 @@ Deno.test('metrics: every outcome counted exactly, per form and in total', async
     assert.deepEqual(await report('events'), EXPECTED_DELTAS.events)
     assert.deepEqual(await report(), EXPECTED_DELTAS.all)
 
-    // The recent activity and its CSV, addresses masked.
+    // The recent activity and its CSV: one row per sign-up, addresses masked.
     const page = await (
-      await relay.call('/admin/activity?form=newsletter&outcome=dead_lettered', { headers: OWNER })
+      await relay.call('/admin/activity?form=newsletter&status=failed', { headers: OWNER })
     ).text()
-    assert.deepEqual(page.match(/<tr data-outcome="\w+">/g), ['<tr data-outcome="dead_lettered">'])
+    assert.deepEqual(page.match(/<tr data-outcome="\w+"/g), ['<tr data-outcome="dead_lettered"'])
     assert.ok(page.includes('r•••d@example.com'))
-    const csv = await (
-      await relay.call('/admin/activity.csv?outcome=honeypot', { headers: OWNER })
-    ).text()
+    // Queued after a 503, retried, delivered by the drain: three lines in KV, one row.
+    const later = (
+      await (await relay.call('/admin/activity.csv?form=newsletter', { headers: OWNER })).text()
+    )
+      .split('\r\n')
+      .filter((line) => line.includes('l•••r@example.com'))
+    assert.equal(later.length, 1)
     assert.match(
-      csv,
-      /^time_utc,form,outcome,email_masked,latency_ms\r\n[^,]+,newsletter,honeypot,b•••t@example\.com,\r\n$/
+      later[0],
+      /,newsletter,delivered,l•••r@example\.com,\d+,sent,Sent to Constant Contact,,/
+    )
+    const csv = await (
+      await relay.call('/admin/activity.csv?form=newsletter&status=refused', { headers: OWNER })
+    ).text()
+    const refused = csv.split('\r\n').slice(1, -1)
+    assert.equal(
+      csv.split('\r\n')[0],
+      'time_utc,form,outcome,email_masked,latency_ms,status,status_text,reason,updated_utc'
+    )
+    assert.deepEqual(
+      refused.map((line) => line.split(',').slice(2, 8)),
+      [
+        [
+          'origin_not_allowed',
+          '',
+          '',
+          'refused',
+          'Refused: origin https://evil.test is not allowed',
+          'https://evil.test',
+        ],
+        ['honeypot', 'b•••t@example.com', '', 'refused', 'Refused: bot trap (honeypot)', ''],
+        [
+          'invalid_input',
+          '',
+          '',
+          'refused',
+          'Refused: email — not an email address',
+          'email:emailInvalid',
+        ],
+      ]
     )
   })
 })

@@ -1,8 +1,9 @@
 /**
  * Issue #15, "the owner sees what happened": sign-ups of every outcome go through the real entry
  * points, and GET /admin/api/metrics must show exactly those deltas, per form and in total;
- * latency lands in the hour of the delivery; the dashboard draws it; the activity lists and
- * exports it; 90 days later it is gone. Time is virtual.
+ * latency lands in the hour of the delivery; the Activity page draws it, and lists and exports
+ * one row per sign-up with its final status and reason; 90 days later it is gone. Time is
+ * virtual.
  */
 import { runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest'
@@ -167,9 +168,9 @@ describe('the outcomes the app decides itself', () => {
   })
 })
 
-describe('/admin: the pictures', () => {
+describe('/admin/activity: the pictures', () => {
   const page = async (query = '') => {
-    const res = await call(`/admin${query}`, { headers: OWNER })
+    const res = await call(`/admin/activity${query}`, { headers: OWNER })
     expect(res.status).toBe(200)
     return res.text()
   }
@@ -251,48 +252,110 @@ describe('/admin: the pictures', () => {
   })
 
   it('has no script and no style attribute, under the owner CSP', async () => {
-    const res = await call('/admin', { headers: OWNER })
+    const res = await call('/admin/activity', { headers: OWNER })
     const html = await res.text()
     expect(html).not.toMatch(/<script|style=/i)
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'")
   })
 })
 
-describe('recent activity', () => {
-  it('lists the last events, filterable by form and outcome, addresses masked', async () => {
-    const res = await call('/admin/activity?form=newsletter&outcome=dead_lettered', {
-      headers: OWNER,
-    })
+describe('recent activity: one row per sign-up', () => {
+  /** The rows of the sign-ups table: outcome, email and status text. */
+  const rowsOf = (html: string) =>
+    [
+      ...html.matchAll(
+        /<tr data-outcome="(\w+)" data-status="(\w+)"><th scope="row">.*?<\/th><td>[^<]*<\/td><td>([^<]*)<\/td><td><span[^>]*><\/span>([^<]*)<\/td>/g
+      ),
+    ].map(([, outcome, status, email, text]) => ({ outcome, status, email, text }))
+  const activity = async (query = '') => {
+    const res = await call(`/admin/activity${query}`, { headers: OWNER })
     expect(res.status).toBe(200)
-    const html = await res.text()
-    const rows = html.match(/<tr data-outcome="[^"]+">/g) ?? []
-    expect(rows).toEqual(['<tr data-outcome="dead_lettered">'])
-    expect(html).toContain('r•••d@example.com')
-    expect(html).not.toContain('refused@example.com')
+    return res.text()
+  }
 
-    // Enough events for more than a page: a sign-up, then 150 repeats of it.
+  it('shows each sign-up once, with its final status and the reason in words', async () => {
+    const html = await activity('?form=newsletter')
+    expect(html).toContain('<title>Activity · ctct-relay</title>')
+    expect(html).toContain('<a href="/admin/activity" aria-current="page">Activity</a>')
+    const rows = rowsOf(html)
+    // Queued after a 503, retried, then delivered by the outbox: three lines, one row.
+    const later = rows.filter((r) => r.email === 'l•••r@example.com')
+    expect(later).toEqual([
+      {
+        outcome: 'delivered',
+        status: 'sent',
+        email: 'l•••r@example.com',
+        text: 'Sent to Constant Contact',
+      },
+    ])
+    // Delivered inline: accepted and delivered in one write, one row.
+    expect(rows.filter((r) => r.email === 'f•••t@example.com').map((r) => r.text)).toEqual([
+      'Repeat, not sent again: the same sign-up came in moments before',
+      'Sent to Constant Contact',
+    ])
+    const text = (outcome: string) => rows.filter((r) => r.outcome === outcome).map((r) => r.text)
+    expect(text('invalid_input')).toEqual(['Refused: email — not an email address'])
+    expect(text('origin_not_allowed')).toEqual(['Refused: origin https://evil.test is not allowed'])
+    expect(text('honeypot')).toContain('Refused: bot trap (honeypot)')
+    expect(text('dead_lettered')).toEqual([
+      expect.stringMatching(/^Failed: Constant Contact answered 400 /),
+    ])
+    expect(text('accepted')).toEqual([])
+    expect(text('retried')).toEqual([])
+    expect(html).not.toContain('refused@example.com')
+    // Times in the account's zone, in <time datetime>.
+    expect(html).toMatch(/<th scope="row"><time datetime="[^"]+Z">[^<]+\([\w/]+\)<\/time><\/th>/)
+
+    const challenge = rowsOf(await activity('?form=protected'))
+    expect(challenge.map((r) => r.text)).toEqual([
+      expect.stringMatching(/^Refused: challenge failed/),
+    ])
+  })
+
+  it('filters by form and by status', async () => {
+    const failed = rowsOf(await activity('?form=newsletter&status=failed'))
+    expect(failed.map((r) => [r.outcome, r.email])).toEqual([
+      ['dead_lettered', 'r•••d@example.com'],
+    ])
+    const sent = rowsOf(await activity('?status=sent'))
+    expect(sent.length).toBeGreaterThanOrEqual(12)
+    expect(new Set(sent.map((r) => r.status))).toEqual(new Set(['sent']))
+    // The last event's outcome, as before: scripts may filter by it.
+    const dead = rowsOf(await activity('?form=newsletter&outcome=dead_lettered'))
+    expect(dead.map((r) => r.outcome)).toEqual(['dead_lettered'])
+
+    // Enough sign-ups for more than a page: one, then 160 repeats of it.
     expect((await post('newsletter', { email: 'again@example.com' })).status).toBe(200)
-    const repeats = Array.from({ length: 150 }, () =>
+    const repeats = Array.from({ length: 160 }, () =>
       post('newsletter', { email: 'again@example.com' })
     )
     expect(new Set((await Promise.all(repeats)).map((r) => r.status))).toEqual(new Set([200]))
-    const all = await (await call('/admin/activity', { headers: OWNER })).text()
-    const shown = all.match(/<tr data-outcome="\w+">/g) ?? []
+    const shown = rowsOf(await activity())
     expect(shown).toHaveLength(200)
     // Newest first: the repeats, then what came before them.
-    expect(shown.slice(0, 150)).toEqual(Array(150).fill('<tr data-outcome="duplicate">'))
+    expect(shown.slice(0, 160).map((r) => r.status)).toEqual(Array(160).fill('repeat'))
   })
 
-  it('exports the activity and the dead letters as CSV, formulas neutralised', async () => {
+  it('exports the sign-ups and the dead letters as CSV, formulas neutralised', async () => {
     expect((await post('newsletter', { email: '-cmd@example.com' })).status).toBe(200)
     const res = await call('/admin/activity.csv?outcome=delivered', { headers: OWNER })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8')
     expect(res.headers.get('content-disposition')).toContain('ctct-relay-activity.csv')
     const lines = (await res.text()).split('\r\n')
-    expect(lines[0]).toBe('time_utc,form,outcome,email_masked,latency_ms')
+    // The columns from before first, in their places; the new ones after them.
+    expect(lines[0]).toBe(
+      'time_utc,form,outcome,email_masked,latency_ms,status,status_text,reason,updated_utc'
+    )
+    const now = new Date(clock.now()).toISOString()
     expect(lines[1]).toBe(
-      `${new Date(clock.now()).toISOString()},newsletter,delivered,'-•••d@example.com,0`
+      `${now},newsletter,delivered,'-•••d@example.com,0,sent,Sent to Constant Contact,,${now}`
+    )
+    const refused = await (
+      await call('/admin/activity.csv?form=newsletter&status=refused', { headers: OWNER })
+    ).text()
+    expect(refused).toContain(
+      ',newsletter,invalid_input,,,refused,Refused: email — not an email address,email:emailInvalid,'
     )
 
     const dead = await (await call('/admin/dead-letters.csv', { headers: OWNER })).text()
@@ -305,14 +368,16 @@ describe('recent activity', () => {
     for (const path of ['/admin/activity', '/admin/activity.csv', '/admin/dead-letters.csv']) {
       expect((await call(path)).status, path).toBe(401)
     }
-    const res = await call('/admin/activity?outcome=nope', { headers: OWNER })
-    expect(res.status).toBe(400)
-    expect(((await res.json()) as { error: string }).error).toBe('invalid_input')
+    for (const query of ['outcome=nope', 'status=nope']) {
+      const res = await call(`/admin/activity?${query}`, { headers: OWNER })
+      expect(res.status, query).toBe(400)
+      expect(((await res.json()) as { error: string }).error).toBe('invalid_input')
+    }
   })
 })
 
 describe('the form filter', () => {
-  it('offers the forms made in the dashboard too, on the activity page and the charts', async () => {
+  it('offers the forms made in the dashboard too, on the activity page', async () => {
     const made = await call('/admin/api/forms/made-here', {
       method: 'PUT',
       headers: { ...OWNER, 'content-type': 'application/json' },
@@ -321,7 +386,6 @@ describe('the form filter', () => {
     expect(made.status).toBe(201)
     const option = '<option value="made-here">made-here</option>'
     expect(await (await call('/admin/activity', { headers: OWNER })).text()).toContain(option)
-    expect(await (await call('/admin', { headers: OWNER })).text()).toContain(option)
   })
 })
 

@@ -1,7 +1,8 @@
 /**
  * Versioned schema migrations of the Durable Object's SQLite
  * (src/adapters/workers/sqlite/migrations.ts `migrate`, run by the Relay constructor): a deployment
- * from before versioning is upgraded with nothing lost, and migrating again changes nothing.
+ * from before versioning is upgraded with nothing lost, a later migration keeps what was there,
+ * and migrating again changes nothing.
  */
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
@@ -275,6 +276,34 @@ describe('schema migrations', () => {
           origin: 'https://www.example.com',
           n: 1,
           lastAt: now,
+        },
+      ])
+    })
+  })
+
+  it('migration 11 keeps the activity from before: each line a row, with no reason', async () => {
+    const relay = env.RELAY.getByName('activity-before-reasons')
+    await runInDurableObject(relay, async (_relay, state) => {
+      const sql = state.storage.sql
+      // The activity table as migration 6 made it, with a line in it, at version 10.
+      sql.exec('ALTER TABLE activity DROP COLUMN reason')
+      sql.exec('ALTER TABLE activity DROP COLUMN signup')
+      sql.exec(
+        `INSERT INTO activity (at, form_id, outcome, email_masked, latency_ms)
+         VALUES (1000, 'newsletter', 'invalid_input', NULL, NULL)`
+      )
+      sql.exec('UPDATE schema_version SET version = 10')
+      migrate(state.storage)
+      expect(version(sql)).toEqual([{ version: SCHEMA_VERSION }])
+      expect(await new SqlMetricsRepo(sql).activity({}, 10)).toEqual([
+        {
+          at: 1000,
+          form: 'newsletter',
+          outcome: 'invalid_input',
+          email: null,
+          latencyMs: null,
+          reason: null,
+          signup: null,
         },
       ])
     })

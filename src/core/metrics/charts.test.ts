@@ -26,7 +26,7 @@ describe('StackedBars', () => {
   )
 
   it('is an image named by its title and described by a summary of the figures', () => {
-    expect(chart).toContain('<svg viewBox="0 0 640 180" role="img" aria-labelledby="c-t c-d">')
+    expect(chart).toContain('<svg viewBox="0 0 640 160" role="img" aria-labelledby="c-t c-d">')
     expect(chart).toContain('<title id="c-t">Sign-ups</title>')
     expect(chart).toContain(
       '<desc id="c-d">13 in all: accepted 8, honeypot 5. Most: day 3 (9).</desc>'
@@ -34,24 +34,37 @@ describe('StackedBars', () => {
   })
 
   it('stacks each column bottom-up against a 1-2-5 axis', () => {
-    // Top of the axis 10; the plot is 150 high from y=8 (2 → 30 high, 6 → 90 high) and 576
-    // wide from x=44, 192 per column, bars 80 % of that, centred.
+    // Top of the axis 10; the plot is 144 high from y=8 (2 → 28.8 high, 6 → 86.4 high) and 640
+    // wide, 213.3 per column, bars 80 % of that, centred.
     const bar = (cls: string, x: number, y: number, h: number) =>
-      `<rect class="${cls}" x="${x}" y="${y}" width="153.6" height="${h}"></rect>`
-    expect(chart).toContain(bar('o-accepted', 63.2, 128, 30))
-    expect(chart).toContain(bar('o-honeypot', 63.2, 98, 30))
-    expect(chart).toContain(bar('o-accepted', 447.2, 68, 90))
-    expect(chart).toContain(bar('o-honeypot', 447.2, 23, 45))
+      `<rect class="${cls}" x="${x}" y="${y}" width="170.7" height="${h}"></rect>`
+    expect(chart).toContain(bar('o-accepted', 21.3, 123.2, 28.8))
+    expect(chart).toContain(bar('o-honeypot', 21.3, 94.4, 28.8))
+    expect(chart).toContain(bar('o-accepted', 448, 65.6, 86.4))
+    expect(chart).toContain(bar('o-honeypot', 448, 22.4, 43.2))
     expect(chart.match(/<rect /g)).toHaveLength(4) // nothing drawn for zero
-    // Gridlines at 0, 5 and 10; an odd top (1, 5, 50…) gets no half-way line.
-    expect(chart.match(/text-anchor="end">\d+<\/text>/g)).toEqual([
-      'text-anchor="end">0</text>',
-      'text-anchor="end">5</text>',
-      'text-anchor="end">10</text>',
-    ])
-    expect(chart).toMatch(/>d1<\/text>/)
-    expect(chart).toMatch(/>d3<\/text>/)
-    expect(chart).not.toContain('>day 2</text>')
+    expect(chart).not.toContain('<text') // text in an SVG shrinks with it: labels are HTML
+    // Gridlines at 0, 5 and 10, labelled beside the plot; an odd top gets no half-way line.
+    expect(chart.match(/<line class="grid"/g)).toHaveLength(3)
+    expect(chart).toContain(
+      '<div class="y-axis" aria-hidden="true"><span class="y-zero">0</span><span class="y-mid">5</span><span class="y-top">10</span></div>'
+    )
+    // A cell per column under the plot, labelled where the column has a tick.
+    expect(chart).toContain(
+      '<div class="x-axis bars" aria-hidden="true"><span>d1</span><span></span><span>d3</span></div>'
+    )
+  })
+
+  it('labels an odd top and zero only', () => {
+    const odd = html(
+      StackedBars({
+        id: 'o',
+        title: 'Odd',
+        columns: [{ label: 'a' }],
+        stacks: [{ key: 'accepted', label: 'accepted', values: [4] }],
+      })
+    )
+    expect(odd).toContain('<span class="y-zero">0</span><span class="y-top">5</span></div>')
   })
 
   it('has a legend and the same figures as a table', () => {
@@ -110,20 +123,27 @@ describe('Timeline', () => {
     })
   )
 
-  // 10 days over 576 px from x=44: 57.6 px a day.
+  // 10 days over 640 px: 64 px a day.
   it('colours the state over the window, from the state it started in', () => {
     const band = (state: string, x: number, width: number) =>
       `<rect class="o-s-${state}" x="${x}" y="6" width="${width}" height="16"></rect>`
-    expect(chart).toContain(band('connected', 44, 115.2)) // from before the window
-    expect(chart).toContain(band('connected', 159.2, 172.8))
-    expect(chart).toContain(band('degraded', 332, 57.6))
-    expect(chart).toContain(band('needs_reauth', 389.6, 230.4))
+    expect(chart).toContain(band('connected', 0, 128)) // from before the window
+    expect(chart).toContain(band('connected', 128, 192))
+    expect(chart).toContain(band('degraded', 320, 64))
+    expect(chart).toContain(band('needs_reauth', 384, 256))
+  })
+
+  it('labels every fifth day under the band, as HTML', () => {
+    expect(chart).not.toContain('<text')
+    expect(chart).toContain(
+      '<div class="x-axis days" aria-hidden="true"><span>01-01</span><span></span><span></span><span></span><span></span><span>01-06</span><span></span><span></span><span></span><span></span></div>'
+    )
   })
 
   it('marks each event in the window, and lists them newest first', () => {
-    expect(chart).toContain('<line class="o-e-refreshed" x1="159.2" x2="159.2" y1="28" y2="40">')
-    expect(chart).toContain('<circle class="o-e-refresh_failed" cx="332" cy="34" r="4">')
-    expect(chart).toContain('<circle class="o-e-other" cx="389.6" cy="34" r="4">')
+    expect(chart).toContain('<line class="o-e-refreshed" x1="128" x2="128" y1="28" y2="40">')
+    expect(chart).toContain('<circle class="o-e-refresh_failed" cx="320" cy="34" r="4">')
+    expect(chart).toContain('<circle class="o-e-other" cx="384" cy="34" r="4">')
     expect(chart).toContain(
       '<desc id="t-d">1 refreshes, 1 failed refreshes, 0 connects, 0 disconnects. Now needs reauth.</desc>'
     )

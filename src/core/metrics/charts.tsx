@@ -2,16 +2,17 @@
  * @module core/metrics/charts
  * Server-rendered SVG charts with no script and no style attribute (colours are CHART_STYLES
  * classes), so the owner pages' strict CSP holds. Each chart is titled and described for screen
- * readers and followed by its figures as a table. Pure: data in, markup out.
+ * readers and followed by its figures as a table. The SVG draws shapes only: its axis labels are
+ * HTML beside and under it, since text inside an SVG shrinks with it (about 5 px on a phone).
+ * Pure: data in, markup out.
  */
 import type { ConnectionHistoryEntry } from '../connection/history.ts'
 
 const W = 640
-const LEFT = 44
-/** Room on the right for the last tick's label. */
-const PLOT_W = W - LEFT - 20
+const H = 160
+/** The gridlines' y: the top of the axis at 5 % of the height, zero at 95 % (CHART_STYLES). */
 const TOP = 8
-const PLOT_H = 150
+const PLOT_H = 144
 const r1 = (n: number) => Math.round(n * 10) / 10
 
 /** The top of a y axis: the smallest 1, 2 or 5 × 10ⁿ at or above `v`, and at least 1. */
@@ -52,7 +53,8 @@ export function StackedBars(props: {
   const totals = columns.map((_, i) => stacks.reduce((sum, s) => sum + s.values[i], 0))
   const top = niceMax(Math.max(0, ...totals))
   const y = (v: number) => r1(TOP + PLOT_H - (v / top) * PLOT_H)
-  const step = PLOT_W / columns.length
+  const step = W / columns.length
+  const gridlines = top % 2 ? [0, top] : [0, top / 2, top]
   const sums = stacks.map((s) => s.values.reduce((a, b) => a + b, 0))
   const all = sums.reduce((a, b) => a + b, 0)
   const busiest = totals.indexOf(Math.max(...totals))
@@ -65,46 +67,46 @@ export function StackedBars(props: {
           .join(', ')}. Most: ${columns[busiest].label} (${totals[busiest]}).`
   return (
     <figure class="chart">
-      <svg viewBox="0 0 640 180" role="img" aria-labelledby={`${id}-t ${id}-d`}>
-        <title id={`${id}-t`}>{title}</title>
-        <desc id={`${id}-d`}>{summary}</desc>
-        {(top % 2 ? [0, top] : [0, top / 2, top]).map((v) => (
-          <g class="grid">
-            <line x1={LEFT} x2={LEFT + PLOT_W} y1={y(v)} y2={y(v)} />
-            <text x={LEFT - 4} y={y(v) + 4} text-anchor="end">
+      <div class="plot">
+        <div class="y-axis" aria-hidden="true">
+          {gridlines.map((v, i) => (
+            <span class={`y-${['zero', 'mid', 'top'][gridlines.length === 2 ? i * 2 : i]}`}>
               {v}
-            </text>
-          </g>
-        ))}
-        {columns.map((column, i) => {
-          const x = r1(LEFT + i * step + step * 0.1)
-          let base = 0
-          return (
-            <g>
-              {stacks.map((s) => {
-                const v = s.values[i]
-                if (v === 0) return null
-                const bar = (
-                  <rect
-                    class={`o-${s.key}`}
-                    x={x}
-                    y={y(base + v)}
-                    width={r1(step * 0.8)}
-                    height={r1(y(base) - y(base + v))}
-                  />
-                )
-                base += v
-                return bar
-              })}
-              {column.tick && (
-                <text x={r1(x + step * 0.4)} y="176" text-anchor="middle">
-                  {column.tick}
-                </text>
-              )}
-            </g>
-          )
-        })}
-      </svg>
+            </span>
+          ))}
+        </div>
+        <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-labelledby={`${id}-t ${id}-d`}>
+          <title id={`${id}-t`}>{title}</title>
+          <desc id={`${id}-d`}>{summary}</desc>
+          {gridlines.map((v) => (
+            <line class="grid" x1="0" x2={W} y1={y(v)} y2={y(v)} />
+          ))}
+          {columns.map((_, i) => {
+            const x = r1(i * step + step * 0.1)
+            let base = 0
+            return (
+              <g>
+                {stacks.map((s) => {
+                  const v = s.values[i]
+                  if (v === 0) return null
+                  const bar = (
+                    <rect
+                      class={`o-${s.key}`}
+                      x={x}
+                      y={y(base + v)}
+                      width={r1(step * 0.8)}
+                      height={r1(y(base) - y(base + v))}
+                    />
+                  )
+                  base += v
+                  return bar
+                })}
+              </g>
+            )
+          })}
+        </svg>
+      </div>
+      <Ticks class="x-axis bars" labels={columns.map((c) => c.tick)} />
       <Legend items={stacks} />
       <details>
         <summary>{title}: the figures</summary>
@@ -140,6 +142,20 @@ export function StackedBars(props: {
         </section>
       </details>
     </figure>
+  )
+}
+
+/**
+ * Labels under a chart, one cell per column (or day) of equal width, so each label sits under
+ * its column whatever the width: centred (CHART_STYLES), the last kept inside the chart.
+ */
+function Ticks(props: { class: string; labels: (string | undefined)[] }) {
+  return (
+    <div class={props.class} aria-hidden="true">
+      {props.labels.map((label) => (
+        <span>{label}</span>
+      ))}
+    </div>
   )
 }
 
@@ -199,17 +215,17 @@ export function Timeline(props: {
   entries: ConnectionHistoryEntry[]
 }) {
   const { id, title, from, to, entries } = props
-  const x = (at: number) => r1(LEFT + ((Math.max(at, from) - from) / (to - from)) * PLOT_W)
+  const x = (at: number) => r1(((Math.max(at, from) - from) / (to - from)) * W)
   const inWindow = entries.filter((e) => e.at >= from)
   const tally = (event: string) => inWindow.filter((e) => e.event === event).length
   const now = entries.at(-1)
   const summary = `${tally('refreshed')} refreshes, ${tally('refresh_failed')} failed refreshes, ${tally('consented')} connects, ${tally('disconnected')} disconnects. ${now ? `Now ${stateLabel(now.state)}.` : 'No history yet.'}`
-  const days = Array.from({ length: Math.floor((to - from) / 86_400_000) + 1 }, (_, i) => {
+  const days = Array.from({ length: Math.round((to - from) / 86_400_000) }, (_, i) => {
     return from + i * 86_400_000
   })
   return (
     <figure class="chart">
-      <svg viewBox="0 0 640 64" role="img" aria-labelledby={`${id}-t ${id}-d`}>
+      <svg viewBox="0 0 640 44" role="img" aria-labelledby={`${id}-t ${id}-d`}>
         <title id={`${id}-t`}>{title}</title>
         <desc id={`${id}-d`}>{summary}</desc>
         {entries.map((e, i) => (
@@ -233,49 +249,63 @@ export function Timeline(props: {
             />
           )
         )}
-        {days
-          .filter((_, i) => i % 5 === 0)
-          .map((day) => (
-            <text x={x(day)} y="58" text-anchor="middle">
-              {new Date(day).toISOString().slice(5, 10)}
-            </text>
-          ))}
       </svg>
+      <Ticks
+        class="x-axis days"
+        labels={days.map((day, i) =>
+          i % 5 === 0 ? new Date(day).toISOString().slice(5, 10) : undefined
+        )}
+      />
       <Legend items={TIMELINE_KEYS} />
       <details>
         <summary>{title}: the events</summary>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">UTC</th>
-              <th scope="col">event</th>
-              <th scope="col">state after</th>
-              <th scope="col">error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {inWindow
-              .slice(-100)
-              .reverse()
-              .map((e) => (
-                <tr>
-                  <th scope="row">{minute(e.at)}</th>
-                  <td>{EVENT_LABELS[e.event] ?? e.event}</td>
-                  <td>{stateLabel(e.state)}</td>
-                  <td>{e.code ?? ''}</td>
-                </tr>
-              ))}
-          </tbody>
-        </table>
+        <section class="scroll" aria-label={`${title}: the events`} tabindex={0}>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">UTC</th>
+                <th scope="col">event</th>
+                <th scope="col">state after</th>
+                <th scope="col">error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {inWindow
+                .slice(-100)
+                .reverse()
+                .map((e) => (
+                  <tr>
+                    <th scope="row">{minute(e.at)}</th>
+                    <td>{EVENT_LABELS[e.event] ?? e.event}</td>
+                    <td>{stateLabel(e.state)}</td>
+                    <td>{e.code ?? ''}</td>
+                  </tr>
+                ))}
+            </tbody>
+          </table>
+        </section>
       </details>
     </figure>
   )
 }
 
-/** The charts' colours (Okabe–Ito, readable with colour blindness), appended to STYLESHEET. */
+/**
+ * The charts' layout and colours (Okabe–Ito, readable with colour blindness), appended to
+ * STYLESHEET. Axis labels are HTML at .75rem (12 px), placed at the gridlines' heights (5 %, 50 %,
+ * 95 % of the plot) and under their columns. Tables wrap between words, never inside one (the
+ * cards' overflow-wrap: anywhere would break a heading letter by letter), and scroll inside
+ * their .scroll wrapper rather than widen the page.
+ */
 export const CHART_STYLES = `
-.chart { margin: 1rem 0; } .chart svg { display: block; width: 100%; height: auto; }
-.chart text { fill: currentColor; font-size: 11px; } .grid line { stroke: #8886; }
+.chart { margin: 1rem 0; } .chart svg { display: block; width: 100%; height: auto; min-width: 0; }
+.plot { display: flex; } .plot svg { flex: 1 1 0; } line.grid { stroke: #8886; }
+.y-axis { position: relative; flex: none; width: 2.5rem; }
+.y-axis span, .x-axis span { font-size: .75rem; line-height: 1.2; white-space: nowrap; }
+.y-axis span { position: absolute; right: .35rem; transform: translateY(-50%); }
+.y-top { top: 5%; } .y-mid { top: 50%; } .y-zero { top: 95%; }
+.x-axis { display: flex; margin-top: .2rem; } .x-axis.bars { margin-left: 2.5rem; }
+.x-axis span { flex: 1 1 0; min-width: 0; display: flex; justify-content: center; }
+.x-axis.days span { justify-content: flex-start; } .x-axis span:last-child { justify-content: flex-end; }
 .track { fill: #8883; } .fill { fill: var(--accent); } .bad { fill: var(--bad); }
 .legend { list-style: none; padding: 0; margin: .25rem 0; display: flex; flex-wrap: wrap; gap: .2rem 1rem; font-size: .9rem; }
 .sw { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; border-radius: 2px; }
@@ -287,6 +317,9 @@ export const CHART_STYLES = `
 .o-challenge_failed, .o-e-consented { fill: #0072b2; background: #0072b2; }
 .o-origin_not_allowed { fill: #8c6d1f; background: #8c6d1f; }
 .o-outbox_full, .o-s-not_connected, .o-e-disconnected, .o-e-other { fill: #888; background: #888; }
-.scroll { overflow-x: auto; } table { border-collapse: collapse; font-size: .9rem; }
+.figures { display: flex; flex-wrap: wrap; gap: .5rem 1.5rem; margin: 0; }
+.figures dd { font-size: 1.4rem; font-weight: 600; }
+.filter label { display: block; margin-top: .5rem; } .filter button { margin-top: .75rem; }
+.scroll { overflow-x: auto; } table { border-collapse: collapse; font-size: .9rem; overflow-wrap: normal; }
 th, td { padding: .1rem .5rem; text-align: left; } .chart td, .num { text-align: right; }
 `

@@ -1,12 +1,14 @@
 /**
  * @module core/metrics/metrics-routes
  * The owner's metrics routes, mounted inside /admin (owner only, under its security headers):
- *   GET /admin/api/metrics?hours=N&form=ID   counters per hour and form (N: 1–2160, default 24)
- *   GET /admin/activity?form=&outcome=       the last 200 matching events
- *   GET /admin/activity.csv?form=&outcome=   every kept matching event, as CSV
- *   GET /admin/dead-letters.csv              the dead letters, as CSV
- * plus `loadInsights` for the dashboard's charts. Each read first flushes this isolate's unsent
- * outcome counts (outcome-recorder.ts).
+ *   GET /admin/api/metrics?hours=N&form=ID          counters per hour and form (N: 1–2160, default 24)
+ *   GET /admin/activity?form=&status=&outcome=      the Activity page: the last 200 matching
+ *                                                   sign-ups (one row each) and the charts
+ *   GET /admin/activity.csv?form=&status=&outcome=  every kept matching sign-up, as CSV
+ *   GET /admin/dead-letters.csv                     the dead letters, as CSV
+ * `status` is where a sign-up ended (signups.ts STATUSES), `outcome` its last event's outcome.
+ * Also `loadLastDay`, the last 24 hours' counters (`TodayFigures`). Each read first flushes this
+ * isolate's unsent outcome counts (outcome-recorder.ts).
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { Hono } from 'hono/tiny'
@@ -20,15 +22,17 @@ import {
   ACTIVITY_SHOWN,
   DAY_MS,
   dayOf,
+  type EventOutcome,
   HOUR_MS,
   hourOf,
   MAX_HOURS,
   metricsReport,
   OUTCOMES,
+  sumCounts,
 } from './metrics.ts'
 import { ActivityPage, type Insights } from './metrics-pages.tsx'
 import type { OutcomeRecorder } from './outcome-recorder.ts'
-import type { ActivityFilter } from './repo.ts'
+import { type SignupStatus, STATUSES, signupRows, statusOf, statusText } from './signups.ts'
 
 const HOURS_RULE = `must be a whole number of hours from 1 to ${MAX_HOURS}`
 const formId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a form id'))
@@ -48,6 +52,7 @@ const MetricsQuery = v.object({
 /** The activity filters come from a form whose "All" option is empty. */
 const ActivityQuery = v.object({
   form: v.optional(v.union([v.literal(''), formId], 'must be a form id')),
+  status: v.optional(v.union([v.literal(''), v.picklist(STATUSES)], 'must be a status')),
   outcome: v.optional(v.union([v.literal(''), v.picklist(OUTCOMES)], 'must be an outcome')),
 })
 
@@ -80,9 +85,35 @@ async function formsOf(deps: MetricsDeps, c: Context<AppEnv>, seen: string[] = [
   return [...new Set(ids)].sort()
 }
 
-function activityFilter(c: Context<AppEnv>): ActivityFilter {
+interface SignupFilter {
+  form?: string
+  status?: SignupStatus
+  outcome?: EventOutcome
+}
+
+function signupFilter(c: Context<AppEnv>): SignupFilter {
   const q = parseQuery(ActivityQuery, c)
-  return { form: q.form || undefined, outcome: q.outcome || undefined }
+  return {
+    form: q.form || undefined,
+    status: q.status || undefined,
+    outcome: q.outcome || undefined,
+  }
+}
+
+/**
+ * The newest `limit` sign-ups that match, from every kept line of the form (or of all forms):
+ * a sign-up's status is its last line's, so rows are made before they are filtered.
+ */
+async function signupsOf(deps: MetricsDeps, filter: SignupFilter, limit: number) {
+  await deps.outcomes?.flush()
+  const lines = await deps.backend().activity({ form: filter.form }, ACTIVITY_KEPT)
+  return signupRows(lines)
+    .filter(
+      (row) =>
+        (!filter.status || statusOf(row.outcome) === filter.status) &&
+        (!filter.outcome || row.outcome === filter.outcome)
+    )
+    .slice(0, limit)
 }
 
 function csv(c: Context, name: string, rows: (string | number | null)[][]): Response {
@@ -113,32 +144,54 @@ export function metricsRoutes(deps: MetricsDeps): Hono<AppEnv> {
   })
 
   app.get('/activity', ownerOnly, async (c) => {
-    const filter = activityFilter(c)
-    await deps.outcomes?.flush()
-    const entries = await deps.backend().activity(filter, ACTIVITY_SHOWN)
+    const filter = signupFilter(c)
+    const rows = await signupsOf(deps, filter, ACTIVITY_SHOWN)
+    const [relay, insights, lastDay] = await Promise.all([
+      deps.backend().status(),
+      loadInsights(deps, c, filter.form ?? null),
+      loadLastDay(deps, filter.form ?? null),
+    ])
     const query = new URLSearchParams(c.req.query()).toString()
     return c.html(
       <ActivityPage
-        entries={entries}
-        forms={await formsOf(deps, c)}
-        {...filter}
+        rows={rows}
+        forms={insights.forms}
+        form={filter.form}
+        status={filter.status}
         csv={`/admin/activity.csv${query ? `?${query}` : ''}`}
+        relay={relay}
+        insights={insights}
+        lastDay={lastDay}
       />
     )
   })
 
   app.get('/activity.csv', ownerOnly, async (c) => {
-    const filter = activityFilter(c)
-    await deps.outcomes?.flush()
-    const entries = await deps.backend().activity(filter, ACTIVITY_KEPT)
+    const rows = await signupsOf(deps, signupFilter(c), ACTIVITY_KEPT)
     return csv(c, 'activity', [
-      ['time_utc', 'form', 'outcome', 'email_masked', 'latency_ms'],
-      ...entries.map((a) => [
-        new Date(a.at).toISOString(),
-        a.form,
-        a.outcome,
-        a.email,
-        a.latencyMs,
+      // The first five columns as they were when each event was a row (`time_utc` is now when
+      // the sign-up came in, `outcome` its last event's); the new ones after them.
+      [
+        'time_utc',
+        'form',
+        'outcome',
+        'email_masked',
+        'latency_ms',
+        'status',
+        'status_text',
+        'reason',
+        'updated_utc',
+      ],
+      ...rows.map((row) => [
+        new Date(row.at).toISOString(),
+        row.form,
+        row.outcome,
+        row.email,
+        row.latencyMs,
+        statusOf(row.outcome),
+        statusText(row),
+        row.reason,
+        new Date(row.updatedAt).toISOString(),
       ]),
     ])
   })
@@ -175,9 +228,15 @@ export function metricsRoutes(deps: MetricsDeps): Hono<AppEnv> {
   return app
 }
 
-/** The dashboard's charts: 30 days per day, 48 hours per hour, the connection's 30 days. */
-export async function loadInsights(deps: MetricsDeps, c: Context<AppEnv>): Promise<Insights> {
-  const picked = c.req.query('form')
+/**
+ * The charts: 30 days per day, 48 hours per hour, the connection's 30 days, of form `picked`
+ * (null or unknown: every form).
+ */
+async function loadInsights(
+  deps: MetricsDeps,
+  c: Context<AppEnv>,
+  picked: string | null
+): Promise<Insights> {
   await deps.outcomes?.flush()
   const backend = deps.backend()
   const now = deps.now()
@@ -199,4 +258,19 @@ export async function loadInsights(deps: MetricsDeps, c: Context<AppEnv>): Promi
     hours,
     history,
   }
+}
+
+/**
+ * The counters of the last 24 hours (the current hour and the 23 before it), summed over every
+ * form or over `form`'s: `TodayFigures`' `counts`.
+ */
+export async function loadLastDay(
+  deps: MetricsDeps,
+  form: string | null = null
+): Promise<Record<string, number>> {
+  await deps.outcomes?.flush()
+  const now = deps.now()
+  const from = hourOf(now) - 23 * HOUR_MS
+  const hours = await deps.backend().metrics({ span: 'hour', from, to: hourOf(now) + HOUR_MS })
+  return sumCounts(hours.filter((h) => form === null || h.form === form))
 }

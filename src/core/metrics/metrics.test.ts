@@ -11,6 +11,7 @@ import {
   metricsReport,
   series,
   signupEvent,
+  signupTally,
   tallyOf,
 } from './metrics.ts'
 
@@ -84,6 +85,30 @@ describe('tallies', () => {
       ['accepted', null],
       ['accepted', null],
     ])
+  })
+
+  it('one sign-up’s events in one write: each counted, one line with the last outcome', () => {
+    const tally = signupTally([
+      ev('accepted'),
+      { ...ev('delivered', T + 240, 240), reason: 'kept' },
+    ])
+    expect(tally.counts.map((c) => [c.name, c.n])).toEqual([
+      ['accepted', 1],
+      ['delivered', 1],
+      ['l:300', 1],
+    ])
+    expect(tally.activity).toEqual([
+      {
+        at: T,
+        form: 'f',
+        outcome: 'delivered',
+        email: null,
+        latencyMs: 240,
+        reason: 'kept',
+        signup: null,
+      },
+    ])
+    expect(signupTally([]).activity).toEqual([])
   })
 
   it('an event masks the address, and keeps none that is not a string', () => {

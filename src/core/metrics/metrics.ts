@@ -34,7 +34,10 @@ export const DAY_MS = 86_400_000
 /** How far back `GET /admin/api/metrics` reaches: the 90 days the counters are kept. */
 export const MAX_HOURS = 2160
 export const METRICS_RETENTION_MS = MAX_HOURS * HOUR_MS
-/** The recent activity keeps this many lines; the owner's page shows the last 200 that match. */
+/**
+ * The recent activity keeps this many lines (a queued sign-up has several: signups.ts makes them
+ * one row); the owner's page shows the last 200 sign-ups that match.
+ */
 export const ACTIVITY_KEPT = 1000
 export const ACTIVITY_SHOWN = 200
 
@@ -49,6 +52,8 @@ export interface MetricEvent {
   latencyMs?: number
   /** For `origin_not_allowed`: the origin refused (refusals.ts `refusedOriginKey`). */
   origin?: string
+  /** Why, in codes (signups.ts `statusText` words them): a refusal's field and check, CC's error. */
+  reason?: string
 }
 
 /** `n` more of counter `name` (an outcome, or a latency bucket) for `form` in one hour. */
@@ -66,6 +71,12 @@ export interface ActivityEntry {
   outcome: EventOutcome
   email: string | null
   latencyMs: number | null
+  reason: string | null
+  /**
+   * The outbox item the line is about: set by the store that writes the line with the item's
+   * own write (OutboxRepo), so a queued sign-up's lines share it; null otherwise.
+   */
+  signup: number | null
 }
 
 /** What one write adds: counter increments and activity lines, and refused origins. */
@@ -107,14 +118,15 @@ export function signupEvent(
   outcome: EventOutcome,
   at: number,
   email: unknown,
-  latencyMs?: number
+  more: { latencyMs?: number; reason?: string } = {}
 ): MetricEvent {
   return {
     form,
     outcome,
     at,
     email: typeof email === 'string' ? maskEmail(email) : null,
-    latencyMs,
+    ...(more.latencyMs === undefined ? {} : { latencyMs: more.latencyMs }),
+    ...(more.reason === undefined ? {} : { reason: more.reason }),
   }
 }
 
@@ -123,10 +135,21 @@ export function signupEvent(
  * origin it named (`origin`: the Origin header, or the Referer's; null when there was none).
  */
 export function refusalEvent(form: string, origin: string | null, at: number): MetricEvent {
-  return { ...signupEvent(form, 'origin_not_allowed', at, null), origin: refusedOriginKey(origin) }
+  const key = refusedOriginKey(origin)
+  return { ...signupEvent(form, 'origin_not_allowed', at, null, { reason: key }), origin: key }
 }
 
-/** The counts and activity lines of `events`, counts summed per hour, form and name. */
+const lineOf = (e: MetricEvent): ActivityEntry => ({
+  at: e.at,
+  form: e.form,
+  outcome: e.outcome,
+  email: e.email,
+  latencyMs: e.latencyMs ?? null,
+  reason: e.reason ?? null,
+  signup: null,
+})
+
+/** The counts and activity lines of `events` (a line each), counts summed per hour, form and name. */
 export function tallyOf(events: readonly MetricEvent[]): Tally {
   const counts = new Map<string, Count>()
   const add = (hour: number, form: string, name: string) => {
@@ -146,14 +169,21 @@ export function tallyOf(events: readonly MetricEvent[]): Tally {
   return {
     ...(refused.length > 0 ? { refusals: refused } : {}),
     counts: [...counts.values()],
-    activity: events.map((e) => ({
-      at: e.at,
-      form: e.form,
-      outcome: e.outcome,
-      email: e.email,
-      latencyMs: e.latencyMs ?? null,
-    })),
+    activity: events.map(lineOf),
   }
+}
+
+/**
+ * The tally of one sign-up's events in one write (accepted and delivered, by an inline send):
+ * each is counted, and the activity gets one line, at the first event's time, with the last
+ * event's outcome and reason, and the latency of the delivery among them.
+ */
+export function signupTally(events: readonly MetricEvent[]): Tally {
+  const { activity: _, ...counted } = tallyOf(events)
+  const last = events.at(-1)
+  if (!last) return { ...counted, activity: [] }
+  const latencyMs = events.find((e) => e.latencyMs !== undefined)?.latencyMs
+  return { ...counted, activity: [{ ...lineOf({ ...last, latencyMs }), at: events[0].at }] }
 }
 
 /** The counters of one bucket (an hour or a day) and form, by name. */

@@ -5,11 +5,10 @@
  */
 import type { ConnectionHistoryEntry } from '../connection/history.ts'
 import type { RefusalCount } from '../origins/refusals.ts'
-import type { ActivityEntry, CounterRow, EventOutcome, Span, Tally } from './metrics.ts'
+import type { ActivityEntry, CounterRow, Span, Tally } from './metrics.ts'
 
 export interface ActivityFilter {
   form?: string
-  outcome?: EventOutcome
 }
 
 /**
@@ -30,7 +29,10 @@ export interface MetricsRepo {
    * its UTC day (rows of one bucket, form and name may come apart; `groupCounters` adds them).
    */
   counters(span: Span, from: number, to: number): Promise<CounterRow[]>
-  /** The newest first, up to `limit` that match, among the last ACTIVITY_KEPT lines. */
+  /**
+   * Lines, the newest first, up to `limit` that match, among the last ACTIVITY_KEPT lines
+   * (signups.ts makes them rows).
+   */
   activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]>
   /** Oldest first: the entries since `since`, preceded by the last one before it, if any. */
   connectionHistory(since: number): Promise<ConnectionHistoryEntry[]>

@@ -17,6 +17,7 @@ import { type CcOutcome, signupRequest } from '../cc/client.ts'
 import { SLOWEST_REFRESH_MS } from '../connection/connection.ts'
 import type { Clock } from '../lib/clock.ts'
 import { type EventOutcome, type MetricEvent, signupEvent, type Tally } from '../metrics/metrics.ts'
+import { ccReason } from '../metrics/signups.ts'
 import { contactToTag, type Tagging } from '../tagging/tagging.ts'
 import {
   backlogRecovered,
@@ -25,7 +26,7 @@ import {
   signupDelivered,
 } from '../webhooks/events.ts'
 import type { DeadOutboxItem, OutboxItem, OutboxRepo, Revival } from './repo.ts'
-import { isRetry, parksForOwner, retryPlan } from './retry-plan.ts'
+import { isRetry, parksForOwner, retryPlan, retryReason } from './retry-plan.ts'
 
 export interface DeliveryDeps {
   repo: OutboxRepo
@@ -212,23 +213,25 @@ export class Delivery {
     )
     const now = clock.now()
     const result = attempt.kind === 'answered' ? attempt.outcome : attempt
-    const event = (outcome: EventOutcome, latencyMs?: number) =>
-      signupEvent(item.formId, outcome, now, item.payload.email_address, latencyMs)
+    const event = (outcome: EventOutcome, more?: { latencyMs?: number; reason?: string }) =>
+      signupEvent(item.formId, outcome, now, item.payload.email_address, more)
     if (result.kind === 'delivered') {
-      const latency = now - item.createdAt
-      const tally = this.#deps.tally([event('delivered', latency)])
+      const tally = this.#deps.tally([event('delivered', { latencyMs: now - item.createdAt })])
       await repo.delivered(item.id, now, tally, contactToTag(item, result.contactId))
       await this.#deps.emit(signupDelivered(item, result, item.createdAt, now))
       return 'delivered'
     }
     if (result.kind === 'dead') {
-      await recordDeadLetter(this.#deps, item, result, now, [event('dead_lettered')])
+      const reason = ccReason(result.status, result.errorKey)
+      await recordDeadLetter(this.#deps, item, result, now, [event('dead_lettered', { reason })])
       return 'later'
     }
     if (attempt.kind === 'answered' && result.kind === 'forbidden')
       await this.#deps.forbidden(attempt.accessToken, forbiddenMessage(result.message))
     const { nextAttemptAt, attempts, error } = retryPlan(result, item.attempts, now)
-    const retried = isRetry(result) ? this.#deps.tally([event('retried')]) : undefined
+    const retried = isRetry(result)
+      ? this.#deps.tally([event('retried', { reason: retryReason(result) })])
+      : undefined
     await repo.reschedule(item.id, nextAttemptAt, attempts, error, retried)
     return parksForOwner(result) ? 'parked' : 'later'
   }

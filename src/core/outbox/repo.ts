@@ -128,7 +128,9 @@ export interface DeadOutboxItem {
 
 /**
  * Storage for the outbox (docs/storage.md). Each method is atomic. A `tally` (metrics.ts) is
- * written in the same write as the event it counts.
+ * written in the same write as the event it counts, its activity lines linked to the item that
+ * write is about (`ActivityEntry.signup`: the stored, merged-into, delivered, rescheduled or
+ * killed item's id), so one sign-up's lines read as one row (metrics/signups.ts).
  */
 export interface OutboxRepo {
   /**

@@ -5,6 +5,7 @@
  */
 import type { CcOutcome } from '../cc/client.ts'
 import { nextUtcMidnight } from '../lib/utc-day.ts'
+import { ccReason } from '../metrics/signups.ts'
 import type { DeliveryError } from './repo.ts'
 
 const RETRY_BASE_MS = 5_000
@@ -106,4 +107,10 @@ export function parksForOwner(attempt: Undelivered): boolean {
  */
 export function isRetry(attempt: Undelivered): boolean {
   return attempt.kind !== 'no_slot' && attempt.kind !== 'no_token' && attempt.kind !== 'forbidden'
+}
+
+/** What a retried attempt got, as the owner's activity keeps it: "503 server_error", "429 throttled". */
+export function retryReason(attempt: Undelivered): string {
+  if (!('status' in attempt)) return attempt.kind
+  return ccReason(attempt.status, 'errorKey' in attempt ? attempt.errorKey : attempt.kind)
 }

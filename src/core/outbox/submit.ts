@@ -18,6 +18,7 @@ import type { ConsentGiven, ConsentReceipt } from '../consent/receipt.ts'
 import type { ConsentRepo } from '../consent/repo.ts'
 import type { Clock } from '../lib/clock.ts'
 import { type EventOutcome, type MetricEvent, signupEvent, type Tally } from '../metrics/metrics.ts'
+import { ccReason } from '../metrics/signups.ts'
 import type { AfterAnswer } from '../relay/after-answer.ts'
 import type { SignupFormBody } from '../signup/validate-signup.ts'
 import { contactToTag, taggingDueAfter } from '../tagging/tagging.ts'
@@ -25,7 +26,7 @@ import { type Emit, signupDelivered } from '../webhooks/events.ts'
 import type { ClientLimiter } from './client-limiter.ts'
 import { forbiddenMessage, recordDeadLetter, watchBacklog } from './drain.ts'
 import type { AcceptedStatus, OutboxRepo } from './repo.ts'
-import { isRetry, parksForOwner, retryPlan, type Undelivered } from './retry-plan.ts'
+import { isRetry, parksForOwner, retryPlan, retryReason, type Undelivered } from './retry-plan.ts'
 
 export interface Submission {
   formId: string
@@ -217,7 +218,7 @@ export class Admission {
         // Its receipt is written (above): the owner may replay it, and CC take it then.
         await recordDeadLetter(this.#deps, input, result, after, [
           event(sign, 'accepted'),
-          event(sign, 'dead_lettered', after),
+          event(sign, 'dead_lettered', after, ccReason(result.status, result.errorKey)),
         ])
         return { status: 'rejected', errorKey: result.errorKey }
       }
@@ -258,7 +259,7 @@ export class Admission {
     const now = clock.now()
     const { nextAttemptAt, attempts } = retryPlan(undelivered, 0, now)
     const events = [event(sign, 'accepted')]
-    if (isRetry(undelivered)) events.push(event(sign, 'retried', now))
+    if (isRetry(undelivered)) events.push(event(sign, 'retried', now, retryReason(undelivered)))
     this.#enqueues++
     const receipt = receiptWritten ? undefined : receiptOf(sign)
     const item = { ...input, attempts, nextAttemptAt, now, receipt }
@@ -308,8 +309,8 @@ function receiptOf(sign: Signup): ConsentReceipt | undefined {
 }
 
 /** A metric event of this sign-up: accepted when it came in, the rest when they happened. */
-function event(sign: Signup, outcome: EventOutcome, at = sign.received) {
+function event(sign: Signup, outcome: EventOutcome, at = sign.received, reason?: string) {
   const { formId, payload } = sign.input
-  const latency = outcome === 'delivered' ? at - sign.received : undefined
-  return signupEvent(formId, outcome, at, payload.email_address, latency)
+  const latencyMs = outcome === 'delivered' ? at - sign.received : undefined
+  return signupEvent(formId, outcome, at, payload.email_address, { latencyMs, reason })
 }

@@ -35,8 +35,8 @@ import {
   METRICS_RETENTION_MS,
   type MetricEvent,
   type Span,
+  signupTally,
   type Tally,
-  tallyOf,
 } from '../metrics/metrics.ts'
 import type { ActivityFilter } from '../metrics/repo.ts'
 import { type RefusedOrigin, refusalDay, refusedOriginsOf } from '../origins/refusals.ts'
@@ -169,7 +169,7 @@ export class RelayService implements RelayBackend {
     })
     const tally = (events: MetricEvent[]) => {
       for (const event of events) deps.observe?.(event)
-      return tallyOf(events)
+      return signupTally(events)
     }
     const forbidden = (accessToken: string, message: string) =>
       this.#connection.apiForbidden(accessToken, message)

@@ -18,6 +18,7 @@ import { hashKey, sha256Hex } from '../lib/hash-key.ts'
 import { networkKey } from '../lib/network-key.ts'
 import { type IntakeOutcome, signupEvent } from '../metrics/metrics.ts'
 import type { KeepAlive, OutcomeRecorder } from '../metrics/outcome-recorder.ts'
+import { fieldsReason } from '../metrics/signups.ts'
 import { payloadDigest } from '../outbox/repeats.ts'
 import type { AcceptedStatus } from '../outbox/repo.ts'
 import type { RelayBackend } from '../relay/backend.ts'
@@ -83,11 +84,14 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
   const signup = validateSignup(request.fields, profile, request.types, {
     referer: request.referer,
   })
-  const count = (outcome: IntakeOutcome, email?: string) =>
-    deps.outcomes?.record(signupEvent(formId, outcome, deps.now(), email), request.keepAlive)
+  const count = (outcome: IntakeOutcome, email?: string, reason?: string) =>
+    deps.outcomes?.record(
+      signupEvent(formId, outcome, deps.now(), email, { reason }),
+      request.keepAlive
+    )
   // Refused before anything is attempted: no log line (Workers Logs has the request).
   if (!signup.ok) {
-    count('invalid_input')
+    count('invalid_input', undefined, fieldsReason(signup.problems))
     return { outcome: 'invalid', fields: signup.fields }
   }
   const next = signup.next
@@ -142,7 +146,7 @@ export async function acceptSignup(deps: AcceptDeps, request: SignupRequest): Pr
     )
     if (!verdict.ok) {
       log('challenge_failed', { reason: verdict.reason })
-      count('challenge_failed', signup.email)
+      count('challenge_failed', signup.email, verdict.reason)
       return { outcome: 'challenge_failed', reason: verdict.reason }
     }
   }

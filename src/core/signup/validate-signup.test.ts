@@ -704,6 +704,7 @@ describe('validateSignup: typed custom fields (field-types.ts)', () => {
         'custom.member': FIELD_MESSAGES.trueFalse,
         'custom.visits': 'Too many decimals: at most 1.',
       },
+      problems: { 'custom.member': 'trueFalse', 'custom.visits': 'decimals' },
     })
   })
 
@@ -719,6 +720,7 @@ describe('validateSignup: typed custom fields (field-types.ts)', () => {
     expect(typed({ 'custom.visits': 'beaucoup' }, french)).toEqual({
       ok: false,
       fields: { 'custom.visits': 'Saisissez un nombre.' },
+      problems: { 'custom.visits': 'number' },
     })
     const accepted = typed({ 'custom.visits': '1,5' }, french)
     expect(accepted.ok && accepted.body.custom_fields).toEqual([
@@ -727,7 +729,25 @@ describe('validateSignup: typed custom fields (field-types.ts)', () => {
     expect(validateSignup(fields({ email: 'nope' }), french)).toEqual({
       ok: false,
       fields: { email: 'Saisissez une adresse e-mail valide.' },
+      problems: { email: 'emailInvalid' },
     })
+  })
+})
+
+describe('validateSignup: the problem names the owner’s activity keeps', () => {
+  it('names each refused field’s check, never its value', () => {
+    const profile = v.parse(FormProfileSchema, { lists: [LIST_A], origins: ['https://site.test'] })
+    const result = validateSignup(
+      fields({ email: 'jane@', list: 'not-a-list', first_name: 'x'.repeat(60) }),
+      profile
+    )
+    expect(result.ok ? null : result.problems).toEqual({
+      email: 'emailInvalid',
+      list: 'unknownList',
+      first_name: 'tooLong',
+    })
+    expect(result.ok ? null : result.fields.first_name).toBe('Use at most 50 characters.')
+    expect(JSON.stringify(result.ok ? null : result.problems)).not.toContain('jane')
   })
 })
 

@@ -55,7 +55,12 @@ export type SignupResult =
       /** The page the form was on (`_page`, else the Referer), when known: for the receipt. */
       page?: string
     }
-  | { ok: false; fields: Record<string, string> }
+  /**
+   * `fields`: what to tell the visitor, by field, in the form's language; `problems`: which
+   * check each field failed (a FIELD_MESSAGES key, or `tooManyLists` or `invalid`), for the
+   * owner's activity.
+   */
+  | { ok: false; fields: Record<string, string>; problems: Record<string, string> }
 
 /** What the request says beyond its fields: where a plain form post came from. */
 export interface SignupContext {
@@ -67,6 +72,19 @@ export interface SignupContext {
 type Messages = Record<keyof typeof FIELD_MESSAGES, string>
 
 const withN = (message: string, n: number) => message.replace('{n}', String(n))
+
+/**
+ * The schema's messages are the checks' names (`tooLong:{n}` where a number goes with it): the
+ * error loop words them in the form's language and keeps the name for the owner's activity.
+ */
+const PROBLEMS = Object.fromEntries(
+  Object.entries(FIELD_MESSAGES).map(([key, text]) => [
+    key,
+    text.includes('{n}') ? `${key}:{n}` : key,
+  ])
+) as Messages
+/** Checks whose words are not in FIELD_MESSAGES (no form translates them). */
+const MORE_PROBLEMS: Record<string, string> = { tooManyLists: 'Choose at most 50 lists.' }
 
 /**
  * C0 controls and DEL (CR/LF are the header-injection risk, TAB included because no contract
@@ -202,7 +220,7 @@ function listsChosen(m: Messages, profile: FormProfile) {
     // Only a profile with no `lists` can end here: the visitor ticked none of the optional ones.
     v.minLength(1, m.chooseList),
     // CC's maxItems for list_memberships (the profile schema keeps the union within it).
-    v.maxLength(50, 'Choose at most 50 lists.')
+    v.maxLength(50, 'tooManyLists')
   )
 }
 
@@ -245,7 +263,7 @@ export function signupSource(
 function buildSchema(profile: FormProfile, types: FieldTypes) {
   const customIds = profile.custom_fields ?? {}
   const language = profile.language ?? 'en'
-  const m: Messages = { ...FIELD_MESSAGES, ...visitorText({ language }).fields }
+  const m = PROBLEMS
 
   return v.pipe(
     v.object({
@@ -443,15 +461,27 @@ export function validateSignup(
 
   const result = v.safeParse(schemaFor(profile, types), input)
   if (!result.success) {
+    const language = profile.language ?? 'en'
+    const words: Messages = { ...FIELD_MESSAGES, ...visitorText({ language }).fields }
     const errors: Record<string, string> = {}
+    const problems: Record<string, string> = {}
     for (const issue of result.issues) {
       const path = issue.path ?? []
       let key = String(path[0]?.key ?? emailName)
       if (key === 'email') key = emailName
       if (key === 'custom') key = `custom.${custom[Number(path[1]?.key)]?.alias ?? ''}`
-      if (!(key in errors)) errors[key] = issue.message
+      if (key in errors) continue
+      const [problem, n] = issue.message.split(':')
+      const text = Object.hasOwn(words, problem)
+        ? words[problem as keyof Messages]
+        : Object.hasOwn(MORE_PROBLEMS, problem)
+          ? MORE_PROBLEMS[problem]
+          : undefined
+      // A message that is no check's name is valibot's own (a type the form never sends).
+      errors[key] = text === undefined ? issue.message : withN(text, Number(n))
+      problems[key] = text === undefined ? 'invalid' : problem
     }
-    return { ok: false, fields: errors }
+    return { ok: false, fields: errors, problems }
   }
 
   const { body, turnstileToken, consentGiven } = result.output

@@ -80,14 +80,17 @@ export class KvMetricsRepo implements MetricsRepo {
         { reverse: true, limit: ACTIVITY_KEPT }
       )
     )
-    return lines
-      .map((e) => e.value)
-      .filter(
-        (a) =>
-          (!filter.form || a.form === filter.form) &&
-          (!filter.outcome || a.outcome === filter.outcome)
-      )
-      .slice(0, limit)
+    return (
+      lines
+        // Lines from before reasons and links have neither.
+        .map((e) => ({
+          ...e.value,
+          reason: e.value.reason ?? null,
+          signup: e.value.signup ?? null,
+        }))
+        .filter((a) => !filter.form || a.form === filter.form)
+        .slice(0, limit)
+    )
   }
 
   async connectionHistory(since: number): Promise<ConnectionHistoryEntry[]> {

@@ -88,7 +88,7 @@ export class KvOutboxRepo implements OutboxRepo {
   ): Promise<number | typeof CONFLICT> {
     const seq = await this.#kv.get<number>(SEQ)
     const id = (seq.value ?? 0) + 1
-    const op = addReceipt(addTally(this.#kv.atomic().check(seq).set(SEQ, id), tally), receipt)
+    const op = addReceipt(addTally(this.#kv.atomic().check(seq).set(SEQ, id), tally, id), receipt)
     const committed = await write(op, null, { id, ...record }).commit()
     return committed.ok ? id : CONFLICT
   }
@@ -124,7 +124,7 @@ export class KvOutboxRepo implements OutboxRepo {
         const r = entry.value
         if (!r || !canMergeInto(r)) continue
         const committed = await write(
-          addReceipt(addTally(this.#kv.atomic().check(entry), tally), input.receipt),
+          addReceipt(addTally(this.#kv.atomic().check(entry), tally, r.id), input.receipt),
           r,
           mergedInto(r, input)
         ).commit()
@@ -138,7 +138,7 @@ export class KvOutboxRepo implements OutboxRepo {
         .atomic()
         .check(...seen)
         .set(SEQ, id)
-      const committed = await write(addReceipt(addTally(op, tally), input.receipt), null, {
+      const committed = await write(addReceipt(addTally(op, tally, id), input.receipt), null, {
         id,
         ...queuedRecord(input),
       }).commit()
@@ -197,7 +197,7 @@ export class KvOutboxRepo implements OutboxRepo {
   ): Promise<void> {
     const day = utcDay(now)
     await transact(async () => {
-      const op = addTally(this.#kv.atomic().sum(stat(day, 'delivered'), 1n), tally)
+      const op = addTally(this.#kv.atomic().sum(stat(day, 'delivered'), 1n), tally, id)
       if (id !== null) {
         const entry = await this.#kv.get<OutboxRecord>(item(id))
         // Deleted with its payload: a delivered sign-up leaves no address behind.

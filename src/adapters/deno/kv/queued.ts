@@ -73,7 +73,7 @@ export function updateRecord<R extends QueuedRecord & { id: number }>(
     if (!entry.value) return null
     const next = change(entry.value)
     if (!next) return null
-    const op = addTally(kv.atomic().check(entry), tally)
+    const op = addTally(kv.atomic().check(entry), tally, id)
     const committed = await writeRecord(layout, op, entry.value, next).commit()
     return committed.ok ? next : CONFLICT
   })

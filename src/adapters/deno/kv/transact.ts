@@ -52,14 +52,19 @@ export function kvDelete(kv: Deno.Kv, key: Deno.KvKey): Promise<void> {
 
 /**
  * Adds a tally (metrics.ts) to `op`: a sum into each count's hour key (conflict-free, so no check
- * and no retry for them) and the activity lines, in the commit of the event they count.
+ * and no retry for them) and the activity lines, linked to `signup` (the outbox item whose
+ * commit this is; null: none), in the commit of the event they count.
  */
-export function addTally(op: Deno.AtomicOperation, tally: Tally | undefined): Deno.AtomicOperation {
+export function addTally(
+  op: Deno.AtomicOperation,
+  tally: Tally | undefined,
+  signup: number | null = null
+): Deno.AtomicOperation {
   if (!tally) return op
   for (const c of tally.counts) op.sum(['metrics', c.hour, c.form, c.name], BigInt(c.n))
   // The line's index in the tally orders two lines of one moment as they happened.
   for (const [i, a] of tally.activity.entries()) {
-    op.set(['activity', a.at, `${i}:${crypto.randomUUID()}`], a)
+    op.set(['activity', a.at, `${i}:${crypto.randomUUID()}`], { ...a, signup })
   }
   return op
 }

@@ -80,11 +80,10 @@ export class SqlMetricsRepo implements MetricsRepo {
   async activity(filter: ActivityFilter, limit: number): Promise<ActivityEntry[]> {
     return this.#sql
       .exec<ActivityEntry & Record<string, SqlStorageValue>>(
-        `SELECT at, form_id AS form, outcome, email_masked AS email, latency_ms AS latencyMs
-         FROM activity WHERE (?1 IS NULL OR form_id = ?1) AND (?2 IS NULL OR outcome = ?2)
-         ORDER BY at DESC, id DESC LIMIT ?3`,
+        `SELECT at, form_id AS form, outcome, email_masked AS email, latency_ms AS latencyMs,
+         reason, signup FROM activity WHERE (?1 IS NULL OR form_id = ?1)
+         ORDER BY at DESC, id DESC LIMIT ?2`,
         filter.form ?? null,
-        filter.outcome ?? null,
         limit
       )
       .toArray()

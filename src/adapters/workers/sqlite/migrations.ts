@@ -262,6 +262,10 @@ UPDATE consent_counts SET receipts = receipts - 1 WHERE form_id = OLD.form_id; E
      PRIMARY KEY (day, form_id, origin)
    ) WITHOUT ROWID`,
   ],
+  // 11: an activity line's reason (a refusal's field and check, CC's answer) and the outbox item
+  //     it is about, so the owner's page shows a queued sign-up's lines as one row
+  //     (core/metrics/signups.ts). Lines from before have neither: each stays a row of its own.
+  ['ALTER TABLE activity ADD COLUMN reason TEXT', 'ALTER TABLE activity ADD COLUMN signup INTEGER'],
 ]
 
 /** The version `migrate` brings the database to. */

@@ -153,7 +153,7 @@ export class SqlOutboxRepo implements OutboxRepo {
     ).find(canMergeInto)
     if (target) {
       this.#save(mergedInto(target, item))
-      writeTally(this.#sql, tally)
+      writeTally(this.#sql, tally, target.id)
       writeReceipt(this.#sql, item.receipt)
       return { outcome: 'merged', id: target.id, backlog: this.#counts().pending }
     }
@@ -161,7 +161,7 @@ export class SqlOutboxRepo implements OutboxRepo {
     if (backlog >= maxBacklog) return { outcome: 'full', backlog }
     // The insert trigger counts it in the same statement; the tally and receipt join the step.
     const id = this.#insert(queuedRecord(item))
-    writeTally(this.#sql, tally)
+    writeTally(this.#sql, tally, id)
     writeReceipt(this.#sql, item.receipt)
     return { outcome: 'stored', id, backlog: backlog + 1 }
   }
@@ -205,7 +205,7 @@ export class SqlOutboxRepo implements OutboxRepo {
     tally?: Tally,
     toTag?: ContactToTag
   ): Promise<void> {
-    writeTally(this.#sql, tally)
+    writeTally(this.#sql, tally, id)
     if (id !== null) this.#sql.exec('DELETE FROM outbox WHERE id = ?', id)
     if (toTag) insertTaggings(this.#sql, taggingRecords(toTag, now))
     this.#sql.exec(
@@ -223,7 +223,7 @@ export class SqlOutboxRepo implements OutboxRepo {
     tally?: Tally
   ): Promise<void> {
     if (this.#update(id, (r) => rescheduled(r, nextAttemptAt, attempts, error))) {
-      writeTally(this.#sql, tally)
+      writeTally(this.#sql, tally, id)
     }
   }
 
@@ -233,9 +233,9 @@ export class SqlOutboxRepo implements OutboxRepo {
     now: number,
     tally?: Tally
   ): Promise<void> {
-    if (item.id === undefined) this.#insert(inlineDeadRecord(item, error, now))
-    else if (!this.#update(item.id, (r) => killed(r, error, now))) return
-    writeTally(this.#sql, tally)
+    const id = item.id ?? this.#insert(inlineDeadRecord(item, error, now))
+    if (item.id !== undefined && !this.#update(id, (r) => killed(r, error, now))) return
+    writeTally(this.#sql, tally, id)
     writeReceipt(this.#sql, item.receipt)
   }
 

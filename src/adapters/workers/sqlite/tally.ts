@@ -7,12 +7,17 @@
 import { ACTIVITY_KEPT, type Tally } from '../../../core/metrics/metrics.ts'
 
 /**
- * Writes a tally (metrics.ts): each count into its hour's row, and the activity lines.
+ * Writes a tally (metrics.ts): each count into its hour's row, and the activity lines, linked to
+ * `signup` (the outbox item whose write this is; null: none).
  * Synchronous, so it shares the commit of the event's own statements that run in the same step.
  * The activity is trimmed to its last ACTIVITY_KEPT lines every hundredth line (and by the
  * cron): one statement less on the sign-up path.
  */
-export function writeTally(sql: SqlStorage, tally: Tally | undefined): void {
+export function writeTally(
+  sql: SqlStorage,
+  tally: Tally | undefined,
+  signup: number | null = null
+): void {
   if (!tally) return
   for (const c of tally.counts) {
     sql.exec(
@@ -28,13 +33,15 @@ export function writeTally(sql: SqlStorage, tally: Tally | undefined): void {
   for (const a of tally.activity) {
     last = sql
       .exec<{ id: number }>(
-        `INSERT INTO activity (at, form_id, outcome, email_masked, latency_ms)
-         VALUES (?, ?, ?, ?, ?) RETURNING id`,
+        `INSERT INTO activity (at, form_id, outcome, email_masked, latency_ms, reason, signup)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
         a.at,
         a.form,
         a.outcome,
         a.email,
-        a.latencyMs
+        a.latencyMs,
+        a.reason,
+        signup
       )
       .one().id
   }
