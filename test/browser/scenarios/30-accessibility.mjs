@@ -3,8 +3,8 @@
  * sign-in page, every owner page (Overview, Forms, a form's Snippet, Sign-ups, Settings and
  * Changes, Activity, Connection), the sandbox's consent page, the form editor (also with problems),
  * the built-in thank-you and error pages, the demo form showing field errors, and a form with
- * lists to tick and a consent box (its snippet, its errors, its editor), the webhooks page and the
- * Activity page. Zero violations, each page in the state a person would see it.
+ * lists to tick and a consent box (its snippet, its errors, its editor), and the webhooks page.
+ * Zero violations, each page in the state a person would see it.
  */
 import { axeCheck, describeViolations } from '../../support/axe.mjs'
 
@@ -101,7 +101,6 @@ export async function run({ browser, test, assert, signIn, RELAY, DEMO, ADMIN_TO
       },
     ],
     ['the webhooks page, with an endpoint', `${RELAY}/admin/webhooks`, { cookies }],
-    ['the Activity page', `${RELAY}/admin/activity`, { cookies }],
     ['the built-in thank-you page', `${RELAY}/subscribe/newsletter/thanks`, {}],
     ['the built-in thank-you page, in French', `${RELAY}/subscribe/spring/thanks`, {}],
     [
