@@ -8,6 +8,7 @@ import fc from 'fast-check'
 import {
   acceptedSettings,
   acceptedValuesWork,
+  failedDeliverySaysWhoKnows,
   PROPERTY_RUNS,
   profiles,
   RATE_LIMITS,
@@ -19,6 +20,13 @@ for (const perMinute of RATE_LIMITS) {
   Deno.test(`config values: SUBMIT_RATE_LIMIT_PER_MINUTE=${perMinute}, sign-ups taken, then limited`, () =>
     withConfiguredRelay({ SUBMIT_RATE_LIMIT_PER_MINUTE: String(perMinute) }, (relay) =>
       rateLimitHolds(relay, perMinute)
+    ))
+}
+
+for (const set of [true, false]) {
+  Deno.test(`config values: ALERT_WEBHOOK_URL set: ${set}; a refused sign-up says the owner knows only when set`, () =>
+    withConfiguredRelay(set ? {} : { ALERT_WEBHOOK_URL: '' }, (relay) =>
+      failedDeliverySaysWhoKnows(relay, set)
     ))
 }
 

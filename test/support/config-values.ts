@@ -110,6 +110,24 @@ export async function rateLimitHolds(relay: ConfiguredRelay, perMinute: number):
   await assertNoneLost(relay, accepted)
 }
 
+/**
+ * ALERT_WEBHOOK_URL set or not (`alerted`): a sign-up CC refuses is answered 502, and the visitor
+ * reads that the owner was told only when an alert channel exists to tell them.
+ */
+export async function failedDeliverySaysWhoKnows(
+  relay: ConfiguredRelay,
+  alerted: boolean
+): Promise<void> {
+  relay.cc.signupFaults = ['400']
+  const email = `refused-${alerted ? 'alerted' : 'quiet'}@example.com`
+  const ip = `203.0.113.${++clients % 250}`
+  const res = await postSignup(relay, 'newsletter', { email }, { origin: SITE, ip, mode: 'json' })
+  assert.equal(res.status, 502)
+  const { message } = (await res.json()) as { message: string }
+  const plain = 'We could not complete your sign-up. Please try again later.'
+  assert.equal(message, alerted ? `${plain} The site owner has been notified.` : plain)
+}
+
 /** The origin of the suites' `newsletter` form. */
 export const SITE = 'https://site.test'
 

@@ -9,6 +9,7 @@ import { describe, it } from 'vitest'
 import {
   acceptedSettings,
   acceptedValuesWork,
+  failedDeliverySaysWhoKnows,
   PROPERTY_RUNS,
   profiles,
   RATE_LIMITS,
@@ -20,6 +21,14 @@ describe('SUBMIT_RATE_LIMIT_PER_MINUTE', () => {
   it.each(RATE_LIMITS)('%i a minute: sign-ups are taken, then limited, none lost', (perMinute) =>
     withConfiguredRelay({ SUBMIT_RATE_LIMIT_PER_MINUTE: String(perMinute) }, (relay) =>
       rateLimitHolds(relay, perMinute)
+    )
+  )
+})
+
+describe('ALERT_WEBHOOK_URL', () => {
+  it.each([true, false])('set: %s; a refused sign-up says the owner knows only when set', (set) =>
+    withConfiguredRelay(set ? {} : { ALERT_WEBHOOK_URL: '' }, (relay) =>
+      failedDeliverySaysWhoKnows(relay, set)
     )
   )
 })

@@ -7,6 +7,7 @@
 import type { PropsWithChildren } from 'hono/jsx'
 import type { Catalog, ProfileCheck } from '../cc/catalog.ts'
 import { ConsentReceipts } from '../consent/consent-pages.tsx'
+import { TodayFigures } from '../metrics/metrics-pages.tsx'
 import { FailedSignups, type FormLabels } from '../outbox/failed-signups.tsx'
 import type { DeadLetterView } from '../relay/backend.ts'
 import { Page } from '../ui/layout.tsx'
@@ -346,11 +347,15 @@ export function FormSignupsPage(props: {
   catalog: Catalog | null
   forms: FormLabels
   consentCount: number
+  /** The form's last 24 hours (metrics-routes.tsx loadLastDay), and the backlog of every form. */
+  lastDay: Record<string, number>
+  waiting: number
   zone?: string
 }) {
   const { form } = props
   return (
     <FormPageFrame form={form} current="signups">
+      <TodayFigures counts={props.lastDay} waiting={props.waiting} form={form.formId} />
       <FailedSignups
         letters={props.letters}
         catalog={props.catalog}

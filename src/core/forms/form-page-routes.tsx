@@ -14,6 +14,7 @@ import { Hono } from 'hono/tiny'
 import type { AppEnv } from '../app/app-env.ts'
 import { AppError } from '../app/errors.ts'
 import type { Catalog } from '../cc/catalog.ts'
+import { loadLastDay } from '../metrics/metrics-routes.tsx'
 import type { OutcomeRecorder } from '../metrics/outcome-recorder.ts'
 import { FormRefusedOrigins, loadRefusalLines } from '../origins/refused-origins.tsx'
 import { noticeOf } from '../owner/notices.ts'
@@ -101,12 +102,14 @@ export function formPageRoutes(deps: FormsDeps & { outcomes?: OutcomeRecorder })
 
   pages.get('/:formId/signups', async (c) => {
     const backend = deps.backend()
-    const [view, letters, consentCounts] = await Promise.all([
+    const formId = c.req.param('formId')
+    const [view, letters, consentCounts, lastDay] = await Promise.all([
       formsView(deps, c),
       backend.deadLetters(),
       backend.consentCounts(),
+      loadLastDay(deps, formId),
     ])
-    const form = formIn(view.forms, c.req.param('formId'))
+    const form = formIn(view.forms, formId)
     return c.html(
       <FormSignupsPage
         form={form}
@@ -114,6 +117,8 @@ export function formPageRoutes(deps: FormsDeps & { outcomes?: OutcomeRecorder })
         catalog={view.catalog.value}
         forms={formLabels(view.forms)}
         consentCount={consentCounts[form.formId] ?? 0}
+        lastDay={lastDay}
+        waiting={view.status.outbox.pending}
         zone={view.zone}
       />
     )

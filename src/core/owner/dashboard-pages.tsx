@@ -5,6 +5,7 @@ import type { Catalog } from '../cc/catalog.ts'
 import { ConnectButton, ConnectionState } from '../connection/connection-page.tsx'
 import { noRefreshTokenAdvice } from '../connection/oauth.ts'
 import { type FormCard, formLabels } from '../forms/form-list-pages.tsx'
+import { TodayFigures } from '../metrics/metrics-pages.tsx'
 import { type RefusalLine, RefusedOriginsOverview } from '../origins/refused-origins.tsx'
 import { FailedSignups } from '../outbox/failed-signups.tsx'
 import type { DeadLetterView, RelayStatus, SandboxView } from '../relay/backend.ts'
@@ -192,14 +193,14 @@ function NeedsYou(props: {
 
 const zoneOf = (status: RelayStatus) => status.account.summary?.time_zone_id
 
-/** Today's figures, in words; the charts are on /admin/activity. */
-function Today({ status }: { status: RelayStatus }) {
+/** Where delivery stands, in words; the charts are on /admin/activity. */
+function Delivery({ status }: { status: RelayStatus }) {
   const o = status.outbox
   return (
-    <section class="card" id="today">
-      <h2>Today</h2>
+    <section class="card" id="delivery">
+      <h2>Delivery</h2>
       <dl>
-        <dt>Sent to Constant Contact</dt>
+        <dt>Sent to Constant Contact today</dt>
         <dd data-figure="delivered_today">{o.delivered_today}</dd>
         <dt>Waiting to send</dt>
         <dd data-figure="pending">
@@ -239,6 +240,8 @@ export function OverviewPage(props: {
   forms: FormCard[]
   webhooks: WebhookView[]
   refusals: RefusalLine[]
+  /** The last 24 hours' outcomes (metrics-routes.tsx loadLastDay). */
+  lastDay: Record<string, number>
   sandboxView: SandboxView | null
   notice?: string
   sandbox: boolean
@@ -274,7 +277,8 @@ export function OverviewPage(props: {
         zone={zone}
       />
       <RefusedOriginsOverview lines={props.refusals} zone={zone} />
-      <Today status={props.status} />
+      <TodayFigures counts={props.lastDay} waiting={props.status.outbox.pending} />
+      <Delivery status={props.status} />
       {props.sandboxView && <SandboxCard view={props.sandboxView} zone={zone} />}
     </Page>
   )

@@ -15,7 +15,7 @@ import { randomToken } from '../connection/oauth.ts'
 import { catalogOf, formPageRoutes } from '../forms/form-page-routes.tsx'
 import { formCards, formEditorRoutes } from '../forms/form-routes.tsx'
 import { type FormDirectory, withCurrentForm } from '../forms/forms.ts'
-import { metricsRoutes } from '../metrics/metrics-routes.tsx'
+import { loadLastDay, metricsRoutes } from '../metrics/metrics-routes.tsx'
 import { keepAliveOf } from '../metrics/outcome-recorder.ts'
 import { originRoutes } from '../origins/origin-routes.tsx'
 import { loadRefusalLines } from '../origins/refused-origins.tsx'
@@ -68,9 +68,10 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
       backend.forms(),
       backend.webhooks(),
     ])
-    const [catalog, refusals] = await Promise.all([
+    const [catalog, refusals, lastDay] = await Promise.all([
       catalogOf(backend, status),
       loadRefusalLines(deps, config, dashboardForms.forms),
+      loadLastDay(deps),
     ])
     const origin = new URL(c.req.url).origin
     const forms = await formCards(config, origin, dashboardForms.forms, catalog.value)
@@ -83,6 +84,7 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
         forms={forms}
         webhooks={webhooks}
         refusals={refusals}
+        lastDay={lastDay}
         sandboxView={sandboxView}
         notice={noticeOf(c)}
         sandbox={config.sandbox}

@@ -25,7 +25,7 @@ import type { RelayBackend } from '../relay/backend.ts'
 import type { Fields } from './read-fields.ts'
 import { verifyTurnstile } from './turnstile.ts'
 import { validateSignup } from './validate-signup.ts'
-import { type VisitorText, visitorText } from './visitor-text.ts'
+import { DELIVERY_FAILED_EN, type VisitorText, visitorText } from './visitor-text.ts'
 
 export interface AcceptDeps {
   backend: () => RelayBackend
@@ -254,8 +254,7 @@ export const VISITOR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   payload_too_large: 'The form sent too much data.',
   unsupported_media_type: 'The form was sent in a format this service does not accept.',
   rate_limited: 'Too many sign-ups from your network. Please wait a minute and try again.',
-  delivery_failed:
-    'We could not complete your sign-up. The site owner has been notified; please try again later.',
+  delivery_failed: DELIVERY_FAILED_EN,
   unavailable: 'Sign-ups are temporarily unavailable. Please try again in a few minutes.',
   outbox_full: 'Too many sign-ups are waiting to be delivered. Please try again later.',
 }

@@ -100,7 +100,7 @@ export function subscribeRoutes(deps: SubscribeDeps): Hono<SubscribeEnv> {
         form,
         json,
         origin: null,
-        text: visitorText(form?.profile),
+        text: visitorText(form?.profile, { ownerAlerted: !!config.ALERT_WEBHOOK_URL }),
       }
       c.set('visitor', visitor)
       if (!form) return unconfirmed('unknown_form', `No form "${formId}"`)

@@ -17,8 +17,27 @@ describe('visitorText', () => {
     const text = visitorText()
     expect(text.lang).toBe('en')
     expect(text.success).toBe('Thanks! You are signed up.')
-    expect(text.errors).toEqual({})
+    expect(text.errors).toEqual({
+      delivery_failed: 'We could not complete your sign-up. Please try again later.',
+    })
     expect(text.fields).toEqual({})
+  })
+
+  it('says the owner was told of a failed delivery only when an alert channel exists', () => {
+    expect(visitorText({ language: 'fr' }).errors.delivery_failed).toBe(
+      'Votre inscription n’a pas pu aboutir. Réessayez plus tard.'
+    )
+    expect(visitorText({ language: 'fr' }, { ownerAlerted: true }).errors.delivery_failed).toBe(
+      'Votre inscription n’a pas pu aboutir. Réessayez plus tard. Le responsable du site est prévenu.'
+    )
+    for (const language of LANGUAGES) {
+      const text = visitorText({ language }, { ownerAlerted: true })
+      expect(text.errors.delivery_failed?.endsWith(text.owner_notified), language).toBe(true)
+      expect(visitorText({ language }).errors.delivery_failed).not.toContain(text.owner_notified)
+    }
+    // The owner's own words are theirs, alert channel or not.
+    const own = { messages: { delivery_failed: 'Oops.' } }
+    expect(visitorText(own, { ownerAlerted: true }).errors.delivery_failed).toBe('Oops.')
   })
 
   it('French, Spanish and German translate every text a visitor meets', () => {

@@ -73,11 +73,19 @@ export interface VisitorText {
   /** The snippet's legend over the lists a visitor may tick, and its privacy link. */
   lists_legend: string
   privacy: string
+  /**
+   * After `delivery_failed`, when the owner has an alert channel (ALERT_WEBHOOK_URL): only then is
+   * it true that they were told.
+   */
+  owner_notified: string
   /** By error code; absent: accept-signup.ts's English. */
   errors: Partial<Record<ErrorCode, string>>
   /** By FIELD_MESSAGES key; absent: the English there. `{n}` is a number. */
   fields: Partial<Record<FieldMessage, string>>
 }
+
+/** The English of accept-signup.ts's VISITOR_MESSAGES, which `visitorText` adds to. */
+export const DELIVERY_FAILED_EN = 'We could not complete your sign-up. Please try again later.'
 
 const EN: VisitorText = {
   lang: 'en',
@@ -91,6 +99,7 @@ const EN: VisitorText = {
   subscribe: 'Subscribe',
   lists_legend: 'Lists to join',
   privacy: 'Privacy policy',
+  owner_notified: 'The site owner has been notified.',
   errors: {},
   fields: {},
 }
@@ -111,14 +120,14 @@ const BUILT_IN: Record<Language, VisitorText> = {
     subscribe: 'S’inscrire',
     lists_legend: 'Listes à rejoindre',
     privacy: 'Politique de confidentialité',
+    owner_notified: 'Le responsable du site est prévenu.',
     errors: {
       unknown_form: 'Ce formulaire d’inscription n’existe pas.',
       origin_not_allowed: 'Ce formulaire ne peut pas être envoyé depuis ce site.',
       challenge_failed: 'La vérification anti-spam a échoué. Veuillez réessayer.',
       invalid_input: 'Certains champs sont à corriger. Veuillez les vérifier.',
       rate_limited: 'Trop d’inscriptions depuis votre réseau. Patientez une minute et réessayez.',
-      delivery_failed:
-        'Votre inscription n’a pas pu aboutir. Le responsable du site est prévenu ; réessayez plus tard.',
+      delivery_failed: 'Votre inscription n’a pas pu aboutir. Réessayez plus tard.',
       unavailable:
         'Les inscriptions sont momentanément indisponibles. Réessayez dans quelques minutes.',
     },
@@ -157,14 +166,14 @@ const BUILT_IN: Record<Language, VisitorText> = {
     subscribe: 'Suscribirse',
     lists_legend: 'Listas a las que unirte',
     privacy: 'Política de privacidad',
+    owner_notified: 'Hemos avisado al responsable del sitio.',
     errors: {
       unknown_form: 'Este formulario de suscripción no existe.',
       origin_not_allowed: 'Este formulario no se puede enviar desde este sitio.',
       challenge_failed: 'La comprobación antispam ha fallado. Inténtalo de nuevo.',
       invalid_input: 'Hay campos que corregir. Revísalos, por favor.',
       rate_limited: 'Demasiadas suscripciones desde tu red. Espera un minuto e inténtalo de nuevo.',
-      delivery_failed:
-        'No hemos podido completar tu suscripción. Hemos avisado al responsable del sitio; inténtalo más tarde.',
+      delivery_failed: 'No hemos podido completar tu suscripción. Inténtalo más tarde.',
       unavailable: 'Las suscripciones no están disponibles ahora. Inténtalo en unos minutos.',
     },
     fields: {
@@ -202,6 +211,7 @@ const BUILT_IN: Record<Language, VisitorText> = {
     subscribe: 'Anmelden',
     lists_legend: 'Listen zum Abonnieren',
     privacy: 'Datenschutzerklärung',
+    owner_notified: 'Der Betreiber ist informiert.',
     errors: {
       unknown_form: 'Dieses Anmeldeformular gibt es nicht.',
       origin_not_allowed: 'Dieses Formular kann von dieser Website aus nicht gesendet werden.',
@@ -209,7 +219,7 @@ const BUILT_IN: Record<Language, VisitorText> = {
       invalid_input: 'Einige Felder sind nicht korrekt. Bitte prüfen Sie sie.',
       rate_limited: 'Zu viele Anmeldungen aus Ihrem Netzwerk. Bitte warten Sie eine Minute.',
       delivery_failed:
-        'Ihre Anmeldung konnte nicht abgeschlossen werden. Der Betreiber ist informiert; bitte versuchen Sie es später erneut.',
+        'Ihre Anmeldung konnte nicht abgeschlossen werden. Bitte versuchen Sie es später erneut.',
       unavailable:
         'Anmeldungen sind gerade nicht möglich. Bitte versuchen Sie es in ein paar Minuten.',
     },
@@ -238,20 +248,30 @@ const BUILT_IN: Record<Language, VisitorText> = {
   },
 }
 
-/** The texts of a form (of no form: English), its owner's wording over the built-in language. */
-export function visitorText(profile?: {
-  language?: Language
-  messages?: Partial<Record<MessageKey, string>>
-}): VisitorText {
+/**
+ * The texts of a form (of no form: English), its owner's wording over the built-in language.
+ * `ownerAlerted`: an alert channel is set, so a failed delivery's built-in text may say the owner
+ * was told (an alert goes out for every dead letter; alert-webhook.ts).
+ */
+export function visitorText(
+  profile?: {
+    language?: Language
+    messages?: Partial<Record<MessageKey, string>>
+  },
+  { ownerAlerted = false } = {}
+): VisitorText {
   const base = BUILT_IN[profile?.language ?? 'en']
-  const own = profile?.messages
-  if (!own) return base
-  const { success, sending, network, ...errors } = own
+  const { success, sending, network, ...errors } = profile?.messages ?? {}
+  const failed = base.errors.delivery_failed ?? DELIVERY_FAILED_EN
   return {
     ...base,
     success: success ?? base.success,
     sending: sending ?? base.sending,
     network: network ?? base.network,
-    errors: { ...base.errors, ...errors },
+    errors: {
+      ...base.errors,
+      delivery_failed: ownerAlerted ? `${failed} ${base.owner_notified}` : failed,
+      ...errors,
+    },
   }
 }
