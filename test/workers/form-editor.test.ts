@@ -106,9 +106,16 @@ describe('the form editor', () => {
     const html = await res.text()
     expect(html).toContain('role="alert"')
     expect(html).toContain('Not saved: fix these first')
-    expect(html).toContain('<a href="#f-id">id</a>')
-    expect(html).toContain('<a href="#f-origins">origins.0</a>')
-    expect(html).toContain('<a href="#f-message.success">messages.success</a>')
+    // Each problem by the field's name in words, saying what to type, with an example.
+    expect(html).toContain(
+      '<a href="#f-id">Form id</a>: use letters, digits, _ and - only, at most 64, such as spring-news'
+    )
+    expect(html).toContain(
+      '<a href="#f-origins">Origins, line 1</a>: must be an origin such as https://www.example.com — scheme and host (and a port if any), no path; did you mean https://bakery.test?'
+    )
+    expect(html).toContain('<a href="#f-message.success">Your own wording: After a sign-up</a>')
+    // The section with a problem is open: the link in the summary lands on a visible field.
+    expect(html).toMatch(/<details class="section" open="">\s*<summary>Your own wording/)
     expect(html).toMatch(/id="f-origins"[^>]*aria-invalid="true"/)
     expect(html).toContain('value="has space"')
     expect(await relay().form('has space')).toBeNull()
@@ -205,8 +212,8 @@ describe('the form editor', () => {
     const res = await post('/admin/forms/editor', form)
     expect(res.status).toBe(400)
     const body = await res.text()
-    expect(body).toContain('lists.1</a>: Constant Contact has no such list')
-    expect(body).toContain('custom_fields.gone</a>: Constant Contact has no such custom field')
+    expect(body).toContain(`Lists: ${ghostList}</a>: Constant Contact has no such list`)
+    expect(body).toContain('Custom field “gone”</a>: Constant Contact has no such custom field')
     await relay().deleteForm('drifted')
   })
 
@@ -328,8 +335,8 @@ describe('the form editor: optional lists, consent and capture', () => {
     )
     expect(res.status).toBe(400)
     const html = await res.text()
-    expect(html).toContain('<a href="#f-consent_text">consent.text</a>: must not be empty')
-    expect(html).toContain('<a href="#f-optional_lists">optional_lists.0</a>')
+    expect(html).toContain('<a href="#f-consent_text">Consent statement</a>: must not be empty')
+    expect(html).toContain('<a href="#f-optional_lists">Lists the visitor may tick: Newsletter</a>')
     // Nothing was saved over the stored form.
     expect((await relay().form('choir'))?.profile.lists).toEqual([])
   })
@@ -382,5 +389,141 @@ describe('the form editor: tags', () => {
     const res = await post('/admin/forms/editor', shop('create_tag', [['new_tag', 'Website']]))
     const html = await res.text()
     expect(html).toMatch(/id="f-new_tag-problem">[^<]*Website/)
+  })
+})
+
+describe('the form editor: a name, standard fields and labels', () => {
+  /** A French form named, not given an id, asking for a required first name and an address. */
+  const lettre = (action: string, extra: [string, string][] = []): [string, string][] => [
+    ['mode', 'new'],
+    ['name', 'Lettre de printemps'],
+    ['id', ''],
+    ['lists', LIST_1],
+    ['origins', 'https://lettre.test'],
+    ['language', 'fr'],
+    ['field.first_name', 'required'],
+    ['field.last_name', ''],
+    ['field.address', 'optional'],
+    ['label.first_name', 'Votre prénom'],
+    ['label.last_name', 'not asked, so not kept'],
+    ['fields', MEMBER_FIELD],
+    [`alias.${MEMBER_FIELD}`, 'member'],
+    [`label.custom.${MEMBER_FIELD}`, 'Membre du club'],
+    ['honeypot', '_gotcha'],
+    ['action', action],
+    ...extra,
+  ]
+
+  it('starts with the Name; the id is optional; unasked fields and unused sections are closed', async () => {
+    const { html } = await page('/admin/forms/new')
+    expect(html.indexOf('id="f-name"')).toBeLessThan(html.indexOf('id="f-id"'))
+    expect(html).toContain('<label for="f-id">Form id (optional)</label>')
+    // The owner's navigation, Forms marked.
+    expect(html).toContain('<a href="/admin/forms" aria-current="page">Forms</a>')
+    expect(html).toContain('action="/admin/forms/editor#preview"')
+    const first = html.slice(html.indexOf('data-standard="first_name"')).slice(0, 900)
+    expect(first).toContain('<option value="">Not asked</option>')
+    expect(first).toMatch(/<details>\s*<summary>Label in the form<\/summary>/)
+    expect(html).toMatch(/<details class="section">\s*<summary>Consent<\/summary>/)
+    // Two columns from 1024 px, the editor's CSS in the owner pages' stylesheet.
+    const css = await (await call('/assets/app.css')).text()
+    expect(css).toContain('@media (min-width: 1024px)')
+    expect(css).toContain('.editor-layout')
+  })
+
+  it('Preview makes the id from the name, and shows the chosen fields with their labels', async () => {
+    const res = await post('/admin/forms/editor', lettre('preview'))
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toContain('id="f-id" name="id"')
+    expect(html).toMatch(/value="lettre-de-printemps" id="f-id"/)
+    expect(html).toContain('action="https://relay.test/subscribe/lettre-de-printemps"')
+    expect(html).toContain(
+      '<label>Votre prénom <input type="text" name="first_name" autocomplete="given-name" required></label>'
+    )
+    expect(html).toContain('<legend>Adresse</legend>')
+    expect(html).toContain(
+      '<label>Rue <input type="text" name="street" autocomplete="street-address"></label>'
+    )
+    expect(html).toContain(
+      '<input type="checkbox" name="custom.member" value="true"> Membre du club'
+    )
+    expect(html).not.toContain('name="last_name" autocomplete')
+    expect(await relay().form('lettre-de-printemps')).toBeNull()
+  })
+
+  it('a label too long is named in words, and said beside its input', async () => {
+    const tooLong = lettre('save').map(([k, v]): [string, string] => [
+      k,
+      k === `label.custom.${MEMBER_FIELD}` ? 'x'.repeat(101) : v,
+    ])
+    const res = await post('/admin/forms/editor', tooLong)
+    expect(res.status).toBe(400)
+    const html = await res.text()
+    expect(html).toContain(
+      `<a href="#f-label.custom.${MEMBER_FIELD}">Label of the custom field “member”</a>: must be at most 100 characters`
+    )
+    expect(html).toContain(`id="f-label.custom.${MEMBER_FIELD}-problem"`)
+    expect(await relay().form('lettre-de-printemps')).toBeNull()
+  })
+
+  it('Save keeps the name, the fields and the labels; a second one with the name gets -2', async () => {
+    const saved = await post('/admin/forms/editor', lettre('save'))
+    expect(saved.status).toBe(303)
+    expect(saved.headers.get('location')).toContain('form-lettre-de-printemps')
+    const form = await relay().form('lettre-de-printemps')
+    expect(form?.profile).toMatchObject({
+      name: 'Lettre de printemps',
+      language: 'fr',
+      fields: { first_name: 'required', address: 'optional' },
+      labels: { first_name: 'Votre prénom', 'custom.member': 'Membre du club' },
+    })
+    const again = await post('/admin/forms/editor', lettre('save'))
+    expect(again.status).toBe(303)
+    expect((await relay().form('lettre-de-printemps-2'))?.profile.name).toBe('Lettre de printemps')
+    await relay().deleteForm('lettre-de-printemps-2')
+    // Editing it: its name in the title, its id fixed with its address, its fields open.
+    const { html } = await page('/admin/forms/lettre-de-printemps/edit')
+    expect(html).toContain('<h1>Edit Lettre de printemps</h1>')
+    expect(html).toContain('<code>https://relay.test/subscribe/lettre-de-printemps</code>')
+    expect(html).not.toContain('id="f-id"')
+    const first = html.slice(html.indexOf('data-standard="first_name"')).slice(0, 900)
+    expect(first).toContain('<option value="required" selected="">')
+    expect(first).toMatch(/<details open="">/)
+    expect(first).toContain('value="Votre prénom"')
+  })
+
+  it('a visitor’s post without the required first name is refused in French, and CC never hears of it', async () => {
+    const before = cc.signupCalls.length
+    const res = await call('/subscribe/lettre-de-printemps', {
+      method: 'POST',
+      headers: {
+        origin: 'https://lettre.test',
+        accept: 'text/html',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ email: 'ada@example.com', first_name: '  ' }),
+    })
+    expect(res.status).toBe(400)
+    const html = await res.text()
+    expect(html).toContain('<strong>Votre prénom</strong>: Remplissez ce champ.')
+    const json = await call('/subscribe/lettre-de-printemps', {
+      method: 'POST',
+      headers: { origin: 'https://lettre.test', 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'ada@example.com' }),
+    })
+    expect(json.status).toBe(400)
+    expect(((await json.json()) as { fields: unknown }).fields).toEqual({
+      first_name: 'Remplissez ce champ.',
+    })
+    expect(cc.signupCalls.length).toBe(before)
+    // The address is optional: none is fine, with the first name.
+    const ok = await call('/subscribe/lettre-de-printemps', {
+      method: 'POST',
+      headers: { origin: 'https://lettre.test', 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'ada@example.com', first_name: 'Ada' }),
+    })
+    expect(ok.status).toBe(200)
+    await relay().deleteForm('lettre-de-printemps')
   })
 })

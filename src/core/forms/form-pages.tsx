@@ -4,10 +4,18 @@
  * audit trail, and the editor. No script: the server renders the preview.
  */
 import { raw } from 'hono/html'
+import type { PropsWithChildren } from 'hono/jsx'
 import type { Catalog } from '../cc/catalog.ts'
 import { type FieldType, signupFormCanSet } from '../cc/field-types.ts'
 import { VISITOR_MESSAGES } from '../signup/accept-signup.ts'
 import {
+  LABEL_KEYS,
+  STANDARD_FIELD_NAMES,
+  STANDARD_FIELDS,
+  type StandardField,
+} from '../signup/form-fields.ts'
+import {
+  fieldLabel,
   LANGUAGE_NAMES,
   LANGUAGES,
   type Language,
@@ -17,7 +25,7 @@ import {
 } from '../signup/visitor-text.ts'
 import { Page } from '../ui/layout.tsx'
 import type { FieldProblems } from './forms.ts'
-import { CAPTURE_KEYS, type CaptureKey } from './profile.ts'
+import { CAPTURE_KEYS, type CaptureKey, DEFAULT_HONEYPOT, type FieldNeed } from './profile.ts'
 import type { FormAuditEntry } from './repo.ts'
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')
@@ -94,6 +102,8 @@ export function FormAuditCard({ audit }: { audit: FormAuditEntry[] }) {
 
 /** The editor's values, as typed: what is saved is parsed from them (forms/form-routes.tsx). */
 export interface FormDraft {
+  /** What the owner calls the form; a new form's id is made from it when none is typed. */
+  name: string
   id: string
   isNew: boolean
   lists: string[]
@@ -109,6 +119,10 @@ export interface FormDraft {
   capture: Partial<Record<CaptureKey, string>>
   /** alias → custom field id */
   customFields: Record<string, string>
+  /** The standard fields asked for, each required or optional. */
+  fields: Partial<Record<StandardField, FieldNeed>>
+  /** The owner's labels, by the profile's `labels` keys (`custom.<alias>` for custom fields). */
+  labels: Partial<Record<string, string>>
   origins: string
   success_url: string
   error_url: string
@@ -119,15 +133,96 @@ export interface FormDraft {
   messages: Partial<Record<MessageKey, string>>
 }
 
-/** The id of the input a problem is about (the summary links to it). */
-function problemInput(key: string): string {
-  const [head, tail] = key.split('.')
-  if (['lists', 'optional_lists', 'tags', 'custom_fields', 'origins'].includes(head))
+/**
+ * The id of the input a problem is about (the summary links to it). A custom field's label is
+ * typed under the field's id (its alias may change in the same post): `customFields` finds it.
+ */
+function problemInput(key: string, customFields: Record<string, string>): string {
+  const [head, ...rest] = key.split('.')
+  const tail = rest.join('.')
+  const custom = /^custom\.(.+)$/.exec(tail)?.[1]
+  if (head === 'labels' && custom && customFields[custom])
+    return `f-label.custom.${customFields[custom].toLowerCase()}`
+  if (['lists', 'optional_lists', 'tags', 'custom_fields', 'origins', 'fields'].includes(head))
     return `f-${head}`
   if (head === 'messages') return `f-message.${tail}`
-  if (head === 'consent') return `f-consent_${tail ?? 'text'}`
+  if (head === 'labels') return `f-label.${tail}`
+  if (head === 'consent') return `f-consent_${tail || 'text'}`
   if (head === 'capture') return tail ? `f-capture.${tail}` : 'f-capture'
   return `f-${head === 'profile' ? 'id' : head}`
+}
+
+/** The profile's keys as the editor names them. */
+const FIELD_WORDS: Record<string, string> = {
+  profile: 'The form',
+  name: 'Name',
+  id: 'Form id',
+  lists: 'Lists',
+  optional_lists: 'Lists the visitor may tick',
+  tags: 'Tags',
+  new_tag: 'New tag',
+  'consent.text': 'Consent statement',
+  'consent.required': 'Consent needed',
+  'consent.privacy_url': 'Privacy policy address',
+  capture: 'Where sign-ups came from',
+  origins: 'Origins',
+  success_url: 'After a sign-up, go to',
+  error_url: 'After a failure, go to',
+  custom_fields: 'Custom fields',
+  fields: 'Fields',
+  labels: 'Labels',
+  turnstile: 'Turnstile',
+  turnstile_site_key: 'Turnstile site key',
+  honeypot: 'Honeypot field name',
+  language: 'Language',
+  messages: 'Your own wording',
+}
+
+/** Standard fields as the editor names them (the snippet's own labels are in visitor-text.ts). */
+const STANDARD_WORDS: Record<StandardField, string> = {
+  first_name: 'First name',
+  last_name: 'Last name',
+  job_title: 'Job title',
+  company_name: 'Company',
+  phone_number: 'Phone',
+  birthday: 'Birthday (month and day)',
+  anniversary: 'Anniversary (a date)',
+  address: 'Address (street, city, state, postal code, country)',
+}
+
+/**
+ * A problem's key in words: `origins.0` is "Origins, line 1", `lists.2` the list's name (from
+ * `names`, lower-case id → name) or id, `custom_fields.member` "Custom field “member”".
+ */
+function problemWords(
+  key: string,
+  draft: Pick<FormDraft, 'lists' | 'optional_lists' | 'tags'>,
+  names: ReadonlyMap<string, string> = new Map()
+): string {
+  const [head, ...rest] = key.split('.')
+  const tail = rest.join('.')
+  const index = /^\d+$/.test(tail) ? Number(tail) : null
+  if (head === 'origins' && index !== null) return `Origins, line ${index + 1}`
+  if ((head === 'lists' || head === 'optional_lists' || head === 'tags') && index !== null) {
+    const id = draft[head][index]
+    const which = id === undefined ? `number ${index + 1}` : (names.get(id.toLowerCase()) ?? id)
+    return `${FIELD_WORDS[head]}: ${which}`
+  }
+  if (head === 'custom_fields' && tail) return `Custom field “${tail}”`
+  if (head === 'capture' && tail)
+    return `${FIELD_WORDS.capture}: ${CAPTURE_LABELS[tail as CaptureKey] ?? tail}`
+  if (head === 'messages' && tail)
+    return `${FIELD_WORDS.messages}: ${MESSAGE_LABELS[tail as MessageKey] ?? tail}`
+  if (head === 'labels' && tail) return `Label of ${labelWords(tail)}`
+  if (head === 'fields' && tail) return STANDARD_WORDS[tail as StandardField] ?? tail
+  return FIELD_WORDS[key] ?? FIELD_WORDS[head] ?? key
+}
+
+/** A `labels` key in words. */
+function labelWords(key: string): string {
+  if (key.startsWith('custom.')) return `the custom field “${key.slice(7)}”`
+  if (key === 'email') return 'the email'
+  return `the field ${key.replace(/_/g, ' ')}`
 }
 
 /** A CC type as the owner reads it, with what CC says of its values. */
@@ -195,16 +290,23 @@ function IdChoices(p: { name: string; options: { id: string; name: string }[]; c
 
 interface EditorProps {
   draft: FormDraft
+  /** The relay's origin: a saved form's address is shown whole. */
+  relayOrigin: string
   catalog: Catalog | null
   catalogError: string | null
   problems: FieldProblems
   preview: { markup: string; snippet: string }
 }
 
-export function FormEditorPage({ draft, catalog, catalogError, problems, preview }: EditorProps) {
+export function FormEditorPage(props: EditorProps) {
+  const { draft, catalog, catalogError, problems, preview } = props
   const entries = Object.entries(problems)
+  const inputOf = (key: string) => problemInput(key, draft.customFields)
   const problemAt = (id: string) =>
-    entries.filter(([key]) => problemInput(key) === id).map(([, message]) => message)
+    entries.filter(([key]) => inputOf(key) === id).map(([, message]) => message)
+  /** Whether any problem is about one of these inputs: its section is then open. */
+  const troubled = (...ids: string[]) =>
+    entries.some(([key]) => ids.some((id) => inputOf(key).startsWith(id)))
   /** A problem next to its input, tied to it by aria-describedby (`described`). */
   const Problem = ({ id }: { id: string }) => {
     const messages = problemAt(id)
@@ -255,6 +357,13 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
       </p>
     )
   }
+  /** An optional part of the form: closed unless it is used, or has a problem. */
+  const Section = (p: PropsWithChildren<{ summary: string; open: boolean }>) => (
+    <details class="section" open={p.open}>
+      <summary>{p.summary}</summary>
+      {p.children}
+    </details>
+  )
   const lower = (id: string) => id.toLowerCase()
   /** Lists by name from the catalog (else ids, one per line), ticked where `chosen`. */
   const ListChoices = (p: { name: string; legend: string; hint?: string; chosen: string[] }) => {
@@ -293,264 +402,70 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
     key === 'success' || key === 'sending' || key === 'network'
       ? text[key]
       : (text.errors[key] ?? VISITOR_MESSAGES[key])
+  /** A label of the snippet, empty for the built-in one (shown as the placeholder). */
+  const LabelInput = (p: { labelKey: string; label: string; placeholder: string }) => (
+    <Text
+      name={`label.${p.labelKey}`}
+      label={p.label}
+      value={draft.labels[p.labelKey] ?? ''}
+      placeholder={p.placeholder}
+    />
+  )
+  const names = new Map(
+    [
+      ...(catalog?.lists ?? []).map((l) => [l.list_id, l.name]),
+      ...(catalog?.tags ?? []).map((t) => [t.tag_id, t.name]),
+    ].map(([id, name]) => [id.toLowerCase(), name])
+  )
   const aliases = new Map(Object.entries(draft.customFields).map(([a, id]) => [lower(id), a]))
   const fieldIds = new Set(catalog?.custom_fields.map((f) => lower(f.custom_field_id)))
+  const usesMessages = Object.keys(draft.messages).length > 0
+  const spam =
+    draft.turnstile || draft.turnstile_site_key !== '' || draft.honeypot !== DEFAULT_HONEYPOT
+  const title = draft.isNew ? 'New form' : `Edit ${draft.name || draft.id}`
   return (
-    <Page title={draft.isNew ? 'New form' : `Edit form ${draft.id}`}>
+    <Page title={title} owner="forms">
       {entries.length > 0 && (
-        <section class="card" role="alert" aria-labelledby="problems">
+        <section class="card" role="alert" aria-labelledby="problems" id="problems-summary">
           <h2 id="problems">Not saved: fix these first</h2>
           <ul>
             {entries.map(([key, message]) => (
               <li>
-                <a href={`#${problemInput(key)}`}>{key}</a>: {message}
+                <a href={`#${inputOf(key)}`}>{problemWords(key, draft, names)}</a>: {message}
               </li>
             ))}
           </ul>
         </section>
       )}
-      <form method="post" action="/admin/forms/editor" class="card editor">
-        <input type="hidden" name="mode" value={draft.isNew ? 'new' : 'edit'} />
-        {draft.isNew ? (
+      <div class="editor-layout">
+        <form method="post" action="/admin/forms/editor#preview" class="card editor">
+          <input type="hidden" name="mode" value={draft.isNew ? 'new' : 'edit'} />
           <Text
-            name="id"
-            label="Form id"
-            value={draft.id}
-            hint="The form's address is /subscribe/<id>: A-Z a-z 0-9 _ -, at most 64."
+            name="name"
+            label="Name"
+            value={draft.name}
+            placeholder="Lettre de printemps"
+            hint="What you call the form in this dashboard; visitors never see it."
           />
-        ) : (
-          <p>
-            <input type="hidden" name="id" value={draft.id} />
-            Form id <code>{draft.id}</code> (its address is /subscribe/{draft.id}).
-          </p>
-        )}
-
-        <ListChoices name="lists" legend="Lists every sign-up joins" chosen={draft.lists} />
-        <ListChoices
-          name="optional_lists"
-          legend="Lists the visitor may tick (optional)"
-          hint="Shown as checkboxes in the snippet; a sign-up joins the ones ticked as well. If every sign-up joins no list, the visitor must tick one."
-          chosen={draft.optional_lists}
-        />
-
-        <fieldset id="f-tags" {...described('f-tags', 'f-tags-hint')}>
-          <legend>Tags every contact gets (optional)</legend>
-          <p class="hint" id="f-tags-hint">
-            Added in Constant Contact to each contact delivered through this form.
-          </p>
-          <Problem id="f-tags" />
-          {catalog ? (
-            <>
-              <IdChoices
-                name="tags"
-                options={catalog.tags.map((t) => ({ id: t.tag_id, name: t.name }))}
-                chosen={draft.tags}
-              />
-              <Text
-                name="new_tag"
-                label="Or create a tag in Constant Contact"
-                value={draft.new_tag}
-                placeholder="Spring fair 2030"
-              />
-              <p>
-                <button class="secondary" type="submit" name="action" value="create_tag">
-                  Create tag
-                </button>
-              </p>
-            </>
-          ) : (
+          {draft.isNew ? (
             <Text
-              name="tags_text"
-              label="Tag ids, one per line"
-              value={draft.tags.join('\n')}
-              rows={2}
+              name="id"
+              label="Form id (optional)"
+              value={draft.id}
+              hint="Left empty, it is made from the name: “Lettre de printemps” gives lettre-de-printemps. It is part of the form's address (/subscribe/<id>): letters, digits, _ and -, at most 64. It cannot change once saved."
             />
-          )}
-        </fieldset>
-
-        <fieldset id="f-custom_fields" {...described('f-custom_fields')}>
-          <legend>Custom fields</legend>
-          <Problem id="f-custom_fields" />
-          {catalog ? (
-            <>
-              <p>
-                Tick a field to ask for it. Its name in the form is <code>custom.&lt;name&gt;</code>
-                .
-              </p>
-              {catalog.custom_fields.map((f) => {
-                const key = lower(f.custom_field_id)
-                const settable = signupFormCanSet(f.type)
-                return (
-                  <div class="field-row" data-field={f.custom_field_id}>
-                    <label class="choice">
-                      <input
-                        type="checkbox"
-                        name="fields"
-                        value={f.custom_field_id}
-                        checked={aliases.has(key)}
-                        disabled={!settable}
-                      />{' '}
-                      {f.label}
-                    </label>
-                    <span class={settable ? 'hint' : 'error'}>
-                      {describeType({ type: f.type, ...f.metadata })}
-                    </span>
-                    {settable && (
-                      <Text
-                        name={`alias.${key}`}
-                        label="name in the form"
-                        value={
-                          aliases.get(key) ?? f.name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 50)
-                        }
-                      />
-                    )}
-                  </div>
-                )
-              })}
-              {Object.entries(draft.customFields)
-                .filter(([, id]) => !fieldIds.has(lower(id)))
-                .map(([alias, id]) => (
-                  <label class="choice">
-                    <input type="checkbox" name="fields" value={id} checked />
-                    <input type="hidden" name={`alias.${lower(id)}`} value={alias} /> Not in your
-                    account: <code>{alias}</code> <code>{id}</code>
-                  </label>
-                ))}
-            </>
           ) : (
-            <Text
-              name="custom_text"
-              label="One per line: the name in the form = the custom field's id"
-              value={Object.entries(draft.customFields)
-                .map(([alias, id]) => `${alias} = ${id}`)
-                .join('\n')}
-              rows={3}
-            />
+            <p>
+              <input type="hidden" name="id" value={draft.id} />
+              Form id <code>{draft.id}</code>; its address is{' '}
+              <code>
+                {props.relayOrigin}/subscribe/{draft.id}
+              </code>
+              .
+            </p>
           )}
-        </fieldset>
-
-        <fieldset id="f-consent">
-          <legend>Consent</legend>
-          <Text
-            name="consent_text"
-            label="Consent statement beside a checkbox (optional; empty: no consent box)"
-            value={draft.consent_text}
-            rows={3}
-            hint="Each sign-up with the box ticked keeps a receipt of this exact text, when and where it was given."
-          />
-          <label class="choice">
-            <input
-              id="f-consent_required"
-              type="checkbox"
-              name="consent_required"
-              checked={draft.consent_required}
-              {...described('f-consent_required')}
-            />{' '}
-            A sign-up needs the box ticked
-          </label>
-          <Problem id="f-consent_required" />
-          <Text
-            name="consent_privacy_url"
-            label="Privacy policy address (optional; linked beside the statement)"
-            value={draft.consent_privacy_url}
-            type="url"
-          />
-        </fieldset>
-
-        <fieldset id="f-capture" {...described('f-capture')}>
-          <legend>Where sign-ups came from</legend>
-          <p>Written into text custom fields of the contact (optional, each on its own).</p>
-          <Problem id="f-capture" />
-          {CAPTURE_KEYS.map((key) => {
-            const id = `f-capture.${key}`
-            const current = draft.capture[key] ?? ''
-            const textFields = (catalog?.custom_fields ?? []).filter(
-              (f) => f.type === 'string' || f.type === 'text_area'
-            )
-            const listed = textFields.some((f) => lower(f.custom_field_id) === lower(current))
-            return catalog ? (
-              <p>
-                <label for={id}>{CAPTURE_LABELS[key]}</label>
-                <select id={id} name={`capture.${key}`} {...described(id)}>
-                  <option value="">Not recorded</option>
-                  {textFields.map((f) => (
-                    <option
-                      value={f.custom_field_id}
-                      selected={lower(f.custom_field_id) === lower(current)}
-                    >
-                      {f.label}
-                    </option>
-                  ))}
-                  {current && !listed && (
-                    <option value={current} selected>
-                      Not a text field of your account: {current}
-                    </option>
-                  )}
-                </select>
-                <Problem id={id} />
-              </p>
-            ) : (
-              <Text
-                name={`capture.${key}`}
-                label={`${CAPTURE_LABELS[key]}: custom field id`}
-                value={current}
-              />
-            )
-          })}
-        </fieldset>
-
-        <fieldset>
-          <legend>Where the form lives</legend>
-          <Text
-            name="origins"
-            label="Site origins, one per line (the form only works there)"
-            value={draft.origins}
-            rows={2}
-            placeholder="https://www.example.com"
-          />
-          <Text
-            name="success_url"
-            label="After a sign-up, go to (optional; else a built-in page)"
-            value={draft.success_url}
-            type="url"
-          />
-          <Text
-            name="error_url"
-            label="After a failure, go to (optional; gets ?error=code)"
-            value={draft.error_url}
-            type="url"
-          />
-        </fieldset>
-
-        <fieldset>
-          <legend>Spam protection</legend>
-          <label class="choice">
-            <input
-              id="f-turnstile"
-              type="checkbox"
-              name="turnstile"
-              checked={draft.turnstile}
-              {...described('f-turnstile')}
-            />{' '}
-            Require Cloudflare Turnstile (needs the TURNSTILE_SECRET_KEY secret)
-          </label>
-          <Problem id="f-turnstile" />
-          <Text
-            name="turnstile_site_key"
-            label="Turnstile site key (goes into the snippet)"
-            value={draft.turnstile_site_key}
-          />
-          <Text
-            name="honeypot"
-            label="Honeypot field name (hidden; bots fill it in)"
-            value={draft.honeypot}
-          />
-        </fieldset>
-
-        <fieldset>
-          <legend>What visitors read</legend>
           <p>
-            <label for="f-language">Language of the built-in texts</label>
+            <label for="f-language">Language visitors read</label>
             <select id="f-language" name="language">
               {LANGUAGES.map((lang) => (
                 <option value={lang} selected={lang === draft.language}>
@@ -559,44 +474,364 @@ export function FormEditorPage({ draft, catalog, catalogError, problems, preview
               ))}
             </select>
           </p>
-          <p>Your own wording, if any (left empty, the built-in text shown in the box is used):</p>
-          {MESSAGE_KEYS.map((key) => (
-            <Text
-              name={`message.${key}`}
-              label={MESSAGE_LABELS[key]}
-              value={draft.messages[key] ?? ''}
-              placeholder={builtIn(key)}
+          <Text
+            name="origins"
+            label="Origins: the sites the form is on, one per line"
+            value={draft.origins}
+            rows={2}
+            placeholder="https://www.example.com"
+            hint="Scheme and host, no path: https://www.example.com. The form works only there."
+          />
+
+          <ListChoices name="lists" legend="Lists every sign-up joins" chosen={draft.lists} />
+          <Section
+            summary="Lists the visitor may tick"
+            open={draft.optional_lists.length > 0 || troubled('f-optional_lists')}
+          >
+            <ListChoices
+              name="optional_lists"
+              legend="Lists the visitor may tick (optional)"
+              hint="Shown as checkboxes in the snippet; a sign-up joins the ones ticked as well. If every sign-up joins no list, the visitor must tick one."
+              chosen={draft.optional_lists}
             />
-          ))}
-        </fieldset>
+          </Section>
 
-        <p>
-          <button class="secondary" type="submit" name="action" value="preview">
-            Preview
-          </button>{' '}
-          <button type="submit" name="action" value="save">
-            Save form
-          </button>{' '}
-          <a href="/admin">Cancel</a>
-        </p>
-      </form>
+          <fieldset id="f-fields" {...described('f-fields')}>
+            <legend>Fields the visitor fills in</legend>
+            <Problem id="f-fields" />
+            <details
+              class="field-row"
+              open={draft.labels.email !== undefined || troubled('f-label.email')}
+            >
+              <summary>Email (always asked, required)</summary>
+              <LabelInput labelKey="email" label="Label of the email" placeholder={text.email} />
+            </details>
+            {STANDARD_FIELDS.map((key) => {
+              const id = `f-field.${key}`
+              const need = draft.fields[key]
+              // A group (birthday, address) has its legend's label, then each input's.
+              const labelKeys = LABEL_KEYS.filter(
+                (k) => k === key || STANDARD_FIELD_NAMES[key].includes(k)
+              )
+              return (
+                <div class="field-row standard" data-standard={key}>
+                  <label for={id}>{STANDARD_WORDS[key]}</label>
+                  <select id={id} name={`field.${key}`}>
+                    <option value="">Not asked</option>
+                    <option value="optional" selected={need === 'optional'}>
+                      Asked, optional
+                    </option>
+                    <option value="required" selected={need === 'required'}>
+                      Asked, required
+                    </option>
+                  </select>
+                  <details
+                    open={need !== undefined || troubled(...labelKeys.map((k) => `f-label.${k}`))}
+                  >
+                    <summary>Label{labelKeys.length > 1 ? 's' : ''} in the form</summary>
+                    {labelKeys.map((k) => (
+                      <LabelInput
+                        labelKey={k}
+                        label={`Label of ${labelWords(k).replace(/^the field /, '')}`}
+                        placeholder={fieldLabel(text, undefined, k)}
+                      />
+                    ))}
+                  </details>
+                </div>
+              )
+            })}
+          </fieldset>
 
-      <section class="card" aria-labelledby="preview-heading">
-        <h2 id="preview-heading">Preview</h2>
-        <p>
-          The form as visitors see it on your site (inactive here). Preview updates it from the
-          values above without saving.
-        </p>
-        <div class="preview" inert>
-          {raw(preview.markup)}
-        </div>
-        <p>After a sign-up, visitors read: “{draft.messages.success ?? text.success}”</p>
-        <h3 id="snippet-heading">The snippet to paste into your site</h3>
-        {/* biome-ignore lint/a11y/useSemanticElements: a scrolling <pre> must be focusable and named; <pre> takes no name without a role */}
-        <pre tabindex={0} role="region" aria-labelledby="snippet-heading">
-          <code>{preview.snippet}</code>
-        </pre>
-      </section>
+          <fieldset id="f-custom_fields" {...described('f-custom_fields')}>
+            <legend>Custom fields</legend>
+            <Problem id="f-custom_fields" />
+            {catalog ? (
+              <>
+                <p>
+                  Tick a field to ask for it. Its name in the form is{' '}
+                  <code>custom.&lt;name&gt;</code>.
+                </p>
+                {catalog.custom_fields.map((f) => {
+                  const key = lower(f.custom_field_id)
+                  const settable = signupFormCanSet(f.type)
+                  const alias = aliases.get(key)
+                  return (
+                    <div class="field-row" data-field={f.custom_field_id}>
+                      <label class="choice">
+                        <input
+                          type="checkbox"
+                          name="fields"
+                          value={f.custom_field_id}
+                          checked={alias !== undefined}
+                          disabled={!settable}
+                        />{' '}
+                        {f.label}
+                      </label>
+                      <span class={settable ? 'hint' : 'error'}>
+                        {describeType({ type: f.type, ...f.metadata })}
+                      </span>
+                      {settable && (
+                        <details open={alias !== undefined}>
+                          <summary>Its name and label in the form</summary>
+                          <Text
+                            name={`alias.${key}`}
+                            label="name in the form"
+                            value={alias ?? f.name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 50)}
+                          />
+                          <Text
+                            name={`label.custom.${key}`}
+                            label={`Label, in ${LANGUAGE_NAMES[draft.language]}`}
+                            value={(alias && draft.labels[`custom.${alias}`]) ?? ''}
+                            placeholder={f.label}
+                          />
+                        </details>
+                      )}
+                    </div>
+                  )
+                })}
+                {Object.entries(draft.customFields)
+                  .filter(([, id]) => !fieldIds.has(lower(id)))
+                  .map(([alias, id]) => (
+                    <label class="choice">
+                      <input type="checkbox" name="fields" value={id} checked />
+                      <input type="hidden" name={`alias.${lower(id)}`} value={alias} /> Not in your
+                      account: <code>{alias}</code> <code>{id}</code>
+                    </label>
+                  ))}
+              </>
+            ) : (
+              <Text
+                name="custom_text"
+                label="One per line: the name in the form = the custom field's id"
+                value={Object.entries(draft.customFields)
+                  .map(([alias, id]) => `${alias} = ${id}`)
+                  .join('\n')}
+                rows={3}
+              />
+            )}
+          </fieldset>
+
+          <Section
+            summary="Tags every contact gets"
+            open={draft.tags.length > 0 || troubled('f-tags', 'f-new_tag')}
+          >
+            <fieldset id="f-tags" {...described('f-tags', 'f-tags-hint')}>
+              <legend>Tags every contact gets (optional)</legend>
+              <p class="hint" id="f-tags-hint">
+                Added in Constant Contact to each contact delivered through this form.
+              </p>
+              <Problem id="f-tags" />
+              {catalog ? (
+                <>
+                  <IdChoices
+                    name="tags"
+                    options={catalog.tags.map((t) => ({ id: t.tag_id, name: t.name }))}
+                    chosen={draft.tags}
+                  />
+                  <Text
+                    name="new_tag"
+                    label="Or create a tag in Constant Contact"
+                    value={draft.new_tag}
+                    placeholder="Spring fair 2030"
+                  />
+                  <p>
+                    <button
+                      class="secondary"
+                      type="submit"
+                      name="action"
+                      value="create_tag"
+                      formaction="/admin/forms/editor#f-tags"
+                    >
+                      Create tag
+                    </button>
+                  </p>
+                </>
+              ) : (
+                <Text
+                  name="tags_text"
+                  label="Tag ids, one per line"
+                  value={draft.tags.join('\n')}
+                  rows={2}
+                />
+              )}
+            </fieldset>
+          </Section>
+
+          <Section summary="Consent" open={draft.consent_text !== '' || troubled('f-consent')}>
+            <fieldset id="f-consent">
+              <legend>Consent</legend>
+              <Text
+                name="consent_text"
+                label="Consent statement beside a checkbox (optional; empty: no consent box)"
+                value={draft.consent_text}
+                rows={3}
+                hint="Each sign-up with the box ticked keeps a receipt of this exact text, when and where it was given."
+              />
+              <label class="choice">
+                <input
+                  id="f-consent_required"
+                  type="checkbox"
+                  name="consent_required"
+                  checked={draft.consent_required}
+                  {...described('f-consent_required')}
+                />{' '}
+                A sign-up needs the box ticked
+              </label>
+              <Problem id="f-consent_required" />
+              <Text
+                name="consent_privacy_url"
+                label="Privacy policy address (optional; linked beside the statement)"
+                value={draft.consent_privacy_url}
+                type="url"
+                placeholder="https://www.example.com/privacy"
+              />
+            </fieldset>
+          </Section>
+
+          <Section
+            summary="Where sign-ups came from"
+            open={Object.keys(draft.capture).length > 0 || troubled('f-capture')}
+          >
+            <fieldset id="f-capture" {...described('f-capture')}>
+              <legend>Where sign-ups came from</legend>
+              <p>Written into text custom fields of the contact (optional, each on its own).</p>
+              <Problem id="f-capture" />
+              {CAPTURE_KEYS.map((key) => {
+                const id = `f-capture.${key}`
+                const current = draft.capture[key] ?? ''
+                const textFields = (catalog?.custom_fields ?? []).filter(
+                  (f) => f.type === 'string' || f.type === 'text_area'
+                )
+                const listed = textFields.some((f) => lower(f.custom_field_id) === lower(current))
+                return catalog ? (
+                  <p>
+                    <label for={id}>{CAPTURE_LABELS[key]}</label>
+                    <select id={id} name={`capture.${key}`} {...described(id)}>
+                      <option value="">Not recorded</option>
+                      {textFields.map((f) => (
+                        <option
+                          value={f.custom_field_id}
+                          selected={lower(f.custom_field_id) === lower(current)}
+                        >
+                          {f.label}
+                        </option>
+                      ))}
+                      {current && !listed && (
+                        <option value={current} selected>
+                          Not a text field of your account: {current}
+                        </option>
+                      )}
+                    </select>
+                    <Problem id={id} />
+                  </p>
+                ) : (
+                  <Text
+                    name={`capture.${key}`}
+                    label={`${CAPTURE_LABELS[key]}: custom field id`}
+                    value={current}
+                  />
+                )
+              })}
+            </fieldset>
+          </Section>
+
+          <Section
+            summary="Pages after a plain form post"
+            open={
+              draft.success_url !== '' ||
+              draft.error_url !== '' ||
+              troubled('f-success_url', 'f-error_url')
+            }
+          >
+            <Text
+              name="success_url"
+              label="After a sign-up, go to (optional; else a built-in page)"
+              value={draft.success_url}
+              type="url"
+              placeholder="https://www.example.com/thanks"
+            />
+            <Text
+              name="error_url"
+              label="After a failure, go to (optional; gets ?error=code)"
+              value={draft.error_url}
+              type="url"
+              placeholder="https://www.example.com/sign-up-failed"
+            />
+          </Section>
+
+          <Section summary="Spam protection" open={spam || troubled('f-turnstile', 'f-honeypot')}>
+            <label class="choice">
+              <input
+                id="f-turnstile"
+                type="checkbox"
+                name="turnstile"
+                checked={draft.turnstile}
+                {...described('f-turnstile')}
+              />{' '}
+              Require Cloudflare Turnstile (needs the TURNSTILE_SECRET_KEY secret)
+            </label>
+            <Problem id="f-turnstile" />
+            <Text
+              name="turnstile_site_key"
+              label="Turnstile site key (goes into the snippet)"
+              value={draft.turnstile_site_key}
+            />
+            <Text
+              name="honeypot"
+              label="Honeypot field name (hidden; bots fill it in)"
+              value={draft.honeypot}
+              hint="A name your form sends nothing else under, such as _gotcha."
+            />
+          </Section>
+
+          <Section
+            summary="Your own wording of what visitors read"
+            open={usesMessages || troubled('f-message')}
+          >
+            <p>Left empty, the built-in text shown in the box is used.</p>
+            {MESSAGE_KEYS.map((key) => (
+              <Text
+                name={`message.${key}`}
+                label={MESSAGE_LABELS[key]}
+                value={draft.messages[key] ?? ''}
+                placeholder={builtIn(key)}
+              />
+            ))}
+          </Section>
+
+          <p>
+            <button class="secondary" type="submit" name="action" value="preview">
+              Preview
+            </button>{' '}
+            <button
+              type="submit"
+              name="action"
+              value="save"
+              formaction="/admin/forms/editor#problems-summary"
+            >
+              Save form
+            </button>{' '}
+            <a href={draft.isNew ? '/admin/forms' : `/admin/forms/${draft.id}`}>Cancel</a>
+          </p>
+        </form>
+
+        <section class="card preview-pane" id="preview" aria-labelledby="preview-heading">
+          <h2 id="preview-heading">Preview</h2>
+          <p>
+            The form as visitors see it on your site (inactive here). Preview updates it from your
+            choices without saving.
+          </p>
+          <div class="preview" inert>
+            {raw(preview.markup)}
+          </div>
+          <p>After a sign-up, visitors read: “{draft.messages.success ?? text.success}”</p>
+          <h3 id="snippet-heading">The snippet to paste into your site</h3>
+          {/* biome-ignore lint/a11y/useSemanticElements: a scrolling <pre> must be focusable and named; <pre> takes no name without a role */}
+          <pre tabindex={0} role="region" aria-labelledby="snippet-heading">
+            <code>{preview.snippet}</code>
+          </pre>
+        </section>
+      </div>
     </Page>
   )
 }

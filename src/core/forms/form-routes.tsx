@@ -23,12 +23,26 @@ import { formFields, readOwnerJson } from '../owner/owner-body.ts'
 import { sameOriginUnlessBearer } from '../owner/owner-only.ts'
 import type { RelayBackend } from '../relay/backend.ts'
 import { profileFor } from '../signup/accept-signup.ts'
+import {
+  LABEL_KEYS,
+  STANDARD_FIELD_NAMES,
+  STANDARD_FIELDS,
+  type StandardField,
+} from '../signup/form-fields.ts'
 import type { Fields } from '../signup/read-fields.ts'
 import { LANGUAGES, type Language, MESSAGE_KEYS } from '../signup/visitor-text.ts'
 import type { FormCard } from './form-list-pages.tsx'
 import { type FormDraft, FormEditorPage } from './form-pages.tsx'
 import { catalogProblems, type FieldProblems, type FormDirectory, parseProfile } from './forms.ts'
-import { CAPTURE_KEYS, DEFAULT_HONEYPOT, FORM_ID, type FormProfile } from './profile.ts'
+import {
+  CAPTURE_KEYS,
+  DEFAULT_HONEYPOT,
+  FIELD_NEEDS,
+  type FieldNeed,
+  FORM_ID,
+  type FormProfile,
+  formIdFromName,
+} from './profile.ts'
 import type { StoredForm } from './repo.ts'
 import { formMarkup, formSnippet, type SnippetProfile } from './snippet.ts'
 
@@ -190,6 +204,7 @@ const lines = (text: string) =>
 
 function draftOf(id: string, profile: FormProfile | null): FormDraft {
   return {
+    name: profile?.name ?? '',
     id,
     isNew: profile === null,
     lists: profile?.lists ?? [],
@@ -201,6 +216,8 @@ function draftOf(id: string, profile: FormProfile | null): FormDraft {
     consent_privacy_url: profile?.consent?.privacy_url ?? '',
     capture: profile?.capture ?? {},
     customFields: profile?.custom_fields ?? {},
+    fields: profile?.fields ?? {},
+    labels: profile?.labels ?? {},
     origins: profile?.origins.join('\n') ?? '',
     success_url: profile?.success_url ?? '',
     error_url: profile?.error_url ?? '',
@@ -228,7 +245,25 @@ function draftFromBody(body: Fields): { draft: FormDraft; problems: FieldProblem
   const messages: FormDraft['messages'] = {}
   for (const key of MESSAGE_KEYS)
     if (one(`message.${key}`).trim()) messages[key] = one(`message.${key}`)
+  const fields: FormDraft['fields'] = {}
+  for (const key of STANDARD_FIELDS) {
+    const need = one(`field.${key}`) as FieldNeed
+    if (FIELD_NEEDS.includes(need)) fields[key] = need
+  }
+  // Labels of the fields asked for: the email's, the chosen standard fields' (and their
+  // inputs'), and each ticked custom field's, typed under its id and kept under its alias.
+  const labels: FormDraft['labels'] = {}
+  const asked = new Set<string>(['email'])
+  for (const key of Object.keys(fields) as StandardField[])
+    for (const name of [key, ...STANDARD_FIELD_NAMES[key]]) asked.add(name)
+  for (const key of LABEL_KEYS)
+    if (asked.has(key) && one(`label.${key}`).trim()) labels[key] = one(`label.${key}`)
+  for (const [alias, id] of Object.entries(customFields)) {
+    const label = one(`label.custom.${(id ?? '').toLowerCase()}`)
+    if (label.trim()) labels[`custom.${alias}`] = label
+  }
   const draft: FormDraft = {
+    name: one('name').trim(),
     id: one('id').trim(),
     isNew: one('mode') !== 'edit',
     lists: [...all('lists'), ...lines(one('lists_text'))],
@@ -242,6 +277,8 @@ function draftFromBody(body: Fields): { draft: FormDraft; problems: FieldProblem
       CAPTURE_KEYS.map((key) => [key, one(`capture.${key}`).trim()]).filter(([, id]) => id)
     ),
     customFields,
+    fields,
+    labels,
     origins: one('origins'),
     success_url: one('success_url'),
     error_url: one('error_url'),
@@ -257,6 +294,9 @@ function draftFromBody(body: Fields): { draft: FormDraft; problems: FieldProblem
 /** The draft as a profile to check: empty optional fields left out, as in a FORMS entry. */
 function draftInput(draft: FormDraft): Record<string, unknown> {
   const input: Record<string, unknown> = { lists: draft.lists, origins: lines(draft.origins) }
+  if (draft.name) input.name = draft.name
+  if (Object.keys(draft.fields).length > 0) input.fields = draft.fields
+  if (Object.keys(draft.labels).length > 0) input.labels = draft.labels
   if (draft.optional_lists.length > 0) input.optional_lists = draft.optional_lists
   if (draft.tags.length > 0) input.tags = draft.tags
   if (draft.consent_text.trim()) {
@@ -300,6 +340,7 @@ async function editorPage(
   return c.html(
     <FormEditorPage
       draft={draft}
+      relayOrigin={origin}
       catalog={catalog}
       catalogError={read.ok ? null : read.message}
       problems={problems}
@@ -307,6 +348,13 @@ async function editorPage(
     />,
     status
   )
+}
+
+/** A free form id made from a name: none of FORMS's ids, nor of the dashboard's forms. */
+async function idFromName(deps: FormsDeps, config: Config, name: string): Promise<string> {
+  const { forms } = await deps.backend().forms()
+  const taken = new Set([...Object.keys(config.FORMS), ...forms.map((f) => f.id)])
+  return formIdFromName(name, (id) => taken.has(id))
 }
 
 /**
@@ -341,10 +389,15 @@ export function formEditorRoutes(deps: FormsDeps): Hono<AppEnv> {
     // Read by `ownerForm` (owner/owner-body.ts), bounded like every owner POST.
     const body = formFields(c)
     const { draft, problems } = draftFromBody(body)
+    // A new form without an id gets one from its name, shown on Preview and kept on Save.
+    if (draft.isNew && !draft.id && draft.name)
+      draft.id = await idFromName(deps, config, draft.name)
     if (body.action?.[0] === 'create_tag') return createTag(c, deps, draft)
     if (body.action?.[0] !== 'save') return editorPage(c, deps, draft, {})
     const { id } = draft
-    if (!FORM_ID.test(id)) problems.id = 'use A-Z a-z 0-9 _ - (at most 64)'
+    if (!id) problems.id = 'type a name (the id is made from it) or an id, such as spring-news'
+    else if (!FORM_ID.test(id))
+      problems.id = 'use letters, digits, _ and - only, at most 64, such as spring-news'
     else if (profileFor(config, id)) problems.id = 'is a form defined in FORMS'
     else if (draft.isNew && (await deps.backend().form(id)))
       problems.id = 'is taken by another form'

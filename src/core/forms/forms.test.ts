@@ -124,12 +124,18 @@ describe('describeChanges', () => {
       turnstile: true,
       language: 'fr',
       messages: { success: 'Salut' },
+      name: 'Lettre',
+      fields: { first_name: 'required' },
+      labels: { first_name: 'Votre prénom' },
     })
     expect(describeChanges(before, after)).toEqual([
+      'name: (none) → "Lettre"',
       `lists: +${LIST_B} −${LIST_A}`,
       'origins: +https://www.site.test',
       `custom_fields.a: "${FIELD}" → (none)`,
       'turnstile: (none) → true',
+      'fields.first_name: (none) → "required"',
+      'labels.first_name: (none) → "Votre prénom"',
       'language: (none) → "fr"',
       'messages.success: "Hi" → "Salut"',
     ])

@@ -87,7 +87,7 @@ export function describeChanges(before: FormProfile | null, after: FormProfile |
         .map((x) => `+${x}`)
         .concat([...was].filter((x) => !is.has(x)).map((x) => `−${x}`))
       changes.push(`${key}: ${diff.join(' ')}`)
-    } else if (key === 'custom_fields' || key === 'messages') {
+    } else if (['custom_fields', 'messages', 'fields', 'labels'].includes(key)) {
       const [was, is] = [(a ?? {}) as Record<string, unknown>, (b ?? {}) as Record<string, unknown>]
       for (const name of new Set([...Object.keys(was), ...Object.keys(is)])) {
         if (was[name] !== is[name])

@@ -5,7 +5,12 @@
  */
 import * as v from 'valibot'
 import { httpsUrl, noControlChars, ONE_LINE } from '../lib/url.ts'
-import { CONTRACT_FIELDS } from '../signup/form-fields.ts'
+import {
+  CONTRACT_FIELDS,
+  LABEL_KEYS,
+  STANDARD_FIELDS,
+  type StandardField,
+} from '../signup/form-fields.ts'
 import { LANGUAGES, MESSAGE_KEYS, type MessageKey } from '../signup/visitor-text.ts'
 
 const uuid = v.pipe(v.string(), v.trim(), v.uuid('must be a UUID'))
@@ -17,17 +22,61 @@ const visitorText = v.pipe(
   v.maxLength(300, 'must be at most 300 characters'),
   v.regex(ONE_LINE, 'must be one line of text')
 )
+/** A field's label in the snippet: one short line. */
+const label = v.pipe(
+  v.string(),
+  v.trim(),
+  v.nonEmpty('must not be empty'),
+  v.maxLength(100, 'must be at most 100 characters'),
+  v.regex(ONE_LINE, 'must be one line of text')
+)
+
+/** `http:` or `https:` at the start, and the usual ways of mistyping it (`htps:/`, `https//`). */
+const SCHEME_LIKE = /^(h[a-z]{0,6})?(?::\/*|\/\/+)/i
+
+/**
+ * The origin an owner probably meant by something that is not one: the origin of an address
+ * with a path, `https://` before a bare host (`www.example.com`), `https` for a mistyped scheme.
+ * Null when no guess is sound (no dot in the host, not a URL even then).
+ */
+export function suggestOrigin(typed: string): string | null {
+  const s = typed.trim()
+  try {
+    const url = new URL(s)
+    if (url.protocol === 'https:' || url.protocol === 'http:')
+      return url.origin === s ? null : url.origin
+  } catch {}
+  const scheme = SCHEME_LIKE.exec(s)
+  const rest = scheme ? s.slice(scheme[0].length) : s
+  const protocol = scheme?.[1]?.toLowerCase() === 'http' ? 'http' : 'https'
+  try {
+    const url = new URL(`${protocol}://${rest}`)
+    const plausible = url.hostname.includes('.') || url.hostname === 'localhost'
+    return plausible && !/^[\d.]+$/.test(url.hostname) ? url.origin : null
+  } catch {
+    return null
+  }
+}
+
+const ORIGIN_EXAMPLE =
+  'must be an origin such as https://www.example.com — scheme and host (and a port if any), no path'
 const origin = v.pipe(
   v.string(),
   v.trim(),
   noControlChars,
-  v.check((s) => {
-    try {
-      return new URL(s).origin === s.replace(/\/$/, '')
-    } catch {
-      return false
+  v.check(
+    (s) => {
+      try {
+        return new URL(s).origin === s.replace(/\/$/, '')
+      } catch {
+        return false
+      }
+    },
+    (issue) => {
+      const guess = typeof issue.input === 'string' ? suggestOrigin(issue.input) : null
+      return guess ? `${ORIGIN_EXAMPLE}; did you mean ${guess}?` : ORIGIN_EXAMPLE
     }
-  }, 'must be an origin such as https://site.example (scheme, host and optional port, no path)'),
+  ),
   v.transform((s) => s.replace(/\/$/, ''))
 )
 
@@ -54,26 +103,50 @@ export const CAPTURE_KEYS = [
 ] as const
 export type CaptureKey = (typeof CAPTURE_KEYS)[number]
 
-/** The path of an issue at `profile[key][index]`, so errors name it as `optional_lists.1`. */
+/**
+ * The path of an issue at `profile[key][index]` (an array's) or `profile[key][name]` (an
+ * object's), so errors name it as `optional_lists.1` or `labels.custom.colour`.
+ */
 function issuePath(
   profile: Record<string, unknown>,
   key: string,
-  index?: number
+  index?: number | string
 ): [v.IssuePathItem, ...v.IssuePathItem[]] {
-  const value = profile[key] as unknown[]
   const path: [v.IssuePathItem, ...v.IssuePathItem[]] = [
-    { type: 'object', origin: 'value', input: profile, key, value },
+    { type: 'object', origin: 'value', input: profile, key, value: profile[key] },
   ]
-  if (index !== undefined)
+  if (typeof index === 'number') {
+    const value = profile[key] as unknown[]
     path.push({ type: 'array', origin: 'value', input: value, key: index, value: value[index] })
+  } else if (index !== undefined) {
+    const value = profile[key] as Record<string, unknown>
+    path.push({ type: 'object', origin: 'value', input: value, key: index, value: value[index] })
+  }
   return path
 }
+
+/** How a profile asks for a standard field (`fields`). */
+export const FIELD_NEEDS = ['required', 'optional'] as const
+export type FieldNeed = (typeof FIELD_NEEDS)[number]
+const fieldNeed = v.optional(v.picklist(FIELD_NEEDS, 'must be "required" or "optional"'))
+
+const CUSTOM_LABEL = /^custom\.[A-Za-z0-9_-]{1,50}$/
 
 /** The honeypot field's name when a profile names none (in the snippet, hidden from people). */
 export const DEFAULT_HONEYPOT = '_gotcha'
 
 /** The profile's keys, each checked alone; `FormProfileSchema` adds the checks across keys. */
 export const PROFILE_ENTRIES = {
+  /** What the owner calls the form (the dashboard shows it in place of the id); never visitors. */
+  name: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.nonEmpty('must not be empty'),
+      v.maxLength(100, 'must be at most 100 characters'),
+      v.regex(ONE_LINE, 'must be one line of text')
+    )
+  ),
   /** Applied to every sign-up. May be empty when `optional_lists` is not. */
   lists: ids('list', 50),
   /** The lists a visitor may tick (`list` fields); each ticked one is added to `lists`. */
@@ -107,7 +180,10 @@ export const PROFILE_ENTRIES = {
       `must be an object mapping any of ${CAPTURE_KEYS.join(', ')} to a custom field id`
     )
   ),
-  origins: v.pipe(v.array(origin), v.minLength(1, 'needs at least one origin')),
+  origins: v.pipe(
+    v.array(origin),
+    v.minLength(1, 'needs at least one origin, such as https://www.example.com')
+  ),
   success_url: v.optional(httpsUrl),
   error_url: v.optional(httpsUrl),
   custom_fields: v.optional(
@@ -135,6 +211,29 @@ export const PROFILE_ENTRIES = {
     ),
     DEFAULT_HONEYPOT
   ),
+  /** The standard fields the snippet asks for, each required or optional (form-fields.ts). */
+  fields: v.optional(
+    v.strictObject(
+      Object.fromEntries(STANDARD_FIELDS.map((key) => [key, fieldNeed])) as Record<
+        StandardField,
+        typeof fieldNeed
+      >,
+      `must be an object mapping any of ${STANDARD_FIELDS.join(', ')} to "required" or "optional"`
+    )
+  ),
+  /** The snippet's labels, by field name (LABEL_KEYS, `custom.<alias>`), over the built-in ones. */
+  labels: v.optional(
+    v.record(
+      v.pipe(
+        v.string(),
+        v.check(
+          (key) => (LABEL_KEYS as readonly string[]).includes(key) || CUSTOM_LABEL.test(key),
+          `names a field: one of ${LABEL_KEYS.join(', ')}, or custom.<alias>`
+        )
+      ),
+      label
+    )
+  ),
   /** What visitors read: the built-in texts' language, and the owner's own wording (visitor-text.ts). */
   language: v.optional(v.picklist(LANGUAGES, `must be one of ${LANGUAGES.join(', ')}`)),
   messages: v.optional(
@@ -153,7 +252,7 @@ export const FormProfileSchema = v.pipe(
     v.partialCheck(
       [['lists'], ['optional_lists']],
       (p) => p.lists.length > 0 || (p.optional_lists?.length ?? 0) > 0,
-      'needs at least one list id (or optional_lists for the visitor to choose from)'
+      'Choose at least one list (or some lists for the visitor to choose from)'
     ),
     ['lists']
   ),
@@ -181,6 +280,13 @@ export const FormProfileSchema = v.pipe(
         ...Object.values(dataset.value.capture ?? {}),
       ].flatMap((id) => (id === undefined ? [] : [id.toLowerCase()]))
     )
+    for (const key of Object.keys(dataset.value.labels ?? {})) {
+      if (CUSTOM_LABEL.test(key) && !Object.hasOwn(dataset.value.custom_fields ?? {}, key.slice(7)))
+        addIssue({
+          message: 'labels a custom field the form does not ask for (not in custom_fields)',
+          path: issuePath(dataset.value, 'labels', key),
+        })
+    }
     if (fieldIds.size > 50)
       addIssue({
         message: 'with custom_fields, writes more than 50 custom fields (a Constant Contact limit)',
@@ -192,6 +298,33 @@ export type FormProfile = v.InferOutput<typeof FormProfileSchema>
 
 /** The form ids of FORMS and of the dashboard's forms alike: they are URL path segments. */
 export const FORM_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/** What the dashboard calls a form: its name, else its id. */
+export function formName(profile: { name?: string }, formId: string): string {
+  return profile.name ?? formId
+}
+
+/**
+ * A form id made from a name, for a new form whose owner typed none: lower case, accents
+ * removed, every run of other characters one `-` ("Lettre de printemps" → lettre-de-printemps),
+ * within FORM_ID, and none of `taken` (then -2, -3…).
+ */
+export function formIdFromName(name: string, taken: (id: string) => boolean): string {
+  const base =
+    name
+      .normalize('NFD')
+      .replace(/\p{M}/gu, '')
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .slice(0, 64)
+      .replace(/^-+|-+$/g, '') || 'form'
+  if (!taken(base)) return base
+  for (let n = 2; ; n++) {
+    const suffix = `-${n}`
+    const id = `${base.slice(0, 64 - suffix.length).replace(/-+$/, '')}${suffix}`
+    if (!taken(id)) return id
+  }
+}
 
 export const FormsSchema = v.pipe(
   v.unknown(),

@@ -7,7 +7,14 @@
 import { html } from 'hono/html'
 import type { Catalog } from '../cc/catalog.ts'
 import type { FieldType, FieldTypes } from '../cc/field-types.ts'
-import { visitorText } from '../signup/visitor-text.ts'
+import {
+  type LabelKey,
+  requiredNames,
+  STANDARD_FIELD_NAMES,
+  STANDARD_FIELDS,
+  type StandardField,
+} from '../signup/form-fields.ts'
+import { fieldLabel, type VisitorText, visitorText } from '../signup/visitor-text.ts'
 import { DEFAULT_HONEYPOT, type FormProfile } from './profile.ts'
 
 /** What the snippet needs of a profile: a draft in the dashboard's editor may lack the rest. */
@@ -21,7 +28,54 @@ export type SnippetProfile = Pick<
   | 'turnstile_site_key'
   | 'language'
   | 'messages'
+  | 'fields'
+  | 'labels'
 > & { honeypot?: string }
+
+/** A standard field's input: the browser's autofill token, and a type or keyboard beyond text. */
+interface InputSpec {
+  autocomplete?: string
+  type?: 'tel' | 'date'
+  inputmode?: 'numeric'
+}
+
+const INPUTS: Record<Exclude<LabelKey, 'email' | 'birthday' | 'address'>, InputSpec> = {
+  first_name: { autocomplete: 'given-name' },
+  last_name: { autocomplete: 'family-name' },
+  job_title: { autocomplete: 'organization-title' },
+  company_name: { autocomplete: 'organization' },
+  phone_number: { autocomplete: 'tel', type: 'tel' },
+  birthday_month: { autocomplete: 'bday-month', inputmode: 'numeric' },
+  birthday_day: { autocomplete: 'bday-day', inputmode: 'numeric' },
+  // CC's formats include YYYY-MM-DD, which is what a date input sends.
+  anniversary: { type: 'date' },
+  street: { autocomplete: 'street-address' },
+  city: { autocomplete: 'address-level2' },
+  state: { autocomplete: 'address-level1' },
+  postal_code: { autocomplete: 'postal-code' },
+  country: { autocomplete: 'country-name' },
+}
+
+/** The inputs of the profile's standard fields (`fields`), in the contract's order. */
+function standardFields(profile: SnippetProfile, text: VisitorText) {
+  const label = (key: LabelKey) => fieldLabel(text, profile.labels, key)
+  const input = (name: keyof typeof INPUTS, required: boolean, indent = '  ') => {
+    const { autocomplete, type, inputmode } = INPUTS[name]
+    // Each attribute's value interpolated, never the attribute: a whole one would be escaped.
+    const fill = autocomplete ? html` autocomplete="${autocomplete}"` : ''
+    const keyboard = inputmode ? html` inputmode="${inputmode}"` : ''
+    return html`\n${indent}<label>${label(name)} <input type="${type ?? 'text'}" name="${name}"${fill}${keyboard}${required ? ' required' : ''}></label>`
+  }
+  const chosen = STANDARD_FIELDS.filter((key) => profile.fields?.[key] !== undefined)
+  return chosen.map((key: StandardField) => {
+    const required = profile.fields?.[key] === 'required' ? requiredNames(key) : []
+    if (key !== 'birthday' && key !== 'address') return input(key, required.includes(key))
+    const inputs = (STANDARD_FIELD_NAMES[key] as (keyof typeof INPUTS)[]).map((name) =>
+      input(name, required.includes(name), '    ')
+    )
+    return html`\n  <fieldset>\n    <legend>${label(key)}</legend>${inputs}\n  </fieldset>`
+  })
+}
 
 function customInput(name: string, label: string, field: FieldType | undefined) {
   if (field?.type === 'boolean')
@@ -73,13 +127,14 @@ export async function formMarkup(
       (f) => f.custom_field_id.toLowerCase() === id.toLowerCase()
     )
     const type = types[id.toLowerCase()] ?? (known && { type: known.type, ...known.metadata })
-    return customInput(`custom.${alias}`, known?.label ?? alias, type)
+    const label = profile.labels?.[`custom.${alias}`] ?? known?.label ?? alias
+    return customInput(`custom.${alias}`, label, type)
   })
   const turnstile = profile.turnstile
     ? html`\n  <div class="cf-turnstile" data-sitekey="${profile.turnstile_site_key ?? 'YOUR_TURNSTILE_SITE_KEY'}" data-action="${formId}"></div>`
     : ''
   const form = html`<form action="${relayOrigin}/subscribe/${formId}" method="post" data-ctct-relay lang="${text.lang}" data-ctct-sending="${text.sending}" data-ctct-network="${text.network}">
-  <label>${text.email} <input type="email" name="email" required autocomplete="email"></label>${lists}${custom}${consent}
+  <label>${fieldLabel(text, profile.labels, 'email')} <input type="email" name="email" required autocomplete="email"></label>${standardFields(profile, text)}${lists}${custom}${consent}
   <input type="text" name="${profile.honeypot ?? DEFAULT_HONEYPOT}" hidden tabindex="-1" autocomplete="off">${turnstile}
   <button>${text.subscribe}</button>
   <p data-ctct-status aria-live="polite"></p>

@@ -21,9 +21,10 @@ import {
   signupJson,
   visitorMessage,
 } from './accept-signup.ts'
+import { LABEL_KEYS } from './form-fields.ts'
 import { MAX_BODY_BYTES, type ReadResult, readFields } from './read-fields.ts'
 import { SignupErrorPage, ThanksPage } from './visitor-pages.tsx'
-import { type VisitorText, visitorText } from './visitor-text.ts'
+import { fieldLabel, type VisitorText, visitorText } from './visitor-text.ts'
 
 /** How to answer this visitor: known once the route has seen the form id and the request. */
 interface Visitor {
@@ -166,9 +167,17 @@ const unconfirmed = (...args: ConstructorParameters<typeof AppError>) => ({
   confirmed: false,
 })
 
-/** What the visitor saw beside the boxes they must tick: the lists' legend, the statement. */
+/**
+ * What the visitor read beside each field: the lists' legend, the consent statement, the
+ * profile's own `labels`; and with `fields` (its snippet labels every field), the built-in
+ * labels in the form's language. Other fields are named by their names, as before `fields`.
+ */
 function fieldLabels(text: VisitorText, profile: FormEntry['profile'] | undefined) {
   const labels: Record<string, string> = { list: text.lists_legend }
+  if (profile?.fields)
+    for (const key of LABEL_KEYS) labels[key] = fieldLabel(text, profile.labels, key)
+  for (const [key, label] of Object.entries(profile?.labels ?? {})) labels[key] = label
+  if (labels.email !== undefined) labels.email_address = labels.email
   if (profile?.consent) labels.consent = profile.consent.text
   return labels
 }

@@ -462,6 +462,61 @@ describe('validateSignup: street address', () => {
   })
 })
 
+describe('validateSignup: required standard fields (the profile’s `fields`)', () => {
+  const asking = (fields: FormProfile['fields'], language?: 'fr') =>
+    v.parse(FormProfileSchema, { ...PROFILE, fields, ...(language ? { language } : {}) })
+
+  it('refuses a required field absent or blank, in the form’s language', () => {
+    const profile = asking({ first_name: 'required', phone_number: 'optional' }, 'fr')
+    expect(errors({ email: EMAIL }, profile)).toStrictEqual({
+      first_name: 'Remplissez ce champ.',
+    })
+    expect(errors({ email: EMAIL, first_name: ' \t ' }, profile)).toStrictEqual({
+      first_name: 'Contient des caractères non autorisés.',
+    })
+    expect(errors({ email: EMAIL, first_name: '   ' }, profile)).toStrictEqual({
+      first_name: 'Remplissez ce champ.',
+    })
+    expect(body({ email: EMAIL, first_name: ' Ada ' }, profile)).toStrictEqual({
+      ...BASE,
+      first_name: 'Ada',
+    })
+  })
+
+  it('a required birthday needs both halves; a required address its street, city and country', () => {
+    const profile = asking({ birthday: 'required', address: 'required' })
+    expect(errors({ email: EMAIL, state: 'IL' }, profile)).toStrictEqual({
+      birthday_month: FIELD_MESSAGES.required,
+      birthday_day: FIELD_MESSAGES.required,
+      street: FIELD_MESSAGES.required,
+      city: FIELD_MESSAGES.required,
+      country: FIELD_MESSAGES.required,
+    })
+    const filled = {
+      birthday_month: '6',
+      birthday_day: '15',
+      street: '1 Main St',
+      city: 'Springfield',
+      country: 'US',
+    }
+    expect(body({ email: EMAIL, ...filled }, profile)).toStrictEqual({
+      ...BASE,
+      birthday_month: 6,
+      birthday_day: 15,
+      street_address: { kind: 'home', street: '1 Main St', city: 'Springfield', country: 'US' },
+    })
+  })
+
+  it('optional fields, and profiles without `fields`, keep the usual rules: absent is fine', () => {
+    const profile = asking({ first_name: 'optional', anniversary: 'optional' })
+    expect(body({ email: EMAIL }, profile)).toStrictEqual(BASE)
+    expect(errors({ email: EMAIL, anniversary: 'soon' }, profile)).toStrictEqual({
+      anniversary: FIELD_MESSAGES.dateFormat,
+    })
+    expect(body({ email: EMAIL })).toStrictEqual(BASE)
+  })
+})
+
 describe('validateSignup: lists', () => {
   it('subscribes to the chosen subset', () => {
     expect(body({ email: EMAIL, list: LIST_B })).toStrictEqual({

@@ -14,7 +14,7 @@ import {
   DEFAULT_HONEYPOT,
   type FormProfile,
 } from '../forms/profile.ts'
-import { PERSON_KEYS, STREET_KEYS } from './form-fields.ts'
+import { PERSON_KEYS, requiredNames, STANDARD_FIELDS, STREET_KEYS } from './form-fields.ts'
 import type { Fields } from './read-fields.ts'
 import { FIELD_MESSAGES, visitorText } from './visitor-text.ts'
 
@@ -99,8 +99,19 @@ function allowedChars(value: string): boolean {
   return true
 }
 
-/** A visitor's text: control characters rejected, trimmed, and empty meaning absent. */
-function optionalText<T>(m: Messages, inner: v.GenericSchema<string, T>) {
+/**
+ * A visitor's text: control characters rejected, trimmed, and empty meaning absent; unless the
+ * profile requires the field (`fields`), where absent or empty is refused.
+ */
+function optionalText<T>(m: Messages, inner: v.GenericSchema<string, T>, required = false) {
+  if (required)
+    return v.pipe(
+      v.optional(v.string(), ''),
+      v.check(allowedChars, m.notAllowed),
+      v.trim(),
+      v.nonEmpty(m.required),
+      inner
+    )
   return v.optional(
     v.pipe(
       v.string(),
@@ -114,8 +125,8 @@ function optionalText<T>(m: Messages, inner: v.GenericSchema<string, T>) {
 
 // Lengths are UTF-16 code units (JavaScript's `length`). That is never less than the code-point
 // count JSON Schema uses, so a value that passes here cannot be over CC's limit either way.
-const text = (m: Messages, max: number) =>
-  optionalText(m, v.pipe(v.string(), v.maxLength(max, withN(m.tooLong, max))))
+const text = (m: Messages, max: number, required = false) =>
+  optionalText(m, v.pipe(v.string(), v.maxLength(max, withN(m.tooLong, max))), required)
 
 const wholeNumber = (max: number, message: string) =>
   v.pipe(
@@ -264,23 +275,30 @@ function buildSchema(profile: FormProfile, types: FieldTypes) {
   const customIds = profile.custom_fields ?? {}
   const language = profile.language ?? 'en'
   const m = PROBLEMS
+  // The names a visitor must fill in: the profile's required standard fields (form-fields.ts).
+  const required = new Set(
+    STANDARD_FIELDS.flatMap((key) =>
+      profile.fields?.[key] === 'required' ? requiredNames(key) : []
+    )
+  )
+  const must = (name: string) => required.has(name)
 
   return v.pipe(
     v.object({
       email: email(m),
-      first_name: text(m, 50),
-      last_name: text(m, 50),
-      job_title: text(m, 50),
-      company_name: text(m, 50),
-      phone_number: text(m, 25),
-      birthday_month: optionalText(m, wholeNumber(12, m.month)),
-      birthday_day: optionalText(m, wholeNumber(31, m.day)),
-      anniversary: optionalText(m, anniversary(m)),
-      street: text(m, 255),
-      city: text(m, 50),
-      state: text(m, 50),
-      postal_code: text(m, 50),
-      country: text(m, 50),
+      first_name: text(m, 50, must('first_name')),
+      last_name: text(m, 50, must('last_name')),
+      job_title: text(m, 50, must('job_title')),
+      company_name: text(m, 50, must('company_name')),
+      phone_number: text(m, 25, must('phone_number')),
+      birthday_month: optionalText(m, wholeNumber(12, m.month), must('birthday_month')),
+      birthday_day: optionalText(m, wholeNumber(31, m.day), must('birthday_day')),
+      anniversary: optionalText(m, anniversary(m), must('anniversary')),
+      street: text(m, 255, must('street')),
+      city: text(m, 50, must('city')),
+      state: text(m, 50, must('state')),
+      postal_code: text(m, 50, must('postal_code')),
+      country: text(m, 50, must('country')),
       list: listsChosen(m, profile),
       custom: v.array(
         v.pipe(

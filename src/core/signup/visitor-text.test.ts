@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { FIELD_MESSAGES, LANGUAGES, MESSAGE_KEYS, visitorText } from './visitor-text.ts'
+import { LABEL_KEYS } from './form-fields.ts'
+import { FIELD_MESSAGES, fieldLabel, LANGUAGES, MESSAGE_KEYS, visitorText } from './visitor-text.ts'
 
 /** What a visitor can meet on a working site, so what every language must say in its own words. */
 const VISITOR_ERRORS = [
@@ -65,5 +66,19 @@ describe('visitorText', () => {
     expect(text.sending).toBe('Wird gesendet…')
     expect(text.errors.unavailable).toBe(visitorText({ language: 'de' }).errors.unavailable)
     expect(MESSAGE_KEYS).toContain('rate_limited')
+  })
+
+  it('labels every standard field in every language; the owner’s label wins', () => {
+    for (const language of LANGUAGES.filter((l) => l !== 'en')) {
+      const text = visitorText({ language })
+      for (const key of LABEL_KEYS)
+        expect(fieldLabel(text, undefined, key), `${language} ${key}`).not.toBe(
+          fieldLabel(visitorText(), undefined, key)
+        )
+    }
+    const fr = visitorText({ language: 'fr' })
+    expect(fieldLabel(fr, undefined, 'first_name')).toBe('Prénom')
+    expect(fieldLabel(fr, { first_name: 'Votre prénom' }, 'first_name')).toBe('Votre prénom')
+    expect(fieldLabel(fr, { first_name: 'Votre prénom' }, 'email')).toBe('Adresse e-mail')
   })
 })

@@ -5,6 +5,7 @@
  * pages. English is every table's fallback: a new message is untranslated, never missing.
  */
 import type { ErrorCode } from '../app/errors.ts'
+import type { LabelKey } from './form-fields.ts'
 
 export const LANGUAGES = ['en', 'fr', 'es', 'de'] as const
 export type Language = (typeof LANGUAGES)[number]
@@ -32,6 +33,7 @@ export type MessageKey = (typeof MESSAGE_KEYS)[number]
 export const FIELD_MESSAGES = {
   emailMissing: 'Enter your email address.',
   emailInvalid: 'Enter a valid email address.',
+  required: 'Fill in this field.',
   notAllowed: 'Contains characters that are not allowed.',
   unknownList: 'Unknown list.',
   chooseList: 'Choose at least one list.',
@@ -78,6 +80,8 @@ export interface VisitorText {
    * it true that they were told.
    */
   owner_notified: string
+  /** The snippet's labels of the standard fields (form-fields.ts), and of their two groups. */
+  labels: Record<Exclude<LabelKey, 'email'>, string>
   /** By error code; absent: accept-signup.ts's English. */
   errors: Partial<Record<ErrorCode, string>>
   /** By FIELD_MESSAGES key; absent: the English there. `{n}` is a number. */
@@ -100,6 +104,23 @@ const EN: VisitorText = {
   lists_legend: 'Lists to join',
   privacy: 'Privacy policy',
   owner_notified: 'The site owner has been notified.',
+  labels: {
+    first_name: 'First name',
+    last_name: 'Last name',
+    job_title: 'Job title',
+    company_name: 'Company',
+    phone_number: 'Phone',
+    birthday: 'Birthday',
+    birthday_month: 'Month',
+    birthday_day: 'Day',
+    anniversary: 'Anniversary',
+    address: 'Address',
+    street: 'Street',
+    city: 'City',
+    state: 'State or region',
+    postal_code: 'Postal code',
+    country: 'Country',
+  },
   errors: {},
   fields: {},
 }
@@ -121,6 +142,23 @@ const BUILT_IN: Record<Language, VisitorText> = {
     lists_legend: 'Listes à rejoindre',
     privacy: 'Politique de confidentialité',
     owner_notified: 'Le responsable du site est prévenu.',
+    labels: {
+      first_name: 'Prénom',
+      last_name: 'Nom',
+      job_title: 'Fonction',
+      company_name: 'Entreprise',
+      phone_number: 'Téléphone',
+      birthday: 'Anniversaire',
+      birthday_month: 'Mois',
+      birthday_day: 'Jour',
+      anniversary: 'Date anniversaire',
+      address: 'Adresse',
+      street: 'Rue',
+      city: 'Ville',
+      state: 'Région',
+      postal_code: 'Code postal',
+      country: 'Pays',
+    },
     errors: {
       unknown_form: 'Ce formulaire d’inscription n’existe pas.',
       origin_not_allowed: 'Ce formulaire ne peut pas être envoyé depuis ce site.',
@@ -134,6 +172,7 @@ const BUILT_IN: Record<Language, VisitorText> = {
     fields: {
       emailMissing: 'Saisissez votre adresse e-mail.',
       emailInvalid: 'Saisissez une adresse e-mail valide.',
+      required: 'Remplissez ce champ.',
       notAllowed: 'Contient des caractères non autorisés.',
       unknownList: 'Liste inconnue.',
       chooseList: 'Choisissez au moins une liste.',
@@ -167,6 +206,23 @@ const BUILT_IN: Record<Language, VisitorText> = {
     lists_legend: 'Listas a las que unirte',
     privacy: 'Política de privacidad',
     owner_notified: 'Hemos avisado al responsable del sitio.',
+    labels: {
+      first_name: 'Nombre',
+      last_name: 'Apellidos',
+      job_title: 'Cargo',
+      company_name: 'Empresa',
+      phone_number: 'Teléfono',
+      birthday: 'Cumpleaños',
+      birthday_month: 'Mes',
+      birthday_day: 'Día',
+      anniversary: 'Aniversario',
+      address: 'Dirección',
+      street: 'Calle',
+      city: 'Ciudad',
+      state: 'Provincia o región',
+      postal_code: 'Código postal',
+      country: 'País',
+    },
     errors: {
       unknown_form: 'Este formulario de suscripción no existe.',
       origin_not_allowed: 'Este formulario no se puede enviar desde este sitio.',
@@ -179,6 +235,7 @@ const BUILT_IN: Record<Language, VisitorText> = {
     fields: {
       emailMissing: 'Introduce tu correo electrónico.',
       emailInvalid: 'Introduce un correo electrónico válido.',
+      required: 'Rellena este campo.',
       notAllowed: 'Contiene caracteres no permitidos.',
       unknownList: 'Lista desconocida.',
       chooseList: 'Elige al menos una lista.',
@@ -212,6 +269,23 @@ const BUILT_IN: Record<Language, VisitorText> = {
     lists_legend: 'Listen zum Abonnieren',
     privacy: 'Datenschutzerklärung',
     owner_notified: 'Der Betreiber ist informiert.',
+    labels: {
+      first_name: 'Vorname',
+      last_name: 'Nachname',
+      job_title: 'Position',
+      company_name: 'Firma',
+      phone_number: 'Telefon',
+      birthday: 'Geburtstag',
+      birthday_month: 'Monat',
+      birthday_day: 'Tag',
+      anniversary: 'Jahrestag',
+      address: 'Adresse',
+      street: 'Straße',
+      city: 'Ort',
+      state: 'Bundesland oder Region',
+      postal_code: 'Postleitzahl',
+      country: 'Land',
+    },
     errors: {
       unknown_form: 'Dieses Anmeldeformular gibt es nicht.',
       origin_not_allowed: 'Dieses Formular kann von dieser Website aus nicht gesendet werden.',
@@ -226,6 +300,7 @@ const BUILT_IN: Record<Language, VisitorText> = {
     fields: {
       emailMissing: 'Geben Sie Ihre E-Mail-Adresse ein.',
       emailInvalid: 'Geben Sie eine gültige E-Mail-Adresse ein.',
+      required: 'Füllen Sie dieses Feld aus.',
       notAllowed: 'Enthält nicht erlaubte Zeichen.',
       unknownList: 'Unbekannte Liste.',
       chooseList: 'Wählen Sie mindestens eine Liste.',
@@ -246,6 +321,15 @@ const BUILT_IN: Record<Language, VisitorText> = {
       negative: 'Geben Sie eine Zahl ab null ein.',
     },
   },
+}
+
+/** A field's label in the snippet: the profile's own (`labels`), else the built-in one. */
+export function fieldLabel(
+  text: VisitorText,
+  own: Partial<Record<string, string>> | undefined,
+  key: LabelKey
+): string {
+  return own?.[key] ?? (key === 'email' ? text.email : text.labels[key])
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import { raw } from 'hono/html'
 import type { PropsWithChildren } from 'hono/jsx'
+import { EDITOR_STYLES } from '../forms/editor-styles.ts'
 import { CHART_STYLES } from '../metrics/charts.tsx'
 import { ORIGIN_STYLES } from '../origins/refused-origins.tsx'
 
@@ -150,4 +151,4 @@ label.choice, .hint, .problem, .editor label, .preview label { display: block; m
 .owner-header a { text-decoration: none; } .owner-header a[aria-current=page] { font-weight: 700; text-decoration: underline; }
 button.link { background: none; color: var(--accent); padding: 0; text-decoration: underline; }
 table { border-collapse: collapse; } th, td { text-align: left; padding: .2rem 1rem .2rem 0; }
-${CHART_STYLES}${ORIGIN_STYLES}`
+${CHART_STYLES}${ORIGIN_STYLES}${EDITOR_STYLES}`

@@ -33,6 +33,14 @@ export async function run({ browser, test, assert, waitFor, watchCsp, signIn, ro
     await signIn(page)
     await page.goto(`${RELAY}/admin/forms/new`)
     await page.fill('#f-id', 'choices')
+    // The parts a new form does not use yet are folded: the owner opens each.
+    for (const part of [
+      'Lists the visitor may tick',
+      'Tags every contact gets',
+      'Consent',
+      'Where sign-ups came from',
+    ])
+      await page.click(`summary:has-text("${part}")`)
     await page.check('#f-optional_lists label.choice:has-text("Sandbox newsletter") input')
     await page.check('#f-optional_lists label.choice:has-text("Sandbox product updates") input')
     await page.check('#f-tags label.choice:has-text("Sandbox website") input')
@@ -42,7 +50,7 @@ export async function run({ browser, test, assert, waitFor, watchCsp, signIn, ro
     await page.selectOption('[id="f-capture.page"]', { label: 'Source' })
     await page.fill('#f-origins', DEMO)
     await Promise.all([
-      page.waitForURL(`${RELAY}/admin/forms/editor`),
+      page.waitForURL(`${RELAY}/admin/forms/editor#preview`),
       page.click('button[value=preview]'),
     ])
     const preview = page.locator('.preview form[data-ctct-relay]')

@@ -72,6 +72,11 @@ export async function run({ browser, test, assert, signIn, RELAY, DEMO, ADMIN_TO
       `${RELAY}/admin/forms/choices/edit`,
       { cookies },
     ],
+    [
+      'the form editor, with standard fields asked for, in French',
+      `${RELAY}/admin/forms/lettre-de-printemps/edit`,
+      { cookies },
+    ],
     ['a snippet with lists to tick and a consent box', `${DEMO}/form.html?form=choices`, {}],
     [
       'that snippet showing the lists’ error',
