@@ -420,7 +420,9 @@ describe('the form editor: a name, standard fields and labels', () => {
     expect(html).toContain('<label for="f-id">Form id (optional)</label>')
     // The owner's navigation, Forms marked.
     expect(html).toContain('<a href="/admin/forms" aria-current="page">Forms</a>')
+    // Preview comes back at the preview; Save, which redirects, carries no fragment over.
     expect(html).toContain('action="/admin/forms/editor#preview"')
+    expect(html).toMatch(/value="save" formaction="\/admin\/forms\/editor">/)
     const first = html.slice(html.indexOf('data-standard="first_name"')).slice(0, 900)
     expect(first).toContain('<option value="">Not asked</option>')
     expect(first).toMatch(/<details>\s*<summary>Label in the form<\/summary>/)
@@ -470,7 +472,7 @@ describe('the form editor: a name, standard fields and labels', () => {
   it('Save keeps the name, the fields and the labels; a second one with the name gets -2', async () => {
     const saved = await post('/admin/forms/editor', lettre('save'))
     expect(saved.status).toBe(303)
-    expect(saved.headers.get('location')).toContain('form-lettre-de-printemps')
+    expect(saved.headers.get('location')).toBe('/admin/forms/lettre-de-printemps?notice=form_saved')
     const form = await relay().form('lettre-de-printemps')
     expect(form?.profile).toMatchObject({
       name: 'Lettre de printemps',
@@ -482,6 +484,9 @@ describe('the form editor: a name, standard fields and labels', () => {
     expect(again.status).toBe(303)
     expect((await relay().form('lettre-de-printemps-2'))?.profile.name).toBe('Lettre de printemps')
     await relay().deleteForm('lettre-de-printemps-2')
+    // The forms list calls it by its name.
+    const list = (await page('/admin/forms')).html
+    expect(list).toContain('<a href="/admin/forms/lettre-de-printemps">Lettre de printemps</a>')
     // Editing it: its name in the title, its id fixed with its address, its fields open.
     const { html } = await page('/admin/forms/lettre-de-printemps/edit')
     expect(html).toContain('<h1>Edit Lettre de printemps</h1>')

@@ -426,7 +426,7 @@ export function FormEditorPage(props: EditorProps) {
   return (
     <Page title={title} owner="forms">
       {entries.length > 0 && (
-        <section class="card" role="alert" aria-labelledby="problems" id="problems-summary">
+        <section class="card" role="alert" aria-labelledby="problems">
           <h2 id="problems">Not saved: fix these first</h2>
           <ul>
             {entries.map(([key, message]) => (
@@ -799,16 +799,13 @@ export function FormEditorPage(props: EditorProps) {
             ))}
           </Section>
 
+          {/* Save posts without #preview: a browser would keep that fragment across the 303 to the
+              form's page; problems, if any, are listed at the top. */}
           <p>
             <button class="secondary" type="submit" name="action" value="preview">
               Preview
             </button>{' '}
-            <button
-              type="submit"
-              name="action"
-              value="save"
-              formaction="/admin/forms/editor#problems-summary"
-            >
+            <button type="submit" name="action" value="save" formaction="/admin/forms/editor">
               Save form
             </button>{' '}
             <a href={draft.isNew ? '/admin/forms' : `/admin/forms/${draft.id}`}>Cancel</a>

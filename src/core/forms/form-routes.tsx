@@ -42,6 +42,7 @@ import {
   FORM_ID,
   type FormProfile,
   formIdFromName,
+  formName,
 } from './profile.ts'
 import type { StoredForm } from './repo.ts'
 import { formMarkup, formSnippet, type SnippetProfile } from './snippet.ts'
@@ -177,7 +178,7 @@ export async function formCards(
   return Promise.all(
     forms.map(async (f) => ({
       formId: f.id,
-      name: f.id,
+      name: formName(f.profile, f.id),
       profile: f.profile,
       snippet: await formSnippet(relayOrigin, f.id, f.profile, catalog, f.types),
       check: checks.find((k) => k.form_id === f.id) ?? null,

@@ -72,6 +72,10 @@ export async function run({
       page.click('button[value=save]'),
     ])
     assert(await page.isVisible('text=Form saved.'), 'its page says so')
+    assert(
+      (await page.textContent('h1')) === 'Spring bakery news',
+      'the form’s page is titled with its name'
+    )
     await page.click('.form-tabs a:has-text("Changes")')
     assert(await page.isVisible('[data-audit=spring]'), 'the change is in the audit trail')
     await page.click('nav a:has-text("Forms")')
@@ -158,7 +162,7 @@ export async function run({
       'the preview asks for the first name, required, in French'
     )
     await Promise.all([
-      page.waitForURL(/\/admin\?notice=form_saved/),
+      page.waitForURL(`${RELAY}/admin/forms/lettre-de-printemps?notice=form_saved`),
       page.click('button[value=save]'),
     ])
   })
