@@ -157,8 +157,11 @@ describe('POST /admin/forms/:formId/origins', () => {
       expect(res.status).toBe(400)
       const body = await errorOf(res)
       expect(body.error).toBe('invalid_input')
-      expect(body.message).toContain('must be an origin such as https://site.example')
+      expect(body.message).toContain('must be an origin such as https://www.example.com')
     }
+    // With a guess where one can be made, in one sentence.
+    const guessed = await errorOf(await addOrigin('spring', 'https://blog.test/page'))
+    expect(guessed.message).toMatch(/did you mean https:\/\/blog\.test\.$/)
     expect((await relay().form('spring'))?.profile.origins).toEqual([
       'https://promo.test',
       'https://blog.test',

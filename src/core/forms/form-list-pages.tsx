@@ -13,6 +13,7 @@ import type { DeadLetterView } from '../relay/backend.ts'
 import { Page } from '../ui/layout.tsx'
 import { When } from '../ui/time.tsx'
 import { FormAuditCard, FormSource, NewFormLink } from './form-pages.tsx'
+import { type FormTab, FormTabs } from './form-tabs.tsx'
 import type { FormProfile } from './profile.ts'
 import type { FormAuditEntry } from './repo.ts'
 import { TurnstileWarning } from './turnstile-warning.tsx'
@@ -204,40 +205,6 @@ export function FormsPage(props: {
       <CatalogCard catalog={props.catalog} catalogError={props.catalogError} zone={props.zone} />
       <FormAuditCard audit={props.audit} />
     </Page>
-  )
-}
-
-export type FormTab = 'snippet' | 'signups' | 'settings' | 'changes'
-
-/** The form's own navigation: Settings is the editor for a dashboard form. */
-export function FormTabs({
-  formId,
-  editable,
-  current,
-}: {
-  formId: string
-  editable: boolean
-  current: FormTab
-}) {
-  const base = `/admin/forms/${formId}`
-  const tabs: { key: FormTab; href: string; label: string }[] = [
-    { key: 'snippet', href: base, label: 'Snippet' },
-    { key: 'signups', href: `${base}/signups`, label: 'Sign-ups' },
-    { key: 'settings', href: editable ? `${base}/edit` : `${base}/settings`, label: 'Settings' },
-    { key: 'changes', href: `${base}/changes`, label: 'Changes' },
-  ]
-  return (
-    <nav aria-label="This form" class="form-tabs">
-      <ul>
-        {tabs.map((t) => (
-          <li>
-            <a href={t.href} aria-current={t.key === current ? 'page' : undefined}>
-              {t.label}
-            </a>
-          </li>
-        ))}
-      </ul>
-    </nav>
   )
 }
 

@@ -3,6 +3,7 @@
  * The dashboard's form pages: each form's source (and edit/delete links for dashboard forms), the
  * audit trail, and the editor. No script: the server renders the preview.
  */
+
 import { raw } from 'hono/html'
 import type { PropsWithChildren } from 'hono/jsx'
 import type { Catalog } from '../cc/catalog.ts'
@@ -24,6 +25,7 @@ import {
   visitorText,
 } from '../signup/visitor-text.ts'
 import { Page } from '../ui/layout.tsx'
+import { FormTabs } from './form-tabs.tsx'
 import type { FieldProblems } from './forms.ts'
 import { CAPTURE_KEYS, type CaptureKey, DEFAULT_HONEYPOT, type FieldNeed } from './profile.ts'
 import type { FormAuditEntry } from './repo.ts'
@@ -425,6 +427,7 @@ export function FormEditorPage(props: EditorProps) {
   const title = draft.isNew ? 'New form' : `Edit ${draft.name || draft.id}`
   return (
     <Page title={title} owner="forms">
+      {!draft.isNew && <FormTabs formId={draft.id} editable current="settings" />}
       {entries.length > 0 && (
         <section class="card" role="alert" aria-labelledby="problems">
           <h2 id="problems">Not saved: fix these first</h2>

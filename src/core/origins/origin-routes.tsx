@@ -57,7 +57,7 @@ export function originRoutes(deps: OriginDeps): Hono<AppEnv> {
       const problem = checked.issues[0].message
       throw new AppError(
         'invalid_input',
-        `${JSON.stringify(typed.slice(0, 200))} cannot be added to the form's origins: it ${problem}.`,
+        `${JSON.stringify(typed.slice(0, 200))} cannot be added to the form's origins: it ${problem.replace(/[.?]$/, '')}.`,
         { details: { fields: { origin: problem } } }
       )
     }
