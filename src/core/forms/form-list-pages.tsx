@@ -235,7 +235,14 @@ function Snippet({ formId, snippet }: { formId: string; snippet: string }) {
       <h2>
         <label for={id}>Paste this into your site's HTML</label>
       </h2>
-      <textarea id={id} class="snippet" readonly rows={14} spellcheck={false} data-copy-source>
+      <textarea
+        id={id}
+        class="snippet"
+        readonly
+        rows={Math.min(24, snippet.split('\n').length + 1)}
+        spellcheck={false}
+        data-copy-source
+      >
         {snippet}
       </textarea>
       <p>
@@ -256,7 +263,7 @@ function TestSignup({ form: f }: { form: FormCard }) {
     <section class="card" id="test">
       <h2>Try it</h2>
       <form method="post" action={`/admin/forms/${f.formId}/test`}>
-        <label for={`test-${f.formId}`}>
+        <label class="choice" for={`test-${f.formId}`}>
           Send a test sign-up through the relay with this address
         </label>
         <input

@@ -74,19 +74,24 @@ const line = (over: Partial<RefusalLine>): RefusalLine => ({
   ...over,
 })
 
+const NAMES = new Map([['spring', 'Spring sale']])
+
 describe('RefusedOriginsOverview and FormRefusedOrigins', () => {
   it('render nothing without refusals', () => {
-    expect(html(RefusedOriginsOverview({ lines: [] }))).toBe('')
+    expect(html(RefusedOriginsOverview({ lines: [], formNames: NAMES }))).toBe('')
     expect(html(FormRefusedOrigins({ formId: 'spring', lines: [line({})] }))).not.toBe('')
     expect(html(FormRefusedOrigins({ formId: 'other', lines: [line({})] }))).toBe('')
   })
 
   it('a dashboard form: the line, a link to the form, and a one-click Add (a POST form)', () => {
-    const out = html(RefusedOriginsOverview({ lines: [line({ yesterday: 2 })], zone: 'UTC' }))
+    const out = html(
+      RefusedOriginsOverview({ lines: [line({ yesterday: 2 })], zone: 'UTC', formNames: NAMES })
+    )
     expect(out).toContain(
       'Refused from <code>https://blog.test</code></strong> (3× today, 2× yesterday)'
     )
-    expect(out).toContain('<a href="/admin/forms/spring">spring</a>')
+    // The form by the name its owner gave it.
+    expect(out).toContain('<a href="/admin/forms/spring">Spring sale</a>')
     expect(out).toContain('<form method="post" action="/admin/forms/spring/origins">')
     expect(out).toContain('<input type="hidden" name="origin" value="https://blog.test"/>')
     expect(out).toContain('Add to this form&#39;s origins')
@@ -112,6 +117,7 @@ describe('RefusedOriginsOverview and FormRefusedOrigins', () => {
   it('no origin, too many origins, junk: said in words, nothing to add; all of it escaped', () => {
     const out = html(
       RefusedOriginsOverview({
+        formNames: NAMES,
         lines: [
           line({ origin: NO_ORIGIN, today: 0, yesterday: 4 }),
           line({ origin: OTHER_ORIGINS }),

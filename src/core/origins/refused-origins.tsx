@@ -113,7 +113,8 @@ function Remedy({ line }: { line: RefusalLine }) {
   )
 }
 
-function Line({ line, zone, showForm }: { line: RefusalLine; zone?: string; showForm: boolean }) {
+/** `formName`: what the owner calls the line's form, when the line names it (the Overview). */
+function Line({ line, zone, formName }: { line: RefusalLine; zone?: string; formName?: string }) {
   return (
     <li class="refused-origin" data-form={line.form_id} data-origin={line.origin}>
       <p>
@@ -121,10 +122,10 @@ function Line({ line, zone, showForm }: { line: RefusalLine; zone?: string; show
           Refused from <Refused origin={line.origin} />
         </strong>{' '}
         ({times(line)})
-        {showForm && (
+        {formName !== undefined && (
           <>
             {' '}
-            for the form <a href={`/admin/forms/${line.form_id}`}>{line.form_id}</a>
+            for the form <a href={`/admin/forms/${line.form_id}`}>{formName}</a>
           </>
         )}
         ; the last at <When at={line.last_at} zone={zone} />.
@@ -138,11 +139,12 @@ function Line({ line, zone, showForm }: { line: RefusalLine; zone?: string; show
 function RefusalCard({
   lines,
   zone,
-  showForm,
+  formNames,
 }: {
   lines: RefusalLine[]
   zone?: string
-  showForm: boolean
+  /** The forms' names, when each line names its form. */
+  formNames?: ReadonlyMap<string, string>
 }) {
   if (lines.length === 0) return null
   return (
@@ -154,7 +156,11 @@ function RefusalCard({
       </p>
       <ul>
         {lines.map((line) => (
-          <Line line={line} zone={zone} showForm={showForm} />
+          <Line
+            line={line}
+            zone={zone}
+            formName={formNames && (formNames.get(line.form_id) ?? line.form_id)}
+          />
         ))}
       </ul>
     </section>
@@ -162,11 +168,15 @@ function RefusalCard({
 }
 
 /**
- * For the Overview: the refusals of every form. `lines`: `loadRefusalLines`; `zone`: the
- * account's time zone (`status.account.summary?.time_zone_id`).
+ * For the Overview: the refusals of every form, each naming its form (`formNames`: by id).
+ * `lines`: `loadRefusalLines`; `zone`: the account's time zone.
  */
-export function RefusedOriginsOverview({ lines, zone }: { lines: RefusalLine[]; zone?: string }) {
-  return <RefusalCard lines={lines} zone={zone} showForm />
+export function RefusedOriginsOverview(props: {
+  lines: RefusalLine[]
+  zone?: string
+  formNames: ReadonlyMap<string, string>
+}) {
+  return <RefusalCard {...props} />
 }
 
 /** For a form's page: the same lines, that form's only. */
@@ -180,7 +190,7 @@ export function FormRefusedOrigins({
   zone?: string
 }) {
   const mine = lines.filter((line) => line.form_id === formId)
-  return <RefusalCard lines={mine} zone={zone} showForm={false} />
+  return <RefusalCard lines={mine} zone={zone} />
 }
 
 /** Appended to the stylesheet: a FORMS change wraps rather than scrolls on a phone. */

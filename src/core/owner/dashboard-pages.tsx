@@ -209,7 +209,7 @@ function Delivery({ status }: { status: RelayStatus }) {
             : `${o.pending}, the oldest for ${o.oldest_pending_age_seconds ?? 0} s`}
           {o.parked > 0 && ` (${o.parked} until you reconnect or the quota resets)`}
         </dd>
-        <dt>Room to wait</dt>
+        <dt>Most that can wait</dt>
         <dd data-figure="backlog">
           {o.pending} of {o.max_pending} (OUTBOX_MAX_PENDING)
           {o.pending >= o.max_pending && ': full, new sign-ups are refused'}
@@ -276,7 +276,11 @@ export function OverviewPage(props: {
         forms={formLabels(props.forms)}
         zone={zone}
       />
-      <RefusedOriginsOverview lines={props.refusals} zone={zone} />
+      <RefusedOriginsOverview
+        lines={props.refusals}
+        zone={zone}
+        formNames={new Map(props.forms.map((f) => [f.formId, f.name]))}
+      />
       <TodayFigures counts={props.lastDay} waiting={props.status.outbox.pending} />
       <Delivery status={props.status} />
       {props.sandboxView && <SandboxCard view={props.sandboxView} zone={zone} />}

@@ -140,6 +140,8 @@ blockquote { margin: .5rem 0; padding: .5rem 1rem; border-left: .3rem solid #888
 .message { font-size: 1.1rem; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
 dt { font-weight: 600; } dd { margin: 0; }
+/* On a phone a term's column would squeeze its value to a letter a line: one column instead. */
+@media (max-width: 40rem) { dl { grid-template-columns: 1fr; gap: 0; } dd { margin-bottom: .5rem; overflow-wrap: normal; } }
 form.inline { display: inline; }
 pre { overflow-x: auto; padding: .75rem; background: #8882; border-radius: .4rem; }
 fieldset { border: 1px solid #8884; border-radius: .4rem; margin: 1rem 0; }
