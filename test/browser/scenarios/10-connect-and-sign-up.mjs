@@ -71,7 +71,6 @@ export async function run({ browser, test, assert, waitFor, watchCsp, signIn, ro
     for (const email of ['ada@example.com', 'grace@example.com']) {
       assert(await ownerPage.isVisible(`[data-sandbox-contact="${email}"]`), `${email} in sandbox`)
     }
-    await ownerPage.screenshot({ path: join(root, 'docs/img/dashboard.png'), fullPage: true })
   })
 
   await test('a dead letter (list deleted in CC) is retried from the dashboard', async () => {

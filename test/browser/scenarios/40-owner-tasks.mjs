@@ -62,7 +62,7 @@ export async function run({ browser, test, assert, waitFor, watchCsp, signIn, ro
         assert(height <= 2400, `the Overview is ${height} px tall`)
         await page.screenshot({ path: join(root, 'docs/img/overview.png'), fullPage: true })
       } else {
-        await page.screenshot({ path: join(root, 'docs/img/overview-phone.png'), fullPage: true })
+        await page.screenshot({ path: join(root, 'docs/img/overview-phone.png') })
       }
     })
 
