@@ -137,12 +137,7 @@ export function ConnectionPage(props: {
   notice?: string
 }) {
   return (
-    <Page title="Connection" owner="connection">
-      {props.notice && (
-        <p class="card message" role="status">
-          {props.notice}
-        </p>
-      )}
+    <Page title="Connection" owner="connection" notice={props.notice}>
       <ConnectionCard status={props.status} scopes={props.scopes} />
       <AlertsCard alerts={props.status.alerts} zone={props.status.account.summary?.time_zone_id}>
         <AlertChannel url={props.alertWebhookUrl} />

@@ -154,15 +154,6 @@ function CatalogCard({
   )
 }
 
-function Notice({ text }: { text?: string }) {
-  if (!text) return null
-  return (
-    <p class="card message" role="status">
-      {text}
-    </p>
-  )
-}
-
 /** /admin/forms: every form, a line each, with where it needs the owner. */
 export function FormsPage(props: {
   forms: FormCard[]
@@ -174,8 +165,7 @@ export function FormsPage(props: {
   notice?: string
 }) {
   return (
-    <Page title="Forms" owner="forms">
-      <Notice text={props.notice} />
+    <Page title="Forms" owner="forms" notice={props.notice}>
       <NewFormLink />
       {props.forms.length === 0 && <p>No forms yet: make one with New form.</p>}
       <ul class="form-list">
@@ -216,12 +206,11 @@ function FormPageFrame({
   children,
 }: PropsWithChildren<{ form: FormCard; current: FormTab; notice?: string }>) {
   return (
-    <Page title={form.name} owner="forms">
+    <Page title={form.name} owner="forms" notice={notice}>
       <p>
         <a href="/admin/forms">Forms</a> › <code>{form.formId}</code>
       </p>
       <FormTabs formId={form.formId} editable={form.updatedAt !== null} current={current} />
-      <Notice text={notice} />
       <div data-form={form.formId}>{children}</div>
     </Page>
   )

@@ -322,6 +322,19 @@ export function FormEditorPage(props: EditorProps) {
     const ids = [hint, problemAt(id).length > 0 ? `${id}-problem` : ''].filter(Boolean).join(' ')
     return ids ? { 'aria-describedby': ids } : {}
   }
+  /** A yes-or-no setting of the draft: a labelled checkbox, described by its problem. */
+  const Toggle = (p: PropsWithChildren<{ name: 'consent_required' | 'turnstile' }>) => (
+    <label class="choice">
+      <input
+        id={`f-${p.name}`}
+        type="checkbox"
+        name={p.name}
+        checked={draft[p.name]}
+        {...described(`f-${p.name}`)}
+      />{' '}
+      {p.children}
+    </label>
+  )
   /** A labelled text input (or textarea), with its problem. */
   const Text = (p: {
     name: string
@@ -670,16 +683,7 @@ export function FormEditorPage(props: EditorProps) {
                 rows={3}
                 hint="Each sign-up with the box ticked keeps a receipt of this exact text, when and where it was given."
               />
-              <label class="choice">
-                <input
-                  id="f-consent_required"
-                  type="checkbox"
-                  name="consent_required"
-                  checked={draft.consent_required}
-                  {...described('f-consent_required')}
-                />{' '}
-                A sign-up needs the box ticked
-              </label>
+              <Toggle name="consent_required">A sign-up needs the box ticked</Toggle>
               <Problem id="f-consent_required" />
               <Text
                 name="consent_privacy_url"
@@ -763,16 +767,9 @@ export function FormEditorPage(props: EditorProps) {
           </Section>
 
           <Section summary="Spam protection" open={spam || troubled('f-turnstile', 'f-honeypot')}>
-            <label class="choice">
-              <input
-                id="f-turnstile"
-                type="checkbox"
-                name="turnstile"
-                checked={draft.turnstile}
-                {...described('f-turnstile')}
-              />{' '}
+            <Toggle name="turnstile">
               Require Cloudflare Turnstile (needs the TURNSTILE_SECRET_KEY secret)
-            </label>
+            </Toggle>
             <Problem id="f-turnstile" />
             <Text
               name="turnstile_site_key"

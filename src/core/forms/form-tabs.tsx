@@ -4,6 +4,8 @@
  * its pages (form-list-pages.tsx) and in its editor (form-pages.tsx).
  */
 
+import { NavLinks } from '../ui/layout.tsx'
+
 export type FormTab = 'snippet' | 'signups' | 'settings' | 'changes'
 
 /** The form's own navigation: Settings is the editor for a dashboard form. */
@@ -23,17 +25,5 @@ export function FormTabs({
     { key: 'settings', href: editable ? `${base}/edit` : `${base}/settings`, label: 'Settings' },
     { key: 'changes', href: `${base}/changes`, label: 'Changes' },
   ]
-  return (
-    <nav aria-label="This form" class="form-tabs">
-      <ul>
-        {tabs.map((t) => (
-          <li>
-            <a href={t.href} aria-current={t.key === current ? 'page' : undefined}>
-              {t.label}
-            </a>
-          </li>
-        ))}
-      </ul>
-    </nav>
-  )
+  return <NavLinks label="This form" class="form-tabs" links={tabs} current={current} />
 }

@@ -249,12 +249,7 @@ export function OverviewPage(props: {
 }) {
   const zone = zoneOf(props.status)
   return (
-    <Page title="Overview" owner="overview">
-      {props.notice && (
-        <p class="card message" role="status">
-          {props.notice}
-        </p>
-      )}
+    <Page title="Overview" owner="overview" notice={props.notice}>
       {props.sandbox && (
         <p class="card">
           Sandbox mode: Constant Contact is simulated locally. Nothing leaves this machine.

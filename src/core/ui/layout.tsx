@@ -20,28 +20,48 @@ export const OWNER_SECTIONS = [
 ] as const
 export type OwnerSection = (typeof OWNER_SECTIONS)[number]['key']
 
+/** A navigation of links, the current page's marked; `children` end the list. */
+export function NavLinks<K extends string>({
+  label,
+  links,
+  current,
+  class: className,
+  children,
+}: PropsWithChildren<{
+  label: string
+  links: readonly { key: K; href: string; label: string }[]
+  current: K | null
+  class?: string
+}>) {
+  return (
+    <nav aria-label={label} class={className}>
+      <ul>
+        {links.map((link) => (
+          <li>
+            <a href={link.href} aria-current={link.key === current ? 'page' : undefined}>
+              {link.label}
+            </a>
+          </li>
+        ))}
+        {children}
+      </ul>
+    </nav>
+  )
+}
+
 /** The owner's navigation: every section, the current one marked, and Sign out (a POST). */
 function OwnerNav({ current }: { current: OwnerSection | null }) {
   return (
     <header class="owner-header">
-      <nav aria-label="Dashboard">
-        <ul>
-          {OWNER_SECTIONS.map((s) => (
-            <li>
-              <a href={s.href} aria-current={s.key === current ? 'page' : undefined}>
-                {s.label}
-              </a>
-            </li>
-          ))}
-          <li>
-            <form method="post" action="/admin/logout">
-              <button class="link" type="submit">
-                Sign out
-              </button>
-            </form>
-          </li>
-        </ul>
-      </nav>
+      <NavLinks label="Dashboard" links={OWNER_SECTIONS} current={current}>
+        <li>
+          <form method="post" action="/admin/logout">
+            <button class="link" type="submit">
+              Sign out
+            </button>
+          </form>
+        </li>
+      </NavLinks>
     </header>
   )
 }
@@ -51,12 +71,15 @@ export function Page({
   title,
   lang,
   owner,
+  notice,
   children,
 }: PropsWithChildren<{
   title: string
   lang?: string
   /** An owner page: the navigation, with this section marked current (null: none). */
   owner?: OwnerSection | null
+  /** What the action that led here did (`?notice=`, owner/notices.ts), under the title. */
+  notice?: string
 }>) {
   return (
     <>
@@ -73,6 +96,11 @@ export function Page({
           {owner !== undefined && <OwnerNav current={owner} />}
           <main>
             <h1>{title}</h1>
+            {notice && (
+              <p class="card message" role="status">
+                {notice}
+              </p>
+            )}
             {children}
           </main>
         </body>

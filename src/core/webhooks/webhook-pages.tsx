@@ -87,16 +87,10 @@ function Endpoint({ w }: { w: WebhookView }) {
 export function WebhooksPage({ webhooks, notice }: { webhooks: WebhookView[]; notice?: string }) {
   const message = notice ? NOTICES[notice] : undefined
   return (
-    <Page title="Webhooks" owner="webhooks">
-      {message && (
-        <p class="message" role="status">
-          {message}
-        </p>
-      )}
+    <Page title="Webhooks" owner="webhooks" notice={message}>
       <p>
         Signed events (Standard Webhooks) for your own systems; add or change endpoints with{' '}
-        <code>PUT /admin/api/webhooks/:id</code> (see docs/webhooks.md).{' '}
-        <a href="/admin">Back to the dashboard</a>
+        <code>PUT /admin/api/webhooks/:id</code> (see docs/webhooks.md).
       </p>
       {webhooks.length === 0 && <p>No webhooks yet.</p>}
       {webhooks.map((w) => (
