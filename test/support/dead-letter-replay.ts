@@ -57,6 +57,19 @@ export async function replayKeepsToTheCap(relay: ConfiguredRelay): Promise<void>
   relay.cc.down = true
   for (const email of emails('queued', 3)) assert.equal((await signup(relay, email)).status, 202)
   assert.deepEqual(await figures(relay), [3, 15])
+  // The Overview lists the newest five and links to the rest; /admin/failed lists them all.
+  const listed = async (path: string) => {
+    const html = await (await relay.call(path, { headers: relay.owner }, '192.0.2.1')).text()
+    return { html, items: html.match(/data-dead-letter="\d+"/g)?.length ?? 0 }
+  }
+  const overview = await listed('/admin')
+  assert.equal(overview.items, 5)
+  assert.match(overview.html, /<h2>Failed sign-ups \(15\)<\/h2>/)
+  assert.match(
+    overview.html,
+    /data-failed-more="10"[^>]*>The newest 5 are listed here\. <a href="\/admin\/failed">/
+  )
+  assert.equal((await listed('/admin/failed')).items, 15)
 
   // Room for seven: they go back to the queue; eight are still dead letters, and the owner is told.
   const first = await retry(relay, 'all')

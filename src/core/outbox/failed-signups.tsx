@@ -69,28 +69,42 @@ function FailedSignup({
   )
 }
 
-/** Nothing when none failed. */
+/**
+ * Nothing when none failed. `total`: every failed sign-up (`letters` may be the newest only);
+ * `shown`: how many to list here, the rest on /admin/failed.
+ */
 export function FailedSignups(props: {
   letters: DeadLetterView[]
+  total?: number
+  shown?: number
   catalog: Catalog | null
   forms: FormLabels
   zone?: string
 }) {
-  if (props.letters.length === 0) return null
+  const total = Math.max(props.total ?? 0, props.letters.length)
+  if (total === 0) return null
+  const listed = props.letters.slice(0, props.shown ?? props.letters.length)
   return (
     <section class="card" id="failed">
-      <h2>Failed sign-ups ({props.letters.length})</h2>
+      <h2>Failed sign-ups ({total})</h2>
       <p>
         Constant Contact refused these, so they are kept here rather than lost. Fix the cause (often
         a list, custom field or tag deleted in Constant Contact), then Retry.
       </p>
-      {props.letters.length > 1 && (
+      {listed.length < total && (
+        <p data-failed-more={total - listed.length}>
+          The newest {listed.length} are listed here.{' '}
+          {props.shown !== undefined && <a href="/admin/failed">Every failed sign-up</a>}
+          {props.shown === undefined && <a href="/admin/dead-letters.csv">All {total}, as CSV</a>}
+        </p>
+      )}
+      {total > 1 && (
         <form method="post" action="/admin/dead-letters/all/retry">
           <button type="submit">Retry all</button>
         </form>
       )}
       <ul class="dead-letters">
-        {props.letters.map((letter) => (
+        {listed.map((letter) => (
           <FailedSignup
             letter={letter}
             catalog={props.catalog}

@@ -232,6 +232,33 @@ function Delivery({ status }: { status: RelayStatus }) {
   )
 }
 
+/** The failed sign-ups the Overview lists; /admin/failed has the rest. */
+const OVERVIEW_FAILED = 5
+
+/** /admin/failed: every failed sign-up (the newest the backend lists), to act on. */
+export function FailedSignupsPage(props: {
+  status: RelayStatus
+  deadLetters: DeadLetterView[]
+  catalog: Catalog | null
+  forms: FormCard[]
+}) {
+  return (
+    <Page title="Failed sign-ups" owner={null}>
+      <p>
+        <a href="/admin">Overview</a> › Failed sign-ups
+      </p>
+      <FailedSignups
+        letters={props.deadLetters}
+        total={props.status.outbox.dead + props.status.outbox.tagging_dead}
+        catalog={props.catalog}
+        forms={formLabels(props.forms)}
+        zone={zoneOf(props.status)}
+      />
+      {props.deadLetters.length === 0 && <p>None: every sign-up the relay took was delivered.</p>}
+    </Page>
+  )
+}
+
 export function OverviewPage(props: {
   status: RelayStatus
   deadLetters: DeadLetterView[]
@@ -267,6 +294,8 @@ export function OverviewPage(props: {
       />
       <FailedSignups
         letters={props.deadLetters}
+        total={props.status.outbox.dead + props.status.outbox.tagging_dead}
+        shown={OVERVIEW_FAILED}
         catalog={props.catalog}
         forms={formLabels(props.forms)}
         zone={zone}

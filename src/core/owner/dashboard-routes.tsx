@@ -35,7 +35,7 @@ import {
   setOwnerCookie,
   verifySession,
 } from './credentials.ts'
-import { OverviewPage, SignInPage, TestSignupPage } from './dashboard-pages.tsx'
+import { FailedSignupsPage, OverviewPage, SignInPage, TestSignupPage } from './dashboard-pages.tsx'
 import { noticeOf } from './notices.ts'
 import { formField, formFields, ownerForm } from './owner-body.ts'
 import { type OwnerCheck, tryAdminToken } from './owner-only.ts'
@@ -89,6 +89,26 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
         notice={noticeOf(c)}
         sandbox={config.sandbox}
         scopes={config.CC_SCOPES}
+      />
+    )
+  })
+
+  admin.get('/failed', ownerOnly, async (c) => {
+    const backend = deps.backend()
+    const [status, deadLetters, dashboardForms] = await Promise.all([
+      backend.status(),
+      backend.deadLetters(),
+      backend.forms(),
+    ])
+    const catalog = await catalogOf(backend, status)
+    const origin = new URL(c.req.url).origin
+    const forms = await formCards(c.var.config, origin, dashboardForms.forms, catalog.value)
+    return c.html(
+      <FailedSignupsPage
+        status={status}
+        deadLetters={deadLetters}
+        catalog={catalog.value}
+        forms={forms}
       />
     )
   })

@@ -1,10 +1,10 @@
 /**
  * axe-core (WCAG 2.2 A/AA and best practices) on every page an owner or a visitor meets: the
  * sign-in page, every owner page (Overview, Forms, a form's Snippet, Sign-ups, Settings and
- * Changes, Activity, Connection), the sandbox's consent page, the form editor (also with problems),
- * the built-in thank-you and error pages, the demo form showing field errors, and a form with
- * lists to tick and a consent box (its snippet, its errors, its editor), and the webhooks page.
- * Zero violations, each page in the state a person would see it.
+ * Changes, Activity, Connection, every failed sign-up), the sandbox's consent page, the form
+ * editor (also with problems), the built-in thank-you and error pages, the demo form showing field
+ * errors, and a form with lists to tick and a consent box (its snippet, its errors, its editor),
+ * and the webhooks page. Zero violations, each page in the state a person would see it.
  */
 import { axeCheck, describeViolations } from '../../support/axe.mjs'
 
@@ -33,6 +33,7 @@ export async function run({ browser, test, assert, signIn, RELAY, DEMO, ADMIN_TO
     ['a dashboard form’s changes', `${RELAY}/admin/forms/spring/changes`, { cookies }],
     ['the activity', `${RELAY}/admin/activity`, { cookies }],
     ['the connection', `${RELAY}/admin/connection`, { cookies }],
+    ['every failed sign-up', `${RELAY}/admin/failed`, { cookies }],
     [
       'the consent page (the sandbox’s stand-in for CC’s)',
       `${RELAY}/__sandbox/authorize?client_id=sandbox-client&redirect_uri=${encodeURIComponent(`${RELAY}/oauth/callback`)}&state=s&scope=contact_data`,
