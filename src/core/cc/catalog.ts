@@ -32,6 +32,16 @@ export interface ProfileCheck {
   capture_problems: { key: string; custom_field_id: string; problem: 'unknown' | 'not_text' }[]
 }
 
+/** How many of a profile's lists, custom fields, tags and capture fields the account lacks. */
+export function driftOf(check: ProfileCheck): number {
+  return (
+    check.unknown_lists.length +
+    check.unknown_custom_fields.length +
+    check.unknown_tags.length +
+    check.capture_problems.length
+  )
+}
+
 /**
  * Page sizes: the most CC accepts. An account holds up to 1,000 lists [D lists_overview];
  * GET /contact_lists takes `limit` up to 500 by the docs and 1,000 by the spec

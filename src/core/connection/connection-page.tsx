@@ -9,7 +9,7 @@ import { Page } from '../ui/layout.tsx'
 import { When } from '../ui/time.tsx'
 import { noRefreshTokenAdvice } from './oauth.ts'
 
-export const STATE_TEXT: Record<RelayStatus['state'], string> = {
+const STATE_TEXT: Record<RelayStatus['state'], string> = {
   connected: 'Connected',
   degraded: 'Connected, but refreshing is failing (retrying)',
   needs_reauth: 'Reconnect needed',

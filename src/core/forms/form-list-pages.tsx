@@ -4,8 +4,10 @@
  * form's own pages, /admin/forms/:formId: Snippet · Sign-ups · Settings · Changes. Settings is
  * the editor (form-pages.tsx) for a dashboard form, the profile read-only for a `FORMS` one.
  */
+
 import type { PropsWithChildren } from 'hono/jsx'
-import type { Catalog, ProfileCheck } from '../cc/catalog.ts'
+import { type Catalog, driftOf, type ProfileCheck } from '../cc/catalog.ts'
+import type { FieldTypes } from '../cc/field-types.ts'
 import { ConsentReceipts } from '../consent/consent-pages.tsx'
 import { TodayFigures } from '../metrics/metrics-pages.tsx'
 import { FailedSignups, type FormLabels } from '../outbox/failed-signups.tsx'
@@ -22,7 +24,8 @@ export interface FormCard {
   formId: string
   /** What the owner calls the form. */
   name: string
-  snippet: string
+  /** The custom fields' CC types, which the snippet's inputs follow. */
+  types: FieldTypes
   check: ProfileCheck | null
   /** Made in the dashboard: when it last changed. Null: from FORMS. */
   updatedAt: number | null
@@ -42,12 +45,7 @@ export function formLabels(forms: FormCard[]): FormLabels {
 /** Lists, custom fields or tags the profile names that the account does not have, in words. */
 export function ProfileCheckNote({ check }: { check: ProfileCheck | null }) {
   if (!check) return null
-  const drift =
-    check.unknown_lists.length +
-    check.unknown_custom_fields.length +
-    check.unknown_tags.length +
-    check.capture_problems.length
-  if (drift === 0) {
+  if (driftOf(check) === 0) {
     return (
       <p class="state-connected" data-check="ok">
         Every list, custom field and tag it uses exists in Constant Contact.
@@ -289,15 +287,16 @@ function TestSignup({ form: f }: { form: FormCard }) {
 /** /admin/forms/:formId: is it working, the snippet, and a test. */
 export function FormSnippetPage({
   form,
+  snippet,
   notice,
   children,
-}: PropsWithChildren<{ form: FormCard; notice?: string }>) {
+}: PropsWithChildren<{ form: FormCard; snippet: string; notice?: string }>) {
   return (
     <FormPageFrame form={form} current="snippet" notice={notice}>
       <ProfileCheckNote check={form.check} />
       <TurnstileWarning turnstile={form.turnstile} />
       {children}
-      <Snippet formId={form.formId} snippet={form.snippet} />
+      <Snippet formId={form.formId} snippet={snippet} />
       <TestSignup form={form} />
     </FormPageFrame>
   )

@@ -29,9 +29,10 @@ import {
   formLabels,
 } from './form-list-pages.tsx'
 import { type FormsDeps, formCards } from './form-routes.tsx'
+import { formSnippet } from './snippet.ts'
 
 /** The account's lists, custom fields and tags when connected; else why there are none. */
-export async function catalogOf(
+async function catalogOf(
   backend: RelayBackend,
   status: RelayStatus
 ): Promise<{ value: Catalog | null; error: string | null }> {
@@ -40,17 +41,15 @@ export async function catalogOf(
   return read.ok ? { value: read.value, error: null } : { value: null, error: read.message }
 }
 
-/** What every form page reads: the status, the catalog and every form's card. */
-async function formsView(deps: FormsDeps, c: Context<AppEnv>) {
+/**
+ * What every owner page about forms reads (these, the Overview, /admin/failed): the status, the
+ * catalog and every form's card.
+ */
+export async function loadFormsView(deps: Pick<FormsDeps, 'backend'>, c: Context<AppEnv>) {
   const backend = deps.backend()
   const [status, dashboard] = await Promise.all([backend.status(), backend.forms()])
   const catalog = await catalogOf(backend, status)
-  const forms = await formCards(
-    c.var.config,
-    new URL(c.req.url).origin,
-    dashboard.forms,
-    catalog.value
-  )
+  const forms = formCards(c.var.config, dashboard.forms, catalog.value)
   return {
     status,
     catalog,
@@ -73,7 +72,7 @@ export function formPageRoutes(deps: FormsDeps & { outcomes?: OutcomeRecorder })
 
   pages.get('/', async (c) => {
     const [view, consentCounts] = await Promise.all([
-      formsView(deps, c),
+      loadFormsView(deps, c),
       deps.backend().consentCounts(),
     ])
     return c.html(
@@ -90,11 +89,20 @@ export function formPageRoutes(deps: FormsDeps & { outcomes?: OutcomeRecorder })
   })
 
   pages.get('/:formId', async (c) => {
-    const view = await formsView(deps, c)
+    const view = await loadFormsView(deps, c)
     const form = formIn(view.forms, c.req.param('formId'))
-    const refusals = await loadRefusalLines(deps, c.var.config, view.dashboard)
+    const [refusals, snippet] = await Promise.all([
+      loadRefusalLines(deps, c.var.config, view.dashboard),
+      formSnippet(
+        new URL(c.req.url).origin,
+        form.formId,
+        form.profile,
+        view.catalog.value,
+        form.types
+      ),
+    ])
     return c.html(
-      <FormSnippetPage form={form} notice={noticeOf(c)}>
+      <FormSnippetPage form={form} snippet={snippet} notice={noticeOf(c)}>
         <FormRefusedOrigins formId={form.formId} lines={refusals} zone={view.zone} />
       </FormSnippetPage>
     )
@@ -104,7 +112,7 @@ export function formPageRoutes(deps: FormsDeps & { outcomes?: OutcomeRecorder })
     const backend = deps.backend()
     const formId = c.req.param('formId')
     const [view, letters, consentCounts, lastDay] = await Promise.all([
-      formsView(deps, c),
+      loadFormsView(deps, c),
       backend.deadLetters(),
       backend.consentCounts(),
       loadLastDay(deps, formId),
@@ -125,13 +133,13 @@ export function formPageRoutes(deps: FormsDeps & { outcomes?: OutcomeRecorder })
   })
 
   pages.get('/:formId/settings', async (c) => {
-    const form = formIn((await formsView(deps, c)).forms, c.req.param('formId'))
+    const form = formIn((await loadFormsView(deps, c)).forms, c.req.param('formId'))
     if (form.updatedAt !== null) return c.redirect(`/admin/forms/${form.formId}/edit`, 303)
     return c.html(<ConfigFormSettingsPage form={form} />)
   })
 
   pages.get('/:formId/changes', async (c) => {
-    const view = await formsView(deps, c)
+    const view = await loadFormsView(deps, c)
     const form = formIn(view.forms, c.req.param('formId'))
     return c.html(
       <FormChangesPage form={form} audit={view.audit.filter((e) => e.formId === form.formId)} />

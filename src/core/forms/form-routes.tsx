@@ -164,35 +164,32 @@ export function formsApiRoutes(deps: FormsDeps): Hono<AppEnv> {
   return api
 }
 
-/** The dashboard's form cards: every form with its snippet and its drift check. */
-export async function formCards(
+/** The dashboard's form cards: every form with its drift check (its page adds the snippet). */
+export function formCards(
   config: Config,
-  relayOrigin: string,
   dashboard: StoredForm[],
   catalog: Catalog | null
-): Promise<FormCard[]> {
+): FormCard[] {
   const forms = allForms(config, dashboard)
   const checks = catalog
     ? checkProfiles(Object.fromEntries(forms.map((f) => [f.id, f.profile])), catalog)
     : []
-  return Promise.all(
-    forms.map(async (f) => ({
-      formId: f.id,
-      name: formName(f.profile, f.id),
-      profile: f.profile,
-      snippet: await formSnippet(relayOrigin, f.id, f.profile, catalog, f.types),
-      check: checks.find((k) => k.form_id === f.id) ?? null,
-      updatedAt: f.updatedAt,
-      turnstile: f.profile.turnstile === true,
-      optionalLists: (f.profile.optional_lists ?? []).map((id) => ({
-        id,
-        name: catalog?.lists.find((l) => l.list_id.toLowerCase() === id.toLowerCase())?.name ?? id,
-      })),
-      consent: f.profile.consent
-        ? { text: f.profile.consent.text, required: f.profile.consent.required }
-        : null,
-    }))
-  )
+  return forms.map((f) => ({
+    formId: f.id,
+    name: formName(f.profile, f.id),
+    profile: f.profile,
+    types: f.types,
+    check: checks.find((k) => k.form_id === f.id) ?? null,
+    updatedAt: f.updatedAt,
+    turnstile: f.profile.turnstile === true,
+    optionalLists: (f.profile.optional_lists ?? []).map((id) => ({
+      id,
+      name: catalog?.lists.find((l) => l.list_id.toLowerCase() === id.toLowerCase())?.name ?? id,
+    })),
+    consent: f.profile.consent
+      ? { text: f.profile.consent.text, required: f.profile.consent.required }
+      : null,
+  }))
 }
 
 // ─── The editor ───────────────────────────────────────────────────────────────────────────────

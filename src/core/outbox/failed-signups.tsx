@@ -12,7 +12,7 @@ import { failureWords } from './failure-words.ts'
 export type FormLabels = Map<string, { name: string; editable: boolean }>
 
 /** Where a dead letter's Retry and Delete post (each kind numbers its own). */
-export function deadLetterPath(d: Pick<DeadLetterView, 'id' | 'kind'>): string {
+function deadLetterPath(d: Pick<DeadLetterView, 'id' | 'kind'>): string {
   return d.kind === 'tagging'
     ? `/admin/dead-letters/tagging/${d.id}`
     : `/admin/dead-letters/${d.id}`

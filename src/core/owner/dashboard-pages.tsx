@@ -1,7 +1,7 @@
 /** @module core/owner/dashboard-pages: the owner's pages. */
 
 import type { PropsWithChildren } from 'hono/jsx'
-import type { Catalog } from '../cc/catalog.ts'
+import { type Catalog, driftOf } from '../cc/catalog.ts'
 import { ConnectButton, ConnectionState } from '../connection/connection-page.tsx'
 import { noRefreshTokenAdvice } from '../connection/oauth.ts'
 import { type FormCard, formLabels } from '../forms/form-list-pages.tsx'
@@ -89,15 +89,7 @@ function NeedsYou(props: {
 }) {
   const { status, deadLetters, forms } = props
   const o = status.outbox
-  const drifting = forms.filter(
-    (f) =>
-      f.check &&
-      f.check.unknown_lists.length +
-        f.check.unknown_custom_fields.length +
-        f.check.unknown_tags.length +
-        f.check.capture_problems.length >
-        0
-  )
+  const drifting = forms.filter((f) => f.check && driftOf(f.check) > 0)
   const disabledHooks = props.webhooks.filter((w) => w.disabled_at !== null)
   const quotaShare = o.quota_limit > 0 ? o.quota_used_today / o.quota_limit : 0
   const items = [

@@ -12,8 +12,8 @@ import { AppError } from '../app/errors.ts'
 import { ownerPageHeaders } from '../app/security-headers.ts'
 import { ConnectionPage } from '../connection/connection-page.tsx'
 import { randomToken } from '../connection/oauth.ts'
-import { catalogOf, formPageRoutes } from '../forms/form-page-routes.tsx'
-import { formCards, formEditorRoutes } from '../forms/form-routes.tsx'
+import { formPageRoutes, loadFormsView } from '../forms/form-page-routes.tsx'
+import { formEditorRoutes } from '../forms/form-routes.tsx'
 import { type FormDirectory, withCurrentForm } from '../forms/forms.ts'
 import { loadLastDay, metricsRoutes } from '../metrics/metrics-routes.tsx'
 import { keepAliveOf } from '../metrics/outcome-recorder.ts'
@@ -61,27 +61,21 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
     const config = c.var.config
     if (!(await isOwner(c))) return c.html(<SignInPage sandboxHint={config.sandbox} />)
     const backend = deps.backend()
-    const [status, deadLetters, sandboxView, dashboardForms, webhooks] = await Promise.all([
-      backend.status(),
+    const [view, deadLetters, sandboxView, webhooks, lastDay] = await Promise.all([
+      loadFormsView(deps, c),
       backend.deadLetters(),
       backend.sandbox(),
-      backend.forms(),
       backend.webhooks(),
-    ])
-    const [catalog, refusals, lastDay] = await Promise.all([
-      catalogOf(backend, status),
-      loadRefusalLines(deps, config, dashboardForms.forms),
       loadLastDay(deps),
     ])
-    const origin = new URL(c.req.url).origin
-    const forms = await formCards(config, origin, dashboardForms.forms, catalog.value)
+    const refusals = await loadRefusalLines(deps, config, view.dashboard)
     return c.html(
       <OverviewPage
-        status={status}
+        status={view.status}
         deadLetters={deadLetters}
-        catalog={catalog.value}
-        catalogError={catalog.error}
-        forms={forms}
+        catalog={view.catalog.value}
+        catalogError={view.catalog.error}
+        forms={view.forms}
         webhooks={webhooks}
         refusals={refusals}
         lastDay={lastDay}
@@ -94,21 +88,16 @@ export function adminRoutes(deps: AdminDeps): Hono<AppEnv> {
   })
 
   admin.get('/failed', ownerOnly, async (c) => {
-    const backend = deps.backend()
-    const [status, deadLetters, dashboardForms] = await Promise.all([
-      backend.status(),
-      backend.deadLetters(),
-      backend.forms(),
+    const [view, deadLetters] = await Promise.all([
+      loadFormsView(deps, c),
+      deps.backend().deadLetters(),
     ])
-    const catalog = await catalogOf(backend, status)
-    const origin = new URL(c.req.url).origin
-    const forms = await formCards(c.var.config, origin, dashboardForms.forms, catalog.value)
     return c.html(
       <FailedSignupsPage
-        status={status}
+        status={view.status}
         deadLetters={deadLetters}
-        catalog={catalog.value}
-        forms={forms}
+        catalog={view.catalog.value}
+        forms={view.forms}
       />
     )
   })

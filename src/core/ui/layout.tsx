@@ -11,7 +11,7 @@ import { CHART_STYLES } from '../metrics/charts.tsx'
 import { ORIGIN_STYLES } from '../origins/refused-origins.tsx'
 
 /** The owner's sections, in the header of every owner page. */
-export const OWNER_SECTIONS = [
+const OWNER_SECTIONS = [
   { key: 'overview', href: '/admin', label: 'Overview' },
   { key: 'forms', href: '/admin/forms', label: 'Forms' },
   { key: 'activity', href: '/admin/activity', label: 'Activity' },
