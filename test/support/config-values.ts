@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { WHOLE_NUMBER_SETTINGS } from '../../src/core/app/config.ts'
 import { parseProfile } from '../../src/core/forms/forms.ts'
+import { LABEL_KEYS, STANDARD_FIELDS } from '../../src/core/signup/form-fields.ts'
 import { LANGUAGES, MESSAGE_KEYS } from '../../src/core/signup/visitor-text.ts'
 import type { CcModel } from '../../src/sandbox/model.ts'
 import { JOINED_FIELD, LIST_1, LIST_2, LIST_3, SOURCE_FIELD } from './network.ts'
@@ -231,6 +232,20 @@ export const profiles = fc
           fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
           fc.constantFrom('email', 'first_name', 'website', '_gotcha')
         ),
+        name: tainted(pasted(100), 10),
+        // Standard fields asked for, each required or optional; the sign-ups fill them all in.
+        fields: fc.record(
+          Object.fromEntries(
+            STANDARD_FIELDS.map((key) => [key, fc.constantFrom('required', 'optional')])
+          ) as Record<(typeof STANDARD_FIELDS)[number], fc.Arbitrary<string>>,
+          { requiredKeys: [] }
+        ),
+        // The owner's labels for some of the snippet's fields, and for a custom field.
+        labels: fc.dictionary(
+          fc.oneof(fc.constantFrom(...LABEL_KEYS), fc.constant('custom.source')),
+          tainted(pasted(60), 12),
+          { maxKeys: 3 }
+        ),
         language: fc.constantFrom(...LANGUAGES),
         // A few of the owner's own sentences.
         messages: fc
@@ -266,6 +281,23 @@ let signups = 0
  * as a script's JSON and as a plain form's post, are never answered 5xx and never lost; a profile
  * it refuses is refused with each bad field named.
  */
+/** A visitor's answer to every standard field (form-fields.ts), as a person would type them. */
+const EVERY_STANDARD_FIELD = {
+  first_name: 'Ada',
+  last_name: 'Lovelace',
+  job_title: 'Engineer',
+  company_name: 'Analytical Bakery',
+  phone_number: '+1 555 0100',
+  birthday_month: '12',
+  birthday_day: '10',
+  anniversary: '2020-06-15',
+  street: '1 Main Street',
+  city: 'Springfield',
+  state: 'IL',
+  postal_code: '62701',
+  country: 'US',
+}
+
 export async function acceptedValuesWork(
   withConfigured: WithConfigured,
   settings: Record<string, string>,
@@ -288,7 +320,7 @@ export async function acceptedValuesWork(
         const email = `p${++signups}@example.com`
         const fields: Record<string, string> = {
           email,
-          first_name: 'Ada',
+          ...EVERY_STANDARD_FIELD,
           // A consent box ticked, one optional list ticked, and the page with a campaign.
           consent: 'yes',
           _page: `${SITE}/join?utm_campaign=${encodeURIComponent('spring ✿ 2030')}`,
